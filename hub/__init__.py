@@ -1,0 +1,1 @@
+"""Diversion Hub: the shared system of a pre-booking diversion program (LEAD and its kin)."""

@@ -1,0 +1,1 @@
+"""Agencies, users, sign-in with a second factor, sessions and API tokens."""

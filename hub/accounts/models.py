@@ -1,0 +1,92 @@
+from datetime import datetime
+
+from sqlalchemy import UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from hub.db import enum_column, utc_field, utcnow
+from hub.vocabulary import AgencyKind, Role, UserStatus
+
+
+class Agency(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=200, unique=True)
+    kind: AgencyKind = Field(sa_column=enum_column(AgencyKind, nullable=False))
+    # Which prosecutions an office handles, e.g. "misdemeanor" (city attorney) or "felony".
+    jurisdiction: str | None = Field(default=None, max_length=100)
+    created_at: datetime = utc_field(default_factory=utcnow)
+
+
+class User(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    agency_id: int = Field(foreign_key="agency.id", index=True)
+    email: str = Field(max_length=254, unique=True)
+    display_name: str = Field(max_length=200)
+    role: Role = Field(sa_column=enum_column(Role, nullable=False))
+    status: UserStatus = Field(
+        default=UserStatus.active,
+        sa_column=enum_column(UserStatus, nullable=False),
+    )
+    password_hash: str = Field(max_length=255)
+    password_changed_at: datetime = utc_field(default_factory=utcnow)
+    # The TOTP secret is sealed at rest (hub.crypto) and is None until enrolment is confirmed.
+    totp_secret_sealed: str | None = Field(default=None)
+    totp_last_counter: int | None = Field(default=None)  # refuses a replayed code (CJIS IA-2)
+    mfa_enrolled_at: datetime | None = utc_field(default=None)
+    created_at: datetime = utc_field(default_factory=utcnow)
+    last_active_at: datetime | None = utc_field(default=None)
+    status_changed_at: datetime | None = utc_field(default=None)
+    status_reason: str | None = Field(default=None, max_length=200)
+
+
+class RecoveryCode(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int = Field(foreign_key="user.id", index=True)
+    code_hash: str = Field(max_length=255)
+    used_at: datetime | None = utc_field(default=None)
+
+
+class UserSession(SQLModel, table=True):
+    """A server-side session; the cookie holds only a random token whose hash is the key."""
+
+    __tablename__ = "user_session"
+
+    id: int | None = Field(default=None, primary_key=True)
+    token_hash: str = Field(max_length=64, unique=True)
+    user_id: int = Field(foreign_key="user.id", index=True)
+    # False between the password step and the second factor: such a session opens no page.
+    mfa_passed: bool = Field(default=False)
+    csrf_token: str = Field(max_length=64)
+    created_at: datetime = utc_field(default_factory=utcnow)
+    last_seen_at: datetime = utc_field(default_factory=utcnow)
+    expires_at: datetime = utc_field()
+    ended_at: datetime | None = utc_field(default=None)
+    ended_reason: str | None = Field(default=None, max_length=40)
+    address: str | None = Field(default=None, max_length=64)
+    user_agent: str | None = Field(default=None, max_length=300)
+
+
+class SignInAttempt(SQLModel, table=True):
+    """Every sign-in attempt, for lockout (per account) and rate limiting (per address)."""
+
+    __tablename__ = "sign_in_attempt"
+
+    id: int | None = Field(default=None, primary_key=True)
+    at: datetime = utc_field(default_factory=utcnow, index=True)
+    user_id: int | None = Field(default=None, foreign_key="user.id", index=True)
+    address: str = Field(max_length=64, index=True)
+    succeeded: bool
+    stage: str = Field(max_length=16)  # password | second_factor
+
+
+class ApiToken(SQLModel, table=True):
+    __tablename__ = "api_token"
+    __table_args__ = (UniqueConstraint("token_hash"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int = Field(foreign_key="user.id", index=True)
+    name: str = Field(max_length=100)
+    token_hash: str = Field(max_length=64)
+    created_at: datetime = utc_field(default_factory=utcnow)
+    expires_at: datetime | None = utc_field(default=None)
+    last_used_at: datetime | None = utc_field(default=None)
+    revoked_at: datetime | None = utc_field(default=None)

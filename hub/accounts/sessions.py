@@ -1,0 +1,153 @@
+"""Server-side sessions (CJIS AC-11/AC-12, ASVS V7) and API bearer tokens.
+
+The browser holds only a random token; the database holds its SHA-256, so a copied database
+opens no session. A session is ended, never deleted, so the security log can refer to it.
+"""
+
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass
+from datetime import timedelta
+
+from sqlmodel import Session, col, select, update
+
+from hub.accounts.models import Agency, ApiToken, User, UserSession
+from hub.db import utcnow
+from hub.settings import get_settings
+from hub.vocabulary import AgencyKind, Role, UserStatus
+
+# Writing last_seen_at on every request would serialise page loads on SQLite; a minute of
+# slack on a 30-minute idle limit is well inside CJIS AC-11.
+_TOUCH_EVERY = timedelta(seconds=60)
+
+
+@dataclass(frozen=True)
+class Viewer:
+    """The signed-in person, as every policy decision sees them."""
+
+    user_id: int
+    role: Role
+    agency_id: int
+    agency_kind: AgencyKind
+    display_name: str
+    session_id: int | None = None  # None for an API token
+    csrf_token: str | None = None
+
+
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def new_token() -> str:
+    return secrets.token_urlsafe(32)
+
+
+def start_session(
+    db: Session, user: User, *, mfa_passed: bool, address: str | None, user_agent: str | None
+) -> tuple[str, UserSession]:
+    """A fresh session id at every sign-in step (ASVS V7.2.4); returns the cookie's token."""
+    settings = get_settings()
+    token = new_token()
+    now = utcnow()
+    record = UserSession(
+        token_hash=hash_token(token),
+        user_id=user.id,  # type: ignore[arg-type]
+        mfa_passed=mfa_passed,
+        csrf_token=secrets.token_urlsafe(24),
+        created_at=now,
+        last_seen_at=now,
+        expires_at=now + timedelta(hours=settings.session_absolute_hours),
+        address=address,
+        user_agent=(user_agent or "")[:300] or None,
+    )
+    db.add(record)
+    db.flush()
+    return token, record
+
+
+def load_session(db: Session, token: str) -> tuple[UserSession, User] | None:
+    """The live session for a cookie token, or None once it has ended, idled out or expired."""
+    row = db.exec(
+        select(UserSession, User)
+        .join(User, col(User.id) == UserSession.user_id)
+        .where(UserSession.token_hash == hash_token(token), col(UserSession.ended_at).is_(None))
+    ).first()
+    if row is None:
+        return None
+    record, user = row
+    now = utcnow()
+    idle_limit = timedelta(minutes=get_settings().session_idle_minutes)
+    if user.status != UserStatus.active:
+        end_session(db, record, "account_not_active")
+        return None
+    if now >= record.expires_at:
+        end_session(db, record, "absolute_timeout")
+        return None
+    if now - record.last_seen_at > idle_limit:
+        end_session(db, record, "idle_timeout")
+        return None
+    if now - record.last_seen_at > _TOUCH_EVERY:
+        record.last_seen_at = now
+        user.last_active_at = now
+        db.add(record)
+        db.add(user)
+        db.commit()
+    return record, user
+
+
+def end_session(db: Session, record: UserSession, reason: str) -> None:
+    record.ended_at = utcnow()
+    record.ended_reason = reason
+    db.add(record)
+    db.commit()
+
+
+def end_all_sessions(db: Session, user_id: int, reason: str, *, keep: int | None = None) -> int:
+    """Ends every live session of a user (disable, password change, admin action)."""
+    statement = (
+        update(UserSession)
+        .where(col(UserSession.user_id) == user_id, col(UserSession.ended_at).is_(None))
+        .values(ended_at=utcnow(), ended_reason=reason)
+    )
+    if keep is not None:
+        statement = statement.where(col(UserSession.id) != keep)
+    result = db.exec(statement)  # type: ignore[call-overload]
+    return int(result.rowcount or 0)
+
+
+def load_api_token(db: Session, token: str) -> User | None:
+    row = db.exec(
+        select(ApiToken, User)
+        .join(User, col(User.id) == ApiToken.user_id)
+        .where(ApiToken.token_hash == hash_token(token), col(ApiToken.revoked_at).is_(None))
+    ).first()
+    if row is None:
+        return None
+    api_token, user = row
+    now = utcnow()
+    if user.status != UserStatus.active or (api_token.expires_at and now >= api_token.expires_at):
+        return None
+    if api_token.last_used_at is None or now - api_token.last_used_at > _TOUCH_EVERY:
+        api_token.last_used_at = now
+        db.add(api_token)
+        db.commit()
+    return user
+
+
+def viewer_for(db: Session, user: User, record: UserSession | None = None) -> Viewer:
+    agency = db.get(Agency, user.agency_id)
+    assert agency is not None and user.id is not None
+    return Viewer(
+        user_id=user.id,
+        role=user.role,
+        agency_id=agency.id,  # type: ignore[arg-type]
+        agency_kind=agency.kind,
+        display_name=user.display_name,
+        session_id=record.id if record else None,
+        csrf_token=record.csrf_token if record else None,
+    )
+
+
+def tokens_match(expected: str | None, given: str | None) -> bool:
+    return bool(expected) and bool(given) and hmac.compare_digest(str(expected), str(given))

@@ -1,0 +1,1 @@
+"""The tamper-evident log of disclosures and security events."""

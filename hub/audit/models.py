@@ -1,0 +1,60 @@
+"""The log. One table, one total order (seq), one Merkle tree (RFC 6962) over all entries.
+
+An entry has a public part, hashed directly into its leaf, and a personal part (who, about
+whom, from where, on what basis) that the leaf commits to only through a salted digest, so that
+the personal part can be erased at the end of retention without breaking the tree.
+"""
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, BigInteger, Column, Index
+from sqlmodel import Field, SQLModel
+
+from hub.db import utc_field
+
+
+class LogEntry(SQLModel, table=True):
+    __tablename__ = "log_entry"
+    __table_args__ = (
+        Index("ix_log_entry_person_seq", "person_id", "seq"),
+        Index("ix_log_entry_user_seq", "actor_user_id", "seq"),
+    )
+
+    # The leaf index in the tree: gapless, assigned under a lock by hub.audit.log.append.
+    seq: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
+    recorded_at: datetime = utc_field(index=True)
+    kind: str = Field(max_length=16)  # disclosure | security
+    tag: str = Field(max_length=64, index=True)
+    outcome: str = Field(max_length=16)  # disclosed | withheld | success | failure | denied
+    purpose: str | None = Field(default=None, max_length=32)
+    actor_role: str | None = Field(default=None, max_length=32)
+    actor_agency_id: int | None = Field(default=None, index=True)
+    categories: list[str] = Field(default_factory=list, sa_column=Column(JSON))
+    policy_version: str | None = Field(default=None, max_length=64)
+    # --- personal part: erasable at the end of retention ---
+    actor_user_id: int | None = Field(default=None)
+    person_id: int | None = Field(default=None)
+    request_id: str | None = Field(default=None, max_length=64)
+    address: str | None = Field(default=None, max_length=64)
+    # Legal basis per disclosed category, reason per withheld one, ids of objects touched.
+    detail: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON))
+    salt: str | None = Field(default=None, max_length=64)
+    erased_at: datetime | None = utc_field(default=None)
+    # --- commitments ---
+    personal_digest: str = Field(max_length=64)
+    leaf_hash: str = Field(max_length=64)
+
+
+class TreeHead(SQLModel, table=True):
+    """A signed checkpoint (C2SP tlog-checkpoint, Ed25519 signed note) over the first
+    tree_size entries."""
+
+    __tablename__ = "tree_head"
+
+    id: int | None = Field(default=None, primary_key=True)
+    tree_size: int = Field(sa_column=Column(BigInteger, nullable=False, index=True))
+    root_hash: str = Field(max_length=64)
+    signed_note: str
+    created_at: datetime = utc_field()
+    pushed_at: datetime | None = utc_field(default=None)

@@ -1,0 +1,77 @@
+"""`hub`: the command line. Each domain adds its own group of commands here."""
+
+import sys
+
+import typer
+
+from hub.db import SchemaBehind, check_schema_current, get_engine, migrate
+
+app = typer.Typer(
+    help="Diversion Hub: the shared system of a pre-booking diversion program.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+keys_app = typer.Typer(help="Generate and rotate the secrets the hub needs.", no_args_is_help=True)
+app.add_typer(keys_app, name="keys")
+
+
+def fail(message: str, code: int = 1) -> None:
+    typer.echo(f"error: {message}", err=True)
+    raise typer.Exit(code)
+
+
+@app.command("migrate")
+def migrate_command() -> None:
+    """Bring the database (HUB_DATABASE_URL) to the newest schema."""
+    migrate()
+    typer.echo("The database schema is current.")
+
+
+@app.command("serve")
+def serve_command(
+    host: str = typer.Option("127.0.0.1", help="Address to listen on."),
+    port: int = typer.Option(8000, help="Port to listen on."),
+    workers: int = typer.Option(1, help="Worker processes (see deploy/README.md)."),
+) -> None:
+    """Serve the hub with uvicorn. Refuses a database whose schema is behind."""
+    import uvicorn
+
+    try:
+        check_schema_current(get_engine())
+    except SchemaBehind as exc:
+        fail(str(exc))
+    uvicorn.run(
+        "hub.web.app:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        proxy_headers=False,
+        server_header=False,
+    )
+
+
+@keys_app.command("generate")
+def keys_generate() -> None:
+    """Print a fresh set of secrets as environment variables, for a new installation."""
+    from hub.crypto import generate_environment
+
+    for name, value in generate_environment().items():
+        typer.echo(f"{name}={value}")
+
+
+def main() -> None:
+    from pydantic import ValidationError
+
+    try:
+        app()
+    except SchemaBehind as exc:
+        typer.echo(f"error: {exc}", err=True)
+        sys.exit(1)
+    except ValidationError as exc:
+        # A setting is missing or malformed: say which, never echo its value.
+        for error in exc.errors():
+            where = ".".join(str(p) for p in error["loc"]) or "settings"
+            typer.echo(f"error: {where}: {error['msg']}", err=True)
+        sys.exit(2)

@@ -1,0 +1,1 @@
+"""Persons served by the program and what is known of them, one disclosure category per field."""

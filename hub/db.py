@@ -1,0 +1,128 @@
+"""The database: engine, sessions, column types shared by every domain, and the schema check.
+
+The schema is built by Alembic only (`hub migrate`); the app refuses a database whose schema is
+behind the code.
+"""
+
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from functools import lru_cache
+from typing import Any
+
+from sqlalchemy import JSON, DateTime, Engine, event
+from sqlalchemy.types import TypeDecorator
+from sqlmodel import Session, create_engine
+
+from hub.settings import PROJECT_ROOT, get_settings
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Stores UTC and always hands back an aware UTC datetime, on SQLite as on PostgreSQL."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime: the hub stores UTC only")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def utc_field(**kwargs: Any) -> Any:
+    """A SQLModel field holding a UTC timestamp."""
+    from sqlmodel import Field
+
+    return Field(sa_type=UTCDateTime, **kwargs)
+
+
+def enum_column(enum: type, **kwargs: Any) -> Any:
+    """A column for one of hub.vocabulary's enums, stored as its plain value."""
+    from sqlalchemy import Column, Enum
+
+    return Column(Enum(enum, native_enum=False, length=32, values_callable=_values), **kwargs)
+
+
+def _values(enum: type) -> list[str]:
+    return [member.value for member in enum]  # type: ignore[attr-defined]
+
+
+# Lists of codes (offenses, categories, HMIS codes) are small and read whole: JSON is enough.
+JSONList = JSON
+
+
+@lru_cache
+def engine_for(url: str) -> Engine:
+    if url.startswith("sqlite"):
+        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+
+        @event.listens_for(engine, "connect")
+        def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+            # Foreign keys are off by default in SQLite; WAL lets readers run beside a writer.
+            cursor = dbapi_connection.cursor()
+            cursor.execute("PRAGMA foreign_keys=ON")
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA synchronous=NORMAL")
+            cursor.close()
+
+        return engine
+    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=10)
+
+
+def get_engine() -> Engine:
+    return engine_for(get_settings().database_url)
+
+
+def get_session() -> Iterator[Session]:
+    """One session per request; it commits only where a service says so."""
+    with Session(get_engine(), expire_on_commit=False) as session:
+        yield session
+
+
+# --- schema version -------------------------------------------------------------------------
+
+class SchemaBehind(RuntimeError):
+    """The database is not at the schema this code needs."""
+
+
+def alembic_config(url: str | None = None) -> Any:
+    from alembic.config import Config
+
+    config = Config(str(PROJECT_ROOT / "alembic.ini"))
+    config.set_main_option("script_location", str(PROJECT_ROOT / "migrations"))
+    config.set_main_option("sqlalchemy.url", (url or get_settings().database_url).replace("%", "%%"))
+    return config
+
+
+def migrate(url: str | None = None) -> None:
+    """Bring the database to the newest schema."""
+    from alembic import command
+
+    command.upgrade(alembic_config(url), "heads")
+
+
+def check_schema_current(engine: Engine) -> None:
+    """Raise SchemaBehind unless the database stands at every head of migrations/."""
+    from alembic.runtime.migration import MigrationContext
+    from alembic.script import ScriptDirectory
+
+    wanted = set(ScriptDirectory.from_config(alembic_config()).get_heads())
+    with engine.connect() as connection:
+        current = set(MigrationContext.configure(connection).get_current_heads())
+    if current != wanted:
+        have = ", ".join(sorted(current)) or "an empty schema"
+        raise SchemaBehind(
+            f"The database is at {have} but this hub needs {', '.join(sorted(wanted))}. "
+            "Run `hub migrate` first."
+        )

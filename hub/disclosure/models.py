@@ -1,0 +1,41 @@
+from datetime import date, datetime
+
+from sqlalchemy import Column
+from sqlmodel import Field, SQLModel
+
+from hub.db import JSONList, utc_field, utcnow
+
+
+class CourtOrder(SQLModel, table=True):
+    """A court order under 42 CFR 2.64/2.65, recorded by a privacy officer for one named client
+    and scope. Only such an order lets treatment or health data reach enforcement users or bind
+    to a charging decision."""
+
+    __tablename__ = "court_order"
+
+    id: int | None = Field(default=None, primary_key=True)
+    person_id: int = Field(foreign_key="person.id", index=True)
+    recipient_agency_id: int = Field(foreign_key="agency.id")
+    categories: list[str] = Field(default_factory=list, sa_column=Column(JSONList))
+    purposes: list[str] = Field(default_factory=list, sa_column=Column(JSONList))
+    court: str = Field(max_length=200)
+    order_reference: str = Field(max_length=100)
+    rule: str = Field(max_length=8)  # 2.64 | 2.65
+    scope: str = Field(max_length=1000)
+    issued_on: date
+    expires_on: date | None = Field(default=None)
+    recorded_by_id: int = Field(foreign_key="user.id")
+    recorded_at: datetime = utc_field(default_factory=utcnow)
+
+
+class BreakGlass(SQLModel, table=True):
+    """A privacy officer's time-boxed access to one client's record, with a stated reason."""
+
+    __tablename__ = "break_glass"
+
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int = Field(foreign_key="user.id", index=True)
+    person_id: int = Field(foreign_key="person.id", index=True)
+    reason: str = Field(max_length=1000)
+    opened_at: datetime = utc_field(default_factory=utcnow)
+    expires_at: datetime = utc_field()

@@ -1,0 +1,54 @@
+"""Imports every domain's tables, so that SQLModel.metadata (and Alembic) sees the whole schema."""
+
+from sqlmodel import SQLModel
+
+from hub.accounts.models import Agency, ApiToken, RecoveryCode, SignInAttempt, User, UserSession
+from hub.audit.models import LogEntry, TreeHead
+from hub.charging.models import ChargingDecision, ChargingMatter, DecisionDisclosure
+from hub.clients.models import (
+    CaseNote,
+    ClientAssignment,
+    HealthRecord,
+    HousingRecord,
+    Person,
+    PersonAlias,
+    PersonContact,
+    PlanGoal,
+    TreatmentRecord,
+)
+from hub.consents.models import Consent
+from hub.disclosure.models import BreakGlass, CourtOrder
+from hub.referrals.models import Referral
+from hub.workgroup.models import MeetingInvitee, WorkGroupMeeting
+
+metadata = SQLModel.metadata
+
+__all__ = [
+    "Agency",
+    "ApiToken",
+    "BreakGlass",
+    "CaseNote",
+    "ChargingDecision",
+    "ChargingMatter",
+    "ClientAssignment",
+    "Consent",
+    "CourtOrder",
+    "DecisionDisclosure",
+    "HealthRecord",
+    "HousingRecord",
+    "LogEntry",
+    "MeetingInvitee",
+    "Person",
+    "PersonAlias",
+    "PersonContact",
+    "PlanGoal",
+    "RecoveryCode",
+    "Referral",
+    "SignInAttempt",
+    "TreatmentRecord",
+    "TreeHead",
+    "User",
+    "UserSession",
+    "WorkGroupMeeting",
+    "metadata",
+]

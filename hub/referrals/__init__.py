@@ -1,0 +1,1 @@
+"""Referrals into the program: arrest, social contact and community referrals, and intake."""

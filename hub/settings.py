@@ -1,0 +1,96 @@
+"""All configuration, from environment variables prefixed HUB_ (see README, Configuration)."""
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="HUB_", extra="ignore")
+
+    database_url: str = Field(
+        default="sqlite:///hub.db",
+        description="SQLAlchemy URL. SQLite file in the working directory by default; "
+        "postgresql+psycopg://... in production.",
+    )
+    secret_key: SecretStr | None = Field(
+        default=None, description="Signs CSRF tokens and derives per-install salts. Required."
+    )
+    data_keys: SecretStr | None = Field(
+        default=None,
+        description="Keys for encryption at rest: 'id:base64key,id:base64key' (32-byte keys). "
+        "The first encrypts; all decrypt, so a rotation adds a new key in front.",
+    )
+    log_signing_key: SecretStr | None = Field(
+        default=None,
+        description="Ed25519 private key (base64 of the 32-byte seed) that signs log checkpoints.",
+    )
+    log_origin: str = Field(
+        default="diversion-hub.example/log",
+        description="The checkpoint origin line: names this hub's log to verifiers.",
+    )
+    checkpoint_interval_seconds: float = Field(default=10.0, ge=1)
+    checkpoint_push_dir: Path | None = Field(
+        default=None, description="A directory outside the database that receives each checkpoint."
+    )
+    checkpoint_push_url: str | None = Field(
+        default=None, description="An HTTP endpoint that receives each checkpoint (POST)."
+    )
+
+    # Sessions (CJIS AC-11, AC-12; ASVS V7)
+    session_idle_minutes: int = Field(default=30, ge=1, le=30)
+    session_absolute_hours: int = Field(default=12, ge=1, le=24)
+    cookie_secure: bool = Field(
+        default=True,
+        description="Secure, __Host- prefixed cookies. Turn off only for plain-HTTP localhost.",
+    )
+
+    # Sign-in limits (CJIS AC-7 and a guard against password spraying)
+    lockout_failures: int = Field(default=5, ge=1)
+    lockout_window_minutes: int = Field(default=15, ge=1)
+    address_attempts_per_window: int = Field(default=30, ge=1)
+    inactive_account_days: int = Field(default=90, ge=1)
+
+    # The program's own rules
+    intake_deadline_days: int = Field(default=30, ge=1, le=365)
+    deadline_near_days: int = Field(default=7, ge=0)
+    officer_sees_participation: bool = Field(
+        default=False,
+        description="Whether officers may learn that a person they did not refer is a participant. "
+        "Off by default: participation in a treatment program is itself protected.",
+    )
+    break_glass_minutes: int = Field(default=60, ge=5, le=24 * 60)
+    retention_years: int = Field(default=6, ge=6)
+
+    @model_validator(mode="after")
+    def _refuse_missing_secrets(self) -> "Settings":
+        missing = [
+            name
+            for name in ("secret_key", "data_keys", "log_signing_key")
+            if getattr(self, name) is None
+        ]
+        if missing:
+            names = ", ".join(f"HUB_{n.upper()}" for n in missing)
+            raise ValueError(
+                f"{names} must be set in the environment (`hub keys generate` prints a set); "
+                "`hub demo` generates its own into hub-demo.env."
+            )
+        return self
+
+    @property
+    def session_cookie_name(self) -> str:
+        # __Host- binds the cookie to this origin over HTTPS with Path=/ (ASVS V3.3)
+        return "__Host-hub_session" if self.cookie_secure else "hub_session"
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,173 @@
+"""The hub's words, in one registry: agency kinds, roles, disclosure categories, purposes of use,
+actions and security-event tags.
+
+Everything else imports these; nothing spells a role or a category as a bare string.
+"""
+
+from enum import StrEnum
+
+
+class AgencyKind(StrEnum):
+    police = "police"
+    case_management = "case_management"
+    prosecution = "prosecution"
+    defense = "defense"
+    program_office = "program_office"
+    oversight = "oversight"
+
+
+class Role(StrEnum):
+    officer = "officer"
+    sergeant = "sergeant"
+    case_manager = "case_manager"
+    case_manager_supervisor = "case_manager_supervisor"
+    prosecutor = "prosecutor"
+    defender = "defender"
+    coordinator = "coordinator"
+    privacy_officer = "privacy_officer"
+    admin = "admin"
+
+
+# Which roles an agency of each kind may hold. An agency's users are managed by its own admin
+# or by the program office, so this is also what an agency admin may hand out.
+ROLES_BY_AGENCY_KIND: dict[AgencyKind, frozenset[Role]] = {
+    AgencyKind.police: frozenset({Role.officer, Role.sergeant, Role.admin}),
+    AgencyKind.case_management: frozenset(
+        {Role.case_manager, Role.case_manager_supervisor, Role.admin}
+    ),
+    AgencyKind.prosecution: frozenset({Role.prosecutor, Role.admin}),
+    AgencyKind.defense: frozenset({Role.defender, Role.admin}),
+    AgencyKind.program_office: frozenset({Role.coordinator, Role.privacy_officer, Role.admin}),
+    AgencyKind.oversight: frozenset({Role.privacy_officer, Role.admin}),
+}
+
+# Roles whose users work for law enforcement or prosecution: 42 CFR 2.12(d) and the program's
+# first rule keep treatment and health data from them whatever a consent says.
+ENFORCEMENT_ROLES = frozenset({Role.officer, Role.sergeant, Role.prosecutor})
+
+
+class Category(StrEnum):
+    """Disclosure categories: every field of a client record belongs to exactly one."""
+
+    identity = "identity"
+    demographics = "demographics"
+    contact = "contact"
+    referral = "referral"
+    legal = "legal"
+    engagement = "engagement"
+    plan = "plan"
+    housing = "housing"
+    health = "health"
+    treatment = "treatment"
+
+
+# 42 CFR Part 2 data, and health data held to the same rule by the program.
+PROTECTED_HEALTH_CATEGORIES = frozenset({Category.health, Category.treatment})
+PART2_CATEGORIES = frozenset({Category.treatment})
+# Fields of these categories (and case notes in them) are encrypted at rest.
+ENCRYPTED_CATEGORIES = frozenset({Category.contact, Category.health, Category.treatment})
+
+
+class Purpose(StrEnum):
+    """Purposes of use. A route fixes its purpose; no request parameter can choose one."""
+
+    case_management = "case_management"
+    referral = "referral"
+    work_group = "work_group"
+    charging_decision = "charging_decision"
+    defense = "defense"
+    oversight = "oversight"
+    research = "research"
+
+
+class ReferralKind(StrEnum):
+    arrest = "arrest"
+    social_contact = "social_contact"
+    community = "community"
+
+
+class ProgramStatus(StrEnum):
+    """Where a referred person stands. 'Not engaged' is a fact, never a sanction (harm reduction)."""
+
+    referred = "referred"
+    screened = "screened"
+    enrolled = "enrolled"
+    active = "active"
+    not_engaged = "not_engaged"
+    exited = "exited"
+
+
+class ConsentKind(StrEnum):
+    general = "general"  # a release of information for non-Part 2 data
+    part2 = "part2"  # 42 CFR 2.31 written consent for substance-use treatment records
+    criminal_justice_referral = "criminal_justice_referral"  # 42 CFR 2.35
+
+
+class DecisionOutcome(StrEnum):
+    file = "file"
+    decline = "decline"
+    divert = "divert"  # divert before filing
+    more_information = "more_information"
+
+
+class MeetingStatus(StrEnum):
+    draft = "draft"
+    published = "published"
+    held = "held"
+    minutes_approved = "minutes_approved"
+
+
+class UserStatus(StrEnum):
+    active = "active"
+    locked = "locked"  # CJIS AC-7: too many failed sign-ins; an administrator releases it
+    disabled = "disabled"
+
+
+class SecurityEventTag(StrEnum):
+    """Security events, named scope:resource:action as warehouse does (CJIS AU-2)."""
+
+    sign_in_success = "account:sign_in:success"
+    sign_in_failure = "account:sign_in:failure"
+    sign_in_rate_limited = "account:sign_in:rate_limited"
+    account_locked = "account:lock:locked"
+    account_unlocked = "account:lock:released"
+    sign_out = "account:session:sign_out"
+    session_ended_by_admin = "account:session:ended_by_admin"
+    session_expired = "account:session:expired"
+    password_changed = "account:password:changed"
+    mfa_enrolled = "account:mfa:enrolled"
+    mfa_reset = "account:mfa:reset"
+    recovery_code_used = "account:mfa:recovery_code_used"
+    user_created = "admin:user:created"
+    user_changed = "admin:user:changed"
+    user_disabled = "admin:user:disabled"
+    user_disabled_inactive = "admin:user:disabled_inactive"
+    agency_created = "admin:agency:created"
+    agency_changed = "admin:agency:changed"
+    api_token_created = "account:api_token:created"
+    api_token_revoked = "account:api_token:revoked"
+    consent_created = "client:consent:created"
+    consent_revoked = "client:consent:revoked"
+    court_order_recorded = "privacy:court_order:recorded"
+    break_glass_opened = "privacy:break_glass:opened"
+    policy_changed = "privacy:policy:changed"
+    flag_reviewed = "privacy:flag:reviewed"
+    log_exported = "audit:log:exported"
+    log_tamper_attempt = "audit:log:tamper_attempt"
+    access_denied = "authz:access:denied"
+
+
+class Action(StrEnum):
+    """What a route may need, named scope:resource:action. Routes declare one with
+    hub.web.dependencies.require(Action.X); hub.permissions says which roles hold it."""
+
+    account_manage_own = "account:self:manage"
+    admin_agencies_manage = "admin:agencies:manage"
+    admin_users_manage = "admin:users:manage"
+    clients_read = "clients:record:read"
+    clients_search = "clients:record:search"
+    consents_manage = "clients:consent:manage"
+    notes_write = "clients:note:write"
+    privacy_console = "privacy:console:read"
+    privacy_break_glass = "privacy:break_glass:open"
+    privacy_court_orders = "privacy:court_order:record"

@@ -1,0 +1,102 @@
+"""The application: middleware, error pages, and every domain's routes."""
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import Depends, FastAPI, HTTPException, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
+
+from hub.db import check_schema_current, get_engine
+from hub.settings import PROJECT_ROOT
+from hub.web import home
+from hub.web.dependencies import SignInRequired, csrf_protect
+from hub.web.security import SecurityHeaders
+from hub.web.templating import Page, render
+
+log = logging.getLogger("hub")
+
+
+@asynccontextmanager
+async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    # Refuse to serve a database whose schema is behind the code (hub.db.SchemaBehind).
+    check_schema_current(get_engine())
+    yield
+
+
+def create_app() -> FastAPI:
+    app = FastAPI(
+        title="Diversion Hub",
+        summary="The shared system of a pre-booking diversion program.",
+        version="0.1.0",
+        lifespan=lifespan,
+        dependencies=[Depends(csrf_protect)],
+        docs_url="/api/docs",
+        openapi_url="/api/openapi.json",
+        redoc_url=None,
+    )
+    app.add_middleware(SecurityHeaders)
+    app.mount("/static", StaticFiles(directory=str(PROJECT_ROOT / "static")), name="static")
+    app.include_router(home.router)
+    _add_error_pages(app)
+    return app
+
+
+def _wants_json(request: Request) -> bool:
+    return request.url.path.startswith("/api/")
+
+
+def _add_error_pages(app: FastAPI) -> None:
+    """Error responses say what went wrong in general terms and carry the request id; never
+    the data, the query or the stack (no personal data in error pages)."""
+
+    @app.exception_handler(SignInRequired)
+    async def _sign_in(request: Request, exc: SignInRequired) -> Response:
+        if request.headers.get("hx-request"):
+            return Response(status_code=401, headers={"HX-Redirect": "/sign-in"})
+        return RedirectResponse("/sign-in", status_code=303)
+
+    @app.exception_handler(HTTPException)
+    async def _http_error(request: Request, exc: HTTPException) -> Response:
+        return _error(request, exc.status_code, str(exc.detail), exc.headers)
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(request: Request, exc: RequestValidationError) -> Response:
+        # Name the fields that are wrong, never echo what was sent.
+        problems = [
+            {"field": ".".join(str(p) for p in error["loc"][1:]), "problem": error["msg"]}
+            for error in exc.errors()
+        ]
+        if _wants_json(request):
+            return JSONResponse({"detail": problems}, status_code=422)
+        text = "; ".join(f"{p['field'] or 'request'}: {p['problem']}" for p in problems)
+        return _error(request, 422, f"Some of what was sent is not valid: {text}", None)
+
+    @app.exception_handler(Exception)
+    async def _crash(request: Request, exc: Exception) -> Response:
+        log.error(
+            "unhandled %s on %s %s (request %s)",
+            type(exc).__name__,
+            request.method,
+            request.url.path,
+            request.state.request_id,
+        )
+        return _error(request, 500, "Something went wrong; nothing was shown or changed.", None)
+
+
+def _error(
+    request: Request, status_code: int, message: str, headers: dict[str, str] | None
+) -> Response:
+    request_id = getattr(request.state, "request_id", "")
+    if _wants_json(request):
+        return JSONResponse(
+            {"detail": message, "request_id": request_id}, status_code=status_code, headers=headers
+        )
+    response: HTMLResponse = render(
+        request, "error.html", Page(title=f"Error {status_code}", messages=[message]), status_code
+    )
+    if headers:
+        response.headers.update(headers)
+    return response

@@ -1,0 +1,119 @@
+"""What routes ask for: a database session, the signed-in viewer, a declared action, and CSRF.
+
+A route never checks a role inline; it declares `Depends(require(Action.X))`.
+"""
+
+import hashlib
+import hmac
+from collections.abc import Callable, Iterator
+from typing import Annotated
+
+from fastapi import Depends, HTTPException, Request, status
+from sqlmodel import Session
+
+from hub.accounts.sessions import Viewer, load_api_token, load_session, tokens_match, viewer_for
+from hub.db import get_session
+from hub.permissions import allowed
+from hub.settings import get_settings
+from hub.vocabulary import Action
+
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+CSRF_HEADER = "x-csrf-token"
+CSRF_FIELD = "csrf_token"
+ANONYMOUS_CSRF_COOKIE = "hub_signin_csrf"
+
+
+def database() -> Iterator[Session]:
+    yield from get_session()
+
+
+DB = Annotated[Session, Depends(database)]
+
+
+class SignInRequired(Exception):
+    """Raised for a page request without a live session; answered with a redirect."""
+
+
+def _bearer(request: Request) -> str | None:
+    header = request.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    return token.strip() if scheme.lower() == "bearer" and token.strip() else None
+
+
+def optional_viewer(request: Request, db: DB) -> Viewer | None:
+    """The viewer behind this request's session cookie or bearer token, if any is live."""
+    token = _bearer(request)
+    if token is not None:
+        user = load_api_token(db, token)
+        return viewer_for(db, user) if user else None
+    cookie = request.cookies.get(get_settings().session_cookie_name)
+    if not cookie:
+        return None
+    loaded = load_session(db, cookie)
+    if loaded is None or not loaded[0].mfa_passed:
+        return None
+    return viewer_for(db, loaded[1], loaded[0])
+
+
+def current_viewer(request: Request, viewer: Annotated[Viewer | None, Depends(optional_viewer)]) -> Viewer:
+    if viewer is not None:
+        return viewer
+    if request.url.path.startswith("/api/"):
+        raise HTTPException(
+            status.HTTP_401_UNAUTHORIZED,
+            "A valid bearer token is required.",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
+    raise SignInRequired()
+
+
+CurrentViewer = Annotated[Viewer, Depends(current_viewer)]
+
+
+def require(action: Action) -> Callable[[Viewer], Viewer]:
+    """A dependency that admits only viewers whose role holds the action."""
+
+    def _require(viewer: CurrentViewer) -> Viewer:
+        if not allowed(viewer.role, action):
+            raise HTTPException(status.HTTP_403_FORBIDDEN, "Your role does not allow this.")
+        return viewer
+
+    _require.__name__ = f"require_{action.name}"
+    return _require
+
+
+def anonymous_csrf_token(cookie_value: str) -> str:
+    """The token a sign-in form must echo: bound to the browser's pre-session cookie."""
+    secret = get_settings().secret_key
+    assert secret is not None
+    return hmac.new(
+        secret.get_secret_value().encode(), cookie_value.encode(), hashlib.sha256
+    ).hexdigest()
+
+
+async def csrf_protect(request: Request, viewer: Annotated[Viewer | None, Depends(optional_viewer)]) -> None:
+    """Every state-changing request carries the session's CSRF token, as a form field or, from
+    htmx, as the X-CSRF-Token header (hx-headers on <body>). Bearer-token API calls carry no
+    cookie and so need none."""
+    if request.method in SAFE_METHODS or _bearer(request) is not None:
+        return
+    given = request.headers.get(CSRF_HEADER)
+    if given is None and request.headers.get("content-type", "").startswith(
+        ("application/x-www-form-urlencoded", "multipart/form-data")
+    ):
+        form = await request.form()
+        value = form.get(CSRF_FIELD)
+        given = value if isinstance(value, str) else None
+    if viewer is not None and viewer.csrf_token is not None:
+        expected: str | None = viewer.csrf_token
+    else:
+        # Before sign-in completes (the password and second-factor forms), the token is bound
+        # to a pre-session cookie; a half-signed-in session has its own token too.
+        expected = _presession_csrf(request)
+    if not tokens_match(expected, given):
+        raise HTTPException(status.HTTP_403_FORBIDDEN, "The form has expired; reload the page.")
+
+
+def _presession_csrf(request: Request) -> str | None:
+    cookie = request.cookies.get(ANONYMOUS_CSRF_COOKIE)
+    return anonymous_csrf_token(cookie) if cookie else None

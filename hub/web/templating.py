@@ -1,0 +1,37 @@
+"""Rendering. A page's context is a typed object: a template sees what the route handed it,
+and client data only in the shape the policy layer returned."""
+
+from dataclasses import dataclass, field, fields
+from typing import Any
+
+from fastapi import Request
+from fastapi.responses import HTMLResponse
+from fastapi.templating import Jinja2Templates
+
+from hub.accounts.sessions import Viewer
+from hub.permissions import allowed
+from hub.settings import PROJECT_ROOT
+from hub.web.security import HTMX_INTEGRITY, HTMX_URL
+
+templates = Jinja2Templates(directory=str(PROJECT_ROOT / "templates"))
+templates.env.globals.update(htmx_url=HTMX_URL, htmx_integrity=HTMX_INTEGRITY, allowed=allowed)
+
+
+@dataclass
+class Page:
+    """What every page knows: who is looking (None on the sign-in pages) and the page title."""
+
+    title: str
+    viewer: Viewer | None = None
+    csrf_token: str | None = None
+    messages: list[str] = field(default_factory=list)
+
+
+def render(request: Request, template: str, page: Page, status_code: int = 200) -> HTMLResponse:
+    # Shallow on purpose: nested objects reach the template as they are, not as dicts.
+    context: dict[str, Any] = {f.name: getattr(page, f.name) for f in fields(page)}
+    context["page"] = page
+    return templates.TemplateResponse(request, template, context, status_code=status_code)
+
+
+__all__ = ["Page", "render", "templates"]

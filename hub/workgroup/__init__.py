@@ -1,0 +1,1 @@
+"""Operational work-group meetings and their agendas."""
