@@ -69,12 +69,21 @@ def engine_for(url: str) -> Engine:
 
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+            # pysqlite would start transactions only at the first write, so the reads before it
+            # would sit outside the transaction that logs them; we begin explicitly instead.
+            dbapi_connection.isolation_level = None
             # Foreign keys are off by default in SQLite; WAL lets readers run beside a writer.
             cursor = dbapi_connection.cursor()
             cursor.execute("PRAGMA foreign_keys=ON")
             cursor.execute("PRAGMA journal_mode=WAL")
             cursor.execute("PRAGMA synchronous=NORMAL")
             cursor.close()
+
+        @event.listens_for(engine, "begin")
+        def _begin_immediate(connection: Any) -> None:
+            # Every transaction that reads client data also appends to the log; taking the write
+            # lock up front means it can never fail half-way for want of it (SQLITE_BUSY_SNAPSHOT).
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
 
         return engine
     return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=10)
@@ -92,6 +101,7 @@ def get_session() -> Iterator[Session]:
 
 # --- schema version -------------------------------------------------------------------------
 
+
 class SchemaBehind(RuntimeError):
     """The database is not at the schema this code needs."""
 
@@ -101,7 +111,9 @@ def alembic_config(url: str | None = None) -> Any:
 
     config = Config(str(PROJECT_ROOT / "alembic.ini"))
     config.set_main_option("script_location", str(PROJECT_ROOT / "migrations"))
-    config.set_main_option("sqlalchemy.url", (url or get_settings().database_url).replace("%", "%%"))
+    config.set_main_option(
+        "sqlalchemy.url", (url or get_settings().database_url).replace("%", "%%")
+    )
     return config
 
 

@@ -19,6 +19,7 @@ from hub.clients.models import (
 from hub.consents.models import Consent
 from hub.disclosure.models import BreakGlass, CourtOrder
 from hub.referrals.models import Referral
+from hub.site import SiteSetting
 from hub.workgroup.models import MeetingInvitee, WorkGroupMeeting
 
 metadata = SQLModel.metadata
@@ -45,6 +46,7 @@ __all__ = [
     "RecoveryCode",
     "Referral",
     "SignInAttempt",
+    "SiteSetting",
     "TreatmentRecord",
     "TreeHead",
     "User",

@@ -87,7 +87,7 @@ class ReferralKind(StrEnum):
 
 
 class ProgramStatus(StrEnum):
-    """Where a referred person stands. 'Not engaged' is a fact, never a sanction (harm reduction)."""
+    """Where a referred person stands. 'Not engaged' is a fact, never a sanction."""
 
     referred = "referred"
     screened = "screened"

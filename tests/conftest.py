@@ -23,7 +23,9 @@ os.environ.update(generate_environment())
 os.environ["HUB_CHECKPOINT_INTERVAL_SECONDS"] = "3600"  # tests sign checkpoints on demand
 
 IN_CI = os.environ.get("CI", "").lower() == "true"
-POSTGRES_URL = os.environ.get("HUB_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432")
+POSTGRES_URL = os.environ.get(
+    "HUB_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432"
+)
 BACKENDS = ["sqlite", "postgres"]
 
 pytest_plugins = ["tests.fixtures.browser", "tests.fixtures.accounts"]
@@ -119,9 +121,7 @@ def backend(request: pytest.FixtureRequest) -> str:
 
 
 @pytest.fixture
-def database_url(
-    backend: str, request: pytest.FixtureRequest, tmp_path: Path
-) -> Iterator[str]:
+def database_url(backend: str, request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     """A fresh, migrated database for this test, on the backend of this parameter."""
     if backend == "sqlite":
         template: Path = request.getfixturevalue("sqlite_template")

@@ -112,7 +112,7 @@ def end_all_sessions(db: Session, user_id: int, reason: str, *, keep: int | None
     )
     if keep is not None:
         statement = statement.where(col(UserSession.id) != keep)
-    result = db.exec(statement)  # type: ignore[call-overload]
+    result = db.exec(statement)
     return int(result.rowcount or 0)
 
 

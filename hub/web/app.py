@@ -1,12 +1,12 @@
 """The application: middleware, error pages, and every domain's routes."""
 
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 
 from fastapi import Depends, FastAPI, HTTPException, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 
 from hub.db import check_schema_current, get_engine
@@ -87,14 +87,16 @@ def _add_error_pages(app: FastAPI) -> None:
 
 
 def _error(
-    request: Request, status_code: int, message: str, headers: dict[str, str] | None
+    request: Request, status_code: int, message: str, headers: Mapping[str, str] | None
 ) -> Response:
     request_id = getattr(request.state, "request_id", "")
     if _wants_json(request):
         return JSONResponse(
-            {"detail": message, "request_id": request_id}, status_code=status_code, headers=headers
+            {"detail": message, "request_id": request_id},
+            status_code=status_code,
+            headers=dict(headers or {}),
         )
-    response: HTMLResponse = render(
+    response = render(
         request, "error.html", Page(title=f"Error {status_code}", messages=[message]), status_code
     )
     if headers:

@@ -12,6 +12,7 @@ from fastapi import Depends, HTTPException, Request, status
 from sqlmodel import Session
 
 from hub.accounts.sessions import Viewer, load_api_token, load_session, tokens_match, viewer_for
+from hub.audit.log import Actor
 from hub.db import get_session
 from hub.permissions import allowed
 from hub.settings import get_settings
@@ -55,7 +56,9 @@ def optional_viewer(request: Request, db: DB) -> Viewer | None:
     return viewer_for(db, loaded[1], loaded[0])
 
 
-def current_viewer(request: Request, viewer: Annotated[Viewer | None, Depends(optional_viewer)]) -> Viewer:
+def current_viewer(
+    request: Request, viewer: Annotated[Viewer | None, Depends(optional_viewer)]
+) -> Viewer:
     if viewer is not None:
         return viewer
     if request.url.path.startswith("/api/"):
@@ -91,7 +94,9 @@ def anonymous_csrf_token(cookie_value: str) -> str:
     ).hexdigest()
 
 
-async def csrf_protect(request: Request, viewer: Annotated[Viewer | None, Depends(optional_viewer)]) -> None:
+async def csrf_protect(
+    request: Request, viewer: Annotated[Viewer | None, Depends(optional_viewer)]
+) -> None:
     """Every state-changing request carries the session's CSRF token, as a form field or, from
     htmx, as the X-CSRF-Token header (hx-headers on <body>). Bearer-token API calls carry no
     cookie and so need none."""
@@ -117,3 +122,18 @@ async def csrf_protect(request: Request, viewer: Annotated[Viewer | None, Depend
 def _presession_csrf(request: Request) -> str | None:
     cookie = request.cookies.get(ANONYMOUS_CSRF_COOKIE)
     return anonymous_csrf_token(cookie) if cookie else None
+
+
+def client_address(request: Request) -> str | None:
+    return request.client.host if request.client else None
+
+
+def log_actor(request: Request, viewer: Viewer | None) -> Actor:
+    """Who and where, for hub.audit.log entries made while answering this request."""
+    return Actor(
+        user_id=viewer.user_id if viewer else None,
+        role=viewer.role.value if viewer else None,
+        agency_id=viewer.agency_id if viewer else None,
+        request_id=getattr(request.state, "request_id", None),
+        address=client_address(request),
+    )

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-27 17:44:29.300526
+Create Date: 2026-11-27 17:48:43.355361
 """
 
 from collections.abc import Sequence
@@ -60,6 +60,11 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_log_entry_tag'), ['tag'], unique=False)
         batch_op.create_index('ix_log_entry_user_seq', ['actor_user_id', 'seq'], unique=False)
 
+    op.create_table('site_setting',
+    sa.Column('key', sqlmodel.sql.sqltypes.AutoString(length=100), nullable=False),
+    sa.Column('value', sa.JSON(), nullable=False),
+    sa.PrimaryKeyConstraint('key')
+    )
     op.create_table('tree_head',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('tree_size', sa.BigInteger(), nullable=False),
@@ -539,6 +544,7 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_tree_head_tree_size'))
 
     op.drop_table('tree_head')
+    op.drop_table('site_setting')
     with op.batch_alter_table('log_entry', schema=None) as batch_op:
         batch_op.drop_index('ix_log_entry_user_seq')
         batch_op.drop_index(batch_op.f('ix_log_entry_tag'))

@@ -1,0 +1,133 @@
+"""The one writer of the log. Every disclosure and every security event is appended here, in
+the caller's transaction, so that it commits together with what it records or not at all.
+
+Leaf hashing follows RFC 6962 section 2.1: leaf_hash = SHA-256(0x00 || leaf_data), where
+leaf_data is the canonical JSON of the entry's public part plus `personal_digest`, and
+personal_digest = SHA-256(salt || canonical JSON of the personal part). Erasing the personal
+part at the end of retention leaves the digest, so the tree still verifies.
+"""
+
+import hashlib
+import json
+import secrets
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, text
+from sqlmodel import Session, select
+
+from hub.audit.models import LogEntry
+from hub.db import utcnow
+
+# Any constant will do: it names the one advisory lock that orders appends on PostgreSQL.
+_APPEND_LOCK = 6962
+
+
+def canonical_json(value: Any) -> bytes:
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def timestamp(moment: datetime) -> str:
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+PUBLIC_FIELDS = (
+    "seq",
+    "recorded_at",
+    "kind",
+    "tag",
+    "outcome",
+    "purpose",
+    "actor_role",
+    "actor_agency_id",
+    "categories",
+    "policy_version",
+)
+PERSONAL_FIELDS = ("actor_user_id", "person_id", "request_id", "address", "detail")
+
+
+def personal_part(entry: LogEntry) -> dict[str, Any]:
+    return {name: getattr(entry, name) for name in PERSONAL_FIELDS}
+
+
+def public_part(entry: LogEntry) -> dict[str, Any]:
+    part = {name: getattr(entry, name) for name in PUBLIC_FIELDS}
+    part["recorded_at"] = timestamp(entry.recorded_at)
+    return part
+
+
+def personal_digest(salt: str, personal: dict[str, Any]) -> str:
+    return hashlib.sha256(bytes.fromhex(salt) + canonical_json(personal)).hexdigest()
+
+
+def leaf_data(entry: LogEntry) -> bytes:
+    return canonical_json({**public_part(entry), "personal_digest": entry.personal_digest})
+
+
+def leaf_hash(data: bytes) -> str:
+    return hashlib.sha256(b"\x00" + data).hexdigest()
+
+
+@dataclass
+class Actor:
+    """Who caused an entry, and from where: filled from the request by the web layer."""
+
+    user_id: int | None = None
+    role: str | None = None
+    agency_id: int | None = None
+    request_id: str | None = None
+    address: str | None = None
+
+
+@dataclass
+class Event:
+    kind: str  # disclosure | security
+    tag: str
+    outcome: str
+    purpose: str | None = None
+    person_id: int | None = None
+    categories: list[str] = field(default_factory=list)
+    policy_version: str | None = None
+    detail: dict[str, Any] | None = None
+
+
+def _next_seq(db: Session) -> int:
+    if db.get_bind().dialect.name == "postgresql":
+        # Held to the end of the transaction: appends from every process take turns, so seq is
+        # one gapless total order even with several app servers.
+        db.exec(text("SELECT pg_advisory_xact_lock(:key)").bindparams(key=_APPEND_LOCK))  # type: ignore[call-overload]
+    # On SQLite every transaction already holds the write lock (hub.db: BEGIN IMMEDIATE).
+    highest = db.exec(select(func.max(LogEntry.seq))).one()
+    return 0 if highest is None else int(highest) + 1
+
+
+def append(db: Session, actor: Actor, event: Event) -> LogEntry:
+    """Adds one entry to the log in the caller's transaction and flushes it. The caller commits;
+    if the commit fails, neither the entry nor what it records is kept."""
+    entry = LogEntry(
+        seq=_next_seq(db),
+        recorded_at=utcnow(),
+        kind=event.kind,
+        tag=event.tag,
+        outcome=event.outcome,
+        purpose=event.purpose,
+        actor_role=actor.role,
+        actor_agency_id=actor.agency_id,
+        categories=sorted(event.categories),
+        policy_version=event.policy_version,
+        actor_user_id=actor.user_id,
+        person_id=event.person_id,
+        request_id=actor.request_id,
+        address=actor.address,
+        detail=event.detail,
+        salt=secrets.token_hex(16),
+        personal_digest="",
+        leaf_hash="",
+    )
+    assert entry.salt is not None
+    entry.personal_digest = personal_digest(entry.salt, personal_part(entry))
+    entry.leaf_hash = leaf_hash(leaf_data(entry))
+    db.add(entry)
+    db.flush()
+    return entry
