@@ -123,6 +123,14 @@ class UserStatus(StrEnum):
     disabled = "disabled"
 
 
+class SignInStage(StrEnum):
+    """Where a sign-in attempt was checked (SignInAttempt.stage); every stage counts for AC-7."""
+
+    password = "password"
+    second_factor = "second_factor"
+    reauthentication = "reauth"  # the current password, asked again to change it
+
+
 class SecurityEventTag(StrEnum):
     """Security events, named scope:resource:action as warehouse does (CJIS AU-2)."""
 

@@ -63,6 +63,9 @@ class UserSession(SQLModel, table=True):
     ended_reason: str | None = Field(default=None, max_length=40)
     address: str | None = Field(default=None, max_length=64)
     user_agent: str | None = Field(default=None, max_length=300)
+    # A TOTP secret shown for enrolment but not yet confirmed with a code; sealed like the
+    # confirmed one, and gone with the session if the person never confirms it.
+    pending_totp_sealed: str | None = Field(default=None)
 
 
 class SignInAttempt(SQLModel, table=True):
@@ -75,7 +78,7 @@ class SignInAttempt(SQLModel, table=True):
     user_id: int | None = Field(default=None, foreign_key="user.id", index=True)
     address: str = Field(max_length=64, index=True)
     succeeded: bool
-    stage: str = Field(max_length=16)  # password | second_factor
+    stage: str = Field(max_length=16)  # hub.vocabulary.SignInStage
 
 
 class ApiToken(SQLModel, table=True):

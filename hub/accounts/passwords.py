@@ -27,3 +27,19 @@ def needs_rehash(password_hash: str) -> bool:
 # Compared against when the e-mail matches no account, so that the time taken does not tell
 # an attacker which addresses exist.
 DUMMY_HASH = _hasher.hash("no account has this password")
+
+
+# Recovery codes carry about 60 bits of randomness each, so OWASP's minimum argon2id profile
+# (19 MiB, 2 passes) is ample, and checking one against ten stored hashes stays quick.
+_code_hasher = PasswordHasher(time_cost=2, memory_cost=19456, parallelism=1)
+
+
+def hash_recovery_code(code: str) -> str:
+    return _code_hasher.hash(code)
+
+
+def verify_recovery_code(code_hash: str, code: str) -> bool:
+    try:
+        return _code_hasher.verify(code_hash, code)
+    except (VerificationError, InvalidHashError):
+        return False

@@ -9,6 +9,8 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 
+from hub.accounts import admin_routes as accounts_admin
+from hub.accounts import routes as accounts
 from hub.db import check_schema_current, get_engine
 from hub.settings import PROJECT_ROOT
 from hub.web import home
@@ -40,6 +42,8 @@ def create_app() -> FastAPI:
     app.add_middleware(SecurityHeaders)
     app.mount("/static", StaticFiles(directory=str(PROJECT_ROOT / "static")), name="static")
     app.include_router(home.router)
+    app.include_router(accounts.router)
+    app.include_router(accounts_admin.router)
     _add_error_pages(app)
     return app
 

@@ -1,0 +1,194 @@
+"""`hub users ...` and `hub agencies ...`: account administration by the server's operator.
+
+Each command writes its security event like the web pages do; the actor is the operator, named
+by their login on the server (CJIS AU-3: who)."""
+
+import getpass
+import secrets
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import TypeVar
+
+import typer
+from sqlmodel import Session
+
+from hub.accounts import services
+from hub.accounts.models import Agency, User
+from hub.accounts.services import OPERATOR, OPERATOR_ROLE, AccountError
+from hub.audit.log import Actor
+from hub.db import get_session
+from hub.vocabulary import AgencyKind, Role
+
+users_app = typer.Typer(help="Manage user accounts.", no_args_is_help=True)
+agencies_app = typer.Typer(help="Manage agencies.", no_args_is_help=True)
+
+T = TypeVar("T")
+
+
+def _fail(message: str, code: int = 1) -> None:
+    typer.echo(f"error: {message}", err=True)
+    raise typer.Exit(code)
+
+
+def operator_actor() -> Actor:
+    try:
+        login = getpass.getuser()
+    except (KeyError, OSError):
+        login = "unknown"
+    # No request here: the request id names this command-line invocation and its operator.
+    return Actor(role=OPERATOR_ROLE, request_id=f"cli:{login}:{secrets.token_hex(4)}"[:64])
+
+
+@contextmanager
+def _database() -> Iterator[Session]:
+    yield from get_session()
+
+
+def _run(work: Callable[[Session, Actor], T]) -> T:
+    """Runs one change; a refused rule prints its reason and exits non-zero, changing nothing."""
+    with _database() as db:
+        try:
+            return work(db, operator_actor())
+        except AccountError as refused:
+            db.rollback()
+            _fail(str(refused))
+            raise  # unreachable: _fail exits
+
+
+def _user(db: Session, email: str) -> User:
+    user = services.user_by_email(db, email)
+    if user is None:
+        _fail("there is no account with that e-mail address")
+    assert user is not None
+    return user
+
+
+def _agency(db: Session, name: str) -> Agency:
+    agency = next((a for a in services.list_agencies(db, OPERATOR) if a.name == name), None)
+    if agency is None:
+        _fail(f"there is no agency named {name!r} (see `hub agencies list`)")
+    assert agency is not None
+    return agency
+
+
+@users_app.command("add")
+def add_user(
+    email: str = typer.Option(..., help="Work e-mail address; it is also the sign-in name."),
+    name: str = typer.Option(..., help="The person's name as others see it."),
+    role: Role = typer.Option(..., help="A role that fits the agency's kind."),
+    agency: str = typer.Option(..., help="The agency's name, exactly."),
+    prompt_password: bool = typer.Option(
+        False, "--password", help="Ask for the password instead of generating one."
+    ),
+) -> None:
+    """Add an account with a password and a TOTP second factor; prints both once."""
+    password = (
+        typer.prompt("Password", hide_input=True, confirmation_prompt=True)
+        if prompt_password
+        else None
+    )
+
+    def work(db: Session, actor: Actor) -> tuple[User, str, str]:
+        user, first_password = services.create_user(
+            db,
+            actor,
+            OPERATOR,
+            email=email,
+            display_name=name,
+            role=role,
+            agency_id=_agency(db, agency).id,  # type: ignore[arg-type]
+            password=password,
+        )
+        return user, first_password, services.issue_totp_secret(db, actor, user)
+
+    user, first_password, secret = _run(work)
+    typer.echo(f"Added {user.email} ({user.role.value}).")
+    if password is None:
+        typer.echo(f"password: {first_password}")
+    typer.echo(f"TOTP secret: {secret}")
+    typer.echo("Both are shown only now. Hand them over by a safe route.")
+
+
+def _user_command(email: str, act: Callable[[Session, Actor, int], object], done: str) -> None:
+    def work(db: Session, actor: Actor) -> object:
+        return act(db, actor, _user(db, email).id)  # type: ignore[arg-type]
+
+    _run(work)
+    typer.echo(done)
+
+
+@users_app.command("disable")
+def disable_user(email: str = typer.Argument(..., help="The account's e-mail address.")) -> None:
+    """Disable an account and end all its sessions."""
+    _user_command(
+        email,
+        lambda db, actor, uid: services.disable_user(db, actor, OPERATOR, uid),
+        "The account is disabled and its sessions ended.",
+    )
+
+
+@users_app.command("release")
+def release_user(email: str = typer.Argument(..., help="The account's e-mail address.")) -> None:
+    """Release an account locked after failed sign-ins (CJIS AC-7)."""
+    _user_command(
+        email,
+        lambda db, actor, uid: services.release_lockout(db, actor, OPERATOR, uid),
+        "The lockout is released.",
+    )
+
+
+@users_app.command("reset-mfa")
+def reset_mfa(email: str = typer.Argument(..., help="The account's e-mail address.")) -> None:
+    """Remove the second factor; the person sets up a new one at the next sign-in."""
+    _user_command(
+        email,
+        lambda db, actor, uid: services.reset_mfa(db, actor, OPERATOR, uid),
+        "The second factor is removed and the account's sessions ended.",
+    )
+
+
+@users_app.command("token")
+def create_token(
+    email: str = typer.Argument(..., help="The account's e-mail address."),
+    name: str = typer.Option(..., help="What the token is for."),
+    days: int = typer.Option(90, help="Days until it expires (1 to 365)."),
+) -> None:
+    """Create an API bearer token for an account; prints it once (it is kept hashed)."""
+
+    def work(db: Session, actor: Actor) -> str:
+        return services.create_api_token(db, actor, _user(db, email), name, days)
+
+    token = _run(work)
+    typer.echo(token)
+
+
+@users_app.command("disable-inactive")
+def disable_inactive() -> None:
+    """Disable every account unused for HUB_INACTIVE_ACCOUNT_DAYS (CJIS AC-2(3))."""
+    disabled = _run(services.disable_inactive_accounts)
+    typer.echo(f"Disabled {len(disabled)} inactive account(s).")
+
+
+@agencies_app.command("add")
+def add_agency(
+    name: str = typer.Option(..., help="The agency's name."),
+    kind: AgencyKind = typer.Option(..., help="What kind of agency it is."),
+    jurisdiction: str = typer.Option("", help="For prosecution offices: which cases."),
+) -> None:
+    """Add an agency."""
+
+    def work(db: Session, actor: Actor) -> Agency:
+        return services.create_agency(
+            db, actor, OPERATOR, name=name, kind=kind, jurisdiction=jurisdiction
+        )
+
+    agency = _run(work)
+    typer.echo(f"Added agency {agency.name} ({agency.kind.value}).")
+
+
+@agencies_app.command("list")
+def list_agencies() -> None:
+    """List the agencies and their kinds."""
+    with _database() as db:
+        for agency in services.list_agencies(db, OPERATOR):
+            typer.echo(f"{agency.name}\t{agency.kind.value}")

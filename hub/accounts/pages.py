@@ -1,0 +1,166 @@
+"""What the account and administration pages show, as typed contexts: rows carry the fields a
+page needs, never the stored hashes or sealed secrets behind them."""
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from hub.accounts.models import Agency, ApiToken, User, UserSession
+from hub.accounts.services import Enrolment
+from hub.vocabulary import AgencyKind, Role, UserStatus
+from hub.web.templating import Page
+
+
+@dataclass
+class SignInPage(Page):
+    email: str = ""
+    error: str | None = None
+
+
+@dataclass
+class SecondFactorPage(Page):
+    error: str | None = None
+
+
+@dataclass
+class EnrolPage(Page):
+    enrolment: Enrolment | None = None
+    action: str = "/sign-in/enrol"
+    error: str | None = None
+
+
+@dataclass
+class RecoveryCodesPage(Page):
+    codes: list[str] = field(default_factory=list)
+    continue_url: str = "/"
+
+
+@dataclass(frozen=True)
+class SessionRow:
+    id: int
+    created_at: datetime
+    last_seen_at: datetime
+    address: str | None
+    user_agent: str | None
+    current: bool
+
+    @classmethod
+    def of(cls, session: UserSession, current_id: int | None) -> "SessionRow":
+        return cls(
+            id=session.id,  # type: ignore[arg-type]
+            created_at=session.created_at,
+            last_seen_at=session.last_seen_at,
+            address=session.address,
+            user_agent=session.user_agent,
+            current=session.id == current_id,
+        )
+
+
+@dataclass(frozen=True)
+class TokenRow:
+    id: int
+    name: str
+    created_at: datetime
+    expires_at: datetime | None
+    last_used_at: datetime | None
+
+    @classmethod
+    def of(cls, token: ApiToken) -> "TokenRow":
+        return cls(
+            id=token.id,  # type: ignore[arg-type]
+            name=token.name,
+            created_at=token.created_at,
+            expires_at=token.expires_at,
+            last_used_at=token.last_used_at,
+        )
+
+
+@dataclass
+class AccountPage(Page):
+    email: str = ""
+    mfa_enrolled_at: datetime | None = None
+    recovery_codes_left: int = 0
+    password_changed_at: datetime | None = None
+    sessions: list[SessionRow] = field(default_factory=list)
+    tokens: list[TokenRow] = field(default_factory=list)
+    new_token: str | None = None
+    error: str | None = None
+
+
+@dataclass(frozen=True)
+class UserRow:
+    id: int
+    email: str
+    display_name: str
+    role: Role
+    status: UserStatus
+    agency_id: int
+    agency_name: str
+    mfa_enrolled: bool
+    last_active_at: datetime | None
+    status_reason: str | None
+
+    @classmethod
+    def of(cls, user: User, agency: Agency) -> "UserRow":
+        return cls(
+            id=user.id,  # type: ignore[arg-type]
+            email=user.email,
+            display_name=user.display_name,
+            role=user.role,
+            status=user.status,
+            agency_id=agency.id,  # type: ignore[arg-type]
+            agency_name=agency.name,
+            mfa_enrolled=user.mfa_enrolled_at is not None,
+            last_active_at=user.last_active_at,
+            status_reason=user.status_reason,
+        )
+
+
+@dataclass(frozen=True)
+class AgencyRow:
+    id: int
+    name: str
+    kind: AgencyKind
+    jurisdiction: str | None
+    roles: list[Role]
+
+    @classmethod
+    def of(cls, agency: Agency, roles: list[Role]) -> "AgencyRow":
+        return cls(
+            id=agency.id,  # type: ignore[arg-type]
+            name=agency.name,
+            kind=agency.kind,
+            jurisdiction=agency.jurisdiction,
+            roles=roles,
+        )
+
+
+@dataclass
+class AdminUsersPage(Page):
+    users: list[UserRow] = field(default_factory=list)
+    agencies: list[AgencyRow] = field(default_factory=list)
+    roles: list[Role] = field(default_factory=list)
+    created_email: str | None = None
+    created_password: str | None = None
+    error: str | None = None
+
+
+@dataclass
+class AdminUserPage(Page):
+    user: UserRow | None = None
+    roles: list[Role] = field(default_factory=list)
+    live_sessions: int = 0
+    error: str | None = None
+
+
+@dataclass
+class AdminAgenciesPage(Page):
+    agencies: list[AgencyRow] = field(default_factory=list)
+    kinds: list[AgencyKind] = field(default_factory=list)
+    can_create: bool = False
+    error: str | None = None
+
+
+@dataclass
+class AdminAgencyPage(Page):
+    agency: AgencyRow | None = None
+    error: str | None = None

@@ -1,0 +1,73 @@
+"""Signing in through the real forms, as a browser does, and reading back what was logged."""
+
+import re
+import time
+from typing import Any
+
+import pyotp
+from fastapi.testclient import TestClient
+from sqlmodel import Session, col, select
+
+from hub.accounts.models import User
+from hub.audit.models import LogEntry
+from tests.factories import PASSWORD, totp_secret_of
+
+_CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
+
+
+def csrf_of(response: Any) -> str:
+    match = _CSRF.search(response.text)
+    assert match, "the page has no CSRF field"
+    return match.group(1)
+
+
+def code_for(user: User, steps_ahead: int = 0) -> str:
+    """The TOTP code of the current time step, or of a later one (still inside the window)."""
+    return pyotp.TOTP(totp_secret_of(user)).at(time.time() + 30 * steps_ahead)
+
+
+def submit_password(client: TestClient, email: str, password: str = PASSWORD) -> Any:
+    page = client.get("/sign-in")
+    return client.post(
+        "/sign-in",
+        data={"email": email, "password": password, "csrf_token": csrf_of(page)},
+        follow_redirects=False,
+    )
+
+
+def submit_code(client: TestClient, code: str, path: str = "/sign-in/second-factor") -> Any:
+    page = client.get(path)
+    return client.post(
+        path, data={"code": code, "csrf_token": csrf_of(page)}, follow_redirects=False
+    )
+
+
+def sign_in_for_real(client: TestClient, user: User, code: str | None = None) -> Any:
+    response = submit_password(client, user.email)
+    assert response.status_code == 303, response.text
+    assert response.headers["location"] == "/sign-in/second-factor"
+    return submit_code(client, code or code_for(user))
+
+
+def sign_out(client: TestClient) -> Any:
+    page = client.get("/account")
+    return client.post("/sign-out", data={"csrf_token": csrf_of(page)}, follow_redirects=False)
+
+
+def logged(db: Session, tag: Any, **detail: Any) -> list[LogEntry]:
+    """Security entries with this tag (and these detail values), committed so far."""
+    entries = db.exec(
+        select(LogEntry).where(col(LogEntry.tag) == tag.value).order_by(col(LogEntry.seq))
+    ).all()
+    db.commit()  # SQLite: release the read transaction before the app writes again
+    return [
+        e
+        for e in entries
+        if e.kind == "security" and all((e.detail or {}).get(k) == v for k, v in detail.items())
+    ]
+
+
+def fresh(db: Session, row: Any) -> Any:
+    db.refresh(row)
+    db.commit()
+    return row
