@@ -9,7 +9,7 @@ from fastapi.testclient import TestClient
 from sqlmodel import col, select
 
 from hub.accounts import services
-from hub.accounts.models import SignInAttempt, User, UserSession
+from hub.accounts.models import SignInAttempt, UserSession
 from hub.accounts.services import BAD_CODE, GENERIC_FAILURE, RATE_LIMITED
 from hub.accounts.sessions import hash_token
 from hub.db import utcnow
