@@ -21,6 +21,7 @@ from hub.accounts.pages import (
 from hub.accounts.routes import browser_viewer
 from hub.accounts.services import AccountError, NotPermitted, Scope
 from hub.accounts.sessions import Viewer
+from hub.audit.log import Actor
 from hub.vocabulary import ROLES_BY_AGENCY_KIND, Action, AgencyKind, Role
 from hub.web.dependencies import DB, log_actor, require
 from hub.web.templating import render
@@ -173,69 +174,40 @@ def change_role(
     )
 
 
-@router.post("/users/{user_id}/disable", response_class=HTMLResponse)
-def disable(request: Request, db: DB, viewer: UserManager, user_id: int) -> Response:
-    actor, scope = log_actor(request, viewer), Scope.of(viewer)
-    return _user_action(
-        request,
-        db,
-        viewer,
-        user_id,
-        lambda: services.disable_user(db, actor, scope, user_id),
-        "The account is disabled and its sessions ended.",
-    )
+UserChange = Callable[[Session, Actor, Scope, int], object]
 
-
-@router.post("/users/{user_id}/enable", response_class=HTMLResponse)
-def enable(request: Request, db: DB, viewer: UserManager, user_id: int) -> Response:
-    actor, scope = log_actor(request, viewer), Scope.of(viewer)
-    return _user_action(
-        request,
-        db,
-        viewer,
-        user_id,
-        lambda: services.enable_user(db, actor, scope, user_id),
-        "The account is active again.",
-    )
-
-
-@router.post("/users/{user_id}/release", response_class=HTMLResponse)
-def release(request: Request, db: DB, viewer: UserManager, user_id: int) -> Response:
-    actor, scope = log_actor(request, viewer), Scope.of(viewer)
-    return _user_action(
-        request,
-        db,
-        viewer,
-        user_id,
-        lambda: services.release_lockout(db, actor, scope, user_id),
-        "The lockout is released.",
-    )
-
-
-@router.post("/users/{user_id}/reset-mfa", response_class=HTMLResponse)
-def reset_mfa(request: Request, db: DB, viewer: UserManager, user_id: int) -> Response:
-    actor, scope = log_actor(request, viewer), Scope.of(viewer)
-    return _user_action(
-        request,
-        db,
-        viewer,
-        user_id,
-        lambda: services.reset_mfa(db, actor, scope, user_id),
+# One button each on the account's page: path, service, what the manager is told.
+_USER_CHANGES: list[tuple[str, UserChange, str]] = [
+    ("disable", services.disable_user, "The account is disabled and its sessions ended."),
+    ("enable", services.enable_user, "The account is active again."),
+    ("release", services.release_lockout, "The lockout is released."),
+    (
+        "reset-mfa",
+        services.reset_mfa,
         "The second factor is removed; the person sets up a new one at the next sign-in.",
+    ),
+    ("end-sessions", services.end_user_sessions, "Every session of the account has ended."),
+]
+
+
+def _add_user_change(path: str, change: UserChange, message: str) -> None:
+    def user_change(request: Request, db: DB, viewer: UserManager, user_id: int) -> Response:
+        actor, scope = log_actor(request, viewer), Scope.of(viewer)
+        return _user_action(
+            request, db, viewer, user_id, lambda: change(db, actor, scope, user_id), message
+        )
+
+    router.add_api_route(
+        f"/users/{{user_id}}/{path}",
+        user_change,
+        methods=["POST"],
+        response_class=HTMLResponse,
+        name=f"user_{path.replace('-', '_')}",
     )
 
 
-@router.post("/users/{user_id}/end-sessions", response_class=HTMLResponse)
-def end_sessions(request: Request, db: DB, viewer: UserManager, user_id: int) -> Response:
-    actor, scope = log_actor(request, viewer), Scope.of(viewer)
-    return _user_action(
-        request,
-        db,
-        viewer,
-        user_id,
-        lambda: services.end_user_sessions(db, actor, scope, user_id),
-        "Every session of the account has ended.",
-    )
+for _path, _change, _message in _USER_CHANGES:
+    _add_user_change(_path, _change, _message)
 
 
 # --- agencies ---------------------------------------------------------------------------------

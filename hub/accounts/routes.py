@@ -334,7 +334,9 @@ def create_token(
         token = services.create_api_token(db, log_actor(request, viewer), user, name, days)
     except AccountError as refused:
         page = account_page(db, viewer, error=str(refused))
-        return render(request, template, page, status.HTTP_400_BAD_REQUEST)
+        # htmx swaps only 2xx answers: the fragment carries the error itself.
+        code = status.HTTP_200_OK if _is_htmx(request) else status.HTTP_400_BAD_REQUEST
+        return render(request, template, page, code)
     return render(request, template, account_page(db, viewer, new_token=token))
 
 
@@ -364,20 +366,26 @@ def start_reenrolment(
     return _redirect("/account/mfa")
 
 
+def _reenrol_page(
+    viewer: Viewer, enrolment: services.Enrolment | None, error: str | None = None
+) -> EnrolPage:
+    return EnrolPage(
+        title="Set up a new second factor",
+        viewer=viewer,
+        csrf_token=viewer.csrf_token,
+        enrolment=enrolment,
+        action="/account/mfa",
+        error=error,
+    )
+
+
 @router.get("/account/mfa", response_class=HTMLResponse)
 def reenrolment_form(request: Request, db: DB, viewer: AccountViewer) -> Response:
     user, session = _own(db, viewer)
     enrolment = services.pending_enrolment(session, user)
     if enrolment is None:
         return _redirect("/account")
-    page = EnrolPage(
-        title="Set up a new second factor",
-        viewer=viewer,
-        csrf_token=viewer.csrf_token,
-        enrolment=enrolment,
-        action="/account/mfa",
-    )
-    return render(request, "accounts/enrol.html", page)
+    return render(request, "accounts/enrol.html", _reenrol_page(viewer, enrolment))
 
 
 @router.post("/account/mfa", response_class=HTMLResponse)
@@ -388,14 +396,7 @@ def reenrolment_submit(
     try:
         codes = services.confirm_reenrolment(db, log_actor(request, viewer), user, session, code)
     except AccountError as refused:
-        page = EnrolPage(
-            title="Set up a new second factor",
-            viewer=viewer,
-            csrf_token=viewer.csrf_token,
-            enrolment=services.pending_enrolment(session, user),
-            action="/account/mfa",
-            error=str(refused),
-        )
+        page = _reenrol_page(viewer, services.pending_enrolment(session, user), str(refused))
         return render(request, "accounts/enrol.html", page, status.HTTP_400_BAD_REQUEST)
     shown = RecoveryCodesPage(
         title="Your new recovery codes",

@@ -882,6 +882,23 @@ def end_user_sessions(db: Session, actor: Actor, scope: Scope, user_id: int) -> 
     return ended
 
 
+def _agency_fields(
+    db: Session, name: str, jurisdiction: str | None, agency_id: int | None
+) -> tuple[str, str | None]:
+    name = name.strip()
+    if not name or len(name) > 200:
+        raise AccountError("Enter an agency name of 1 to 200 characters.")
+    jurisdiction = (jurisdiction or "").strip() or None
+    if jurisdiction and len(jurisdiction) > 100:
+        raise AccountError("The jurisdiction may have at most 100 characters.")
+    taken = db.exec(
+        select(Agency).where(func.lower(Agency.name) == name.lower(), col(Agency.id) != agency_id)
+    ).first()
+    if taken is not None:
+        raise AccountError("An agency with that name exists already.")
+    return name, jurisdiction
+
+
 def create_agency(
     db: Session,
     actor: Actor,
@@ -894,15 +911,7 @@ def create_agency(
     """Adds an agency; only the program office (or the operator) adds agencies."""
     if not scope.all_agencies:
         raise _deny(db, actor, "create_agency")
-    name = name.strip()
-    if not name or len(name) > 200:
-        raise AccountError("Enter an agency name of 1 to 200 characters.")
-    jurisdiction = (jurisdiction or "").strip() or None
-    if jurisdiction and len(jurisdiction) > 100:
-        raise AccountError("The jurisdiction may have at most 100 characters.")
-    taken = db.exec(select(Agency).where(func.lower(Agency.name) == name.lower())).first()
-    if taken is not None:
-        raise AccountError("An agency with that name exists already.")
+    name, jurisdiction = _agency_fields(db, name, jurisdiction, None)
     agency = Agency(name=name, kind=kind, jurisdiction=jurisdiction)
     db.add(agency)
     db.flush()
@@ -918,16 +927,7 @@ def update_agency(
     agency = agency_of(db, agency_id)
     if not scope.covers(agency.id):
         raise _deny(db, actor, "update_agency", agency_id=agency_id)
-    name = name.strip()
-    if not name or len(name) > 200:
-        raise AccountError("Enter an agency name of 1 to 200 characters.")
-    taken = db.exec(
-        select(Agency).where(func.lower(Agency.name) == name.lower(), col(Agency.id) != agency.id)
-    ).first()
-    if taken is not None:
-        raise AccountError("An agency with that name exists already.")
-    agency.name = name
-    agency.jurisdiction = (jurisdiction or "").strip()[:100] or None
+    agency.name, agency.jurisdiction = _agency_fields(db, name, jurisdiction, agency.id)
     db.add(agency)
     record(db, actor, SecurityEventTag.agency_changed, agency_id=agency.id)
     db.commit()
