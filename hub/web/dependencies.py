@@ -36,6 +36,10 @@ class SignInRequired(Exception):
 
 
 def _bearer(request: Request) -> str | None:
+    """An API token, honoured only under /api/: pages are for people with a session, and a
+    token that leaked must not open them (nor skip their CSRF check)."""
+    if not request.url.path.startswith("/api/"):
+        return None
     header = request.headers.get("authorization", "")
     scheme, _, token = header.partition(" ")
     return token.strip() if scheme.lower() == "bearer" and token.strip() else None
