@@ -2,7 +2,6 @@
 when the log cannot be written. The full role x category x purpose matrix is in
 tests/test_policy_matrix.py."""
 
-
 import pytest
 from sqlalchemy import MetaData
 from sqlmodel import SQLModel, select

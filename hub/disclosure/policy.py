@@ -431,16 +431,21 @@ def _decide_one(
 ) -> tuple[str | None, WithheldReason]:
     if viewer.role == Role.admin:
         return None, WithheldReason.admin
-    if purpose == Purpose.research and category not in RESEARCH_CATEGORIES:
-        return None, WithheldReason.wrong_purpose
-    for order in facts.court_orders:
-        # 42 CFR 2.64/2.65: the order, as far as it goes, is a basis of its own.
-        if category in order.categories and purpose in order.purposes:
-            return f"court_order:{order.id}", WithheldReason.deny_by_default
+    # 42 CFR 2.64/2.65: a court order, as far as it goes, is a basis of its own and the only
+    # one that lifts the enforcement rule.
+    order = next(
+        (o for o in facts.court_orders if category in o.categories and purpose in o.purposes),
+        None,
+    )
     if category in PROTECTED_HEALTH_CATEGORIES and (
         viewer.role in ENFORCEMENT_ROLES or purpose == Purpose.charging_decision
     ):
-        return None, WithheldReason.enforcement_rule
+        if order is None:
+            return None, WithheldReason.enforcement_rule
+    elif purpose == Purpose.research and category not in RESEARCH_CATEGORIES:
+        return None, WithheldReason.wrong_purpose
+    if order is not None:
+        return f"court_order:{order.id}", WithheldReason.deny_by_default
     return _granted(viewer, facts, purpose, policy, category)
 
 
@@ -452,18 +457,20 @@ def _granted(
         if policy.purposes_granted.get((viewer.role, category)):
             return None, WithheldReason.wrong_purpose  # granted, but for other purposes
         return None, WithheldReason.deny_by_default
-    held = [r for r in lines if r in facts.relationships]
-    if not held:
-        if _OWN_CLIENT_RELATIONSHIPS & lines.keys():
-            return None, WithheldReason.not_on_caseload
-        return None, WithheldReason.not_related
     reason = WithheldReason.deny_by_default
-    for relationship in held:
+    for relationship in lines:
+        if relationship not in facts.relationships:
+            continue
         for condition in lines[relationship]:
             basis = _condition_basis(viewer, facts, purpose, category, relationship, condition)
             if basis is not None:
                 return basis, reason
             reason = _unmet_reason(category, condition, reason)
+    if reason == WithheldReason.deny_by_default and lines.keys() - facts.relationships:
+        # Granted for clients related to the viewer, and this one is not.
+        if _OWN_CLIENT_RELATIONSHIPS & lines.keys():
+            return None, WithheldReason.not_on_caseload
+        return None, WithheldReason.not_related
     return None, reason
 
 
