@@ -19,6 +19,15 @@ app.add_typer(users_app, name="users")
 app.add_typer(agencies_app, name="agencies")
 
 
+def _policy_app() -> typer.Typer:
+    from hub.disclosure.cli import policy_app
+
+    return policy_app
+
+
+app.add_typer(_policy_app(), name="policy")
+
+
 def fail(message: str, code: int = 1) -> None:
     typer.echo(f"error: {message}", err=True)
     raise typer.Exit(code)
@@ -62,6 +71,24 @@ def keys_generate() -> None:
 
     for name, value in generate_environment().items():
         typer.echo(f"{name}={value}")
+
+
+@keys_app.command("rotate")
+def keys_rotate() -> None:
+    """Re-seal every value sealed at rest under the first key of HUB_DATA_KEYS (idempotent).
+    See deploy/README.md, Rotating the data keys."""
+    import uuid
+
+    from hub.audit.log import Actor
+    from hub.keyrotation import rotate_data_keys
+
+    check_schema_current(get_engine())
+    counts = rotate_data_keys(
+        get_engine(), Actor(request_id=f"cli-{uuid.uuid4().hex[:12]}", address="cli")
+    )
+    for name, count in counts.items():
+        typer.echo(f"{name}: {count} re-sealed")
+    typer.echo(f"Every sealed value is now under the first key ({sum(counts.values())} changed).")
 
 
 def main() -> None:

@@ -5,6 +5,7 @@ behind the code.
 """
 
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any
@@ -97,6 +98,17 @@ def get_session() -> Iterator[Session]:
     """One session per request; it commits only where a service says so."""
     with Session(get_engine(), expire_on_commit=False) as session:
         yield session
+
+
+@contextmanager
+def rollback_on_error(db: Session) -> Iterator[None]:
+    """Rolls the session back if the block raises: a refused or failed write leaves nothing
+    behind, and on SQLite the write lock (BEGIN IMMEDIATE) is released at once."""
+    try:
+        yield
+    except BaseException:
+        db.rollback()
+        raise
 
 
 # --- schema version -------------------------------------------------------------------------

@@ -163,6 +163,68 @@ class SecurityEventTag(StrEnum):
     log_exported = "audit:log:exported"
     log_tamper_attempt = "audit:log:tamper_attempt"
     access_denied = "authz:access:denied"
+    break_glass_reviewed = "privacy:break_glass:reviewed"
+    case_note_created = "client:case_note:created"
+    consent_event_recorded = "client:consent:event_recorded"
+    data_keys_rotated = "admin:data_keys:rotated"
+    policy_explained = "privacy:policy:explained"
+
+
+class AssignmentKind(StrEnum):
+    """ClientAssignment.kind: the relationships a person holds to a client by assignment."""
+
+    caseload = "caseload"
+    defense = "defense"
+
+
+class Relationship(StrEnum):
+    """How a viewer stands to a client, as the disclosure policy reads it (policies/policy.csv).
+    `everyone` holds for every client, so a line with it grants by role alone."""
+
+    caseload = "caseload"  # an open caseload assignment to this viewer
+    defense_client = "defense_client"  # an open defense assignment to this viewer
+    own_referral = "own_referral"  # the viewer referred this person
+    agency_referral = "agency_referral"  # an officer of the viewer's agency referred them
+    agency_client = "agency_client"  # the viewer's case-management agency serves them
+    office_matter = "office_matter"  # a referral or charging matter is at the viewer's office
+    everyone = "everyone"
+
+
+class PolicyCondition(StrEnum):
+    """What a policy line may require beyond the relationship, checked against the facts."""
+
+    none = "none"
+    consent = "consent"  # an active consent naming the viewer, their agency or agency kind
+    consent_naming_office = "consent_naming_office"  # names the viewer or their agency itself
+    consent_2_35 = "consent_2_35"  # an active 42 CFR 2.35 criminal-justice-referral consent
+    break_glass = "break_glass"  # an open, unexpired break-glass request of this viewer
+    site_participation = "site_participation"  # settings.officer_sees_participation is on
+
+
+class WithheldReason(StrEnum):
+    """Why a category was withheld: shown to the viewer and written to the log."""
+
+    admin = "admin"  # separation of duties: the admin role sees no client data
+    enforcement_rule = "enforcement_rule"  # 42 CFR 2.12(d): health/treatment never to enforcement
+    wrong_purpose = "wrong_purpose"  # granted to this role, but not for this purpose
+    not_on_caseload = "not_on_caseload"  # granted for the viewer's own clients only
+    not_related = "not_related"  # granted for related clients (referral, office) only
+    no_consent = "no_consent"  # needs an active consent naming the viewer
+    part2 = "part2"  # treatment needs an active 42 CFR 2.31 Part 2 consent
+    break_glass_required = "break_glass_required"  # privacy officer: open a break-glass first
+    deny_by_default = "deny_by_default"  # no policy line grants it
+
+
+class DisclosureTag(StrEnum):
+    """Disclosure-log entries (kind "disclosure"), named like the security events."""
+
+    client_record_read = "disclosure:client_record:read"
+    client_search_read = "disclosure:client_search:read"
+
+
+class DisclosureOutcome(StrEnum):
+    disclosed = "disclosed"
+    withheld = "withheld"
 
 
 class Action(StrEnum):

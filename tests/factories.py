@@ -10,8 +10,33 @@ from argon2 import PasswordHasher
 from sqlmodel import Session
 
 from hub.accounts.models import Agency, User
+from hub.charging.models import ChargingDecision, ChargingMatter
+from hub.clients.models import (
+    CaseNote,
+    ClientAssignment,
+    HealthRecord,
+    HousingRecord,
+    Person,
+    PersonAlias,
+    PersonContact,
+    PlanGoal,
+    TreatmentRecord,
+)
+from hub.consents.models import Consent
 from hub.crypto import key_ring
-from hub.vocabulary import ROLES_BY_AGENCY_KIND, AgencyKind, Role
+from hub.referrals.models import Referral
+from hub.vocabulary import (
+    ROLES_BY_AGENCY_KIND,
+    AgencyKind,
+    AssignmentKind,
+    Category,
+    ConsentKind,
+    DecisionOutcome,
+    ProgramStatus,
+    Purpose,
+    ReferralKind,
+    Role,
+)
 
 PASSWORD = "correct horse battery staple"
 _HASHER = PasswordHasher(time_cost=1, memory_cost=8192, parallelism=1)  # fast, for tests only
@@ -63,7 +88,89 @@ class UserFactory(_Base):
         return int(agency.id)
 
 
-_FACTORIES = {"Agency": AgencyFactory, "User": UserFactory}
+def _utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+class PersonFactory(_Base):
+    class Meta:
+        model = Person
+
+    first_name = factory.Faker("first_name")
+    last_name = factory.Faker("last_name")
+    date_of_birth = factory.Faker("date_of_birth", minimum_age=18, maximum_age=70)
+    race_ethnicity = factory.LazyFunction(lambda: [1])
+    gender = factory.LazyFunction(lambda: [1])
+    program_status = ProgramStatus.enrolled
+    last_contact_on = factory.LazyFunction(dt.date.today)
+
+
+class PersonAliasFactory(_Base):
+    class Meta:
+        model = PersonAlias
+
+    name = factory.Faker("name")
+
+
+class ReferralFactory(_Base):
+    """A referral by `referring_user` (an officer) to `case_management_agency_id`."""
+
+    class Meta:
+        model = Referral
+        exclude = ("referring_user",)
+
+    referring_user = None
+    kind = ReferralKind.social_contact
+    referred_at = factory.LazyFunction(_utcnow)
+    offense_category = "drug"
+    alleged_offenses = factory.LazyFunction(lambda: ["VUCSA-possession"])
+    intake_due_on = factory.LazyFunction(lambda: dt.date.today() + dt.timedelta(days=30))
+    referring_user_id = factory.LazyAttribute(lambda o: o.referring_user.id)
+    referring_agency_id = factory.LazyAttribute(lambda o: o.referring_user.agency_id)
+
+
+class ClientAssignmentFactory(_Base):
+    class Meta:
+        model = ClientAssignment
+
+    kind = AssignmentKind.caseload
+
+
+class ConsentFactory(_Base):
+    """A complete, signed 42 CFR 2.31 consent (active unless revoked, expired or changed)."""
+
+    class Meta:
+        model = Consent
+
+    kind = ConsentKind.part2
+    categories = factory.LazyFunction(lambda: [c.value for c in Category])
+    purposes = factory.LazyFunction(lambda: [p.value for p in Purpose])
+    description = "Records named by category, for the purposes listed."
+    right_to_revoke = "In writing to the case-management agency, at any time."
+    expires_on = factory.LazyFunction(lambda: dt.date.today() + dt.timedelta(days=365))
+    signed_by = factory.Faker("name")
+    signature_on_file = True
+    signed_on = factory.LazyFunction(lambda: dt.date.today() - dt.timedelta(days=1))
+
+
+class CaseNoteFactory(_Base):
+    class Meta:
+        model = CaseNote
+
+    category = Category.engagement
+    body = factory.Faker("sentence")
+
+
+_FACTORIES = {
+    "Agency": AgencyFactory,
+    "User": UserFactory,
+    "Person": PersonFactory,
+    "PersonAlias": PersonAliasFactory,
+    "Referral": ReferralFactory,
+    "ClientAssignment": ClientAssignmentFactory,
+    "Consent": ConsentFactory,
+    "CaseNote": CaseNoteFactory,
+}
 
 
 def bind(session: Session) -> SimpleNamespace:
@@ -75,3 +182,62 @@ def bind(session: Session) -> SimpleNamespace:
 def totp_secret_of(user: User) -> str:
     assert user.totp_secret_sealed
     return key_ring().open(user.totp_secret_sealed)
+
+
+def full_client(
+    session: Session,
+    *,
+    referring_user: User,
+    case_management_agency_id: int,
+    prosecuting_agency_id: int,
+    note_author: User,
+    forwarded: bool = True,
+) -> Person:
+    """A client with data in every category and one case note per category, so that a test
+    can see exactly which categories a read disclosed."""
+    person = PersonFactory()
+    PersonAliasFactory(person_id=person.id)
+    referral = ReferralFactory(
+        person_id=person.id,
+        referring_user=referring_user,
+        case_management_agency_id=case_management_agency_id,
+        forwarded_to_agency_id=prosecuting_agency_id if forwarded else None,
+    )
+    now = _utcnow()
+    matter = ChargingMatter(
+        person_id=person.id,
+        referral_id=referral.id,
+        prosecuting_agency_id=prosecuting_agency_id,
+        offense_tracking_number=f"OTN-{person.id}-{now.timestamp()}",
+        offenses=["VUCSA-possession"],
+        arrested_at=now,
+        court_date=dt.date.today() + dt.timedelta(days=60),
+    )
+    session.add(matter)
+    session.flush()
+    session.add_all(
+        [
+            ChargingDecision(
+                matter_id=matter.id,
+                decided_by_id=note_author.id,
+                outcome=DecisionOutcome.divert,
+                reason_codes=["diversion"],
+            ),
+            PersonContact(person_id=person.id, phone="555-0100", staying_at="Shelter on 3rd"),
+            PlanGoal(person_id=person.id, goal="Get an ID card", services="ID clinic"),
+            HousingRecord(person_id=person.id, living_situation=116, waitlist="Housing first"),
+            HealthRecord(person_id=person.id, mental_health="Anxiety", physical_health="Asthma"),
+            TreatmentRecord(person_id=person.id, program="Outpatient MOUD", notes="Buprenorphine"),
+            *(
+                CaseNote(
+                    person_id=person.id,
+                    author_id=note_author.id,
+                    category=category,
+                    body=f"A note about {category.value}",
+                )
+                for category in Category
+            ),
+        ]
+    )
+    session.commit()
+    return person

@@ -131,3 +131,11 @@ def append(db: Session, actor: Actor, event: Event) -> LogEntry:
     db.add(entry)
     db.flush()
     return entry
+
+
+def append_and_commit(db: Session, actor: Actor, event: Event) -> LogEntry:
+    """Appends the entry that records a write and commits both together: the write is kept
+    with its entry or not at all (the caller rolls back if this raises)."""
+    entry = append(db, actor, event)
+    db.commit()
+    return entry

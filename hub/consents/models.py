@@ -30,6 +30,10 @@ class Consent(SQLModel, table=True):
     expiry_event: str | None = Field(default=None, max_length=300)
     # 42 CFR 2.35: a criminal-justice-referral consent may be irrevocable until this event.
     irrevocable_until: str | None = Field(default=None, max_length=300)
+    # When the stated events happened (recorded by hub.consents.services.record_consent_event):
+    # after the first the consent may be revoked; after the second it is no longer in effect.
+    irrevocable_event_at: datetime | None = utc_field(default=None)
+    expiry_event_at: datetime | None = utc_field(default=None)
     signed_by: str = Field(max_length=200)
     signature_on_file: bool = Field(default=False)
     signed_on: date

@@ -39,3 +39,7 @@ class BreakGlass(SQLModel, table=True):
     reason: str = Field(max_length=1000)
     opened_at: datetime = utc_field(default_factory=utcnow)
     expires_at: datetime = utc_field()
+    # Every break-glass is flagged for review until a privacy officer other than the opener
+    # reviews it.
+    reviewed_at: datetime | None = utc_field(default=None)
+    reviewed_by_id: int | None = Field(default=None, foreign_key="user.id")

@@ -1,0 +1,64 @@
+"""Writing to a client's record: case notes."""
+
+from sqlmodel import Session
+
+from hub.accounts.sessions import Viewer
+from hub.audit.log import Actor, Event, append_and_commit
+from hub.clients.models import CaseNote
+from hub.db import rollback_on_error, utcnow
+from hub.disclosure.policy import PersonNotFound, decide, gather_facts
+from hub.permissions import allowed
+from hub.vocabulary import Action, Category, Purpose, SecurityEventTag
+
+MAX_NOTE_LENGTH = 20_000
+
+
+class NoteError(ValueError):
+    """The note cannot be added as asked; nothing changed."""
+
+
+def add_case_note(
+    db: Session, viewer: Viewer, person_id: int, category: Category, body: str, actor: Actor
+) -> CaseNote:
+    """Adds a case note in a category the author may see for case management (so nobody files
+    a note where they could not read it back, and a note's label is never lower than what it
+    holds); logs case_note_created and commits."""
+    with rollback_on_error(db):
+        if not allowed(viewer.role, Action.notes_write):
+            raise NoteError("Your role does not write case notes.")
+        try:
+            category = Category(category)
+        except ValueError as exc:
+            raise NoteError("A case note needs a category.") from exc
+        body = body.strip()
+        if not body or len(body) > MAX_NOTE_LENGTH:
+            raise NoteError(f"A case note holds 1 to {MAX_NOTE_LENGTH} characters.")
+        now = utcnow()
+        try:
+            facts = gather_facts(db, viewer, person_id, now)
+        except PersonNotFound as exc:
+            raise NoteError(str(exc)) from exc
+        decision = decide(viewer, facts, Purpose.case_management)
+        if not decision.allows(category):
+            raise NoteError(f"You cannot file a note under {category.value} for this client.")
+        note = CaseNote(
+            person_id=person_id,
+            author_id=viewer.user_id,
+            category=category,
+            written_at=now,
+            body=body,
+        )
+        db.add(note)
+        db.flush()
+        event = Event(
+            kind="security",
+            tag=SecurityEventTag.case_note_created.value,
+            outcome="success",
+            purpose=Purpose.case_management.value,
+            person_id=person_id,
+            categories=[category.value],
+            policy_version=decision.policy_version,
+            detail={"note_id": note.id},
+        )
+        append_and_commit(db, actor, event)
+        return note

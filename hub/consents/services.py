@@ -1,0 +1,235 @@
+"""Consents: the 42 CFR 2.31 elements, whether a consent is in effect, and recording, revoking
+and ending consents. The disclosure policy (hub.disclosure.policy) counts a consent only while
+`is_active` says so, so revocation takes effect on the very next read."""
+
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from sqlmodel import Session
+
+from hub.accounts.sessions import Viewer
+from hub.audit.log import Actor, Event, append_and_commit
+from hub.consents.models import Consent
+from hub.db import rollback_on_error, utcnow
+from hub.permissions import allowed
+from hub.vocabulary import (
+    Action,
+    AgencyKind,
+    Category,
+    ConsentKind,
+    Purpose,
+    Relationship,
+    SecurityEventTag,
+)
+
+# 42 CFR 2.35: a criminal-justice-referral consent serves monitoring of progress only.
+CJR_CATEGORIES = frozenset({Category.engagement})
+
+
+class ConsentError(ValueError):
+    """A consent cannot be recorded, revoked or changed as asked; the message says why."""
+
+
+def missing_elements(consent: Consent) -> list[str]:
+    """The 42 CFR 2.31(a) elements this consent lacks, in the rule's order; empty if complete."""
+    missing = []
+    if not consent.person_id:
+        missing.append("the patient's name")
+    if not consent.discloser_agency_id:
+        missing.append("who may disclose")
+    if not (consent.description or "").strip() or not consent.categories:
+        missing.append("a description of the information")
+    if not (
+        consent.recipient_user_id or consent.recipient_agency_id or consent.recipient_agency_kind
+    ):
+        missing.append("the recipients")
+    if not consent.purposes:
+        missing.append("the purpose")
+    if not (consent.right_to_revoke or "").strip():
+        missing.append("the right to revoke and how")
+    if not consent.expires_on and not (consent.expiry_event or "").strip():
+        missing.append("an expiry date or event")
+    if not consent.signature_on_file or not (consent.signed_by or "").strip():
+        missing.append("the signature")
+    if not consent.signed_on:
+        missing.append("the date signed")
+    return missing
+
+
+def is_active(consent: Consent, on: datetime) -> bool:
+    """Whether the consent is in effect at `on`: complete (2.31), signed by then, not expired
+    (by date or by its recorded expiry event) and not revoked."""
+    if missing_elements(consent):
+        return False
+    if consent.signed_on > on.date():
+        return False
+    if consent.revoked_at is not None and consent.revoked_at <= on:
+        return False
+    if consent.expires_on is not None and on.date() > consent.expires_on:
+        return False
+    return not (consent.expiry_event_at is not None and consent.expiry_event_at <= on)
+
+
+def is_irrevocable(consent: Consent) -> bool:
+    """42 CFR 2.35(d): a criminal-justice-referral consent may be irrevocable until a stated
+    event (no later than final disposition); it stays so until that event is recorded."""
+    return (
+        consent.kind == ConsentKind.criminal_justice_referral
+        and bool((consent.irrevocable_until or "").strip())
+        and consent.irrevocable_event_at is None
+    )
+
+
+@dataclass(frozen=True)
+class ConsentForm:
+    """What a case manager records from the client's signed consent form."""
+
+    person_id: int
+    kind: ConsentKind
+    discloser_agency_id: int
+    categories: list[Category]
+    purposes: list[Purpose]
+    description: str
+    right_to_revoke: str
+    signed_by: str
+    signature_on_file: bool
+    signed_on: date
+    recipient_user_id: int | None = None
+    recipient_agency_id: int | None = None
+    recipient_agency_kind: AgencyKind | None = None
+    expires_on: date | None = None
+    expiry_event: str | None = None
+    irrevocable_until: str | None = None
+
+
+def _require_consent_manager(db: Session, viewer: Viewer, person_id: int) -> None:
+    from hub.disclosure.policy import PersonNotFound, gather_facts
+
+    if not allowed(viewer.role, Action.consents_manage):
+        raise ConsentError("Your role does not record consents.")
+    try:
+        facts = gather_facts(db, viewer, person_id, utcnow())
+    except PersonNotFound as exc:
+        raise ConsentError(str(exc)) from exc
+    if not facts.relationships & {Relationship.caseload, Relationship.agency_client}:
+        raise ConsentError("Consents are recorded by the client's own case-management agency.")
+
+
+def _check_form(form: ConsentForm) -> None:
+    try:
+        categories = {Category(c) for c in form.categories}
+        {Purpose(p) for p in form.purposes}
+    except ValueError as exc:
+        raise ConsentError(f"Unknown category or purpose: {exc}") from exc
+    if Category.treatment in categories and form.kind != ConsentKind.part2:
+        raise ConsentError("Treatment records can be released only on a Part 2 consent.")
+    if form.kind == ConsentKind.criminal_justice_referral:
+        if not categories <= CJR_CATEGORIES:
+            raise ConsentError(
+                "A criminal-justice-referral consent (42 CFR 2.35) covers engagement only."
+            )
+    elif (form.irrevocable_until or "").strip():
+        raise ConsentError(
+            "Only a criminal-justice-referral consent (42 CFR 2.35) can be irrevocable."
+        )
+    if form.expires_on is not None and form.expires_on < form.signed_on:
+        raise ConsentError("The consent would expire before it was signed.")
+
+
+def create_consent(db: Session, viewer: Viewer, form: ConsentForm, actor: Actor) -> Consent:
+    """Records a consent, refusing one that lacks any 42 CFR 2.31 element, and logs
+    consent_created in the same transaction. Commits."""
+    with rollback_on_error(db):
+        _require_consent_manager(db, viewer, form.person_id)
+        _check_form(form)
+        consent = Consent(
+            person_id=form.person_id,
+            kind=form.kind,
+            discloser_agency_id=form.discloser_agency_id,
+            recipient_user_id=form.recipient_user_id,
+            recipient_agency_id=form.recipient_agency_id,
+            recipient_agency_kind=form.recipient_agency_kind,
+            categories=sorted(Category(c).value for c in form.categories),
+            purposes=sorted(Purpose(p).value for p in form.purposes),
+            description=form.description.strip(),
+            right_to_revoke=form.right_to_revoke.strip(),
+            expires_on=form.expires_on,
+            expiry_event=(form.expiry_event or "").strip() or None,
+            irrevocable_until=(form.irrevocable_until or "").strip() or None,
+            signed_by=form.signed_by.strip(),
+            signature_on_file=form.signature_on_file,
+            signed_on=form.signed_on,
+            created_by_id=viewer.user_id,
+        )
+        missing = missing_elements(consent)
+        if missing:
+            raise ConsentError("The consent lacks what 42 CFR 2.31 requires: " + ", ".join(missing))
+        return _commit_logged(db, consent, SecurityEventTag.consent_created, actor)
+
+
+def revoke_consent(db: Session, viewer: Viewer, consent_id: int, actor: Actor) -> Consent:
+    """Records the client's revocation; it takes effect at once (disclosures made before it
+    stay in the log). A 2.35 consent before its stated event is refused. Commits."""
+    with rollback_on_error(db):
+        consent = db.get(Consent, consent_id)
+        if consent is None:
+            raise ConsentError("No such consent.")
+        _require_consent_manager(db, viewer, consent.person_id)
+        if consent.revoked_at is not None:
+            raise ConsentError("This consent is already revoked.")
+        if is_irrevocable(consent):
+            raise ConsentError(
+                "This criminal-justice-referral consent is irrevocable (42 CFR 2.35) until: "
+                f"{consent.irrevocable_until}. Record that event first."
+            )
+        consent.revoked_at = utcnow()
+        consent.revoked_by_id = viewer.user_id
+        return _commit_logged(db, consent, SecurityEventTag.consent_revoked, actor)
+
+
+def record_consent_event(
+    db: Session, viewer: Viewer, consent_id: int, *, event: str, actor: Actor
+) -> Consent:
+    """Records that a consent's stated event happened: event "irrevocability_ended" (the 2.35
+    event, e.g. final disposition; the consent may then be revoked) or "expired" (its expiry
+    event; it is no longer in effect). Commits."""
+    with rollback_on_error(db):
+        consent = db.get(Consent, consent_id)
+        if consent is None:
+            raise ConsentError("No such consent.")
+        _require_consent_manager(db, viewer, consent.person_id)
+        now = utcnow()
+        if event == "irrevocability_ended":
+            if not consent.irrevocable_until or consent.irrevocable_event_at is not None:
+                raise ConsentError("This consent has no pending irrevocability event.")
+            consent.irrevocable_event_at = now
+        elif event == "expired":
+            if not consent.expiry_event or consent.expiry_event_at is not None:
+                raise ConsentError("This consent has no pending expiry event.")
+            consent.expiry_event_at = now
+        else:
+            raise ConsentError("The event is irrevocability_ended or expired.")
+        return _commit_logged(
+            db, consent, SecurityEventTag.consent_event_recorded, actor, {"event": event}
+        )
+
+
+def _commit_logged(
+    db: Session,
+    consent: Consent,
+    tag: SecurityEventTag,
+    actor: Actor,
+    extra: dict[str, str] | None = None,
+) -> Consent:
+    db.add(consent)
+    db.flush()
+    event = Event(
+        kind="security",
+        tag=tag.value,
+        outcome="success",
+        person_id=consent.person_id,
+        categories=list(consent.categories),
+        detail={"consent_id": consent.id, "kind": consent.kind.value, **(extra or {})},
+    )
+    append_and_commit(db, actor, event)
+    return consent

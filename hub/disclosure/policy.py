@@ -1,0 +1,523 @@
+"""The one policy layer: what of a client's record a viewer may see, category by category.
+
+    facts = gather_facts(db, viewer, person_id, now)    # relationships, consents, orders, ...
+    decision = decide(viewer, facts, purpose)           # pure: no database, a table look-up
+
+The grants come from policies/model.conf + policies/policy.csv (pycasbin), compiled once per
+policy version into a look-up table. The hard rules below are applied here, in code, around
+that table, and no policy line or consent can override them (they are repeated as comments at
+the top of policies/policy.csv):
+
+1. deny by default;
+2. the admin role sees no client data;
+3. health and treatment never reach police or prosecution users, nor a charging decision
+   (42 CFR 2.12(d)), unless a court order under 42 CFR 2.64/2.65 for that client, agency,
+   category and purpose says otherwise;
+4. treatment goes out on a consent only if it is a Part 2 consent (42 CFR 2.31);
+5. a 42 CFR 2.35 criminal-justice-referral consent covers engagement only;
+6. research reads are de-identified: demographics and referral only.
+
+hub.disclosure.record reads the data a decision allows and logs the disclosure.
+"""
+
+import hashlib
+from collections import defaultdict
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from functools import lru_cache
+from pathlib import Path
+from typing import TypeVar
+
+from sqlmodel import Session, col, select
+
+from hub.accounts.models import User
+from hub.accounts.sessions import Viewer
+from hub.charging.models import ChargingMatter
+from hub.clients.models import ClientAssignment, Person
+from hub.consents.models import Consent
+from hub.consents.services import is_active
+from hub.disclosure.models import BreakGlass, CourtOrder
+from hub.referrals.models import Referral
+from hub.settings import PROJECT_ROOT, get_settings
+from hub.vocabulary import (
+    ENFORCEMENT_ROLES,
+    PART2_CATEGORIES,
+    PROTECTED_HEALTH_CATEGORIES,
+    AgencyKind,
+    AssignmentKind,
+    Category,
+    ConsentKind,
+    PolicyCondition,
+    Purpose,
+    Relationship,
+    Role,
+    WithheldReason,
+)
+
+POLICY_DIR = PROJECT_ROOT / "policies"
+# Not a category of its own: whether the person is a participant at all, yes or no (the
+# officer_sees_participation site setting). The policy file grants it like a category.
+PARTICIPATION = "participation"
+# Hard rule 6: what a research read may ever disclose.
+RESEARCH_CATEGORIES = frozenset({Category.demographics, Category.referral})
+# Withheld for want of one of these relationships reads "not on caseload".
+_OWN_CLIENT_RELATIONSHIPS = frozenset(
+    {Relationship.caseload, Relationship.defense_client, Relationship.agency_client}
+)
+_CONSENT_CONDITIONS = frozenset(
+    {
+        PolicyCondition.consent,
+        PolicyCondition.consent_naming_office,
+        PolicyCondition.consent_2_35,
+    }
+)
+
+
+class PolicyError(ValueError):
+    """The policy files are malformed; the hub refuses to decide on them (fail closed)."""
+
+
+class PersonNotFound(LookupError):
+    """No client with that id."""
+
+
+# --- the compiled policy ----------------------------------------------------------------------
+
+# (role, purpose, category or PARTICIPATION) -> relationship -> conditions, each enough alone
+GrantTable = Mapping[tuple[Role, Purpose, str], Mapping[Relationship, tuple[PolicyCondition, ...]]]
+
+
+@dataclass(frozen=True)
+class CompiledPolicy:
+    version: str  # SHA-256 of model.conf + policy.csv: written into every log entry
+    grants: GrantTable
+    # (role, category) -> purposes for which some line grants it: tells "wrong purpose" apart
+    purposes_granted: Mapping[tuple[Role, str], frozenset[Purpose]]
+    lines: int
+
+
+def policy_version(model_text: str, policy_text: str) -> str:
+    digest = hashlib.sha256()
+    for text in (model_text, policy_text):
+        data = text.encode()
+        # Length-prefixed, so no two different pairs of files share a version.
+        digest.update(len(data).to_bytes(8, "big") + data)
+    return digest.hexdigest()
+
+
+_TOKENS: tuple[tuple[str, frozenset[str]], ...] = (
+    ("role", frozenset(Role)),
+    ("relationship", frozenset(Relationship)),
+    ("category", frozenset(Category) | {PARTICIPATION}),
+    ("purpose", frozenset(Purpose)),
+    ("condition", frozenset(PolicyCondition)),
+)
+
+
+def _policy_lines(policy_text: str) -> list[str]:
+    """The policy lines, checked: a misspelt name would silently grant nothing, so refuse it."""
+    lines = []
+    for number, raw in enumerate(policy_text.splitlines(), start=1):
+        line = raw.strip()
+        if not line or line.startswith("#"):
+            continue
+        tokens = [token.strip() for token in line.split(",")]
+        if tokens[0] != "p" or len(tokens) != 6:
+            raise PolicyError(
+                f"policy.csv line {number}: expected p, role, relationship, "
+                "category, purpose, condition"
+            )
+        for (what, known), token in zip(_TOKENS, tokens[1:], strict=True):
+            if token not in known:
+                raise PolicyError(f"policy.csv line {number}: unknown {what} {token!r}")
+        lines.append(", ".join(tokens))
+    return lines
+
+
+def compile_policy(model_text: str, policy_text: str) -> CompiledPolicy:
+    """Asks casbin once about every role x relationship x category x purpose (and each
+    condition where any line matches) and keeps the answers: a decision is then a look-up."""
+    import casbin
+    from casbin.model import FastModel
+    from casbin.persist.adapters.string_adapter import StringAdapter
+
+    lines = _policy_lines(policy_text)
+    # FastEnforcer narrows each question to the lines with the same role, relationship,
+    # category and purpose before it evaluates the matcher.
+    key_order = [0, 1, 2, 3]
+    model = FastModel(key_order)
+    model.load_model_from_text(model_text)
+    enforcer = casbin.FastEnforcer(
+        model, StringAdapter("\n".join(lines) or "# empty"), cache_key_order=key_order
+    )
+    grants: dict[tuple[Role, Purpose, str], dict[Relationship, tuple[PolicyCondition, ...]]] = {}
+    purposes: dict[tuple[Role, str], set[Purpose]] = defaultdict(set)
+    categories = [*Category, PARTICIPATION]
+    for role in Role:
+        for purpose in Purpose:
+            for category in categories:
+                for relationship in Relationship:
+                    request = (role.value, relationship.value, str(category), purpose.value)
+                    if not enforcer.enforce(*request, "*"):
+                        continue
+                    conditions = tuple(c for c in PolicyCondition if enforcer.enforce(*request, c))
+                    grants.setdefault((role, purpose, str(category)), {})[relationship] = conditions
+                    purposes[(role, str(category))].add(purpose)
+    return CompiledPolicy(
+        version=policy_version(model_text, policy_text),
+        grants=grants,
+        purposes_granted={key: frozenset(value) for key, value in purposes.items()},
+        lines=len(lines),
+    )
+
+
+@lru_cache(maxsize=4)
+def _compiled(version: str, model_text: str, policy_text: str) -> CompiledPolicy:
+    return compile_policy(model_text, policy_text)
+
+
+def load_policy(directory: Path | None = None) -> CompiledPolicy:
+    """The policy in force (policies/ by default), compiled once per version: an edited file
+    is picked up at the next decision, under its new version."""
+    directory = directory or POLICY_DIR
+    model_text = (directory / "model.conf").read_text()
+    policy_text = (directory / "policy.csv").read_text()
+    return _compiled(policy_version(model_text, policy_text), model_text, policy_text)
+
+
+# --- facts --------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ConsentFact:
+    """An active consent, as much of it as the policy reads."""
+
+    id: int
+    kind: ConsentKind
+    categories: frozenset[Category]
+    purposes: frozenset[Purpose]
+    recipient_user_id: int | None = None
+    recipient_agency_id: int | None = None
+    recipient_agency_kind: AgencyKind | None = None
+
+    def names_office(self, viewer: Viewer) -> bool:
+        return self.recipient_user_id == viewer.user_id or (
+            self.recipient_agency_id == viewer.agency_id
+        )
+
+    def names(self, viewer: Viewer) -> bool:
+        return self.names_office(viewer) or self.recipient_agency_kind == viewer.agency_kind
+
+
+@dataclass(frozen=True)
+class CourtOrderFact:
+    """An order in force for this client naming the viewer's agency."""
+
+    id: int
+    categories: frozenset[Category]
+    purposes: frozenset[Purpose]
+
+
+@dataclass(frozen=True)
+class Facts:
+    """Everything the policy reads about one viewer and one client, gathered in one go."""
+
+    person_id: int
+    relationships: frozenset[Relationship] = frozenset({Relationship.everyone})
+    consents: tuple[ConsentFact, ...] = ()
+    court_orders: tuple[CourtOrderFact, ...] = ()
+    break_glass_id: int | None = None
+    officer_sees_participation: bool = False
+
+
+def gather_facts(db: Session, viewer: Viewer, person_id: int, now: datetime) -> Facts:
+    """The facts for one client; raises PersonNotFound."""
+    facts = gather_facts_many(db, viewer, [person_id], now)
+    if person_id not in facts:
+        raise PersonNotFound(f"No client with id {person_id}.")
+    return facts[person_id]
+
+
+def gather_facts_many(
+    db: Session, viewer: Viewer, person_ids: Iterable[int], now: datetime
+) -> dict[int, Facts]:
+    """The facts for several clients in one set of queries (search results); clients that do
+    not exist are left out."""
+    ids = sorted(set(person_ids))
+    existing = set(db.exec(select(Person.id).where(col(Person.id).in_(ids))).all())
+    if not existing or viewer.role == Role.admin:
+        # Hard rule 2: nothing about any client is needed to withhold everything from an admin.
+        return {pid: Facts(person_id=pid) for pid in existing if pid is not None}
+    relationships: dict[int, set[Relationship]] = defaultdict(lambda: {Relationship.everyone})
+    for pid, kind, user_id, agency_id in db.exec(
+        select(
+            ClientAssignment.person_id,
+            ClientAssignment.kind,
+            ClientAssignment.user_id,
+            User.agency_id,
+        )
+        .join(User, col(User.id) == ClientAssignment.user_id)
+        .where(
+            col(ClientAssignment.person_id).in_(existing),
+            col(ClientAssignment.ended_at).is_(None),
+        )
+    ).all():
+        if user_id == viewer.user_id and kind == AssignmentKind.caseload:
+            relationships[pid].add(Relationship.caseload)
+        if user_id == viewer.user_id and kind == AssignmentKind.defense:
+            relationships[pid].add(Relationship.defense_client)
+        if agency_id == viewer.agency_id and kind == AssignmentKind.caseload:
+            relationships[pid].add(Relationship.agency_client)
+    for pid, referring_user, referring_agency, cm_agency, forwarded_to in db.exec(
+        select(  # type: ignore[call-overload]  # sqlmodel types select() up to 4 columns
+            col(Referral.person_id),
+            col(Referral.referring_user_id),
+            col(Referral.referring_agency_id),
+            col(Referral.case_management_agency_id),
+            col(Referral.forwarded_to_agency_id),
+        ).where(col(Referral.person_id).in_(existing))
+    ).all():
+        if referring_user == viewer.user_id:
+            relationships[pid].add(Relationship.own_referral)
+        if referring_agency == viewer.agency_id:
+            relationships[pid].add(Relationship.agency_referral)
+        if cm_agency == viewer.agency_id:
+            relationships[pid].add(Relationship.agency_client)
+        if forwarded_to == viewer.agency_id:
+            relationships[pid].add(Relationship.office_matter)
+    for pid in db.exec(
+        select(ChargingMatter.person_id).where(
+            col(ChargingMatter.person_id).in_(existing),
+            ChargingMatter.prosecuting_agency_id == viewer.agency_id,
+        )
+    ).all():
+        relationships[pid].add(Relationship.office_matter)
+
+    consents: dict[int, list[ConsentFact]] = defaultdict(list)
+    for consent in db.exec(
+        select(Consent).where(
+            col(Consent.person_id).in_(existing), col(Consent.revoked_at).is_(None)
+        )
+    ).all():
+        if is_active(consent, now):
+            consents[consent.person_id].append(_consent_fact(consent))
+
+    today = now.date()
+    orders: dict[int, list[CourtOrderFact]] = defaultdict(list)
+    for order in db.exec(
+        select(CourtOrder).where(
+            col(CourtOrder.person_id).in_(existing),
+            CourtOrder.recipient_agency_id == viewer.agency_id,
+            col(CourtOrder.issued_on) <= today,
+        )
+    ).all():
+        if order.expires_on is None or order.expires_on >= today:
+            orders[order.person_id].append(
+                CourtOrderFact(
+                    id=order.id,  # type: ignore[arg-type]
+                    categories=_known(Category, order.categories),
+                    purposes=_known(Purpose, order.purposes),
+                )
+            )
+
+    break_glass: dict[int, int] = {}
+    if viewer.role == Role.privacy_officer:
+        for glass_id, pid in db.exec(
+            select(BreakGlass.id, BreakGlass.person_id).where(
+                col(BreakGlass.person_id).in_(existing),
+                BreakGlass.user_id == viewer.user_id,
+                col(BreakGlass.opened_at) <= now,
+                col(BreakGlass.expires_at) > now,
+            )
+        ).all():
+            break_glass[pid] = glass_id  # type: ignore[assignment]
+
+    participation = get_settings().officer_sees_participation
+    return {
+        pid: Facts(
+            person_id=pid,
+            relationships=frozenset(relationships[pid]),
+            consents=tuple(consents[pid]),
+            court_orders=tuple(orders[pid]),
+            break_glass_id=break_glass.get(pid),
+            officer_sees_participation=participation,
+        )
+        for pid in existing
+        if pid is not None
+    }
+
+
+_E = TypeVar("_E", Category, Purpose)
+
+
+def _known(enum: type[_E], values: Iterable[str]) -> frozenset[_E]:
+    # A stored name the vocabulary no longer knows grants nothing (fail closed).
+    return frozenset(enum(v) for v in values if v in enum.__members__)
+
+
+def _consent_fact(consent: Consent) -> ConsentFact:
+    return ConsentFact(
+        id=consent.id,  # type: ignore[arg-type]
+        kind=consent.kind,
+        categories=_known(Category, consent.categories),
+        purposes=_known(Purpose, consent.purposes),
+        recipient_user_id=consent.recipient_user_id,
+        recipient_agency_id=consent.recipient_agency_id,
+        recipient_agency_kind=consent.recipient_agency_kind,
+    )
+
+
+# --- the decision -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Decision:
+    """What one viewer may see of one client for one purpose: a legal basis for every
+    disclosed category, a reason for every withheld one. Every category is in exactly one."""
+
+    person_id: int
+    purpose: Purpose
+    role: Role
+    policy_version: str
+    disclosed: Mapping[Category, str]  # category -> basis, e.g. "relationship:caseload"
+    withheld: Mapping[Category, WithheldReason]
+    # Basis on which the viewer may learn whether the client is a participant, if any.
+    participation: str | None = None
+    consent_ids: frozenset[int] = field(default_factory=frozenset)
+
+    def allows(self, category: Category) -> bool:
+        return category in self.disclosed
+
+    @property
+    def categories(self) -> list[Category]:
+        """The disclosed categories, in the vocabulary's order."""
+        return [c for c in Category if c in self.disclosed]
+
+
+def decide(
+    viewer: Viewer, facts: Facts, purpose: Purpose, policy: CompiledPolicy | None = None
+) -> Decision:
+    """Decides every category of one client's record for this viewer and purpose."""
+    policy = policy or load_policy()
+    disclosed: dict[Category, str] = {}
+    withheld: dict[Category, WithheldReason] = {}
+    for category in Category:
+        basis, reason = _decide_one(viewer, facts, purpose, policy, category)
+        if basis is not None:
+            disclosed[category] = basis
+        else:
+            withheld[category] = reason
+    participation = None
+    if viewer.role != Role.admin and purpose != Purpose.research:
+        participation, _ = _granted(viewer, facts, purpose, policy, PARTICIPATION)
+    consent_ids = frozenset(
+        int(b.split(":", 1)[1]) for b in disclosed.values() if b.startswith("consent:")
+    )
+    return Decision(
+        person_id=facts.person_id,
+        purpose=purpose,
+        role=viewer.role,
+        policy_version=policy.version,
+        disclosed=disclosed,
+        withheld=withheld,
+        participation=participation,
+        consent_ids=consent_ids,
+    )
+
+
+def _decide_one(
+    viewer: Viewer, facts: Facts, purpose: Purpose, policy: CompiledPolicy, category: Category
+) -> tuple[str | None, WithheldReason]:
+    if viewer.role == Role.admin:
+        return None, WithheldReason.admin
+    # 42 CFR 2.64/2.65: a court order, as far as it goes, is a basis of its own and the only
+    # one that lifts the enforcement rule.
+    order = next(
+        (o for o in facts.court_orders if category in o.categories and purpose in o.purposes),
+        None,
+    )
+    if category in PROTECTED_HEALTH_CATEGORIES and (
+        viewer.role in ENFORCEMENT_ROLES or purpose == Purpose.charging_decision
+    ):
+        if order is None:
+            return None, WithheldReason.enforcement_rule
+    elif purpose == Purpose.research and category not in RESEARCH_CATEGORIES:
+        return None, WithheldReason.wrong_purpose
+    if order is not None:
+        return f"court_order:{order.id}", WithheldReason.deny_by_default
+    return _granted(viewer, facts, purpose, policy, category)
+
+
+def _granted(
+    viewer: Viewer, facts: Facts, purpose: Purpose, policy: CompiledPolicy, category: str
+) -> tuple[str | None, WithheldReason]:
+    lines = policy.grants.get((viewer.role, purpose, category))
+    if not lines:
+        if policy.purposes_granted.get((viewer.role, category)):
+            return None, WithheldReason.wrong_purpose  # granted, but for other purposes
+        return None, WithheldReason.deny_by_default
+    reason = WithheldReason.deny_by_default
+    for relationship in lines:
+        if relationship not in facts.relationships:
+            continue
+        for condition in lines[relationship]:
+            basis = _condition_basis(viewer, facts, purpose, category, relationship, condition)
+            if basis is not None:
+                return basis, reason
+            reason = _unmet_reason(category, condition, reason)
+    if reason == WithheldReason.deny_by_default and lines.keys() - facts.relationships:
+        # Granted for clients related to the viewer, and this one is not.
+        if _OWN_CLIENT_RELATIONSHIPS & lines.keys():
+            return None, WithheldReason.not_on_caseload
+        return None, WithheldReason.not_related
+    return None, reason
+
+
+def _condition_basis(
+    viewer: Viewer,
+    facts: Facts,
+    purpose: Purpose,
+    category: str,
+    relationship: Relationship,
+    condition: PolicyCondition,
+) -> str | None:
+    if condition == PolicyCondition.none:
+        return "role" if relationship == Relationship.everyone else f"relationship:{relationship}"
+    if condition == PolicyCondition.break_glass:
+        return None if facts.break_glass_id is None else f"break_glass:{facts.break_glass_id}"
+    if condition == PolicyCondition.site_participation:
+        return "site:officer_sees_participation" if facts.officer_sees_participation else None
+    for consent in facts.consents:
+        if category not in consent.categories or purpose not in consent.purposes:
+            continue
+        if category in PART2_CATEGORIES and consent.kind != ConsentKind.part2:
+            continue  # hard rule 4
+        if (
+            consent.kind == ConsentKind.criminal_justice_referral
+            and category != Category.engagement
+        ):
+            continue  # hard rule 5
+        if (
+            condition == PolicyCondition.consent_2_35
+            and consent.kind != ConsentKind.criminal_justice_referral
+        ):
+            continue
+        named = (
+            consent.names_office(viewer)
+            if condition == PolicyCondition.consent_naming_office
+            else consent.names(viewer)
+        )
+        if named:
+            return f"consent:{consent.id}"
+    return None
+
+
+def _unmet_reason(
+    category: str, condition: PolicyCondition, previous: WithheldReason
+) -> WithheldReason:
+    if condition in _CONSENT_CONDITIONS:
+        return WithheldReason.part2 if category in PART2_CATEGORIES else WithheldReason.no_consent
+    if condition == PolicyCondition.break_glass:
+        return WithheldReason.break_glass_required
+    return previous

@@ -1,0 +1,711 @@
+"""Reading a client record through the policy: the field map, the typed disclosed record, and
+the disclosure log entry that goes with every read.
+
+    record = disclose_record(db, viewer, person_id, Purpose.case_management, actor)
+
+reads only the columns and rows of the categories the decision allows (a withheld category's
+rows are never loaded), appends one disclosure entry to the log and commits, all in one
+transaction; if any of it fails the caller gets an exception and no data.
+"""
+
+import dataclasses
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any, TypeVar
+
+from sqlalchemy import ColumnElement, or_
+from sqlmodel import Session, SQLModel, col, select
+
+from hub.accounts.sessions import Viewer
+from hub.audit.log import Actor, Event, append_and_commit
+from hub.charging.models import ChargingDecision, ChargingMatter
+from hub.clients.models import (
+    CaseNote,
+    HealthRecord,
+    HousingRecord,
+    Person,
+    PersonAlias,
+    PersonContact,
+    PlanGoal,
+    TreatmentRecord,
+)
+from hub.db import rollback_on_error, utcnow
+from hub.disclosure.notice import REDISCLOSURE_NOTICE
+from hub.disclosure.policy import Decision, decide, gather_facts, gather_facts_many, load_policy
+from hub.referrals.models import Referral
+from hub.vocabulary import (
+    Category,
+    DisclosureOutcome,
+    DisclosureTag,
+    ProgramStatus,
+    Purpose,
+    WithheldReason,
+)
+
+T = TypeVar("T")
+
+
+class RowCategory:
+    """Field-map marker: the field takes the category of its own row (case notes)."""
+
+    def __repr__(self) -> str:
+        return "ROW_CATEGORY"
+
+
+ROW_CATEGORY = RowCategory()
+
+C = Category
+# Every field of every table of the client record -> exactly one category.
+# tests/test_disclosure_record.py checks this against the models: a new column that is not
+# mapped here fails the build, so it can never be shown by accident.
+FIELD_MAP: dict[str, dict[str, Category | RowCategory]] = {
+    "person": {
+        "id": C.identity,
+        "first_name": C.identity,
+        "last_name": C.identity,
+        "date_of_birth": C.identity,
+        "race_ethnicity": C.demographics,
+        "additional_race_ethnicity": C.demographics,
+        "gender": C.demographics,
+        "program_status": C.engagement,
+        "status_changed_at": C.engagement,
+        "last_contact_on": C.engagement,
+        # The record was opened at referral, usually by the referring officer.
+        "created_at": C.referral,
+        "created_by_id": C.referral,
+    },
+    "person_alias": {"id": C.identity, "person_id": C.identity, "name": C.identity},
+    "person_contact": {
+        "person_id": C.contact,
+        "phone": C.contact,
+        "staying_at": C.contact,
+        "updated_at": C.contact,
+    },
+    "referral": {
+        "id": C.referral,
+        "person_id": C.referral,
+        "kind": C.referral,
+        "referred_at": C.referral,
+        "referring_user_id": C.referral,
+        "referring_agency_id": C.referral,
+        "precinct": C.referral,
+        "alleged_offenses": C.referral,
+        "offense_category": C.referral,
+        "eligibility": C.referral,
+        "exclusion_override_reason": C.referral,
+        "prior_involvement": C.referral,
+        "case_management_agency_id": C.referral,
+        "created_at": C.referral,
+        # Where the arrest report went is the start of a charging matter.
+        "forwarded_to_agency_id": C.legal,
+        # Whether the person came to screening and intake is attendance: 42 CFR 2.35 monitoring.
+        "intake_due_on": C.engagement,
+        "screening_done_at": C.engagement,
+        "intake_done_at": C.engagement,
+    },
+    "charging_matter": {
+        name: C.legal
+        for name in (
+            "id",
+            "person_id",
+            "referral_id",
+            "prosecuting_agency_id",
+            "offense_tracking_number",
+            "offenses",
+            "arrested_at",
+            "court_date",
+            "created_at",
+        )
+    },
+    "charging_decision": {
+        name: C.legal
+        for name in (
+            "id",
+            "matter_id",
+            "decided_by_id",
+            "decided_at",
+            "outcome",
+            "reason_codes",
+            "note",
+            "supersedes_id",
+            "tree_head_id",
+        )
+    },
+    "plan_goal": {
+        name: C.plan
+        for name in ("id", "person_id", "goal", "services", "status", "created_at", "created_by_id")
+    },
+    "housing_record": {
+        name: C.housing
+        for name in ("person_id", "living_situation", "waitlist", "waitlist_since", "updated_at")
+    },
+    "health_record": {
+        name: C.health for name in ("person_id", "mental_health", "physical_health", "updated_at")
+    },
+    "treatment_record": {
+        name: C.treatment
+        for name in ("id", "person_id", "program", "started_on", "ended_on", "notes", "created_at")
+    },
+    "case_note": {
+        name: ROW_CATEGORY
+        for name in ("id", "person_id", "author_id", "category", "written_at", "body")
+    },
+}
+
+# Tables about a client that are not part of the record shown: the policy layer reads them to
+# decide, and their own services show them.
+OUTSIDE_RECORD: dict[str, str] = {
+    "client_assignment": "a relationship the policy reads (caseload, defense)",
+    "consent": "the client's consents, read by the policy and managed by hub.consents",
+    "court_order": "read by the policy; recorded and shown by privacy officers",
+    "break_glass": "read by the policy; reviewed by privacy officers",
+    "decision_disclosure": "links a charging decision to log entries; read by the accountings",
+}
+
+# Participation: enrolled and still in the program, engaged or not (no sanctions: LEAD).
+_PARTICIPANT_STATUSES = frozenset(
+    {ProgramStatus.enrolled, ProgramStatus.active, ProgramStatus.not_engaged}
+)
+MAX_SEARCH_RESULTS = 50
+
+
+# --- the typed record -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class WithheldCategory:
+    """Stands in the record where a withheld category would be: no data, only why."""
+
+    category: Category
+    reason: WithheldReason
+
+
+@dataclass(frozen=True)
+class Identity:
+    first_name: str
+    last_name: str
+    date_of_birth: date | None
+    aliases: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Demographics:
+    race_ethnicity: list[int]
+    additional_race_ethnicity: str | None
+    gender: list[int]
+
+
+@dataclass(frozen=True)
+class Contact:
+    phone: str | None = None
+    staying_at: str | None = None
+    updated_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class ReferralEntry:
+    id: int
+    kind: str
+    referred_at: datetime
+    referring_user_id: int
+    referring_agency_id: int
+    precinct: str | None
+    alleged_offenses: list[str]
+    offense_category: str
+    eligibility: str
+    exclusion_override_reason: str | None
+    prior_involvement: str | None
+    case_management_agency_id: int
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class Referrals:
+    entries: tuple[ReferralEntry, ...]
+    record_created_at: datetime
+    record_created_by_id: int | None
+
+
+@dataclass(frozen=True)
+class IntakeClock:
+    intake_due_on: date
+    screening_done_at: datetime | None
+    intake_done_at: datetime | None
+
+
+@dataclass(frozen=True)
+class Engagement:
+    program_status: ProgramStatus
+    status_changed_at: datetime | None
+    last_contact_on: date | None
+    intake: tuple[IntakeClock, ...] = ()
+
+
+@dataclass(frozen=True)
+class ChargingDecisionEntry:
+    id: int
+    matter_id: int
+    decided_by_id: int
+    decided_at: datetime
+    outcome: str
+    reason_codes: list[str]
+    note: str | None
+    supersedes_id: int | None
+    tree_head_id: int | None
+
+
+@dataclass(frozen=True)
+class ChargingMatterEntry:
+    id: int
+    referral_id: int | None
+    prosecuting_agency_id: int
+    offense_tracking_number: str
+    offenses: list[str]
+    arrested_at: datetime
+    court_date: date | None
+    created_at: datetime
+    decisions: tuple[ChargingDecisionEntry, ...] = ()
+
+
+@dataclass(frozen=True)
+class Legal:
+    forwarded_to_agency_ids: tuple[int, ...]
+    matters: tuple[ChargingMatterEntry, ...]
+
+
+@dataclass(frozen=True)
+class PlanGoalEntry:
+    id: int
+    goal: str
+    services: str | None
+    status: str
+    created_at: datetime
+    created_by_id: int | None
+
+
+@dataclass(frozen=True)
+class Plan:
+    goals: tuple[PlanGoalEntry, ...]
+
+
+@dataclass(frozen=True)
+class Housing:
+    living_situation: int | None = None
+    waitlist: str | None = None
+    waitlist_since: date | None = None
+    updated_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class Health:
+    mental_health: str | None = None
+    physical_health: str | None = None
+    updated_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class TreatmentEntry:
+    id: int
+    program: str
+    started_on: date | None
+    ended_on: date | None
+    notes: str | None
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class Treatment:
+    entries: tuple[TreatmentEntry, ...]
+
+
+@dataclass(frozen=True)
+class NoteEntry:
+    id: int
+    category: Category
+    author_id: int
+    written_at: datetime
+    body: str
+
+
+@dataclass(frozen=True)
+class DisclosedRecord:
+    """What one viewer may see of one client for one purpose. A withheld category is a
+    WithheldCategory in its place; notes are only those of disclosed categories."""
+
+    person_id: int
+    purpose: Purpose
+    policy_version: str
+    log_seq: int  # the disclosure-log entry that records this read
+    basis: Mapping[Category, str]  # legal basis per disclosed category
+    identity: Identity | WithheldCategory
+    demographics: Demographics | WithheldCategory
+    contact: Contact | WithheldCategory
+    referral: Referrals | WithheldCategory
+    legal: Legal | WithheldCategory
+    engagement: Engagement | WithheldCategory
+    plan: Plan | WithheldCategory
+    housing: Housing | WithheldCategory
+    health: Health | WithheldCategory
+    treatment: Treatment | WithheldCategory
+    notes: tuple[NoteEntry, ...]
+    # Whether the person is a participant, where the viewer may know only that (or more).
+    participant: bool | None
+    # 42 CFR 2.32: treatment data is present, so whatever shows this carries `notice`.
+    part2: bool
+
+    def section(self, category: Category) -> Any:
+        return getattr(self, category.value)
+
+    @property
+    def withheld(self) -> list[WithheldCategory]:
+        return [s for c in Category if isinstance(s := self.section(c), WithheldCategory)]
+
+    @property
+    def disclosed_categories(self) -> list[Category]:
+        return [c for c in Category if not isinstance(self.section(c), WithheldCategory)]
+
+    @property
+    def notice(self) -> str | None:
+        return REDISCLOSURE_NOTICE if self.part2 else None
+
+
+# --- reading ------------------------------------------------------------------------------------
+
+
+def _table(table: type[SQLModel]) -> Any:
+    return table.__table__  # type: ignore[attr-defined]
+
+
+def _columns(table: type[SQLModel], categories: set[Category]) -> list[Any]:
+    columns = _table(table).c
+    fields = FIELD_MAP[_table(table).name]
+    return [columns[name] for name, cat in fields.items() if cat in categories]
+
+
+def _rows(
+    db: Session,
+    table: type[SQLModel],
+    categories: set[Category],
+    where: ColumnElement[bool],
+    order_by: Any = None,
+) -> list[dict[str, Any]]:
+    """The columns of `table` that belong to `categories`, and nothing else."""
+    columns = _columns(table, categories)
+    if not columns:
+        return []
+    statement = select(*columns).where(where)
+    if order_by is not None:
+        statement = statement.order_by(order_by)
+    return [dict(row._mapping) for row in db.exec(statement).all()]
+
+
+def _build(cls: type[T], row: Mapping[str, Any], **extra: Any) -> T:
+    names = {f.name for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
+    return cls(**{k: v for k, v in row.items() if k in names}, **extra)
+
+
+def _sections(db: Session, person_id: int, allowed: set[Category]) -> dict[Category, Any]:
+    sections: dict[Category, Any] = {}
+    person = _rows(db, Person, allowed, col(Person.id) == person_id)
+    person_row = person[0] if person else {}
+    referrals = _rows(
+        db, Referral, allowed, col(Referral.person_id) == person_id, col(Referral.referred_at)
+    )
+    if C.identity in allowed:
+        aliases = db.exec(
+            select(PersonAlias.name)
+            .where(PersonAlias.person_id == person_id)
+            .order_by(col(PersonAlias.id))
+        ).all()
+        sections[C.identity] = _build(Identity, person_row, aliases=tuple(aliases))
+    if C.demographics in allowed:
+        sections[C.demographics] = _build(Demographics, person_row)
+    if C.engagement in allowed:
+        intake = tuple(_build(IntakeClock, r) for r in referrals)
+        sections[C.engagement] = _build(Engagement, person_row, intake=intake)
+    if C.referral in allowed:
+        sections[C.referral] = Referrals(
+            entries=tuple(_build(ReferralEntry, r) for r in referrals),
+            record_created_at=person_row["created_at"],
+            record_created_by_id=person_row["created_by_id"],
+        )
+    if C.legal in allowed:
+        sections[C.legal] = _legal(db, person_id, referrals)
+    if C.contact in allowed:
+        sections[C.contact] = _single(db, PersonContact, Contact, person_id)
+    if C.plan in allowed:
+        goals = _rows(db, PlanGoal, allowed, col(PlanGoal.person_id) == person_id, PlanGoal.id)
+        sections[C.plan] = Plan(goals=tuple(_build(PlanGoalEntry, r) for r in goals))
+    if C.housing in allowed:
+        sections[C.housing] = _single(db, HousingRecord, Housing, person_id)
+    if C.health in allowed:
+        sections[C.health] = _single(db, HealthRecord, Health, person_id)
+    if C.treatment in allowed:
+        entries = _rows(
+            db,
+            TreatmentRecord,
+            allowed,
+            col(TreatmentRecord.person_id) == person_id,
+            TreatmentRecord.id,
+        )
+        sections[C.treatment] = Treatment(entries=tuple(_build(TreatmentEntry, r) for r in entries))
+    return sections
+
+
+def _single(db: Session, table: type[SQLModel], cls: type[T], person_id: int) -> T:
+    (category,) = set(FIELD_MAP[_table(table).name].values())
+    assert isinstance(category, Category)
+    rows = _rows(db, table, {category}, _table(table).c.person_id == person_id)
+    return _build(cls, rows[0]) if rows else cls()
+
+
+def _legal(db: Session, person_id: int, referrals: list[dict[str, Any]]) -> Legal:
+    matters = _rows(
+        db, ChargingMatter, {C.legal}, col(ChargingMatter.person_id) == person_id, ChargingMatter.id
+    )
+    decisions = (
+        _rows(
+            db,
+            ChargingDecision,
+            {C.legal},
+            col(ChargingDecision.matter_id).in_([m["id"] for m in matters]),
+            ChargingDecision.id,
+        )
+        if matters
+        else []
+    )
+    by_matter: dict[int, list[ChargingDecisionEntry]] = {}
+    for row in decisions:
+        by_matter.setdefault(row["matter_id"], []).append(_build(ChargingDecisionEntry, row))
+    return Legal(
+        forwarded_to_agency_ids=tuple(
+            r["forwarded_to_agency_id"] for r in referrals if r["forwarded_to_agency_id"]
+        ),
+        matters=tuple(
+            _build(ChargingMatterEntry, m, decisions=tuple(by_matter.get(m["id"], [])))
+            for m in matters
+        ),
+    )
+
+
+def _notes(db: Session, person_id: int, allowed: set[Category]) -> tuple[NoteEntry, ...]:
+    if not allowed:
+        return ()
+    rows = db.exec(
+        select(CaseNote)
+        .where(CaseNote.person_id == person_id, col(CaseNote.category).in_(sorted(allowed)))
+        .order_by(col(CaseNote.written_at), col(CaseNote.id))
+    ).all()
+    return tuple(
+        NoteEntry(
+            id=n.id,  # type: ignore[arg-type]
+            category=n.category,
+            author_id=n.author_id,
+            written_at=n.written_at,
+            body=n.body,
+        )
+        for n in rows
+    )
+
+
+def _participant(db: Session, person_id: int, sections: dict[Category, Any]) -> bool:
+    engagement = sections.get(C.engagement)
+    if engagement is not None:
+        return engagement.program_status in _PARTICIPANT_STATUSES
+    status = db.exec(select(Person.program_status).where(Person.id == person_id)).one()
+    return status in _PARTICIPANT_STATUSES
+
+
+def _log_actor(viewer: Viewer, actor: Actor) -> Actor:
+    # The entry names the viewer the decision was made for, whatever the caller passed.
+    return Actor(
+        user_id=viewer.user_id,
+        role=viewer.role.value,
+        agency_id=viewer.agency_id,
+        request_id=actor.request_id,
+        address=actor.address,
+    )
+
+
+def disclose_record(
+    db: Session, viewer: Viewer, person_id: int, purpose: Purpose, actor: Actor
+) -> DisclosedRecord:
+    """Decides, reads only what the decision allows, logs one disclosure entry and commits,
+    in one transaction. Raises PersonNotFound; if the log write or commit fails, raises and
+    nothing is returned or kept."""
+    with rollback_on_error(db):
+        policy = load_policy()
+        facts = gather_facts(db, viewer, person_id, utcnow())
+        decision = decide(viewer, facts, purpose, policy)
+        allowed = set(decision.disclosed)
+        sections = _sections(db, person_id, allowed) if allowed else {}
+        notes = _notes(db, person_id, allowed)
+        participant = (
+            _participant(db, person_id, sections)
+            if C.engagement in allowed or decision.participation
+            else None
+        )
+        part2 = C.treatment in allowed and bool(
+            sections[C.treatment].entries or any(n.category == C.treatment for n in notes)
+        )
+        entry = append_and_commit(
+            db,
+            _log_actor(viewer, actor),
+            Event(
+                kind="disclosure",
+                tag=DisclosureTag.client_record_read.value,
+                outcome=_outcome(decision),
+                purpose=purpose.value,
+                person_id=person_id,
+                categories=[c.value for c in decision.categories],
+                policy_version=decision.policy_version,
+                detail=_detail(decision, notes, part2),
+            ),
+        )
+    withheld = {c: WithheldCategory(c, r) for c, r in decision.withheld.items()}
+    return DisclosedRecord(
+        person_id=person_id,
+        purpose=purpose,
+        policy_version=decision.policy_version,
+        log_seq=entry.seq,
+        basis=dict(decision.disclosed),
+        notes=notes,
+        participant=participant,
+        part2=part2,
+        **{c.value: sections[c] if c in sections else withheld[c] for c in Category},
+    )
+
+
+def _outcome(decision: Decision) -> str:
+    disclosed = decision.disclosed or decision.participation
+    return (DisclosureOutcome.disclosed if disclosed else DisclosureOutcome.withheld).value
+
+
+def _detail(decision: Decision, notes: Sequence[NoteEntry], part2: bool) -> dict[str, Any]:
+    return {
+        "basis": {c.value: b for c, b in decision.disclosed.items()},
+        "withheld": {c.value: r.value for c, r in decision.withheld.items()},
+        "participation": decision.participation,
+        "notes": [n.id for n in notes],
+        "part2": part2,
+    }
+
+
+# --- search ---------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SearchQuery:
+    """Search terms: part of a name or alias, a date of birth, or both. They travel in POST
+    bodies, never in URLs, and are not written to the log."""
+
+    name: str | None = None
+    date_of_birth: date | None = None
+
+
+@dataclass(frozen=True)
+class SearchHit:
+    person_id: int
+    identity: Identity
+
+
+@dataclass(frozen=True)
+class SearchResults:
+    hits: tuple[SearchHit, ...]
+    purpose: Purpose
+    policy_version: str
+    log_seq: int
+
+
+class SearchError(ValueError):
+    """The search terms are not usable; nothing was searched."""
+
+
+def _like(term: str) -> str:
+    escaped = term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+def _candidates(db: Session, query: SearchQuery) -> list[int]:
+    conditions: list[ColumnElement[bool]] = []
+    for term in (query.name or "").split():
+        pattern = _like(term)
+        alias = select(PersonAlias.person_id).where(
+            col(PersonAlias.name).ilike(pattern, escape="\\")
+        )
+        conditions.append(
+            or_(
+                col(Person.first_name).ilike(pattern, escape="\\"),
+                col(Person.last_name).ilike(pattern, escape="\\"),
+                col(Person.id).in_(alias),
+            )
+        )
+    if query.date_of_birth is not None:
+        conditions.append(col(Person.date_of_birth) == query.date_of_birth)
+    statement = select(Person.id).where(*conditions).order_by(col(Person.id)).limit(500)
+    return [pid for pid in db.exec(statement).all() if pid is not None]
+
+
+def disclose_search(
+    db: Session, viewer: Viewer, query: SearchQuery, purpose: Purpose, actor: Actor
+) -> SearchResults:
+    """Finds clients by name, alias or date of birth and discloses their identity only, and
+    only of those whose identity this viewer may see for this purpose; logs one entry listing
+    the persons disclosed, and commits."""
+    name = (query.name or "").strip()
+    if len(name) < 2 and query.date_of_birth is None:
+        raise SearchError("Give at least two letters of a name, or a date of birth.")
+    with rollback_on_error(db):
+        policy = load_policy()
+        now = utcnow()
+        candidates = _candidates(db, SearchQuery(name=name, date_of_birth=query.date_of_birth))
+        facts = gather_facts_many(db, viewer, candidates, now)
+        basis: dict[int, str] = {}
+        for pid in candidates:
+            decision = decide(viewer, facts[pid], purpose, policy)
+            if C.identity in decision.disclosed:
+                basis[pid] = decision.disclosed[C.identity]
+            if len(basis) == MAX_SEARCH_RESULTS:
+                break
+        hits = _identities(db, sorted(basis))
+        entry = append_and_commit(
+            db,
+            _log_actor(viewer, actor),
+            Event(
+                kind="disclosure",
+                tag=DisclosureTag.client_search_read.value,
+                outcome=(DisclosureOutcome.disclosed if hits else DisclosureOutcome.withheld).value,
+                purpose=purpose.value,
+                categories=[C.identity.value] if hits else [],
+                policy_version=policy.version,
+                detail={
+                    "person_ids": sorted(basis),
+                    "basis": {str(pid): b for pid, b in sorted(basis.items())},
+                    "withheld_count": len(candidates) - len(basis),
+                },
+            ),
+        )
+    return SearchResults(
+        hits=hits, purpose=purpose, policy_version=policy.version, log_seq=entry.seq
+    )
+
+
+def _identities(db: Session, person_ids: list[int]) -> tuple[SearchHit, ...]:
+    if not person_ids:
+        return ()
+    aliases: dict[int, list[str]] = {}
+    for pid, alias in db.exec(
+        select(PersonAlias.person_id, PersonAlias.name)
+        .where(col(PersonAlias.person_id).in_(person_ids))
+        .order_by(col(PersonAlias.id))
+    ).all():
+        aliases.setdefault(pid, []).append(alias)
+    rows = _rows(db, Person, {C.identity}, col(Person.id).in_(person_ids), Person.id)
+    return tuple(
+        SearchHit(
+            person_id=row["id"],
+            identity=_build(Identity, row, aliases=tuple(aliases.get(row["id"], []))),
+        )
+        for row in rows
+    )

@@ -1,0 +1,291 @@
+"""disclose_record and disclose_search: what a read returns, what it logs, and what happens
+when the log cannot be written. The full role x category x purpose matrix is in
+tests/test_policy_matrix.py."""
+
+import pytest
+from sqlalchemy import MetaData
+from sqlmodel import SQLModel, select
+
+from hub.accounts.sessions import viewer_for
+from hub.audit import log as audit_log
+from hub.audit.log import Actor
+from hub.audit.models import LogEntry
+from hub.clients.models import CaseNote
+from hub.disclosure.notice import REDISCLOSURE_NOTICE
+from hub.disclosure.policy import PersonNotFound, load_policy
+from hub.disclosure.record import (
+    FIELD_MAP,
+    OUTSIDE_RECORD,
+    ROW_CATEGORY,
+    SearchError,
+    SearchQuery,
+    WithheldCategory,
+    disclose_record,
+    disclose_search,
+)
+from hub.models import metadata
+from hub.vocabulary import AgencyKind, AssignmentKind, Category, Purpose, Role, WithheldReason
+from tests.factories import full_client
+
+ACTOR = Actor(request_id="req-1", address="203.0.113.9")
+
+
+@pytest.fixture
+def program(db, factories):
+    """A small program: a case-management agency with a case manager, a police agency with an
+    officer, a prosecutor's office, and one client referred by the officer to the agency and
+    on the case manager's caseload."""
+    cm_agency = factories.Agency(kind=AgencyKind.case_management)
+    police = factories.Agency(kind=AgencyKind.police)
+    prosecution = factories.Agency(kind=AgencyKind.prosecution)
+    case_manager = factories.User(role=Role.case_manager, agency=cm_agency)
+    officer = factories.User(role=Role.officer, agency=police)
+    prosecutor = factories.User(role=Role.prosecutor, agency=prosecution)
+    person = full_client(
+        db,
+        referring_user=officer,
+        case_management_agency_id=cm_agency.id,
+        prosecuting_agency_id=prosecution.id,
+        note_author=case_manager,
+    )
+    factories.ClientAssignment(
+        person_id=person.id, user_id=case_manager.id, kind=AssignmentKind.caseload
+    )
+
+    class Program:
+        pass
+
+    p = Program()
+    p.__dict__.update(locals())
+    return p
+
+
+def entries(db):
+    db.rollback()
+    return db.exec(select(LogEntry).order_by(LogEntry.seq)).all()
+
+
+def test_case_manager_reads_the_whole_record_and_the_read_is_logged(db, program):
+    viewer = viewer_for(db, program.case_manager)
+    record = disclose_record(db, viewer, program.person.id, Purpose.case_management, ACTOR)
+
+    assert record.withheld == []
+    assert record.identity.last_name == program.person.last_name
+    assert record.contact.phone == "555-0100"
+    assert record.treatment.entries[0].program == "Outpatient MOUD"
+    assert record.legal.matters[0].decisions[0].outcome == "divert"
+    assert {n.category for n in record.notes} == set(Category)
+    assert record.part2 is True and record.notice == REDISCLOSURE_NOTICE
+    assert record.basis[Category.treatment] == "relationship:caseload"
+
+    (entry,) = entries(db)
+    assert entry.seq == record.log_seq
+    assert (entry.kind, entry.tag, entry.outcome) == (
+        "disclosure",
+        "disclosure:client_record:read",
+        "disclosed",
+    )
+    assert entry.actor_user_id == program.case_manager.id
+    assert entry.actor_role == "case_manager"
+    assert entry.actor_agency_id == program.cm_agency.id
+    assert entry.person_id == program.person.id
+    assert entry.purpose == "case_management"
+    assert entry.request_id == "req-1"
+    assert entry.policy_version == load_policy().version == record.policy_version
+    assert sorted(entry.categories) == sorted(c.value for c in Category)
+    assert entry.detail["basis"]["identity"] == "relationship:caseload"
+    assert sorted(entry.detail["notes"]) == sorted(n.id for n in record.notes)
+
+
+def test_withheld_categories_are_removed_not_blanked(db, program):
+    viewer = viewer_for(db, program.officer)
+    record = disclose_record(db, viewer, program.person.id, Purpose.referral, ACTOR)
+
+    assert record.disclosed_categories == [
+        Category.identity,
+        Category.referral,
+        Category.engagement,
+    ]
+    assert record.treatment == WithheldCategory(Category.treatment, WithheldReason.enforcement_rule)
+    assert record.health.reason == WithheldReason.enforcement_rule
+    assert record.contact.reason == WithheldReason.deny_by_default
+    assert {n.category for n in record.notes} == {
+        Category.identity,
+        Category.referral,
+        Category.engagement,
+    }
+    assert record.part2 is False and record.notice is None
+    (entry,) = entries(db)
+    assert entry.detail["withheld"]["treatment"] == "enforcement_rule"
+    assert "A note about treatment" not in repr(record)
+
+
+def test_withheld_rows_are_never_loaded(db, program, monkeypatch):
+    """A withheld category's table is not even queried (so its sealed values are never opened)."""
+    statements = []
+    from sqlalchemy import event
+
+    engine = db.get_bind()
+
+    def record_statement(conn, cursor, statement, *args):
+        statements.append(statement)
+
+    event.listen(engine, "before_cursor_execute", record_statement)
+    try:
+        disclose_record(
+            db, viewer_for(db, program.officer), program.person.id, Purpose.referral, ACTOR
+        )
+    finally:
+        event.remove(engine, "before_cursor_execute", record_statement)
+    text = "\n".join(statements)
+    for table in (
+        "treatment_record",
+        "health_record",
+        "person_contact",
+        "housing_record",
+        "plan_goal",
+    ):
+        assert table not in text
+    assert "race_ethnicity" not in text  # demographics columns of person are not selected
+
+
+def test_a_failed_log_write_returns_nothing_and_keeps_nothing(db, program, monkeypatch):
+    def broken_append(*args, **kwargs):
+        raise RuntimeError("log unavailable")
+
+    monkeypatch.setattr(audit_log, "append", broken_append)
+    viewer = viewer_for(db, program.case_manager)
+    with pytest.raises(RuntimeError, match="log unavailable"):
+        disclose_record(db, viewer, program.person.id, Purpose.case_management, ACTOR)
+    monkeypatch.undo()
+    assert entries(db) == []
+
+
+def test_a_failed_commit_returns_nothing_and_keeps_nothing(db, program, monkeypatch):
+    viewer = viewer_for(db, program.case_manager)
+
+    def broken_commit():
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(db, "commit", broken_commit)
+    with pytest.raises(RuntimeError, match="disk full"):
+        disclose_record(db, viewer, program.person.id, Purpose.case_management, ACTOR)
+    monkeypatch.undo()
+    assert entries(db) == []
+
+
+def test_unknown_person(db, program):
+    with pytest.raises(PersonNotFound):
+        disclose_record(
+            db, viewer_for(db, program.case_manager), 10**6, Purpose.case_management, ACTOR
+        )
+    assert entries(db) == []
+
+
+def test_admin_gets_nothing_but_the_read_is_logged(db, program, factories):
+    admin = factories.User(role=Role.admin, agency=program.cm_agency)
+    record = disclose_record(
+        db, viewer_for(db, admin), program.person.id, Purpose.case_management, ACTOR
+    )
+    assert record.disclosed_categories == [] and record.notes == ()
+    assert {w.reason for w in record.withheld} == {WithheldReason.admin}
+    assert record.participant is None
+    (entry,) = entries(db)
+    assert entry.outcome == "withheld" and entry.categories == []
+
+
+def test_search_discloses_identity_only_of_whom_the_viewer_may_see(db, program, factories):
+    other_officer = factories.User(role=Role.officer, agency=program.police)
+    stranger = full_client(
+        db,
+        referring_user=other_officer,
+        case_management_agency_id=program.cm_agency.id,
+        prosecuting_agency_id=program.prosecution.id,
+        note_author=program.case_manager,
+    )
+    stranger.last_name = program.person.last_name
+    db.add(stranger)
+    db.commit()
+
+    query = SearchQuery(name=program.person.last_name.upper()[:4])
+    officer = disclose_search(db, viewer_for(db, program.officer), query, Purpose.referral, ACTOR)
+    assert [h.person_id for h in officer.hits] == [program.person.id]
+    assert officer.hits[0].identity.first_name == program.person.first_name
+
+    cm = disclose_search(
+        db, viewer_for(db, program.case_manager), query, Purpose.case_management, ACTOR
+    )
+    assert {h.person_id for h in cm.hits} == {program.person.id, stranger.id}
+
+    research = disclose_search(
+        db, viewer_for(db, program.case_manager), query, Purpose.research, ACTOR
+    )
+    assert research.hits == ()
+
+    officer_entry, cm_entry, research_entry = entries(db)
+    assert officer_entry.tag == "disclosure:client_search:read"
+    assert officer_entry.detail["person_ids"] == [program.person.id]
+    assert officer_entry.detail["withheld_count"] == 1
+    assert officer_entry.categories == ["identity"]
+    assert sorted(cm_entry.detail["person_ids"]) == sorted([program.person.id, stranger.id])
+    assert research_entry.outcome == "withheld"
+    assert program.person.last_name not in repr(officer_entry.detail)
+
+
+def test_search_by_alias_and_date_of_birth(db, program):
+    viewer = viewer_for(db, program.case_manager)
+    alias = program.person  # the factory gave the person one alias
+    from hub.clients.models import PersonAlias
+
+    name = db.exec(select(PersonAlias.name).where(PersonAlias.person_id == alias.id)).one()
+    hits = disclose_search(
+        db, viewer, SearchQuery(name=name.split()[0]), Purpose.case_management, ACTOR
+    ).hits
+    assert program.person.id in {h.person_id for h in hits}
+    hits = disclose_search(
+        db,
+        viewer,
+        SearchQuery(date_of_birth=program.person.date_of_birth),
+        Purpose.case_management,
+        ACTOR,
+    ).hits
+    assert program.person.id in {h.person_id for h in hits}
+
+
+def test_search_refuses_empty_terms(db, program):
+    with pytest.raises(SearchError):
+        disclose_search(
+            db, viewer_for(db, program.officer), SearchQuery(name=" a "), Purpose.referral, ACTOR
+        )
+
+
+# --- the field map ----------------------------------------------------------------------------
+
+
+def _client_tables(meta: MetaData) -> set[str]:
+    """Every table that refers to a client, directly or through another client table."""
+    found = {"person"}
+    changed = True
+    while changed:
+        changed = False
+        for table in meta.sorted_tables:
+            if table.name in found:
+                continue
+            if any(fk.column.table.name in found for fk in table.foreign_keys):
+                found.add(table.name)
+                changed = True
+    return found - {"log_entry"}
+
+
+def test_field_map_covers_every_field_of_every_client_table():
+    client_tables = _client_tables(metadata)
+    assert client_tables == set(FIELD_MAP) | set(OUTSIDE_RECORD)
+    assert not set(FIELD_MAP) & set(OUTSIDE_RECORD)
+    for name, fields in FIELD_MAP.items():
+        columns = {c.name for c in metadata.tables[name].columns}
+        assert set(fields) == columns, name
+        for value in fields.values():
+            assert isinstance(value, Category) or value is ROW_CATEGORY
+    assert set(FIELD_MAP["case_note"].values()) == {ROW_CATEGORY}
+    assert "category" in {c.name for c in CaseNote.__table__.columns}
+    assert SQLModel.metadata is metadata
