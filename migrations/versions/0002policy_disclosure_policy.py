@@ -13,7 +13,7 @@ from alembic import op
 import hub.db
 
 revision: str = "0002policy"
-down_revision: str | None = "0001"
+down_revision: str | None = "0002acc"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
