@@ -5,6 +5,7 @@ import sys
 import typer
 
 from hub.db import SchemaBehind, check_schema_current, get_engine, migrate
+from hub.demo.cli import demo_command
 
 app = typer.Typer(
     help="Diversion Hub: the shared system of a pre-booking diversion program.",
@@ -14,6 +15,7 @@ app = typer.Typer(
 )
 keys_app = typer.Typer(help="Generate and rotate the secrets the hub needs.", no_args_is_help=True)
 app.add_typer(keys_app, name="keys")
+app.command("demo")(demo_command)
 
 
 def fail(message: str, code: int = 1) -> None:
