@@ -232,6 +232,8 @@ def test_demo_program_has_every_kind_of_thing(database_url):
     assert rows(TreatmentRecord) and rows(PersonAlias)
 
     notes = rows(CaseNote)
+    referred_at = {r.person_id: r.referred_at for r in referrals}
+    assert all(referred_at[n.person_id] < n.written_at for n in notes)
     assert {n.category for n in notes} == set(Category)
     assert {users[n.author_id].role for n in notes} == {Role.case_manager}
 
@@ -246,6 +248,8 @@ def test_demo_program_has_every_kind_of_thing(database_url):
         assert consent.expires_on or consent.expiry_event
         assert consent.recipient_user_id or consent.recipient_agency_id
         assert consent.categories and consent.purposes
+        if consent.revoked_at:
+            assert consent.signed_on <= consent.revoked_at.date() < TODAY
         if consent.kind == ConsentKind.criminal_justice_referral:
             # 42 CFR 2.35: engagement only, to the prosecuting agency, irrevocable until
             # final disposition.
@@ -266,9 +270,15 @@ def test_demo_program_has_every_kind_of_thing(database_url):
     assert {d.outcome for d in decisions} == set(DecisionOutcome)
     assert any(d.supersedes_id for d in decisions)
     assert {m.id for m in matters} - {d.matter_id for d in decisions}, "some still await one"
-    prosecutors_of = {m.id: m.prosecuting_agency_id for m in matters}
+    matter_of = {m.id: m for m in matters}
+    intake_of = {r.id: r.intake_done_at for r in referrals}
     for decision in decisions:
-        assert users[decision.decided_by_id].agency_id == prosecutors_of[decision.matter_id]
+        matter = matter_of[decision.matter_id]
+        assert users[decision.decided_by_id].agency_id == matter.prosecuting_agency_id
+        assert decision.decided_at.date() < TODAY
+        if decision.outcome == DecisionOutcome.file:
+            # Filing follows a missed intake, never disengagement after one (no sanctions).
+            assert intake_of[matter.referral_id] is None
 
     meetings = sorted(rows(WorkGroupMeeting), key=lambda m: m.starts_at)
     assert len(meetings) >= 50

@@ -89,8 +89,8 @@ def demo_command(
     import uvicorn
 
     typer.echo(
-        f"Demo ready: http://{host}:{port}/ . Everything in it is fictional. Sign in with an "
-        "account from docs/demo-accounts.md (or `hub demo --accounts-json`).",
+        f"Demo ready at http://{host}:{port}/ (everything in it is fictional). Sign in with an "
+        "account from docs/demo-accounts.md or `hub demo --accounts-json`.",
         err=True,
     )
     uvicorn.run(

@@ -10,7 +10,7 @@ import base64
 import hashlib
 import random
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
 from typing import Any, TypeVar
@@ -414,6 +414,7 @@ _DECISIONS: dict[ProgramStatus, tuple[tuple[tuple[DecisionOutcome, ...], int], .
         ((DecisionOutcome.divert,), 4),
         ((), 1),
     ),
+    # Intake missed: the prosecutor may file. (Intake done, then out of touch: see below.)
     ProgramStatus.not_engaged: (
         ((DecisionOutcome.file,), 5),
         ((DecisionOutcome.more_information,), 2),
@@ -421,10 +422,14 @@ _DECISIONS: dict[ProgramStatus, tuple[tuple[tuple[DecisionOutcome, ...], int], .
     ),
     ProgramStatus.exited: (
         ((DecisionOutcome.divert,), 4),
-        ((DecisionOutcome.decline,), 5),
-        ((DecisionOutcome.file,), 1),
+        ((DecisionOutcome.decline,), 6),
     ),
 }
+# A client who completed intake is not charged for losing touch afterwards (no sanctions).
+_DECISIONS_AFTER_INTAKE_NOT_ENGAGED: tuple[tuple[tuple[DecisionOutcome, ...], int], ...] = (
+    ((DecisionOutcome.decline,), 3),
+    ((DecisionOutcome.more_information,), 1),
+)
 _DECISION_TEXT = {
     DecisionOutcome.decline: ("intake_completed", "Declined: intake completed under the protocol."),
     DecisionOutcome.file: ("intake_not_completed", "Filed: the intake deadline passed."),
@@ -525,6 +530,67 @@ class _PersonRows:
         }
 
 
+@dataclass(frozen=True)
+class _Timeline:
+    """When things happened to one person. Every day is before today."""
+
+    status: ProgramStatus
+    referral_day: date
+    yesterday: date
+    screened_day: date | None
+    intake_day: date | None
+    end_day: date | None  # exit, or when contact was lost
+
+    def day_after(self, days: int) -> date:
+        return min(self.referral_day + timedelta(days=days), self.yesterday)
+
+    @property
+    def status_day(self) -> date:
+        return self.end_day or self.intake_day or self.screened_day or self.referral_day
+
+
+def _timeline(
+    rng: random.Random, status: ProgramStatus, showcase: bool, today: date, deadline: int
+) -> _Timeline:
+    if status in (ProgramStatus.referred, ProgramStatus.screened):
+        # Intake still open; the showcase person's deadline is three days away.
+        age = deadline - 3 if showcase else rng.randint(1, deadline - 1)
+    elif status == ProgramStatus.enrolled:
+        age = rng.randint(deadline + 1, deadline + 120)
+    elif showcase:
+        # Old enough that a year-long release has expired and been renewed.
+        age = {ProgramStatus.active: 400, ProgramStatus.exited: 600}.get(status, 200)
+    else:
+        age = rng.randint(deadline + 15, HISTORY_DAYS)
+    timeline = _Timeline(
+        status=status,
+        referral_day=today - timedelta(days=age),
+        yesterday=today - timedelta(days=1),
+        screened_day=None,
+        intake_day=None,
+        end_day=None,
+    )
+    day_after = timeline.day_after
+    screened_day = None if status == ProgramStatus.referred else day_after(rng.randint(0, 7))
+    intake_day = end_day = None
+    if status in (ProgramStatus.enrolled, ProgramStatus.active, ProgramStatus.exited) or (
+        status == ProgramStatus.not_engaged and not showcase and rng.random() < 0.3
+    ):
+        # Most intakes meet the deadline; some come late and still count.
+        if showcase:
+            intake_after = 5
+        elif rng.random() < 0.15:
+            intake_after = rng.randint(deadline + 1, deadline + 20)
+        else:
+            intake_after = rng.randint(2, deadline)
+        intake_day = day_after(intake_after)
+        if status == ProgramStatus.exited:
+            end_day = day_after(intake_after + rng.randint(60, 400))
+    if status == ProgramStatus.not_engaged:
+        end_day = day_after(deadline + rng.randint(0, 30))
+    return replace(timeline, screened_day=screened_day, intake_day=intake_day, end_day=end_day)
+
+
 def _plan_person(
     i: int, seed: int, fake: Faker, today: date, deadline: int, staff: _Staff
 ) -> _PersonRows:
@@ -532,7 +598,6 @@ def _plan_person(
     rng = random.Random(f"demo:{seed}:person:{i}")
     fake.seed_instance(f"demo:{seed}:person:{i}")
     showcase = i < len(_SHOWCASE)
-    yesterday = today - timedelta(days=1)
 
     # --- the referral and where the person stands ---
     status = _SHOWCASE[i] if showcase else _weighted(rng, list(_STATUS_WEIGHTS.items()))
@@ -547,51 +612,19 @@ def _plan_person(
     offense, offense_category, level = (
         phrases.OFFENSES[0 if i % 2 == 0 else 3] if showcase else rng.choice(phrases.OFFENSES)
     )
-    if status in (ProgramStatus.referred, ProgramStatus.screened):
-        # Intake still open; the showcase person's deadline is three days away.
-        age = deadline - 3 if showcase else rng.randint(1, deadline - 1)
-    elif status == ProgramStatus.enrolled:
-        age = rng.randint(deadline + 1, deadline + 120)
-    elif showcase:
-        age = {ProgramStatus.active: 400, ProgramStatus.exited: 600}.get(status, 200)
-    else:
-        age = rng.randint(deadline + 15, HISTORY_DAYS)
-    referral_day = today - timedelta(days=age)
-
-    referred_at = _at(referral_day, rng)
-
-    def day_after(days: int) -> date:
-        return min(referral_day + timedelta(days=days), yesterday)
-
-    screened_day = None if status == ProgramStatus.referred else day_after(rng.randint(0, 7))
-    intake_day: date | None = None
-    if status in (ProgramStatus.enrolled, ProgramStatus.active, ProgramStatus.exited) or (
-        status == ProgramStatus.not_engaged and (showcase or rng.random() < 0.3)
-    ):
-        # Most intakes meet the deadline; some come late and still count.
-        late = not showcase and rng.random() < 0.15
-        intake_day = day_after(
-            5
-            if showcase
-            else rng.randint(deadline + 1, deadline + 20)
-            if late
-            else rng.randint(2, deadline)
+    timeline = _timeline(rng, status, showcase, today, deadline)
+    referred_at = _at(timeline.referral_day, rng)
+    screened_at = intake_at = None
+    if timeline.screened_day is not None:
+        screened_at = max(_at(timeline.screened_day, rng), referred_at + timedelta(hours=1))
+    if timeline.intake_day is not None:
+        intake_at = max(
+            _at(timeline.intake_day, rng), (screened_at or referred_at) + timedelta(hours=1)
         )
-    end_day: date | None = None
-    if status == ProgramStatus.exited:
-        assert intake_day is not None
-        end_day = day_after((intake_day - referral_day).days + rng.randint(60, 400))
-    elif status == ProgramStatus.not_engaged:
-        end_day = day_after(deadline + rng.randint(0, 30))
-    status_day = end_day or intake_day or screened_day or referral_day
-    screened_at = screened_day and max(_at(screened_day, rng), referred_at + timedelta(hours=1))
-    intake_at = intake_day and max(
-        _at(intake_day, rng), (screened_at or referred_at) + timedelta(hours=1)
-    )
     last_contact = {
         ProgramStatus.referred: None,
-        ProgramStatus.active: max(status_day, today - timedelta(days=rng.randint(1, 21))),
-    }.get(status, status_day)
+        ProgramStatus.active: max(timeline.status_day, today - timedelta(days=rng.randint(1, 21))),
+    }.get(status, timeline.status_day)
 
     police = "city_police" if rng.random() < 0.7 else "sheriff"
     referrer_pool = staff.of(police, Role.officer)
@@ -599,7 +632,6 @@ def _plan_person(
         referrer_pool = staff.of(police, Role.sergeant)
     referrer = rng.choice(referrer_pool)
     prosecutor_key = "county_prosecutor" if level == "felony" else "city_attorney"
-    case_management = staff.agency_ids["case_management"]
 
     gender = list(
         _weighted(
@@ -614,19 +646,17 @@ def _plan_person(
     else:
         first_name = fake.first_name_nonbinary()
     last_name = fake.last_name()
-    full_name = f"{first_name} {last_name}"
-    born = date(1958, 1, 1) + timedelta(days=rng.randint(0, 46 * 365))
 
     rows = _PersonRows(
         person={
             "first_name": first_name,
             "last_name": last_name,
-            "date_of_birth": born,
+            "date_of_birth": date(1958, 1, 1) + timedelta(days=rng.randint(0, 46 * 365)),
             "race_ethnicity": list(_weighted(rng, _RACE_WEIGHTS)),
             "additional_race_ethnicity": None,
             "gender": gender,
             "program_status": status,
-            "status_changed_at": _at(status_day, rng),
+            "status_changed_at": _at(timeline.status_day, rng),
             "last_contact_on": last_contact,
             "created_at": referred_at,
             "created_by_id": referrer,
@@ -644,8 +674,8 @@ def _plan_person(
             "exclusion_override_reason": None,
             "prior_involvement": None,
             "forwarded_to_agency_id": None,
-            "case_management_agency_id": case_management,
-            "intake_due_on": referral_day + timedelta(days=deadline),
+            "case_management_agency_id": staff.agency_ids["case_management"],
+            "intake_due_on": timeline.referral_day + timedelta(days=deadline),
             "screening_done_at": screened_at,
             "intake_done_at": intake_at,
             "created_at": referred_at,
@@ -672,35 +702,35 @@ def _plan_person(
             {
                 "phone": f"(360) 555-01{rng.randint(0, 99):02d}" if rng.random() < 0.7 else None,
                 "staying_at": rng.choice(phrases.STAYING_AT),
-                "updated_at": _at(status_day, rng),
+                "updated_at": _at(timeline.status_day, rng),
             }
         ]
 
-    # --- case management ---
+    # --- case management and defense ---
     case_manager = rng.choice(staff.of("case_management", Role.case_manager))
-    if screened_day is not None:
+    if timeline.screened_day is not None:
+        ended = timeline.end_day if status == ProgramStatus.exited else None
         rows.assignments.append(
             {
                 "user_id": case_manager,
                 "kind": "caseload",
-                "started_at": _at(screened_day, rng),
-                "ended_at": _at(end_day, rng)
-                if end_day and status == ProgramStatus.exited
-                else None,
+                "started_at": _at(timeline.screened_day, rng),
+                "ended_at": ended and _at(ended, rng),
             }
         )
+        waitlist = rng.choice(phrases.WAITLISTS) if rng.random() < 0.5 else None
         rows.housing = [
             {
                 "living_situation": _weighted(rng, phrases.LIVING_SITUATIONS),
-                "waitlist": rng.choice(phrases.WAITLISTS) if rng.random() < 0.5 else None,
-                "waitlist_since": None,
-                "updated_at": _at(status_day, rng),
+                "waitlist": waitlist,
+                "waitlist_since": waitlist and timeline.day_after(rng.randint(5, 200)),
+                "updated_at": _at(timeline.status_day, rng),
             }
         ]
-        if rows.housing[0]["waitlist"]:
-            rows.housing[0]["waitlist_since"] = day_after(rng.randint(5, max(5, age - 1)))
-        rows.notes = _notes(i, rng, status, case_manager, screened_day, last_contact or yesterday)
-
+        assert screened_at is not None
+        rows.notes = _notes(
+            i, rng, status, case_manager, screened_at, last_contact or timeline.yesterday
+        )
     defender = None
     if kind == ReferralKind.arrest and (showcase or rng.random() < 0.7):
         defender = rng.choice(staff.of("defender", Role.defender))
@@ -708,55 +738,18 @@ def _plan_person(
             {
                 "user_id": defender,
                 "kind": "defense",
-                "started_at": _at(day_after(1), rng),
+                "started_at": _at(timeline.day_after(1), rng),
                 "ended_at": None,
             }
         )
-
-    treatment = None
-    if intake_day is not None:
-        rows.goals = [
-            {
-                "goal": goal,
-                "services": services,
-                "status": "met"
-                if status == ProgramStatus.exited and rng.random() < 0.5
-                else (rng.choice(phrases.GOAL_STATUSES)),
-                "created_at": _at(day_after((intake_day - referral_day).days + n * 20), rng),
-                "created_by_id": case_manager,
-            }
-            for n, (goal, services) in enumerate(rng.sample(phrases.GOALS, rng.randint(1, 3)))
-        ]
-        if rng.random() < 0.55:
-            rows.health = [
-                {
-                    "mental_health": rng.choice(phrases.MENTAL_HEALTH),
-                    "physical_health": rng.choice(phrases.PHYSICAL_HEALTH),
-                    "updated_at": _at(intake_day, rng),
-                }
-            ]
-        if (showcase and status == ProgramStatus.active) or rng.random() < 0.4:
-            treatment = rng.choice(phrases.TREATMENT_PROGRAMS)
-            started = day_after((intake_day - referral_day).days + rng.randint(3, 60))
-            rows.treatments = [
-                {
-                    "program": treatment,
-                    "started_on": started,
-                    "ended_on": started + timedelta(days=90)
-                    if started + timedelta(days=90) < today and rng.random() < 0.3
-                    else None,
-                    "notes": rng.choice(phrases.TREATMENT_NOTES),
-                    "created_at": _at(started, rng),
-                }
-            ]
+    if timeline.intake_day is not None:
+        treatment = _care(rows, rng, timeline, case_manager, showcase, today)
         rows.consents = _consents(
             i,
             rng,
-            status,
             kind,
-            full_name,
-            intake_day,
-            end_day,
+            f"{first_name} {last_name}",
+            timeline,
             today,
             staff,
             prosecutor=staff.agency_ids[
@@ -766,42 +759,106 @@ def _plan_person(
             defender=defender,
             treatment=treatment,
         )
-
-    # --- the charging matter ---
     if kind == ReferralKind.arrest:
-        # Unique by construction: person i owns the numbers 100 + 3i to 102 + 3i.
-        tracking_number = 100 + 3 * i + rng.randint(0, 2)
-        rows.matter = {
-            "referral_id": None,
-            "prosecuting_agency_id": staff.agency_ids[prosecutor_key],
-            "offense_tracking_number": f"OTN-{referral_day.year}-{tracking_number:06d}",
-            "offenses": [offense],
-            "arrested_at": referred_at,
-            "court_date": None,
-            "created_at": referred_at + timedelta(hours=2),
-        }
-        chain = _DECISIONS[status][0][0] if showcase else _weighted(rng, _DECISIONS[status])
-        decided = (intake_day or referral_day + timedelta(days=deadline)) + timedelta(
-            days=rng.randint(1, 14)
-        )
-        for outcome in chain:
-            decided = min(decided, yesterday)
-            reason, note = _DECISION_TEXT[outcome]
-            rows.decisions.append(
-                {
-                    "decided_by_id": rng.choice(staff.of(prosecutor_key, Role.prosecutor)),
-                    "decided_at": _at(decided, rng),
-                    "outcome": outcome,
-                    "reason_codes": [reason],
-                    "note": note,
-                    "supersedes_id": None,
-                    "tree_head_id": None,
-                }
-            )
-            if outcome == DecisionOutcome.file:
-                rows.matter["court_date"] = decided + timedelta(days=rng.randint(21, 60))
-            decided += timedelta(days=rng.randint(7, 30))
+        _charging(rows, i, rng, timeline, showcase, staff, prosecutor_key, offense, deadline)
     return rows
+
+
+def _care(
+    rows: _PersonRows,
+    rng: random.Random,
+    timeline: _Timeline,
+    case_manager: int,
+    showcase: bool,
+    today: date,
+) -> str | None:
+    """Plan goals, health and treatment records from intake on; returns the treatment
+    program, if any."""
+    assert timeline.intake_day is not None
+    intake_after = (timeline.intake_day - timeline.referral_day).days
+    exited = timeline.status == ProgramStatus.exited
+    rows.goals = [
+        {
+            "goal": goal,
+            "services": services,
+            "status": "met" if exited and rng.random() < 0.5 else rng.choice(phrases.GOAL_STATUSES),
+            "created_at": _at(timeline.day_after(intake_after + n * 20), rng),
+            "created_by_id": case_manager,
+        }
+        for n, (goal, services) in enumerate(rng.sample(phrases.GOALS, rng.randint(1, 3)))
+    ]
+    if rng.random() < 0.55:
+        rows.health = [
+            {
+                "mental_health": rng.choice(phrases.MENTAL_HEALTH),
+                "physical_health": rng.choice(phrases.PHYSICAL_HEALTH),
+                "updated_at": _at(timeline.intake_day, rng),
+            }
+        ]
+    if not (showcase and timeline.status == ProgramStatus.active) and rng.random() >= 0.4:
+        return None
+    treatment = rng.choice(phrases.TREATMENT_PROGRAMS)
+    started = timeline.day_after(intake_after + rng.randint(3, 60))
+    ended = started + timedelta(days=90)
+    rows.treatments = [
+        {
+            "program": treatment,
+            "started_on": started,
+            "ended_on": ended if ended < today and rng.random() < 0.3 else None,
+            "notes": rng.choice(phrases.TREATMENT_NOTES),
+            "created_at": _at(started, rng),
+        }
+    ]
+    return treatment
+
+
+def _charging(
+    rows: _PersonRows,
+    i: int,
+    rng: random.Random,
+    timeline: _Timeline,
+    showcase: bool,
+    staff: _Staff,
+    prosecutor_key: str,
+    offense: str,
+    deadline: int,
+) -> None:
+    """The charging matter of an arrest and the decisions on it, if any yet."""
+    arrested_at = rows.referral["referred_at"]
+    # Unique by construction: person i owns the numbers 100 + 3i to 102 + 3i.
+    tracking_number = 100 + 3 * i + rng.randint(0, 2)
+    matter = rows.matter = {
+        "referral_id": None,
+        "prosecuting_agency_id": staff.agency_ids[prosecutor_key],
+        "offense_tracking_number": f"OTN-{timeline.referral_day.year}-{tracking_number:06d}",
+        "offenses": [offense],
+        "arrested_at": arrested_at,
+        "court_date": None,
+        "created_at": arrested_at + timedelta(hours=2),
+    }
+    options = _DECISIONS[timeline.status]
+    if timeline.status == ProgramStatus.not_engaged and timeline.intake_day is not None:
+        options = _DECISIONS_AFTER_INTAKE_NOT_ENGAGED
+    chain = options[0][0] if showcase else _weighted(rng, options)
+    decided = timeline.intake_day or timeline.referral_day + timedelta(days=deadline)
+    decided += timedelta(days=rng.randint(1, 14))
+    for outcome in chain:
+        decided = min(decided, timeline.yesterday)
+        reason, note = _DECISION_TEXT[outcome]
+        rows.decisions.append(
+            {
+                "decided_by_id": rng.choice(staff.of(prosecutor_key, Role.prosecutor)),
+                "decided_at": _at(decided, rng),
+                "outcome": outcome,
+                "reason_codes": [reason],
+                "note": note,
+                "supersedes_id": None,
+                "tree_head_id": None,
+            }
+        )
+        if outcome == DecisionOutcome.file:
+            matter["court_date"] = decided + timedelta(days=rng.randint(21, 60))
+        decided += timedelta(days=rng.randint(7, 30))
 
 
 def _notes(
@@ -809,7 +866,7 @@ def _notes(
     rng: random.Random,
     status: ProgramStatus,
     author: int,
-    first: date,
+    screened_at: datetime,
     last: date,
 ) -> list[dict[str, Any]]:
     """Case notes by the person's case manager between screening and the last contact."""
@@ -826,13 +883,14 @@ def _notes(
         categories = [
             _weighted(rng, list(_NOTE_WEIGHTS.items())) for _ in range(rng.randint(low, high))
         ]
+    first = screened_at.date()
     span = max(0, (last - first).days)
     days = sorted(first + timedelta(days=rng.randint(0, span)) for _ in categories)
     return [
         {
             "author_id": author,
             "category": category,
-            "written_at": _at(day, rng),
+            "written_at": max(_at(day, rng), screened_at + timedelta(hours=1)),
             "body": rng.choice(phrases.CASE_NOTES[category]),
         }
         for category, day in zip(categories, days, strict=True)
@@ -842,11 +900,9 @@ def _notes(
 def _consents(
     i: int,
     rng: random.Random,
-    status: ProgramStatus,
     kind: ReferralKind,
     signed_by: str,
-    intake_day: date,
-    end_day: date | None,
+    timeline: _Timeline,
     today: date,
     staff: _Staff,
     *,
@@ -857,6 +913,8 @@ def _consents(
 ) -> list[dict[str, Any]]:
     """The releases a client signed at intake. Every one holds all elements of 42 CFR 2.31."""
     showcase = i < len(_SHOWCASE)
+    status, intake_day, end_day = timeline.status, timeline.intake_day, timeline.end_day
+    assert intake_day is not None
     consents: list[dict[str, Any]] = []
 
     def consent(kind: ConsentKind, signed_on: date, **fields: Any) -> dict[str, Any]:
@@ -911,14 +969,14 @@ def _consents(
             # Leaving the program, the client withdrew it.
             revoke(general, min(end_day, general["expires_on"] - timedelta(days=1)))
         elif not showcase and rng.random() < 0.05:
-            revoke(general, intake_day + timedelta(days=rng.randint(10, 120)))
+            revoke(general, general["signed_on"] + timedelta(days=rng.randint(10, 120)))
 
     if treatment and defender and (showcase or rng.random() < 0.6):
         # 42 CFR 2.31: a Part 2 consent names the recipient (the client's own defender) and
         # the purpose (the defense), with an expiry event.
         part2 = consent(
             ConsentKind.part2,
-            intake_day + timedelta(days=rng.randint(3, 30)),
+            min(intake_day + timedelta(days=rng.randint(3, 30)), timeline.yesterday),
             recipient_user_id=defender,
             categories=[Category.treatment],
             purposes=[Purpose.defense],
