@@ -6,6 +6,7 @@ import typer
 
 from hub.accounts.cli import agencies_app, users_app
 from hub.db import SchemaBehind, check_schema_current, get_engine, migrate
+from hub.demo.cli import demo_command
 
 app = typer.Typer(
     help="Diversion Hub: the shared system of a pre-booking diversion program.",
@@ -26,6 +27,7 @@ def _policy_app() -> typer.Typer:
 
 
 app.add_typer(_policy_app(), name="policy")
+app.command("demo")(demo_command)
 
 
 def fail(message: str, code: int = 1) -> None:

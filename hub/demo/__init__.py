@@ -1,0 +1,1 @@
+"""`hub demo`: a believable, obviously fictional LEAD site, built from a seed."""

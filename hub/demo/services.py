@@ -1,0 +1,196 @@
+"""Building a demo site: its secrets, the guard against wiping a real database, the rebuild,
+and the accounts table for docs/demo-accounts.md."""
+
+import os
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, MetaData, create_engine, inspect, make_url, select, text
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.pool import NullPool
+from sqlmodel import Session
+
+from hub.crypto import generate_environment
+from hub.db import engine_for, migrate, utcnow
+from hub.demo.program import DemoAccount, build_demo
+from hub.site import SiteSetting, read_setting, write_setting
+
+DEMO_ENV_FILE = "hub-demo.env"
+DEMO_MARK = "demo"  # the site setting that says a database was built by `hub demo`
+SECRET_NAMES = ("HUB_SECRET_KEY", "HUB_DATA_KEYS", "HUB_LOG_SIGNING_KEY")
+
+
+class NotADemoDatabase(RuntimeError):
+    """The target database holds tables that `hub demo` did not make: it will not wipe them."""
+
+
+def demo_environment(directory: Path) -> Path | None:
+    """Make sure the hub's secrets are in os.environ for a demo.
+
+    Secrets already in the environment win. Otherwise they come from hub-demo.env in
+    `directory`, written (mode 0600) on first use and reused after, so that a restarted demo
+    can still open what it sealed. Returns the file used, or None when none was needed.
+    Callers clear the cached settings afterwards.
+    """
+    if all(os.environ.get(name) for name in SECRET_NAMES):
+        return None
+    path = directory / DEMO_ENV_FILE
+    if path.exists():
+        values = _read_env_file(path)
+    else:
+        values = generate_environment()
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(descriptor, "w") as handle:
+            handle.write("# Secrets of the `hub demo` site. Demo only: never use them for real.\n")
+            handle.writelines(f"{name}={value}\n" for name, value in values.items())
+    for name in SECRET_NAMES:
+        if not os.environ.get(name) and values.get(name):
+            os.environ[name] = values[name]
+    return path
+
+
+def _read_env_file(path: Path) -> dict[str, str]:
+    values = {}
+    for line in path.read_text().splitlines():
+        name, sep, value = line.strip().partition("=")
+        if sep and not name.startswith("#"):
+            values[name.strip()] = value.strip()
+    return values
+
+
+@dataclass(frozen=True)
+class DemoMark:
+    seed: int
+    persons: int
+    complete: bool
+
+
+def demo_mark(url: str) -> DemoMark | None:
+    """The demo mark of the database at `url`: None for an empty (or absent) database.
+
+    Raises NotADemoDatabase when the database holds any table but no demo mark.
+    """
+    engine = _engine(url)
+    try:
+        tables = inspect(engine).get_table_names()
+    except OperationalError as exc:
+        if _database_missing(exc):
+            return None
+        raise
+    if not tables:
+        return None
+    mark: Any = None
+    if "site_setting" in tables:
+        table = SiteSetting.__table__  # type: ignore[attr-defined]
+        with engine.connect() as connection:
+            mark = connection.execute(
+                select(table.c.value).where(table.c.key == DEMO_MARK)
+            ).scalar()
+    if not isinstance(mark, dict):
+        raise NotADemoDatabase(
+            f"The database at {_safe(url)} holds {len(tables)} tables and was not built by "
+            "`hub demo`; refusing to wipe it. Point HUB_DATABASE_URL at a new database."
+        )
+    return DemoMark(
+        seed=int(mark.get("seed", -1)),
+        persons=int(mark.get("persons", 0)),
+        complete=bool(mark.get("complete")),
+    )
+
+
+def rebuild_demo(
+    url: str, seed: int, persons: int, *, today: date | None = None
+) -> list[DemoAccount]:
+    """Wipe the demo database at `url` (or create it), migrate it and seed the program.
+
+    Refuses (NotADemoDatabase) a database that `hub demo` did not build.
+    """
+    demo_mark(url)
+    _create_database_if_missing(url)
+    engine = _engine(url)
+    _drop_everything(engine)
+    migrate(url)
+    # The mark goes in first, in its own commit: a build that fails half-way still leaves a
+    # database that the next `hub demo` recognises as its own and may wipe.
+    mark = {"seed": seed, "persons": persons, "complete": False, "built_at": utcnow().isoformat()}
+    with Session(engine, expire_on_commit=False) as db:
+        write_setting(db, DEMO_MARK, mark)
+        db.commit()
+    with Session(engine, expire_on_commit=False) as db:
+        accounts = build_demo(db, seed, persons, today=today)
+        write_setting(db, DEMO_MARK, {**read_setting(db, DEMO_MARK), "complete": True})
+        db.commit()
+    return accounts
+
+
+def _engine(url: str) -> Engine:
+    return engine_for(url)
+
+
+def _drop_everything(engine: Engine) -> None:
+    """Drop every table (alembic_version included), whatever schema version built them."""
+    existing = MetaData()
+    existing.reflect(engine)
+    existing.drop_all(engine)
+
+
+def _database_missing(exc: OperationalError) -> bool:
+    return "does not exist" in str(exc.orig)
+
+
+def _create_database_if_missing(url: str) -> None:
+    """PostgreSQL: create the named database when the server does not have it yet."""
+    parsed = make_url(url)
+    if not parsed.drivername.startswith("postgresql"):
+        return  # SQLite creates its file on first connection
+    try:
+        with _engine(url).connect():
+            return
+    except OperationalError as exc:
+        if not _database_missing(exc):
+            raise
+    name = parsed.database or ""
+    server = create_engine(
+        parsed.set(database="postgres"), isolation_level="AUTOCOMMIT", poolclass=NullPool
+    )
+    try:
+        with server.connect() as connection:
+            quoted = connection.dialect.identifier_preparer.quote(name)
+            connection.execute(text(f"CREATE DATABASE {quoted}"))
+    finally:
+        server.dispose()
+    _engine(url).dispose()
+
+
+def _safe(url: str) -> str:
+    return make_url(url).render_as_string(hide_password=True)
+
+
+def accounts_markdown(accounts: list[DemoAccount], seed: int) -> str:
+    """The demo accounts as docs/demo-accounts.md: a table generated from the seed."""
+    lines = [
+        "# Demo accounts",
+        "",
+        "<!-- Generated by `python -m hub demo --accounts-doc docs/demo-accounts.md`; "
+        "tests/test_demo.py checks that it matches. Do not edit by hand. -->",
+        "",
+        f"`hub demo` (seed {seed}) builds a fictional LEAD site with these accounts. They exist "
+        "only in the demo database; the passwords and TOTP secrets are public, so never use "
+        "them anywhere else.",
+        "",
+        "Sign in with the e-mail and password, then the six-digit code from any authenticator "
+        "app given the TOTP secret (or "
+        "`python -c 'import pyotp; print(pyotp.TOTP(\"SECRET\").now())'`). "
+        "`hub demo --accounts-json` prints the same list as JSON; another `--seed` gives other "
+        "accounts.",
+        "",
+        "| Role | Agency | E-mail | Password | TOTP secret |",
+        "| --- | --- | --- | --- | --- |",
+    ]
+    lines += [
+        f"| {a.role.value} | {a.agency} | {a.email} | `{a.password}` | `{a.totp_secret}` |"
+        for a in accounts
+    ]
+    return "\n".join(lines) + "\n"
