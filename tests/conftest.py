@@ -146,6 +146,29 @@ def database_url(backend: str, request: pytest.FixtureRequest, tmp_path: Path) -
 
 
 @pytest.fixture
+def empty_database_url(
+    backend: str, request: pytest.FixtureRequest, tmp_path: Path
+) -> Iterator[str]:
+    """An EMPTY database (no schema at all, not the template), on this parameter's backend: for
+    the tests of the migrations themselves."""
+    if backend == "sqlite":
+        url = f"sqlite:///{tmp_path / 'empty.db'}"
+        drop = None
+    else:
+        server: PostgresServer = request.getfixturevalue("postgres_server")
+        drop = f"hub_test_{server.run_id}_{secrets.token_hex(4)}"
+        url = server.create(drop)
+    os.environ["HUB_DATABASE_URL"] = url
+    reset_caches()
+    yield url
+    from hub.db import get_engine
+
+    get_engine().dispose()
+    if drop:
+        request.getfixturevalue("postgres_server").drop(drop)
+
+
+@pytest.fixture
 def db(database_url: str) -> Iterator[object]:
     """A database session on this test's database."""
     from sqlmodel import Session
