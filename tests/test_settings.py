@@ -99,7 +99,9 @@ def test_cookies_are_secure_by_default(fresh_secrets, monkeypatch):
 
 # --- data keys ------------------------------------------------------------------------------
 
-KEY = new_data_key()
+# Fixed keys: parameter ids must be the same in every xdist worker.
+KEY = base64.b64encode(bytes(range(32))).decode()
+OTHER_KEY = base64.b64encode(bytes(range(32, 64))).decode()
 SHORT_KEY = base64.b64encode(b"x" * 16).decode()
 
 
@@ -113,7 +115,7 @@ SHORT_KEY = base64.b64encode(b"x" * 16).decode()
         (f":{KEY}", "alphanumeric id"),
         ("k1:not*base64", "not valid base64"),
         (f"k1:{SHORT_KEY}", "not 32 bytes"),
-        (f"k1:{KEY},k1:{new_data_key()}", "listed twice"),
+        (f"k1:{KEY},k1:{OTHER_KEY}", "listed twice"),
     ],
 )
 def test_key_ring_parse_errors(text_, problem):
