@@ -14,26 +14,19 @@ from hub.permissions import GRANTS
 from hub.vocabulary import Action, Role
 from hub.web.app import create_app
 from hub.web.dependencies import current_viewer
+from tests.routes import flat_routes, route_paths
 
 # Reachable without signing in. Adding to this list is a security decision: say why in the commit.
 PUBLIC_PATHS = frozenset({"/healthz", "/static", "/api/openapi.json", "/api/docs"})
-PUBLIC_PREFIXES = ("/sign-in",)  # /sign-in and /sign-in/... (second factor, enrolment)
+# /sign-in and /sign-in/... (second factor, enrolment); /sign-out ends whatever session the
+# cookie names and must work when that session has already timed out (CSRF still applies).
+PUBLIC_PREFIXES = ("/sign-in", "/sign-out")
 
 
 def is_public(path: str) -> bool:
     return path in PUBLIC_PATHS or any(
         path == prefix or path.startswith(f"{prefix}/") for prefix in PUBLIC_PREFIXES
     )
-
-
-def flat_routes(app: FastAPI) -> list[Any]:
-    """Every route with the dependencies it really runs (the app's own included), whether or
-    not this FastAPI includes routers lazily."""
-    try:
-        from fastapi.routing import iter_route_contexts
-    except ImportError:  # FastAPI before lazy include_router: app.routes is already flat
-        return list(app.routes)
-    return list(iter_route_contexts(app.routes))
 
 
 def calls(dependant: Dependant) -> Iterator[Any]:
@@ -80,7 +73,7 @@ def test_the_check_catches_an_undeclared_route():
 
 
 def test_the_public_routes_exist():
-    paths = {route.path for route in flat_routes(create_app())}
+    paths = route_paths(create_app())
     assert PUBLIC_PATHS - paths == set(), "drop public paths that no longer exist"
 
 

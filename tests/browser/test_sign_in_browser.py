@@ -11,8 +11,9 @@ from tests.factories import PASSWORD, totp_secret_of
 
 def _has_sign_in_pages() -> bool:
     from hub.web.app import create_app
+    from tests.routes import route_paths
 
-    return any(getattr(route, "path", None) == "/sign-in" for route in create_app().routes)
+    return "/sign-in" in route_paths(create_app())
 
 
 pytestmark = [
@@ -48,7 +49,7 @@ def test_sign_in_with_second_factor_then_open_the_account_page(
     assert session_cookie["httpOnly"] is True
     assert session_cookie["sameSite"] == "Strict"
 
-    page.get_by_role("link", name="Account").click()
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="Account").click()
     page.wait_for_url(f"{live_server.url}/account")
     assert page.evaluate("typeof window.htmx") == "object"
     assert page.evaluate("document.body.getAttribute('hx-headers')")  # htmx sends the CSRF token
