@@ -11,6 +11,8 @@
 import os
 import secrets
 import shutil
+import subprocess
+import sys
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -106,6 +108,18 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
         terminalreporter.section("CI=true: skipped for want of a service (a failure)", red=True)
         for nodeid in _CI_SKIPPED:
             terminalreporter.line(nodeid)
+
+
+def run_hub(*args: str, environment: dict[str, str]) -> "subprocess.CompletedProcess[str]":
+    """Runs the `hub` command in a real process, as an operator would."""
+    return subprocess.run(
+        [sys.executable, "-m", "hub", *args],
+        cwd=Path(__file__).resolve().parent.parent,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
 
 
 def reset_caches() -> None:
@@ -210,6 +224,18 @@ def postgres_template(postgres_server: PostgresServer) -> str:
     return name
 
 
+def _use_database(url: str, drop: str | None, request: pytest.FixtureRequest) -> Iterator[str]:
+    """Points the hub at url for one test; afterwards drops the PostgreSQL database `drop`."""
+    os.environ["HUB_DATABASE_URL"] = url
+    reset_caches()
+    yield url
+    from hub.db import get_engine
+
+    get_engine().dispose()
+    if drop:
+        request.getfixturevalue("postgres_server").drop(drop)
+
+
 @pytest.fixture(params=BACKENDS)
 def backend(request: pytest.FixtureRequest) -> str:
     return str(request.param)
@@ -230,14 +256,7 @@ def database_url(backend: str, request: pytest.FixtureRequest, tmp_path: Path) -
         name = f"{server.prefix}_{secrets.token_hex(4)}"
         url = server.create(name, template=template_name)
         drop = name
-    os.environ["HUB_DATABASE_URL"] = url
-    reset_caches()
-    yield url
-    from hub.db import get_engine
-
-    get_engine().dispose()
-    if drop:
-        request.getfixturevalue("postgres_server").drop(drop)
+    yield from _use_database(url, drop, request)
 
 
 @pytest.fixture
@@ -253,14 +272,7 @@ def empty_database_url(
         server: PostgresServer = request.getfixturevalue("postgres_server")
         drop = f"{server.prefix}_{secrets.token_hex(4)}"
         url = server.create(drop)
-    os.environ["HUB_DATABASE_URL"] = url
-    reset_caches()
-    yield url
-    from hub.db import get_engine
-
-    get_engine().dispose()
-    if drop:
-        request.getfixturevalue("postgres_server").drop(drop)
+    yield from _use_database(url, drop, request)
 
 
 @pytest.fixture

@@ -4,8 +4,6 @@ hub.models.metadata (the `alembic check` equivalent), downgrade and upgrade both
 hub refuses to serve a database that is behind."""
 
 import os
-import subprocess
-import sys
 
 import pytest
 from alembic import command
@@ -19,8 +17,8 @@ from typer.testing import CliRunner
 from hub.cli import app as cli_app
 from hub.db import SchemaBehind, alembic_config, check_schema_current, get_engine, migrate
 from hub.models import metadata
-from hub.settings import PROJECT_ROOT
 from hub.web.app import create_app
+from tests.conftest import run_hub
 
 
 def heads() -> set[str]:
@@ -91,14 +89,7 @@ def test_the_app_serves_once_migrated(empty_database_url):
 def test_hub_serve_exits_non_zero_on_a_database_that_is_behind(empty_database_url):
     # A real process: `hub serve` must refuse before it binds a port.
     environment = {**os.environ, "HUB_DATABASE_URL": empty_database_url}
-    result = subprocess.run(
-        [sys.executable, "-m", "hub", "serve", "--port", "0"],
-        cwd=PROJECT_ROOT,
-        env=environment,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    result = run_hub("serve", "--port", "0", environment=environment)
     assert result.returncode != 0
     assert "Run `hub migrate` first" in result.stderr
     assert "Uvicorn running" not in result.stderr

@@ -4,8 +4,6 @@ strictly; sealed columns hold ciphertext only."""
 
 import base64
 import os
-import subprocess
-import sys
 
 import pytest
 from cryptography.exceptions import InvalidTag
@@ -16,7 +14,8 @@ from sqlmodel import Session
 from hub.clients.models import Person, PersonContact
 from hub.crypto import KeyRing, KeyRingError, generate_environment, new_data_key
 from hub.db import get_engine
-from hub.settings import PROJECT_ROOT, Settings
+from hub.settings import Settings
+from tests.conftest import run_hub
 
 SECRETS = ["HUB_SECRET_KEY", "HUB_DATA_KEYS", "HUB_LOG_SIGNING_KEY"]
 
@@ -67,14 +66,7 @@ def test_a_malformed_setting_is_refused_without_echoing_it(fresh_secrets, monkey
 def test_the_cli_names_the_missing_secret_and_exits_non_zero(fresh_secrets, tmp_path):
     environment = {k: v for k, v in os.environ.items() if k != "HUB_SECRET_KEY"}
     environment["HUB_DATABASE_URL"] = f"sqlite:///{tmp_path / 'never.db'}"
-    result = subprocess.run(
-        [sys.executable, "-m", "hub", "migrate"],
-        cwd=PROJECT_ROOT,
-        env=environment,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    result = run_hub("migrate", environment=environment)
     assert result.returncode != 0
     assert "HUB_SECRET_KEY" in result.stderr
     for name in ("HUB_DATA_KEYS", "HUB_LOG_SIGNING_KEY"):
