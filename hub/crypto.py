@@ -6,6 +6,7 @@ and then drops the old key. A sealed value reads `v1:<key id>:<base64 nonce+ciph
 """
 
 import base64
+import binascii
 import os
 from dataclasses import dataclass
 from functools import lru_cache
@@ -35,7 +36,13 @@ class KeyRing:
             key_id, sep, encoded = item.partition(":")
             if not sep or not key_id.isalnum():
                 raise KeyRingError("each data key reads id:base64key with an alphanumeric id")
-            key = base64.b64decode(encoded, validate=True)
+            if key_id in (known for known, _ in keys):
+                # Two keys under one id would make it ambiguous which one opens a value.
+                raise KeyRingError(f"data key id {key_id} is listed twice")
+            try:
+                key = base64.b64decode(encoded, validate=True)
+            except binascii.Error:
+                raise KeyRingError(f"data key {key_id} is not valid base64") from None
             if len(key) != 32:
                 raise KeyRingError(f"data key {key_id} is not 32 bytes")
             keys.append((key_id, key))

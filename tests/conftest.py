@@ -11,9 +11,12 @@
 import os
 import secrets
 import shutil
+import subprocess
+import sys
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -31,11 +34,92 @@ BACKENDS = ["sqlite", "postgres"]
 pytest_plugins = ["tests.fixtures.browser", "tests.fixtures.accounts"]
 
 
+MISSING = "missing service: "
+
+
 def missing(reason: str) -> None:
     """Skip outside CI; in CI a missing service is a failure, never a silent skip."""
     if IN_CI:
         pytest.fail(f"CI=true and {reason}", pytrace=False)
-    pytest.skip(reason)
+    pytest.skip(MISSING + reason)
+
+
+# --- one run id for every xdist worker, so the run can clean up after all of them -------------
+
+
+def _run_id(config: pytest.Config) -> str:
+    worker_input = getattr(config, "workerinput", None)
+    if worker_input is not None:
+        return str(worker_input["hub_run_id"])
+    return str(config.stash[_RUN_ID])
+
+
+_RUN_ID = pytest.StashKey[str]()
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    if getattr(config, "workerinput", None) is None:
+        config.stash[_RUN_ID] = uuid.uuid4().hex[:8]
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_configure_node(node: object) -> None:  # pytest-xdist: hand the run id to workers
+    node.workerinput["hub_run_id"] = node.config.stash[_RUN_ID]  # type: ignore[attr-defined]
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    # `-m "not postgres"` runs the SQLite half only.
+    for item in items:
+        callspec = getattr(item, "callspec", None)
+        if callspec is not None and callspec.params.get("backend") == "postgres":
+            item.add_marker(pytest.mark.postgres)
+
+
+# --- with CI=true nothing may be skipped for want of a service --------------------------------
+
+_CI_SKIPPED: list[str] = []
+
+
+def _skipped_for_a_service(report: pytest.TestReport) -> bool:
+    if not report.skipped or hasattr(report, "wasxfail"):
+        return False
+    longrepr = report.longrepr
+    reason = str(longrepr[-1]) if isinstance(longrepr, tuple | list) else str(longrepr or "")
+    needs_service = "postgres" in report.keywords or "browser" in report.keywords
+    return MISSING in reason or "could not import" in reason or needs_service
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    # Runs in the controlling process under xdist too, with every worker's reports.
+    if IN_CI and _skipped_for_a_service(report):
+        _CI_SKIPPED.append(report.nodeid)
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    if getattr(session.config, "workerinput", None) is not None:
+        return  # a worker: the controller cleans up and judges once all have finished
+    _drop_run_databases(_run_id(session.config))
+    if _CI_SKIPPED and session.exitstatus == pytest.ExitCode.OK:
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    if _CI_SKIPPED:
+        terminalreporter.section("CI=true: skipped for want of a service (a failure)", red=True)
+        for nodeid in _CI_SKIPPED:
+            terminalreporter.line(nodeid)
+
+
+def run_hub(*args: str, environment: dict[str, str]) -> "subprocess.CompletedProcess[str]":
+    """Runs the `hub` command in a real process, as an operator would."""
+    return subprocess.run(
+        [sys.executable, "-m", "hub", *args],
+        cwd=Path(__file__).resolve().parent.parent,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
 
 
 def reset_caches() -> None:
@@ -57,10 +141,15 @@ def _admin_connection() -> object:
 
 
 class PostgresServer:
-    """Creates databases on the running server (pytest-postgresql cannot start one as root)."""
+    """Creates databases on the running server (pytest-postgresql cannot start one as root).
 
-    def __init__(self) -> None:
-        self.run_id = uuid.uuid4().hex[:8]
+    Every name starts hub_test_<run id>_: each process drops what it made, and at the end the
+    controlling process drops whatever is left under this run's id (a crashed xdist worker's);
+    other runs on the same server (other worktrees, other CI jobs) are never touched."""
+
+    def __init__(self, run_id: str, worker: str) -> None:
+        self.run_id = run_id
+        self.prefix = f"hub_test_{run_id}_{worker}"
         self.created: list[str] = []
 
     def create(self, name: str, template: str | None = None) -> str:
@@ -82,14 +171,34 @@ class PostgresServer:
 
 
 @pytest.fixture(scope="session")
-def postgres_server() -> Iterator[PostgresServer]:
+def postgres_server(pytestconfig: pytest.Config) -> Iterator[PostgresServer]:
     try:
         _admin_connection().close()  # type: ignore[attr-defined]
     except Exception as exc:
         missing(f"PostgreSQL is not reachable at {POSTGRES_URL} ({type(exc).__name__})")
-    server = PostgresServer()
+    worker = str(getattr(pytestconfig, "workerinput", {}).get("workerid", "main"))
+    server = PostgresServer(_run_id(pytestconfig), worker)
     yield server
     server.drop_all()
+
+
+def _drop_run_databases(run_id: str) -> None:
+    """Drop every database this run made, whichever process made it."""
+    try:
+        conn = _admin_connection()
+    except Exception:
+        return  # no server, so nothing was made there
+    with conn:  # type: ignore[attr-defined]
+        names = [
+            row[0]
+            for row in conn.execute(  # type: ignore[attr-defined]
+                "SELECT datname FROM pg_database WHERE datname LIKE %s",
+                (f"hub\\_test\\_{run_id}\\_%",),
+            )
+        ]
+        # Per-test copies first: a template cannot be dropped while a copy is being made.
+        for name in sorted(names, key=lambda n: n.endswith("_template")):
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')  # type: ignore[attr-defined]
 
 
 def _migrate(url: str) -> None:
@@ -110,9 +219,21 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="session")
 def postgres_template(postgres_server: PostgresServer) -> str:
-    name = f"hub_test_{postgres_server.run_id}_template"
+    name = f"{postgres_server.prefix}_template"
     _migrate(postgres_server.create(name))
     return name
+
+
+def _use_database(url: str, drop: str | None, request: pytest.FixtureRequest) -> Iterator[str]:
+    """Points the hub at url for one test; afterwards drops the PostgreSQL database `drop`."""
+    os.environ["HUB_DATABASE_URL"] = url
+    reset_caches()
+    yield url
+    from hub.db import get_engine
+
+    get_engine().dispose()
+    if drop:
+        request.getfixturevalue("postgres_server").drop(drop)
 
 
 @pytest.fixture(params=BACKENDS)
@@ -132,17 +253,26 @@ def database_url(backend: str, request: pytest.FixtureRequest, tmp_path: Path) -
     else:
         server: PostgresServer = request.getfixturevalue("postgres_server")
         template_name: str = request.getfixturevalue("postgres_template")
-        name = f"hub_test_{server.run_id}_{secrets.token_hex(4)}"
+        name = f"{server.prefix}_{secrets.token_hex(4)}"
         url = server.create(name, template=template_name)
         drop = name
-    os.environ["HUB_DATABASE_URL"] = url
-    reset_caches()
-    yield url
-    from hub.db import get_engine
+    yield from _use_database(url, drop, request)
 
-    get_engine().dispose()
-    if drop:
-        request.getfixturevalue("postgres_server").drop(drop)
+
+@pytest.fixture
+def empty_database_url(
+    backend: str, request: pytest.FixtureRequest, tmp_path: Path
+) -> Iterator[str]:
+    """An EMPTY database (no schema at all, not the template), on this parameter's backend: for
+    the tests of the migrations themselves."""
+    if backend == "sqlite":
+        url = f"sqlite:///{tmp_path / 'empty.db'}"
+        drop = None
+    else:
+        server: PostgresServer = request.getfixturevalue("postgres_server")
+        drop = f"{server.prefix}_{secrets.token_hex(4)}"
+        url = server.create(drop)
+    yield from _use_database(url, drop, request)
 
 
 @pytest.fixture

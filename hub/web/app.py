@@ -4,10 +4,11 @@ import logging
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 
-from fastapi import Depends, FastAPI, HTTPException, Request
+from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from hub.accounts import admin_routes as accounts_admin
 from hub.accounts import routes as accounts
@@ -38,6 +39,7 @@ def create_app() -> FastAPI:
         docs_url="/api/docs",
         openapi_url="/api/openapi.json",
         redoc_url=None,
+        swagger_ui_oauth2_redirect_url=None,  # no OAuth flow in the docs: one public page fewer
     )
     app.add_middleware(SecurityHeaders)
     app.mount("/static", StaticFiles(directory=str(PROJECT_ROOT / "static")), name="static")
@@ -62,8 +64,9 @@ def _add_error_pages(app: FastAPI) -> None:
             return Response(status_code=401, headers={"HX-Redirect": "/sign-in"})
         return RedirectResponse("/sign-in", status_code=303)
 
-    @app.exception_handler(HTTPException)
-    async def _http_error(request: Request, exc: HTTPException) -> Response:
+    # Starlette's class, so the router's own 404 and 405 get the error page too.
+    @app.exception_handler(StarletteHTTPException)
+    async def _http_error(request: Request, exc: StarletteHTTPException) -> Response:
         return _error(request, exc.status_code, str(exc.detail), exc.headers)
 
     @app.exception_handler(RequestValidationError)

@@ -1,0 +1,93 @@
+"""Permissions are declared, not sprinkled (STYLE.md): a route added without
+`Depends(current_viewer)` or `Depends(require(Action.X))` fails this test, unless it is on the
+short list of public routes below. And every Action is granted somewhere (datasette's conftest
+fails the run on an unregistered action), so `require(Action.X)` never silently admits nobody."""
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from fastapi import APIRouter, FastAPI
+from fastapi.dependencies.models import Dependant
+
+from hub.permissions import GRANTS
+from hub.vocabulary import Action, Role
+from hub.web.app import create_app
+from hub.web.dependencies import current_viewer
+from tests.routes import flat_routes, route_paths
+
+# Reachable without signing in. Adding to this list is a security decision: say why in the commit.
+PUBLIC_PATHS = frozenset({"/healthz", "/static", "/api/openapi.json", "/api/docs"})
+# /sign-in and /sign-in/... (second factor, enrolment); /sign-out ends whatever session the
+# cookie names and must work when that session has already timed out (CSRF still applies).
+PUBLIC_PREFIXES = ("/sign-in", "/sign-out")
+
+
+def is_public(path: str) -> bool:
+    return path in PUBLIC_PATHS or any(
+        path == prefix or path.startswith(f"{prefix}/") for prefix in PUBLIC_PREFIXES
+    )
+
+
+def calls(dependant: Dependant) -> Iterator[Any]:
+    for dependency in dependant.dependencies:
+        yield dependency.call
+        yield from calls(dependency)
+
+
+def declares_viewer(route: Any) -> bool:
+    # require(Action.X) itself depends on current_viewer, so one search covers both.
+    dependant = getattr(route, "dependant", None)
+    return dependant is not None and current_viewer in set(calls(dependant))
+
+
+def undeclared(app: FastAPI) -> list[str]:
+    return sorted(
+        f"{' '.join(sorted(getattr(route, 'methods', None) or ['*']))} {route.path}"
+        for route in flat_routes(app)
+        if not is_public(route.path) and not declares_viewer(route)
+    )
+
+
+def test_every_route_declares_who_may_use_it():
+    assert undeclared(create_app()) == [], (
+        "these routes declare no viewer: add Depends(require(Action.X)) (or CurrentViewer), "
+        "or, if they must be public, add them to PUBLIC_PATHS with a reason"
+    )
+
+
+def test_the_check_catches_an_undeclared_route():
+    app = create_app()
+    sneaky = APIRouter()
+
+    @sneaky.get("/clients/export")
+    def export() -> dict[str, str]:
+        return {}
+
+    @sneaky.get("/sign-inx")  # looks public, is not
+    def lookalike() -> dict[str, str]:
+        return {}
+
+    app.include_router(sneaky)
+    assert undeclared(app) == ["GET /clients/export", "GET /sign-inx"]
+
+
+def test_the_public_routes_exist():
+    paths = route_paths(create_app())
+    assert PUBLIC_PATHS - paths == set(), "drop public paths that no longer exist"
+
+
+def test_every_action_is_granted():
+    assert set(Action) - set(GRANTS) == set()
+
+
+@pytest.mark.parametrize("action", list(GRANTS))
+def test_grants_name_roles(action):
+    assert GRANTS[action], f"{action} is granted to no role"
+    assert all(isinstance(role, Role) for role in GRANTS[action])
+
+
+@pytest.mark.parametrize("action", [a for a in Action if a.value.startswith("clients:")])
+def test_the_admin_holds_no_client_data_action(action):
+    # Separation of duties: the admin manages accounts and sees no client data.
+    assert Role.admin not in GRANTS[action]
