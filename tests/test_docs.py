@@ -49,3 +49,14 @@ def test_files_named_in_the_architecture_doc_exist():
     assert named, "the architecture doc names its files in bold"
     missing = sorted(path for path in named if not (PROJECT_ROOT / path).exists())
     assert missing == []
+
+
+def test_readme_lists_every_demo_account():
+    # README's table is the one `hub demo` builds from the default seed, password and TOTP included.
+    from hub.demo.program import DEFAULT_SEED, demo_accounts
+    from hub.demo.services import accounts_table
+
+    section = README.read_text().split("<!-- demo-accounts:start -->", 1)[1]
+    section = section.split("<!-- demo-accounts:end -->", 1)[0]
+    expected = "\n".join(accounts_table(demo_accounts(DEFAULT_SEED)))
+    assert expected in section, "copy the table from docs/demo-accounts.md into README.md"

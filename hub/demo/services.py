@@ -186,11 +186,18 @@ def accounts_markdown(accounts: list[DemoAccount], seed: int) -> str:
         "`hub demo --accounts-json` prints the same list as JSON; another `--seed` gives other "
         "accounts.",
         "",
-        "| Role | Agency | E-mail | Password | TOTP secret |",
-        "| --- | --- | --- | --- | --- |",
-    ]
-    lines += [
-        f"| {a.role.value} | {a.agency} | {a.email} | `{a.password}` | `{a.totp_secret}` |"
-        for a in accounts
+        *accounts_table(accounts),
     ]
     return "\n".join(lines) + "\n"
+
+
+def accounts_table(accounts: list[DemoAccount]) -> list[str]:
+    """The accounts as Markdown table lines; README.md carries the same table."""
+    return [
+        "| Role | Agency | E-mail | Password | TOTP secret |",
+        "| --- | --- | --- | --- | --- |",
+        *(
+            f"| {a.role.value} | {a.agency} | {a.email} | `{a.password}` | `{a.totp_secret}` |"
+            for a in accounts
+        ),
+    ]
