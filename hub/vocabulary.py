@@ -64,6 +64,9 @@ class Category(StrEnum):
 # 42 CFR Part 2 data, and health data held to the same rule by the program.
 PROTECTED_HEALTH_CATEGORIES = frozenset({Category.health, Category.treatment})
 PART2_CATEGORIES = frozenset({Category.treatment})
+# Shared for care coordination: a file decision that rests on these is flagged for review
+# (the program's rule: no participant worse off).
+CARE_CATEGORIES = frozenset({Category.plan, Category.housing, Category.health, Category.treatment})
 # Fields of these categories (and case notes in them) are encrypted at rest.
 ENCRYPTED_CATEGORIES = frozenset({Category.contact, Category.health, Category.treatment})
 

@@ -1,6 +1,6 @@
 from datetime import date, datetime
 
-from sqlalchemy import Column, Index
+from sqlalchemy import Column, Index, event
 from sqlmodel import Field, SQLModel
 
 from hub.db import JSONList, enum_column, utc_field, utcnow
@@ -73,3 +73,20 @@ class DecisionFlag(SQLModel, table=True):
     reviewed_by_id: int | None = Field(default=None, foreign_key="user.id")
     reviewed_at: datetime | None = utc_field(default=None)
     review_note: str | None = Field(default=None, max_length=2000)
+
+
+class DecisionImmutable(RuntimeError):
+    """A charging decision, or the disclosures it is bound to, cannot be changed or deleted:
+    record a new decision that supersedes it."""
+
+
+def _refuse_change(_mapper: object, _connection: object, target: object) -> None:
+    raise DecisionImmutable(
+        f"{type(target).__name__} is immutable: record a new decision that supersedes it"
+    )
+
+
+# The database refuses too (triggers in migration 0002ref); this gives the clear error first.
+for _model in (ChargingDecision, DecisionDisclosure):
+    event.listen(_model, "before_update", _refuse_change)
+    event.listen(_model, "before_delete", _refuse_change)
