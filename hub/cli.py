@@ -5,6 +5,8 @@ import sys
 import typer
 
 from hub.db import SchemaBehind, check_schema_current, get_engine, migrate
+from hub.notifications.cli import notifications_app
+from hub.referrals.cli import site_app
 
 app = typer.Typer(
     help="Diversion Hub: the shared system of a pre-booking diversion program.",
@@ -14,6 +16,8 @@ app = typer.Typer(
 )
 keys_app = typer.Typer(help="Generate and rotate the secrets the hub needs.", no_args_is_help=True)
 app.add_typer(keys_app, name="keys")
+app.add_typer(site_app, name="site")
+app.add_typer(notifications_app, name="notifications")
 
 
 def fail(message: str, code: int = 1) -> None:

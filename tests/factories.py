@@ -10,6 +10,7 @@ from argon2 import PasswordHasher
 from sqlmodel import Session
 
 from hub.accounts.models import Agency, User
+from hub.clients.models import Person
 from hub.crypto import key_ring
 from hub.vocabulary import ROLES_BY_AGENCY_KIND, AgencyKind, Role
 
@@ -63,7 +64,18 @@ class UserFactory(_Base):
         return int(agency.id)
 
 
-_FACTORIES = {"Agency": AgencyFactory, "User": UserFactory}
+class PersonFactory(_Base):
+    class Meta:
+        model = Person
+
+    first_name = factory.Faker("first_name")
+    last_name = factory.Faker("last_name")
+    date_of_birth = factory.Faker("date_of_birth", minimum_age=18, maximum_age=70)
+    race_ethnicity = factory.LazyFunction(lambda: [99])
+    gender = factory.LazyFunction(lambda: [99])
+
+
+_FACTORIES = {"Agency": AgencyFactory, "User": UserFactory, "Person": PersonFactory}
 
 
 def bind(session: Session) -> SimpleNamespace:
