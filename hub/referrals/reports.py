@@ -115,13 +115,10 @@ def referral_demographics(
     rules = rules or current_rules(db)
     floor = rules.reporting.suppress_below
     referrals = _window(db, rules, start, end)
-    codes_of = dict(
-        db.exec(
-            select(col(Person.id), Person.race_ethnicity).where(
-                col(Person.id).in_({r.person_id for r in referrals})
-            )
-        )
+    people = select(col(Person.id), Person.race_ethnicity).where(
+        col(Person.id).in_(sorted({r.person_id for r in referrals}))
     )
+    codes_of = {person_id: codes for person_id, codes in db.exec(people)}
     counts: Counter[tuple[str, ReferralKind, int]] = Counter()
     totals: Counter[tuple[str, ReferralKind]] = Counter()
     for referral in referrals:
