@@ -332,3 +332,33 @@ def test_only_officers_make_social_contact_referrals(world):
             world.actor("case_manager"),
             rules=world.rules,
         )
+
+
+def test_load_rules_validates_stores_and_logs_the_sites_rules(db, tmp_path):
+    import yaml
+    from typer.testing import CliRunner
+
+    from hub.cli import app
+    from hub.referrals.rules import DEFAULT_RULES_FILE, current_rules
+
+    data = yaml.safe_load(DEFAULT_RULES_FILE.read_text())
+    data["version"] = "our-site-2"
+    data["intake_deadline_days"] = 21
+    good = tmp_path / "rules.yaml"
+    good.write_text(yaml.safe_dump(data))
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(yaml.safe_dump({**data, "levels": []}))
+    runner = CliRunner()
+    refused = runner.invoke(app, ["site", "load-rules", str(bad)])
+    assert refused.exit_code == 1 and "levels" in refused.output
+    assert current_rules(db).version == default_rules().version
+    db.rollback()  # end this session's transaction: SQLite lets one writer at a time
+    loaded = runner.invoke(app, ["site", "load-rules", str(good)])
+    assert loaded.exit_code == 0, loaded.output
+    db.expire_all()
+    assert current_rules(db).version == "our-site-2"
+    assert current_rules(db).deadline_days == 21
+    event = db.exec(
+        select(LogEntry).where(LogEntry.tag == SecurityEventTag.site_rules_loaded.value)
+    ).one()
+    assert event.detail["version"] == "our-site-2" and len(event.detail["sha256"]) == 64

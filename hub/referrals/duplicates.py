@@ -39,22 +39,32 @@ def normalise_name(name: str) -> str:
     return " ".join(letters.casefold().split())
 
 
-def name_similarity(a: str, b: str) -> float:
-    """Similarity of two normalised names, 0..1, whichever word order matches better."""
+def _ratio(a: str, b: str, cutoff: float) -> float:
+    matcher = SequenceMatcher(None, a, b)
+    # The quick ratios are upper bounds: most names on file are dismissed without the full one.
+    if matcher.real_quick_ratio() < cutoff or matcher.quick_ratio() < cutoff:
+        return 0.0
+    return matcher.ratio()
+
+
+def name_similarity(a: str, b: str, cutoff: float = 0.0) -> float:
+    """Similarity of two normalised names, 0..1, whichever word order matches better; 0 when
+    it is certainly below `cutoff`."""
     if not a or not b:
         return 0.0
-    in_order = SequenceMatcher(None, a, b).ratio()
     sorted_a, sorted_b = " ".join(sorted(a.split())), " ".join(sorted(b.split()))
-    return max(in_order, SequenceMatcher(None, sorted_a, sorted_b).ratio())
+    return max(_ratio(a, b, cutoff), _ratio(sorted_a, sorted_b, cutoff))
 
 
-def _best_match(entered: list[str], on_file: list[tuple[str, bool]]) -> tuple[float, bool]:
+def _best_match(
+    entered: list[str], on_file: list[tuple[str, bool]], cutoff: float
+) -> tuple[float, bool]:
     """The best similarity between any entered name and any name on file, and whether the name
     on file it matched is an alias."""
     best = (0.0, False)
     for name in entered:
         for candidate, is_alias in on_file:
-            similarity = name_similarity(name, candidate)
+            similarity = name_similarity(name, candidate, cutoff)
             if similarity > best[0]:
                 best = (similarity, is_alias)
     return best
@@ -68,8 +78,12 @@ def score_candidate(
     dob_on_file: date | None,
 ) -> tuple[float, str] | None:
     """The score and reason for one person on file, or None when they are no candidate."""
-    similarity, is_alias = _best_match(entered, on_file)
     same_dob = dob is not None and dob == dob_on_file
+    # The least similarity that could still make a candidate; below it nothing is reported.
+    needed = rules.name_only_at
+    if same_dob and rules.name_weight > 0:
+        needed = min(needed, (rules.report_at - rules.dob_weight) / rules.name_weight)
+    similarity, is_alias = _best_match(entered, on_file, needed)
     score = rules.name_weight * similarity + (rules.dob_weight if same_dob else 0.0)
     if not (same_dob and score >= rules.report_at) and similarity < rules.name_only_at:
         return None
