@@ -31,7 +31,7 @@ from hub.charging.models import (
 from hub.clients.models import ClientAssignment, Person
 from hub.db import utcnow
 from hub.disclosure.models import CourtOrder
-from hub.notifications.services import notify, users_with_role
+from hub.notifications.services import assignment_holders, notify, users_with_role
 from hub.referrals.eligibility import check_offenses, most_serious
 from hub.referrals.models import Referral
 from hub.referrals.rules import SiteRules, current_rules
@@ -495,21 +495,10 @@ def _flag_if_care_data(
     )
     db.add(flag)
     db.flush()
-    reviewers = defenders_of(db, matter.person_id) + users_with_role(db, Role.privacy_officer)
+    defenders = assignment_holders(db, matter.person_id, AssignmentKind.defense)
+    reviewers = defenders + users_with_role(db, Role.privacy_officer)
     notify(db, reviewers, NotificationKind.decision_flagged, f"/flags/{flag.id}", f"flag:{flag.id}")
     return flag
-
-
-def defenders_of(db: Session, person_id: int) -> list[int]:
-    return list(
-        db.exec(
-            select(ClientAssignment.user_id).where(
-                ClientAssignment.person_id == person_id,
-                ClientAssignment.kind == AssignmentKind.defense,
-                col(ClientAssignment.ended_at).is_(None),
-            )
-        )
-    )
 
 
 def decision_chain(db: Session, matter_id: int) -> list[ChargingDecision]:

@@ -47,12 +47,16 @@ def users_with_role(db: Session, role: Role) -> list[int]:
     return [user_id for user_id in db.exec(query) if user_id is not None]
 
 
-def caseload_holders(db: Session, person_id: int) -> list[int]:
+def assignment_holders(
+    db: Session, person_id: int, kind: AssignmentKind = AssignmentKind.caseload
+) -> list[int]:
+    """The users who hold an open assignment of this kind to the person: the case manager whose
+    caseload they are on, or their defenders."""
     return list(
         db.exec(
             select(ClientAssignment.user_id).where(
                 ClientAssignment.person_id == person_id,
-                ClientAssignment.kind == AssignmentKind.caseload,
+                ClientAssignment.kind == kind,
                 col(ClientAssignment.ended_at).is_(None),
             )
         )
@@ -144,7 +148,7 @@ def sweep_deadlines(db: Session, today: date, *, rules: SiteRules | None = None)
             if status == DeadlineStatus.near
             else NotificationKind.deadline_missed
         )
-        recipients = caseload_holders(db, referral.person_id) or agency_users(
+        recipients = assignment_holders(db, referral.person_id) or agency_users(
             db, referral.case_management_agency_id, CASE_MANAGEMENT_ROLES
         )
         created += notify(
