@@ -7,6 +7,8 @@ import typer
 from hub.accounts.cli import agencies_app, users_app
 from hub.db import SchemaBehind, check_schema_current, get_engine, migrate
 from hub.demo.cli import demo_command
+from hub.notifications.cli import notifications_app
+from hub.referrals.cli import site_app
 
 app = typer.Typer(
     help="Diversion Hub: the shared system of a pre-booking diversion program.",
@@ -28,6 +30,8 @@ def _policy_app() -> typer.Typer:
 
 app.add_typer(_policy_app(), name="policy")
 app.command("demo")(demo_command)
+app.add_typer(site_app, name="site")
+app.add_typer(notifications_app, name="notifications")
 
 
 def fail(message: str, code: int = 1) -> None:

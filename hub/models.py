@@ -4,7 +4,12 @@ from sqlmodel import SQLModel
 
 from hub.accounts.models import Agency, ApiToken, RecoveryCode, SignInAttempt, User, UserSession
 from hub.audit.models import LogEntry, TreeHead
-from hub.charging.models import ChargingDecision, ChargingMatter, DecisionDisclosure
+from hub.charging.models import (
+    ChargingDecision,
+    ChargingMatter,
+    DecisionDisclosure,
+    DecisionFlag,
+)
 from hub.clients.models import (
     CaseNote,
     ClientAssignment,
@@ -18,7 +23,8 @@ from hub.clients.models import (
 )
 from hub.consents.models import Consent
 from hub.disclosure.models import BreakGlass, CourtOrder
-from hub.referrals.models import Referral
+from hub.notifications.models import Notification
+from hub.referrals.models import IntakeAssessment, Referral, SocialContactEntry
 from hub.site import SiteSetting
 from hub.workgroup.models import MeetingInvitee, WorkGroupMeeting
 
@@ -35,10 +41,13 @@ __all__ = [
     "Consent",
     "CourtOrder",
     "DecisionDisclosure",
+    "DecisionFlag",
     "HealthRecord",
     "HousingRecord",
+    "IntakeAssessment",
     "LogEntry",
     "MeetingInvitee",
+    "Notification",
     "Person",
     "PersonAlias",
     "PersonContact",
@@ -47,6 +56,7 @@ __all__ = [
     "Referral",
     "SignInAttempt",
     "SiteSetting",
+    "SocialContactEntry",
     "TreatmentRecord",
     "TreeHead",
     "User",

@@ -64,6 +64,9 @@ class Category(StrEnum):
 # 42 CFR Part 2 data, and health data held to the same rule by the program.
 PROTECTED_HEALTH_CATEGORIES = frozenset({Category.health, Category.treatment})
 PART2_CATEGORIES = frozenset({Category.treatment})
+# Shared for care coordination: a file decision that rests on these is flagged for review
+# (the program's rule: no participant worse off).
+CARE_CATEGORIES = frozenset({Category.plan, Category.housing, Category.health, Category.treatment})
 # Fields of these categories (and case notes in them) are encrypted at rest.
 ENCRYPTED_CATEGORIES = frozenset({Category.contact, Category.health, Category.treatment})
 
@@ -168,6 +171,42 @@ class SecurityEventTag(StrEnum):
     consent_event_recorded = "client:consent:event_recorded"
     data_keys_rotated = "admin:data_keys:rotated"
     policy_explained = "privacy:policy:explained"
+    referral_created = "referral:referral:created"
+    exclusion_overridden = "referral:eligibility:overridden"
+    social_contact_listed = "referral:social_contact:listed"
+    screening_recorded = "referral:intake:screening_recorded"
+    intake_recorded = "referral:intake:assessment_recorded"
+    caseload_assigned = "client:caseload:assigned"
+    charging_matter_opened = "charging:matter:opened"
+    decision_recorded = "charging:decision:recorded"
+    decision_flagged = "charging:decision:flagged"
+    decision_change_refused = "charging:decision:change_refused"
+    # 42 CFR 2.12(d): treatment or health data found among a prosecutor's disclosures.
+    part2_breach_signal = "privacy:breach:signal"
+    site_rules_loaded = "site:rules:loaded"
+
+
+class DeadlineStatus(StrEnum):
+    """The intake clock: screening and full intake by the referral's due date."""
+
+    met = "met"
+    near = "near"
+    missed = "missed"
+    pending = "pending"
+
+
+class EligibilityResult(StrEnum):
+    eligible = "eligible"
+    presumptively_excluded = "presumptively_excluded"
+
+
+class PriorInvolvementKind(StrEnum):
+    """What a social-contact referral may point to as prior documented drug or prostitution
+    involvement; each site lists the kinds it accepts in its referral rules."""
+
+    prior_referral = "prior_referral"  # a referral of this person on record in the hub
+    prior_arrest = "prior_arrest"  # an offense tracking number on record in the hub
+    documented_incident = "documented_incident"  # a police incident number the officer cites
 
 
 class AssignmentKind(StrEnum):
@@ -225,6 +264,20 @@ class DisclosureTag(StrEnum):
 class DisclosureOutcome(StrEnum):
     disclosed = "disclosed"
     withheld = "withheld"
+
+
+class NotificationKind(StrEnum):
+    deadline_near = "deadline_near"
+    deadline_missed = "deadline_missed"
+    new_referral = "new_referral"
+    decision_on_referral = "decision_on_referral"
+    decision_flagged = "decision_flagged"
+    breach_signal = "breach_signal"
+
+
+class FlagStatus(StrEnum):
+    open = "open"
+    reviewed = "reviewed"
 
 
 class Action(StrEnum):

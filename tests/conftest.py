@@ -31,7 +31,11 @@ POSTGRES_URL = os.environ.get(
 )
 BACKENDS = ["sqlite", "postgres"]
 
-pytest_plugins = ["tests.fixtures.browser", "tests.fixtures.accounts"]
+pytest_plugins = [
+    "tests.fixtures.browser",
+    "tests.fixtures.accounts",
+    "tests.fixtures.referrals",
+]
 
 
 MISSING = "missing service: "

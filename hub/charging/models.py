@@ -1,10 +1,10 @@
 from datetime import date, datetime
 
-from sqlalchemy import Column
+from sqlalchemy import Column, Index, event
 from sqlmodel import Field, SQLModel
 
 from hub.db import JSONList, enum_column, utc_field, utcnow
-from hub.vocabulary import DecisionOutcome
+from hub.vocabulary import DecisionOutcome, FlagStatus
 
 
 class ChargingMatter(SQLModel, table=True):
@@ -19,6 +19,7 @@ class ChargingMatter(SQLModel, table=True):
     offense_tracking_number: str = Field(max_length=40, unique=True)
     offenses: list[str] = Field(default_factory=list, sa_column=Column(JSONList))
     arrested_at: datetime = utc_field()
+    arrest_place: str | None = Field(default=None, max_length=200)
     court_date: date | None = Field(default=None)
     created_at: datetime = utc_field(default_factory=utcnow)
 
@@ -27,6 +28,8 @@ class ChargingDecision(SQLModel, table=True):
     """Immutable: a correction is a new decision that supersedes this one."""
 
     __tablename__ = "charging_decision"
+    # A decision is superseded at most once, so the corrections of a decision form one chain.
+    __table_args__ = (Index("uq_charging_decision_supersedes_id", "supersedes_id", unique=True),)
 
     id: int | None = Field(default=None, primary_key=True)
     matter_id: int = Field(foreign_key="charging_matter.id", index=True)
@@ -48,3 +51,42 @@ class DecisionDisclosure(SQLModel, table=True):
     decision_id: int = Field(foreign_key="charging_decision.id", primary_key=True)
     log_seq: int = Field(foreign_key="log_entry.seq", primary_key=True)
     material: bool = Field(default=False)
+
+
+class DecisionFlag(SQLModel, table=True):
+    """No participant worse off: a file decision that rested on disclosures of care data (plan,
+    housing, health, treatment) is flagged for the client's defender and the privacy officer."""
+
+    __tablename__ = "decision_flag"
+
+    id: int | None = Field(default=None, primary_key=True)
+    decision_id: int = Field(foreign_key="charging_decision.id", index=True)
+    person_id: int = Field(foreign_key="person.id", index=True)
+    reason: str = Field(max_length=500)
+    categories: list[str] = Field(default_factory=list, sa_column=Column(JSONList))
+    # The log entries (seq) the flag names: the disclosures of those categories.
+    log_seqs: list[int] = Field(default_factory=list, sa_column=Column(JSONList))
+    status: FlagStatus = Field(
+        default=FlagStatus.open, sa_column=enum_column(FlagStatus, nullable=False)
+    )
+    created_at: datetime = utc_field(default_factory=utcnow)
+    reviewed_by_id: int | None = Field(default=None, foreign_key="user.id")
+    reviewed_at: datetime | None = utc_field(default=None)
+    review_note: str | None = Field(default=None, max_length=2000)
+
+
+class DecisionImmutable(RuntimeError):
+    """A charging decision, or the disclosures it is bound to, cannot be changed or deleted:
+    record a new decision that supersedes it."""
+
+
+def _refuse_change(_mapper: object, _connection: object, target: object) -> None:
+    raise DecisionImmutable(
+        f"{type(target).__name__} is immutable: record a new decision that supersedes it"
+    )
+
+
+# The database refuses too (triggers in migration 0002ref); this gives the clear error first.
+for _model in (ChargingDecision, DecisionDisclosure):
+    event.listen(_model, "before_update", _refuse_change)
+    event.listen(_model, "before_delete", _refuse_change)

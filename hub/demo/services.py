@@ -130,7 +130,13 @@ def _engine(url: str) -> Engine:
 
 
 def _drop_everything(engine: Engine) -> None:
-    """Drop every table (alembic_version included), whatever schema version built them."""
+    """Drop every table (alembic_version included), whatever schema version built them, and on
+    PostgreSQL the trigger functions too, which outlive their tables."""
+    if engine.dialect.name == "postgresql":
+        with engine.begin() as connection:
+            connection.execute(text("DROP SCHEMA public CASCADE"))
+            connection.execute(text("CREATE SCHEMA public"))
+        return
     existing = MetaData()
     existing.reflect(engine)
     existing.drop_all(engine)

@@ -161,6 +161,11 @@ OUTSIDE_RECORD: dict[str, str] = {
     "court_order": "read by the policy; recorded and shown by privacy officers",
     "break_glass": "read by the policy; reviewed by privacy officers",
     "decision_disclosure": "links a charging decision to log entries; read by the accountings",
+    "decision_flag": "a file decision resting on care data, for the defender and privacy review",
+    "intake_assessment": "the intake clock's second step; its services reach the record as plan "
+    "data only through hub.disclosure",
+    "social_contact_entry": "police's social-contact list; a page listing it discloses each "
+    "person's identity through disclose_search's rules",
 }
 
 # Participation: enrolled and still in the program, engaged or not (no sanctions: LEAD).

@@ -22,13 +22,57 @@ class Referral(SQLModel, table=True):
     alleged_offenses: list[str] = Field(default_factory=list, sa_column=Column(JSONList))
     offense_category: str = Field(max_length=32)  # drug | prostitution
     eligibility: str = Field(default="eligible", max_length=32)  # eligible | presumptively_excluded
+    # The presumptive exclusions the screening matched (codes of the site's rules) and the
+    # version of the rules it ran under, so a report can say what the officer overrode.
+    exclusions_matched: list[str] = Field(default_factory=list, sa_column=Column(JSONList))
+    rules_version: str | None = Field(default=None, max_length=64)
     exclusion_override_reason: str | None = Field(default=None, max_length=1000)
     # Social contact: the prior documented involvement the officer points to.
     prior_involvement: str | None = Field(default=None, max_length=500)
+    # Community referral: the social contact list entry it came from.
+    social_contact_entry_id: int | None = Field(default=None, foreign_key="social_contact_entry.id")
     # Arrest: the office the arrest report was forwarded to (city attorney or county prosecutor).
     forwarded_to_agency_id: int | None = Field(default=None, foreign_key="agency.id")
     case_management_agency_id: int = Field(foreign_key="agency.id")
     intake_due_on: date
     screening_done_at: datetime | None = utc_field(default=None)
+    screening_done_by_id: int | None = Field(default=None, foreign_key="user.id")
     intake_done_at: datetime | None = utc_field(default=None)
+    intake_done_by_id: int | None = Field(default=None, foreign_key="user.id")
+    created_at: datetime = utc_field(default_factory=utcnow)
+
+
+class SocialContactEntry(SQLModel, table=True):
+    """referral category: a person whom police identified for a social contact referral, so
+    that case managers, defenders or service providers can make the connection instead of an
+    officer having to find the person (the LEAD protocol's fix for the list's backlog)."""
+
+    __tablename__ = "social_contact_entry"
+
+    id: int | None = Field(default=None, primary_key=True)
+    person_id: int = Field(foreign_key="person.id", index=True)
+    added_by_id: int = Field(foreign_key="user.id", index=True)
+    agency_id: int = Field(foreign_key="agency.id")
+    offense_category: str = Field(max_length=32)  # drug | prostitution
+    prior_involvement: str = Field(max_length=500)
+    precinct: str | None = Field(default=None, max_length=100)
+    added_at: datetime = utc_field(default_factory=utcnow)
+    # Closed when a referral is made for the person, or when police withdraw the entry.
+    closed_at: datetime | None = utc_field(default=None)
+    closed_by_referral_id: int | None = Field(default=None)
+
+
+class IntakeAssessment(SQLModel, table=True):
+    """plan category: the full intake assessment and the services the client was connected to.
+    Kept apart from the referral so that the referral category carries only that intake
+    happened and when."""
+
+    __tablename__ = "intake_assessment"
+
+    id: int | None = Field(default=None, primary_key=True)
+    referral_id: int = Field(foreign_key="referral.id", unique=True)
+    person_id: int = Field(foreign_key="person.id", index=True)
+    assessed_by_id: int = Field(foreign_key="user.id")
+    assessed_at: datetime = utc_field()
+    services: list[str] = Field(default_factory=list, sa_column=Column(JSONList))
     created_at: datetime = utc_field(default_factory=utcnow)

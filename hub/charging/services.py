@@ -1,0 +1,695 @@
+"""Charging (purpose: charging_decision): matters forwarded with an arrest, the prosecutor's
+queue, decisions bound to the disclosures they rested on, flags for review, and the per-referral
+decision export.
+
+A decision is immutable: a correction is a new decision that supersedes it (both kept, one
+chain, enforced by a unique index and by database triggers). A decision binds every disclosure
+about the client that the deciding prosecutor received since the referral, and the newest
+signed tree head of the log, so that what it rested on can be proven later.
+"""
+
+import csv
+import io
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from sqlalchemy import func
+from sqlmodel import Session, col, select
+
+from hub.accounts.models import Agency
+from hub.accounts.sessions import Viewer
+from hub.audit.log import Actor
+from hub.audit.models import LogEntry, TreeHead
+from hub.charging.models import (
+    ChargingDecision,
+    ChargingMatter,
+    DecisionDisclosure,
+    DecisionFlag,
+    DecisionImmutable,
+)
+from hub.clients.models import ClientAssignment, Person
+from hub.db import utcnow
+from hub.disclosure.models import CourtOrder
+from hub.notifications.services import assignment_holders, notify, users_with_role
+from hub.referrals.eligibility import check_offenses, most_serious
+from hub.referrals.models import Referral
+from hub.referrals.rules import SiteRules, current_rules
+from hub.referrals.services import (
+    REFERRING_OFFICER_ROLES,
+    ArrestDetails,
+    ReferralError,
+    _check_time,
+    _prosecuting_agency,
+    _security_event,
+    current_decisions,
+    deadline_status,
+    ident,
+)
+from hub.vocabulary import (
+    CARE_CATEGORIES,
+    PROTECTED_HEALTH_CATEGORIES,
+    AssignmentKind,
+    DeadlineStatus,
+    DecisionOutcome,
+    FlagStatus,
+    NotificationKind,
+    ProgramStatus,
+    Purpose,
+    Role,
+    SecurityEventTag,
+)
+
+__all__ = ["DecisionImmutable"]
+
+
+class ChargingError(ValueError):
+    """A charging step breaks a rule; the message says which. Nothing was changed."""
+
+
+class Part2BindingRefused(ChargingError):
+    """42 CFR 2.12(d): treatment or health data may not bind to a charging decision without a
+    court order. Such data should never have reached a prosecutor: a breach signal is logged."""
+
+    def __init__(self, log_seqs: list[int]) -> None:
+        self.log_seqs = log_seqs
+        super().__init__(
+            "treatment or health disclosures may not bind to a charging decision without a "
+            "court order (42 CFR 2.12(d)); the privacy officer has been alerted"
+        )
+
+
+# --- matters ------------------------------------------------------------------------------
+
+
+def open_charging_matter(
+    db: Session,
+    actor: Actor,
+    *,
+    person_id: int,
+    referral_id: int | None,
+    prosecuting_agency_id: int,
+    offense_tracking_number: str,
+    offenses: list[str],
+    arrested_at: datetime,
+    arrest_place: str | None,
+) -> ChargingMatter:
+    """A matter awaiting a filing decision at the office the arrest report went to. Flushes in
+    the caller's transaction."""
+    otn = offense_tracking_number.strip()
+    if not otn or len(otn) > 40:
+        raise ReferralError("an offense tracking number of 1 to 40 characters is required")
+    taken = db.exec(
+        select(ChargingMatter.id).where(ChargingMatter.offense_tracking_number == otn)
+    ).first()
+    if taken is not None:
+        raise ReferralError("that offense tracking number is already on record")
+    matter = ChargingMatter(
+        person_id=person_id,
+        referral_id=referral_id,
+        prosecuting_agency_id=prosecuting_agency_id,
+        offense_tracking_number=otn,
+        offenses=offenses,
+        arrested_at=arrested_at,
+        arrest_place=arrest_place,
+    )
+    db.add(matter)
+    db.flush()
+    _security_event(
+        db,
+        actor,
+        SecurityEventTag.charging_matter_opened,
+        person_id,
+        {"matter_id": matter.id, "referral_id": referral_id},
+        Purpose.referral,
+    )
+    return matter
+
+
+def record_new_arrest(
+    db: Session,
+    officer: Viewer,
+    person_id: int,
+    arrest: ArrestDetails,
+    actor: Actor,
+    *,
+    rules: SiteRules | None = None,
+    now: datetime | None = None,
+) -> ChargingMatter:
+    """A new arrest of an enrolled client, forwarded for a filing decision (the work group's
+    prosecutors weigh such charges case by case). Commits."""
+    rules = rules or current_rules(db)
+    now = now or utcnow()
+    if officer.role not in REFERRING_OFFICER_ROLES:
+        raise ChargingError(f"a {officer.role.value} may not record an arrest")
+    _check_time(arrest.arrested_at, now, "the arrest")
+    person = db.get(Person, person_id)
+    if person is None or person.program_status not in (
+        ProgramStatus.enrolled,
+        ProgramStatus.active,
+    ):
+        # Same answer for "no such person" and "not a client": an officer learns nothing.
+        raise ChargingError("make an arrest referral for a person who is not an enrolled client")
+    offenses = check_offenses(rules, list(arrest.offenses))
+    office = _prosecuting_agency(db, rules, most_serious(rules, offenses).level)
+    matter = open_charging_matter(
+        db,
+        actor,
+        person_id=person_id,
+        referral_id=None,
+        prosecuting_agency_id=office.id,  # type: ignore[arg-type]
+        offense_tracking_number=arrest.offense_tracking_number,
+        offenses=[o.code for o in offenses],
+        arrested_at=arrest.arrested_at,
+        arrest_place=arrest.place.strip() or None,
+    )
+    db.commit()
+    return matter
+
+
+# --- the prosecutor's queue ---------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class QueueItem:
+    """A matter awaiting a decision: ids and the matter's own fields. `kind` is "referral" for
+    an arrest referral (with its intake clock) or "new_arrest" for a client's new arrest."""
+
+    matter_id: int
+    person_id: int
+    referral_id: int | None
+    kind: str
+    offense_tracking_number: str
+    offenses: list[str]
+    arrested_at: datetime
+    days_since_arrest: int
+    court_date: date | None
+    referred_at: datetime | None
+    intake_due_on: date | None
+    deadline_status: DeadlineStatus | None
+    standing_outcome: DecisionOutcome | None  # None, or more_information asked before
+
+
+# Ripe first: a missed deadline or a met one (or a client's new arrest) waits on the prosecutor;
+# a running clock waits on the client.
+_URGENCY: dict[DeadlineStatus | None, int] = {
+    DeadlineStatus.missed: 0,
+    DeadlineStatus.met: 1,
+    None: 1,
+    DeadlineStatus.near: 2,
+    DeadlineStatus.pending: 3,
+}
+
+
+def _require_prosecutor(viewer: Viewer) -> None:
+    if viewer.role != Role.prosecutor:
+        raise ChargingError(f"a {viewer.role.value} may not make charging decisions")
+
+
+def prosecutor_queue(
+    db: Session, prosecutor: Viewer, today: date, *, rules: SiteRules | None = None
+) -> list[QueueItem]:
+    """Matters of the prosecutor's office awaiting a decision (none yet, or more information
+    asked), most urgent first: by deadline status, then the oldest arrest."""
+    _require_prosecutor(prosecutor)
+    rules = rules or current_rules(db)
+    rows = list(
+        db.exec(
+            select(ChargingMatter, Referral)
+            .join(Referral, col(Referral.id) == ChargingMatter.referral_id, isouter=True)
+            .where(ChargingMatter.prosecuting_agency_id == prosecutor.agency_id)
+        )
+    )
+    standing = current_decisions(db, [m.id for m, _ in rows])  # type: ignore[misc]
+    items = []
+    for matter, referral in rows:
+        decision = standing.get(matter.id)  # type: ignore[arg-type]
+        if decision is not None and decision.outcome != DecisionOutcome.more_information:
+            continue
+        status = deadline_status(referral, today, tz=rules.tz) if referral else None
+        items.append(
+            QueueItem(
+                matter_id=matter.id,  # type: ignore[arg-type]
+                person_id=matter.person_id,
+                referral_id=matter.referral_id,
+                kind="referral" if referral else "new_arrest",
+                offense_tracking_number=matter.offense_tracking_number,
+                offenses=list(matter.offenses),
+                arrested_at=matter.arrested_at,
+                days_since_arrest=(today - matter.arrested_at.astimezone(rules.tz).date()).days,
+                court_date=matter.court_date,
+                referred_at=referral.referred_at if referral else None,
+                intake_due_on=referral.intake_due_on if referral else None,
+                deadline_status=status,
+                standing_outcome=decision.outcome if decision else None,
+            )
+        )
+    return sorted(
+        items, key=lambda i: (_URGENCY[i.deadline_status], -i.days_since_arrest, i.matter_id)
+    )
+
+
+# --- decisions ----------------------------------------------------------------------------
+
+
+def _matter_for(db: Session, prosecutor: Viewer, matter_id: int) -> ChargingMatter:
+    matter = db.get(ChargingMatter, matter_id)
+    if matter is None or matter.prosecuting_agency_id != prosecutor.agency_id:
+        raise ChargingError("no such matter for your office")
+    return matter
+
+
+def disclosures_since_referral(
+    db: Session, prosecutor_user_id: int, matter: ChargingMatter
+) -> list[LogEntry]:
+    """Every disclosure about the matter's person that this prosecutor received, for any
+    purpose, since the referral (for a client's new arrest: since their first referral)."""
+    since: datetime | None = None
+    if matter.referral_id is not None:
+        referral = db.get(Referral, matter.referral_id)
+        since = referral.referred_at if referral else None
+    if since is None:
+        since = db.exec(
+            select(func.min(Referral.referred_at)).where(Referral.person_id == matter.person_id)
+        ).one()
+    query = select(LogEntry).where(
+        LogEntry.kind == "disclosure",
+        LogEntry.outcome == "disclosed",
+        LogEntry.person_id == matter.person_id,
+        LogEntry.actor_user_id == prosecutor_user_id,
+    )
+    if since is not None:
+        query = query.where(col(LogEntry.recorded_at) >= since)
+    return list(db.exec(query.order_by(col(LogEntry.seq))))
+
+
+def _court_order_covers(
+    db: Session, entry: LogEntry, agency_id: int, categories: set[str], today: date
+) -> bool:
+    """A court order for this person and office, issued before the disclosure, in force today,
+    naming these categories and the charging-decision purpose (42 CFR 2.64/2.65)."""
+    for order in db.exec(
+        select(CourtOrder).where(
+            CourtOrder.person_id == entry.person_id, CourtOrder.recipient_agency_id == agency_id
+        )
+    ):
+        if (
+            categories <= set(order.categories)
+            and Purpose.charging_decision.value in order.purposes
+            and order.issued_on <= entry.recorded_at.date()
+            and (order.expires_on is None or order.expires_on >= today)
+        ):
+            return True
+    return False
+
+
+def _check_part2(
+    db: Session, prosecutor: Viewer, matter: ChargingMatter, entries: list[LogEntry], actor: Actor
+) -> None:
+    today = utcnow().date()
+    refused = [
+        entry.seq
+        for entry in entries
+        if (protected := set(entry.categories) & PROTECTED_HEALTH_CATEGORIES)
+        and not _court_order_covers(db, entry, prosecutor.agency_id, protected, today)
+    ]
+    if not refused:
+        return
+    # Nothing of the decision is kept, but the signal is: roll back, log, alert, commit.
+    db.rollback()
+    _security_event(
+        db,
+        actor,
+        SecurityEventTag.part2_breach_signal,
+        matter.person_id,
+        {"matter_id": matter.id, "log_seqs": refused},
+        Purpose.charging_decision,
+        "denied",
+    )
+    notify(
+        db,
+        users_with_role(db, Role.privacy_officer),
+        NotificationKind.breach_signal,
+        None,
+        f"breach_signal:matter:{matter.id}:" + ",".join(map(str, refused)),
+    )
+    db.commit()
+    raise Part2BindingRefused(refused)
+
+
+def _check_reasons(
+    rules: SiteRules, outcome: DecisionOutcome, reason_codes: list[str]
+) -> list[str]:
+    if not reason_codes:
+        raise ChargingError("give at least one reason code")
+    for code in reason_codes:
+        reason = rules.reason_codes_by_code.get(code)
+        if reason is None:
+            raise ChargingError(f"not a reason code of this site: {code}")
+        if outcome not in reason.outcomes:
+            raise ChargingError(f"reason {code} does not support a decision to {outcome.value}")
+    return list(dict.fromkeys(reason_codes))
+
+
+def _check_sequence(
+    db: Session, matter: ChargingMatter, supersedes_id: int | None, note: str | None
+) -> None:
+    standing = current_decisions(db, [matter.id]).get(matter.id)  # type: ignore[list-item,arg-type]
+    if supersedes_id is None:
+        if standing is not None and standing.outcome != DecisionOutcome.more_information:
+            raise ChargingError(
+                "a decision stands on this matter: record a correction that supersedes it"
+            )
+        return
+    target = db.get(ChargingDecision, supersedes_id)
+    if target is None or target.matter_id != matter.id:
+        raise ChargingError("no such decision on this matter")
+    already = db.exec(
+        select(ChargingDecision.id).where(ChargingDecision.supersedes_id == supersedes_id)
+    ).first()
+    if already is not None:
+        raise ChargingError("that decision is already superseded: correct the newer one")
+    if standing is None or standing.id != target.id:
+        raise ChargingError("only the standing decision can be corrected")
+    if not (note or "").strip():
+        raise ChargingError("say in the note what the correction corrects")
+
+
+def latest_tree_head(db: Session) -> TreeHead | None:
+    """The newest signed checkpoint of the log. The audit module's checkpointer signs one every
+    checkpoint interval; a decision binds the newest at its time, which may predate the
+    decision's own newest entries: the first head signed after decided_at covers them too."""
+    return db.exec(
+        select(TreeHead).order_by(col(TreeHead.tree_size).desc(), col(TreeHead.id).desc())
+    ).first()
+
+
+def record_decision(
+    db: Session,
+    prosecutor_viewer: Viewer,
+    matter_id: int,
+    outcome: DecisionOutcome | str,
+    reason_codes: list[str],
+    note: str | None,
+    material_seqs: list[int] | set[int],
+    actor: Actor,
+    *,
+    supersedes_id: int | None = None,
+    rules: SiteRules | None = None,
+) -> ChargingDecision:
+    """Records a charging decision (file, decline, divert before filing, more information),
+    bound to the complete list of disclosures about the client that this prosecutor received
+    since the referral, the ones they mark material flagged, and the newest signed tree head.
+
+    Refuses (42 CFR 2.12(d)) when any of those disclosures holds treatment or health data not
+    covered by a court order: that is logged as a breach signal and committed even though the
+    decision is not. A file decision bound to care data (plan, housing, health, treatment) is
+    flagged for the client's defender and the privacy officer. Commits.
+    """
+    _require_prosecutor(prosecutor_viewer)
+    rules = rules or current_rules(db)
+    try:
+        outcome = DecisionOutcome(outcome)
+    except ValueError:
+        raise ChargingError(f"not a decision outcome: {outcome}") from None
+    matter = _matter_for(db, prosecutor_viewer, matter_id)
+    reasons = _check_reasons(rules, outcome, reason_codes)
+    note = (note or "").strip() or None
+    if note is not None and len(note) > 2000:
+        raise ChargingError("keep the note under 2000 characters")
+    _check_sequence(db, matter, supersedes_id, note)
+    entries = disclosures_since_referral(db, prosecutor_viewer.user_id, matter)
+    bound = {entry.seq for entry in entries}
+    material = set(material_seqs)
+    if material - bound:
+        raise ChargingError(
+            "only disclosures you received about this client since the referral can be material"
+        )
+    _check_part2(db, prosecutor_viewer, matter, entries, actor)
+
+    head = latest_tree_head(db)
+    decision = ChargingDecision(
+        matter_id=matter.id,  # type: ignore[arg-type]
+        decided_by_id=prosecutor_viewer.user_id,
+        outcome=outcome,
+        reason_codes=reasons,
+        note=note,
+        supersedes_id=supersedes_id,
+        tree_head_id=head.id if head else None,
+    )
+    db.add(decision)
+    db.flush()
+    db.add_all(
+        DecisionDisclosure(decision_id=decision.id, log_seq=seq, material=seq in material)  # type: ignore[arg-type]
+        for seq in sorted(bound)
+    )
+    flag = _flag_if_care_data(db, decision, matter, entries)
+    _security_event(
+        db,
+        actor,
+        SecurityEventTag.decision_recorded,
+        matter.person_id,
+        {
+            "decision_id": decision.id,
+            "matter_id": matter.id,
+            "outcome": outcome.value,
+            "supersedes_id": supersedes_id,
+            "bound_seqs": sorted(bound),
+            "material_seqs": sorted(material),
+            "tree_head_id": decision.tree_head_id,
+            "flag_id": flag.id if flag else None,
+        },
+        Purpose.charging_decision,
+    )
+    if matter.referral_id is not None:
+        referral = db.get(Referral, matter.referral_id)
+        assert referral is not None
+        notify(
+            db,
+            [referral.referring_user_id],
+            NotificationKind.decision_on_referral,
+            f"/referrals/{referral.id}",
+            f"decision:{decision.id}",
+        )
+    db.commit()
+    return decision
+
+
+def _flag_if_care_data(
+    db: Session, decision: ChargingDecision, matter: ChargingMatter, entries: list[LogEntry]
+) -> DecisionFlag | None:
+    if decision.outcome != DecisionOutcome.file:
+        return None
+    named = [e for e in entries if set(e.categories) & CARE_CATEGORIES]
+    if not named:
+        return None
+    categories = sorted({c for e in named for c in e.categories if c in CARE_CATEGORIES})
+    flag = DecisionFlag(
+        decision_id=decision.id,  # type: ignore[arg-type]
+        person_id=matter.person_id,
+        reason="A file decision rests on disclosures of "
+        + ", ".join(categories)
+        + ": no participant worse off for what was shared for care coordination",
+        categories=categories,
+        log_seqs=[e.seq for e in named],
+    )
+    db.add(flag)
+    db.flush()
+    defenders = assignment_holders(db, matter.person_id, AssignmentKind.defense)
+    reviewers = defenders + users_with_role(db, Role.privacy_officer)
+    notify(db, reviewers, NotificationKind.decision_flagged, f"/flags/{flag.id}", f"flag:{flag.id}")
+    return flag
+
+
+def decision_chain(db: Session, matter_id: int) -> list[ChargingDecision]:
+    """Every decision on a matter, oldest first, superseded ones included."""
+    return list(
+        db.exec(
+            select(ChargingDecision)
+            .where(ChargingDecision.matter_id == matter_id)
+            .order_by(col(ChargingDecision.id))
+        )
+    )
+
+
+# --- flags --------------------------------------------------------------------------------
+
+
+def flags_for(
+    db: Session, viewer: Viewer, *, status: FlagStatus | None = FlagStatus.open
+) -> list[DecisionFlag]:
+    """Flags a viewer reviews: every flag for a privacy officer; a defender's own clients'."""
+    query = select(DecisionFlag)
+    if status is not None:
+        query = query.where(DecisionFlag.status == status)
+    if viewer.role == Role.defender:
+        query = query.where(col(DecisionFlag.person_id).in_(defenders_clients(db, viewer.user_id)))
+    elif viewer.role != Role.privacy_officer:
+        raise ChargingError(f"a {viewer.role.value} does not review decision flags")
+    return list(db.exec(query.order_by(col(DecisionFlag.id))))
+
+
+def defenders_clients(db: Session, user_id: int) -> list[int]:
+    return list(
+        db.exec(
+            select(ClientAssignment.person_id).where(
+                ClientAssignment.user_id == user_id,
+                ClientAssignment.kind == AssignmentKind.defense,
+                col(ClientAssignment.ended_at).is_(None),
+            )
+        )
+    )
+
+
+def review_flag(
+    db: Session, privacy_officer: Viewer, flag_id: int, note: str, actor: Actor
+) -> DecisionFlag:
+    """The privacy officer's review of a flag, with a note. Commits."""
+    if privacy_officer.role != Role.privacy_officer:
+        raise ChargingError("only a privacy officer reviews decision flags")
+    flag = db.get(DecisionFlag, flag_id)
+    if flag is None:
+        raise ChargingError("no such flag")
+    if flag.status == FlagStatus.reviewed:
+        raise ChargingError("the flag is already reviewed")
+    if not note.strip() or len(note) > 2000:
+        raise ChargingError("write a review note of at most 2000 characters")
+    flag.status = FlagStatus.reviewed
+    flag.reviewed_by_id = privacy_officer.user_id
+    flag.reviewed_at = utcnow()
+    flag.review_note = note.strip()
+    db.add(flag)
+    _security_event(
+        db,
+        actor,
+        SecurityEventTag.flag_reviewed,
+        flag.person_id,
+        {"flag_id": flag.id},
+        Purpose.oversight,
+    )
+    db.commit()
+    return flag
+
+
+# --- the per-referral decision export -----------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DecisionReportItem:
+    """A referral's standing decision, with the non-client fields a state report asks for."""
+
+    decision_id: int
+    matter_id: int
+    person_id: int
+    offense_tracking_number: str
+    referring_agency: str
+    outcome: DecisionOutcome
+    decided_on: date
+    reason_codes: list[str]
+
+
+@dataclass(frozen=True)
+class DisclosedIdentity:
+    """The identity fields the policy layer disclosed to the export's reader (and logged); a
+    None is a field it withheld, written as an empty cell."""
+
+    name: str | None
+    date_of_birth: date | None
+    zip_code: str | None
+
+
+def decision_report_items(
+    db: Session, prosecutor: Viewer, start: date, end: date, *, rules: SiteRules | None = None
+) -> list[DecisionReportItem]:
+    """The standing decisions of the prosecutor's office on referrals, decided on a local date
+    in [start, end). Ids and non-client fields only."""
+    _require_prosecutor(prosecutor)
+    rules = rules or current_rules(db)
+    rows = list(
+        db.exec(
+            select(ChargingMatter, Agency.name)
+            .join(Referral, col(Referral.id) == ChargingMatter.referral_id)
+            .join(Agency, col(Agency.id) == Referral.referring_agency_id)
+            .where(ChargingMatter.prosecuting_agency_id == prosecutor.agency_id)
+        )
+    )
+    standing = current_decisions(db, [m.id for m, _ in rows])  # type: ignore[misc]
+    items = []
+    for matter, agency_name in rows:
+        decision = standing.get(matter.id)  # type: ignore[arg-type]
+        if decision is None:
+            continue
+        decided_on = decision.decided_at.astimezone(rules.tz).date()
+        if start <= decided_on < end:
+            items.append(
+                DecisionReportItem(
+                    decision_id=ident(decision.id),
+                    matter_id=ident(matter.id),
+                    person_id=matter.person_id,
+                    offense_tracking_number=matter.offense_tracking_number,
+                    referring_agency=agency_name,
+                    outcome=decision.outcome,
+                    decided_on=decided_on,
+                    reason_codes=list(decision.reason_codes),
+                )
+            )
+    return sorted(items, key=lambda i: (i.decided_on, i.decision_id))
+
+
+EXPORT_COLUMNS = (
+    "person",
+    "date_of_birth",
+    "zip_code",
+    "offense_tracking_number",
+    "referring_agency",
+    "outcome",
+    "decided_on",
+    "reason_codes",
+)
+_OUTCOME_WORDS = {
+    DecisionOutcome.file: "file",
+    DecisionOutcome.decline: "decline",
+    DecisionOutcome.divert: "diversion",
+    DecisionOutcome.more_information: "more information",
+}
+
+
+def _cell(value: object) -> str:
+    text = "" if value is None else str(value)
+    # A spreadsheet runs a cell that starts like a formula (OWASP CSV injection).
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+
+
+def format_decision_export(
+    items: list[DecisionReportItem], identities: Mapping[int, DisclosedIdentity]
+) -> str:
+    """The per-referral decision export as CSV, with the fields state reporting statutes ask
+    for (e.g. Utah's: person, offense tracking number, date of birth, zip code, referring agency,
+    outcome).
+
+    This function discloses nothing by itself: identity comes from the caller, which must have
+    had the policy layer disclose (and log) each person's identity fields to the export's
+    reader. A person missing from `identities` is refused rather than exported half-named.
+    """
+    missing = sorted({i.person_id for i in items} - set(identities))
+    if missing:
+        raise ChargingError("identity was not disclosed for every person in the export")
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(EXPORT_COLUMNS)
+    for item in items:
+        who = identities[item.person_id]
+        writer.writerow(
+            _cell(v)
+            for v in (
+                who.name,
+                who.date_of_birth.isoformat() if who.date_of_birth else None,
+                who.zip_code,
+                item.offense_tracking_number,
+                item.referring_agency,
+                _OUTCOME_WORDS[item.outcome],
+                item.decided_on.isoformat(),
+                ";".join(item.reason_codes),
+            )
+        )
+    return out.getvalue()

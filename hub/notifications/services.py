@@ -1,0 +1,162 @@
+"""Notifications: a short fixed text per kind and a link by id, never personal data (the page
+behind the link discloses through the policy layer). Each event notifies a user once: the
+dedupe key makes every producer, the deadline sweep included, safe to run again."""
+
+from collections.abc import Iterable
+from datetime import date
+
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, col, select
+
+from hub.accounts.models import User
+from hub.clients.models import ClientAssignment
+from hub.db import utcnow
+from hub.notifications.models import Notification
+from hub.referrals.models import Referral
+from hub.referrals.rules import SiteRules, current_rules
+from hub.vocabulary import AssignmentKind, DeadlineStatus, NotificationKind, Role, UserStatus
+
+TEXTS: dict[NotificationKind, str] = {
+    NotificationKind.deadline_near: "A referral's intake deadline is near",
+    NotificationKind.deadline_missed: "A referral's intake deadline has passed",
+    NotificationKind.new_referral: "Your agency has a new referral",
+    NotificationKind.decision_on_referral: "A referral you made has a new charging decision",
+    NotificationKind.decision_flagged: "A charging decision was flagged for review",
+    NotificationKind.breach_signal: "A possible breach was detected: see the privacy console",
+}
+
+CASE_MANAGEMENT_ROLES = frozenset({Role.case_manager, Role.case_manager_supervisor})
+
+
+class NotificationError(ValueError):
+    """A notification request breaks a rule; nothing was changed."""
+
+
+def agency_users(db: Session, agency_id: int, roles: Iterable[Role]) -> list[int]:
+    """Ids of the active users of an agency who hold one of these roles."""
+    query = select(col(User.id)).where(
+        User.agency_id == agency_id,
+        col(User.role).in_(list(roles)),
+        User.status == UserStatus.active,
+    )
+    return [user_id for user_id in db.exec(query) if user_id is not None]
+
+
+def users_with_role(db: Session, role: Role) -> list[int]:
+    query = select(col(User.id)).where(User.role == role, User.status == UserStatus.active)
+    return [user_id for user_id in db.exec(query) if user_id is not None]
+
+
+def assignment_holders(
+    db: Session, person_id: int, kind: AssignmentKind = AssignmentKind.caseload
+) -> list[int]:
+    """The users who hold an open assignment of this kind to the person: the case manager whose
+    caseload they are on, or their defenders."""
+    return list(
+        db.exec(
+            select(ClientAssignment.user_id).where(
+                ClientAssignment.person_id == person_id,
+                ClientAssignment.kind == kind,
+                col(ClientAssignment.ended_at).is_(None),
+            )
+        )
+    )
+
+
+def notify(
+    db: Session,
+    user_ids: Iterable[int | None],
+    kind: NotificationKind,
+    link: str | None,
+    dedupe_key: str,
+) -> int:
+    """Notifies each user once for this dedupe key; returns how many notes were new. Flushes
+    in the caller's transaction; the caller commits."""
+    created = 0
+    for user_id in sorted({u for u in user_ids if u is not None}):
+        exists = db.exec(
+            select(Notification.id).where(
+                Notification.user_id == user_id, Notification.dedupe_key == dedupe_key
+            )
+        ).first()
+        if exists is not None:
+            continue
+        try:
+            # A concurrent producer may have written the same note: the unique key decides.
+            with db.begin_nested():
+                db.add(
+                    Notification(
+                        user_id=user_id,
+                        kind=kind,
+                        text=TEXTS[kind],
+                        link=link,
+                        dedupe_key=dedupe_key,
+                    )
+                )
+        except IntegrityError:
+            continue
+        created += 1
+    return created
+
+
+def notifications_for(
+    db: Session, user_id: int, *, unread_only: bool = False
+) -> list[Notification]:
+    """A user's notifications, newest first."""
+    query = select(Notification).where(Notification.user_id == user_id)
+    if unread_only:
+        query = query.where(col(Notification.read_at).is_(None))
+    return list(db.exec(query.order_by(col(Notification.id).desc())))
+
+
+def unread_count(db: Session, user_id: int) -> int:
+    return len(notifications_for(db, user_id, unread_only=True))
+
+
+def mark_read(db: Session, user_id: int, notification_id: int) -> Notification:
+    """Marks one of the user's own notifications read (again is a no-op) and commits."""
+    note = db.get(Notification, notification_id)
+    if note is None or note.user_id != user_id:
+        # The same answer for another user's note as for none: ids reveal nothing.
+        raise NotificationError("no such notification")
+    if note.read_at is None:
+        note.read_at = utcnow()
+        db.add(note)
+        db.commit()
+    return note
+
+
+def sweep_deadlines(db: Session, today: date, *, rules: SiteRules | None = None) -> int:
+    """Notifies the case managers of every referral whose intake is not complete and whose
+    deadline is near or missed; idempotent (run it daily, or as often as you like). Returns the
+    number of new notifications and commits."""
+    from hub.referrals.services import deadline_status
+
+    rules = rules or current_rules(db)
+    open_referrals = db.exec(
+        select(Referral).where(
+            col(Referral.screening_done_at).is_(None) | col(Referral.intake_done_at).is_(None)
+        )
+    )
+    created = 0
+    for referral in open_referrals:
+        status = deadline_status(referral, today, tz=rules.tz)
+        if status not in (DeadlineStatus.near, DeadlineStatus.missed):
+            continue
+        kind = (
+            NotificationKind.deadline_near
+            if status == DeadlineStatus.near
+            else NotificationKind.deadline_missed
+        )
+        recipients = assignment_holders(db, referral.person_id) or agency_users(
+            db, referral.case_management_agency_id, CASE_MANAGEMENT_ROLES
+        )
+        created += notify(
+            db,
+            recipients,
+            kind,
+            f"/referrals/{referral.id}",
+            f"{kind.value}:referral:{referral.id}",
+        )
+    db.commit()
+    return created

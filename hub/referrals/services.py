@@ -1,0 +1,853 @@
+"""Referrals (purpose: referral): by arrest, by social contact, and by the community from the
+police's social contact list; the intake clock; caseload assignment; the officer's feedback and
+the sergeant's view of overrides.
+
+Every service here that changes data logs it (hub.audit.log.append, a security event in the
+same transaction) and commits. None returns client data beyond ids and the referral's own
+fields: pages fetch the person's fields through the policy layer (hub.disclosure).
+"""
+
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta, tzinfo
+
+from sqlmodel import Session, col, select
+
+from hub.accounts.models import Agency, User
+from hub.accounts.sessions import Viewer
+from hub.audit.log import Actor, Event, append
+from hub.charging.models import ChargingDecision, ChargingMatter
+from hub.clients.models import ClientAssignment, Person, PersonAlias
+from hub.db import utcnow
+from hub.notifications.services import CASE_MANAGEMENT_ROLES, agency_users, notify
+from hub.referrals.duplicates import DuplicateCandidate, find_possible_duplicates
+from hub.referrals.eligibility import (
+    PriorInvolvement,
+    ReferralError,
+    ScreeningAnswers,
+    accept_screening,
+    check_offenses,
+    check_prior_involvement,
+    most_serious,
+    screen,
+)
+from hub.referrals.models import IntakeAssessment, Referral, SocialContactEntry
+from hub.referrals.rules import SiteRules, current_rules
+from hub.settings import get_settings
+from hub.vocabulary import (
+    AgencyKind,
+    AssignmentKind,
+    DeadlineStatus,
+    EligibilityResult,
+    NotificationKind,
+    ProgramStatus,
+    Purpose,
+    ReferralKind,
+    Role,
+    SecurityEventTag,
+    UserStatus,
+)
+
+__all__ = ["DuplicateCandidate", "find_possible_duplicates"]
+
+REFERRING_OFFICER_ROLES = frozenset({Role.officer, Role.sergeant})
+
+# HUD HMIS FY2024 data standards: 3.04 RaceAndEthnicity and 3.06 Gender response codes.
+HMIS_RACE_ETHNICITY = {1, 2, 3, 4, 5, 6, 7, 8, 9, 99}
+HMIS_GENDER = {0, 1, 2, 3, 4, 5, 6, 8, 9, 99}
+_NOT_COLLECTED = {8, 9, 99}
+
+
+def ident(value: int | None) -> int:
+    """The id of a row that has been flushed (SQLModel types ids as optional)."""
+    if value is None:
+        raise RuntimeError("the row has no id yet: flush it first")
+    return value
+
+
+class PossibleDuplicate(ReferralError):
+    """Persons on file may be the one entered: choose one, or say it is none of these."""
+
+    def __init__(self, candidates: list[DuplicateCandidate]) -> None:
+        self.candidates = candidates
+        super().__init__(
+            "possible duplicates on file: choose the existing person or confirm none of these"
+        )
+
+
+# --- who is referred ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ExistingPerson:
+    person_id: int
+
+
+@dataclass(frozen=True)
+class NewPerson:
+    """A person not yet on file. `none_of` holds the candidate ids the referrer was shown and
+    answered "none of these" to; the service checks again and refuses if any candidate found
+    now is missing from it (a person may have been entered in between)."""
+
+    first_name: str
+    last_name: str
+    date_of_birth: date | None
+    aliases: tuple[str, ...] = ()
+    race_ethnicity: tuple[int, ...] = ()
+    gender: tuple[int, ...] = ()
+    none_of: frozenset[int] = field(default_factory=frozenset)
+
+
+PersonChoice = ExistingPerson | NewPerson
+
+
+def _hmis_codes(codes: tuple[int, ...], allowed: set[int], what: str) -> list[int]:
+    chosen = sorted(set(codes))
+    if set(chosen) - allowed:
+        raise ReferralError(f"not a HUD HMIS {what} code: {sorted(set(chosen) - allowed)}")
+    if len(chosen) > 1 and set(chosen) & _NOT_COLLECTED:
+        raise ReferralError(
+            f"'doesn't know', 'prefers not to answer' or 'not collected' stand alone ({what})"
+        )
+    return chosen or [99]
+
+
+def resolve_person(
+    db: Session, choice: PersonChoice, rules: SiteRules, created_by_id: int
+) -> tuple[Person, bool]:
+    """The person referred, and whether they were created now."""
+    if isinstance(choice, ExistingPerson):
+        person = db.get(Person, choice.person_id)
+        if person is None:
+            raise ReferralError("no such person")
+        return person, False
+    first, last = choice.first_name.strip(), choice.last_name.strip()
+    if not first or not last:
+        raise ReferralError("a new person needs a first and a last name")
+    if choice.date_of_birth is not None and choice.date_of_birth > utcnow().date():
+        raise ReferralError("a date of birth lies in the future")
+    aliases = [a.strip() for a in choice.aliases if a.strip()]
+    candidates = find_possible_duplicates(
+        db, first, last, choice.date_of_birth, aliases, rules=rules
+    )
+    unseen = [c for c in candidates if c.person_id not in choice.none_of]
+    if unseen:
+        raise PossibleDuplicate(candidates)
+    person = Person(
+        first_name=first,
+        last_name=last,
+        date_of_birth=choice.date_of_birth,
+        race_ethnicity=_hmis_codes(choice.race_ethnicity, HMIS_RACE_ETHNICITY, "race/ethnicity"),
+        gender=_hmis_codes(choice.gender, HMIS_GENDER, "gender"),
+        created_by_id=created_by_id,
+    )
+    db.add(person)
+    db.flush()
+    for alias in aliases:
+        db.add(PersonAlias(person_id=person.id, name=alias))  # type: ignore[arg-type]
+    return person, True
+
+
+# --- opening a referral -------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ArrestDetails:
+    """What the officer records of the arrest: the arrest report forwarded to the prosecutor."""
+
+    offenses: tuple[str, ...]
+    arrested_at: datetime
+    place: str
+    precinct: str
+    offense_tracking_number: str
+
+
+def intake_due_on(referred_at: datetime, rules: SiteRules) -> date:
+    """The referral starts the clock: the site's deadline in days from its local date."""
+    return referred_at.astimezone(rules.tz).date() + timedelta(days=rules.deadline_days)
+
+
+def _require_role(viewer: Viewer, roles: frozenset[Role] | list[Role], what: str) -> None:
+    if viewer.role not in roles:
+        raise ReferralError(f"a {viewer.role.value} may not {what}")
+
+
+def _case_management_agency(db: Session, agency_id: int) -> Agency:
+    agency = db.get(Agency, agency_id)
+    if agency is None or agency.kind != AgencyKind.case_management:
+        raise ReferralError("hand the referral to a case management agency")
+    return agency
+
+
+def _prosecuting_agency(db: Session, rules: SiteRules, level: str) -> Agency:
+    jurisdiction = rules.prosecution[level]
+    offices = list(
+        db.exec(
+            select(Agency).where(
+                Agency.kind == AgencyKind.prosecution, Agency.jurisdiction == jurisdiction
+            )
+        )
+    )
+    if len(offices) != 1:
+        raise ReferralError(
+            f"the site needs exactly one prosecution office with jurisdiction {jurisdiction!r} "
+            f"(found {len(offices)}): set it on the agency"
+        )
+    return offices[0]
+
+
+def _security_event(
+    db: Session,
+    actor: Actor,
+    tag: SecurityEventTag,
+    person_id: int | None,
+    detail: dict[str, object],
+    purpose: Purpose = Purpose.referral,
+    outcome: str = "success",
+) -> None:
+    append(
+        db,
+        actor,
+        Event(
+            kind="security",
+            tag=tag.value,
+            outcome=outcome,
+            purpose=purpose.value,
+            person_id=person_id,
+            detail=detail,
+        ),
+    )
+
+
+def _check_time(moment: datetime, now: datetime, what: str) -> None:
+    if moment.tzinfo is None:
+        raise ReferralError(f"{what}: a time needs its time zone")
+    if moment > now + timedelta(minutes=5):
+        raise ReferralError(f"{what} lies in the future")
+
+
+def _open_referral(
+    db: Session,
+    *,
+    referrer: Viewer,
+    actor: Actor,
+    rules: SiteRules,
+    kind: ReferralKind,
+    person: Person,
+    offense_codes: list[str],
+    offense_category: str,
+    answers: ScreeningAnswers,
+    override_reason: str | None,
+    case_management_agency_id: int,
+    now: datetime,
+    precinct: str | None = None,
+    prior_involvement: str | None = None,
+    social_contact_entry_id: int | None = None,
+    forwarded_to_agency_id: int | None = None,
+) -> Referral:
+    screening = screen(rules, offense_codes, answers, now.astimezone(rules.tz).date())
+    override = accept_screening(screening, override_reason)
+    referral = Referral(
+        person_id=person.id,  # type: ignore[arg-type]
+        kind=kind,
+        referred_at=now,
+        referring_user_id=referrer.user_id,
+        referring_agency_id=referrer.agency_id,
+        precinct=(precinct or "").strip() or None,
+        alleged_offenses=offense_codes,
+        offense_category=offense_category,
+        eligibility=screening.result.value,
+        exclusions_matched=list(screening.matched),
+        rules_version=screening.rules_version,
+        exclusion_override_reason=override,
+        prior_involvement=prior_involvement,
+        social_contact_entry_id=social_contact_entry_id,
+        forwarded_to_agency_id=forwarded_to_agency_id,
+        case_management_agency_id=case_management_agency_id,
+        intake_due_on=intake_due_on(now, rules),
+    )
+    db.add(referral)
+    db.flush()
+    # A referral after an exit or a spell of non-engagement starts afresh; one made while the
+    # person is enrolled changes nothing of their standing.
+    if person.program_status in (ProgramStatus.exited, ProgramStatus.not_engaged):
+        _set_status(person, ProgramStatus.referred, now)
+    for entry in db.exec(
+        select(SocialContactEntry).where(
+            SocialContactEntry.person_id == person.id, col(SocialContactEntry.closed_at).is_(None)
+        )
+    ):
+        entry.closed_at = now
+        entry.closed_by_referral_id = referral.id
+        db.add(entry)
+    detail: dict[str, object] = {"referral_id": referral.id, "kind": kind.value}
+    _security_event(db, actor, SecurityEventTag.referral_created, person.id, detail)
+    if override is not None:
+        # The reason itself stays on the referral: free text may name people.
+        _security_event(
+            db,
+            actor,
+            SecurityEventTag.exclusion_overridden,
+            person.id,
+            {**detail, "exclusions": list(screening.matched)},
+        )
+    notify(
+        db,
+        agency_users(db, case_management_agency_id, CASE_MANAGEMENT_ROLES),
+        NotificationKind.new_referral,
+        f"/referrals/{referral.id}",
+        f"new_referral:{referral.id}",
+    )
+    return referral
+
+
+def create_arrest_referral(
+    db: Session,
+    officer: Viewer,
+    person: PersonChoice,
+    arrest: ArrestDetails,
+    case_management_agency_id: int,
+    answers: ScreeningAnswers,
+    actor: Actor,
+    *,
+    override_reason: str | None = None,
+    rules: SiteRules | None = None,
+    now: datetime | None = None,
+) -> tuple[Referral, ChargingMatter]:
+    """An arrest referral: the arrest, the hand-off to a case management agency, and the arrest
+    report forwarded to the office that prosecutes its most serious offense, where it opens a
+    charging matter awaiting a decision. Commits."""
+    from hub.charging.services import open_charging_matter
+
+    rules = rules or current_rules(db)
+    now = now or utcnow()
+    _require_role(officer, REFERRING_OFFICER_ROLES, "make an arrest referral")
+    _check_time(arrest.arrested_at, now, "the arrest")
+    if not arrest.place.strip() or not arrest.precinct.strip():
+        raise ReferralError("record where the arrest took place and the precinct")
+    offenses = check_offenses(rules, list(arrest.offenses))
+    lead = most_serious(rules, offenses)
+    office = _prosecuting_agency(db, rules, lead.level)
+    _case_management_agency(db, case_management_agency_id)
+    subject, _created = resolve_person(db, person, rules, officer.user_id)
+    referral = _open_referral(
+        db,
+        referrer=officer,
+        actor=actor,
+        rules=rules,
+        kind=ReferralKind.arrest,
+        person=subject,
+        offense_codes=[o.code for o in offenses],
+        offense_category=lead.category,
+        answers=answers,
+        override_reason=override_reason,
+        case_management_agency_id=case_management_agency_id,
+        now=now,
+        precinct=arrest.precinct,
+        forwarded_to_agency_id=office.id,
+    )
+    matter = open_charging_matter(
+        db,
+        actor,
+        person_id=subject.id,  # type: ignore[arg-type]
+        referral_id=referral.id,
+        prosecuting_agency_id=office.id,  # type: ignore[arg-type]
+        offense_tracking_number=arrest.offense_tracking_number,
+        offenses=[o.code for o in offenses],
+        arrested_at=arrest.arrested_at,
+        arrest_place=arrest.place.strip(),
+    )
+    db.commit()
+    return referral, matter
+
+
+def create_social_contact_referral(
+    db: Session,
+    officer: Viewer,
+    person: PersonChoice,
+    offense_category: str,
+    prior_involvement: PriorInvolvement,
+    case_management_agency_id: int,
+    answers: ScreeningAnswers,
+    actor: Actor,
+    *,
+    precinct: str | None = None,
+    override_reason: str | None = None,
+    rules: SiteRules | None = None,
+    now: datetime | None = None,
+) -> Referral:
+    """A social contact referral: no arrest, so only for a person with prior documented drug or
+    prostitution involvement that the officer points to (checked against the site's rules and
+    the hub's records). Commits."""
+    rules = rules or current_rules(db)
+    now = now or utcnow()
+    _require_role(officer, REFERRING_OFFICER_ROLES, "make a social contact referral")
+    _case_management_agency(db, case_management_agency_id)
+    existing_id = person.person_id if isinstance(person, ExistingPerson) else None
+    involvement = check_prior_involvement(
+        db, rules, existing_id, offense_category, prior_involvement
+    )
+    subject, _created = resolve_person(db, person, rules, officer.user_id)
+    referral = _open_referral(
+        db,
+        referrer=officer,
+        actor=actor,
+        rules=rules,
+        kind=ReferralKind.social_contact,
+        person=subject,
+        offense_codes=[],
+        offense_category=offense_category,
+        answers=answers,
+        override_reason=override_reason,
+        case_management_agency_id=case_management_agency_id,
+        now=now,
+        precinct=precinct,
+        prior_involvement=involvement,
+    )
+    db.commit()
+    return referral
+
+
+def add_to_social_contact_list(
+    db: Session,
+    officer: Viewer,
+    person: PersonChoice,
+    offense_category: str,
+    prior_involvement: PriorInvolvement,
+    actor: Actor,
+    *,
+    precinct: str | None = None,
+    rules: SiteRules | None = None,
+) -> SocialContactEntry:
+    """Police identify a person for a social contact referral, on the same prerequisite as the
+    referral itself, so that others can make the connection. Commits."""
+    rules = rules or current_rules(db)
+    _require_role(officer, REFERRING_OFFICER_ROLES, "add to the social contact list")
+    existing_id = person.person_id if isinstance(person, ExistingPerson) else None
+    involvement = check_prior_involvement(
+        db, rules, existing_id, offense_category, prior_involvement
+    )
+    subject, _created = resolve_person(db, person, rules, officer.user_id)
+    open_entry = db.exec(
+        select(SocialContactEntry.id).where(
+            SocialContactEntry.person_id == subject.id, col(SocialContactEntry.closed_at).is_(None)
+        )
+    ).first()
+    if open_entry is not None:
+        raise ReferralError("the person is already on the social contact list")
+    entry = SocialContactEntry(
+        person_id=subject.id,  # type: ignore[arg-type]
+        added_by_id=officer.user_id,
+        agency_id=officer.agency_id,
+        offense_category=offense_category,
+        prior_involvement=involvement,
+        precinct=(precinct or "").strip() or None,
+    )
+    db.add(entry)
+    db.flush()
+    _security_event(
+        db, actor, SecurityEventTag.social_contact_listed, subject.id, {"entry_id": entry.id}
+    )
+    db.commit()
+    return entry
+
+
+@dataclass(frozen=True)
+class SocialContactListItem:
+    entry_id: int
+    person_id: int
+    offense_category: str
+    precinct: str | None
+    added_at: datetime
+
+
+def social_contact_list(db: Session) -> list[SocialContactListItem]:
+    """The open entries of the social contact list, oldest first: ids and the entry's own
+    fields; the page shows who each person is through the policy layer."""
+    entries = db.exec(
+        select(SocialContactEntry)
+        .where(col(SocialContactEntry.closed_at).is_(None))
+        .order_by(col(SocialContactEntry.added_at), col(SocialContactEntry.id))
+    )
+    return [
+        SocialContactListItem(e.id, e.person_id, e.offense_category, e.precinct, e.added_at)  # type: ignore[arg-type]
+        for e in entries
+    ]
+
+
+def create_community_referral(
+    db: Session,
+    referrer: Viewer,
+    social_contact_entry_id: int,
+    case_management_agency_id: int,
+    answers: ScreeningAnswers,
+    actor: Actor,
+    *,
+    override_reason: str | None = None,
+    rules: SiteRules | None = None,
+    now: datetime | None = None,
+) -> Referral:
+    """A community referral by a case manager, defender or service provider of a person whom
+    police put on the social contact list; the entry's documented involvement carries over.
+    Commits."""
+    rules = rules or current_rules(db)
+    now = now or utcnow()
+    _require_role(referrer, rules.community_referrer_roles, "make a community referral")
+    entry = db.get(SocialContactEntry, social_contact_entry_id)
+    if entry is None or entry.closed_at is not None:
+        raise ReferralError("no such open entry on the social contact list")
+    _case_management_agency(db, case_management_agency_id)
+    person = db.get(Person, entry.person_id)
+    assert person is not None
+    referral = _open_referral(
+        db,
+        referrer=referrer,
+        actor=actor,
+        rules=rules,
+        kind=ReferralKind.community,
+        person=person,
+        offense_codes=[],
+        offense_category=entry.offense_category,
+        answers=answers,
+        override_reason=override_reason,
+        case_management_agency_id=case_management_agency_id,
+        now=now,
+        precinct=entry.precinct,
+        prior_involvement=entry.prior_involvement,
+        social_contact_entry_id=entry.id,
+    )
+    db.commit()
+    return referral
+
+
+# --- the intake clock ---------------------------------------------------------------------
+
+
+def deadline_status(
+    referral: Referral,
+    today: date,
+    *,
+    near_days: int | None = None,
+    tz: tzinfo = UTC,
+) -> DeadlineStatus:
+    """met: screening and full intake both done by the due date; missed: the due date passed
+    first (or they were done after it); near: at most `deadline_near_days` days left;
+    otherwise pending. Completion times count by their local date in `tz`."""
+    near = get_settings().deadline_near_days if near_days is None else near_days
+    due = referral.intake_due_on
+    if referral.screening_done_at is not None and referral.intake_done_at is not None:
+        finished = max(referral.screening_done_at, referral.intake_done_at).astimezone(tz).date()
+        return DeadlineStatus.met if finished <= due else DeadlineStatus.missed
+    if today > due:
+        return DeadlineStatus.missed
+    if (due - today).days <= near:
+        return DeadlineStatus.near
+    return DeadlineStatus.pending
+
+
+def _set_status(person: Person, status: ProgramStatus, at: datetime) -> None:
+    person.program_status = status
+    person.status_changed_at = at
+
+
+def _intake_referral(db: Session, case_manager: Viewer, referral_id: int) -> Referral:
+    _require_role(case_manager, CASE_MANAGEMENT_ROLES, "record intake")
+    referral = db.get(Referral, referral_id)
+    # Another agency's referral answers as none: a case manager sees their own agency's.
+    if referral is None or referral.case_management_agency_id != case_manager.agency_id:
+        raise ReferralError("no such referral for your agency")
+    return referral
+
+
+def _enrol_when_complete(db: Session, referral: Referral, person: Person, at: datetime) -> None:
+    if referral.screening_done_at is None or referral.intake_done_at is None:
+        return
+    # Both intake steps done: the person becomes a client.
+    if person.program_status not in (ProgramStatus.enrolled, ProgramStatus.active):
+        _set_status(person, ProgramStatus.enrolled, at)
+
+
+def _done_at(referral: Referral, at: datetime | None, what: str) -> datetime:
+    now = utcnow()
+    moment = at or now
+    _check_time(moment, now, what)
+    if moment < referral.referred_at:
+        raise ReferralError(f"{what} cannot come before the referral")
+    return moment
+
+
+def record_screening(
+    db: Session, case_manager: Viewer, referral_id: int, actor: Actor, *, at: datetime | None = None
+) -> Referral:
+    """The case manager's initial screening (who and when). The screener takes the person onto
+    their caseload unless someone already holds it. Commits."""
+    referral = _intake_referral(db, case_manager, referral_id)
+    if referral.screening_done_at is not None:
+        raise ReferralError("the initial screening is already recorded")
+    moment = _done_at(referral, at, "the screening")
+    person = db.get(Person, referral.person_id)
+    assert person is not None
+    referral.screening_done_at = moment
+    referral.screening_done_by_id = case_manager.user_id
+    db.add(referral)
+    if person.program_status == ProgramStatus.referred:
+        _set_status(person, ProgramStatus.screened, moment)
+    _enrol_when_complete(db, referral, person, moment)
+    db.add(person)
+    _security_event(
+        db,
+        actor,
+        SecurityEventTag.screening_recorded,
+        person.id,
+        {"referral_id": referral.id},
+        Purpose.case_management,
+    )
+    if case_manager.role == Role.case_manager and not _open_caseload(db, person.id):  # type: ignore[arg-type]
+        _assign(db, person.id, case_manager.user_id, actor)  # type: ignore[arg-type]
+    db.commit()
+    return referral
+
+
+def record_intake(
+    db: Session,
+    case_manager: Viewer,
+    referral_id: int,
+    services: list[str],
+    actor: Actor,
+    *,
+    at: datetime | None = None,
+) -> IntakeAssessment:
+    """The full intake assessment (who, when, the services the client was connected to), after
+    the initial screening. With both done the person is enrolled. Commits."""
+    referral = _intake_referral(db, case_manager, referral_id)
+    if referral.screening_done_at is None:
+        raise ReferralError("record the initial screening first")
+    if referral.intake_done_at is not None:
+        raise ReferralError("the intake assessment is already recorded")
+    moment = _done_at(referral, at, "the intake assessment")
+    if moment < referral.screening_done_at:
+        raise ReferralError("the intake assessment cannot come before the screening")
+    cleaned = [s.strip() for s in services if s.strip()]
+    if any(len(s) > 200 for s in cleaned):
+        raise ReferralError("name each service in at most 200 characters")
+    assessment = IntakeAssessment(
+        referral_id=referral.id,  # type: ignore[arg-type]
+        person_id=referral.person_id,
+        assessed_by_id=case_manager.user_id,
+        assessed_at=moment,
+        services=cleaned,
+    )
+    referral.intake_done_at = moment
+    referral.intake_done_by_id = case_manager.user_id
+    db.add_all([assessment, referral])
+    person = db.get(Person, referral.person_id)
+    assert person is not None
+    _enrol_when_complete(db, referral, person, moment)
+    db.add(person)
+    _security_event(
+        db,
+        actor,
+        SecurityEventTag.intake_recorded,
+        person.id,
+        {"referral_id": referral.id},
+        Purpose.case_management,
+    )
+    db.commit()
+    return assessment
+
+
+# --- caseloads ----------------------------------------------------------------------------
+
+
+def _open_caseload(db: Session, person_id: int) -> list[ClientAssignment]:
+    return list(
+        db.exec(
+            select(ClientAssignment).where(
+                ClientAssignment.person_id == person_id,
+                ClientAssignment.kind == AssignmentKind.caseload,
+                col(ClientAssignment.ended_at).is_(None),
+            )
+        )
+    )
+
+
+def _assign(db: Session, person_id: int, user_id: int, actor: Actor) -> ClientAssignment:
+    now = utcnow()
+    for current in _open_caseload(db, person_id):
+        current.ended_at = now
+        db.add(current)
+    assignment = ClientAssignment(
+        person_id=person_id, user_id=user_id, kind=AssignmentKind.caseload.value, started_at=now
+    )
+    db.add(assignment)
+    db.flush()
+    _security_event(
+        db,
+        actor,
+        SecurityEventTag.caseload_assigned,
+        person_id,
+        {"assignment_id": assignment.id, "user_id": user_id},
+        Purpose.case_management,
+    )
+    return assignment
+
+
+def assign_to_caseload(
+    db: Session, assigned_by: Viewer, person_id: int, case_manager_id: int, actor: Actor
+) -> ClientAssignment:
+    """Puts a client on a case manager's caseload (ending any other caseload assignment). A
+    supervisor assigns within their agency; a case manager may take a client themself.
+    Commits."""
+    _require_role(assigned_by, CASE_MANAGEMENT_ROLES, "assign caseloads")
+    if assigned_by.role == Role.case_manager and case_manager_id != assigned_by.user_id:
+        raise ReferralError("a case manager may take a client onto their own caseload only")
+    target = db.get(User, case_manager_id)
+    if (
+        target is None
+        or target.agency_id != assigned_by.agency_id
+        or target.role != Role.case_manager
+        or target.status != UserStatus.active
+    ):
+        raise ReferralError("assign to an active case manager of your agency")
+    on_referral = db.exec(
+        select(Referral.id).where(
+            Referral.person_id == person_id,
+            Referral.case_management_agency_id == assigned_by.agency_id,
+        )
+    ).first()
+    if on_referral is None:
+        raise ReferralError("no referral of this person to your agency")
+    assignment = _assign(db, person_id, case_manager_id, actor)
+    db.commit()
+    return assignment
+
+
+# --- what officers and sergeants see -----------------------------------------------------
+
+
+class ChargingStatus:
+    awaiting = "awaiting decision"
+    filed = "charges filed"
+    declined = "charges declined"
+    diverted = "diverted"
+    more_information = "more information requested"
+
+
+@dataclass(frozen=True)
+class OfficerReferralStatus:
+    """An officer's own referral, with status only: nothing clinical."""
+
+    referral_id: int
+    person_id: int
+    kind: ReferralKind
+    referred_at: datetime
+    program_status: ProgramStatus
+    charging: str | None
+
+
+def current_decisions(db: Session, matter_ids: list[int]) -> dict[int, ChargingDecision]:
+    """The standing decision of each matter: the newest that no other decision supersedes."""
+    if not matter_ids:
+        return {}
+    decisions = list(
+        db.exec(
+            select(ChargingDecision)
+            .where(col(ChargingDecision.matter_id).in_(matter_ids))
+            .order_by(col(ChargingDecision.id))
+        )
+    )
+    superseded = {d.supersedes_id for d in decisions if d.supersedes_id is not None}
+    standing: dict[int, ChargingDecision] = {}
+    for decision in decisions:
+        if decision.id not in superseded:
+            standing[decision.matter_id] = decision
+    return standing
+
+
+_CHARGING_WORDS = {
+    "file": ChargingStatus.filed,
+    "decline": ChargingStatus.declined,
+    "divert": ChargingStatus.diverted,
+    "more_information": ChargingStatus.more_information,
+}
+
+
+def officer_referrals(db: Session, officer: Viewer) -> list[OfficerReferralStatus]:
+    """The officer's own referrals, newest first, with the person's program status (referred,
+    screened, enrolled, active, not engaged, exited) and the charging outcome of an arrest."""
+    rows = list(
+        db.exec(
+            select(Referral, Person.program_status)
+            .join(Person, col(Person.id) == Referral.person_id)
+            .where(Referral.referring_user_id == officer.user_id)
+            .order_by(col(Referral.referred_at).desc(), col(Referral.id).desc())
+        )
+    )
+    matters = {
+        m.referral_id: m
+        for m in db.exec(
+            select(ChargingMatter).where(
+                col(ChargingMatter.referral_id).in_([r.id for r, _ in rows])
+            )
+        )
+    }
+    standing = current_decisions(db, [m.id for m in matters.values()])  # type: ignore[misc]
+    result = []
+    for referral, status in rows:
+        matter = matters.get(referral.id)
+        charging = None
+        if matter is not None:
+            decision = standing.get(matter.id)  # type: ignore[arg-type]
+            charging = (
+                _CHARGING_WORDS[decision.outcome.value] if decision else ChargingStatus.awaiting
+            )
+        result.append(
+            OfficerReferralStatus(
+                referral_id=ident(referral.id),
+                person_id=referral.person_id,
+                kind=referral.kind,
+                referred_at=referral.referred_at,
+                program_status=ProgramStatus(status),
+                charging=charging,
+            )
+        )
+    return result
+
+
+@dataclass(frozen=True)
+class OverrideItem:
+    """An officer's override of a presumptive exclusion, for their sergeant's review; no
+    person named (the sergeant reviews the officer's judgement, not the client)."""
+
+    referral_id: int
+    referred_at: datetime
+    referring_user_id: int
+    kind: ReferralKind
+    precinct: str | None
+    exclusions: list[str]
+    reason: str
+
+
+def overrides_for_sergeant(
+    db: Session, sergeant: Viewer, *, since: datetime | None = None
+) -> list[OverrideItem]:
+    """Referrals from the sergeant's agency that overrode a presumptive exclusion, newest
+    first."""
+    _require_role(sergeant, frozenset({Role.sergeant}), "review overrides")
+    query = select(Referral).where(
+        Referral.referring_agency_id == sergeant.agency_id,
+        Referral.eligibility == EligibilityResult.presumptively_excluded.value,
+    )
+    if since is not None:
+        query = query.where(col(Referral.referred_at) >= since)
+    return [
+        OverrideItem(
+            referral_id=ident(r.id),
+            referred_at=r.referred_at,
+            referring_user_id=r.referring_user_id,
+            kind=r.kind,
+            precinct=r.precinct,
+            exclusions=list(r.exclusions_matched),
+            reason=r.exclusion_override_reason or "",
+        )
+        for r in db.exec(query.order_by(col(Referral.referred_at).desc()))
+    ]

@@ -1,0 +1,489 @@
+"""Charging: routing to the office that prosecutes, the prosecutor's queue, immutable
+decisions and their supersede chains, binding exactly the disclosures this prosecutor
+received, the 42 CFR 2.12(d) refusal, flags, and the decision export."""
+
+from datetime import UTC, date, datetime, timedelta
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
+from sqlmodel import func, select
+
+from hub.audit.models import LogEntry, TreeHead
+from hub.charging.models import (
+    ChargingDecision,
+    ChargingMatter,
+    DecisionDisclosure,
+    DecisionFlag,
+    DecisionImmutable,
+)
+from hub.charging.services import (
+    ChargingError,
+    DecisionReportItem,
+    DisclosedIdentity,
+    Part2BindingRefused,
+    decision_chain,
+    decision_report_items,
+    flags_for,
+    format_decision_export,
+    prosecutor_queue,
+    record_decision,
+    record_new_arrest,
+    review_flag,
+)
+from hub.clients.models import ClientAssignment
+from hub.disclosure.models import CourtOrder
+from hub.notifications.models import Notification
+from hub.referrals.eligibility import ReferralError
+from hub.referrals.services import ArrestDetails, record_intake, record_screening
+from hub.vocabulary import (
+    DeadlineStatus,
+    DecisionOutcome,
+    FlagStatus,
+    NotificationKind,
+    Purpose,
+    SecurityEventTag,
+)
+
+
+def decide(
+    world,
+    matter,
+    outcome="decline",
+    reasons=("insufficient-evidence",),
+    *,
+    who="county_prosecutor",
+    material=(),
+    note=None,
+    supersedes_id=None,
+):
+    return record_decision(
+        world.db,
+        world.viewer(who),
+        matter.id,
+        outcome,
+        list(reasons),
+        note,
+        list(material),
+        world.actor(who),
+        supersedes_id=supersedes_id,
+        rules=world.rules,
+    )
+
+
+# --- routing -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "offenses,office",
+    [
+        (("prostitution",), "city_attorney"),
+        (("drug-paraphernalia", "loitering-prostitution"), "city_attorney"),
+        (("VUCSA-possession",), "county_prosecutor"),
+        (("drug-paraphernalia", "VUCSA-possession"), "county_prosecutor"),
+    ],
+)
+def test_the_arrest_report_goes_to_the_office_of_the_most_serious_offense(world, offenses, office):
+    referral, matter = world.arrest(offenses)
+    assert referral.forwarded_to_agency_id == world.agencies[office].id
+    assert matter.prosecuting_agency_id == world.agencies[office].id
+    assert matter.referral_id == referral.id
+    assert matter.offenses == list(offenses)
+    assert matter.arrest_place == "3rd Ave & Pine St"
+    assert referral.offense_category == (
+        "drug"
+        if "VUCSA-possession" in offenses or offenses[0] == "drug-paraphernalia"
+        else "prostitution"
+    )
+    assert [
+        i.matter_id
+        for i in prosecutor_queue(
+            world.db,
+            world.viewer("city_prosecutor" if office == "city_attorney" else "county_prosecutor"),
+            date.today(),
+            rules=world.rules,
+        )
+    ] == [matter.id]
+
+
+def test_an_arrest_referral_is_refused_whole(world):
+    db = world.db
+    world.arrest()
+    count = lambda model: db.exec(select(func.count()).select_from(model)).one()  # noqa: E731
+    before = (count(ChargingMatter), count(LogEntry))
+    world.otn_counter -= 1  # the next arrest reuses the number
+    with pytest.raises(ReferralError, match="already on record"):
+        world.arrest()
+    db.rollback()
+    with pytest.raises(ReferralError, match="not an eligible offense"):
+        world.arrest(("shoplifting",))
+    db.rollback()
+    assert (count(ChargingMatter), count(LogEntry)) == before
+
+
+def test_without_an_office_for_the_level_the_referral_is_refused(world):
+    world.agencies["county_prosecutor"].jurisdiction = "appeals"
+    world.db.add(world.agencies["county_prosecutor"])
+    world.db.commit()
+    with pytest.raises(ReferralError, match="jurisdiction 'felony'"):
+        world.arrest(("VUCSA-possession",))
+
+
+# --- the queue -----------------------------------------------------------------------------
+
+
+def test_the_queue_is_sorted_by_urgency_and_holds_only_undecided_matters(world):
+    db = world.db
+    now = datetime.now(UTC)
+    today = now.astimezone(world.rules.tz).date()
+    _, m_pending = world.arrest(now=now - timedelta(days=1))
+    _, m_near = world.arrest(now=now - timedelta(days=25))
+    _, m_missed = world.arrest(now=now - timedelta(days=40))
+    met, m_met = world.arrest(now=now - timedelta(days=10))
+    _, m_decided = world.arrest(now=now - timedelta(days=50))
+    _, m_city = world.arrest(("prostitution",), now=now - timedelta(days=45))
+    cm, actor = world.viewer("case_manager"), world.actor("case_manager")
+    record_screening(db, cm, met.id, actor, at=met.referred_at + timedelta(hours=2))
+    record_intake(db, cm, met.id, ["outreach"], actor, at=met.referred_at + timedelta(days=1))
+    # The enrolled client is arrested again: a new matter with no intake clock of its own.
+    new_arrest = record_new_arrest(
+        db,
+        world.viewer("officer"),
+        met.person_id,
+        ArrestDetails(
+            ("VUCSA-possession",), now - timedelta(days=2), "Pike St", "West", "OTN-NEW-1"
+        ),
+        world.actor("officer"),
+        rules=world.rules,
+    )
+    decide(world, m_decided)
+    asked = decide(world, m_pending, "more_information", ["awaiting-lab"])
+
+    queue = prosecutor_queue(db, world.viewer("county_prosecutor"), today, rules=world.rules)
+    assert [(i.matter_id, i.deadline_status) for i in queue] == [
+        (m_missed.id, DeadlineStatus.missed),
+        (m_met.id, DeadlineStatus.met),
+        (new_arrest.id, None),
+        (m_near.id, DeadlineStatus.near),
+        (m_pending.id, DeadlineStatus.pending),
+    ]
+    by_id = {i.matter_id: i for i in queue}
+    assert by_id[new_arrest.id].kind == "new_arrest"
+    assert by_id[m_pending.id].standing_outcome == DecisionOutcome.more_information
+    assert by_id[m_missed.id].offense_tracking_number == m_missed.offense_tracking_number
+    assert by_id[m_missed.id].days_since_arrest == 40
+    assert asked.outcome == DecisionOutcome.more_information
+    assert m_city.id not in by_id
+    with pytest.raises(ChargingError):
+        prosecutor_queue(db, world.viewer("officer"), today)
+
+
+def test_a_new_arrest_is_only_for_an_enrolled_client(world):
+    referral, _ = world.arrest()
+    with pytest.raises(ChargingError, match="not an enrolled client"):
+        record_new_arrest(
+            world.db,
+            world.viewer("officer"),
+            referral.person_id,
+            ArrestDetails(("VUCSA-possession",), datetime.now(UTC), "x", "West", "OTN-X"),
+            world.actor("officer"),
+            rules=world.rules,
+        )
+
+
+# --- decisions are immutable ---------------------------------------------------------------
+
+
+def test_decisions_refuse_update_and_delete_through_the_orm_and_the_database(world):
+    referral, matter = world.arrest()
+    seq = world.disclose("county_prosecutor", referral.person_id, ["legal"])
+    decision = decide(world, matter)
+    db = world.db
+    bound = db.exec(select(DecisionDisclosure)).one()
+    assert bound.log_seq == seq
+    changes = [
+        (ChargingDecision, decision.id, "note", "changed my mind"),
+        (DecisionDisclosure, (decision.id, seq), "material", True),
+    ]
+    for model, key, attribute, value in changes:
+        setattr(db.get(model, key), attribute, value)
+        with pytest.raises(DecisionImmutable):
+            db.commit()
+        db.rollback()
+        db.delete(db.get(model, key))
+        with pytest.raises(DecisionImmutable):
+            db.commit()
+        db.rollback()
+    # Past the ORM, the database itself refuses (triggers of migration 0002ref).
+    for statement in (
+        "UPDATE charging_decision SET outcome = 'file'",
+        "DELETE FROM charging_decision",
+        "UPDATE decision_disclosure SET material = true",
+        "DELETE FROM decision_disclosure",
+    ):
+        with pytest.raises(DBAPIError, match="immutable"):
+            db.execute(text(statement))
+        db.rollback()
+    db.expire_all()
+    assert db.get(ChargingDecision, decision.id).outcome == DecisionOutcome.decline
+    assert db.exec(select(func.count()).select_from(DecisionDisclosure)).one() == 1
+
+
+def test_corrections_supersede_in_one_chain(world):
+    _, matter = world.arrest()
+    first = decide(world, matter, "decline")
+    with pytest.raises(ChargingError, match="a decision stands"):
+        decide(world, matter, "divert", ["engaged-in-services"])
+    with pytest.raises(ChargingError, match="what the correction corrects"):
+        decide(world, matter, "divert", ["correction"], supersedes_id=first.id)
+    second = decide(
+        world, matter, "divert", ["correction"], note="entered in error", supersedes_id=first.id
+    )
+    with pytest.raises(ChargingError, match="already superseded"):
+        decide(world, matter, "file", ["correction"], note="again", supersedes_id=first.id)
+    third = decide(
+        world,
+        matter,
+        "decline",
+        ["correction", "completed-intake"],
+        note="divert was the wrong box",
+        supersedes_id=second.id,
+    )
+    chain = decision_chain(world.db, matter.id)
+    assert [(d.id, d.supersedes_id) for d in chain] == [
+        (first.id, None),
+        (second.id, first.id),
+        (third.id, second.id),
+    ]
+    with pytest.raises(ChargingError, match="no such decision"):
+        _, other = world.arrest()
+        decide(world, other, "decline", ["correction"], note="x", supersedes_id=third.id)
+
+
+def test_more_information_is_followed_by_a_decision_not_a_correction(world):
+    _, matter = world.arrest()
+    decide(world, matter, "more_information", ["awaiting-work-group"])
+    filed = decide(world, matter, "file", ["intake-not-completed"])
+    assert filed.supersedes_id is None
+
+
+@pytest.mark.parametrize(
+    "outcome,reasons,problem",
+    [
+        ("acquit", ["insufficient-evidence"], "not a decision outcome"),
+        ("decline", [], "at least one reason"),
+        ("decline", ["made-up"], "not a reason code"),
+        ("file", ["completed-intake"], "does not support"),
+    ],
+)
+def test_bad_decisions_are_refused(world, outcome, reasons, problem):
+    _, matter = world.arrest()
+    with pytest.raises(ChargingError, match=problem):
+        decide(world, matter, outcome, reasons)
+    assert world.db.exec(select(func.count()).select_from(ChargingDecision)).one() == 0
+
+
+def test_only_the_office_the_matter_went_to_decides(world):
+    _, matter = world.arrest(("VUCSA-possession",))
+    with pytest.raises(ChargingError, match="no such matter"):
+        decide(world, matter, who="city_prosecutor")
+    with pytest.raises(ChargingError, match="may not make charging decisions"):
+        decide(world, matter, who="officer")
+
+
+# --- binding disclosures -------------------------------------------------------------------
+
+
+def test_a_decision_binds_exactly_what_this_prosecutor_received_since_the_referral(world):
+    person = world.factories.Person()
+    other = world.factories.Person()
+    before = world.disclose("county_prosecutor", person.id, ["identity"])
+    referral, matter = world.arrest(person=person)
+    mine = [
+        world.disclose("county_prosecutor", person.id, ["identity", "legal"]),
+        world.disclose("county_prosecutor", person.id, ["engagement"], purpose=Purpose.work_group),
+    ]
+    world.disclose("county_prosecutor2", person.id, ["engagement"])  # a colleague's
+    world.disclose("county_prosecutor", other.id, ["engagement"])  # another person
+    world.disclose("county_prosecutor", person.id, ["plan"], outcome="withheld")
+    world.disclose("county_prosecutor", person.id, [], kind="security")
+    with pytest.raises(ChargingError, match="only disclosures you received"):
+        decide(world, matter, material=[before])
+    decision = decide(world, matter, material=[mine[1]])
+    bound = world.db.exec(
+        select(DecisionDisclosure.log_seq, DecisionDisclosure.material)
+        .where(DecisionDisclosure.decision_id == decision.id)
+        .order_by(DecisionDisclosure.log_seq)
+    ).all()
+    assert [tuple(b) for b in bound] == [(mine[0], False), (mine[1], True)]
+    event = world.db.exec(
+        select(LogEntry).where(LogEntry.tag == SecurityEventTag.decision_recorded.value)
+    ).one()
+    assert event.person_id == person.id
+    assert event.detail["bound_seqs"] == mine
+    assert event.detail["material_seqs"] == [mine[1]]
+    assert event.purpose == Purpose.charging_decision.value
+    assert referral.id == matter.referral_id
+
+
+def test_a_decision_binds_the_newest_signed_tree_head(world):
+    _, matter = world.arrest()
+    assert decide(world, matter, "more_information", ["awaiting-lab"]).tree_head_id is None
+    for size in (1, 3):
+        world.db.add(
+            TreeHead(
+                tree_size=size, root_hash="0" * 64, signed_note="note", created_at=datetime.now(UTC)
+            )
+        )
+    world.db.commit()
+    newest = world.db.exec(select(TreeHead).where(TreeHead.tree_size == 3)).one()
+    assert decide(world, matter, "decline").tree_head_id == newest.id
+
+
+@pytest.mark.parametrize("categories", [["treatment"], ["health"], ["identity", "treatment"]])
+def test_treatment_or_health_disclosures_refuse_the_decision_and_signal_a_breach(world, categories):
+    db = world.db
+    referral, matter = world.arrest()
+    clean = world.disclose("county_prosecutor", referral.person_id, ["legal"])
+    leaked = world.disclose("county_prosecutor", referral.person_id, categories)
+    with pytest.raises(Part2BindingRefused) as refused:
+        decide(world, matter, "file", ["harm-to-victim"], material=[clean])
+    assert refused.value.log_seqs == [leaked]
+    assert "42 CFR 2.12(d)" in str(refused.value)
+    assert db.exec(select(func.count()).select_from(ChargingDecision)).one() == 0
+    signal = db.exec(
+        select(LogEntry).where(LogEntry.tag == SecurityEventTag.part2_breach_signal.value)
+    ).one()
+    assert (signal.outcome, signal.person_id, signal.detail["log_seqs"]) == (
+        "denied",
+        referral.person_id,
+        [leaked],
+    )
+    alerts = db.exec(
+        select(Notification).where(Notification.kind == NotificationKind.breach_signal)
+    ).all()
+    assert [a.user_id for a in alerts] == [world.users["privacy_officer"].id]
+
+
+def test_a_court_order_lets_covered_health_data_bind_and_the_file_decision_is_flagged(world):
+    db = world.db
+    referral, matter = world.arrest()
+    order = CourtOrder(
+        person_id=referral.person_id,
+        recipient_agency_id=world.agencies["county_prosecutor"].id,
+        categories=["health"],
+        purposes=[Purpose.charging_decision.value],
+        court="Superior Court",
+        order_reference="26-1-00001-1",
+        rule="2.65",
+        scope="health records for this charge",
+        issued_on=date.today() - timedelta(days=1),
+        recorded_by_id=world.users["privacy_officer"].id,
+    )
+    db.add(order)
+    db.commit()
+    seq = world.disclose("county_prosecutor", referral.person_id, ["health"])
+    decision = decide(world, matter, "file", ["harm-to-victim"], material=[seq])
+    flag = db.exec(select(DecisionFlag).where(DecisionFlag.decision_id == decision.id)).one()
+    assert flag.categories == ["health"] and flag.log_seqs == [seq]
+    # The order does not reach treatment (Part 2) data.
+    world.disclose("county_prosecutor", referral.person_id, ["treatment"])
+    with pytest.raises(Part2BindingRefused):
+        decide(world, matter, "file", ["correction"], note="x", supersedes_id=decision.id)
+
+
+@pytest.mark.parametrize(
+    "outcome,reasons,categories,flagged",
+    [
+        ("file", ["harm-to-victim"], [["plan"], ["housing", "identity"]], ["housing", "plan"]),
+        ("file", ["harm-to-victim"], [["identity"], ["legal"]], None),
+        ("decline", ["completed-intake"], [["plan"], ["housing"]], None),
+        ("more_information", ["awaiting-lab"], [["plan"]], None),
+    ],
+)
+def test_a_file_decision_resting_on_care_data_is_flagged_for_review(
+    world, outcome, reasons, categories, flagged
+):
+    db = world.db
+    referral, matter = world.arrest()
+    db.add(
+        ClientAssignment(
+            person_id=referral.person_id, user_id=world.users["defender"].id, kind="defense"
+        )
+    )
+    db.commit()
+    seqs = [world.disclose("county_prosecutor", referral.person_id, c) for c in categories]
+    decision = decide(world, matter, outcome, reasons)
+    flags = db.exec(select(DecisionFlag).where(DecisionFlag.decision_id == decision.id)).all()
+    if flagged is None:
+        assert flags == []
+        return
+    [flag] = flags
+    assert flag.categories == flagged
+    assert flag.log_seqs == [
+        s for s, c in zip(seqs, categories, strict=True) if set(c) & {"plan", "housing"}
+    ]
+    assert flag.status == FlagStatus.open
+    assert [f.id for f in flags_for(db, world.viewer("defender"))] == [flag.id]
+    assert [f.id for f in flags_for(db, world.viewer("privacy_officer"))] == [flag.id]
+    with pytest.raises(ChargingError):
+        flags_for(db, world.viewer("county_prosecutor"))
+    notified = set(
+        db.exec(
+            select(Notification.user_id).where(
+                Notification.kind == NotificationKind.decision_flagged
+            )
+        ).all()
+    )
+    assert notified == {world.users["defender"].id, world.users["privacy_officer"].id}
+    with pytest.raises(ChargingError, match="only a privacy officer"):
+        review_flag(db, world.viewer("defender"), flag.id, "seen", world.actor("defender"))
+    reviewed = review_flag(
+        db,
+        world.viewer("privacy_officer"),
+        flag.id,
+        "Discussed with the office",
+        world.actor("privacy_officer"),
+    )
+    assert reviewed.status == FlagStatus.reviewed
+    assert flags_for(db, world.viewer("privacy_officer")) == []
+
+
+# --- the decision export -------------------------------------------------------------------
+
+
+def test_the_decision_export_formats_disclosed_identity_with_the_matters_fields(world):
+    _, first = world.arrest()
+    _, second = world.arrest()
+    d1 = decide(world, first, "decline")
+    decide(world, second, "more_information", ["awaiting-lab"])
+    today = datetime.now(UTC).astimezone(world.rules.tz).date()
+    items = decision_report_items(
+        world.db,
+        world.viewer("county_prosecutor"),
+        today,
+        today + timedelta(days=1),
+        rules=world.rules,
+    )
+    assert (items[0].decision_id, items[0].referring_agency) == (d1.id, "Metro Police")
+    identities = {
+        first.person_id: DisclosedIdentity("=HYPERLINK(1)", date(1980, 1, 2), "98101"),
+        second.person_id: DisclosedIdentity("B. Person", None, None),
+    }
+    csv_text = format_decision_export(items, identities)
+    lines = csv_text.splitlines()
+    assert lines[0] == (
+        "person,date_of_birth,zip_code,offense_tracking_number,referring_agency,"
+        "outcome,decided_on,reason_codes"
+    )
+    assert lines[1] == (
+        f"'=HYPERLINK(1),1980-01-02,98101,{first.offense_tracking_number},"
+        f"Metro Police,decline,{today.isoformat()},insufficient-evidence"
+    )
+    assert lines[2].startswith(
+        f"B. Person,,,{second.offense_tracking_number},Metro Police,more information,"
+    )
+    with pytest.raises(ChargingError, match="identity was not disclosed"):
+        format_decision_export(items, {first.person_id: identities[first.person_id]})
+    assert format_decision_export([], {}) == lines[0] + "\n"
+    assert isinstance(items[0], DecisionReportItem)

@@ -1,0 +1,126 @@
+"""Notifications: who is told what, with no personal data, once per event."""
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlmodel import select
+
+from hub.charging.services import record_decision
+from hub.clients.models import Person
+from hub.notifications.models import Notification
+from hub.notifications.services import (
+    TEXTS,
+    NotificationError,
+    mark_read,
+    notifications_for,
+    sweep_deadlines,
+    unread_count,
+)
+from hub.referrals.services import assign_to_caseload, record_intake, record_screening
+from hub.vocabulary import NotificationKind
+
+
+def kinds_of(db, user):
+    return [(n.kind, n.link) for n in notifications_for(db, user.id)]
+
+
+def test_a_new_referral_tells_the_case_management_agency(world):
+    referral, _ = world.arrest()
+    for name in ("case_manager", "case_manager2", "supervisor"):
+        assert kinds_of(world.db, world.users[name]) == [
+            (NotificationKind.new_referral, f"/referrals/{referral.id}")
+        ]
+    for name in ("other_case_manager", "officer", "county_prosecutor"):
+        assert notifications_for(world.db, world.users[name].id) == []
+
+
+def test_a_decision_tells_the_referring_officer_without_personal_data(world):
+    referral, matter = world.arrest()
+    person = world.db.get(Person, referral.person_id)
+    record_decision(
+        world.db,
+        world.viewer("county_prosecutor"),
+        matter.id,
+        "decline",
+        ["insufficient-evidence"],
+        "Declined for Mr. X",
+        [],
+        world.actor("county_prosecutor"),
+        rules=world.rules,
+    )
+    [note] = notifications_for(world.db, world.users["officer"].id)
+    assert note.text == "A referral you made has a new charging decision"
+    assert note.link == f"/referrals/{referral.id}"
+    for field in (person.first_name, person.last_name, matter.offense_tracking_number, "Mr. X"):
+        assert field not in note.text and field not in (note.link or "")
+    assert notifications_for(world.db, world.users["officer2"].id) == []
+
+
+@pytest.mark.parametrize("kind", list(NotificationKind))
+def test_every_text_is_fixed_and_short(kind):
+    assert TEXTS[kind] and len(TEXTS[kind]) <= 200 and "{" not in TEXTS[kind]
+
+
+def test_the_deadline_sweep_is_idempotent_and_follows_the_clock(world):
+    db = world.db
+    now = datetime.now(UTC)
+    today = now.astimezone(world.rules.tz).date()
+    near, _ = world.arrest(now=now - timedelta(days=25))
+    missed, _ = world.arrest(now=now - timedelta(days=31))
+    world.arrest(now=now - timedelta(days=2))  # pending: no note
+    done, _ = world.arrest(now=now - timedelta(days=40))  # complete, late: no note
+    cm, actor = world.viewer("case_manager"), world.actor("case_manager")
+    record_screening(db, cm, done.id, actor, at=done.referred_at + timedelta(days=1))
+    record_intake(db, cm, done.id, [], actor, at=done.referred_at + timedelta(days=35))
+    # The near referral has a caseload: only its holder hears of it.
+    record_screening(db, cm, near.id, actor)
+    assign_to_caseload(
+        db,
+        world.viewer("supervisor"),
+        near.person_id,
+        world.users["case_manager2"].id,
+        world.actor("supervisor"),
+    )
+
+    def deadline_notes():
+        return sorted(
+            (n.user_id, n.kind.value, n.link)
+            for n in db.exec(
+                select(Notification).where(
+                    Notification.kind.in_(
+                        [NotificationKind.deadline_near, NotificationKind.deadline_missed]
+                    )
+                )
+            )
+        )
+
+    created = sweep_deadlines(db, today, rules=world.rules)
+    agency = sorted(world.users[n].id for n in ("case_manager", "case_manager2", "supervisor"))
+    expected = sorted(
+        [(world.users["case_manager2"].id, "deadline_near", f"/referrals/{near.id}")]
+        + [(u, "deadline_missed", f"/referrals/{missed.id}") for u in agency]
+    )
+    assert deadline_notes() == expected
+    assert created == len(expected)
+    assert sweep_deadlines(db, today, rules=world.rules) == 0
+    assert deadline_notes() == expected
+    # A week on, the near one is missed: one new note; the rest stay as they were.
+    assert sweep_deadlines(db, today + timedelta(days=7), rules=world.rules) == 1
+    assert sweep_deadlines(db, today + timedelta(days=7), rules=world.rules) == 0
+
+
+def test_a_user_reads_only_their_own_notifications(world):
+    world.arrest()
+    cm = world.users["case_manager"]
+    [note] = notifications_for(world.db, cm.id)
+    assert unread_count(world.db, cm.id) == 1
+    with pytest.raises(NotificationError, match="no such notification"):
+        mark_read(world.db, world.users["case_manager2"].id, note.id)
+    with pytest.raises(NotificationError, match="no such notification"):
+        mark_read(world.db, cm.id, 10_000)
+    first = mark_read(world.db, cm.id, note.id).read_at
+    assert first is not None
+    assert mark_read(world.db, cm.id, note.id).read_at == first
+    assert unread_count(world.db, cm.id) == 0
+    assert notifications_for(world.db, cm.id, unread_only=True) == []
+    assert unread_count(world.db, world.users["case_manager2"].id) == 1
