@@ -97,12 +97,18 @@ FIELD_MAP: dict[str, dict[str, Category | RowCategory]] = {
         "prior_involvement": C.referral,
         "case_management_agency_id": C.referral,
         "created_at": C.referral,
+        # Which site rules screened the referral and which exclusions matched: eligibility.
+        "rules_version": C.referral,
+        "exclusions_matched": C.referral,
+        "social_contact_entry_id": C.referral,
         # Where the arrest report went is the start of a charging matter.
         "forwarded_to_agency_id": C.legal,
         # Whether the person came to screening and intake is attendance: 42 CFR 2.35 monitoring.
         "intake_due_on": C.engagement,
         "screening_done_at": C.engagement,
         "intake_done_at": C.engagement,
+        "screening_done_by_id": C.engagement,
+        "intake_done_by_id": C.engagement,
     },
     "charging_matter": {
         name: C.legal
@@ -114,6 +120,7 @@ FIELD_MAP: dict[str, dict[str, Category | RowCategory]] = {
             "offense_tracking_number",
             "offenses",
             "arrested_at",
+            "arrest_place",
             "court_date",
             "created_at",
         )
