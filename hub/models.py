@@ -3,7 +3,7 @@
 from sqlmodel import SQLModel
 
 from hub.accounts.models import Agency, ApiToken, RecoveryCode, SignInAttempt, User, UserSession
-from hub.audit.models import LogEntry, TreeHead
+from hub.audit.models import LogEntry, LogRetention, TreeHead
 from hub.charging.models import ChargingDecision, ChargingMatter, DecisionDisclosure
 from hub.clients.models import (
     CaseNote,
@@ -38,6 +38,7 @@ __all__ = [
     "HealthRecord",
     "HousingRecord",
     "LogEntry",
+    "LogRetention",
     "MeetingInvitee",
     "Person",
     "PersonAlias",

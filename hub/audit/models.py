@@ -58,3 +58,20 @@ class TreeHead(SQLModel, table=True):
     signed_note: str
     created_at: datetime = utc_field()
     pushed_at: datetime | None = utc_field(default=None)
+    # The perfect subtrees covering the first tree_size leaves (hex, largest first): lets the
+    # next checkpoint extend this tree by reading only the newer leaves. Never trusted alone:
+    # it is checked against root_hash before use, and `hub audit verify` ignores it.
+    compact_range: str | None = Field(default=None)
+
+
+class LogRetention(SQLModel, table=True):
+    """One row: entries recorded before erase_before may have their personal part erased.
+
+    The database guards it (migration 0002audit): it only moves forward, never past now minus
+    six years (HIPAA 164.316(b)(2)), and it is the only date the erasure trigger trusts.
+    """
+
+    __tablename__ = "log_retention"
+
+    id: int = Field(default=1, primary_key=True)
+    erase_before: datetime = utc_field()
