@@ -4,6 +4,7 @@ import sys
 
 import typer
 
+from hub.audit.cli import audit_app
 from hub.db import SchemaBehind, check_schema_current, get_engine, migrate
 
 app = typer.Typer(
@@ -14,6 +15,7 @@ app = typer.Typer(
 )
 keys_app = typer.Typer(help="Generate and rotate the secrets the hub needs.", no_args_is_help=True)
 app.add_typer(keys_app, name="keys")
+app.add_typer(audit_app, name="audit")
 
 
 def fail(message: str, code: int = 1) -> None:

@@ -8,10 +8,28 @@ the personal part can be erased at the end of retention without breaking the tre
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Column, Index
+from sqlalchemy import JSON, BigInteger, Column, Dialect, Index
+from sqlalchemy.types import TypeDecorator
 from sqlmodel import Field, SQLModel
 
 from hub.db import utc_field
+
+
+class CanonicalJSON(TypeDecorator[Any]):
+    """A JSON column written as canonical JSON (sorted keys, no spaces, UTF-8: the encoding the
+    leaf and the personal digest commit to), so `hub audit verify` can hash the stored text as
+    it is instead of parsing and re-encoding every entry. Still JSON to the database."""
+
+    impl = JSON
+    cache_ok = True
+
+    def bind_processor(self, dialect: Dialect) -> Any:
+        from hub.audit.log import canonical_json
+
+        def process(value: Any) -> str:
+            return canonical_json(value).decode()
+
+        return process
 
 
 class LogEntry(SQLModel, table=True):
@@ -30,7 +48,7 @@ class LogEntry(SQLModel, table=True):
     purpose: str | None = Field(default=None, max_length=32)
     actor_role: str | None = Field(default=None, max_length=32)
     actor_agency_id: int | None = Field(default=None, index=True)
-    categories: list[str] = Field(default_factory=list, sa_column=Column(JSON))
+    categories: list[str] = Field(default_factory=list, sa_column=Column(CanonicalJSON))
     policy_version: str | None = Field(default=None, max_length=64)
     # --- personal part: erasable at the end of retention ---
     actor_user_id: int | None = Field(default=None)
@@ -38,7 +56,7 @@ class LogEntry(SQLModel, table=True):
     request_id: str | None = Field(default=None, max_length=64)
     address: str | None = Field(default=None, max_length=64)
     # Legal basis per disclosed category, reason per withheld one, ids of objects touched.
-    detail: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON))
+    detail: dict[str, Any] | None = Field(default=None, sa_column=Column(CanonicalJSON))
     salt: str | None = Field(default=None, max_length=64)
     erased_at: datetime | None = utc_field(default=None)
     # --- commitments ---
