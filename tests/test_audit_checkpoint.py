@@ -127,9 +127,7 @@ def test_no_head_is_signed_over_a_log_that_does_not_extend_the_last_one(db):
         sign_checkpoint(db)
 
 
-def test_the_periodic_round_signs_when_there_is_something_new_and_pushes(
-    db, tmp_path, monkeypatch
-):
+def test_the_periodic_round_signs_when_there_is_something_new_and_pushes(db, tmp_path, monkeypatch):
     monkeypatch.setenv("HUB_CHECKPOINT_PUSH_DIR", str(tmp_path / "outside"))
     get_settings.cache_clear()
     assert checkpoint_round() is None
