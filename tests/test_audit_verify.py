@@ -235,3 +235,28 @@ def test_fast_leaf_encoding_matches_the_reference(
     check.expected = seq
     assert check.leaf(stored).hex() == entry.leaf_hash
     assert report.problems == []
+
+
+def test_worker_processes_find_what_one_process_finds(db):
+    from hub.audit.checkpoint import verifier_key
+    from hub.audit.notes import Verifier
+    from hub.audit.verify import verify_log
+
+    add_entries(db, 20, heads_every=7)
+    engine, verifier = db.get_bind(), Verifier.parse(verifier_key())
+
+    def both():
+        one = verify_log(engine, verifier, workers=1)
+        many = verify_log(engine, verifier, workers=2, chunk_size=3)
+        assert (one.entries, one.erased, one.heads, one.root) == (
+            many.entries, many.erased, many.heads, many.root,
+        )  # fmt: skip
+        assert sorted(map(str, one.problems)) == sorted(map(str, many.problems))
+        return many
+
+    assert both().ok
+    drop_triggers(db)
+    set_values(db, 11, outcome="withheld")
+    db.execute(text("DELETE FROM log_entry WHERE seq = 5"))
+    db.commit()
+    assert both().first.seq == 5

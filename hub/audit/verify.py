@@ -16,7 +16,9 @@ against hub.audit.log's reference encoding.
 
 import hashlib
 import json
-from collections.abc import Callable, Iterator, Sequence
+import multiprocessing
+import os
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from json.encoder import encode_basestring
 from typing import Any
@@ -49,6 +51,7 @@ from hub.audit.models import LogEntry, TreeHead
 from hub.audit.notes import NoteError, Verifier, open_checkpoint
 
 _BATCH = 20_000
+_CHUNK = 50_000
 _NOTHING = (None, None, None, None, None, None)
 sha256 = hashlib.sha256
 q = encode_basestring
@@ -211,10 +214,15 @@ def _columns(dialect: str) -> list[ColumnElement[Any]]:
     ]
 
 
-def stream_entries(connection: Connection) -> Iterator[Sequence[Any]]:
-    """Every entry as a plain tuple (see _columns), in seq order, straight from the driver's
-    cursor (server-side on PostgreSQL): no ORM objects, no Row wrappers, constant memory."""
+def stream_entries(
+    connection: Connection, lo: int | None = None, hi: int | None = None
+) -> Iterator[Sequence[Any]]:
+    """Entries (all, or seq lo..hi-1) as plain tuples (see _columns), in seq order, straight
+    from the driver's cursor (server-side on PostgreSQL): no ORM objects, no Row wrappers,
+    constant memory."""
     query = select(*_columns(connection.dialect.name)).order_by(LogEntry.seq)  # type: ignore[arg-type]
+    if lo is not None and hi is not None:
+        query = query.where(LogEntry.seq >= lo, LogEntry.seq < hi)  # type: ignore[arg-type]
     sql = str(query.compile(dialect=connection.dialect, compile_kwargs={"literal_binds": True}))
     raw = connection.connection.driver_connection
     assert raw is not None
@@ -448,10 +456,82 @@ class _HeadCheck:
             )
 
 
+@dataclass
+class _Chunk:
+    """What a worker found in seq lo..hi-1: the leaf hashes (32 bytes each, in order)."""
+
+    lo: int
+    leaves: bytes
+    problems: list[Problem]
+    erased: int
+    first_time: str
+    last_time: str
+    mismatched: list[Sequence[Any]]
+
+
+_worker_engine: Engine | None = None
+
+
+def _check_range(job: tuple[str, int, int]) -> _Chunk:
+    """In a worker process: check entries lo..hi-1 with a connection of its own."""
+    global _worker_engine
+    url, lo, hi = job
+    if _worker_engine is None:
+        _worker_engine = create_engine(url, poolclass=NullPool)
+    report = Report()
+    check = _EntryCheck(report)
+    check.expected = lo
+    leaves = bytearray()
+    first_time = ""
+    with _worker_engine.connect() as connection, connection.begin():
+        for row in stream_entries(connection, lo, hi):
+            if not first_time:
+                first_time = row[1]
+            leaves += check.leaf(row)
+    if check.expected < hi:
+        report.problems.append(
+            Problem(check.expected, f"entries {check.expected}..{hi - 1} are missing")
+        )
+    return _Chunk(
+        lo, bytes(leaves), report.problems, report.erased, first_time, check.last_time,
+        check.mismatched,
+    )  # fmt: skip
+
+
+def _leaves_in_parallel(
+    url: str, size: int, workers: int, chunk_size: int, report: Report, entries: "_EntryCheck"
+) -> Iterator[bytes]:
+    """Leaf hashes of entries 0..size-1 in order, checked by `workers` processes, chunk by
+    chunk; the caller builds the tree while the workers read on."""
+    jobs = [(url, lo, min(lo + chunk_size, size)) for lo in range(0, size, chunk_size)]
+    # fork: the workers need no re-import; they open their own connections.
+    with multiprocessing.get_context("fork").Pool(workers) as pool:
+        last_time = ""
+        for chunk in pool.imap(_check_range, jobs):
+            report.problems.extend(chunk.problems)
+            report.erased += chunk.erased
+            entries.mismatched.extend(chunk.mismatched[: max(0, 5 - len(entries.mismatched))])
+            if chunk.first_time and chunk.first_time < last_time:
+                report.problems.append(
+                    Problem(
+                        chunk.lo, "recorded before the entry it follows: entries were reordered"
+                    )
+                )
+            last_time = chunk.last_time or last_time
+            leaves = chunk.leaves
+            for at in range(0, len(leaves), 32):
+                yield leaves[at : at + 32]
+
+
 def verify_log(
-    engine: Engine, verifier: Verifier, progress: Callable[[int], None] | None = None
+    engine: Engine,
+    verifier: Verifier,
+    progress: Callable[[int], None] | None = None,
+    workers: int | None = None,
+    chunk_size: int = _CHUNK,
 ) -> Report:
-    """Check the whole log and its signed heads; the report lists what is wrong, if anything."""
+    """Check the whole log and its signed heads; the report lists what is wrong, if anything.
+    A large log is read by `workers` processes (default: one per CPU, at most 4)."""
     report = Report()
     options: dict[str, Any] = {"isolation_level": "REPEATABLE READ"}  # one snapshot throughout
     if engine.dialect.name == "sqlite":
@@ -460,36 +540,69 @@ def verify_log(
         # cover entries the stream could miss).
         engine = create_engine(engine.url, poolclass=NullPool)
         options = {}
+    if workers is None:
+        workers = min(4, os.cpu_count() or 1)
+    entries = _EntryCheck(report)
     with engine.connect() as connection:
         connection = connection.execution_options(**options)
         with connection.begin():
             heads = _heads(connection)
-            entries = _EntryCheck(report)
-            head_check = _HeadCheck(report, heads, verifier)
-            tree = CompactRange()
-            head_check.at_size(tree)
-            for row in stream_entries(connection):
-                leaf = entries.leaf(row)
-                tree.append(leaf)
-                if head_check.previous is not None:
-                    head_check.since_previous.append(leaf)
-                if tree.size == head_check.wanted:
-                    head_check.at_size(tree)
-                if progress is not None and tree.size % 100_000 == 0:
-                    progress(tree.size)
-            head_check.after_all(tree.size)
-            entries.explain_moves()
-            report.entries = tree.size
-            report.root = tree.root()
+            size_now = connection.execute(
+                select(func.coalesce(func.max(LogEntry.seq) + 1, 0))
+            ).scalar_one()
+            outside = connection.execute(
+                select(func.count()).where(LogEntry.seq < 0)  # type: ignore[arg-type]
+            ).scalar_one()
+    if outside:
+        report.problems.append(Problem(None, f"{outside} entries have a negative seq"))
+    head_check = _HeadCheck(report, heads, verifier)
+    tree = CompactRange()
+    head_check.at_size(tree)
+    parallel = workers > 1 and size_now >= 2 * chunk_size
+    if parallel:
+        url = engine.url.render_as_string(hide_password=False)
+        leaves = _leaves_in_parallel(url, size_now, workers, chunk_size, report, entries)
+        report.entries = _grow(tree, leaves, head_check, progress)
+    with engine.connect() as connection:
+        connection = connection.execution_options(**options)
+        with connection.begin():
+            if not parallel:
+                leaves = (entries.leaf(row) for row in stream_entries(connection))
+                report.entries = _grow(tree, leaves, head_check, progress)
             missing = missing_triggers(connection)
-            if missing:
-                report.problems.append(
-                    Problem(None, f"the append-only triggers are gone: {', '.join(missing)}")
-                )
             refused = refused_changes(connection)
-            if refused:
-                report.warnings.append(
-                    f"the database refused {refused} attempted change(s) to the log since it "
-                    "was set up (see the log_tamper_attempt security events)"
-                )
+    head_check.after_all(tree.size)
+    entries.explain_moves()
+    report.root = tree.root()
+    if missing:
+        report.problems.append(
+            Problem(None, f"the append-only triggers are gone: {', '.join(missing)}")
+        )
+    if refused:
+        report.warnings.append(
+            f"the database refused {refused} attempted change(s) to the log since it "
+            "was set up (see the log_tamper_attempt security events)"
+        )
     return report
+
+
+def _grow(
+    tree: CompactRange,
+    leaves: Iterable[bytes],
+    head_check: "_HeadCheck",
+    progress: Callable[[int], None] | None,
+) -> int:
+    """Append leaves to the tree, checking each stored head as the tree reaches its size."""
+    since_previous = head_check.since_previous
+    wanted = head_check.wanted
+    for leaf in leaves:
+        tree.append(leaf)
+        if head_check.previous is not None:
+            since_previous.append(leaf)
+        if tree.size == wanted:
+            head_check.at_size(tree)
+            since_previous = head_check.since_previous
+            wanted = head_check.wanted
+        if progress is not None and tree.size % 100_000 == 0:
+            progress(tree.size)
+    return tree.size
