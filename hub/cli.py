@@ -5,6 +5,7 @@ import sys
 import typer
 
 from hub.accounts.cli import agencies_app, users_app
+from hub.audit.cli import audit_app
 from hub.db import SchemaBehind, check_schema_current, get_engine, migrate
 from hub.demo.cli import demo_command
 from hub.notifications.cli import notifications_app
@@ -32,6 +33,7 @@ app.add_typer(_policy_app(), name="policy")
 app.command("demo")(demo_command)
 app.add_typer(site_app, name="site")
 app.add_typer(notifications_app, name="notifications")
+app.add_typer(audit_app, name="audit")
 
 
 def fail(message: str, code: int = 1) -> None:

@@ -3,7 +3,7 @@
 from sqlmodel import SQLModel
 
 from hub.accounts.models import Agency, ApiToken, RecoveryCode, SignInAttempt, User, UserSession
-from hub.audit.models import LogEntry, TreeHead
+from hub.audit.models import LogEntry, LogRetention, TreeHead
 from hub.charging.models import (
     ChargingDecision,
     ChargingMatter,
@@ -46,6 +46,7 @@ __all__ = [
     "HousingRecord",
     "IntakeAssessment",
     "LogEntry",
+    "LogRetention",
     "MeetingInvitee",
     "Notification",
     "Person",

@@ -165,6 +165,8 @@ class SecurityEventTag(StrEnum):
     flag_reviewed = "privacy:flag:reviewed"
     log_exported = "audit:log:exported"
     log_tamper_attempt = "audit:log:tamper_attempt"
+    log_erased = "audit:log:erased"
+    receipt_issued = "audit:receipt:issued"
     access_denied = "authz:access:denied"
     break_glass_reviewed = "privacy:break_glass:reviewed"
     case_note_created = "client:case_note:created"
@@ -294,3 +296,18 @@ class Action(StrEnum):
     privacy_console = "privacy:console:read"
     privacy_break_glass = "privacy:break_glass:open"
     privacy_court_orders = "privacy:court_order:record"
+
+
+class LogKind(StrEnum):
+    """What a log entry records (hub.audit.log)."""
+
+    disclosure = "disclosure"
+    security = "security"
+
+
+class LogOutcome(StrEnum):
+    disclosed = "disclosed"
+    withheld = "withheld"
+    success = "success"
+    failure = "failure"
+    denied = "denied"

@@ -8,10 +8,28 @@ the personal part can be erased at the end of retention without breaking the tre
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Column, Index
+from sqlalchemy import JSON, BigInteger, Column, Dialect, Index
+from sqlalchemy.types import TypeDecorator
 from sqlmodel import Field, SQLModel
 
 from hub.db import utc_field
+
+
+class CanonicalJSON(TypeDecorator[Any]):
+    """A JSON column written as canonical JSON (sorted keys, no spaces, UTF-8: the encoding the
+    leaf and the personal digest commit to), so `hub audit verify` can hash the stored text as
+    it is instead of parsing and re-encoding every entry. Still JSON to the database."""
+
+    impl = JSON
+    cache_ok = True
+
+    def bind_processor(self, dialect: Dialect) -> Any:
+        from hub.audit.log import canonical_json
+
+        def process(value: Any) -> str:
+            return canonical_json(value).decode()
+
+        return process
 
 
 class LogEntry(SQLModel, table=True):
@@ -30,7 +48,7 @@ class LogEntry(SQLModel, table=True):
     purpose: str | None = Field(default=None, max_length=32)
     actor_role: str | None = Field(default=None, max_length=32)
     actor_agency_id: int | None = Field(default=None, index=True)
-    categories: list[str] = Field(default_factory=list, sa_column=Column(JSON))
+    categories: list[str] = Field(default_factory=list, sa_column=Column(CanonicalJSON))
     policy_version: str | None = Field(default=None, max_length=64)
     # --- personal part: erasable at the end of retention ---
     actor_user_id: int | None = Field(default=None)
@@ -38,7 +56,7 @@ class LogEntry(SQLModel, table=True):
     request_id: str | None = Field(default=None, max_length=64)
     address: str | None = Field(default=None, max_length=64)
     # Legal basis per disclosed category, reason per withheld one, ids of objects touched.
-    detail: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON))
+    detail: dict[str, Any] | None = Field(default=None, sa_column=Column(CanonicalJSON))
     salt: str | None = Field(default=None, max_length=64)
     erased_at: datetime | None = utc_field(default=None)
     # --- commitments ---
@@ -58,3 +76,20 @@ class TreeHead(SQLModel, table=True):
     signed_note: str
     created_at: datetime = utc_field()
     pushed_at: datetime | None = utc_field(default=None)
+    # The perfect subtrees covering the first tree_size leaves (hex, largest first): lets the
+    # next checkpoint extend this tree by reading only the newer leaves. Never trusted alone:
+    # it is checked against root_hash before use, and `hub audit verify` ignores it.
+    compact_range: str | None = Field(default=None)
+
+
+class LogRetention(SQLModel, table=True):
+    """One row: entries recorded before erase_before may have their personal part erased.
+
+    The database guards it (migration 0002audit): it only moves forward, never past now minus
+    six years (HIPAA 164.316(b)(2)), and it is the only date the erasure trigger trusts.
+    """
+
+    __tablename__ = "log_retention"
+
+    id: int = Field(default=1, primary_key=True)
+    erase_before: datetime = utc_field()

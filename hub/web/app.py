@@ -1,5 +1,7 @@
 """The application: middleware, error pages, and every domain's routes."""
 
+import asyncio
+import contextlib
 import logging
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
@@ -12,8 +14,9 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from hub.accounts import admin_routes as accounts_admin
 from hub.accounts import routes as accounts
+from hub.audit.checkpoint import run_checkpointer
 from hub.db import check_schema_current, get_engine
-from hub.settings import PROJECT_ROOT
+from hub.settings import PROJECT_ROOT, get_settings
 from hub.web import home
 from hub.web.dependencies import SignInRequired, csrf_protect
 from hub.web.security import SecurityHeaders
@@ -26,7 +29,15 @@ log = logging.getLogger("hub")
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     # Refuse to serve a database whose schema is behind the code (hub.db.SchemaBehind).
     check_schema_current(get_engine())
+    # Signs a checkpoint whenever the log has grown (hub.audit.checkpoint); one per process,
+    # and an advisory lock lets only one of them sign at a time.
+    checkpointer = asyncio.create_task(
+        run_checkpointer(get_settings().checkpoint_interval_seconds), name="checkpointer"
+    )
     yield
+    checkpointer.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await checkpointer
 
 
 def create_app() -> FastAPI:

@@ -1,0 +1,56 @@
+"""Disclosure receipts: one entry with everything needed to check, offline and without the
+hub, that it is in the log the hub signed (tools/verify_receipt.py does the checking).
+
+A receipt is for someone entitled to the entry's personal part (the person it is about, their
+defender, an oversight body): while the entry is not erased it carries the personal part and
+its salt, so the reader can recompute the digest the leaf commits to.
+"""
+
+from typing import Any
+
+from sqlmodel import Session, col, select
+
+from hub.audit.checkpoint import leaf_hashes, verifier_key
+from hub.audit.log import personal_part, public_part
+from hub.audit.merkle import ListNodes, inclusion_proof
+from hub.audit.models import LogEntry, TreeHead
+
+RECEIPT_FORMAT = "diversion-hub-receipt/1"
+
+
+class NoReceipt(LookupError):
+    """There is no such entry, or no signed checkpoint covers it yet."""
+
+
+def build_receipt(db: Session, seq: int) -> dict[str, Any]:
+    """The receipt for entry `seq`, proven against the newest signed checkpoint."""
+    entry = db.get(LogEntry, seq)
+    if entry is None:
+        raise NoReceipt(f"there is no log entry {seq}")
+    head = db.exec(
+        select(TreeHead)
+        .where(TreeHead.tree_size > seq)
+        .order_by(col(TreeHead.tree_size).desc(), col(TreeHead.id).desc())
+        .limit(1)
+    ).first()
+    if head is None:
+        raise NoReceipt(f"no signed checkpoint covers entry {seq} yet: run `hub audit checkpoint`")
+    leaves = list(leaf_hashes(db, 0, head.tree_size))
+    proof = inclusion_proof(seq, head.tree_size, ListNodes(leaves))
+    erased = entry.erased_at is not None
+    return {
+        "format": RECEIPT_FORMAT,
+        "entry": {
+            "public": public_part(entry),
+            "personal_digest": entry.personal_digest,
+            "personal": None if erased else personal_part(entry),
+            "salt": None if erased else entry.salt,
+            "erased": erased,
+        },
+        "leaf_index": seq,
+        "leaf_hash": entry.leaf_hash,
+        "tree_size": head.tree_size,
+        "inclusion_proof": [node.hex() for node in proof],
+        "checkpoint": head.signed_note,
+        "verifier_key": verifier_key(),
+    }

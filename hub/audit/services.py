@@ -1,0 +1,169 @@
+"""Services over the log: export for review, and erasure of personal parts at the end of
+retention. Both leave an entry in the log themselves."""
+
+import csv
+import getpass
+import json
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any, TextIO
+
+from sqlalchemy import Engine, null, select, update
+from sqlmodel import Session
+
+from hub.audit.log import Actor, Event, append, canonical_json, timestamp
+from hub.audit.models import LogEntry, LogRetention
+from hub.db import utcnow
+from hub.settings import get_settings
+from hub.vocabulary import LogKind, LogOutcome, SecurityEventTag
+
+EXPORT_FIELDS = (
+    "seq",
+    "recorded_at",
+    "kind",
+    "tag",
+    "outcome",
+    "purpose",
+    "actor_role",
+    "actor_agency_id",
+    "categories",
+    "policy_version",
+    "actor_user_id",
+    "person_id",
+    "request_id",
+    "address",
+    "detail",
+    "salt",
+    "erased_at",
+    "personal_digest",
+    "leaf_hash",
+)
+
+
+def command_line_actor() -> Actor:
+    """The actor for entries made from `hub` on the server: no user, the OS account in detail."""
+    return Actor(request_id=f"cli-{uuid.uuid4().hex[:16]}", address="local")
+
+
+def _os_user() -> str:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return "unknown"
+
+
+def _day_start(day: date) -> datetime:
+    return datetime.combine(day, time(), tzinfo=UTC)
+
+
+def export_rows(engine: Engine, since: date | None, until: date | None) -> Iterator[dict[str, Any]]:
+    """Entries recorded on or after `since` and before the day after `until`, streamed."""
+    table = LogEntry.__table__  # type: ignore[attr-defined]
+    query = select(*(table.c[name] for name in EXPORT_FIELDS)).order_by(table.c.seq)
+    if since is not None:
+        query = query.where(table.c.recorded_at >= _day_start(since))
+    if until is not None:
+        query = query.where(table.c.recorded_at < _day_start(until) + timedelta(days=1))
+    with engine.connect() as connection:
+        result = connection.execution_options(stream_results=True, yield_per=5_000).execute(query)
+        for row in result.mappings():
+            record = dict(row)
+            for name in ("recorded_at", "erased_at"):
+                if record[name] is not None:
+                    record[name] = timestamp(record[name])
+            yield record
+
+
+def export_log(
+    db: Session, out: TextIO, fmt: str, since: date | None = None, until: date | None = None
+) -> int:
+    """Write the log (csv or jsonl) to `out`. The export is itself logged first, and committed,
+    so that no copy leaves without a trace (CJIS AU-9: reading the log is an audited event)."""
+    if fmt not in ("csv", "jsonl"):
+        raise ValueError("the export format is csv or jsonl")
+    append(
+        db,
+        command_line_actor(),
+        Event(
+            kind=LogKind.security,
+            tag=SecurityEventTag.log_exported,
+            outcome=LogOutcome.success,
+            detail={
+                "format": fmt,
+                "since": since.isoformat() if since else None,
+                "until": until.isoformat() if until else None,
+                "os_user": _os_user(),
+            },
+        ),
+    )
+    db.commit()
+    writer = csv.DictWriter(out, fieldnames=EXPORT_FIELDS) if fmt == "csv" else None
+    if writer is not None:
+        writer.writeheader()
+    count = 0
+    for record in export_rows(db.get_bind(), since, until):  # type: ignore[arg-type]
+        if writer is not None:
+            for name in ("categories", "detail"):
+                record[name] = None if record[name] is None else json.dumps(record[name])
+            writer.writerow(record)
+        else:
+            out.write(canonical_json(record).decode() + "\n")
+        count += 1
+    return count
+
+
+def retention_cutoff(now: datetime, years: int) -> datetime:
+    """The start of the UTC day `years` before `now` (28 February for a 29 February)."""
+    day = now.astimezone(UTC).date()
+    try:
+        then = day.replace(year=day.year - years)
+    except ValueError:
+        then = day.replace(year=day.year - years, day=28)
+    return _day_start(then)
+
+
+def erase_expired(db: Session, now: datetime | None = None) -> int:
+    """Erase the personal part of entries recorded before the retention period (never fewer
+    than six years: HIPAA 164.316(b)(2), 164.528; CJIS AU-11 asks one). Leaves, digests and
+    public parts stay, so the tree verifies as before. The caller commits."""
+    now = now or utcnow()
+    cutoff = retention_cutoff(now, get_settings().retention_years)
+    retention = db.get(LogRetention, 1)
+    if retention is None:
+        raise RuntimeError("log_retention has no row: run `hub migrate`")
+    if retention.erase_before < cutoff:
+        # The database lets this date move forward only, and never past now minus six years.
+        retention.erase_before = cutoff
+        db.add(retention)
+        db.flush()
+    table = LogEntry.__table__  # type: ignore[attr-defined]
+    erased = (
+        db.connection()
+        .execute(
+            update(table)
+            .where(table.c.erased_at.is_(None), table.c.recorded_at < cutoff)
+            .values(
+                actor_user_id=None,
+                person_id=None,
+                request_id=None,
+                address=None,
+                detail=null(),  # SQL NULL, not JSON null
+                salt=None,
+                erased_at=now,
+            )
+        )
+        .rowcount
+    )
+    if erased:
+        append(
+            db,
+            command_line_actor(),
+            Event(
+                kind=LogKind.security,
+                tag=SecurityEventTag.log_erased,
+                outcome=LogOutcome.success,
+                detail={"erased": erased, "recorded_before": timestamp(cutoff)},
+            ),
+        )
+    return int(erased)

@@ -1,0 +1,237 @@
+#!/usr/bin/env python3
+"""Check a Diversion Hub disclosure receipt, offline, without the hub.
+
+Needs Python 3.9+ and the `cryptography` package, nothing else; short enough to read whole.
+
+    python3 verify_receipt.py RECEIPT.json --key 'ORIGIN+KEYID+BASE64KEY'
+        [--older OLDER.checkpoint --consistency PROOF.json]
+
+What is checked, in order:
+ 1. the entry: when the receipt holds its personal part and salt, the personal digest is
+    SHA-256(salt || canonical JSON of the personal part); the leaf is
+    SHA-256(0x00 || canonical JSON of the public part plus personal_digest) (RFC 6962 2.1);
+    canonical JSON = sorted keys, no spaces, UTF-8;
+ 2. the inclusion proof leads from that leaf, at its index, to a root (RFC 9162 2.1.3.2);
+ 3. the checkpoint (C2SP tlog-checkpoint) is signed by the key you give (C2SP signed-note,
+    Ed25519) and names that root and tree size;
+ 4. optionally, an older checkpoint you kept (also signed by that key) is consistent with this
+    one (RFC 9162 2.1.4.2): the log only grew in between.
+The key must come from you (the hub's published `hub audit pubkey`), never from the receipt.
+Prints VALID or INVALID with the reason; exit status 0 or 1.
+"""
+
+import argparse
+import base64
+import binascii
+import hashlib
+import json
+import sys
+
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
+
+class Invalid(Exception):
+    pass
+
+
+def canonical(value):
+    return json.dumps(
+        value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
+    ).encode()
+
+
+def node(left, right):
+    return hashlib.sha256(b"\x01" + left + right).digest()
+
+
+def unhex(value, what):
+    try:
+        raw = bytes.fromhex(value)
+    except (TypeError, ValueError):
+        raise Invalid(f"{what} is not hex") from None
+    if len(raw) != 32:
+        raise Invalid(f"{what} is not a 32-byte hash")
+    return raw
+
+
+# --- the entry -------------------------------------------------------------------------------
+
+
+def entry_leaf(entry):
+    digest = entry["personal_digest"]
+    if entry.get("personal") is not None:
+        if entry.get("salt") is None:
+            raise Invalid("the receipt has a personal part but no salt")
+        salt = bytes.fromhex(entry["salt"])
+        if hashlib.sha256(salt + canonical(entry["personal"])).hexdigest() != digest:
+            raise Invalid("the personal part does not match the personal digest")
+    public = dict(entry["public"])
+    if "personal_digest" in public:
+        raise Invalid("the public part may not carry its own personal_digest")
+    public["personal_digest"] = digest
+    return hashlib.sha256(b"\x00" + canonical(public)).digest()
+
+
+# --- Merkle proofs (RFC 9162) ------------------------------------------------------------------
+
+
+def root_from_inclusion(index, size, leaf, proof):
+    if not 0 <= index < size:
+        raise Invalid("the leaf index is outside the tree")
+    fn, sn, r = index, size - 1, leaf
+    for p in proof:
+        if sn == 0:
+            raise Invalid("the inclusion proof is too long")
+        if fn & 1 or fn == sn:
+            r = node(p, r)
+            while not fn & 1 and fn != 0:
+                fn >>= 1
+                sn >>= 1
+        else:
+            r = node(r, p)
+        fn >>= 1
+        sn >>= 1
+    if sn != 0:
+        raise Invalid("the inclusion proof is too short")
+    return r
+
+
+def check_consistency(m, n, proof, first, second):
+    if not 0 < m <= n:
+        raise Invalid("the older checkpoint is not older")
+    if m == n:
+        if proof or first != second:
+            raise Invalid("two checkpoints of one size with different roots: a fork")
+        return
+    if not proof:
+        raise Invalid("the consistency proof is empty")
+    path = ([first] if m & (m - 1) == 0 else []) + list(proof)
+    fn, sn = m - 1, n - 1
+    while fn & 1:
+        fn >>= 1
+        sn >>= 1
+    fr = sr = path[0]
+    for c in path[1:]:
+        if sn == 0:
+            raise Invalid("the consistency proof is too long")
+        if fn & 1 or fn == sn:
+            fr, sr = node(c, fr), node(c, sr)
+            while not fn & 1 and fn != 0:
+                fn >>= 1
+                sn >>= 1
+        else:
+            sr = node(sr, c)
+        fn >>= 1
+        sn >>= 1
+    if sn != 0 or fr != first or sr != second:
+        raise Invalid("the newer checkpoint does not extend the older one")
+
+
+# --- signed notes and checkpoints (C2SP) -------------------------------------------------------
+
+
+def parse_key(text):
+    try:
+        name, key_id, encoded = text.strip().split("+", 2)
+        raw = base64.b64decode(encoded, validate=True)
+        key_id = bytes.fromhex(key_id)
+    except (ValueError, binascii.Error):
+        raise Invalid("the verifier key is not NAME+KEYID+BASE64") from None
+    if len(raw) != 33 or raw[0] != 1:
+        raise Invalid("the verifier key is not an Ed25519 key")
+    expected = hashlib.sha256(name.encode() + b"\n" + raw).digest()[:4]
+    if key_id != expected:
+        raise Invalid("the verifier key's id does not match its name and key")
+    return name, key_id, Ed25519PublicKey.from_public_bytes(raw[1:])
+
+
+def open_checkpoint(note, key):
+    name, key_id, public_key = key
+    cut = note.rfind("\n\n")
+    if cut < 0 or not note.endswith("\n"):
+        raise Invalid("the checkpoint is not a signed note")
+    text = note[: cut + 1]
+    signed = False
+    for line in note[cut + 2 : -1].split("\n"):
+        if not line.startswith("\u2014 "):
+            raise Invalid("malformed signature line")
+        signer, _, blob = line[2:].partition(" ")
+        try:
+            raw = base64.b64decode(blob, validate=True)
+        except binascii.Error:
+            raise Invalid("malformed signature") from None
+        if signer == name and raw[:4] == key_id:
+            try:
+                public_key.verify(raw[4:], text.encode())
+            except InvalidSignature:
+                raise Invalid("the checkpoint's signature is not valid") from None
+            signed = True
+            break
+    if not signed:
+        raise Invalid("the checkpoint is not signed by the given key")
+    lines = text.split("\n")
+    if len(lines) < 4 or lines[0] != name:
+        raise Invalid("the checkpoint's origin is not the key's name")
+    try:
+        size = int(lines[1])
+        root = base64.b64decode(lines[2], validate=True)
+    except (ValueError, binascii.Error):
+        raise Invalid("malformed checkpoint") from None
+    if str(size) != lines[1] or len(root) != 32:
+        raise Invalid("malformed checkpoint")
+    return size, root
+
+
+def verify(receipt, key_text, older_note=None, consistency=None):
+    key = parse_key(key_text)
+    if receipt.get("verifier_key") not in (None, key_text.strip()):
+        raise Invalid("the receipt names another verifier key than the one given")
+    leaf = entry_leaf(receipt["entry"])
+    if leaf.hex() != receipt["leaf_hash"]:
+        raise Invalid("the entry does not hash to the receipt's leaf hash")
+    index = receipt["leaf_index"]
+    if receipt["entry"]["public"].get("seq") != index:
+        raise Invalid("the entry's seq is not its leaf index")
+    proof = [unhex(p, "an inclusion proof hash") for p in receipt["inclusion_proof"]]
+    size, root = open_checkpoint(receipt["checkpoint"], key)
+    if size != receipt["tree_size"]:
+        raise Invalid("the checkpoint's tree size is not the receipt's")
+    if root_from_inclusion(index, size, leaf, proof) != root:
+        raise Invalid("the inclusion proof does not lead to the signed root")
+    if older_note is not None:
+        older_size, older_root = open_checkpoint(older_note, key)
+        hashes = [unhex(p, "a consistency proof hash") for p in consistency or []]
+        check_consistency(older_size, size, hashes, older_root, root)
+    return f"entry {index} is in the log of {key[0]} at tree size {size}"
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description="Check a Diversion Hub disclosure receipt.")
+    parser.add_argument("receipt", help="the receipt (JSON file)")
+    parser.add_argument("--key", required=True, help="the hub's verifier key")
+    parser.add_argument("--older", help="an older checkpoint (signed note file) you kept")
+    parser.add_argument("--consistency", help="JSON list of hex hashes: proof older -> receipt")
+    args = parser.parse_args(argv)
+    try:
+        with open(args.receipt, encoding="utf-8") as handle:
+            receipt = json.load(handle)
+        older = consistency = None
+        if args.older:
+            with open(args.older, encoding="utf-8") as handle:
+                older = handle.read()
+            if not args.consistency:
+                raise Invalid("--older needs --consistency")
+            with open(args.consistency, encoding="utf-8") as handle:
+                consistency = json.load(handle)
+        print("VALID: " + verify(receipt, args.key, older, consistency))
+        return 0
+    except Invalid as exc:
+        print(f"INVALID: {exc}")
+    except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
+        print(f"INVALID: the receipt is malformed ({type(exc).__name__}: {exc})")
+    return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
