@@ -9,7 +9,9 @@ from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 from sqlmodel import func, select
 
+from hub.audit.checkpoint import signer
 from hub.audit.models import LogEntry, TreeHead
+from hub.audit.notes import Verifier
 from hub.charging.models import (
     ChargingDecision,
     ChargingMatter,
@@ -36,6 +38,7 @@ from hub.disclosure.models import CourtOrder
 from hub.notifications.models import Notification
 from hub.referrals.eligibility import ReferralError
 from hub.referrals.services import ArrestDetails, record_intake, record_screening
+from hub.settings import get_settings
 from hub.vocabulary import (
     DeadlineStatus,
     DecisionOutcome,
@@ -326,18 +329,28 @@ def test_a_decision_binds_exactly_what_this_prosecutor_received_since_the_referr
     assert referral.id == matter.referral_id
 
 
-def test_a_decision_binds_the_newest_signed_tree_head(world):
-    _, matter = world.arrest()
-    assert decide(world, matter, "more_information", ["awaiting-lab"]).tree_head_id is None
-    for size in (1, 3):
-        world.db.add(
-            TreeHead(
-                tree_size=size, root_hash="0" * 64, signed_note="note", created_at=datetime.now(UTC)
-            )
-        )
-    world.db.commit()
-    newest = world.db.exec(select(TreeHead).where(TreeHead.tree_size == 3)).one()
-    assert decide(world, matter, "decline").tree_head_id == newest.id
+def test_a_decision_binds_a_signed_tree_head_covering_every_bound_disclosure(world):
+    person = world.factories.Person()
+    _, matter = world.arrest(person=person)
+    bound = [
+        world.disclose("county_prosecutor", person.id, ["identity", "legal"]) for _ in range(3)
+    ]
+    decision = decide(world, matter)
+    head = world.db.get(TreeHead, decision.tree_head_id)
+    assert head is not None and head.tree_size > max(bound)
+    # The head is a real signed checkpoint, not a placeholder.
+    verifier = Verifier.parse(signer(get_settings()).verifier_key)
+    assert str(head.tree_size) in verifier.open(head.signed_note)
+    # A later decision with nothing new to cover binds a head at least as large.
+    again = decide(
+        world,
+        matter,
+        "divert",
+        ["engaged-in-services"],
+        note="engaged since the first decision",
+        supersedes_id=decision.id,
+    )
+    assert world.db.get(TreeHead, again.tree_head_id).tree_size >= head.tree_size
 
 
 @pytest.mark.parametrize("categories", [["treatment"], ["health"], ["identity", "treatment"]])

@@ -19,6 +19,7 @@ from sqlmodel import Session, col, select
 
 from hub.accounts.models import Agency
 from hub.accounts.sessions import Viewer
+from hub.audit.checkpoint import latest_head, sign_checkpoint
 from hub.audit.log import Actor
 from hub.audit.models import LogEntry, TreeHead
 from hub.charging.models import (
@@ -375,13 +376,11 @@ def _check_sequence(
         raise ChargingError("say in the note what the correction corrects")
 
 
-def latest_tree_head(db: Session) -> TreeHead | None:
-    """The newest signed checkpoint of the log. The audit module's checkpointer signs one every
-    checkpoint interval; a decision binds the newest at its time, which may predate the
-    decision's own newest entries: the first head signed after decided_at covers them too."""
-    return db.exec(
-        select(TreeHead).order_by(col(TreeHead.tree_size).desc(), col(TreeHead.id).desc())
-    ).first()
+def tree_head_for_decision(db: Session) -> TreeHead | None:
+    """A signed head covering every disclosure the decision binds: signed now, in the decision's
+    transaction. Only when another process holds the signing lock at that moment (PostgreSQL)
+    does the decision bind the newest head already signed; the next one covers the rest."""
+    return sign_checkpoint(db) or latest_head(db)
 
 
 def record_decision(
@@ -427,7 +426,7 @@ def record_decision(
         )
     _check_part2(db, prosecutor_viewer, matter, entries, actor)
 
-    head = latest_tree_head(db)
+    head = tree_head_for_decision(db)
     decision = ChargingDecision(
         matter_id=matter.id,  # type: ignore[arg-type]
         decided_by_id=prosecutor_viewer.user_id,
