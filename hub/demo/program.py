@@ -287,6 +287,7 @@ def _insert_staff(conn: Connection, seed: int, accounts: list[DemoAccount], toda
             strict=True,
         )
     )
+    yesterday = _at(today - timedelta(days=1), random.Random(seed))
     fake = Faker("en_US")
     fake.seed_instance(f"demo:{seed}:staff")
     ring = key_ring()
@@ -304,6 +305,9 @@ def _insert_staff(conn: Connection, seed: int, accounts: list[DemoAccount], toda
             "totp_last_counter": None,
             "mfa_enrolled_at": started,
             "created_at": started,
+            # Staff who worked yesterday: an account unused for 90 days is disabled at sign-in
+            # (CJIS AC-2(3)), which would lock every demo account out of a two-year history.
+            "last_active_at": yesterday,
         }
         for key, account in zip(keys, accounts, strict=True)
     ]
