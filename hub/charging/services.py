@@ -818,7 +818,8 @@ def decision_report_item(
     decision, matter = decision_for(db, prosecutor, decision_id)
     if matter.referral_id is None:
         raise ChargingError("the export covers decisions on referrals only")
-    if current_decisions(db, [ident(matter.id)]).get(ident(matter.id)) != decision:
+    standing = current_decisions(db, [ident(matter.id)]).get(ident(matter.id))
+    if standing is None or standing.id != decision.id:
         raise ChargingError("export the correction that superseded this decision")
     referral = db.get(Referral, matter.referral_id)
     assert referral is not None
@@ -897,6 +898,18 @@ def defense_decisions(db: Session, defender: Viewer) -> list[DefenseDecisionItem
     return items
 
 
+def decision_flags(db: Session, decision_id: int) -> list[DecisionFlag]:
+    """The flags raised on one decision (the deciding office sees that its decision was
+    flagged, and whether it was reviewed)."""
+    return list(
+        db.exec(
+            select(DecisionFlag)
+            .where(DecisionFlag.decision_id == decision_id)
+            .order_by(col(DecisionFlag.id))
+        )
+    )
+
+
 def flag_for(db: Session, viewer: Viewer, flag_id: int) -> DecisionFlag:
     """One flag the viewer reviews (see flags_for), open or reviewed."""
     for flag in flags_for(db, viewer, status=None):
@@ -964,9 +977,7 @@ def review_breach_signal(
     entry = db.get(LogEntry, seq)
     if entry is None or entry.tag != SecurityEventTag.part2_breach_signal.value:
         raise ChargingError("no such breach signal")
-    taken = db.exec(
-        select(BreachSignalReview.id).where(BreachSignalReview.log_seq == seq)
-    ).first()
+    taken = db.exec(select(BreachSignalReview.id).where(BreachSignalReview.log_seq == seq)).first()
     if taken is not None:
         raise ChargingError("the breach signal is already reviewed")
     if not note.strip() or len(note) > 2000:
