@@ -738,6 +738,17 @@ class BoundDisclosure:
     categories: list[str]
     material: bool
 
+    @classmethod
+    def of(cls, entry: LogEntry, material: bool = False) -> "BoundDisclosure":
+        return cls(
+            seq=entry.seq,
+            recorded_at=entry.recorded_at,
+            tag=entry.tag,
+            purpose=entry.purpose,
+            categories=list(entry.categories),
+            material=material,
+        )
+
 
 def bound_disclosures(db: Session, decision_ids: list[int]) -> dict[int, list[BoundDisclosure]]:
     """The disclosures each decision is bound to, oldest first."""
@@ -751,16 +762,7 @@ def bound_disclosures(db: Session, decision_ids: list[int]) -> dict[int, list[Bo
         .order_by(col(LogEntry.seq))
     )
     for link, entry in rows:
-        bound[link.decision_id].append(
-            BoundDisclosure(
-                seq=entry.seq,
-                recorded_at=entry.recorded_at,
-                tag=entry.tag,
-                purpose=entry.purpose,
-                categories=list(entry.categories),
-                material=link.material,
-            )
-        )
+        bound[link.decision_id].append(BoundDisclosure.of(entry, link.material))
     return bound
 
 
@@ -769,15 +771,7 @@ def pending_disclosures(db: Session, prosecutor: Viewer, matter_id: int) -> list
     lists them, to mark the material ones)."""
     matter = matter_for(db, prosecutor, matter_id)
     return [
-        BoundDisclosure(
-            seq=e.seq,
-            recorded_at=e.recorded_at,
-            tag=e.tag,
-            purpose=e.purpose,
-            categories=list(e.categories),
-            material=False,
-        )
-        for e in disclosures_since_referral(db, prosecutor.user_id, matter)
+        BoundDisclosure.of(e) for e in disclosures_since_referral(db, prosecutor.user_id, matter)
     ]
 
 

@@ -132,6 +132,20 @@ def _try_screening(rules: SiteRules, form: ArrestForm | SocialContactForm) -> Sc
         return None
 
 
+def _form_refused(
+    request: Request,
+    db: Session,
+    viewer: Viewer,
+    kind: str,
+    form: ArrestForm | SocialContactForm,
+    rules: SiteRules,
+    error: ReferralError,
+) -> Response:
+    message, candidates = _refused(request, db, viewer, error, form)
+    page = _form_page(db, viewer, kind, form, rules, error=message, candidates=candidates)
+    return render(request, "referrals/new.html", page, status.HTTP_400_BAD_REQUEST)
+
+
 @router.get("/referrals/new/arrest", response_class=HTMLResponse)
 def arrest_form(request: Request, db: DB, viewer: Referrer) -> Response:
     page = _form_page(db, viewer, "arrest", ArrestForm(), current_rules(db))
@@ -164,9 +178,7 @@ def create_arrest(
             rules=rules,
         )
     except ReferralError as error:
-        message, candidates = _refused(request, db, viewer, error, form)
-        page = _form_page(db, viewer, "arrest", form, rules, error=message, candidates=candidates)
-        return render(request, "referrals/new.html", page, status.HTTP_400_BAD_REQUEST)
+        return _form_refused(request, db, viewer, "arrest", form, rules, error)
     return RedirectResponse(f"/referrals/{referral.id}?created=1", status.HTTP_303_SEE_OTHER)
 
 
@@ -198,11 +210,7 @@ def create_social_contact(
             rules=rules,
         )
     except ReferralError as error:
-        message, candidates = _refused(request, db, viewer, error, form)
-        page = _form_page(
-            db, viewer, "social_contact", form, rules, error=message, candidates=candidates
-        )
-        return render(request, "referrals/new.html", page, status.HTTP_400_BAD_REQUEST)
+        return _form_refused(request, db, viewer, "social_contact", form, rules, error)
     return RedirectResponse(f"/referrals/{referral.id}?created=1", status.HTTP_303_SEE_OTHER)
 
 
