@@ -5,6 +5,7 @@ from sqlmodel import SQLModel
 from hub.accounts.models import Agency, ApiToken, RecoveryCode, SignInAttempt, User, UserSession
 from hub.audit.models import LogEntry, LogRetention, TreeHead
 from hub.charging.models import (
+    BreachSignalReview,
     ChargingDecision,
     ChargingMatter,
     DecisionDisclosure,
@@ -33,6 +34,7 @@ metadata = SQLModel.metadata
 __all__ = [
     "Agency",
     "ApiToken",
+    "BreachSignalReview",
     "BreakGlass",
     "CaseNote",
     "ChargingDecision",

@@ -30,6 +30,19 @@ GRANTS: dict[Action, frozenset[Role]] = {
     Action.privacy_console: frozenset({Role.privacy_officer}),
     Action.privacy_break_glass: frozenset({Role.privacy_officer}),
     Action.privacy_court_orders: frozenset({Role.privacy_officer}),
+    Action.referrals_create: frozenset({Role.officer, Role.sergeant}),
+    Action.referrals_feedback: frozenset({Role.officer, Role.sergeant}),
+    Action.referrals_overrides: frozenset({Role.sergeant}),
+    Action.social_contacts_add: frozenset({Role.officer, Role.sergeant}),
+    Action.intake_manage: frozenset({Role.case_manager, Role.case_manager_supervisor}),
+    Action.community_refer: frozenset({Role.case_manager, Role.case_manager_supervisor}),
+    Action.charging_decide: frozenset({Role.prosecutor}),
+    Action.charging_export: frozenset({Role.prosecutor}),
+    Action.defense_decisions: frozenset({Role.defender}),
+    # A defender reads the flags on their own clients' decisions; a privacy officer reviews all.
+    Action.flags_read: frozenset({Role.defender, Role.privacy_officer}),
+    Action.flags_review: frozenset({Role.privacy_officer}),
+    Action.notifications_read: frozenset(Role),
 }
 
 

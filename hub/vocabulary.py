@@ -186,6 +186,7 @@ class SecurityEventTag(StrEnum):
     # 42 CFR 2.12(d): treatment or health data found among a prosecutor's disclosures.
     part2_breach_signal = "privacy:breach:signal"
     site_rules_loaded = "site:rules:loaded"
+    breach_signal_reviewed = "privacy:breach:reviewed"
 
 
 class DeadlineStatus(StrEnum):
@@ -261,6 +262,8 @@ class DisclosureTag(StrEnum):
 
     client_record_read = "disclosure:client_record:read"
     client_search_read = "disclosure:client_search:read"
+    client_list_read = "disclosure:client_list:read"
+    decision_export_read = "disclosure:decision_export:read"
 
 
 class DisclosureOutcome(StrEnum):
@@ -296,6 +299,18 @@ class Action(StrEnum):
     privacy_console = "privacy:console:read"
     privacy_break_glass = "privacy:break_glass:open"
     privacy_court_orders = "privacy:court_order:record"
+    referrals_create = "referrals:referral:create"
+    referrals_feedback = "referrals:referral:feedback"
+    referrals_overrides = "referrals:override:review"
+    social_contacts_add = "referrals:social_contact:add"
+    intake_manage = "referrals:intake:manage"
+    community_refer = "referrals:community:create"
+    charging_decide = "charging:decision:record"
+    charging_export = "charging:decision:export"
+    defense_decisions = "charging:decision:defense_view"
+    flags_read = "privacy:flag:read"
+    flags_review = "privacy:flag:review"
+    notifications_read = "account:notification:read"
 
 
 class LogKind(StrEnum):

@@ -66,8 +66,10 @@ def start_session(
     return token, record
 
 
-def load_session(db: Session, token: str) -> tuple[UserSession, User] | None:
-    """The live session for a cookie token, or None once it has ended, idled out or expired."""
+def load_session(db: Session, token: str, *, touch: bool = True) -> tuple[UserSession, User] | None:
+    """The live session for a cookie token, or None once it has ended, idled out or expired.
+    `touch=False` for requests the browser makes by itself (a polling badge): they must not
+    keep an idle session alive (CJIS AC-11)."""
     row = db.exec(
         select(UserSession, User)
         .join(User, col(User.id) == UserSession.user_id)
@@ -87,7 +89,7 @@ def load_session(db: Session, token: str) -> tuple[UserSession, User] | None:
     if now - record.last_seen_at > idle_limit:
         end_session(db, record, "idle_timeout")
         return None
-    if now - record.last_seen_at > _TOUCH_EVERY:
+    if touch and now - record.last_seen_at > _TOUCH_EVERY:
         record.last_seen_at = now
         user.last_active_at = now
         db.add(record)

@@ -90,3 +90,17 @@ def _refuse_change(_mapper: object, _connection: object, target: object) -> None
 for _model in (ChargingDecision, DecisionDisclosure):
     event.listen(_model, "before_update", _refuse_change)
     event.listen(_model, "before_delete", _refuse_change)
+
+
+class BreachSignalReview(SQLModel, table=True):
+    """A privacy officer's review of a breach signal (a log entry tagged privacy:breach:signal,
+    e.g. treatment data found among a prosecutor's disclosures). The signal itself stays in the
+    log, unchanged; the review says who looked at it, when, and what they found."""
+
+    __tablename__ = "breach_signal_review"
+
+    id: int | None = Field(default=None, primary_key=True)
+    log_seq: int = Field(foreign_key="log_entry.seq", unique=True)
+    reviewed_by_id: int = Field(foreign_key="user.id")
+    reviewed_at: datetime = utc_field(default_factory=utcnow)
+    note: str = Field(max_length=2000)

@@ -23,6 +23,7 @@ from hub.audit.checkpoint import latest_head, sign_checkpoint
 from hub.audit.log import Actor
 from hub.audit.models import LogEntry, TreeHead
 from hub.charging.models import (
+    BreachSignalReview,
     ChargingDecision,
     ChargingMatter,
     DecisionDisclosure,
@@ -32,6 +33,7 @@ from hub.charging.models import (
 from hub.clients.models import ClientAssignment, Person
 from hub.db import utcnow
 from hub.disclosure.models import CourtOrder
+from hub.disclosure.record import names_person
 from hub.notifications.services import assignment_holders, notify, users_with_role
 from hub.referrals.eligibility import check_offenses, most_serious
 from hub.referrals.models import Referral
@@ -264,7 +266,8 @@ def disclosures_since_referral(
     db: Session, prosecutor_user_id: int, matter: ChargingMatter
 ) -> list[LogEntry]:
     """Every disclosure about the matter's person that this prosecutor received, for any
-    purpose, since the referral (for a client's new arrest: since their first referral)."""
+    purpose, since the referral (for a client's new arrest: since their first referral):
+    record reads, and the lists (queue, search, export) that disclosed who they are."""
     since: datetime | None = None
     if matter.referral_id is not None:
         referral = db.get(Referral, matter.referral_id)
@@ -273,15 +276,20 @@ def disclosures_since_referral(
         since = db.exec(
             select(func.min(Referral.referred_at)).where(Referral.person_id == matter.person_id)
         ).one()
+    # A list or search entry (a queue, an export) names its persons in detail.person_ids.
     query = select(LogEntry).where(
         LogEntry.kind == "disclosure",
         LogEntry.outcome == "disclosed",
-        LogEntry.person_id == matter.person_id,
+        (col(LogEntry.person_id) == matter.person_id) | col(LogEntry.person_id).is_(None),
         LogEntry.actor_user_id == prosecutor_user_id,
     )
     if since is not None:
         query = query.where(col(LogEntry.recorded_at) >= since)
-    return list(db.exec(query.order_by(col(LogEntry.seq))))
+    return [
+        entry
+        for entry in db.exec(query.order_by(col(LogEntry.seq)))
+        if names_person(entry.person_id, entry.detail, matter.person_id)
+    ]
 
 
 def _court_order_covers(
@@ -692,3 +700,293 @@ def format_decision_export(
             )
         )
     return out.getvalue()
+
+
+# --- what the decision pages show ---------------------------------------------------------
+
+
+def matter_for(db: Session, prosecutor: Viewer, matter_id: int) -> ChargingMatter:
+    """A matter of the prosecutor's office; another office's answers as none."""
+    _require_prosecutor(prosecutor)
+    return _matter_for(db, prosecutor, matter_id)
+
+
+def decision_for(
+    db: Session, prosecutor: Viewer, decision_id: int
+) -> tuple[ChargingDecision, ChargingMatter]:
+    """A decision on a matter of the prosecutor's office, and its matter."""
+    _require_prosecutor(prosecutor)
+    decision = db.get(ChargingDecision, decision_id)
+    if decision is None:
+        raise ChargingError("no such decision for your office")
+    matter = db.get(ChargingMatter, decision.matter_id)
+    if matter is None or matter.prosecuting_agency_id != prosecutor.agency_id:
+        raise ChargingError("no such decision for your office")
+    return decision, matter
+
+
+@dataclass(frozen=True)
+class BoundDisclosure:
+    """A disclosure-log entry a decision is bound to: what kind of information went to the
+    prosecutor, for what purpose, when; never the information itself."""
+
+    seq: int
+    recorded_at: datetime
+    tag: str
+    purpose: str | None
+    categories: list[str]
+    material: bool
+
+    @classmethod
+    def of(cls, entry: LogEntry, material: bool = False) -> "BoundDisclosure":
+        return cls(
+            seq=entry.seq,
+            recorded_at=entry.recorded_at,
+            tag=entry.tag,
+            purpose=entry.purpose,
+            categories=list(entry.categories),
+            material=material,
+        )
+
+
+def bound_disclosures(db: Session, decision_ids: list[int]) -> dict[int, list[BoundDisclosure]]:
+    """The disclosures each decision is bound to, oldest first."""
+    bound: dict[int, list[BoundDisclosure]] = {d: [] for d in decision_ids}
+    if not decision_ids:
+        return bound
+    rows = db.exec(
+        select(DecisionDisclosure, LogEntry)
+        .join(LogEntry, col(LogEntry.seq) == DecisionDisclosure.log_seq)
+        .where(col(DecisionDisclosure.decision_id).in_(decision_ids))
+        .order_by(col(LogEntry.seq))
+    )
+    for link, entry in rows:
+        bound[link.decision_id].append(BoundDisclosure.of(entry, link.material))
+    return bound
+
+
+def pending_disclosures(db: Session, prosecutor: Viewer, matter_id: int) -> list[BoundDisclosure]:
+    """What a decision on this matter would be bound to if recorded now (the decision form
+    lists them, to mark the material ones)."""
+    matter = matter_for(db, prosecutor, matter_id)
+    return [
+        BoundDisclosure.of(e) for e in disclosures_since_referral(db, prosecutor.user_id, matter)
+    ]
+
+
+def superseded_by(db: Session, decision_ids: list[int]) -> dict[int, int]:
+    """decision id -> the id of the decision that corrected it, for those corrected."""
+    if not decision_ids:
+        return {}
+    rows = db.exec(
+        select(ChargingDecision.supersedes_id, ChargingDecision.id).where(
+            col(ChargingDecision.supersedes_id).in_(decision_ids)
+        )
+    )
+    return {old: ident(new) for old, new in rows if old is not None}
+
+
+def office_decisions(
+    db: Session, prosecutor: Viewer, *, since: datetime | None = None
+) -> list[tuple[ChargingDecision, ChargingMatter]]:
+    """Every decision of the prosecutor's office (corrections and the decisions they
+    superseded alike), oldest first: what a case-management system of the office reads."""
+    _require_prosecutor(prosecutor)
+    query = (
+        select(ChargingDecision, ChargingMatter)
+        .join(ChargingMatter, col(ChargingMatter.id) == ChargingDecision.matter_id)
+        .where(ChargingMatter.prosecuting_agency_id == prosecutor.agency_id)
+    )
+    if since is not None:
+        query = query.where(col(ChargingDecision.decided_at) >= since)
+    return list(db.exec(query.order_by(col(ChargingDecision.id))))
+
+
+def decision_report_item(
+    db: Session, prosecutor: Viewer, decision_id: int, *, rules: SiteRules | None = None
+) -> DecisionReportItem:
+    """One referral's decision, for the per-referral export: only a standing decision on an
+    arrest referral (a corrected one is reported through its correction)."""
+    rules = rules or current_rules(db)
+    decision, matter = decision_for(db, prosecutor, decision_id)
+    if matter.referral_id is None:
+        raise ChargingError("the export covers decisions on referrals only")
+    standing = current_decisions(db, [ident(matter.id)]).get(ident(matter.id))
+    if standing is None or standing.id != decision.id:
+        raise ChargingError("export the correction that superseded this decision")
+    referral = db.get(Referral, matter.referral_id)
+    assert referral is not None
+    agency = db.get(Agency, referral.referring_agency_id)
+    return DecisionReportItem(
+        decision_id=ident(decision.id),
+        matter_id=ident(matter.id),
+        person_id=matter.person_id,
+        offense_tracking_number=matter.offense_tracking_number,
+        referring_agency=agency.name if agency else "",
+        outcome=decision.outcome,
+        decided_on=decision.decided_at.astimezone(rules.tz).date(),
+        reason_codes=list(decision.reason_codes),
+    )
+
+
+# --- the defender's view ------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DefenseDecisionItem:
+    """A decision on a defender's client, with what kinds of information reached the
+    prosecutor before it (from the bound disclosures: categories and purposes, no content)."""
+
+    decision_id: int
+    matter_id: int
+    person_id: int
+    offense_tracking_number: str
+    outcome: DecisionOutcome
+    decided_at: datetime
+    reason_codes: list[str]
+    superseded: bool
+    categories: list[str]
+    purposes: list[str]
+    disclosures: int
+    material: int
+
+
+def defense_decisions(db: Session, defender: Viewer) -> list[DefenseDecisionItem]:
+    """Decisions on the defender's own clients, newest first."""
+    if defender.role != Role.defender:
+        raise ChargingError(f"a {defender.role.value} has no defense clients")
+    clients = defenders_clients(db, defender.user_id)
+    if not clients:
+        return []
+    rows = list(
+        db.exec(
+            select(ChargingDecision, ChargingMatter)
+            .join(ChargingMatter, col(ChargingMatter.id) == ChargingDecision.matter_id)
+            .where(col(ChargingMatter.person_id).in_(clients))
+            .order_by(col(ChargingDecision.id).desc())
+        )
+    )
+    ids = [ident(d.id) for d, _ in rows]
+    bound = bound_disclosures(db, ids)
+    corrected = superseded_by(db, ids)
+    items = []
+    for decision, matter in rows:
+        entries = bound[ident(decision.id)]
+        items.append(
+            DefenseDecisionItem(
+                decision_id=ident(decision.id),
+                matter_id=ident(matter.id),
+                person_id=matter.person_id,
+                offense_tracking_number=matter.offense_tracking_number,
+                outcome=decision.outcome,
+                decided_at=decision.decided_at,
+                reason_codes=list(decision.reason_codes),
+                superseded=ident(decision.id) in corrected,
+                categories=sorted({c for e in entries for c in e.categories}),
+                purposes=sorted({e.purpose for e in entries if e.purpose}),
+                disclosures=len(entries),
+                material=sum(e.material for e in entries),
+            )
+        )
+    return items
+
+
+def decision_flags(db: Session, decision_id: int) -> list[DecisionFlag]:
+    """The flags raised on one decision (the deciding office sees that its decision was
+    flagged, and whether it was reviewed)."""
+    return list(
+        db.exec(
+            select(DecisionFlag)
+            .where(DecisionFlag.decision_id == decision_id)
+            .order_by(col(DecisionFlag.id))
+        )
+    )
+
+
+def flag_for(db: Session, viewer: Viewer, flag_id: int) -> DecisionFlag:
+    """One flag the viewer reviews (see flags_for), open or reviewed."""
+    for flag in flags_for(db, viewer, status=None):
+        if flag.id == flag_id:
+            return flag
+    raise ChargingError("no such flag")
+
+
+# --- breach signals -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class BreachSignal:
+    """A breach signal in the log and its review, if any: ids and times, no content."""
+
+    seq: int
+    recorded_at: datetime
+    person_id: int | None
+    actor_role: str | None
+    log_seqs: list[int]
+    reviewed_at: datetime | None
+    reviewed_by_id: int | None
+    review_note: str | None
+
+
+def _require_privacy_officer(viewer: Viewer) -> None:
+    if viewer.role != Role.privacy_officer:
+        raise ChargingError("only a privacy officer reviews breach signals")
+
+
+def breach_signals(db: Session, viewer: Viewer, *, open_only: bool = True) -> list[BreachSignal]:
+    """The log's breach signals, oldest first; by default those not yet reviewed."""
+    _require_privacy_officer(viewer)
+    rows = db.exec(
+        select(LogEntry, BreachSignalReview)
+        .join(
+            BreachSignalReview,
+            col(BreachSignalReview.log_seq) == LogEntry.seq,
+            isouter=True,
+        )
+        .where(LogEntry.tag == SecurityEventTag.part2_breach_signal.value)
+        .order_by(col(LogEntry.seq))
+    )
+    return [
+        BreachSignal(
+            seq=entry.seq,
+            recorded_at=entry.recorded_at,
+            person_id=entry.person_id,
+            actor_role=entry.actor_role,
+            log_seqs=list((entry.detail or {}).get("log_seqs", [])),
+            reviewed_at=review.reviewed_at if review else None,
+            reviewed_by_id=review.reviewed_by_id if review else None,
+            review_note=review.note if review else None,
+        )
+        for entry, review in rows
+        if not (open_only and review is not None)
+    ]
+
+
+def review_breach_signal(
+    db: Session, privacy_officer: Viewer, seq: int, note: str, actor: Actor
+) -> BreachSignalReview:
+    """Records the privacy officer's review of a breach signal, with a note; logged. Commits."""
+    _require_privacy_officer(privacy_officer)
+    entry = db.get(LogEntry, seq)
+    if entry is None or entry.tag != SecurityEventTag.part2_breach_signal.value:
+        raise ChargingError("no such breach signal")
+    taken = db.exec(select(BreachSignalReview.id).where(BreachSignalReview.log_seq == seq)).first()
+    if taken is not None:
+        raise ChargingError("the breach signal is already reviewed")
+    if not note.strip() or len(note) > 2000:
+        raise ChargingError("write a review note of at most 2000 characters")
+    review = BreachSignalReview(
+        log_seq=seq, reviewed_by_id=privacy_officer.user_id, note=note.strip()
+    )
+    db.add(review)
+    db.flush()
+    _security_event(
+        db,
+        actor,
+        SecurityEventTag.breach_signal_reviewed,
+        entry.person_id,
+        {"signal_seq": seq, "review_id": review.id},
+        Purpose.oversight,
+    )
+    db.commit()
+    return review

@@ -37,7 +37,7 @@ from hub.clients.models import (
 from hub.consents.models import Consent
 from hub.crypto import key_ring
 from hub.demo import phrases
-from hub.referrals.models import Referral
+from hub.referrals.models import IntakeAssessment, Referral, SocialContactEntry
 from hub.settings import get_settings
 from hub.vocabulary import (
     AgencyKind,
@@ -45,6 +45,7 @@ from hub.vocabulary import (
     ConsentKind,
     DecisionOutcome,
     MeetingStatus,
+    NotificationKind,
     ProgramStatus,
     Purpose,
     ReferralKind,
@@ -53,6 +54,17 @@ from hub.vocabulary import (
 from hub.workgroup.models import MeetingInvitee, WorkGroupMeeting
 
 DEFAULT_SEED = 2011
+RULES_VERSION = "lead-default-2026.1"  # the version of policies/site/referral-rules.yaml
+_OVERRIDDEN_EXCLUSIONS = ("violent-felony-10y", "no-contact-order", "dealing-for-profit")
+_INTAKE_SERVICES = (
+    "Housing navigation",
+    "ID clinic",
+    "Medication for opioid use disorder referral",
+    "Food bank",
+    "Benefits enrolment",
+    "Mental health counselling referral",
+    "Phone program",
+)
 DEFAULT_PERSONS = 300
 HISTORY_DAYS = 730
 # Persons are generated and inserted this many at a time, so memory stays flat at any size.
@@ -237,7 +249,11 @@ def build_demo(
             _plan_person(i, seed, fake, today, deadline, staff)
             for i in range(start, min(persons, start + CHUNK))
         ]
-        _insert_persons(conn, plans)
+        _insert_persons(
+            conn,
+            plans,
+            staff.of("case_management", Role.case_manager, Role.case_manager_supervisor),
+        )
     return accounts
 
 
@@ -434,12 +450,14 @@ _DECISIONS_AFTER_INTAKE_NOT_ENGAGED: tuple[tuple[tuple[DecisionOutcome, ...], in
     ((DecisionOutcome.decline,), 3),
     ((DecisionOutcome.more_information,), 1),
 )
+# Reason codes of the site's rules (policies/site/referral-rules.yaml), so that a decision page
+# names each reason by its label.
 _DECISION_TEXT = {
-    DecisionOutcome.decline: ("intake_completed", "Declined: intake completed under the protocol."),
-    DecisionOutcome.file: ("intake_not_completed", "Filed: the intake deadline passed."),
-    DecisionOutcome.divert: ("pre_filing_diversion", "Diverted before filing."),
+    DecisionOutcome.decline: ("completed-intake", "Declined: intake completed under the protocol."),
+    DecisionOutcome.file: ("intake-not-completed", "Filed: the intake deadline passed."),
+    DecisionOutcome.divert: ("engaged-in-services", "Diverted before filing."),
     DecisionOutcome.more_information: (
-        "awaiting_intake_confirmation",
+        "awaiting-work-group",
         "Asked the case manager to confirm intake.",
     ),
 }
@@ -519,6 +537,7 @@ class _PersonRows:
     consents: list[dict[str, Any]] = field(default_factory=list)
     matter: dict[str, Any] | None = None
     decisions: list[dict[str, Any]] = field(default_factory=list)
+    intake: dict[str, Any] | None = None  # the full intake assessment, once done
 
     def children(self) -> dict[type[SQLModel], list[dict[str, Any]]]:
         return {
@@ -683,12 +702,18 @@ def _plan_person(
             "screening_done_at": screened_at,
             "intake_done_at": intake_at,
             "created_at": referred_at,
+            "rules_version": RULES_VERSION,
+            "exclusions_matched": [],
+            # Bulk inserts take every row's keys from the first: each row has them all.
+            "screening_done_by_id": None,
+            "intake_done_by_id": None,
         },
     )
     if kind == ReferralKind.arrest:
         rows.referral["forwarded_to_agency_id"] = staff.agency_ids[prosecutor_key]
         if level == "felony" and not showcase and rng.random() < 0.2:
             rows.referral["eligibility"] = "presumptively_excluded"
+            rows.referral["exclusions_matched"] = [rng.choice(_OVERRIDDEN_EXCLUSIONS)]
             rows.referral["exclusion_override_reason"] = rng.choice(phrases.EXCLUSION_OVERRIDES)
     elif kind == ReferralKind.social_contact:
         rows.referral["prior_involvement"] = rng.choice(phrases.PRIOR_INVOLVEMENT)
@@ -712,6 +737,17 @@ def _plan_person(
 
     # --- case management and defense ---
     case_manager = rng.choice(staff.of("case_management", Role.case_manager))
+    if screened_at is not None:
+        rows.referral["screening_done_by_id"] = case_manager
+    if intake_at is not None:
+        rows.referral["intake_done_by_id"] = case_manager
+        rows.intake = {
+            "person_id": None,
+            "assessed_by_id": case_manager,
+            "assessed_at": intake_at,
+            "services": rng.sample(_INTAKE_SERVICES, rng.randint(1, 3)),
+            "created_at": intake_at,
+        }
     if timeline.screened_day is not None:
         ended = timeline.end_day if status == ProgramStatus.exited else None
         rows.assignments.append(
@@ -1009,7 +1045,9 @@ def _consents(
     return consents
 
 
-def _insert_persons(conn: Connection, plans: list[_PersonRows]) -> None:
+def _insert_persons(
+    conn: Connection, plans: list[_PersonRows], case_managers: list[int] | None = None
+) -> None:
     person_ids = _insert_returning(conn, Person, [plan.person for plan in plans])
     children: dict[type[SQLModel], list[dict[str, Any]]] = {}
     for person_id, plan in zip(person_ids, plans, strict=True):
@@ -1044,3 +1082,99 @@ def _insert_persons(conn: Connection, plans: list[_PersonRows]) -> None:
         rank += 1
     for model, rows in children.items():
         _insert(conn, model, rows)
+    intakes = []
+    for plan, referral_id in zip(plans, referral_ids, strict=True):
+        if plan.intake is not None:
+            intakes.append(
+                {**plan.intake, "referral_id": referral_id, "person_id": plan.referral["person_id"]}
+            )
+    _insert(conn, IntakeAssessment, intakes)
+    _insert_follow_up(conn, plans, referral_ids, case_managers or [])
+
+
+def _insert_follow_up(
+    conn: Connection, plans: list[_PersonRows], referral_ids: list[int], case_managers: list[int]
+) -> None:
+    """What the pages of issue 5 show beyond the records: the social contact list (the entry a
+    community referral came from, closed by it; an exited social-contact client listed again)
+    and notifications (a new referral for the case managers, a near deadline, a decision for
+    the referring officer). Texts are the fixed ones of hub.notifications: no personal data."""
+    from hub.notifications.models import Notification
+    from hub.notifications.services import TEXTS
+
+    notes: list[dict[str, Any]] = []
+
+    def notify(user_id: int, kind: NotificationKind, link: str, key: str, at: datetime) -> None:
+        notes.append(
+            {
+                "user_id": user_id,
+                "kind": kind,
+                "text": TEXTS[kind],
+                "link": link,
+                "dedupe_key": key,
+                "created_at": at,
+                "read_at": None,
+            }
+        )
+
+    entries = []
+    for plan, referral_id in zip(plans, referral_ids, strict=True):
+        referral = plan.referral
+        status = plan.person["program_status"]
+        listed = {
+            "person_id": referral["person_id"],
+            "added_by_id": referral["referring_user_id"],
+            "agency_id": referral["referring_agency_id"],
+            "offense_category": referral["offense_category"],
+            "prior_involvement": "documented_incident:2024-000"
+            + f"{referral['person_id'] % 1000:03d}",
+            "precinct": referral["precinct"],
+        }
+        if referral["kind"] == ReferralKind.community:
+            entries.append(
+                {
+                    **listed,
+                    "added_at": referral["referred_at"] - timedelta(days=3),
+                    "closed_at": referral["referred_at"],
+                    "closed_by_referral_id": referral_id,
+                }
+            )
+        elif (
+            referral["kind"] == ReferralKind.social_contact
+            and status == ProgramStatus.exited
+            and len([e for e in entries if e["closed_at"] is None]) < 3
+        ):
+            added = plan.person["status_changed_at"] + timedelta(hours=1)
+            entries.append(
+                {**listed, "added_at": added, "closed_at": None, "closed_by_referral_id": None}
+            )
+        caseload = {a["user_id"] for a in plan.assignments if a["kind"] == "caseload"}
+        holders = sorted(caseload) or case_managers
+        if status == ProgramStatus.referred:
+            for user_id in case_managers:
+                notify(
+                    user_id,
+                    NotificationKind.new_referral,
+                    f"/referrals/{referral_id}",
+                    f"new_referral:{referral_id}",
+                    referral["referred_at"],
+                )
+        if status in (ProgramStatus.referred, ProgramStatus.screened):
+            for user_id in holders:
+                notify(
+                    user_id,
+                    NotificationKind.deadline_near,
+                    f"/referrals/{referral_id}",
+                    f"deadline_near:referral:{referral_id}",
+                    referral["referred_at"] + timedelta(days=23),
+                )
+        for decision in plan.decisions:
+            notify(
+                referral["referring_user_id"],
+                NotificationKind.decision_on_referral,
+                f"/referrals/{referral_id}",
+                f"decision:{decision['id']}",
+                decision["decided_at"],
+            )
+    _insert(conn, SocialContactEntry, entries)
+    _insert(conn, Notification, notes)

@@ -851,3 +851,105 @@ def overrides_for_sergeant(
         )
         for r in db.exec(query.order_by(col(Referral.referred_at).desc()))
     ]
+
+
+# --- the case manager's intake queue ------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class IntakeItem:
+    """A referral to the case manager's agency, with its intake clock: ids and the referral's
+    own fields (the page shows who the person is through the policy layer)."""
+
+    referral_id: int
+    person_id: int
+    kind: ReferralKind
+    referred_at: datetime
+    intake_due_on: date
+    screening_done_at: datetime | None
+    intake_done_at: datetime | None
+    deadline_status: DeadlineStatus
+
+
+_INTAKE_ORDER = {
+    DeadlineStatus.missed: 0,
+    DeadlineStatus.near: 1,
+    DeadlineStatus.pending: 2,
+    DeadlineStatus.met: 3,
+}
+
+
+def intake_queue(
+    db: Session,
+    case_manager: Viewer,
+    today: date,
+    *,
+    recent_days: int = 14,
+    rules: SiteRules | None = None,
+) -> list[IntakeItem]:
+    """The agency's referrals whose intake is open (missed first, then near, then pending), and
+    those completed in the last `recent_days` days, so the team sees what it just finished."""
+    _require_role(case_manager, CASE_MANAGEMENT_ROLES, "see the intake queue")
+    rules = rules or current_rules(db)
+    since = datetime.combine(today - timedelta(days=recent_days), datetime.min.time(), UTC)
+    referrals = db.exec(
+        select(Referral).where(
+            Referral.case_management_agency_id == case_manager.agency_id,
+            col(Referral.screening_done_at).is_(None)
+            | col(Referral.intake_done_at).is_(None)
+            | (col(Referral.intake_done_at) >= since),
+        )
+    )
+    items = [
+        IntakeItem(
+            referral_id=ident(r.id),
+            person_id=r.person_id,
+            kind=r.kind,
+            referred_at=r.referred_at,
+            intake_due_on=r.intake_due_on,
+            screening_done_at=r.screening_done_at,
+            intake_done_at=r.intake_done_at,
+            deadline_status=deadline_status(r, today, tz=rules.tz),
+        )
+        for r in referrals
+    ]
+    return sorted(
+        items, key=lambda i: (_INTAKE_ORDER[i.deadline_status], i.intake_due_on, i.referral_id)
+    )
+
+
+def intake_referral(db: Session, case_manager: Viewer, referral_id: int) -> Referral:
+    """A referral to the case manager's own agency; another agency's answers as none."""
+    return _intake_referral(db, case_manager, referral_id)
+
+
+def agency_case_managers(db: Session, agency_id: int) -> list[tuple[int, str]]:
+    """(user id, display name) of the agency's active case managers, for caseload choices."""
+    rows = db.exec(
+        select(User.id, User.display_name)
+        .where(
+            User.agency_id == agency_id,
+            User.role == Role.case_manager,
+            User.status == UserStatus.active,
+        )
+        .order_by(col(User.display_name))
+    )
+    return [(ident(uid), name) for uid, name in rows]
+
+
+def officer_referral(db: Session, officer: Viewer, referral_id: int) -> OfficerReferralStatus:
+    """One of the officer's own referrals, status only; another's answers as none."""
+    for item in officer_referrals(db, officer):
+        if item.referral_id == referral_id:
+            return item
+    raise ReferralError("no such referral of yours")
+
+
+def case_management_agencies(db: Session) -> list[tuple[int, str]]:
+    """(id, name) of the agencies a referral can be handed to."""
+    rows = db.exec(
+        select(Agency.id, Agency.name)
+        .where(Agency.kind == AgencyKind.case_management)
+        .order_by(col(Agency.name))
+    )
+    return [(ident(aid), name) for aid, name in rows]

@@ -15,7 +15,12 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from hub.accounts import admin_routes as accounts_admin
 from hub.accounts import routes as accounts
 from hub.audit.checkpoint import run_checkpointer
+from hub.charging import api as charging_api
+from hub.charging import routes as charging
 from hub.db import check_schema_current, get_engine
+from hub.notifications import routes as notifications
+from hub.referrals import api as referrals_api
+from hub.referrals import routes as referrals
 from hub.settings import PROJECT_ROOT, get_settings
 from hub.web import home
 from hub.web.dependencies import SignInRequired, csrf_protect
@@ -57,6 +62,11 @@ def create_app() -> FastAPI:
     app.include_router(home.router)
     app.include_router(accounts.router)
     app.include_router(accounts_admin.router)
+    app.include_router(referrals.router)
+    app.include_router(charging.router)
+    app.include_router(notifications.router)
+    app.include_router(referrals_api.router)
+    app.include_router(charging_api.router)
     _add_error_pages(app)
     return app
 

@@ -22,6 +22,9 @@ SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 CSRF_HEADER = "x-csrf-token"
 CSRF_FIELD = "csrf_token"
 ANONYMOUS_CSRF_COOKIE = "hub_signin_csrf"
+# Requests the page makes on its own, on a timer: they read the session but do not count as
+# activity, so polling cannot hold off the idle lock (CJIS AC-11).
+PASSIVE_PATHS = frozenset({"/notifications/badge"})
 
 
 def database() -> Iterator[Session]:
@@ -54,7 +57,7 @@ def optional_viewer(request: Request, db: DB) -> Viewer | None:
     cookie = request.cookies.get(get_settings().session_cookie_name)
     if not cookie:
         return None
-    loaded = load_session(db, cookie)
+    loaded = load_session(db, cookie, touch=request.url.path not in PASSIVE_PATHS)
     if loaded is None or not loaded[0].mfa_passed:
         return None
     return viewer_for(db, loaded[1], loaded[0])

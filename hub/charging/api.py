@@ -1,0 +1,230 @@
+"""/api/v1 for a prosecutor's case-management system: the queue, recording decisions, reading
+them back with the disclosures each is bound to, and the per-referral export. Same services,
+same policy layer as the pages; bearer tokens only."""
+
+from datetime import date, datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, HTTPException, Request, status
+from fastapi.responses import Response
+from pydantic import BaseModel, Field
+from sqlmodel import Session
+
+from hub.accounts.sessions import Viewer
+from hub.charging import services
+from hub.charging.models import ChargingDecision, ChargingMatter
+from hub.charging.routes import CHARGING_PURPOSE, csv_response, decision_export, queue_rows
+from hub.charging.services import ChargingError, Part2BindingRefused
+from hub.disclosure.record import Identity, IdentityList, WithheldCategory, disclose_identities
+from hub.vocabulary import Action, Category, DeadlineStatus, DecisionOutcome
+from hub.web.dependencies import DB, log_actor, require
+
+router = APIRouter(prefix="/api/v1/charging", tags=["charging"])
+
+Prosecutor = Annotated[Viewer, Depends(require(Action.charging_decide))]
+Exporter = Annotated[Viewer, Depends(require(Action.charging_export))]
+
+
+class PersonOut(BaseModel):
+    """Who the person is, or why that is withheld (the policy layer decided, and logged it)."""
+
+    person_id: int
+    first_name: str | None = None
+    last_name: str | None = None
+    date_of_birth: date | None = None
+    withheld: str | None = Field(default=None, description="the reason identity is withheld")
+
+
+def _person(person_id: int, identity: Identity | WithheldCategory) -> PersonOut:
+    if isinstance(identity, WithheldCategory):
+        return PersonOut(person_id=person_id, withheld=identity.reason.value)
+    return PersonOut(
+        person_id=person_id,
+        first_name=identity.first_name,
+        last_name=identity.last_name,
+        date_of_birth=identity.date_of_birth,
+    )
+
+
+class QueueItemOut(BaseModel):
+    """A matter awaiting a decision. A null column is withheld by the policy (the intake
+    clock needs the client's 42 CFR 2.35 consent)."""
+
+    matter_id: int
+    person: PersonOut
+    kind: str
+    offense_tracking_number: str | None
+    offenses: list[str] | None
+    arrested_at: datetime | None
+    deadline_status: DeadlineStatus | None
+    intake_due_on: date | None
+    more_information_asked: bool
+
+
+class DecisionIn(BaseModel):
+    outcome: DecisionOutcome
+    reason_codes: list[str] = Field(min_length=1)
+    note: str | None = Field(default=None, max_length=2000)
+    material_seqs: list[int] = Field(
+        default_factory=list, description="log entries (seq) the decision relied on"
+    )
+    supersedes_id: int | None = Field(default=None, description="the decision this corrects")
+
+
+class BoundOut(BaseModel):
+    seq: int
+    recorded_at: datetime
+    tag: str
+    purpose: str | None
+    categories: list[str]
+    material: bool
+
+
+class DecisionOut(BaseModel):
+    decision_id: int
+    matter_id: int
+    person: PersonOut
+    offense_tracking_number: str
+    outcome: DecisionOutcome
+    reason_codes: list[str]
+    note: str | None
+    decided_at: datetime
+    supersedes_id: int | None
+    superseded_by: int | None
+    tree_head_id: int | None
+    bound_disclosures: list[BoundOut]
+
+
+class ProblemOut(BaseModel):
+    detail: str
+
+
+@router.get("/queue")
+def queue(request: Request, db: DB, viewer: Prosecutor) -> list[QueueItemOut]:
+    """Matters awaiting the office's decision, most urgent first."""
+    return [
+        QueueItemOut(
+            matter_id=row.item.matter_id,
+            person=_person(row.item.person_id, row.identity),
+            kind=row.item.kind,
+            offense_tracking_number=row.item.offense_tracking_number if row.shows_legal else None,
+            offenses=row.item.offenses if row.shows_legal else None,
+            arrested_at=row.item.arrested_at if row.shows_legal else None,
+            deadline_status=row.item.deadline_status if row.shows_clock else None,
+            intake_due_on=row.item.intake_due_on if row.shows_clock else None,
+            more_information_asked=row.item.standing_outcome is not None,
+        )
+        for row in queue_rows(request, db, viewer)
+    ]
+
+
+def _decisions_out(
+    request: Request,
+    db: Session,
+    viewer: Viewer,
+    rows: list[tuple[ChargingDecision, ChargingMatter]],
+) -> list[DecisionOut]:
+    known: IdentityList = disclose_identities(
+        db,
+        viewer,
+        [m.person_id for _, m in rows],
+        CHARGING_PURPOSE,
+        log_actor(request, viewer),
+        with_categories=(Category.legal,),
+    )
+    ids = [d.id for d, _ in rows if d.id is not None]
+    bound = services.bound_disclosures(db, ids)
+    corrected = services.superseded_by(db, ids)
+    return [
+        DecisionOut(
+            decision_id=d.id,  # type: ignore[arg-type]
+            matter_id=m.id,  # type: ignore[arg-type]
+            person=_person(m.person_id, known.identity(m.person_id)),
+            offense_tracking_number=m.offense_tracking_number,
+            outcome=d.outcome,
+            reason_codes=list(d.reason_codes),
+            note=d.note,
+            decided_at=d.decided_at,
+            supersedes_id=d.supersedes_id,
+            superseded_by=corrected.get(d.id),  # type: ignore[arg-type]
+            tree_head_id=d.tree_head_id,
+            bound_disclosures=[BoundOut(**vars(b)) for b in bound[d.id]],  # type: ignore[index]
+        )
+        for d, m in rows
+        # The office's own decisions are legal data of its matters; the policy still decides.
+        if known.allows(m.person_id, Category.legal)
+    ]
+
+
+@router.post(
+    "/matters/{matter_id}/decisions",
+    status_code=status.HTTP_201_CREATED,
+    responses={
+        404: {"model": ProblemOut},
+        409: {"model": ProblemOut, "description": "42 CFR 2.12(d): refused, breach signal"},
+        422: {"model": ProblemOut, "description": "the decision breaks a rule; nothing changed"},
+    },
+)
+def record_decision(
+    request: Request, db: DB, viewer: Prosecutor, matter_id: int, body: DecisionIn
+) -> DecisionOut:
+    """Record a decision (or, with supersedes_id, a correction). It is bound to every
+    disclosure about the client this prosecutor received since the referral."""
+    try:
+        services.matter_for(db, viewer, matter_id)
+    except ChargingError as error:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, str(error)) from error
+    try:
+        decision = services.record_decision(
+            db,
+            viewer,
+            matter_id,
+            body.outcome,
+            body.reason_codes,
+            body.note,
+            body.material_seqs,
+            log_actor(request, viewer),
+            supersedes_id=body.supersedes_id,
+        )
+    except Part2BindingRefused as error:
+        raise HTTPException(status.HTTP_409_CONFLICT, str(error)) from error
+    except ChargingError as error:
+        db.rollback()
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(error)) from error
+    decision_row, matter = services.decision_for(db, viewer, decision.id)  # type: ignore[arg-type]
+    return _decisions_out(request, db, viewer, [(decision_row, matter)])[0]
+
+
+@router.get("/decisions")
+def decisions(
+    request: Request, db: DB, viewer: Prosecutor, since: datetime | None = None
+) -> list[DecisionOut]:
+    """Every decision of the office (corrections and what they corrected), oldest first."""
+    return _decisions_out(request, db, viewer, services.office_decisions(db, viewer, since=since))
+
+
+@router.get("/decisions/{decision_id}", responses={404: {"model": ProblemOut}})
+def decision(request: Request, db: DB, viewer: Prosecutor, decision_id: int) -> DecisionOut:
+    try:
+        row = services.decision_for(db, viewer, decision_id)
+    except ChargingError as error:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, str(error)) from error
+    found = _decisions_out(request, db, viewer, [row])
+    if not found:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "no such decision for your office")
+    return found[0]
+
+
+@router.get(
+    "/decisions/{decision_id}/export",
+    response_class=Response,
+    responses={200: {"content": {"text/csv": {}}}, 400: {"model": ProblemOut}},
+)
+def export(request: Request, db: DB, viewer: Exporter, decision_id: int) -> Response:
+    """The per-referral decision export (CSV, the fields state reporting asks for). The export
+    is a disclosure of the person's identity and is logged as one."""
+    try:
+        text = decision_export(request, db, viewer, decision_id)
+    except ChargingError as error:
+        raise HTTPException(status.HTTP_400_BAD_REQUEST, str(error)) from error
+    return csv_response(text, decision_id)

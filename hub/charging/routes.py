@@ -1,0 +1,419 @@
+"""Charging pages. Prosecutors (purpose: charging_decision): the queue, a matter, the decision
+form with the disclosures a decision will be bound to, the decision page, corrections, and the
+per-referral decision export. Defenders (purpose: defense): decisions on their clients and
+what kinds of information reached the prosecutor. Privacy officers: decision flags and breach
+signals to review.
+"""
+
+import importlib
+import importlib.util
+from types import ModuleType
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Form, HTTPException, Request, status
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from sqlmodel import Session
+
+from hub.accounts.sessions import Viewer
+from hub.charging import services
+from hub.charging.pages import (
+    DecisionFormPage,
+    DecisionPage,
+    DefensePage,
+    DefenseRow,
+    FlagPage,
+    FlagsPage,
+    MatterPage,
+    QueuePage,
+    QueueRow,
+)
+from hub.charging.services import ChargingError, DisclosedIdentity
+from hub.db import utcnow
+from hub.disclosure.policy import PersonNotFound
+from hub.disclosure.record import disclose_identities, disclose_record
+from hub.permissions import allowed
+from hub.referrals.rules import current_rules
+from hub.referrals.services import current_decisions
+from hub.vocabulary import Action, Category, DecisionOutcome, DisclosureTag, FlagStatus, Purpose
+from hub.web.dependencies import DB, log_actor, require
+from hub.web.templating import render
+
+router = APIRouter()
+
+CHARGING_PURPOSE = Purpose.charging_decision
+DEFENSE_PURPOSE = Purpose.defense
+
+Prosecutor = Annotated[Viewer, Depends(require(Action.charging_decide))]
+Exporter = Annotated[Viewer, Depends(require(Action.charging_export))]
+Defender = Annotated[Viewer, Depends(require(Action.defense_decisions))]
+FlagReader = Annotated[Viewer, Depends(require(Action.flags_read))]
+FlagReviewer = Annotated[Viewer, Depends(require(Action.flags_review))]
+
+
+def _not_found(error: Exception) -> HTTPException:
+    return HTTPException(status.HTTP_404_NOT_FOUND, str(error))
+
+
+def receipts_module() -> ModuleType | None:
+    """hub.audit.receipts, once the tamper-evident log's receipts are part of the hub."""
+    if importlib.util.find_spec("hub.audit.receipts") is None:
+        return None
+    return importlib.import_module("hub.audit.receipts")
+
+
+# --- the queue and a matter -----------------------------------------------------------------
+
+
+def queue_rows(request: Request, db: Session, viewer: Viewer) -> list[QueueRow]:
+    """The prosecutor's queue, each row with who the person is and which of its columns the
+    policy lets this prosecutor see. A row whose intake clock is withheld is ordered as if its
+    deadline were met, so that the order gives nothing away."""
+    rules = current_rules(db)
+    items = services.prosecutor_queue(db, viewer, utcnow().astimezone(rules.tz).date(), rules=rules)
+    known = disclose_identities(
+        db,
+        viewer,
+        [i.person_id for i in items],
+        CHARGING_PURPOSE,
+        log_actor(request, viewer),
+        with_categories=(Category.legal, Category.engagement),
+    )
+    rows = [
+        QueueRow(
+            item=i,
+            identity=known.identity(i.person_id),
+            shows_legal=known.allows(i.person_id, Category.legal),
+            shows_clock=known.allows(i.person_id, Category.engagement),
+        )
+        for i in items
+    ]
+    order = {"missed": 0, "met": 1, "near": 2, "pending": 3}
+    return sorted(
+        rows,
+        key=lambda r: (
+            order[r.item.deadline_status.value] if r.shows_clock and r.item.deadline_status else 1,
+            -r.item.days_since_arrest,
+            r.item.matter_id,
+        ),
+    )
+
+
+@router.get("/charging", response_class=HTMLResponse)
+def queue(request: Request, db: DB, viewer: Prosecutor) -> Response:
+    page = QueuePage(
+        title="Charging queue",
+        viewer=viewer,
+        csrf_token=viewer.csrf_token,
+        rows=queue_rows(request, db, viewer),
+    )
+    return render(request, "charging/queue.html", page)
+
+
+@router.get("/charging/matters/{matter_id}", response_class=HTMLResponse)
+def matter_page(request: Request, db: DB, viewer: Prosecutor, matter_id: int) -> Response:
+    try:
+        matter = services.matter_for(db, viewer, matter_id)
+        record = disclose_record(
+            db, viewer, matter.person_id, CHARGING_PURPOSE, log_actor(request, viewer)
+        )
+    except (ChargingError, PersonNotFound) as error:
+        raise _not_found(error) from error
+    decisions = services.decision_chain(db, matter_id)
+    standing = current_decisions(db, [matter_id]).get(matter_id)
+    page = MatterPage(
+        title=f"Matter {matter.offense_tracking_number}",
+        viewer=viewer,
+        csrf_token=viewer.csrf_token,
+        matter=matter,
+        record=record,
+        shows_legal=Category.legal in record.disclosed_categories,
+        decisions=decisions,
+        superseded_by=services.superseded_by(db, [d.id for d in decisions if d.id]),
+        standing=standing,
+        awaiting=standing is None or standing.outcome == DecisionOutcome.more_information,
+    )
+    return render(request, "charging/matter.html", page)
+
+
+# --- deciding ---------------------------------------------------------------------------------
+
+
+def _form_page(
+    db: Session, viewer: Viewer, matter_id: int, supersedes_id: int | None, **extra: Any
+) -> DecisionFormPage:
+    try:
+        matter = services.matter_for(db, viewer, matter_id)
+        supersedes = None
+        if supersedes_id is not None:
+            supersedes, of_matter = services.decision_for(db, viewer, supersedes_id)
+            if of_matter.id != matter.id:
+                raise ChargingError("no such decision on this matter")
+    except ChargingError as error:
+        raise _not_found(error) from error
+    return DecisionFormPage(
+        title=f"Correct decision {supersedes_id}" if supersedes_id else "Charging decision",
+        viewer=viewer,
+        csrf_token=viewer.csrf_token,
+        matter=matter,
+        rules=current_rules(db),
+        disclosures=services.pending_disclosures(db, viewer, matter_id),
+        supersedes=supersedes,
+        **extra,
+    )
+
+
+@router.get("/charging/matters/{matter_id}/decide", response_class=HTMLResponse)
+def decision_form(request: Request, db: DB, viewer: Prosecutor, matter_id: int) -> Response:
+    return render(request, "charging/decide.html", _form_page(db, viewer, matter_id, None))
+
+
+@router.get("/charging/decisions/{decision_id}/correct", response_class=HTMLResponse)
+def correction_form(request: Request, db: DB, viewer: Prosecutor, decision_id: int) -> Response:
+    try:
+        _, matter = services.decision_for(db, viewer, decision_id)
+    except ChargingError as error:
+        raise _not_found(error) from error
+    page = _form_page(db, viewer, matter.id, decision_id)  # type: ignore[arg-type]
+    return render(request, "charging/decide.html", page)
+
+
+@router.post("/charging/matters/{matter_id}/decisions", response_class=HTMLResponse)
+def record_decision(
+    request: Request,
+    db: DB,
+    viewer: Prosecutor,
+    matter_id: int,
+    outcome: Annotated[str, Form(max_length=32)] = "",
+    reason_codes: Annotated[list[str], Form()] = [],  # noqa: B006 (FastAPI copies defaults)
+    note: Annotated[str, Form(max_length=2000)] = "",
+    material: Annotated[list[int], Form()] = [],  # noqa: B006
+    supersedes_id: Annotated[int | None, Form()] = None,
+) -> Response:
+    try:
+        decision = services.record_decision(
+            db,
+            viewer,
+            matter_id,
+            outcome,
+            reason_codes,
+            note,
+            material,
+            log_actor(request, viewer),
+            supersedes_id=supersedes_id,
+        )
+    except ChargingError as error:
+        db.rollback()
+        page = _form_page(
+            db,
+            viewer,
+            matter_id,
+            supersedes_id,
+            outcome=outcome,
+            reason_codes=reason_codes,
+            note=note,
+            material=material,
+            error=str(error),
+        )
+        return render(request, "charging/decide.html", page, status.HTTP_400_BAD_REQUEST)
+    return RedirectResponse(
+        f"/charging/decisions/{decision.id}?created=1", status.HTTP_303_SEE_OTHER
+    )
+
+
+@router.get("/charging/decisions/{decision_id}", response_class=HTMLResponse)
+def decision_page(
+    request: Request, db: DB, viewer: Prosecutor, decision_id: int, created: bool = False
+) -> Response:
+    try:
+        decision, matter = services.decision_for(db, viewer, decision_id)
+    except ChargingError as error:
+        raise _not_found(error) from error
+    standing = current_decisions(db, [matter.id]).get(matter.id)  # type: ignore[list-item,arg-type]
+    page = DecisionPage(
+        title=f"Decision {decision_id}",
+        viewer=viewer,
+        csrf_token=viewer.csrf_token,
+        decision=decision,
+        matter=matter,
+        rules=current_rules(db),
+        disclosures=services.bound_disclosures(db, [decision_id])[decision_id],
+        superseded_by=services.superseded_by(db, [decision_id]).get(decision_id),
+        flags=services.decision_flags(db, decision_id),
+        receipts=receipts_module() is not None,
+        standing=standing is not None and standing.id == decision_id,
+        created=created,
+    )
+    return render(request, "charging/decision.html", page)
+
+
+@router.get("/charging/decisions/{decision_id}/receipts/{seq}")
+def receipt(request: Request, db: DB, viewer: Prosecutor, decision_id: int, seq: int) -> Response:
+    """The log's receipt for one disclosure a decision is bound to: proof, checkable offline,
+    that the entry is in the log the hub signed."""
+    module = receipts_module()
+    try:
+        services.decision_for(db, viewer, decision_id)
+    except ChargingError as error:
+        raise _not_found(error) from error
+    bound = {d.seq for d in services.bound_disclosures(db, [decision_id])[decision_id]}
+    if module is None or seq not in bound:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "No such receipt.")
+    try:
+        body = module.build_receipt(db, seq)
+    except LookupError as error:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, str(error)) from error
+    return JSONResponse(body)
+
+
+# --- the per-referral export ------------------------------------------------------------------
+
+
+def decision_export(request: Request, db: Session, viewer: Viewer, decision_id: int) -> str:
+    """The per-referral export of one decision as CSV. It discloses the person's identity (and
+    the legal and referral fields of the row) to the reader, so it goes through the policy
+    layer and is logged as a disclosure of its own."""
+    item = services.decision_report_item(db, viewer, decision_id)
+    known = disclose_identities(
+        db,
+        viewer,
+        [item.person_id],
+        CHARGING_PURPOSE,
+        log_actor(request, viewer),
+        with_categories=(Category.legal, Category.referral),
+        tag=DisclosureTag.decision_export_read,
+    )
+    if not (
+        known.allows(item.person_id, Category.legal)
+        and known.allows(item.person_id, Category.referral)
+    ):
+        raise ChargingError("the policy does not let you export this decision")
+    identity = known.identities.get(item.person_id)
+    who = DisclosedIdentity(
+        name=f"{identity.first_name} {identity.last_name}" if identity else None,
+        date_of_birth=identity.date_of_birth if identity else None,
+        zip_code=None,  # the hub keeps no address: a staying-at note is contact data
+    )
+    return services.format_decision_export([item], {item.person_id: who})
+
+
+def csv_response(text: str, decision_id: int) -> Response:
+    return Response(
+        text,
+        media_type="text/csv; charset=utf-8",
+        headers={"content-disposition": f'attachment; filename="decision-{decision_id}.csv"'},
+    )
+
+
+@router.get("/charging/decisions/{decision_id}/export")
+def export_decision(request: Request, db: DB, viewer: Exporter, decision_id: int) -> Response:
+    try:
+        text = decision_export(request, db, viewer, decision_id)
+    except ChargingError as error:
+        raise HTTPException(status.HTTP_400_BAD_REQUEST, str(error)) from error
+    return csv_response(text, decision_id)
+
+
+# --- defenders --------------------------------------------------------------------------------
+
+
+@router.get("/defense", response_class=HTMLResponse)
+def defense(request: Request, db: DB, viewer: Defender) -> Response:
+    items = services.defense_decisions(db, viewer)
+    known = disclose_identities(
+        db,
+        viewer,
+        [i.person_id for i in items],
+        DEFENSE_PURPOSE,
+        log_actor(request, viewer),
+        with_categories=(Category.legal,),
+    )
+    page = DefensePage(
+        title="Charging decisions on my clients",
+        viewer=viewer,
+        csrf_token=viewer.csrf_token,
+        rows=[
+            DefenseRow(i, known.identity(i.person_id), known.allows(i.person_id, Category.legal))
+            for i in items
+        ],
+        flags=services.flags_for(db, viewer),
+    )
+    return render(request, "defense/decisions.html", page)
+
+
+# --- flags and breach signals -----------------------------------------------------------------
+
+
+def _flags_page(db: Session, viewer: Viewer, **extra: Any) -> FlagsPage:
+    reviewer = allowed(viewer.role, Action.flags_review)
+    return FlagsPage(
+        title="Flags and breach signals" if reviewer else "Decision flags",
+        viewer=viewer,
+        csrf_token=viewer.csrf_token,
+        flags=services.flags_for(db, viewer),
+        signals=services.breach_signals(db, viewer) if reviewer else [],
+        can_review=reviewer,
+        **extra,
+    )
+
+
+@router.get("/flags", response_class=HTMLResponse)
+def flags(request: Request, db: DB, viewer: FlagReader) -> Response:
+    return render(request, "privacy/flags.html", _flags_page(db, viewer))
+
+
+def _flag_page(db: Session, viewer: Viewer, flag_id: int, **extra: Any) -> FlagPage:
+    try:
+        flag = services.flag_for(db, viewer, flag_id)
+    except ChargingError as error:
+        raise _not_found(error) from error
+    return FlagPage(
+        title=f"Flag {flag_id}",
+        viewer=viewer,
+        csrf_token=viewer.csrf_token,
+        flag=flag,
+        can_review=allowed(viewer.role, Action.flags_review) and flag.status == FlagStatus.open,
+        **extra,
+    )
+
+
+@router.get("/flags/{flag_id}", response_class=HTMLResponse)
+def flag(request: Request, db: DB, viewer: FlagReader, flag_id: int) -> Response:
+    return render(request, "privacy/flag.html", _flag_page(db, viewer, flag_id))
+
+
+@router.post("/flags/{flag_id}/review", response_class=HTMLResponse)
+def review_flag(
+    request: Request,
+    db: DB,
+    viewer: FlagReviewer,
+    flag_id: int,
+    note: Annotated[str, Form(max_length=2000)] = "",
+) -> Response:
+    try:
+        services.review_flag(db, viewer, flag_id, note, log_actor(request, viewer))
+    except ChargingError as error:
+        db.rollback()
+        page = _flag_page(db, viewer, flag_id, error=str(error))
+        return render(request, "privacy/flag.html", page, status.HTTP_400_BAD_REQUEST)
+    page = _flag_page(db, viewer, flag_id)
+    page.messages.append("The flag is marked reviewed.")
+    return render(request, "privacy/flag.html", page)
+
+
+@router.post("/breach-signals/{seq}/review", response_class=HTMLResponse)
+def review_breach_signal(
+    request: Request,
+    db: DB,
+    viewer: FlagReviewer,
+    seq: int,
+    note: Annotated[str, Form(max_length=2000)] = "",
+) -> Response:
+    try:
+        services.review_breach_signal(db, viewer, seq, note, log_actor(request, viewer))
+    except ChargingError as error:
+        db.rollback()
+        page = _flags_page(db, viewer, error=str(error))
+        return render(request, "privacy/flags.html", page, status.HTTP_400_BAD_REQUEST)
+    page = _flags_page(db, viewer)
+    page.messages.append(f"Breach signal {seq} is marked reviewed.")
+    return render(request, "privacy/flags.html", page)

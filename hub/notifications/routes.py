@@ -1,0 +1,66 @@
+"""Notifications: the badge in the header (polled by htmx, without keeping an idle session
+alive: hub.web.dependencies.PASSIVE_PATHS), the list, and marking one read. A notification
+carries no personal data; the page it links to discloses through the policy layer."""
+
+from dataclasses import dataclass, field
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, HTTPException, Request, status
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from hub.accounts.sessions import Viewer
+from hub.notifications.models import Notification
+from hub.notifications.services import (
+    NotificationError,
+    mark_read,
+    notifications_for,
+    unread_count,
+)
+from hub.vocabulary import Action
+from hub.web.dependencies import DB, require
+from hub.web.templating import Page, render
+
+router = APIRouter()
+
+Reader = Annotated[Viewer, Depends(require(Action.notifications_read))]
+BADGE_POLL_SECONDS = 60
+
+
+@dataclass
+class BadgeFragment(Page):
+    unread: int = 0
+    poll_seconds: int = BADGE_POLL_SECONDS
+
+
+@dataclass
+class NotificationsPage(Page):
+    notifications: list[Notification] = field(default_factory=list)
+
+
+@router.get("/notifications/badge", response_class=HTMLResponse)
+def badge(request: Request, db: DB, viewer: Reader) -> Response:
+    page = BadgeFragment(
+        title="Notifications", viewer=viewer, unread=unread_count(db, viewer.user_id)
+    )
+    return render(request, "notifications/_notification_badge.html", page)
+
+
+@router.get("/notifications", response_class=HTMLResponse)
+def notifications(request: Request, db: DB, viewer: Reader) -> Response:
+    page = NotificationsPage(
+        title="Notifications",
+        viewer=viewer,
+        csrf_token=viewer.csrf_token,
+        notifications=notifications_for(db, viewer.user_id),
+    )
+    return render(request, "notifications/list.html", page)
+
+
+@router.post("/notifications/{notification_id}/read")
+def read(request: Request, db: DB, viewer: Reader, notification_id: int) -> Response:
+    try:
+        note = mark_read(db, viewer.user_id, notification_id)
+    except NotificationError as error:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, str(error)) from error
+    # Open what it points to, if anything; otherwise back to the list.
+    return RedirectResponse(note.link or "/notifications", status.HTTP_303_SEE_OTHER)

@@ -1,0 +1,120 @@
+"""What the referral and intake pages show, as typed contexts. Who a person is reaches a page
+only as the policy layer disclosed it (an Identity, or a WithheldCategory saying why not)."""
+
+from dataclasses import dataclass, field
+
+from hub.disclosure.record import DisclosedRecord, Identity, WithheldCategory
+from hub.referrals.eligibility import Screening
+from hub.referrals.forms import ArrestForm, ListEntryForm, PersonFields, SocialContactForm
+from hub.referrals.models import Referral
+from hub.referrals.rules import SiteRules
+from hub.referrals.services import (
+    IntakeItem,
+    OfficerReferralStatus,
+    OverrideItem,
+    SocialContactListItem,
+)
+from hub.vocabulary import DeadlineStatus
+from hub.web.templating import Page
+
+Who = Identity | WithheldCategory
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A person on file who may be the one entered, as far as the referrer may know them."""
+
+    person_id: int
+    identity: Who
+    score: float
+    reason: str
+
+
+@dataclass
+class ReferralFormPage(Page):
+    kind: str = "arrest"  # arrest | social_contact
+    form: ArrestForm | SocialContactForm | None = None
+    rules: SiteRules | None = None
+    agencies: list[tuple[int, str]] = field(default_factory=list)
+    candidates: list[Candidate] = field(default_factory=list)
+    screening: Screening | None = None
+    error: str | None = None
+
+
+@dataclass
+class ScreeningFragment(Page):
+    screening: Screening | None = None
+    rules: SiteRules | None = None
+    override_reason: str = ""
+    screening_error: str | None = None
+
+
+@dataclass(frozen=True)
+class ListRow:
+    item: SocialContactListItem
+    identity: Who
+
+
+@dataclass
+class SocialContactListPage(Page):
+    rows: list[ListRow] = field(default_factory=list)
+    form: ListEntryForm | PersonFields | None = None
+    rules: SiteRules | None = None
+    candidates: list[Candidate] = field(default_factory=list)
+    can_add: bool = False
+    can_refer: bool = False
+    error: str | None = None
+
+
+@dataclass(frozen=True)
+class FeedbackRow:
+    item: OfficerReferralStatus
+    identity: Who
+    shows_status: bool  # engagement disclosed: the program status
+    shows_charging: bool  # legal disclosed: the charging outcome
+
+
+@dataclass
+class MyReferralsPage(Page):
+    rows: list[FeedbackRow] = field(default_factory=list)
+
+
+@dataclass
+class ReferralFeedbackPage(Page):
+    row: FeedbackRow | None = None
+    rules: SiteRules | None = None
+    created: bool = False
+    error: str | None = None
+
+
+@dataclass
+class OverridesPage(Page):
+    items: list[OverrideItem] = field(default_factory=list)
+    officers: dict[int, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class IntakeRow:
+    item: IntakeItem
+    identity: Who
+    shows_referral: bool
+    shows_clock: bool
+
+
+@dataclass
+class IntakeQueuePage(Page):
+    rows: list[IntakeRow] = field(default_factory=list)
+
+
+@dataclass
+class IntakePage(Page):
+    referral: Referral | None = None
+    record: DisclosedRecord | None = None
+    shows_referral: bool = False
+    shows_clock: bool = False
+    deadline: DeadlineStatus | None = None
+    case_managers: list[tuple[int, str]] = field(default_factory=list)
+    can_assign_others: bool = False
+    created: bool = False
+    error: str | None = None
+    done: str | None = None
