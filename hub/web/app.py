@@ -11,7 +11,10 @@ from fastapi.staticfiles import StaticFiles
 
 from hub.accounts import admin_routes as accounts_admin
 from hub.accounts import routes as accounts
+from hub.clients import api as clients_api
+from hub.clients import routes as clients
 from hub.db import check_schema_current, get_engine
+from hub.disclosure import routes as privacy
 from hub.settings import PROJECT_ROOT
 from hub.web import home
 from hub.web.dependencies import SignInRequired, csrf_protect
@@ -44,6 +47,9 @@ def create_app() -> FastAPI:
     app.include_router(home.router)
     app.include_router(accounts.router)
     app.include_router(accounts_admin.router)
+    app.include_router(clients.router)
+    app.include_router(clients_api.router)
+    app.include_router(privacy.router)
     _add_error_pages(app)
     return app
 
