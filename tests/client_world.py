@@ -29,7 +29,9 @@ from tests.test_policy_matrix import CONSENT_STATES, Case, World, expected_categ
 
 # Every row of the matrix: role x relationship x consent state (the purpose is the route's).
 ROWS = [
-    pytest.param(role, related, consent, id=f"{role.value}-{'related' if related else 'other'}-{consent}")
+    pytest.param(
+        role, related, consent, id=f"{role.value}-{'related' if related else 'other'}-{consent}"
+    )
     for role in Role
     for related in (True, False)
     for consent in CONSENT_STATES

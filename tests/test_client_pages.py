@@ -9,15 +9,18 @@ import pytest
 
 from hub.disclosure.notice import REDISCLOSURE_NOTICE
 from hub.vocabulary import Category, DisclosureTag, Role
+from tests import client_world, test_policy_matrix
 from tests.client_world import (
     ROWS,
     disclosed_in,
     expected,
     route_purpose,
-    served,  # noqa: F401  (module fixture)
     withheld_in,
 )
-from tests.test_policy_matrix import world  # noqa: F401  (module fixture: one database per backend)
+
+# Module fixtures: one database per backend for the whole module.
+world = test_policy_matrix.world
+served = client_world.served
 
 C = Category
 NOTICE_MARK = "data-part2-notice"
