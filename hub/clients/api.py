@@ -9,7 +9,16 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, HTTPException, Request, Security, status
 from fastapi.security import HTTPBearer
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StrictInt,
+    field_validator,
+)
+from pydantic.json_schema import SkipJsonSchema
 from sqlmodel import Session
 
 from hub.accounts.sessions import Viewer
@@ -27,7 +36,6 @@ from hub.clients.web import (
     SearchPurpose,
     not_found,
     read_record,
-    refuse_nul,
 )
 from hub.consents import services as consents
 from hub.consents.models import Consent
@@ -59,8 +67,22 @@ from hub.vocabulary import (
 )
 from hub.web.dependencies import DB, log_actor
 
-Text = Annotated[str, AfterValidator(refuse_nul)]
-RowId = Annotated[int, Field(ge=1, le=MAX_ID)]
+# The schema says what the services accept, so a client (and schemathesis) can tell a valid
+# request from an invalid one: no NUL characters (PostgreSQL cannot store them), and a field
+# the services require to hold something holds more than blanks.
+Text = Annotated[str, Field(pattern=r"^[^\x00]*$")]
+NonBlank = Annotated[str, Field(pattern=r"^[^\x00]*[^\x00\s][^\x00]*$")]
+RowId = Annotated[StrictInt, Field(ge=1, le=MAX_ID)]
+
+
+def _iso_date(value: object) -> object:
+    # JSON has no dates: one is a "YYYY-MM-DD" string, never a number read as a timestamp.
+    if not isinstance(value, str | date):
+        raise ValueError("a date is written YYYY-MM-DD")
+    return value
+
+
+IsoDate = Annotated[date, BeforeValidator(_iso_date)]
 
 
 class Problem(BaseModel):
@@ -76,6 +98,7 @@ class ApiError(BaseModel):
 
 
 ERRORS: dict[int | str, dict[str, Any]] = {
+    status.HTTP_400_BAD_REQUEST: {"model": ApiError, "description": "The body is not JSON."},
     status.HTTP_401_UNAUTHORIZED: {"model": ApiError, "description": "No valid bearer token."},
     status.HTTP_403_FORBIDDEN: {"model": ApiError, "description": "The role does not allow it."},
     status.HTTP_404_NOT_FOUND: {
@@ -243,24 +266,32 @@ def record_out(record: DisclosedRecord) -> ClientRecordOut:
     )
 
 
-@router.get("/clients/{person_id}", summary="Read a client record")
-def get_client(
-    request: Request, db: DB, viewer: ClientReader, purpose: RecordPurpose, person_id: PersonId
-) -> ClientRecordOut:
-    """Every category of the record, disclosed or withheld, for the purpose fixed by the
-    token holder's role; the read is in the disclosure log."""
-    return record_out(read_record(db, viewer, person_id, purpose, request))
-
-
-# --- search ----------------------------------------------------------------------------------
+# --- search ---------------------------------------------------------------------------------
 
 
 class SearchIn(BaseModel):
     """Part of a name or alias (two letters at least), a date of birth, or both."""
 
-    model_config = ConfigDict(extra="forbid")
-    name: Annotated[Text, Field(max_length=200)] | None = None
-    date_of_birth: date | None = None
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"anyOf": [{"required": ["name"]}, {"required": ["date_of_birth"]}]},
+    )
+    name: (
+        Annotated[
+            str,
+            Field(max_length=200, pattern=r"^[^\x00]*[^\x00\s][^\x00]*[^\x00\s][^\x00]*$"),
+        ]
+        | SkipJsonSchema[None]
+    ) = None
+    date_of_birth: IsoDate | SkipJsonSchema[None] = None
+
+    @field_validator("name", "date_of_birth", mode="before")
+    @classmethod
+    def _not_null(cls, value: object) -> object:
+        # Leave a term out rather than send null: the schema has no null for them.
+        if value is None:
+            raise ValueError("leave the field out instead of sending null")
+        return value
 
 
 class SearchHitOut(BaseModel):
@@ -302,6 +333,16 @@ def search_clients(
     )
 
 
+# Declared after the search, so that POST /clients/search is not matched as an id.
+@router.get("/clients/{person_id:int}", summary="Read a client record")
+def get_client(
+    request: Request, db: DB, viewer: ClientReader, purpose: RecordPurpose, person_id: PersonId
+) -> ClientRecordOut:
+    """Every category of the record, disclosed or withheld, for the purpose fixed by the
+    token holder's role; the read is in the disclosure log."""
+    return record_out(read_record(db, viewer, person_id, purpose, request))
+
+
 # --- case notes ------------------------------------------------------------------------------
 
 
@@ -317,7 +358,7 @@ class NotesOut(BaseModel):
 class NoteIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     category: Category
-    body: Annotated[Text, Field(min_length=1, max_length=20_000)]
+    body: Annotated[NonBlank, Field(max_length=20_000)]
 
 
 class NoteCreatedOut(NoteOut):
@@ -326,7 +367,7 @@ class NoteCreatedOut(NoteOut):
     )
 
 
-@router.get("/clients/{person_id}/notes", summary="List a client's case notes")
+@router.get("/clients/{person_id:int}/notes", summary="List a client's case notes")
 def list_notes(
     request: Request, db: DB, viewer: ClientReader, purpose: RecordPurpose, person_id: PersonId
 ) -> NotesOut:
@@ -343,7 +384,7 @@ def list_notes(
 
 
 @router.post(
-    "/clients/{person_id}/notes",
+    "/clients/{person_id:int}/notes",
     status_code=status.HTTP_201_CREATED,
     summary="Add a case note",
 )
@@ -431,14 +472,14 @@ class ConsentIn(BaseModel):
     recipient_agency_kind: AgencyKind | None = None
     categories: list[Category] = Field(max_length=len(Category))
     purposes: list[Purpose] = Field(max_length=len(Purpose))
-    description: Annotated[Text, Field(max_length=1000)]
-    right_to_revoke: Annotated[Text, Field(max_length=1000)]
-    expires_on: date | None = None
+    description: Annotated[NonBlank, Field(max_length=1000)]
+    right_to_revoke: Annotated[NonBlank, Field(max_length=1000)]
+    expires_on: IsoDate | None = None
     expiry_event: Annotated[Text, Field(max_length=300)] | None = None
     irrevocable_until: Annotated[Text, Field(max_length=300)] | None = None
-    signed_by: Annotated[Text, Field(max_length=200)]
-    signature_on_file: bool
-    signed_on: date
+    signed_by: Annotated[NonBlank, Field(max_length=200)]
+    signature_on_file: StrictBool
+    signed_on: IsoDate
 
 
 def _consent_error(exc: ConsentError) -> HTTPException:
@@ -456,7 +497,7 @@ def _listed(db: Session, viewer: Viewer, person_id: int, request: Request) -> li
         raise _consent_error(exc) from None
 
 
-@router.get("/clients/{person_id}/consents", summary="List a client's consents")
+@router.get("/clients/{person_id:int}/consents", summary="List a client's consents")
 def list_client_consents(
     request: Request, db: DB, viewer: ConsentManager, person_id: PersonId
 ) -> ConsentsOut:
@@ -466,7 +507,7 @@ def list_client_consents(
 
 
 @router.post(
-    "/clients/{person_id}/consents",
+    "/clients/{person_id:int}/consents",
     status_code=status.HTTP_201_CREATED,
     summary="Record a consent",
 )
@@ -482,7 +523,9 @@ def create_client_consent(
     return consent_out(created)
 
 
-@router.post("/clients/{person_id}/consents/{consent_id}/revoke", summary="Revoke a consent")
+@router.post(
+    "/clients/{person_id:int}/consents/{consent_id:int}/revoke", summary="Revoke a consent"
+)
 def revoke_client_consent(
     request: Request,
     db: DB,

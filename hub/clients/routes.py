@@ -48,7 +48,8 @@ from hub.vocabulary import Action, Category, ConsentKind, Purpose
 from hub.web.dependencies import DB, log_actor
 from hub.web.templating import render
 
-router = APIRouter()
+# Pages, not API: kept out of the OpenAPI schema (/api/openapi.json documents /api/v1).
+router = APIRouter(include_in_schema=False)
 
 Text = Annotated[str, AfterValidator(refuse_nul)]
 ShortText = Annotated[Text, Form(max_length=200)]

@@ -400,7 +400,7 @@ def _rows(
     statement = sa_select(*columns).where(where)
     if order_by is not None:
         statement = statement.order_by(order_by)
-    return [dict(row._mapping) for row in db.exec(statement).all()]
+    return [dict(row._mapping) for row in db.connection().execute(statement).all()]
 
 
 def _build(cls: type[T], row: Mapping[str, Any], **extra: Any) -> T:

@@ -21,7 +21,7 @@ from hub.vocabulary import Action, Category, Purpose
 from hub.web.dependencies import DB, log_actor, require
 from hub.web.templating import render
 
-router = APIRouter(prefix="/privacy")
+router = APIRouter(prefix="/privacy", include_in_schema=False)  # pages, not API
 
 BreakGlassOfficer = Annotated[Viewer, Depends(require(Action.privacy_break_glass))]
 CourtOrderOfficer = Annotated[Viewer, Depends(require(Action.privacy_court_orders))]
