@@ -337,10 +337,14 @@ def test_consents_api(app, db, program):
         assert wrong.status_code == 422 and "Part 2" in wrong.json()["detail"]
         unsigned = api.post(
             f"/api/v1/clients/{pid}/consents",
-            json={**body, "signed_by": " "},
+            json={**body, "signature_on_file": False},
             headers=headers,
         )
         assert unsigned.status_code == 422 and "the signature" in unsigned.json()["detail"]
+        blank = api.post(
+            f"/api/v1/clients/{pid}/consents", json={**body, "signed_by": " "}, headers=headers
+        )
+        assert blank.status_code == 422 and blank.json()["detail"][0]["field"] == "signed_by"
         assert api.get("/api/v1/clients/999999/consents", headers=headers).status_code == 404
 
 
