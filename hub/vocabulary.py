@@ -255,6 +255,7 @@ class WithheldReason(StrEnum):
     part2 = "part2"  # treatment needs an active 42 CFR 2.31 Part 2 consent
     break_glass_required = "break_glass_required"  # privacy officer: open a break-glass first
     deny_by_default = "deny_by_default"  # no policy line grants it
+    not_requested = "not_requested"  # the read asked for other categories only (a page fragment)
 
 
 class DisclosureTag(StrEnum):
@@ -264,6 +265,7 @@ class DisclosureTag(StrEnum):
     client_search_read = "disclosure:client_search:read"
     client_list_read = "disclosure:client_list:read"
     decision_export_read = "disclosure:decision_export:read"
+    client_consents_read = "disclosure:client_consents:read"
 
 
 class DisclosureOutcome(StrEnum):

@@ -17,9 +17,12 @@ from hub.charging.routes import CHARGING_PURPOSE, csv_response, decision_export,
 from hub.charging.services import ChargingError, Part2BindingRefused
 from hub.disclosure.record import Identity, IdentityList, WithheldCategory, disclose_identities
 from hub.vocabulary import Action, Category, DeadlineStatus, DecisionOutcome
+from hub.web.api import BEARER, ApiError, IsoDateTime, RecordId, RecordRef, api_errors
 from hub.web.dependencies import DB, log_actor, require
 
-router = APIRouter(prefix="/api/v1/charging", tags=["charging"])
+router = APIRouter(
+    prefix="/api/v1/charging", tags=["charging"], responses=api_errors(), dependencies=[BEARER]
+)
 
 Prosecutor = Annotated[Viewer, Depends(require(Action.charging_decide))]
 Exporter = Annotated[Viewer, Depends(require(Action.charging_export))]
@@ -68,7 +71,7 @@ class DecisionIn(BaseModel):
     material_seqs: list[int] = Field(
         default_factory=list, description="log entries (seq) the decision relied on"
     )
-    supersedes_id: int | None = Field(default=None, description="the decision this corrects")
+    supersedes_id: RecordRef | None = Field(default=None, description="the decision this corrects")
 
 
 class BoundOut(BaseModel):
@@ -93,10 +96,6 @@ class DecisionOut(BaseModel):
     superseded_by: int | None
     tree_head_id: int | None
     bound_disclosures: list[BoundOut]
-
-
-class ProblemOut(BaseModel):
-    detail: str
 
 
 @router.get("/queue")
@@ -160,13 +159,13 @@ def _decisions_out(
     "/matters/{matter_id}/decisions",
     status_code=status.HTTP_201_CREATED,
     responses={
-        404: {"model": ProblemOut},
-        409: {"model": ProblemOut, "description": "42 CFR 2.12(d): refused, breach signal"},
-        422: {"model": ProblemOut, "description": "the decision breaks a rule; nothing changed"},
+        404: {"model": ApiError},
+        409: {"model": ApiError, "description": "42 CFR 2.12(d): refused, breach signal"},
+        422: {"model": ApiError, "description": "the decision breaks a rule; nothing changed"},
     },
 )
 def record_decision(
-    request: Request, db: DB, viewer: Prosecutor, matter_id: int, body: DecisionIn
+    request: Request, db: DB, viewer: Prosecutor, matter_id: RecordId, body: DecisionIn
 ) -> DecisionOut:
     """Record a decision (or, with supersedes_id, a correction). It is bound to every
     disclosure about the client this prosecutor received since the referral."""
@@ -197,14 +196,14 @@ def record_decision(
 
 @router.get("/decisions")
 def decisions(
-    request: Request, db: DB, viewer: Prosecutor, since: datetime | None = None
+    request: Request, db: DB, viewer: Prosecutor, since: IsoDateTime | None = None
 ) -> list[DecisionOut]:
     """Every decision of the office (corrections and what they corrected), oldest first."""
     return _decisions_out(request, db, viewer, services.office_decisions(db, viewer, since=since))
 
 
-@router.get("/decisions/{decision_id}", responses={404: {"model": ProblemOut}})
-def decision(request: Request, db: DB, viewer: Prosecutor, decision_id: int) -> DecisionOut:
+@router.get("/decisions/{decision_id}", responses={404: {"model": ApiError}})
+def decision(request: Request, db: DB, viewer: Prosecutor, decision_id: RecordId) -> DecisionOut:
     try:
         row = services.decision_for(db, viewer, decision_id)
     except ChargingError as error:
@@ -218,13 +217,13 @@ def decision(request: Request, db: DB, viewer: Prosecutor, decision_id: int) -> 
 @router.get(
     "/decisions/{decision_id}/export",
     response_class=Response,
-    responses={200: {"content": {"text/csv": {}}}, 400: {"model": ProblemOut}},
+    responses={200: {"content": {"text/csv": {}}}},
 )
-def export(request: Request, db: DB, viewer: Exporter, decision_id: int) -> Response:
+def export(request: Request, db: DB, viewer: Exporter, decision_id: RecordId) -> Response:
     """The per-referral decision export (CSV, the fields state reporting asks for). The export
     is a disclosure of the person's identity and is logged as one."""
     try:
         text = decision_export(request, db, viewer, decision_id)
     except ChargingError as error:
-        raise HTTPException(status.HTTP_400_BAD_REQUEST, str(error)) from error
+        raise HTTPException(status.HTTP_404_NOT_FOUND, str(error)) from error
     return csv_response(text, decision_id)

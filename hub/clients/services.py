@@ -62,3 +62,17 @@ def add_case_note(
         )
         append_and_commit(db, actor, event)
         return note
+
+
+def note_categories(db: Session, viewer: Viewer, person_id: int) -> list[Category]:
+    """The categories this viewer may file a case note under for this client (what
+    add_case_note accepts), for the note form; decides without reading or disclosing data."""
+    if not allowed(viewer.role, Action.notes_write):
+        return []
+    try:
+        facts = gather_facts(db, viewer, person_id, utcnow())
+    except PersonNotFound:
+        return []
+    finally:
+        db.rollback()  # SQLite: release the read transaction before the next write
+    return decide(viewer, facts, Purpose.case_management).categories

@@ -5,8 +5,9 @@ and ending consents. The disclosure policy (hub.disclosure.policy) counts a cons
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from sqlmodel import Session
+from sqlmodel import Session, col, select
 
+from hub.accounts.models import Agency, User
 from hub.accounts.sessions import Viewer
 from hub.audit.log import Actor, Event, append_and_commit
 from hub.consents.models import Consent
@@ -17,9 +18,13 @@ from hub.vocabulary import (
     AgencyKind,
     Category,
     ConsentKind,
+    DisclosureOutcome,
+    DisclosureTag,
     Purpose,
     Relationship,
+    Role,
     SecurityEventTag,
+    UserStatus,
 )
 
 # 42 CFR 2.35: a criminal-justice-referral consent serves monitoring of progress only.
@@ -28,6 +33,10 @@ CJR_CATEGORIES = frozenset({Category.engagement})
 
 class ConsentError(ValueError):
     """A consent cannot be recorded, revoked or changed as asked; the message says why."""
+
+
+class ConsentRefused(ConsentError):
+    """The viewer may not manage this client's consents (role or agency)."""
 
 
 def missing_elements(consent: Consent) -> list[str]:
@@ -106,13 +115,13 @@ def _require_consent_manager(db: Session, viewer: Viewer, person_id: int) -> Non
     from hub.disclosure.policy import PersonNotFound, gather_facts
 
     if not allowed(viewer.role, Action.consents_manage):
-        raise ConsentError("Your role does not record consents.")
+        raise ConsentRefused("Your role does not record consents.")
     try:
         facts = gather_facts(db, viewer, person_id, utcnow())
     except PersonNotFound as exc:
         raise ConsentError(str(exc)) from exc
     if not facts.relationships & {Relationship.caseload, Relationship.agency_client}:
-        raise ConsentError("Consents are recorded by the client's own case-management agency.")
+        raise ConsentRefused("Consents are recorded by the client's own case-management agency.")
 
 
 def _check_form(form: ConsentForm) -> None:
@@ -136,12 +145,23 @@ def _check_form(form: ConsentForm) -> None:
         raise ConsentError("The consent would expire before it was signed.")
 
 
+def _check_parties(db: Session, form: ConsentForm) -> None:
+    # A consent naming an agency or person the hub does not know names nobody (2.31(a)(2-3)).
+    if db.get(Agency, form.discloser_agency_id) is None:
+        raise ConsentError("No such agency to disclose the information.")
+    if form.recipient_agency_id is not None and db.get(Agency, form.recipient_agency_id) is None:
+        raise ConsentError("No such recipient agency.")
+    if form.recipient_user_id is not None and db.get(User, form.recipient_user_id) is None:
+        raise ConsentError("No such recipient.")
+
+
 def create_consent(db: Session, viewer: Viewer, form: ConsentForm, actor: Actor) -> Consent:
     """Records a consent, refusing one that lacks any 42 CFR 2.31 element, and logs
     consent_created in the same transaction. Commits."""
     with rollback_on_error(db):
         _require_consent_manager(db, viewer, form.person_id)
         _check_form(form)
+        _check_parties(db, form)
         consent = Consent(
             person_id=form.person_id,
             kind=form.kind,
@@ -233,3 +253,80 @@ def _commit_logged(
     )
     append_and_commit(db, actor, event)
     return consent
+
+
+def list_consents(db: Session, viewer: Viewer, person_id: int, actor: Actor) -> list[Consent]:
+    """The client's consents, newest first, for their own case-management agency. Which
+    consents a client signed says something about them (a Part 2 consent, that they are in
+    treatment), so the read is logged as a disclosure and committed, like a record read."""
+    with rollback_on_error(db):
+        _require_consent_manager(db, viewer, person_id)
+        consents = list(
+            db.exec(
+                select(Consent)
+                .where(Consent.person_id == person_id)
+                .order_by(col(Consent.signed_on).desc(), col(Consent.id).desc())
+            ).all()
+        )
+        append_and_commit(
+            db,
+            actor,
+            Event(
+                kind="disclosure",
+                tag=DisclosureTag.client_consents_read.value,
+                outcome=DisclosureOutcome.disclosed.value,
+                purpose=Purpose.case_management.value,
+                person_id=person_id,
+                detail={"consent_ids": [c.id for c in consents]},
+            ),
+        )
+    return consents
+
+
+@dataclass(frozen=True)
+class RecipientChoice:
+    value: str  # "agency:<id>", "kind:<agency kind>" or "user:<id>"
+    label: str
+
+
+def recipient_choices(db: Session) -> list[RecipientChoice]:
+    """Who a consent can name as recipient (42 CFR 2.31(a)(3)): every agency, every kind of
+    agency, and every active staff member who may read client records."""
+    agencies = db.exec(select(Agency).order_by(col(Agency.name))).all()
+    names = {a.id: a.name for a in agencies}
+    users = db.exec(
+        select(User)
+        .where(User.status == UserStatus.active, User.role != Role.admin)
+        .order_by(col(User.display_name))
+    ).all()
+    return [
+        *(RecipientChoice(f"agency:{a.id}", a.name) for a in agencies),
+        *(
+            RecipientChoice(f"kind:{k.value}", f"Every {k.value.replace('_', ' ')} agency")
+            for k in AgencyKind
+        ),
+        *(
+            RecipientChoice(f"user:{u.id}", f"{u.display_name} ({names.get(u.agency_id, '')})")
+            for u in users
+        ),
+    ]
+
+
+def agencies_by_name(db: Session) -> list[Agency]:
+    """Every agency, by name: who may disclose, on a consent form."""
+    return list(db.exec(select(Agency).order_by(col(Agency.name))).all())
+
+
+def recipient_fields(choice: str) -> dict[str, object]:
+    """A RecipientChoice value as ConsentForm fields; ConsentError if it is not one."""
+    kind, _, value = choice.partition(":")
+    try:
+        if kind == "agency":
+            return {"recipient_agency_id": int(value)}
+        if kind == "user":
+            return {"recipient_user_id": int(value)}
+        if kind == "kind":
+            return {"recipient_agency_kind": AgencyKind(value)}
+    except ValueError:
+        pass
+    raise ConsentError("Choose who may receive the information (the recipients).")

@@ -9,12 +9,13 @@ transaction; if any of it fails the caller gets an exception and no data.
 """
 
 import dataclasses
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, TypeVar
 
 from sqlalchemy import ColumnElement, or_
+from sqlalchemy import select as sa_select
 from sqlmodel import Session, SQLModel, col, select
 
 from hub.accounts.sessions import Viewer
@@ -406,10 +407,12 @@ def _rows(
     columns = _columns(table, categories)
     if not columns:
         return []
-    statement = select(*columns).where(where)
+    # SQLAlchemy's select, not sqlmodel's: with a single column sqlmodel's returns bare
+    # values, and a one-column category (legal, of a referral) must still come back as rows.
+    statement = sa_select(*columns).where(where)
     if order_by is not None:
         statement = statement.order_by(order_by)
-    return [dict(row._mapping) for row in db.exec(statement).all()]
+    return [dict(row._mapping) for row in db.connection().execute(statement).all()]
 
 
 def _build(cls: type[T], row: Mapping[str, Any], **extra: Any) -> T:
@@ -541,15 +544,27 @@ def _log_actor(viewer: Viewer, actor: Actor) -> Actor:
 
 
 def disclose_record(
-    db: Session, viewer: Viewer, person_id: int, purpose: Purpose, actor: Actor
+    db: Session,
+    viewer: Viewer,
+    person_id: int,
+    purpose: Purpose,
+    actor: Actor,
+    *,
+    categories: Collection[Category] | None = None,
 ) -> DisclosedRecord:
     """Decides, reads only what the decision allows, logs one disclosure entry and commits,
     in one transaction. Raises PersonNotFound; if the log write or commit fails, raises and
-    nothing is returned or kept."""
+    nothing is returned or kept.
+
+    `categories` narrows the read to those categories (a page fragment showing one section):
+    the others are neither read nor logged as disclosed, and stand in the record as withheld
+    with the reason `not_requested`."""
     with rollback_on_error(db):
         policy = load_policy()
         facts = gather_facts(db, viewer, person_id, utcnow())
         decision = decide(viewer, facts, purpose, policy)
+        if categories is not None:
+            decision = _narrowed(decision, frozenset(categories))
         allowed = set(decision.disclosed)
         sections = _sections(db, person_id, allowed) if allowed else {}
         notes = _notes(db, person_id, allowed)
@@ -586,6 +601,26 @@ def disclose_record(
         participant=participant,
         part2=part2,
         **{c.value: sections[c] if c in sections else withheld[c] for c in Category},
+    )
+
+
+def _narrowed(decision: Decision, requested: frozenset[Category]) -> Decision:
+    # HIPAA accounting: the log lists what was shown, so a fragment's read is not logged as
+    # a disclosure of the sections it did not show.
+    disclosed = {c: b for c, b in decision.disclosed.items() if c in requested}
+    return dataclasses.replace(
+        decision,
+        disclosed=disclosed,
+        # A category the viewer may not see keeps its reason; one not asked for says so.
+        withheld={
+            c: decision.withheld.get(c, WithheldReason.not_requested)
+            for c in Category
+            if c not in disclosed
+        },
+        participation=None,
+        consent_ids=frozenset(
+            int(b.split(":", 1)[1]) for b in disclosed.values() if b.startswith("consent:")
+        ),
     )
 
 

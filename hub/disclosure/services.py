@@ -164,3 +164,14 @@ def review_break_glass(db: Session, viewer: Viewer, glass_id: int, actor: Actor)
         glass.reviewed_by_id = viewer.user_id
         _commit_logged(db, glass, SecurityEventTag.break_glass_reviewed, actor, {})
         return glass
+
+
+def own_break_glass(db: Session, viewer: Viewer, glass_id: int) -> BreakGlass:
+    """A break-glass request the viewer opened (to show its time box); PrivacyActionError for
+    any other, whether or not it exists."""
+    _require_privacy_officer(viewer)
+    glass = db.get(BreakGlass, glass_id)
+    db.commit()  # SQLite: a read must not hold the write lock for the rest of the request
+    if glass is None or glass.user_id != viewer.user_id:
+        raise PrivacyActionError("No such break-glass request of yours.")
+    return glass

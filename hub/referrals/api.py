@@ -23,9 +23,12 @@ from hub.referrals.rules import current_rules
 from hub.referrals.services import ArrestDetails, PossibleDuplicate
 from hub.settings import get_settings
 from hub.vocabulary import Action, EligibilityResult, PriorInvolvementKind, ProgramStatus
+from hub.web.api import BEARER, ApiError, RecordId, RecordRef, api_errors
 from hub.web.dependencies import DB, log_actor, require
 
-router = APIRouter(prefix="/api/v1", tags=["referrals"])
+router = APIRouter(
+    prefix="/api/v1", tags=["referrals"], responses=api_errors(), dependencies=[BEARER]
+)
 
 Referrer = Annotated[Viewer, Depends(require(Action.referrals_create))]
 Officer = Annotated[Viewer, Depends(require(Action.referrals_feedback))]
@@ -70,9 +73,9 @@ class ReferralIn(BaseModel):
 
     kind: Literal["arrest", "social_contact"]
     person: PersonIn
-    existing_person_id: int | None = None
+    existing_person_id: RecordRef | None = None
     confirm_token: str | None = Field(default=None, max_length=1000)
-    case_management_agency_id: int
+    case_management_agency_id: RecordRef
     arrest: ArrestIn | None = None
     offense_category: str | None = Field(default=None, max_length=32)
     prior_involvement: PriorInvolvementIn | None = None
@@ -109,10 +112,6 @@ class ReferralStatusOut(BaseModel):
     referred_at: datetime
     program_status: ProgramStatus | None
     charging: str | None
-
-
-class ProblemOut(BaseModel):
-    detail: str
 
 
 # --- the confirmation token ----------------------------------------------------------------
@@ -187,7 +186,7 @@ def _person_fields(viewer: Viewer, body: ReferralIn) -> PersonFields:
     response_model=ReferralCreated,
     responses={
         409: {"model": DuplicatesOut, "description": "possible duplicates on file"},
-        422: {"model": ProblemOut, "description": "the referral breaks a rule; nothing changed"},
+        422: {"model": ApiError, "description": "the referral breaks a rule; nothing changed"},
     },
 )
 def submit_referral(request: Request, db: DB, viewer: Referrer, body: ReferralIn) -> Any:
@@ -288,9 +287,9 @@ def referral_statuses(request: Request, db: DB, viewer: Officer) -> list[Referra
     return _status(request, db, viewer, services.officer_referrals(db, viewer))
 
 
-@router.get("/referrals/{referral_id}", responses={404: {"model": ProblemOut}})
+@router.get("/referrals/{referral_id}", responses={404: {"model": ApiError}})
 def referral_status(
-    request: Request, db: DB, viewer: Officer, referral_id: int
+    request: Request, db: DB, viewer: Officer, referral_id: RecordId
 ) -> ReferralStatusOut:
     """The status of one of the officer's own referrals."""
     try:

@@ -17,7 +17,10 @@ from hub.accounts import routes as accounts
 from hub.audit.checkpoint import run_checkpointer
 from hub.charging import api as charging_api
 from hub.charging import routes as charging
+from hub.clients import api as clients_api
+from hub.clients import routes as clients
 from hub.db import check_schema_current, get_engine
+from hub.disclosure import routes as privacy
 from hub.notifications import routes as notifications
 from hub.referrals import api as referrals_api
 from hub.referrals import routes as referrals
@@ -67,6 +70,9 @@ def create_app() -> FastAPI:
     app.include_router(notifications.router)
     app.include_router(referrals_api.router)
     app.include_router(charging_api.router)
+    app.include_router(clients.router)
+    app.include_router(clients_api.router)
+    app.include_router(privacy.router)
     _add_error_pages(app)
     return app
 

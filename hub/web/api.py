@@ -1,0 +1,68 @@
+"""What every JSON API router shares: the error body, the documented error answers and the
+bearer scheme, so that /api/openapi.json tells a client system the truth about each route."""
+
+import re
+from datetime import date, datetime
+from typing import Annotated, Any
+
+from fastapi import Path, Security, status
+from fastapi.security import HTTPBearer
+from pydantic import BaseModel, BeforeValidator, Field, StrictInt
+
+
+class Problem(BaseModel):
+    field: str
+    problem: str
+
+
+class ApiError(BaseModel):
+    """Every error: a message for a person (or the invalid fields), and the request id."""
+
+    detail: str | list[Problem]
+    request_id: str | None = None
+
+
+def api_errors(not_found: str = "No such record for this token.") -> dict[int | str, Any]:
+    """The error answers every /api/v1 route may give (hub.web.app renders them)."""
+    return {
+        status.HTTP_400_BAD_REQUEST: {"model": ApiError, "description": "The body is not JSON."},
+        status.HTTP_401_UNAUTHORIZED: {"model": ApiError, "description": "No valid bearer token."},
+        status.HTTP_403_FORBIDDEN: {
+            "model": ApiError,
+            "description": "The role does not allow it.",
+        },
+        status.HTTP_404_NOT_FOUND: {"model": ApiError, "description": not_found},
+        status.HTTP_409_CONFLICT: {
+            "model": ApiError,
+            "description": "The state does not allow it.",
+        },
+        status.HTTP_422_UNPROCESSABLE_CONTENT: {
+            "model": ApiError,
+            "description": "The request is not valid; nothing changed.",
+        },
+    }
+
+
+# Documents the bearer scheme in the OpenAPI schema; hub.web.dependencies checks the token.
+BEARER = Security(HTTPBearer(auto_error=False, description="A token from `hub users token`."))
+
+# Record numbers are INTEGER columns: 32-bit on PostgreSQL. A larger number names no record,
+# and the database would refuse to even compare it, so it is turned away as invalid input.
+MAX_RECORD_ID = 2**31 - 1
+RecordId = Annotated[int, Path(ge=0, le=MAX_RECORD_ID)]
+RecordRef = Annotated[StrictInt, Field(ge=1, le=MAX_RECORD_ID)]
+
+
+def _iso_only(value: object) -> object:
+    # JSON has no dates: a date is a "YYYY-MM-DD" string (a moment, ISO 8601), never a number
+    # that pydantic would read as a Unix timestamp.
+    if not isinstance(value, str | date):
+        raise ValueError("write dates as ISO 8601 text, e.g. 2026-11-27 or 2026-11-27T09:00:00Z")
+    if isinstance(value, str) and not _ISO.match(value):
+        raise ValueError("write dates as ISO 8601 text, e.g. 2026-11-27 or 2026-11-27T09:00:00Z")
+    return value
+
+
+_ISO = re.compile(r"^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?)?$")
+IsoDate = Annotated[date, BeforeValidator(_iso_only)]
+IsoDateTime = Annotated[datetime, BeforeValidator(_iso_only)]
