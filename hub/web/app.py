@@ -21,6 +21,7 @@ from hub.web import home
 from hub.web.dependencies import SignInRequired, csrf_protect
 from hub.web.security import SecurityHeaders
 from hub.web.templating import Page, render
+from hub.workgroup import routes as workgroup
 
 log = logging.getLogger("hub")
 
@@ -57,6 +58,7 @@ def create_app() -> FastAPI:
     app.include_router(home.router)
     app.include_router(accounts.router)
     app.include_router(accounts_admin.router)
+    app.include_router(workgroup.router)
     _add_error_pages(app)
     return app
 

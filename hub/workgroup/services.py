@@ -222,7 +222,7 @@ def _new_meeting(
 ) -> WorkGroupMeeting:
     meeting = WorkGroupMeeting(
         title=form.title.strip(),
-        starts_at=form.starts_at.astimezone(UTC),
+        starts_at=form.starts_at.astimezone(UTC).replace(second=0, microsecond=0),
         place=(form.place or "").strip() or None,
         call_link=(form.call_link or "").strip() or None,
         created_by_id=coordinator.user_id,
