@@ -7,7 +7,7 @@ over; publishing notifies."""
 from datetime import date, datetime, timedelta
 
 import pytest
-from sqlmodel import col, select
+from sqlmodel import select
 
 from hub.charging.models import DecisionDisclosure
 from hub.charging.services import record_new_arrest
@@ -29,10 +29,11 @@ from hub.vocabulary import (
     SecurityEventTag,
 )
 from hub.workgroup import services
-from hub.workgroup.models import AgendaItem, ItemEntry, WorkGroupMeeting
+from hub.workgroup.models import ItemEntry, WorkGroupMeeting
 from hub.workgroup.services import WorkGroupError
 from tests.signing_in import logged
 from tests.workgroup_support import (
+    agenda_items,
     allowed_categories,
     item_reads,
     last_seq,
@@ -46,21 +47,9 @@ def table(world):
     return seat_the_table(world)
 
 
-def items_of(db, meeting_id):
-    items = list(
-        db.exec(
-            select(AgendaItem)
-            .where(AgendaItem.meeting_id == meeting_id, col(AgendaItem.removed_at).is_(None))
-            .order_by(col(AgendaItem.position))
-        )
-    )
-    db.commit()
-    return items
-
-
 def client_item(db, table, person_id, kind=AgendaItemKind.new_referral):
     return next(
-        i for i in items_of(db, table.meeting.id) if i.person_id == person_id and i.kind == kind
+        i for i in agenda_items(db, table.meeting.id) if i.person_id == person_id and i.kind == kind
     )
 
 
@@ -74,7 +63,7 @@ def test_each_member_sees_exactly_what_the_policy_allows_and_each_item_view_is_l
     db, table, sign_in
 ):
     world = table.world
-    items = items_of(db, table.meeting.id)
+    items = agenda_items(db, table.meeting.id)
     client_items = [i for i in items if i.person_id is not None]
     assert {i.person_id for i in client_items} == {table.consented, table.other}
     seen: dict[str, dict[int, set[Category]]] = {}
@@ -309,7 +298,7 @@ def test_open_action_items_carry_over_until_done(db, table):
         ),
         actor,
     )
-    carried = [i for i in items_of(db, second.id) if i.kind == AgendaItemKind.action_item]
+    carried = [i for i in agenda_items(db, second.id) if i.kind == AgendaItemKind.action_item]
     assert [i.action_item_id for i in carried] == [open_one.id]
     services.publish(db, coordinator, second.id, actor)
     agenda = services.agenda_for(
@@ -334,7 +323,7 @@ def test_open_action_items_carry_over_until_done(db, table):
         ),
         actor,
     )
-    assert [i for i in items_of(db, third.id) if i.kind == AgendaItemKind.action_item] == []
+    assert [i for i in agenda_items(db, third.id) if i.kind == AgendaItemKind.action_item] == []
 
 
 def test_minutes_are_per_member_and_approved_by_the_coordinator(db, table, sign_in):
@@ -501,7 +490,7 @@ def test_proposals_cover_flags_arrests_deadlines_and_clients_not_seen(db, world,
         services.add_proposed_items(
             db, coordinator, meeting.id, ["new_referral:999999:0:0:0:0"], actor, date.today()
         )
-    assert items_of(db, meeting.id) == []
+    assert agenda_items(db, meeting.id) == []
 
 
 def test_series_make_the_next_meeting_at_the_same_local_time(db, world):

@@ -14,7 +14,7 @@ from hub.db import utcnow
 from hub.disclosure.policy import decide, gather_facts, load_policy
 from hub.vocabulary import AssignmentKind, Category, ConsentKind, DisclosureTag, Purpose
 from hub.workgroup import services
-from hub.workgroup.models import WorkGroupMeeting
+from hub.workgroup.models import AgendaItem, WorkGroupMeeting
 from tests.fixtures.referrals import World
 
 MEMBERS = (
@@ -93,6 +93,20 @@ def seat_the_table(world: World, *, publish: bool = True) -> Table:
     if publish:
         services.publish(db, world.viewer("coordinator"), meeting.id, world.actor("coordinator"))
     return Table(world, meeting, referral.person_id, other_referral.person_id, prosecutor)
+
+
+def agenda_items(db: Session, meeting_id: int) -> list[AgendaItem]:
+    """The meeting's items in agenda order; commits at once (SQLite: never hold the write lock
+    while the server works)."""
+    found = list(
+        db.exec(
+            select(AgendaItem)
+            .where(AgendaItem.meeting_id == meeting_id, col(AgendaItem.removed_at).is_(None))
+            .order_by(col(AgendaItem.position))
+        )
+    )
+    db.commit()
+    return found
 
 
 def allowed_categories(world: World, name: str, person_id: int) -> set[Category]:

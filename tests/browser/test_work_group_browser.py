@@ -13,10 +13,10 @@ from sqlmodel import Session, col, select
 from hub.db import get_engine, utcnow
 from hub.vocabulary import AgendaItemKind, Category, ItemEntryKind, MeetingStatus
 from hub.workgroup import services
-from hub.workgroup.models import AgendaItem, WorkGroupMeeting
+from hub.workgroup.models import WorkGroupMeeting
 from tests.factories import PASSWORD
 from tests.signing_in import code_for
-from tests.workgroup_support import MEMBERS, seat_the_table
+from tests.workgroup_support import MEMBERS, agenda_items, seat_the_table
 
 pytestmark = pytest.mark.browser
 
@@ -35,18 +35,6 @@ def sign_in(page, user, steps_ahead=0):
 def sign_out(page):
     page.get_by_role("button", name="Sign out").click()
     page.wait_for_url("**/sign-in")
-
-
-def items(db, meeting_id):
-    found = list(
-        db.exec(
-            select(AgendaItem)
-            .where(AgendaItem.meeting_id == meeting_id, col(AgendaItem.removed_at).is_(None))
-            .order_by(col(AgendaItem.position))
-        )
-    )
-    db.commit()  # SQLite: never hold the write lock while the server works
-    return found
 
 
 def test_a_work_group_meeting_end_to_end(page, live_server, world, browser_log):
@@ -84,7 +72,7 @@ def test_a_work_group_meeting_end_to_end(page, live_server, world, browser_log):
     page.get_by_role("button", name="Publish the agenda and notify members").click()
     page.wait_for_url(f"**{url}")
     assert page.locator("#agenda-live").get_attribute("data-status") == "published"
-    agenda = items(db, meeting.id)
+    agenda = agenda_items(db, meeting.id)
     consented = next(i for i in agenda if i.person_id == table.consented)
     other = next(i for i in agenda if i.person_id == table.other)
     sign_out(page)
