@@ -420,7 +420,21 @@ def compute_proposals(
     rules = rules or current_rules(db)
     since = _since(db, meeting)
     proposals: list[Proposal] = []
-    matters = list(db.exec(select(ChargingMatter)))
+    # Only the columns the proposals need: ids, dates and statuses, never offenses or names.
+    matters = [
+        ChargingMatter.model_construct(
+            id=row[0], person_id=row[1], referral_id=row[2], arrested_at=row[3], created_at=row[4]
+        )
+        for row in db.exec(
+            select(  # type: ignore[call-overload]
+                ChargingMatter.id,
+                ChargingMatter.person_id,
+                ChargingMatter.referral_id,
+                ChargingMatter.arrested_at,
+                ChargingMatter.created_at,
+            )
+        )
+    ]
     standing = current_decisions(db, [ident(m.id) for m in matters])
     awaiting = {
         ident(m.id): m
@@ -428,7 +442,26 @@ def compute_proposals(
         if (d := standing.get(ident(m.id))) is None or d.outcome == DecisionOutcome.more_information
     }
     matter_of_referral = {m.referral_id: ident(m.id) for m in awaiting.values() if m.referral_id}
-    referrals = list(db.exec(select(Referral).order_by(col(Referral.referred_at))))
+    referrals = [
+        Referral.model_construct(
+            id=row[0],
+            person_id=row[1],
+            referred_at=row[2],
+            intake_due_on=row[3],
+            screening_done_at=row[4],
+            intake_done_at=row[5],
+        )
+        for row in db.exec(
+            select(  # type: ignore[call-overload]
+                Referral.id,
+                Referral.person_id,
+                Referral.referred_at,
+                Referral.intake_due_on,
+                Referral.screening_done_at,
+                Referral.intake_done_at,
+            ).order_by(col(Referral.referred_at))
+        )
+    ]
     for referral in referrals:
         if referral.referred_at >= since:
             proposals.append(
