@@ -27,12 +27,22 @@ from hub.disclosure.models import BreakGlass, CourtOrder
 from hub.notifications.models import Notification
 from hub.referrals.models import IntakeAssessment, Referral, SocialContactEntry
 from hub.site import SiteSetting
-from hub.workgroup.models import MeetingInvitee, WorkGroupMeeting
+from hub.workgroup.models import (
+    ActionItem,
+    AgendaItem,
+    DiscussionFlag,
+    ItemEntry,
+    MeetingInvitee,
+    MeetingSeries,
+    WorkGroupMeeting,
+)
 
 metadata = SQLModel.metadata
 
 __all__ = [
+    "ActionItem",
     "Agency",
+    "AgendaItem",
     "ApiToken",
     "BreachSignalReview",
     "BreakGlass",
@@ -44,12 +54,15 @@ __all__ = [
     "CourtOrder",
     "DecisionDisclosure",
     "DecisionFlag",
+    "DiscussionFlag",
     "HealthRecord",
     "HousingRecord",
     "IntakeAssessment",
+    "ItemEntry",
     "LogEntry",
     "LogRetention",
     "MeetingInvitee",
+    "MeetingSeries",
     "Notification",
     "Person",
     "PersonAlias",

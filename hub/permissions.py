@@ -43,6 +43,14 @@ GRANTS: dict[Action, frozenset[Role]] = {
     Action.flags_read: frozenset({Role.defender, Role.privacy_officer}),
     Action.flags_review: frozenset({Role.privacy_officer}),
     Action.notifications_read: frozenset(Role),
+    # Work groups: members of any agency; what each sees of a client is the policy's decision.
+    Action.work_group_read: _CLIENT_READERS,
+    Action.work_group_manage: frozenset({Role.coordinator}),
+    Action.work_group_contribute: _CLIENT_READERS - {Role.privacy_officer},
+    Action.work_group_flag: frozenset(
+        {Role.case_manager, Role.case_manager_supervisor, Role.defender}
+    ),
+    Action.work_group_decide: frozenset({Role.prosecutor}),
 }
 
 

@@ -187,6 +187,15 @@ class SecurityEventTag(StrEnum):
     part2_breach_signal = "privacy:breach:signal"
     site_rules_loaded = "site:rules:loaded"
     breach_signal_reviewed = "privacy:breach:reviewed"
+    meeting_created = "work_group:meeting:created"
+    agenda_changed = "work_group:agenda:changed"
+    agenda_published = "work_group:agenda:published"
+    agenda_printed = "work_group:agenda:printed"
+    meeting_held = "work_group:meeting:held"
+    minutes_approved = "work_group:minutes:approved"
+    item_entry_written = "work_group:item:entry_written"
+    action_item_changed = "work_group:action_item:changed"
+    discussion_flagged = "work_group:client:flagged"
 
 
 class DeadlineStatus(StrEnum):
@@ -266,6 +275,9 @@ class DisclosureTag(StrEnum):
     client_list_read = "disclosure:client_list:read"
     decision_export_read = "disclosure:decision_export:read"
     client_consents_read = "disclosure:client_consents:read"
+    # One entry per agenda item shown to a member: the record's sections and the item's
+    # updates, notes and action items, decided together (hub.disclosure.items).
+    work_group_item_read = "disclosure:work_group_item:read"
 
 
 class DisclosureOutcome(StrEnum):
@@ -280,6 +292,31 @@ class NotificationKind(StrEnum):
     decision_on_referral = "decision_on_referral"
     decision_flagged = "decision_flagged"
     breach_signal = "breach_signal"
+    agenda_published = "agenda_published"
+
+
+class AgendaItemKind(StrEnum):
+    """What put an item on a work group's agenda. The proposals are computed from the data
+    since the last meeting; `manual` is added by the coordinator."""
+
+    new_referral = "new_referral"
+    intake_deadline = "intake_deadline"  # near or missed
+    new_arrest = "new_arrest"  # of a client whose matter awaits a filing decision
+    flagged = "flagged"  # a case manager or defender asked for it to be discussed
+    not_seen = "not_seen"  # no contact for the site's configured number of days
+    action_item = "action_item"  # an open action item carried over from an earlier meeting
+    manual = "manual"
+
+
+class ItemEntryKind(StrEnum):
+    update = "update"  # a member's update before the meeting
+    note = "note"  # the coordinator's discussion note during the meeting
+
+
+class ActionItemStatus(StrEnum):
+    open = "open"
+    done = "done"
+    dropped = "dropped"
 
 
 class FlagStatus(StrEnum):
@@ -313,6 +350,11 @@ class Action(StrEnum):
     flags_read = "privacy:flag:read"
     flags_review = "privacy:flag:review"
     notifications_read = "account:notification:read"
+    work_group_read = "work_group:agenda:read"
+    work_group_manage = "work_group:agenda:manage"
+    work_group_contribute = "work_group:item:contribute"
+    work_group_flag = "work_group:client:flag"
+    work_group_decide = "work_group:charging_decision:record"
 
 
 class LogKind(StrEnum):

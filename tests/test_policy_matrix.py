@@ -76,7 +76,13 @@ EXPECTED: dict[Role, dict[Purpose, tuple[Grants, Grants]]] = {
             {},
         ),
         P.work_group: (
-            {C.identity: "-", C.referral: "-", C.legal: "-", C.engagement: "2.35"},
+            {
+                C.identity: "-",
+                C.referral: "-",
+                C.legal: "-",
+                C.engagement: "2.35",
+                C.housing: "consent",
+            },
             {},
         ),
     },

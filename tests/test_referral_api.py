@@ -193,3 +193,12 @@ def test_queue_decisions_and_export_for_a_prosecutors_system(world, api, db):
     assert [e.tag for e in entries if e.kind == "disclosure"] == [
         DisclosureTag.decision_export_read.value
     ]
+
+
+def test_an_unknown_query_parameter_is_refused_not_ignored(world, api):
+    prosecutor = api(world.users["county_prosecutor"])
+    assert prosecutor.get("/api/v1/charging/decisions").status_code == 200
+    typo = prosecutor.get("/api/v1/charging/decisions?snce=2026-01-01")
+    assert typo.status_code == 422
+    assert "snce" in typo.json()["detail"]
+    assert prosecutor.get("/api/v1/charging/decisions?since=1764201600").status_code == 422

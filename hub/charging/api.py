@@ -17,11 +17,14 @@ from hub.charging.routes import CHARGING_PURPOSE, csv_response, decision_export,
 from hub.charging.services import ChargingError, Part2BindingRefused
 from hub.disclosure.record import Identity, IdentityList, WithheldCategory, disclose_identities
 from hub.vocabulary import Action, Category, DeadlineStatus, DecisionOutcome
-from hub.web.api import BEARER, ApiError, IsoDateTime, RecordId, RecordRef, api_errors
+from hub.web.api import API_DEPENDENCIES, ApiError, IsoDateTime, RecordId, RecordRef, api_errors
 from hub.web.dependencies import DB, log_actor, require
 
 router = APIRouter(
-    prefix="/api/v1/charging", tags=["charging"], responses=api_errors(), dependencies=[BEARER]
+    prefix="/api/v1/charging",
+    tags=["charging"],
+    responses=api_errors(),
+    dependencies=API_DEPENDENCIES,
 )
 
 Prosecutor = Annotated[Viewer, Depends(require(Action.charging_decide))]

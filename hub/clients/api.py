@@ -61,7 +61,7 @@ from hub.vocabulary import (
     Purpose,
     WithheldReason,
 )
-from hub.web.api import BEARER, IsoDate, RecordRef, api_errors
+from hub.web.api import API_DEPENDENCIES, IsoDate, RecordRef, api_errors
 from hub.web.dependencies import DB, log_actor
 
 # The schema says what the services accept, so a client (and schemathesis) can tell a valid
@@ -77,7 +77,9 @@ ERRORS = api_errors(
     "is withheld from this token: the answer does not tell which)."
 )
 
-router = APIRouter(prefix="/api/v1", tags=["clients"], responses=ERRORS, dependencies=[BEARER])
+router = APIRouter(
+    prefix="/api/v1", tags=["clients"], responses=ERRORS, dependencies=API_DEPENDENCIES
+)
 
 
 # --- the record ------------------------------------------------------------------------------

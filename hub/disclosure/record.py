@@ -172,6 +172,10 @@ OUTSIDE_RECORD: dict[str, str] = {
     "decision_flag": "a file decision resting on care data, for the defender and privacy review",
     "intake_assessment": "the intake clock's second step; its services reach the record as plan "
     "data only through hub.disclosure",
+    "agenda_item": "a work group's agenda item: ids and kind; its client's record is read here",
+    "item_entry": "work-group updates and notes, each of its own category: hub.disclosure.items",
+    "action_item": "work-group action items, each of its own category: hub.disclosure.items",
+    "discussion_flag": "a request to discuss a client, of its own category: hub.disclosure.items",
     "social_contact_entry": "police's social-contact list; a page listing it discloses each "
     "person's identity through disclose_search's rules",
 }

@@ -23,6 +23,7 @@ TEXTS: dict[NotificationKind, str] = {
     NotificationKind.decision_on_referral: "A referral you made has a new charging decision",
     NotificationKind.decision_flagged: "A charging decision was flagged for review",
     NotificationKind.breach_signal: "A possible breach was detected: see the privacy console",
+    NotificationKind.agenda_published: "A work group agenda you are invited to was published",
 }
 
 CASE_MANAGEMENT_ROLES = frozenset({Role.case_manager, Role.case_manager_supervisor})

@@ -23,11 +23,11 @@ from hub.referrals.rules import current_rules
 from hub.referrals.services import ArrestDetails, PossibleDuplicate
 from hub.settings import get_settings
 from hub.vocabulary import Action, EligibilityResult, PriorInvolvementKind, ProgramStatus
-from hub.web.api import BEARER, ApiError, RecordId, RecordRef, api_errors
+from hub.web.api import API_DEPENDENCIES, ApiError, RecordId, RecordRef, api_errors
 from hub.web.dependencies import DB, log_actor, require
 
 router = APIRouter(
-    prefix="/api/v1", tags=["referrals"], responses=api_errors(), dependencies=[BEARER]
+    prefix="/api/v1", tags=["referrals"], responses=api_errors(), dependencies=API_DEPENDENCIES
 )
 
 Referrer = Annotated[Viewer, Depends(require(Action.referrals_create))]

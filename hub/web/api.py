@@ -5,9 +5,9 @@ import re
 from datetime import date, datetime
 from typing import Annotated, Any
 
-from fastapi import Path, Security, status
+from fastapi import Depends, HTTPException, Path, Request, Security, status
 from fastapi.security import HTTPBearer
-from pydantic import BaseModel, BeforeValidator, Field, StrictInt
+from pydantic import BaseModel, BeforeValidator, Field
 
 
 class Problem(BaseModel):
@@ -50,7 +50,20 @@ BEARER = Security(HTTPBearer(auto_error=False, description="A token from `hub us
 # and the database would refuse to even compare it, so it is turned away as invalid input.
 MAX_RECORD_ID = 2**31 - 1
 RecordId = Annotated[int, Path(ge=0, le=MAX_RECORD_ID)]
-RecordRef = Annotated[StrictInt, Field(ge=1, le=MAX_RECORD_ID)]
+
+
+def _json_integer(value: object) -> object:
+    # A JSON integer, as JSON Schema reads one: 12 or 12.0, never true or "12".
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ValueError("a record number is a whole number")
+    if isinstance(value, float):
+        if not value.is_integer():
+            raise ValueError("a record number is a whole number")
+        return int(value)
+    return value
+
+
+RecordRef = Annotated[int, Field(ge=1, le=MAX_RECORD_ID), BeforeValidator(_json_integer)]
 
 
 def _iso_only(value: object) -> object:
@@ -66,3 +79,29 @@ def _iso_only(value: object) -> object:
 _ISO = re.compile(r"^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?)?$")
 IsoDate = Annotated[date, BeforeValidator(_iso_only)]
 IsoDateTime = Annotated[datetime, BeforeValidator(_iso_only)]
+
+
+def refuse_unknown_query(request: Request) -> None:
+    """A query parameter the route does not declare is a mistake in the calling system: say so
+    rather than silently ignore it (bad input gets a clear error and changes nothing)."""
+    route = request.scope.get("route")
+    dependant = getattr(route, "dependant", None)
+    if dependant is None:
+        return
+    known = {param.alias for param in _query_params(dependant)}
+    unknown = sorted(set(request.query_params) - known)
+    if unknown:
+        raise HTTPException(
+            status.HTTP_422_UNPROCESSABLE_CONTENT,
+            f"unknown query parameter: {', '.join(unknown)[:200]}",
+        )
+
+
+def _query_params(dependant: Any) -> list[Any]:
+    found = list(dependant.query_params)
+    for sub in dependant.dependencies:
+        found.extend(_query_params(sub))
+    return found
+
+
+API_DEPENDENCIES = [BEARER, Depends(refuse_unknown_query)]

@@ -29,6 +29,7 @@ from hub.web import home
 from hub.web.dependencies import SignInRequired, csrf_protect
 from hub.web.security import SecurityHeaders
 from hub.web.templating import Page, render
+from hub.workgroup import routes as workgroup
 
 log = logging.getLogger("hub")
 
@@ -73,6 +74,7 @@ def create_app() -> FastAPI:
     app.include_router(clients.router)
     app.include_router(clients_api.router)
     app.include_router(privacy.router)
+    app.include_router(workgroup.router)
     _add_error_pages(app)
     return app
 

@@ -1,0 +1,153 @@
+"""How long a work-group agenda of 40 items takes to render for a prosecutor, through the real
+route (GET /work-group/meetings/{id}) with a TestClient, on SQLite with the demo program's data:
+every item decided and read through the policy, one disclosure entry appended per item, one
+commit. Also the live agenda's poll when nothing changed (a version check: no disclosure).
+
+    /work/venv/bin/python bench/bench_agenda.py [--items 40] [--iterations 100] [--persons 300]
+
+Prints median and p99 in milliseconds; asserts nothing.
+"""
+
+import argparse
+import os
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from hub.crypto import generate_environment
+
+os.environ.update({k: v for k, v in generate_environment().items() if k not in os.environ})
+os.environ["HUB_CHECKPOINT_INTERVAL_SECONDS"] = "3600"  # sign no checkpoints while timing
+
+CATEGORIES = ("legal", "housing", "engagement", "treatment", "plan")
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+def seat(db, items: int) -> tuple[int, int]:  # type: ignore[no-untyped-def]
+    """A published meeting of `items` client items (the prosecutor's office's matters first),
+    each with one update; returns (meeting id, prosecutor's user id)."""
+    from datetime import timedelta
+
+    from sqlmodel import col, select
+
+    from hub.accounts.models import User
+    from hub.accounts.sessions import viewer_for
+    from hub.audit.log import Actor
+    from hub.charging.models import ChargingMatter
+    from hub.clients.models import Person
+    from hub.db import utcnow
+    from hub.vocabulary import Role
+    from hub.workgroup import services
+
+    def user(role: Role) -> User:
+        found = db.exec(select(User).where(User.role == role).order_by(col(User.id))).first()
+        assert found is not None
+        return found
+
+    coordinator, prosecutor = user(Role.coordinator), user(Role.prosecutor)
+    viewer = viewer_for(db, coordinator)
+    actor = Actor(user_id=coordinator.id, role=coordinator.role.value, request_id="bench")
+    office = list(
+        db.exec(
+            select(ChargingMatter.person_id)
+            .where(ChargingMatter.prosecuting_agency_id == prosecutor.agency_id)
+            .distinct()
+        )
+    )
+    others = [p for p in db.exec(select(Person.id).order_by(col(Person.id))) if p not in office]
+    persons = (office + others)[:items]
+    meeting = services.create_meeting(
+        db,
+        viewer,
+        services.MeetingForm(
+            "Bench", utcnow() + timedelta(days=1), "Room B", None, [prosecutor.id]
+        ),
+        actor,
+    )
+    for n, person_id in enumerate(persons):
+        category = CATEGORIES[n % len(CATEGORIES)]
+        services.add_manual_item(
+            db,
+            viewer,
+            meeting.id,  # type: ignore[arg-type]
+            actor,
+            person_id=person_id,
+            category=category,
+            text=f"An update on {category} for the work group.",
+        )
+    services.publish(db, viewer, meeting.id, actor)  # type: ignore[arg-type]
+    return meeting.id, prosecutor.id  # type: ignore[return-value]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--items", type=int, default=40)
+    parser.add_argument("--iterations", type=int, default=100)
+    parser.add_argument("--persons", type=int, default=300)
+    args = parser.parse_args()
+
+    with tempfile.TemporaryDirectory() as scratch:
+        url = f"sqlite:///{scratch}/bench.db"
+        os.environ["HUB_DATABASE_URL"] = url
+        from fastapi.testclient import TestClient
+        from sqlmodel import Session
+
+        from hub.accounts.models import User
+        from hub.accounts.sessions import start_session
+        from hub.db import engine_for
+        from hub.demo.services import rebuild_demo
+        from hub.settings import get_settings
+        from hub.web.app import create_app
+
+        get_settings.cache_clear()
+        rebuild_demo(url, 2011, args.persons)
+        engine = engine_for(url)
+        with Session(engine, expire_on_commit=False) as db:
+            meeting_id, prosecutor_id = seat(db, args.items)
+            prosecutor = db.get(User, prosecutor_id)
+            assert prosecutor is not None
+            token, _ = start_session(
+                db, prosecutor, mfa_passed=True, address="bench", user_agent="bench"
+            )
+            db.commit()
+        with TestClient(create_app(), base_url="https://testserver") as client:
+            client.cookies.set(get_settings().session_cookie_name, token)
+            page = f"/work-group/meetings/{meeting_id}"
+            first = client.get(page)
+            assert first.status_code == 200, first.status_code
+            shown = first.text.count('<li id="item-')
+            timings = []
+            for _ in range(args.iterations):
+                started = time.perf_counter()
+                response = client.get(page)
+                timings.append((time.perf_counter() - started) * 1000)
+                assert response.status_code == 200
+            version = first.text.split("since=", 1)[1].split('"', 1)[0]
+            polls = []
+            for _ in range(args.iterations):
+                started = time.perf_counter()
+                response = client.get(f"{page}/live", params={"since": version})
+                polls.append((time.perf_counter() - started) * 1000)
+                assert response.status_code == 204
+        print(
+            f"agenda of {shown} items for a prosecutor (SQLite, {args.persons} demo persons, "
+            f"{args.iterations} renders): median {statistics.median(timings):.1f} ms, "
+            f"p99 {percentile(timings, 0.99):.1f} ms"
+        )
+        print(
+            f"live poll, unchanged (204, no disclosure): median {statistics.median(polls):.2f} ms, "
+            f"p99 {percentile(polls, 0.99):.2f} ms"
+        )
+        engine.dispose()
+
+
+if __name__ == "__main__":
+    main()

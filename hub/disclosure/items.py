@@ -1,0 +1,253 @@
+"""Showing work-group agenda items through the policy: the client's record and what members
+wrote about the client (updates, discussion notes, action items, discussion flags), decided
+together.
+
+Each piece a member writes carries a category and is client data of that category: a member
+sees it exactly when the decision for this viewer, client and purpose discloses that category
+(`entry_visible`). The workgroup domain never decides that itself.
+
+    shown = disclose_items(db, viewer, [ItemRequest(...), ...], Purpose.work_group, actor)
+
+decides for every client in one set of queries, reads only what each decision allows (a
+withheld entry's body is never loaded), appends ONE disclosure entry per item shown
+(`disclosure:work_group_item:read`) and commits, all in one transaction: if a log write
+fails, nothing is returned.
+"""
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlmodel import Session, SQLModel, col, select
+
+from hub.accounts.sessions import Viewer
+from hub.audit.log import Actor, Event, append
+from hub.db import rollback_on_error, utcnow
+from hub.disclosure.policy import Decision, decide, gather_facts_many, load_policy
+from hub.disclosure.record import (
+    DisclosedRecord,
+    WithheldCategory,
+    _detail,
+    _log_actor,
+    _outcome,
+    _participant,
+    _sections,
+)
+from hub.vocabulary import PART2_CATEGORIES, Category, DisclosureTag, Purpose
+from hub.workgroup.models import ActionItem, DiscussionFlag, ItemEntry
+
+# The tables whose rows carry their own category, and the column holding their words.
+_ATTACHED: dict[str, tuple[type[SQLModel], str]] = {
+    "entries": (ItemEntry, "body"),
+    "action_items": (ActionItem, "description"),
+    "flags": (DiscussionFlag, "note"),
+}
+
+
+@dataclass(frozen=True)
+class ItemRequest:
+    """One item to show: its client (None for program business) and the ids of what was
+    written on it. `key` is the caller's name for the item (an agenda item's id), logged."""
+
+    key: str
+    person_id: int | None
+    entry_ids: Sequence[int] = ()
+    action_item_ids: Sequence[int] = ()
+    flag_ids: Sequence[int] = ()
+    # Why the item is on the agenda is itself data of a category (an arrest is legal, a late
+    # intake is engagement): shown only if that category is.
+    reason_category: Category | None = None
+
+
+@dataclass(frozen=True)
+class Attached:
+    """A disclosed update, note, action item or flag note: its row, and whether it is 42 CFR
+    Part 2 data (the label travels into notes, minutes and printouts)."""
+
+    row: Any
+    category: Category | None
+
+    @property
+    def part2(self) -> bool:
+        return self.category in PART2_CATEGORIES
+
+
+@dataclass(frozen=True)
+class DisclosedItem:
+    """What one viewer may see of one item. `record` is None for program business; a withheld
+    category of the record is a WithheldCategory in its place. Withheld entries are absent."""
+
+    key: str
+    person_id: int | None
+    record: DisclosedRecord | None
+    entries: tuple[Attached, ...] = ()
+    action_items: tuple[Attached, ...] = ()
+    flags: tuple[Attached, ...] = ()
+    log_seq: int | None = None
+    withheld_entry_categories: frozenset[Category] = field(default_factory=frozenset)
+    reason_shown: bool = True
+
+    @property
+    def part2(self) -> bool:
+        """42 CFR 2.32: treatment data is on this item, so its page or print carries the notice."""
+        attached = (*self.entries, *self.action_items, *self.flags)
+        return bool(self.record and self.record.part2) or any(a.part2 for a in attached)
+
+
+def entry_visible(decision: Decision | None, category: Category | None) -> bool:
+    """Whether a piece written on an item reaches this viewer: by the record's decision for its
+    category. Only program business (no client, so no decision) has no category."""
+    if decision is None:
+        return category is None
+    return category is not None and decision.allows(category)
+
+
+def _attached_meta(db: Session, table: type[SQLModel], ids: set[int]) -> dict[int, Category | None]:
+    """Ids and categories only: enough to decide, no words read."""
+    if not ids:
+        return {}
+    id_col = table.id  # type: ignore[attr-defined]
+    rows = db.exec(select(id_col, table.category).where(col(id_col).in_(sorted(ids))))  # type: ignore[attr-defined]
+    return {row[0]: row[1] for row in rows}
+
+
+def _load(db: Session, table: type[SQLModel], ids: list[int]) -> dict[int, Any]:
+    if not ids:
+        return {}
+    id_col = table.id  # type: ignore[attr-defined]
+    rows: Any = db.exec(select(table).where(col(id_col).in_(ids)))
+    return {row.id: row for row in rows}
+
+
+def disclose_items(
+    db: Session,
+    viewer: Viewer,
+    requests: Sequence[ItemRequest],
+    purpose: Purpose,
+    actor: Actor,
+    *,
+    view: str = "agenda",
+) -> list[DisclosedItem]:
+    """Decides and reads every requested item for this viewer and purpose, logs one disclosure
+    entry per client item (with the ids of the entries it disclosed, and `view`: agenda, live,
+    print, minutes or proposal), and commits. Raises if anything fails; nothing is returned."""
+    with rollback_on_error(db):
+        policy = load_policy()
+        now = utcnow()
+        persons = {r.person_id for r in requests if r.person_id is not None}
+        facts = gather_facts_many(db, viewer, persons, now)
+        meta = {
+            name: _attached_meta(db, table, {i for r in requests for i in getattr(r, _ids(name))})
+            for name, (table, _) in _ATTACHED.items()
+        }
+        shown: list[DisclosedItem] = []
+        for request in requests:
+            decision = (
+                decide(viewer, facts[request.person_id], purpose, policy)
+                if request.person_id is not None and request.person_id in facts
+                else None
+            )
+            if request.person_id is not None and decision is None:
+                continue  # no such client: nothing to show, nothing disclosed
+            attached: dict[str, tuple[Attached, ...]] = {}
+            withheld: set[Category] = set()
+            for name, (table, _) in _ATTACHED.items():
+                ids = list(getattr(request, _ids(name)))
+                visible = [i for i in ids if entry_visible(decision, meta[name].get(i))]
+                withheld |= {c for i in ids if i not in visible and (c := meta[name].get(i))}
+                rows = _load(db, table, visible)
+                attached[name] = tuple(
+                    Attached(row=rows[i], category=meta[name][i]) for i in visible if i in rows
+                )
+            record = None
+            log_seq = None
+            if decision is not None and request.person_id is not None:
+                record = _record(db, request.person_id, decision)
+                log_seq = _log(db, viewer, actor, request, decision, record, attached, view)
+                record = _with_seq(record, log_seq)
+            shown.append(
+                DisclosedItem(
+                    key=request.key,
+                    person_id=request.person_id,
+                    record=record,
+                    log_seq=log_seq,
+                    withheld_entry_categories=frozenset(withheld),
+                    reason_shown=decision is None
+                    or (
+                        request.reason_category is not None
+                        and decision.allows(request.reason_category)
+                    ),
+                    **attached,
+                )
+            )
+        db.commit()
+    return shown
+
+
+def _ids(name: str) -> str:
+    return {"entries": "entry_ids", "action_items": "action_item_ids", "flags": "flag_ids"}[name]
+
+
+def _record(db: Session, person_id: int, decision: Decision) -> DisclosedRecord:
+    # Case notes are not read: an agenda item shows the record's sections, not the casefile.
+    allowed = set(decision.disclosed)
+    sections = _sections(db, person_id, allowed) if allowed else {}
+    participant = (
+        _participant(db, person_id, sections)
+        if Category.engagement in allowed or decision.participation
+        else None
+    )
+    part2 = Category.treatment in allowed and bool(sections[Category.treatment].entries)
+    withheld = {c: WithheldCategory(c, r) for c, r in decision.withheld.items()}
+    return DisclosedRecord(
+        person_id=person_id,
+        purpose=decision.purpose,
+        policy_version=decision.policy_version,
+        log_seq=-1,
+        basis=dict(decision.disclosed),
+        notes=(),
+        participant=participant,
+        part2=part2,
+        **{c.value: sections[c] if c in sections else withheld[c] for c in Category},
+    )
+
+
+def _with_seq(record: DisclosedRecord, seq: int) -> DisclosedRecord:
+    from dataclasses import replace
+
+    return replace(record, log_seq=seq)
+
+
+def _log(
+    db: Session,
+    viewer: Viewer,
+    actor: Actor,
+    request: ItemRequest,
+    decision: Decision,
+    record: DisclosedRecord,
+    attached: dict[str, tuple[Attached, ...]],
+    view: str,
+) -> int:
+    part2 = record.part2 or any(a.part2 for rows in attached.values() for a in rows)
+    detail = _detail(decision, (), part2)
+    del detail["notes"]
+    detail.update(
+        {name: [a.row.id for a in rows] for name, rows in attached.items()},
+        item=request.key,
+        view=view,
+    )
+    entry = append(
+        db,
+        _log_actor(viewer, actor),
+        Event(
+            kind="disclosure",
+            tag=DisclosureTag.work_group_item_read.value,
+            outcome=_outcome(decision),
+            purpose=decision.purpose.value,
+            person_id=request.person_id,
+            categories=[c.value for c in decision.categories],
+            policy_version=decision.policy_version,
+            detail=detail,
+        ),
+    )
+    return entry.seq

@@ -1,0 +1,458 @@
+"""Work-group pages (purpose: work_group, fixed here). Thin: every rule is in
+hub.workgroup.services, every client read in hub.disclosure.items."""
+
+from datetime import date, datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Form, HTTPException, Query, Request, status
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from sqlmodel import Session, col, select
+
+from hub.accounts.models import Agency, User
+from hub.accounts.sessions import Viewer
+from hub.charging.services import ChargingError
+from hub.db import utcnow
+from hub.permissions import allowed
+from hub.referrals.rules import current_rules
+from hub.referrals.services import ident
+from hub.vocabulary import Action, ItemEntryKind, Role, UserStatus
+from hub.web.dependencies import DB, log_actor, require
+from hub.web.templating import render
+from hub.workgroup import services
+from hub.workgroup.pages import IndexPage, MeetingPage, MemberOption
+from hub.workgroup.services import MeetingNotFound, WorkGroupError
+
+router = APIRouter(prefix="/work-group")
+
+Reader = Annotated[Viewer, Depends(require(Action.work_group_read))]
+Coordinator = Annotated[Viewer, Depends(require(Action.work_group_manage))]
+Contributor = Annotated[Viewer, Depends(require(Action.work_group_contribute))]
+Flagger = Annotated[Viewer, Depends(require(Action.work_group_flag))]
+Prosecutor = Annotated[Viewer, Depends(require(Action.work_group_decide))]
+
+
+def _today(db: Session) -> date:
+    return utcnow().astimezone(current_rules(db).tz).date()
+
+
+def _members(db: Session, ids: list[int] | None = None) -> list[MemberOption]:
+    query = (
+        select(User.id, User.display_name, User.role, Agency.name)
+        .join(Agency, col(Agency.id) == User.agency_id)
+        .where(User.status == UserStatus.active, User.role != Role.admin)
+        .order_by(col(Agency.name), col(User.display_name))
+    )
+    if ids is not None:
+        query = query.where(col(User.id).in_(ids))
+    return [
+        MemberOption(ident(uid), name, Role(role).value.replace("_", " "), agency)
+        for uid, name, role, agency in db.exec(query)
+    ]
+
+
+def _index(db: Session, viewer: Viewer, **extra: object) -> IndexPage:
+    coordinator = viewer.role == Role.coordinator
+    return IndexPage(
+        title="Work group",
+        viewer=viewer,
+        csrf_token=viewer.csrf_token,
+        meetings=services.meetings_for(db, viewer),
+        series=services.series_list(db) if coordinator else [],
+        members=_members(db) if coordinator else [],
+        not_seen_days=services.not_seen_days(db),
+        is_coordinator=coordinator,
+        can_flag=allowed(viewer.role, Action.work_group_flag),
+        zone=current_rules(db).tz,
+        **extra,  # type: ignore[arg-type]
+    )
+
+
+def _meeting_page(
+    request: Request,
+    db: Session,
+    viewer: Viewer,
+    meeting_id: int,
+    *,
+    view: str = "agenda",
+    error: str | None = None,
+) -> MeetingPage:
+    actor = log_actor(request, viewer)
+    try:
+        if view == "print":
+            agenda = services.print_agenda(db, viewer, meeting_id, actor)
+        else:
+            agenda = services.agenda_for(db, viewer, meeting_id, actor, view=view)
+    except MeetingNotFound as missing:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "No such meeting.") from missing
+    except WorkGroupError as refused:
+        raise HTTPException(status.HTTP_409_CONFLICT, str(refused)) from refused
+    meeting = agenda.meeting
+    coordinator = viewer.role == Role.coordinator
+    proposals = []
+    if coordinator and view == "agenda" and meeting.status.value == "draft":
+        proposals = services.show_proposals(db, viewer, meeting_id, actor, _today(db))
+    invited = services.invitee_ids(db, meeting_id)
+    shown = [i.shown for i in agenda.items] + [s for _, s in proposals]
+    authors = (
+        {a.row.author_id for s in shown for a in s.entries}
+        | {a.row.assignee_id for s in shown for a in s.action_items}
+        | {a.row.flagged_by_id for s in shown for a in s.flags}
+    )
+    return MeetingPage(
+        title=meeting.title,
+        viewer=viewer,
+        csrf_token=viewer.csrf_token,
+        agenda=agenda,
+        view=view,
+        proposals=proposals,
+        names=services.member_names(db, sorted(authors | set(invited))),
+        members=_members(db, invited) if coordinator else [],
+        reason_codes=list(current_rules(db).reason_codes),
+        is_coordinator=coordinator,
+        can_contribute=allowed(viewer.role, Action.work_group_contribute),
+        can_decide=allowed(viewer.role, Action.work_group_decide),
+        printed_at=utcnow() if view == "print" else None,
+        zone=current_rules(db).tz,
+        error=error,
+    )
+
+
+def _back(meeting_id: int, anchor: str = "") -> RedirectResponse:
+    return RedirectResponse(f"/work-group/meetings/{meeting_id}{anchor}", status_code=303)
+
+
+def _refused(
+    request: Request, db: Session, viewer: Viewer, meeting_id: int, error: Exception
+) -> Response:
+    if isinstance(error, MeetingNotFound):
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "No such meeting or item.") from error
+    db.rollback()
+    page = _meeting_page(request, db, viewer, meeting_id, error=str(error))
+    return render(request, "workgroup/meeting.html", page, status.HTTP_400_BAD_REQUEST)
+
+
+def _meeting_of_item(db: Session, item_id: int) -> int:
+    from hub.workgroup.models import AgendaItem
+
+    item = db.get(AgendaItem, item_id)
+    if item is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "No such agenda item.")
+    return item.meeting_id
+
+
+# --- the index: meetings, series, settings, flags -----------------------------------------
+
+
+@router.get("", response_class=HTMLResponse)
+def index(request: Request, db: DB, viewer: Reader) -> Response:
+    return render(request, "workgroup/index.html", _index(db, viewer))
+
+
+def _form(
+    title: str, starts_at: str, place: str, call_link: str, invitees: list[int], db: Session
+) -> services.MeetingForm:
+    try:
+        local = datetime.fromisoformat(starts_at)
+    except ValueError:
+        raise WorkGroupError("give the date and time the meeting starts") from None
+    if local.tzinfo is None:
+        local = local.replace(tzinfo=current_rules(db).tz)
+    return services.MeetingForm(title, local, place or None, call_link or None, invitees)
+
+
+@router.post("/meetings", response_class=HTMLResponse)
+def create_meeting(
+    request: Request,
+    db: DB,
+    viewer: Coordinator,
+    title: Annotated[str, Form(max_length=200)] = "",
+    starts_at: Annotated[str, Form(max_length=40)] = "",
+    place: Annotated[str, Form(max_length=200)] = "",
+    call_link: Annotated[str, Form(max_length=500)] = "",
+    invitees: Annotated[list[int] | None, Form()] = None,
+    interval_days: Annotated[int | None, Form()] = None,
+) -> Response:
+    actor = log_actor(request, viewer)
+    try:
+        form = _form(title, starts_at, place, call_link, invitees or [], db)
+        if interval_days:
+            meeting = services.create_series(db, viewer, form, interval_days, actor)
+        else:
+            meeting = services.create_meeting(db, viewer, form, actor)
+    except WorkGroupError as refused:
+        db.rollback()
+        page = _index(db, viewer, error=str(refused))
+        return render(request, "workgroup/index.html", page, status.HTTP_400_BAD_REQUEST)
+    return _back(meeting.id)  # type: ignore[arg-type]
+
+
+@router.post("/series/{series_id}/next", response_class=HTMLResponse)
+def next_in_series(request: Request, db: DB, viewer: Coordinator, series_id: int) -> Response:
+    try:
+        meeting = services.next_in_series(db, viewer, series_id, log_actor(request, viewer))
+    except WorkGroupError as refused:
+        db.rollback()
+        page = _index(db, viewer, error=str(refused))
+        return render(request, "workgroup/index.html", page, status.HTTP_400_BAD_REQUEST)
+    return _back(meeting.id)  # type: ignore[arg-type]
+
+
+@router.post("/settings", response_class=HTMLResponse)
+def settings(
+    request: Request, db: DB, viewer: Coordinator, not_seen_days: Annotated[int, Form()] = 0
+) -> Response:
+    try:
+        services.set_not_seen_days(db, viewer, not_seen_days, log_actor(request, viewer))
+    except WorkGroupError as refused:
+        page = _index(db, viewer, error=str(refused))
+        return render(request, "workgroup/index.html", page, status.HTTP_400_BAD_REQUEST)
+    return RedirectResponse("/work-group", status_code=303)
+
+
+@router.post("/flags", response_class=HTMLResponse)
+def flag(
+    request: Request,
+    db: DB,
+    viewer: Flagger,
+    person_id: Annotated[int, Form()] = 0,
+    category: Annotated[str, Form(max_length=32)] = "",
+    note: Annotated[str, Form(max_length=1000)] = "",
+) -> Response:
+    try:
+        services.flag_for_discussion(
+            db, viewer, person_id, category, note, log_actor(request, viewer)
+        )
+    except WorkGroupError as refused:
+        page = _index(db, viewer, error=str(refused))
+        return render(request, "workgroup/index.html", page, status.HTTP_400_BAD_REQUEST)
+    return render(request, "workgroup/index.html", _index(db, viewer, flagged=True))
+
+
+# --- one meeting --------------------------------------------------------------------------
+
+
+@router.get("/meetings/{meeting_id}", response_class=HTMLResponse)
+def meeting(request: Request, db: DB, viewer: Reader, meeting_id: int) -> Response:
+    page = _meeting_page(request, db, viewer, meeting_id)
+    return render(request, "workgroup/meeting.html", page)
+
+
+@router.get("/meetings/{meeting_id}/live", response_class=HTMLResponse)
+def live(
+    request: Request,
+    db: DB,
+    viewer: Reader,
+    meeting_id: int,
+    since: Annotated[int, Query(ge=0)] = 0,
+) -> Response:
+    """The live agenda's poll: a version check that carries no client data and logs nothing
+    when nothing changed (204); otherwise the fragment, disclosed and logged like the page."""
+    try:
+        version = services.live_version(db, viewer, meeting_id)
+    except MeetingNotFound as missing:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "No such meeting.") from missing
+    if version == since:
+        return Response(status_code=status.HTTP_204_NO_CONTENT)
+    page = _meeting_page(request, db, viewer, meeting_id)
+    page.view = "live"
+    return render(request, "workgroup/_agenda_live.html", page)
+
+
+@router.get("/meetings/{meeting_id}/print", response_class=HTMLResponse)
+def print_view(request: Request, db: DB, viewer: Reader, meeting_id: int) -> Response:
+    page = _meeting_page(request, db, viewer, meeting_id, view="print")
+    return render(request, "workgroup/print.html", page)
+
+
+@router.get("/meetings/{meeting_id}/minutes", response_class=HTMLResponse)
+def minutes(request: Request, db: DB, viewer: Reader, meeting_id: int) -> Response:
+    page = _meeting_page(request, db, viewer, meeting_id, view="minutes")
+    return render(request, "workgroup/minutes.html", page)
+
+
+@router.post("/meetings/{meeting_id}/items", response_class=HTMLResponse)
+def add_items(
+    request: Request,
+    db: DB,
+    viewer: Coordinator,
+    meeting_id: int,
+    proposal: Annotated[list[str] | None, Form()] = None,
+) -> Response:
+    try:
+        services.add_proposed_items(
+            db, viewer, meeting_id, proposal or [], log_actor(request, viewer), _today(db)
+        )
+    except WorkGroupError as refused:
+        return _refused(request, db, viewer, meeting_id, refused)
+    return _back(meeting_id)
+
+
+@router.post("/meetings/{meeting_id}/manual", response_class=HTMLResponse)
+def add_manual(
+    request: Request,
+    db: DB,
+    viewer: Coordinator,
+    meeting_id: int,
+    topic: Annotated[str, Form(max_length=200)] = "",
+    person_id: Annotated[int | None, Form()] = None,
+    category: Annotated[str, Form(max_length=32)] = "",
+    text: Annotated[str, Form(max_length=4000)] = "",
+) -> Response:
+    try:
+        services.add_manual_item(
+            db,
+            viewer,
+            meeting_id,
+            log_actor(request, viewer),
+            topic=topic or None,
+            person_id=person_id,
+            category=category or None,
+            text=text or None,
+        )
+    except WorkGroupError as refused:
+        return _refused(request, db, viewer, meeting_id, refused)
+    return _back(meeting_id)
+
+
+_MEETING_STEPS = {
+    "group": services.group_by_kind,
+    "publish": services.publish,
+    "held": services.mark_held,
+    "approve": services.approve_minutes,
+}
+
+
+@router.post("/meetings/{meeting_id}/{step}", response_class=HTMLResponse)
+def meeting_step(
+    request: Request, db: DB, viewer: Coordinator, meeting_id: int, step: str
+) -> Response:
+    if step not in _MEETING_STEPS:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "No such step.")
+    try:
+        _MEETING_STEPS[step](db, viewer, meeting_id, log_actor(request, viewer))
+    except WorkGroupError as refused:
+        return _refused(request, db, viewer, meeting_id, refused)
+    return _back(meeting_id, "/minutes" if step == "approve" else "")
+
+
+# --- items --------------------------------------------------------------------------------
+
+
+@router.post("/items/{item_id}/move", response_class=HTMLResponse)
+def move(
+    request: Request,
+    db: DB,
+    viewer: Coordinator,
+    item_id: int,
+    direction: Annotated[str, Form(max_length=4)] = "",
+) -> Response:
+    meeting_id = _meeting_of_item(db, item_id)
+    try:
+        services.move_item(db, viewer, item_id, direction, log_actor(request, viewer))
+    except WorkGroupError as refused:
+        return _refused(request, db, viewer, meeting_id, refused)
+    return _back(meeting_id, f"#item-{item_id}")
+
+
+@router.post("/items/{item_id}/remove", response_class=HTMLResponse)
+def remove(request: Request, db: DB, viewer: Coordinator, item_id: int) -> Response:
+    meeting_id = _meeting_of_item(db, item_id)
+    try:
+        services.remove_item(db, viewer, item_id, log_actor(request, viewer))
+    except WorkGroupError as refused:
+        return _refused(request, db, viewer, meeting_id, refused)
+    return _back(meeting_id)
+
+
+@router.post("/items/{item_id}/discussed", response_class=HTMLResponse)
+def discussed(request: Request, db: DB, viewer: Coordinator, item_id: int) -> Response:
+    meeting_id = _meeting_of_item(db, item_id)
+    try:
+        services.mark_discussed(db, viewer, item_id, log_actor(request, viewer))
+    except WorkGroupError as refused:
+        return _refused(request, db, viewer, meeting_id, refused)
+    return _back(meeting_id, f"#item-{item_id}")
+
+
+@router.post("/items/{item_id}/entries", response_class=HTMLResponse)
+def add_entry(
+    request: Request,
+    db: DB,
+    viewer: Contributor,
+    item_id: int,
+    kind: Annotated[ItemEntryKind, Form()] = ItemEntryKind.update,
+    category: Annotated[str, Form(max_length=32)] = "",
+    body: Annotated[str, Form(max_length=4000)] = "",
+) -> Response:
+    meeting_id = _meeting_of_item(db, item_id)
+    try:
+        services.add_entry(
+            db, viewer, item_id, kind, category or None, body, log_actor(request, viewer)
+        )
+    except WorkGroupError as refused:
+        return _refused(request, db, viewer, meeting_id, refused)
+    return _back(meeting_id, f"#item-{item_id}")
+
+
+@router.post("/items/{item_id}/actions", response_class=HTMLResponse)
+def add_action(
+    request: Request,
+    db: DB,
+    viewer: Coordinator,
+    item_id: int,
+    description: Annotated[str, Form(max_length=1000)] = "",
+    assignee_id: Annotated[int, Form()] = 0,
+    due_on: Annotated[date | None, Form()] = None,
+    category: Annotated[str, Form(max_length=32)] = "",
+) -> Response:
+    meeting_id = _meeting_of_item(db, item_id)
+    form = services.ActionForm(description, assignee_id, due_on, category or None)
+    try:
+        services.add_action_item(db, viewer, item_id, form, log_actor(request, viewer))
+    except WorkGroupError as refused:
+        return _refused(request, db, viewer, meeting_id, refused)
+    return _back(meeting_id, f"#item-{item_id}")
+
+
+@router.post("/items/{item_id}/decision", response_class=HTMLResponse)
+def decision(
+    request: Request,
+    db: DB,
+    viewer: Prosecutor,
+    item_id: int,
+    outcome: Annotated[str, Form(max_length=32)] = "",
+    reason_codes: Annotated[list[str] | None, Form()] = None,
+    note: Annotated[str, Form(max_length=2000)] = "",
+    material_seq: Annotated[int | None, Form()] = None,
+) -> Response:
+    meeting_id = _meeting_of_item(db, item_id)
+    try:
+        services.decide_from_item(
+            db,
+            viewer,
+            item_id,
+            outcome,
+            reason_codes or [],
+            note,
+            material_seq,
+            log_actor(request, viewer),
+        )
+    except (WorkGroupError, ChargingError) as refused:
+        return _refused(request, db, viewer, meeting_id, refused)
+    return _back(meeting_id, f"#item-{item_id}")
+
+
+@router.post("/actions/{action_id}/status", response_class=HTMLResponse)
+def action_status(
+    request: Request,
+    db: DB,
+    viewer: Reader,
+    action_id: int,
+    meeting_id: Annotated[int, Form()] = 0,
+    new_status: Annotated[str, Form(alias="status", max_length=16)] = "",
+) -> Response:
+    try:
+        services.set_action_status(db, viewer, action_id, new_status, log_actor(request, viewer))
+    except WorkGroupError as refused:
+        return _refused(request, db, viewer, meeting_id, refused)
+    return _back(meeting_id)

@@ -1,0 +1,152 @@
+"""A work-group meeting end to end in a real browser, every member signed in through the real
+forms: the coordinator builds the agenda from proposals and publishes it; a case manager adds a
+housing update; the prosecutor reads the agenda (no treatment data; the housing update only on
+the client whose consent names the prosecutor's office), records a decline from an item and
+sees the coordinator's note appear without reloading; the minutes are approved and an open
+action item is on the next agenda."""
+
+from datetime import timedelta
+
+import pytest
+from sqlmodel import Session, col, select
+
+from hub.db import get_engine, utcnow
+from hub.vocabulary import AgendaItemKind, Category, ItemEntryKind, MeetingStatus
+from hub.workgroup import services
+from hub.workgroup.models import WorkGroupMeeting
+from tests.factories import PASSWORD
+from tests.signing_in import code_for
+from tests.workgroup_support import MEMBERS, agenda_items, seat_the_table
+
+pytestmark = pytest.mark.browser
+
+
+def sign_in(page, user, steps_ahead=0):
+    page.goto("/sign-in")
+    page.fill('input[name="email"]', user.email)
+    page.fill('input[name="password"]', PASSWORD)
+    page.press('input[name="password"]', "Enter")
+    page.wait_for_url("**/sign-in/second-factor")
+    page.fill('input[name="code"]', code_for(user, steps_ahead))
+    page.press('input[name="code"]', "Enter")
+    page.wait_for_url(lambda url: "/sign-in" not in url)
+
+
+def sign_out(page):
+    page.get_by_role("button", name="Sign out").click()
+    page.wait_for_url("**/sign-in")
+
+
+def test_a_work_group_meeting_end_to_end(page, live_server, world, browser_log):
+    db = world.db
+    table = seat_the_table(world, publish=False)
+    # The meeting is part of a fortnightly series, so the next one is a click away.
+    meeting = services.create_series(
+        db,
+        world.viewer("coordinator"),
+        services.MeetingForm(
+            "LEAD work group",
+            utcnow() + timedelta(days=1),
+            "Room B",
+            None,
+            [world.users[n].id for n in (*MEMBERS, table.prosecutor)],
+        ),
+        14,
+        world.actor("coordinator"),
+    )
+    db.commit()
+    url = f"/work-group/meetings/{meeting.id}"
+    coordinator = world.users["coordinator"]
+
+    # The coordinator builds the agenda from the proposals and publishes it.
+    sign_in(page, coordinator)
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="Work group").click()
+    page.get_by_role("link", name="LEAD work group").click()
+    page.wait_for_url(f"**{url}")
+    proposals = page.locator('input[name="proposal"]')
+    assert proposals.count() >= 2
+    for n in range(proposals.count()):
+        proposals.nth(n).check()
+    page.get_by_role("button", name="Add the chosen items").click()
+    page.wait_for_url(f"**{url}")
+    page.get_by_role("button", name="Publish the agenda and notify members").click()
+    page.wait_for_url(f"**{url}")
+    assert page.locator("#agenda-live").get_attribute("data-status") == "published"
+    agenda = agenda_items(db, meeting.id)
+    consented = next(i for i in agenda if i.person_id == table.consented)
+    other = next(i for i in agenda if i.person_id == table.other)
+    sign_out(page)
+
+    # A case manager adds a housing update on each client.
+    sign_in(page, world.users["case_manager"])
+    page.goto(url)
+    for item, words in ((consented, "Moved into transitional housing"), (other, "Waitlisted")):
+        form = page.locator(f"#item-{item.id} form.update-form")
+        form.locator("select[name=category]").select_option("housing")
+        form.locator("textarea[name=body]").fill(words)
+        form.get_by_role("button", name="Add update").click()
+        page.wait_for_url(f"**{url}*")
+    sign_out(page)
+
+    # The prosecutor reads the agenda through their own rights, and declines from an item.
+    sign_in(page, world.users[table.prosecutor])
+    page.goto(url)
+    assert page.locator('[data-category="treatment"][data-state="disclosed"]').count() == 0
+    assert page.locator('[data-category="health"][data-state="disclosed"]').count() == 0
+    mine = page.locator(f"#item-{consented.id}")
+    theirs = page.locator(f"#item-{other.id}")
+    assert "Moved into transitional housing" in mine.inner_text()
+    assert mine.locator('[data-category="housing"][data-state="disclosed"]').count() == 1
+    assert "Waitlisted" not in page.content()
+    assert theirs.locator('[data-category="housing"][data-state="withheld"]').count() == 1
+    assert "42 CFR part 2" not in page.content()  # no treatment data, no notice
+    decision = mine.locator("form.decision-form")
+    decision.locator("select[name=outcome]").select_option("decline")
+    decision.locator('input[value="engaged-in-services"]').check()
+    decision.get_by_role("button", name="Record decision").click()
+    page.wait_for_url(f"**{url}*")
+    assert "decision: decline" in page.locator(f"#item-{consented.id}").inner_text()
+
+    # While the page stays open, the coordinator's note appears without a reload.
+    with Session(get_engine(), expire_on_commit=False) as coordinator_desk:
+        services.add_entry(
+            coordinator_desk,
+            world.viewer("coordinator"),
+            consented.id,
+            ItemEntryKind.note,
+            Category.legal,
+            "Decline noted by the group",
+            world.actor("coordinator"),
+        )
+    page.wait_for_selector(f"#item-{consented.id} >> text=Decline noted by the group")
+    sign_out(page)
+
+    # The coordinator agrees an action item, closes the meeting, approves the minutes, and
+    # the open action item is on the next agenda.
+    sign_in(page, coordinator, steps_ahead=1)
+    page.goto(url)
+    action = page.locator(f"#item-{consented.id} form.action-form")
+    action.locator("input[name=description]").fill("Check the voucher date")
+    action.locator("select[name=category]").select_option("plan")
+    action.locator("select[name=assignee_id]").select_option(str(world.users["case_manager"].id))
+    action.get_by_role("button", name="Add action item").click()
+    page.wait_for_url(f"**{url}*")
+    page.get_by_role("button", name="Close the meeting (held)").click()
+    page.wait_for_url(f"**{url}")
+    page.get_by_role("link", name="Minutes").first.click()
+    page.wait_for_url(f"**{url}/minutes")
+    page.get_by_role("button", name="Approve the minutes").click()
+    page.wait_for_url(f"**{url}/minutes")
+    assert "Approved" in page.content()
+    page.goto("/work-group")
+    page.get_by_role("button", name="Create the next meeting").click()
+    page.wait_for_url("**/work-group/meetings/*")
+    assert "Check the voucher date" in page.content()
+    assert page.locator(f'[data-kind="{AgendaItemKind.action_item.value}"]').count() == 1
+
+    db.expire_all()
+    meetings = list(db.exec(select(WorkGroupMeeting).order_by(col(WorkGroupMeeting.id))))
+    db.commit()
+    assert meetings[-2].status == MeetingStatus.minutes_approved
+    assert browser_log.errors == []
+    assert browser_log.blocked == []
