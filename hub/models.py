@@ -24,6 +24,7 @@ from hub.clients.models import (
 from hub.consents.models import Consent
 from hub.disclosure.models import BreakGlass, CourtOrder
 from hub.notifications.models import Notification
+from hub.privacy.models import ReviewFlag
 from hub.referrals.models import IntakeAssessment, Referral, SocialContactEntry
 from hub.site import SiteSetting
 from hub.workgroup.models import MeetingInvitee, WorkGroupMeeting
@@ -55,6 +56,7 @@ __all__ = [
     "PlanGoal",
     "RecoveryCode",
     "Referral",
+    "ReviewFlag",
     "SignInAttempt",
     "SiteSetting",
     "SocialContactEntry",
