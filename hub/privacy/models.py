@@ -18,8 +18,9 @@ class ReviewFlag(SQLModel, table=True):
     rule: FlagRule = Field(sa_column=enum_column(FlagRule, nullable=False))
     key: str = Field(max_length=200, index=True)
     # Whom the flag is about: the user whose activity it is, and the client, where there is one.
-    subject_user_id: int | None = Field(default=None, foreign_key="user.id", index=True)
-    person_id: int | None = Field(default=None, foreign_key="person.id", index=True)
+    # Ids as the log holds them (no foreign keys, as in log_entry: the log names what it saw).
+    subject_user_id: int | None = Field(default=None, index=True)
+    person_id: int | None = Field(default=None, index=True)
     # The site-local day the activity happened on.
     day: date | None = Field(default=None)
     reason: str = Field(max_length=1000)

@@ -16,6 +16,7 @@ from hub.accounts import admin_routes as accounts_admin
 from hub.accounts import routes as accounts
 from hub.audit.checkpoint import run_checkpointer
 from hub.db import check_schema_current, get_engine
+from hub.privacy import routes as privacy
 from hub.settings import PROJECT_ROOT, get_settings
 from hub.web import home
 from hub.web.dependencies import SignInRequired, csrf_protect
@@ -57,6 +58,7 @@ def create_app() -> FastAPI:
     app.include_router(home.router)
     app.include_router(accounts.router)
     app.include_router(accounts_admin.router)
+    app.include_router(privacy.router)
     _add_error_pages(app)
     return app
 

@@ -65,9 +65,7 @@ def upgrade() -> None:
         sa.Column("reviewed_by_id", sa.Integer(), nullable=True),
         sa.Column("reviewed_at", hub.db.UTCDateTime(timezone=True), nullable=True),
         sa.Column("review_note", sa.String(length=2000), nullable=True),
-        sa.ForeignKeyConstraint(["person_id"], ["person.id"]),
         sa.ForeignKeyConstraint(["reviewed_by_id"], ["user.id"]),
-        sa.ForeignKeyConstraint(["subject_user_id"], ["user.id"]),
         sa.PrimaryKeyConstraint("id"),
     )
     op.create_index("ix_review_flag_key", "review_flag", ["key"])
