@@ -14,7 +14,7 @@ entry it lists can be proven, by an inclusion proof, to be in a tree the hub sig
 """
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
 
 from sqlmodel import Session
@@ -285,7 +285,9 @@ def generate_accounting(
             integrity.problems.insert(0, checkpoint_problem)
         entry = append(
             db,
-            actor,
+            replace(
+                actor, user_id=viewer.user_id, role=viewer.role.value, agency_id=viewer.agency_id
+            ),
             Event(
                 kind=LogKind.security,
                 tag=SecurityEventTag.accounting_generated,

@@ -25,7 +25,7 @@ been reviewed, to a new one. Reviewing a flag is logged (privacy:flag:reviewed).
 import statistics
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time, timedelta, tzinfo
 from typing import Any
 
@@ -143,7 +143,7 @@ def _rows(db: Session, span: SeqRange, *conditions: Any) -> Iterator[_Row]:
 
 
 def _capped(seqs: Iterable[int]) -> list[int]:
-    return sorted(seqs)[:MAX_SEQS]
+    return sorted(set(seqs))[:MAX_SEQS]
 
 
 def _by_user_day(rows: Iterable[_Row], zone: tzinfo) -> dict[tuple[int | None, date], list[_Row]]:
@@ -164,14 +164,14 @@ def _clients(rows: Iterable[_Row]) -> str:
 
 def _break_glass(rows: list[_Row]) -> list[Finding]:
     opened: dict[int, _Row] = {}
-    used: dict[int, list[int]] = defaultdict(list)
+    used: dict[int, set[int]] = defaultdict(set)
     for row in rows:
         if row.tag == SecurityEventTag.break_glass_opened.value and "id" in row.detail:
             opened[int(row.detail["id"])] = row
         elif row.kind == LogKind.disclosure.value:
             for basis in (row.detail.get("basis") or {}).values():
                 if isinstance(basis, str) and basis.startswith("break_glass:"):
-                    used[int(basis.split(":", 1)[1])].append(row.seq)
+                    used[int(basis.split(":", 1)[1])].add(row.seq)
     findings = [
         # Reads under a break-glass opened before this run's window: added to its flag.
         Finding(
@@ -185,7 +185,7 @@ def _break_glass(rows: list[_Row]) -> list[Finding]:
         if glass_id not in opened
     ]
     for glass_id, row in opened.items():
-        reads = used.get(glass_id, [])
+        reads = used.get(glass_id, set())
         reason = str(row.detail.get("reason", ""))[:300]
         findings.append(
             Finding(
@@ -583,9 +583,13 @@ def review_flag(db: Session, viewer: Viewer, flag_id: int, note: str, actor: Act
         flag.review_note = note
         db.add(flag)
         db.flush()
+        # The entry names the reviewer, whatever actor the caller passed.
+        reviewer = replace(
+            actor, user_id=viewer.user_id, role=viewer.role.value, agency_id=viewer.agency_id
+        )
         append(
             db,
-            actor,
+            reviewer,
             Event(
                 kind=LogKind.security,
                 tag=SecurityEventTag.flag_reviewed,
