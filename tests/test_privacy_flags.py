@@ -344,3 +344,19 @@ def test_reviewing_a_flag_is_logged_and_needs_another_privacy_officer(db, factor
         review_flag(db, viewer_for_user(db, colleague), flag.id, "Again.", CLI)
     assert list_flags(db).flags == []
     assert [f.id for f in list_flags(db, status=FlagStatus.reviewed).flags] == [flag.id]
+
+
+def test_hub_audit_flags_computes_from_the_command_line(db, cm, person):
+    from typer.testing import CliRunner
+
+    from hub.cli import app as cli_app
+
+    record_read(db, cm, person.id, {"identity": "role"})
+    result = CliRunner().invoke(cli_app, ["audit", "flags", "--days", "1"])
+    assert result.exit_code == 0, result.output
+    assert "Flags created: 1; updated: 0." in result.output
+    again = CliRunner().invoke(cli_app, ["audit", "flags", "--days", "1"])
+    assert "Flags created: 0; updated: 0." in again.output
+    (run,) = logged(db, SecurityEventTag.flags_computed)
+    assert run.actor_user_id is None and run.address == "local"
+    assert CliRunner().invoke(cli_app, ["audit", "flags", "--days", "0"]).exit_code == 2
