@@ -25,6 +25,7 @@ from hub.clients.models import (
 from hub.consents.models import Consent
 from hub.disclosure.models import BreakGlass, CourtOrder
 from hub.notifications.models import Notification
+from hub.privacy.models import ReviewFlag
 from hub.referrals.models import IntakeAssessment, Referral, SocialContactEntry
 from hub.site import SiteSetting
 from hub.workgroup.models import (
@@ -70,6 +71,7 @@ __all__ = [
     "PlanGoal",
     "RecoveryCode",
     "Referral",
+    "ReviewFlag",
     "SignInAttempt",
     "SiteSetting",
     "SocialContactEntry",

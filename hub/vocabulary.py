@@ -196,6 +196,10 @@ class SecurityEventTag(StrEnum):
     item_entry_written = "work_group:item:entry_written"
     action_item_changed = "work_group:action_item:changed"
     discussion_flagged = "work_group:client:flagged"
+    # The privacy console (hub.privacy): reading the log is itself an audited event (CJIS AU-2).
+    log_read = "audit:log:read"
+    accounting_generated = "audit:accounting:generated"
+    flags_computed = "privacy:flags:computed"
 
 
 class DeadlineStatus(StrEnum):
@@ -322,6 +326,19 @@ class ActionItemStatus(StrEnum):
 class FlagStatus(StrEnum):
     open = "open"
     reviewed = "reviewed"
+
+
+class FlagRule(StrEnum):
+    """Why the privacy console flagged log entries for review (hub.privacy.flags)."""
+
+    break_glass = "break_glass"  # a privacy officer opened a break-glass
+    outside_relationship = "outside_relationship"  # a read on role alone: no caseload/referral
+    unusual_volume = "unusual_volume"  # a day's reads far above the user's own last 30 days
+    after_hours = "after_hours"  # reads outside the site's working hours
+    denied = "denied"  # reads withheld in full, or access refused
+    sign_in_failures = "sign_in_failures"  # a burst of failed sign-ins
+    lockout = "lockout"  # an account locked (CJIS AC-7)
+    new_address = "new_address"  # a sign-in from an address the user had not used
 
 
 class Action(StrEnum):

@@ -159,3 +159,19 @@ def erase_expired_command() -> None:
         erased = erase_expired(db)
         db.commit()
     typer.echo(f"Personal parts erased: {erased}.")
+
+
+@audit_app.command("flags")
+def flags_command(
+    days: int = typer.Option(2, help="Site-local days to look at, today included (1-400)."),
+) -> None:
+    """Compute the privacy console's review flags from the log (idempotent: run it from cron,
+    e.g. every 15 minutes). Prints how many flags were created and updated."""
+    from hub.audit.services import command_line_actor
+    from hub.privacy.flags import compute_flags
+
+    if not 1 <= days <= 400:
+        _fail("--days is 1 to 400", 2)
+    with Session(get_engine(), expire_on_commit=False) as db:
+        run = compute_flags(db, command_line_actor(), days=days)
+    typer.echo(f"Flags created: {len(run.created)}; updated: {len(run.updated)}.")

@@ -37,6 +37,12 @@ class LogEntry(SQLModel, table=True):
     __table_args__ = (
         Index("ix_log_entry_person_seq", "person_id", "seq"),
         Index("ix_log_entry_user_seq", "actor_user_id", "seq"),
+        # The privacy console pages every filter newest first by seq (keyset, never OFFSET).
+        Index("ix_log_entry_agency_seq", "actor_agency_id", "seq"),
+        Index("ix_log_entry_role_seq", "actor_role", "seq"),
+        Index("ix_log_entry_tag_seq", "tag", "seq"),
+        Index("ix_log_entry_purpose_seq", "purpose", "seq"),
+        Index("ix_log_entry_outcome_seq", "outcome", "seq"),
     )
 
     # The leaf index in the tree: gapless, assigned under a lock by hub.audit.log.append.

@@ -3,13 +3,14 @@ retention. Both leave an entry in the log themselves."""
 
 import csv
 import getpass
+import io
 import json
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, TextIO
 
-from sqlalchemy import Engine, null, select, update
+from sqlalchemy import ColumnElement, Engine, null, select, update
 from sqlmodel import Session
 
 from hub.audit.log import Actor, Event, append, canonical_json, timestamp
@@ -57,10 +58,18 @@ def _day_start(day: date) -> datetime:
     return datetime.combine(day, time(), tzinfo=UTC)
 
 
-def export_rows(engine: Engine, since: date | None, until: date | None) -> Iterator[dict[str, Any]]:
-    """Entries recorded on or after `since` and before the day after `until`, streamed."""
+def export_rows(
+    engine: Engine,
+    since: date | None,
+    until: date | None,
+    conditions: Sequence[ColumnElement[bool]] = (),
+) -> Iterator[dict[str, Any]]:
+    """Entries recorded on or after `since` and before the day after `until` (and meeting any
+    further `conditions`, e.g. the privacy console's filters), streamed."""
     table = LogEntry.__table__  # type: ignore[attr-defined]
-    query = select(*(table.c[name] for name in EXPORT_FIELDS)).order_by(table.c.seq)
+    query = (
+        select(*(table.c[name] for name in EXPORT_FIELDS)).where(*conditions).order_by(table.c.seq)
+    )
     if since is not None:
         query = query.where(table.c.recorded_at >= _day_start(since))
     if until is not None:
@@ -98,19 +107,35 @@ def export_log(
         ),
     )
     db.commit()
-    writer = csv.DictWriter(out, fieldnames=EXPORT_FIELDS) if fmt == "csv" else None
-    if writer is not None:
-        writer.writeheader()
     count = 0
-    for record in export_rows(db.get_bind(), since, until):  # type: ignore[arg-type]
-        if writer is not None:
-            for name in ("categories", "detail"):
-                record[name] = None if record[name] is None else json.dumps(record[name])
-            writer.writerow(record)
-        else:
-            out.write(canonical_json(record).decode() + "\n")
+    for line in export_lines(export_rows(db.get_bind(), since, until), fmt):  # type: ignore[arg-type]
+        out.write(line)
         count += 1
-    return count
+    return count - (fmt == "csv")  # the header is not an entry
+
+
+def export_lines(rows: Iterable[dict[str, Any]], fmt: str) -> Iterator[str]:
+    """Exported rows as text lines: CSV (a header first) or JSON Lines (canonical JSON)."""
+    if fmt == "jsonl":
+        for record in rows:
+            yield canonical_json(record).decode() + "\n"
+        return
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=EXPORT_FIELDS)
+
+    def written() -> str:
+        text = buffer.getvalue()
+        buffer.seek(0)
+        buffer.truncate()
+        return text
+
+    writer.writeheader()
+    yield written()
+    for record in rows:
+        for name in ("categories", "detail"):
+            record[name] = None if record[name] is None else json.dumps(record[name])
+        writer.writerow(record)
+        yield written()
 
 
 def retention_cutoff(now: datetime, years: int) -> datetime:

@@ -358,7 +358,7 @@ def _flags_page(db: Session, viewer: Viewer, **extra: Any) -> FlagsPage:
 
 @router.get("/flags", response_class=HTMLResponse)
 def flags(request: Request, db: DB, viewer: FlagReader) -> Response:
-    return render(request, "privacy/flags.html", _flags_page(db, viewer))
+    return render(request, "charging/decision_flags.html", _flags_page(db, viewer))
 
 
 def _flag_page(db: Session, viewer: Viewer, flag_id: int, **extra: Any) -> FlagPage:
@@ -378,7 +378,7 @@ def _flag_page(db: Session, viewer: Viewer, flag_id: int, **extra: Any) -> FlagP
 
 @router.get("/flags/{flag_id}", response_class=HTMLResponse)
 def flag(request: Request, db: DB, viewer: FlagReader, flag_id: int) -> Response:
-    return render(request, "privacy/flag.html", _flag_page(db, viewer, flag_id))
+    return render(request, "charging/decision_flag.html", _flag_page(db, viewer, flag_id))
 
 
 @router.post("/flags/{flag_id}/review", response_class=HTMLResponse)
@@ -394,10 +394,10 @@ def review_flag(
     except ChargingError as error:
         db.rollback()
         page = _flag_page(db, viewer, flag_id, error=str(error))
-        return render(request, "privacy/flag.html", page, status.HTTP_400_BAD_REQUEST)
+        return render(request, "charging/decision_flag.html", page, status.HTTP_400_BAD_REQUEST)
     page = _flag_page(db, viewer, flag_id)
     page.messages.append("The flag is marked reviewed.")
-    return render(request, "privacy/flag.html", page)
+    return render(request, "charging/decision_flag.html", page)
 
 
 @router.post("/breach-signals/{seq}/review", response_class=HTMLResponse)
@@ -413,7 +413,7 @@ def review_breach_signal(
     except ChargingError as error:
         db.rollback()
         page = _flags_page(db, viewer, error=str(error))
-        return render(request, "privacy/flags.html", page, status.HTTP_400_BAD_REQUEST)
+        return render(request, "charging/decision_flags.html", page, status.HTTP_400_BAD_REQUEST)
     page = _flags_page(db, viewer)
     page.messages.append(f"Breach signal {seq} is marked reviewed.")
-    return render(request, "privacy/flags.html", page)
+    return render(request, "charging/decision_flags.html", page)

@@ -20,8 +20,9 @@ from hub.charging import routes as charging
 from hub.clients import api as clients_api
 from hub.clients import routes as clients
 from hub.db import check_schema_current, get_engine
-from hub.disclosure import routes as privacy
+from hub.disclosure import routes as privacy_actions
 from hub.notifications import routes as notifications
+from hub.privacy import routes as privacy_console
 from hub.referrals import api as referrals_api
 from hub.referrals import routes as referrals
 from hub.settings import PROJECT_ROOT, get_settings
@@ -73,8 +74,9 @@ def create_app() -> FastAPI:
     app.include_router(charging_api.router)
     app.include_router(clients.router)
     app.include_router(clients_api.router)
-    app.include_router(privacy.router)
+    app.include_router(privacy_actions.router)
     app.include_router(workgroup.router)
+    app.include_router(privacy_console.router)
     _add_error_pages(app)
     return app
 
