@@ -47,11 +47,11 @@ WORK_GROUP_VIEW = {C.identity: "-", C.referral: "-", C.legal: "-", C.engagement:
 Grants = dict[Category, str]
 EXPECTED: dict[Role, dict[Purpose, tuple[Grants, Grants]]] = {
     Role.officer: {
-        P.referral: ({C.identity: "-", C.referral: "-", C.engagement: "-"}, {}),
+        P.referral: ({C.identity: "-", C.referral: "-", C.legal: "-", C.engagement: "-"}, {}),
         P.work_group: ({C.identity: "-", C.referral: "-", C.engagement: "-"}, {}),
     },
     Role.sergeant: {
-        P.referral: ({C.identity: "-", C.referral: "-", C.engagement: "-"}, {}),
+        P.referral: ({C.identity: "-", C.referral: "-", C.legal: "-", C.engagement: "-"}, {}),
         P.work_group: ({C.identity: "-", C.referral: "-", C.engagement: "-"}, {}),
     },
     Role.case_manager: {

@@ -87,7 +87,10 @@ def test_from_arrest_referral_through_intake_to_decline_new_arrest_and_file(worl
     assert "decline" in page.text
     assert seqs_on_page(page.text) == received(db, prosecutor.user.id, person_id, since)
     assert _queue_matters(prosecutor.client.get("/charging").text) == []
-    assert "Rowan Ashdown" in officer.client.get("/referrals").text
+    feedback = officer.client.get("/referrals").text
+    assert "Rowan Ashdown" in feedback
+    # The officer learns the referral went somewhere: the charge was declined (status only).
+    assert "charges declined" in feedback and "withheld (legal)" not in feedback
 
     # A new arrest of the enrolled client, forwarded for a decision.
     response = officer.post(
