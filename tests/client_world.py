@@ -23,7 +23,7 @@ from hub.audit.log import Actor
 from hub.audit.models import LogEntry
 from hub.clients.purposes import RECORD_PURPOSE
 from hub.settings import get_settings
-from hub.vocabulary import Category, Purpose, Role
+from hub.vocabulary import Category, Purpose, Role, SecurityEventTag
 from tests.conftest import reset_caches
 from tests.test_policy_matrix import CONSENT_STATES, Case, World, expected_categories
 
@@ -67,6 +67,17 @@ class Served:
         entry = session.exec(select(LogEntry).order_by(col(LogEntry.seq).desc()).limit(1)).first()
         session.commit()  # SQLite: release the lock before the app writes again
         return entry
+
+    def only_denials_since(self, before: LogEntry | None) -> bool:
+        """Whether every entry after `before` records a refusal at the door (authz:access:denied)
+        and none discloses anything about a client."""
+        session = self.world.session
+        after = -1 if before is None else before.seq
+        entries = session.exec(select(LogEntry).where(col(LogEntry.seq) > after)).all()
+        session.commit()
+        return all(
+            e.tag == SecurityEventTag.access_denied.value and e.person_id is None for e in entries
+        )
 
     def user(self, role: Role) -> User:
         user = self.world.session.get(User, self.world.viewers[role].user_id)

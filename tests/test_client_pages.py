@@ -47,7 +47,8 @@ def test_record_page_shows_exactly_what_the_matrix_allows(served, role, related,
 
     if route_purpose(role) is None:
         assert response.status_code == 403
-        assert served.last_entry().seq == before.seq  # refused at the door: nothing read
+        # Refused at the door: nothing read, only the refusal itself logged.
+        assert served.only_denials_since(before)
         return
     if C.identity not in want:
         # Not even the record's existence: the same answer as for an unknown number.
@@ -77,6 +78,7 @@ def test_each_section_fragment_shows_and_logs_only_its_category(served, role, re
         )
         if route_purpose(role) is None:
             assert response.status_code == 403
+            assert served.only_denials_since(before)
             continue
         if C.identity not in want:
             assert response.status_code == 404

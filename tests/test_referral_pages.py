@@ -63,7 +63,10 @@ def test_writes_refuse_other_roles_and_change_nothing(sign_in, db, path):
     admin = sign_in(Role.admin)
     before = _count(db, LogEntry)
     assert admin.post(path, data={}).status_code == 403
-    assert _count(db, LogEntry) == before
+    # Nothing changed; the one new entry is the refusal itself.
+    assert _count(db, LogEntry) == before + 1
+    newest = db.exec(select(LogEntry).order_by(LogEntry.seq.desc())).first()
+    assert newest.tag == SecurityEventTag.access_denied.value and newest.person_id is None
 
 
 def test_nav_links_each_role_to_its_pages(sign_in):

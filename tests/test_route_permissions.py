@@ -91,3 +91,22 @@ def test_grants_name_roles(action):
 def test_the_admin_holds_no_client_data_action(action):
     # Separation of duties: the admin manages accounts and sees no client data.
     assert Role.admin not in GRANTS[action]
+
+
+def test_a_refused_route_is_logged_as_a_denied_attempt(db, sign_in):
+    # ASVS V16 and the privacy console's "denied attempts" flag: every refusal leaves a trace,
+    # naming the action and the path (record numbers at most), never client data.
+    from sqlmodel import select
+
+    from hub.audit.models import LogEntry
+    from hub.vocabulary import Role, SecurityEventTag
+
+    officer = sign_in(Role.officer)
+    assert officer.client.get("/admin/users").status_code == 403
+    db.expire_all()
+    (entry,) = db.exec(
+        select(LogEntry).where(LogEntry.tag == SecurityEventTag.access_denied.value)
+    ).all()
+    assert entry.outcome == "denied"
+    assert entry.actor_user_id == officer.user.id and entry.actor_role == "officer"
+    assert entry.detail == {"action": "admin:users:manage", "path": "/admin/users"}

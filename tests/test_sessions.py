@@ -48,6 +48,8 @@ def test_idle_timeout(db, sign_in):
     response = officer.client.get("/", follow_redirects=False)
     assert response.headers["location"] == "/sign-in"
     assert _session_of(db, officer).ended_reason == "idle_timeout"
+    # The hub closing a session is a security event too (CJIS AU-2).
+    assert logged(db, SecurityEventTag.session_expired, reason="idle_timeout")
     # Ended, not merely idle: being active again does not bring it back.
     _move_session(db, officer, last_seen_at=utcnow())
     assert officer.client.get("/", follow_redirects=False).status_code == 303
@@ -58,6 +60,7 @@ def test_absolute_timeout(db, sign_in):
     _move_session(db, officer, expires_at=utcnow() - timedelta(seconds=1))
     assert officer.client.get("/", follow_redirects=False).headers["location"] == "/sign-in"
     assert _session_of(db, officer).ended_reason == "absolute_timeout"
+    assert logged(db, SecurityEventTag.session_expired, reason="absolute_timeout")
 
 
 def test_absolute_lifetime_is_set_at_sign_in(db, sign_in):

@@ -13,9 +13,10 @@ from datetime import timedelta
 from sqlmodel import Session, col, select, update
 
 from hub.accounts.models import Agency, ApiToken, User, UserSession
+from hub.audit.log import Actor, Event, append
 from hub.db import utcnow
 from hub.settings import get_settings
-from hub.vocabulary import AgencyKind, Role, UserStatus
+from hub.vocabulary import AgencyKind, Role, SecurityEventTag, UserStatus
 
 # Writing last_seen_at on every request would serialise page loads on SQLite; a minute of
 # slack on a 30-minute idle limit is well inside CJIS AC-11.
@@ -81,13 +82,13 @@ def load_session(db: Session, token: str, *, touch: bool = True) -> tuple[UserSe
     now = utcnow()
     idle_limit = timedelta(minutes=get_settings().session_idle_minutes)
     if user.status != UserStatus.active:
-        end_session(db, record, "account_not_active")
+        _expire(db, record, user, "account_not_active")
         return None
     if now >= record.expires_at:
-        end_session(db, record, "absolute_timeout")
+        _expire(db, record, user, "absolute_timeout")
         return None
     if now - record.last_seen_at > idle_limit:
-        end_session(db, record, "idle_timeout")
+        _expire(db, record, user, "idle_timeout")
         return None
     if touch and now - record.last_seen_at > _TOUCH_EVERY:
         record.last_seen_at = now
@@ -96,6 +97,21 @@ def load_session(db: Session, token: str, *, touch: bool = True) -> tuple[UserSe
         db.add(user)
         db.commit()
     return record, user
+
+
+def _expire(db: Session, record: UserSession, user: User, reason: str) -> None:
+    """Ends a session the hub itself closed (CJIS AC-11/AC-12), as a security event (AU-2)."""
+    append(
+        db,
+        Actor(user_id=user.id, role=user.role.value, agency_id=user.agency_id),
+        Event(
+            kind="security",
+            tag=SecurityEventTag.session_expired.value,
+            outcome="success",
+            detail={"session_id": record.id, "reason": reason},
+        ),
+    )
+    end_session(db, record, reason)
 
 
 def end_session(db: Session, record: UserSession, reason: str) -> None:

@@ -12,11 +12,11 @@ from fastapi import Depends, HTTPException, Request, status
 from sqlmodel import Session
 
 from hub.accounts.sessions import Viewer, load_api_token, load_session, tokens_match, viewer_for
-from hub.audit.log import Actor
+from hub.audit.log import Actor, Event, append
 from hub.db import get_session
 from hub.permissions import allowed
 from hub.settings import get_settings
-from hub.vocabulary import Action
+from hub.vocabulary import Action, SecurityEventTag
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 CSRF_HEADER = "x-csrf-token"
@@ -80,11 +80,24 @@ def current_viewer(
 CurrentViewer = Annotated[Viewer, Depends(current_viewer)]
 
 
-def require(action: Action) -> Callable[[Viewer], Viewer]:
-    """A dependency that admits only viewers whose role holds the action."""
+def require(action: Action) -> Callable[..., Viewer]:
+    """A dependency that admits only viewers whose role holds the action. A refusal is itself
+    a security event (ASVS V16: log authorization failures; the privacy console flags them)."""
 
-    def _require(viewer: CurrentViewer) -> Viewer:
+    def _require(request: Request, db: DB, viewer: CurrentViewer) -> Viewer:
         if not allowed(viewer.role, action):
+            append(
+                db,
+                log_actor(request, viewer),
+                Event(
+                    kind="security",
+                    tag=SecurityEventTag.access_denied.value,
+                    outcome="denied",
+                    # The path holds record numbers at most, never personal data.
+                    detail={"action": action.value, "path": request.url.path},
+                ),
+            )
+            db.commit()
             raise HTTPException(status.HTTP_403_FORBIDDEN, "Your role does not allow this.")
         return viewer
 
