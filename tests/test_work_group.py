@@ -528,3 +528,22 @@ def test_series_make_the_next_meeting_at_the_same_local_time(db, world):
             actor,
         )
     assert db.exec(select(WorkGroupMeeting.id)).all() == [first.id, second.id]
+
+
+def test_the_live_poll_does_not_keep_an_idle_session_alive(db, table, sign_in):
+    # An agenda left open polls every few seconds; that is the page's doing, not the person's,
+    # so it must not hold off the 30-minute idle lock (CJIS AC-11).
+    from hub.accounts.models import UserSession
+
+    member = sign_in(user=table.world.users["defender"])
+    db.refresh(table.meeting)
+    version = table.meeting.version
+    session = db.exec(select(UserSession).where(UserSession.user_id == member.user.id)).one()
+    session.last_seen_at = utcnow() - timedelta(minutes=10)
+    db.add(session)
+    db.commit()
+    url = f"/work-group/meetings/{table.meeting.id}/live"
+    assert member.client.get(url, params={"since": version}).status_code == 204
+    db.refresh(session)
+    db.commit()
+    assert utcnow() - session.last_seen_at > timedelta(minutes=9)

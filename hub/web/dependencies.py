@@ -5,6 +5,7 @@ A route never checks a role inline; it declares `Depends(require(Action.X))`.
 
 import hashlib
 import hmac
+import re
 from collections.abc import Callable, Iterator
 from typing import Annotated
 
@@ -23,8 +24,9 @@ CSRF_HEADER = "x-csrf-token"
 CSRF_FIELD = "csrf_token"
 ANONYMOUS_CSRF_COOKIE = "hub_signin_csrf"
 # Requests the page makes on its own, on a timer: they read the session but do not count as
-# activity, so polling cannot hold off the idle lock (CJIS AC-11).
-PASSIVE_PATHS = frozenset({"/notifications/badge"})
+# activity, so polling cannot hold off the idle lock (CJIS AC-11). The notification badge and
+# the live work-group agenda poll.
+PASSIVE_PATHS = re.compile(r"^/notifications/badge$|^/work-group/meetings/\d+/live$")
 
 
 def database() -> Iterator[Session]:
@@ -57,7 +59,8 @@ def optional_viewer(request: Request, db: DB) -> Viewer | None:
     cookie = request.cookies.get(get_settings().session_cookie_name)
     if not cookie:
         return None
-    loaded = load_session(db, cookie, touch=request.url.path not in PASSIVE_PATHS)
+    passive = PASSIVE_PATHS.match(request.url.path) is not None
+    loaded = load_session(db, cookie, touch=not passive)
     if loaded is None or not loaded[0].mfa_passed:
         return None
     return viewer_for(db, loaded[1], loaded[0])
