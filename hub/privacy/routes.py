@@ -179,16 +179,31 @@ def _log_read(
     **detail: Any,
 ) -> None:
     """CJIS AU-2: reading the log is an audited event. Ids and codes only in the detail."""
+    _log_console_event(
+        db, request, viewer, SecurityEventTag.log_read, person_id, {"view": view, **detail}
+    )
+
+
+def _log_console_event(
+    db: Session,
+    request: Request,
+    viewer: Viewer,
+    tag: SecurityEventTag,
+    person_id: int | None,
+    detail: dict[str, Any],
+) -> None:
+    """Logs and commits what the privacy officer did here (a read, an export, a receipt),
+    before any of it leaves: a copy of the log leaves a trace (CJIS AU-9)."""
     append(
         db,
         log_actor(request, viewer),
         Event(
             kind=LogKind.security,
-            tag=SecurityEventTag.log_read,
+            tag=tag,
             outcome=LogOutcome.success,
             purpose=Purpose.oversight,
             person_id=person_id,
-            detail={"view": view, **detail},
+            detail=detail,
         ),
     )
     db.commit()
@@ -284,19 +299,14 @@ async def export(request: Request, viewer: Officer, db: DB) -> Response:
     span = seq_range(db, found.since, found.until, site_zone(db))
     # Logged and committed before the first row leaves (CJIS AU-9: a copy of the log leaves a
     # trace).
-    append(
+    _log_console_event(
         db,
-        log_actor(request, viewer),
-        Event(
-            kind=LogKind.security,
-            tag=SecurityEventTag.log_exported,
-            outcome=LogOutcome.success,
-            purpose=Purpose.oversight,
-            person_id=found.person_id,
-            detail={"format": fmt, "filters": found.described(), "from": "console"},
-        ),
+        request,
+        viewer,
+        SecurityEventTag.log_exported,
+        found.person_id,
+        {"format": fmt, "filters": found.described(), "from": "console"},
     )
-    db.commit()
     conditions = [*filter_conditions(found), *span.conditions()]
     engine = db.get_bind()
 
@@ -370,19 +380,14 @@ def _download(body: dict[str, Any], filename: str) -> Response:
 def entry_fhir(request: Request, viewer: Officer, db: DB, seq: int) -> Response:
     entry = _entry(db, seq)
     body = audit_event(entry)
-    append(
+    _log_console_event(
         db,
-        log_actor(request, viewer),
-        Event(
-            kind=LogKind.security,
-            tag=SecurityEventTag.log_exported,
-            outcome=LogOutcome.success,
-            purpose=Purpose.oversight,
-            person_id=entry.person_id,
-            detail={"format": "fhir_audit_event", "seq": seq, "from": "console"},
-        ),
+        request,
+        viewer,
+        SecurityEventTag.log_exported,
+        entry.person_id,
+        {"format": "fhir_audit_event", "seq": seq, "from": "console"},
     )
-    db.commit()
     return _download(body, f"audit-event-{seq}.json")
 
 
@@ -400,19 +405,14 @@ def entry_receipt(request: Request, viewer: Officer, db: DB, seq: int) -> Respon
         except (NoReceipt, CheckpointRefused) as exc:
             db.rollback()
             raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from None
-    append(
+    _log_console_event(
         db,
-        log_actor(request, viewer),
-        Event(
-            kind=LogKind.security,
-            tag=SecurityEventTag.receipt_issued,
-            outcome=LogOutcome.success,
-            purpose=Purpose.oversight,
-            person_id=entry.person_id,
-            detail={"seq": seq, "from": "console"},
-        ),
+        request,
+        viewer,
+        SecurityEventTag.receipt_issued,
+        entry.person_id,
+        {"seq": seq, "from": "console"},
     )
-    db.commit()
     return _download(receipt, f"receipt-{seq}.json")
 
 
