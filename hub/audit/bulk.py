@@ -12,7 +12,7 @@ from datetime import datetime
 from itertools import islice
 from typing import Any
 
-from sqlalchemy import Engine
+from sqlalchemy import Engine, inspect, text
 from sqlmodel import Session
 
 from hub.audit.checkpoint import sign_checkpoint
@@ -126,6 +126,13 @@ def write_entries(
     columns = ", ".join(COLUMNS)
     written = 0
     postgres = engine.dialect.name == "postgresql"
+    # Building an index once over every row is many times faster than updating ten indexes
+    # row by row: they go while the rows go in, and come back as they were (same names and
+    # columns; the primary key on seq stays, so checkpoints read their leaves by range).
+    indexes = inspect(engine).get_indexes("log_entry")
+    with engine.begin() as connection:
+        for index in indexes:
+            connection.execute(text(f"DROP INDEX {_quote(engine, index['name'])}"))
     raw = engine.raw_connection()
     try:
         driver: Any = raw.driver_connection
@@ -158,4 +165,18 @@ def write_entries(
                 after_batch(written)
     finally:
         raw.close()
+        with engine.begin() as connection:
+            for index in indexes:
+                names = ", ".join(_quote(engine, str(c)) for c in index["column_names"])
+                unique = "UNIQUE " if index["unique"] else ""
+                connection.execute(
+                    text(
+                        f"CREATE {unique}INDEX {_quote(engine, index['name'])} "
+                        f"ON log_entry ({names})"
+                    )
+                )
     return written
+
+
+def _quote(engine: Engine, name: str | None) -> str:
+    return engine.dialect.identifier_preparer.quote(str(name))
