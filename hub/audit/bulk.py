@@ -46,6 +46,7 @@ Row = tuple[Any, ...]
 def entry_row(
     seq: int,
     recorded_at: datetime,
+    salt: str,
     kind: str,
     tag: str,
     outcome: str,
@@ -59,7 +60,6 @@ def entry_row(
     request_id: str | None,
     address: str | None,
     detail: str | None,
-    salt: str,
 ) -> Row:
     """One entry as a row of COLUMNS, its digest and leaf computed as hub.audit.log.append does.
 
@@ -138,10 +138,10 @@ def write_entries(
         driver: Any = raw.driver_connection
         for rows_of_batch in _batches(rows, batch):
             if postgres:
-                with driver.cursor() as cursor:
-                    with cursor.copy(f"COPY log_entry ({columns}) FROM STDIN") as copy:
-                        for row in rows_of_batch:
-                            copy.write_row(row)
+                copy_in = f"COPY log_entry ({columns}) FROM STDIN"
+                with driver.cursor() as cursor, cursor.copy(copy_in) as copy:
+                    for row in rows_of_batch:
+                        copy.write_row(row)
                 driver.commit()
             else:
                 marks = ", ".join("?" * len(COLUMNS))
@@ -149,7 +149,7 @@ def write_entries(
                 # hub.db opens SQLite connections in autocommit mode: one transaction per batch.
                 cursor.execute("BEGIN IMMEDIATE")
                 cursor.executemany(
-                    f"INSERT INTO log_entry ({columns}) VALUES ({marks})",
+                    f"INSERT INTO log_entry ({columns}) VALUES ({marks})",  # noqa: S608 - constants
                     (
                         (row[0], row[1].strftime("%Y-%m-%d %H:%M:%S.%f"), *row[2:])
                         for row in rows_of_batch

@@ -25,7 +25,8 @@ import uuid
 from collections import defaultdict
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time as clock, timedelta
+from datetime import UTC, date, datetime, timedelta
+from datetime import time as clock
 from typing import Any
 
 from faker import Faker
@@ -207,17 +208,18 @@ def _insert_agendas(db: Session, seed: int, today: date) -> None:
     times = [r.referred_at for r in made]
     items: list[dict[str, Any]] = []
     previous = None
-    for meeting in rows:
-        if meeting.status == MeetingStatus.draft:
+    for held in rows:
+        if held.status == MeetingStatus.draft:
             continue
-        since = previous or meeting.starts_at - timedelta(days=14)
-        previous = meeting.starts_at
-        lo = bisect.bisect_left(times, since)
-        hi = bisect.bisect_left(times, meeting.starts_at - timedelta(days=2))
+        # The agenda closes two days before the meeting; the next one takes up from there.
+        closed = held.starts_at - timedelta(days=2)
+        lo = bisect.bisect_left(times, previous or closed - timedelta(days=14))
+        hi = bisect.bisect_left(times, closed)
+        previous = closed
         for position, referral in enumerate(made[lo:hi][:PAST_AGENDA_ITEMS], start=1):
             items.append(
                 {
-                    "meeting_id": meeting.id,
+                    "meeting_id": held.id,
                     "position": position,
                     "kind": AgendaItemKind.new_referral,
                     "person_id": referral.person_id,
@@ -226,9 +228,9 @@ def _insert_agendas(db: Session, seed: int, today: date) -> None:
                     "flag_id": None,
                     "action_item_id": None,
                     "topic": None,
-                    "added_by_id": meeting.created_by_id,
-                    "added_at": meeting.starts_at - timedelta(days=2),
-                    "discussed_at": meeting.starts_at + timedelta(minutes=2 * position),
+                    "added_by_id": held.created_by_id,
+                    "added_at": closed,
+                    "discussed_at": held.starts_at + timedelta(minutes=2 * position),
                     "removed_at": None,
                 }
             )
@@ -317,9 +319,7 @@ _READS: dict[Role, tuple[Purpose, frozenset[Relationship]]] = {
     ),
     Role.officer: (
         Purpose.referral,
-        frozenset(
-            {Relationship.everyone, Relationship.own_referral, Relationship.agency_referral}
-        ),
+        frozenset({Relationship.everyone, Relationship.own_referral, Relationship.agency_referral}),
     ),
     Role.sergeant: (
         Purpose.referral,
@@ -416,9 +416,7 @@ def _world(conn: Connection) -> _World:
     referrals = _table(Referral)
     assignments = _table(ClientAssignment)
     assigned: dict[int, list[int]] = defaultdict(list)
-    for person_id, user_id in conn.execute(
-        select(assignments.c.person_id, assignments.c.user_id)
-    ):
+    for person_id, user_id in conn.execute(select(assignments.c.person_id, assignments.c.user_id)):
         assigned[person_id].append(user_id)
     for person_id, referred_at, referrer, police, office in conn.execute(
         select(
@@ -456,7 +454,11 @@ def _world(conn: Connection) -> _World:
         pid for (pid,) in conn.execute(select(_table(TreatmentRecord).c.person_id).distinct())
     }
     return _World(
-        staff=dict(staff), classes=classes, notes=notes, treated=treated, policy_version=policy.version
+        staff=dict(staff),
+        classes=classes,
+        notes=notes,
+        treated=treated,
+        policy_version=policy.version,
     )
 
 
@@ -519,20 +521,23 @@ def _session(
                     "person_ids": ids,
                     "withheld_count": rng.randrange(3),
                 }
-            yield moment, (
-                LogKind.disclosure.value,
-                DisclosureTag.client_search_read.value,
-                (DisclosureOutcome.disclosed if ids else DisclosureOutcome.withheld).value,
-                read.purpose,
-                member.role.value,
-                member.agency_id,
-                '["identity"]' if ids else "[]",
-                world.policy_version,
-                member.id,
-                None,
-                request,
-                address,
-                canonical_json(detail).decode(),
+            yield (
+                moment,
+                (
+                    LogKind.disclosure.value,
+                    DisclosureTag.client_search_read.value,
+                    (DisclosureOutcome.disclosed if ids else DisclosureOutcome.withheld).value,
+                    read.purpose,
+                    member.role.value,
+                    member.agency_id,
+                    '["identity"]' if ids else "[]",
+                    world.policy_version,
+                    member.id,
+                    None,
+                    request,
+                    address,
+                    canonical_json(detail).decode(),
+                ),
             )
             continue
         seen = [
@@ -543,22 +548,25 @@ def _session(
         part2 = Category.treatment.value in read.allowed and (
             person in world.treated or any(c == Category.treatment.value for _, c in seen)
         )
-        yield moment, (
-            LogKind.disclosure.value,
-            DisclosureTag.client_record_read.value,
-            read.outcome,
-            read.purpose,
-            member.role.value,
-            member.agency_id,
-            read.categories,
-            world.policy_version,
-            member.id,
-            person,
-            request,
-            address,
-            read.head
-            + ",".join(str(n) for n, _ in seen)
-            + (read.tail_part2 if part2 else read.tail),
+        yield (
+            moment,
+            (
+                LogKind.disclosure.value,
+                DisclosureTag.client_record_read.value,
+                read.outcome,
+                read.purpose,
+                member.role.value,
+                member.agency_id,
+                read.categories,
+                world.policy_version,
+                member.id,
+                person,
+                request,
+                address,
+                read.head
+                + ",".join(str(n) for n, _ in seen)
+                + (read.tail_part2 if part2 else read.tail),
+            ),
         )
     if rng.random() < 0.6:
         yield security(SecurityEventTag.sign_out.value, moment + timedelta(seconds=30))
@@ -595,7 +603,7 @@ def _log_rows(
         entries.sort(key=lambda e: e[0])
         for moment, rest in entries:
             salt = f"{rng.getrandbits(128):032x}"
-            yield entry_row(seq, moment, *rest, salt)
+            yield entry_row(seq, moment, salt, *rest)
             seq += 1
 
 
