@@ -479,7 +479,7 @@ def test_full_demo_program_on_sqlite(database_url):
 def test_every_demo_account_signs_in_through_the_real_forms_today(client):
     # The demo must be usable the day it is built: no account locked out as inactive (CJIS
     # AC-2(3) disables accounts unused for 90 days) despite the two years of history.
-    from tests.signing_in import submit_code, submit_password
+    from tests.signing_in import sign_in_as_demo_account
 
     with Session(get_engine(), expire_on_commit=False) as session:
         build_demo(session, DEFAULT_SEED, SMALL)
@@ -488,10 +488,6 @@ def test_every_demo_account_signs_in_through_the_real_forms_today(client):
     for account in demo_accounts(DEFAULT_SEED):
         if account.role in signed_in:
             continue
-        client.cookies.clear()
-        response = submit_password(client, account.email, account.password)
-        assert response.headers.get("location") == "/sign-in/second-factor", account.email
-        response = submit_code(client, pyotp.TOTP(account.totp_secret).now())
-        assert response.status_code == 303 and response.headers["location"] == "/", account.email
+        sign_in_as_demo_account(client, account)
         signed_in.add(account.role)
     assert signed_in == set(Role)

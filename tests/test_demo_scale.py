@@ -5,7 +5,6 @@ import json
 from collections import Counter
 from datetime import UTC, datetime
 
-import pyotp
 from sqlalchemy import MetaData, Text, cast, func, select
 from sqlmodel import Session
 
@@ -22,7 +21,7 @@ from hub.demo.services import rebuild_demo
 from hub.site import write_setting
 from hub.vocabulary import MeetingStatus, Role
 from hub.workgroup.models import AgendaItem, MeetingInvitee, WorkGroupMeeting
-from tests.signing_in import submit_code, submit_password
+from tests.signing_in import sign_in_as_demo_account
 
 PERSONS = 15  # x 2: the persons are the demo's own code; the log is the full 2 x 50,000
 
@@ -106,10 +105,6 @@ def test_scale_build_is_deterministic_verifies_and_its_load_accounts_sign_in(dat
         account = clone.account
         assert account.password == clone.source.password
         assert account.totp_secret != clone.source.totp_secret
-        client.cookies.clear()
-        response = submit_password(client, account.email, account.password)
-        assert response.headers.get("location") == "/sign-in/second-factor", account.email
-        response = submit_code(client, pyotp.TOTP(account.totp_secret).now())
-        assert response.status_code == 303 and response.headers["location"] == "/", account.email
+        sign_in_as_demo_account(client, account)
         signed_in.add(account.role)
     assert signed_in == set(Role)

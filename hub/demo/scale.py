@@ -52,9 +52,10 @@ from hub.demo.program import (
     demo_password,
     demo_totp_secret,
 )
-from hub.disclosure.policy import Facts, decide, load_policy
+from hub.disclosure.policy import CompiledPolicy, Facts, decide, load_policy
 from hub.referrals.models import Referral
 from hub.vocabulary import (
+    AgencyKind,
     AgendaItemKind,
     Category,
     DisclosureOutcome,
@@ -351,7 +352,7 @@ class _ReadClass:
     tail: str
 
 
-def _read_class(role: Role, agency_kind: Any, policy: Any) -> _ReadClass:
+def _read_class(role: Role, agency_kind: AgencyKind, policy: CompiledPolicy) -> _ReadClass:
     purpose, relationships = _READS[role]
     viewer = Viewer(user_id=0, role=role, agency_id=0, agency_kind=agency_kind, display_name="")
     decision = decide(viewer, Facts(person_id=0, relationships=relationships), purpose, policy)
@@ -393,16 +394,16 @@ class _World:
     policy_version: str
 
 
-def _world(conn: Connection) -> _World:
+def _world(conn: Connection, seed: int) -> _World:
     users = _table(User)
     agencies = _table(Agency)
-    kinds = {r[0]: r[1] for r in conn.execute(select(agencies.c.id, agencies.c.kind))}
+    kinds = {r[0]: AgencyKind(r[1]) for r in conn.execute(select(agencies.c.id, agencies.c.kind))}
     staff: dict[Role, list[_Staffer]] = defaultdict(list)
     by_id: dict[int, _Staffer] = {}
     # The demo accounts only: the load accounts are new, and have no history.
     for user_id, role, agency_id in conn.execute(
         select(users.c.id, users.c.role, users.c.agency_id)
-        .where(~users.c.email.like("%.load%@%"))
+        .where(users.c.email.in_([a.email for a in demo_accounts(seed)]))
         .order_by(users.c.id)
     ):
         by_id[user_id] = _Staffer(user_id, Role(role), agency_id)
@@ -671,9 +672,7 @@ def _agenda_entries(conn: Connection, seed: int, today: date) -> list[_Entry]:
 # --- the build --------------------------------------------------------------------------------
 
 
-def build_scale(
-    db: Session, seed: int, scale: int, today: date, phase: Phase, *, log_entries: int | None = None
-) -> None:
+def build_scale(db: Session, seed: int, scale: int, today: date, phase: Phase) -> None:
     """The scale phases on a database holding the demo program of N x 300 persons; `phase`
     is told each phase's name and seconds. Commits as it goes (the log is written in batches)."""
     started = time.perf_counter()
@@ -690,10 +689,13 @@ def build_scale(
     db.commit()
     done("work-group agendas")
     conn = db.connection()
-    world = _world(conn)
+    world = _world(conn, seed)
     extra = _agenda_entries(conn, seed, today)
     db.commit()
-    total = LOG_ENTRIES_PER_SCALE * scale if log_entries is None else log_entries
+    total = LOG_ENTRIES_PER_SCALE * scale
+    done("log: who reads whom")
     engine = db.get_bind()
-    write_entries(engine, _log_rows(world, seed, scale, today, total, extra))  # type: ignore[arg-type]
-    done("disclosure log and checkpoints")
+    steps = write_entries(engine, _log_rows(world, seed, scale, today, total, extra))  # type: ignore[arg-type]
+    phase(f"log: {total + len(extra):,} entries made and inserted", steps["rows"])
+    phase("log: signed checkpoints", steps["checkpoints"])
+    phase("log: indexes rebuilt", steps["indexes"])
