@@ -52,7 +52,7 @@ def test_scale_build_is_deterministic_verifies_and_its_load_accounts_sign_in(dat
         write_setting(db, "demo", {"seed": DEFAULT_SEED})  # a demo database: it may be wiped
         db.commit()
     counts, root, phases = _build(database_url)
-    assert "disclosure log and checkpoints" in phases
+    assert "log: indexes rebuilt" in phases
     assert counts["person"] == 2 * PERSONS
     assert counts["log_entry"] >= 2 * LOG_ENTRIES_PER_SCALE
     assert counts["user"] == len(demo_accounts(DEFAULT_SEED)) + len(Role) * LOAD_ACCOUNTS_PER_ROLE

@@ -27,6 +27,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from datetime import time as clock
+from itertools import zip_longest
 from typing import Any
 
 from faker import Faker
@@ -185,7 +186,7 @@ def _insert_agendas(db: Session, seed: int, today: date) -> None:
     """Past meetings discussed the referrals made since the meeting before; the next meeting
     gets a published agenda built from the coordinator's proposals."""
     from hub.notifications.services import notify
-    from hub.workgroup.services import _awaiting_matter, compute_proposals
+    from hub.workgroup.services import Proposal, _awaiting_matter, compute_proposals
 
     conn = db.connection()
     meetings = _table(WorkGroupMeeting)
@@ -237,16 +238,20 @@ def _insert_agendas(db: Session, seed: int, today: date) -> None:
             )
     _insert(db.connection(), AgendaItem, items)
 
-    # The next meeting: the coordinator's proposals (every kind first, then the rest), put on
-    # the agenda as add_proposed_items does, then published.
+    # The next meeting: the coordinator's proposals, put on the agenda as add_proposed_items
+    # does, then published.
     upcoming = [m for m in rows if m.status == MeetingStatus.draft]
     if not upcoming:
         return
     meeting = db.get(WorkGroupMeeting, upcoming[-1].id)
     assert meeting is not None and meeting.id is not None
     proposals = compute_proposals(db, meeting, today)
-    first_of_kind = list({p.kind: p for p in reversed(proposals)}.values())
-    chosen = list(dict.fromkeys(first_of_kind + proposals))[:AGENDA_ITEMS]
+    # Every kind of proposal gets its share: one of each kind in turn, in the proposals' order.
+    by_kind: dict[AgendaItemKind, list[Proposal]] = defaultdict(list)
+    for p in proposals:
+        by_kind[p.kind].append(p)
+    turns = zip_longest(*by_kind.values())
+    chosen = [p for turn in turns for p in turn if p is not None][:AGENDA_ITEMS]
     chosen.sort(key=proposals.index)
     published = _at(today - timedelta(days=1), random.Random(f"demo:{seed}:agenda"))
     _insert(
