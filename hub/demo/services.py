@@ -94,7 +94,7 @@ def demo_mark(url: str) -> DemoMark | None:
             ).scalar()
     if not isinstance(mark, dict):
         raise NotADemoDatabase(
-            f"The database at {_safe(url)} holds {len(tables)} tables and was not built by "
+            f"The database at {safe_url(url)} holds {len(tables)} tables and was not built by "
             "`hub demo`; refusing to wipe it. Point HUB_DATABASE_URL at a new database."
         )
     return DemoMark(
@@ -211,7 +211,7 @@ def _create_database_if_missing(url: str) -> None:
     _engine(url).dispose()
 
 
-def _safe(url: str) -> str:
+def safe_url(url: str) -> str:
     return make_url(url).render_as_string(hide_password=True)
 
 
