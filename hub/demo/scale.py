@@ -31,7 +31,7 @@ from itertools import zip_longest
 from typing import Any
 
 from faker import Faker
-from sqlalchemy import Connection, select, update
+from sqlalchemy import Connection, Engine, select, update
 from sqlmodel import Session
 
 from hub.accounts.models import Agency, User
@@ -700,7 +700,15 @@ def build_scale(db: Session, seed: int, scale: int, today: date, phase: Phase) -
     total = LOG_ENTRIES_PER_SCALE * scale
     done("log: who reads whom")
     engine = db.get_bind()
-    steps = write_entries(engine, _log_rows(world, seed, scale, today, total, extra))  # type: ignore[arg-type]
+    assert isinstance(engine, Engine)
+    steps = write_entries(engine, _log_rows(world, seed, scale, today, total, extra))
     phase(f"log: {total + len(extra):,} entries made and inserted", steps["rows"])
     phase("log: signed checkpoints", steps["checkpoints"])
     phase("log: indexes rebuilt", steps["indexes"])
+    # Planner statistics for tables that grew by millions of rows at once, before anyone
+    # queries them (autovacuum would get there, later). SQLite plans without them.
+    started = time.perf_counter()
+    if engine.dialect.name == "postgresql":
+        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+            connection.exec_driver_sql("ANALYZE")
+        done("statistics (ANALYZE)")
