@@ -2,8 +2,10 @@
 and the accounts table for docs/demo-accounts.md."""
 
 import os
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +17,7 @@ from sqlmodel import Session
 from hub.crypto import generate_environment
 from hub.db import engine_for, migrate, utcnow
 from hub.demo.program import DemoAccount, build_demo
+from hub.demo.scale import LOAD_ACCOUNTS_PER_ROLE
 from hub.site import SiteSetting, read_setting, write_setting
 
 DEMO_ENV_FILE = "hub-demo.env"
@@ -65,6 +68,7 @@ class DemoMark:
     seed: int
     persons: int
     complete: bool
+    scale: int | None = None
 
 
 def demo_mark(url: str) -> DemoMark | None:
@@ -90,39 +94,76 @@ def demo_mark(url: str) -> DemoMark | None:
             ).scalar()
     if not isinstance(mark, dict):
         raise NotADemoDatabase(
-            f"The database at {_safe(url)} holds {len(tables)} tables and was not built by "
+            f"The database at {safe_url(url)} holds {len(tables)} tables and was not built by "
             "`hub demo`; refusing to wipe it. Point HUB_DATABASE_URL at a new database."
         )
     return DemoMark(
         seed=int(mark.get("seed", -1)),
         persons=int(mark.get("persons", 0)),
         complete=bool(mark.get("complete")),
+        scale=mark.get("scale"),
     )
 
 
 def rebuild_demo(
-    url: str, seed: int, persons: int, *, today: date | None = None
+    url: str,
+    seed: int,
+    persons: int,
+    *,
+    today: date | None = None,
+    scale: int | None = None,
+    phase: Callable[[str, float], None] | None = None,
 ) -> list[DemoAccount]:
     """Wipe the demo database at `url` (or create it), migrate it and seed the program.
 
+    With `scale` N: N times `persons`, plus the scale build of hub.demo.scale (load accounts,
+    agendas, two years of log); `phase` is told each phase's name and seconds.
     Refuses (NotADemoDatabase) a database that `hub demo` did not build.
     """
+    today = today or datetime.now(UTC).date()
+    timer = _Timer(phase)
     demo_mark(url)
     _create_database_if_missing(url)
     engine = _engine(url)
     _drop_everything(engine)
     migrate(url)
+    if scale is not None:
+        persons *= scale
     # The mark goes in first, in its own commit: a build that fails half-way still leaves a
     # database that the next `hub demo` recognises as its own and may wipe.
     mark = {"seed": seed, "persons": persons, "complete": False, "built_at": utcnow().isoformat()}
+    if scale is not None:
+        mark["scale"] = scale
     with Session(engine, expire_on_commit=False) as db:
         write_setting(db, DEMO_MARK, mark)
         db.commit()
+    timer.done("schema")
     with Session(engine, expire_on_commit=False) as db:
         accounts = build_demo(db, seed, persons, today=today)
+        db.commit()
+        timer.done(f"program ({persons} persons)")
+        if scale is not None:
+            from hub.demo.scale import build_scale, scale_accounts
+
+            build_scale(db, seed, scale, today, timer.report)
+            accounts = scale_accounts(seed)
         write_setting(db, DEMO_MARK, {**read_setting(db, DEMO_MARK), "complete": True})
         db.commit()
     return accounts
+
+
+class _Timer:
+    def __init__(self, phase: Callable[[str, float], None] | None) -> None:
+        self.phase = phase
+        self.started = time.perf_counter()
+
+    def report(self, name: str, seconds: float) -> None:
+        if self.phase is not None:
+            self.phase(name, seconds)
+        self.started = time.perf_counter()
+
+    def done(self, name: str) -> None:
+        self.report(name, time.perf_counter() - self.started)
 
 
 def _engine(url: str) -> Engine:
@@ -170,7 +211,7 @@ def _create_database_if_missing(url: str) -> None:
     _engine(url).dispose()
 
 
-def _safe(url: str) -> str:
+def safe_url(url: str) -> str:
     return make_url(url).render_as_string(hide_password=True)
 
 
@@ -193,6 +234,22 @@ def accounts_markdown(accounts: list[DemoAccount], seed: int) -> str:
         "accounts.",
         "",
         *accounts_table(accounts),
+        "",
+        "## Load accounts (`--scale`)",
+        "",
+        "`hub demo --scale N` (any N from 1) also creates "
+        f"{LOAD_ACCOUNTS_PER_ROLE} load accounts for every role, so that a load test can sign "
+        "in many users at once without replaying a TOTP code. The k-th load account of a role "
+        "(k = 1.."
+        f"{LOAD_ACCOUNTS_PER_ROLE}) is a clone of the role's demo accounts above, taken in turn "
+        "in the order of this table: it is named `<local part>.load<k>@<domain>` after the "
+        "account it clones (the five officers above give `officer1.load1`, `officer2.load2`, "
+        "`officer3.load3@cascadia-police.example`, `officer1.load4`, "
+        "`officer2.load5@salish-sheriff.example`, then `officer1.load6@cascadia-police.example` "
+        "and so on), has that account's agency, "
+        "work-group seats and password, and a TOTP secret of its own derived from the seed. "
+        "`hub demo --scale N --accounts-json` prints every account, demo and load, with "
+        "password and TOTP secret.",
     ]
     return "\n".join(lines) + "\n"
 
