@@ -81,7 +81,11 @@ def _watcher_class() -> Any:
     return _Watcher
 
 
-def _options(channel: str, callback: Callable[[str], None] | None) -> Any:
+def _ignore(_message: str) -> None:
+    pass
+
+
+def _options(channel: str, callback: Callable[[str], None]) -> Any:
     from redis_watcher import WatcherOptions
 
     options = WatcherOptions()
@@ -99,7 +103,7 @@ class PolicyWatcher:
         self._stopped = threading.Event()
         self._watcher: Any = None
         self._thread = threading.Thread(target=self._run, name="policy-watcher", daemon=True)
-        self.available = False
+        self.available: bool | None = None  # None until first seen
 
     def start(self) -> "PolicyWatcher":
         self._thread.start()
@@ -181,7 +185,7 @@ def _bounded(publish: Callable[[], object]) -> bool:
 def _publish_once(url: str, channel: str) -> bool:
     def _go() -> object:
         watcher = _watcher_class()(url)
-        watcher.init_config(_options(channel, None))
+        watcher.init_config(_options(channel, _ignore))  # publishes only, hears nothing
         watcher.init_publisher_subscriber(init_sub=False)
         try:
             return watcher.update()
