@@ -8,8 +8,8 @@ Sessions themselves (AC-11, AC-12) live in hub.accounts.sessions.
 import hmac
 import re
 import secrets
-from dataclasses import dataclass, replace
 from collections.abc import Iterable
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 

@@ -76,7 +76,9 @@ def policy_releases() -> None:
     with Session(get_engine()) as db:
         history = release_history(db)
     if not history:
-        typer.echo(f"no release yet: the files in policies/ are in force ({load_policy().version[:12]})")
+        typer.echo(
+            f"no release yet: the files in policies/ are in force ({load_policy().version[:12]})"
+        )
     for n, release in enumerate(history):
         by = "command line" if release.released_by_id is None else f"user {release.released_by_id}"
         typer.echo(

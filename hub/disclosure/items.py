@@ -24,7 +24,6 @@ from hub.accounts.sessions import Viewer
 from hub.audit.log import Actor, Event, append
 from hub.db import rollback_on_error, utcnow
 from hub.disclosure.policy import Decision, decide, gather_facts_many
-from hub.disclosure.releases import policy_in_force
 from hub.disclosure.record import (
     DisclosedRecord,
     WithheldCategory,
@@ -34,6 +33,7 @@ from hub.disclosure.record import (
     _participant,
     _sections,
 )
+from hub.disclosure.releases import policy_in_force
 from hub.vocabulary import PART2_CATEGORIES, Category, DisclosureTag, Purpose
 from hub.workgroup.models import ActionItem, DiscussionFlag, ItemEntry
 

@@ -39,6 +39,7 @@ from hub.disclosure.policy import (
     load_policy,
     policy_version,
 )
+from hub.disclosure.watcher import announce_release, prepare_announcement
 from hub.vocabulary import AgencyKind, Role, SecurityEventTag
 
 log = logging.getLogger("hub.policy")
@@ -255,6 +256,7 @@ def release_policy(
             "Only an administrator of the program office releases the disclosure policy."
         )
     candidate = check_candidate(directory)
+    prepare_announcement(db.get_bind().engine)
     with rollback_on_error(db):
         previous = newest_release(db)
         if previous is not None and previous.version == candidate.policy.version:
@@ -290,6 +292,4 @@ def release_policy(
         )
         db.commit()
     heard_of_a_release()
-    from hub.disclosure.watcher import announce_release
-
     return Released(release, announce_release(db.get_bind().engine))

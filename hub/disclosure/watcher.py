@@ -64,7 +64,7 @@ def _watcher_class() -> Any:
     from redis import Redis
     from redis_watcher import RedisWatcher
 
-    class _Watcher(RedisWatcher):  # type: ignore[misc]
+    class _Watcher(RedisWatcher):
         def __init__(self, url: str) -> None:
             super().__init__(logger=log)
             self._url = url
@@ -159,7 +159,7 @@ class PolicyWatcher:
         self._thread.join(timeout=2)
 
 
-def _bounded(publish: Callable[[], object]) -> bool:
+def _bounded(publish: Callable[[], object], quiet: bool = False) -> bool:
     """Runs one publish, waiting for it at most PUBLISH_WAIT_SECONDS; True if it went out."""
     outcome: list[object] = []
 
@@ -174,7 +174,7 @@ def _bounded(publish: Callable[[], object]) -> bool:
     thread.join(PUBLISH_WAIT_SECONDS)
     # redis-watcher answers None when it could not publish (it has printed why).
     sent = bool(outcome) and isinstance(outcome[0], int)
-    if not sent:
+    if not sent and not quiet:
         log.warning(
             "could not announce the policy release through Redis; every process will find it "
             "by its version check within a second"
@@ -182,18 +182,31 @@ def _bounded(publish: Callable[[], object]) -> bool:
     return sent
 
 
-def _publish_once(url: str, channel: str) -> bool:
-    def _go() -> object:
-        watcher = _watcher_class()(url)
-        watcher.init_config(_options(channel, _ignore))  # publishes only, hears nothing
-        watcher.init_publisher_subscriber(init_sub=False)
-        try:
-            return watcher.update()
-        finally:
-            if watcher.pub_client is not None:
-                watcher.pub_client.close()
+_publishers: dict[tuple[str, str], Any] = {}
 
-    return _bounded(_go)
+
+def _publisher(url: str, channel: str) -> Any:
+    """A publish-only watcher for the channel, connected once and kept (None if it cannot be
+    made within PUBLISH_WAIT_SECONDS)."""
+    key = (url, channel)
+    if key not in _publishers:
+
+        def _make() -> object:
+            watcher = _watcher_class()(url)
+            watcher.init_config(_options(channel, _ignore))  # publishes only, hears nothing
+            watcher.init_publisher_subscriber(init_sub=False)
+            _publishers[key] = watcher
+            return 0
+
+        _bounded(_make, quiet=True)
+    return _publishers.get(key)
+
+
+def _publish_once(url: str, channel: str) -> bool:
+    watcher = _publisher(url, channel)
+    if watcher is None:
+        return _bounded(lambda: None)  # says why it could not
+    return _bounded(watcher.update)
 
 
 # --- the process's one watcher ------------------------------------------------------------------
@@ -223,6 +236,14 @@ def stop_watching(watcher: PolicyWatcher | None) -> None:
         if _running.get(watcher.channel) is watcher:
             del _running[watcher.channel]
     watcher.stop()
+
+
+def prepare_announcement(engine: Engine) -> None:
+    """Connects to Redis ahead of a release, so that the announcement leaves the moment the
+    release commits (importing and connecting can take a good part of a second)."""
+    url = get_settings().redis_url
+    if url and _channel(engine) not in _running:
+        _publisher(url, _channel(engine))
 
 
 def announce_release(engine: Engine) -> bool:
