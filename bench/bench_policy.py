@@ -144,6 +144,50 @@ def report(title: str, timings: dict[Role, list[float]], unit: float, label: str
         )
 
 
+def bench_policy_in_force(iterations: int) -> None:
+    """Per decision: the files (load_policy) and the released policy (policy_in_force)."""
+    from sqlmodel import Session
+
+    from hub.audit.log import Actor
+    from hub.db import engine_for, migrate
+    from hub.disclosure.policy import load_policy
+    from hub.disclosure.releases import (
+        VIA_COMMAND_LINE,
+        heard_of_a_release,
+        policy_in_force,
+        release_policy,
+    )
+
+    def checked(db: Session) -> object:
+        heard_of_a_release()  # as after a notification: the version check's query runs
+        return policy_in_force(db)
+
+    url = f"sqlite:///{tempfile.mkdtemp(prefix='hub-bench-')}/in-force.db"
+    os.environ["HUB_DATABASE_URL"] = url
+    migrate(url)
+    engine = engine_for(url)
+    print("\nlearning the policy in force, per decision (us)")
+    with Session(engine) as db:
+        release_policy(db, Actor(request_id="bench"), via=VIA_COMMAND_LINE)
+        policy_in_force(db)
+        for label, learn in (
+            ("files: load_policy()", load_policy),
+            ("released: policy_in_force(db)", lambda: policy_in_force(db)),
+            ("  its version check (<= 1/s)", lambda: checked(db)),
+        ):
+            samples = []
+            for _ in range(iterations):
+                start = time.perf_counter()
+                learn()
+                samples.append(time.perf_counter() - start)
+            print(
+                f"  {label:<32} median {statistics.median(samples) * 1e6:8.2f}  "
+                f"p99 {percentile(samples, 0.99) * 1e6:8.2f}"
+            )
+        db.commit()
+    engine.dispose()
+
+
 def bench_database(iterations: int) -> dict[Role, list[float]]:
     from sqlmodel import Session
 
@@ -237,6 +281,7 @@ def main() -> None:
                 enforcer.enforce("officer", "own_referral", category.value, "referral", "*")
         per_record = (time.perf_counter() - start) / 20
         print(f"\nplain casbin enforce, {label} policy: {per_record * 1e3:.2f} ms per record")
+    bench_policy_in_force(args.iterations * 10)
     report(
         "whole disclose_record on SQLite (facts, reads, log append, commit)",
         bench_database(args.db_iterations),

@@ -21,6 +21,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import IO
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 POSTGRES_ADMIN_URL = os.environ.get(
@@ -80,7 +81,16 @@ class HubServer:
         if self.process is not None:
             raise RuntimeError("this server is already running")
         output = open(self.log_path, "ab") if self.log_path else subprocess.DEVNULL  # noqa: SIM115
-        self.process = subprocess.Popen(
+        try:
+            self.process = self._spawn(output)
+        finally:
+            if not isinstance(output, int):
+                output.close()  # the server holds its own copy of the descriptor
+        self._wait_until_ready(timeout)
+        return self
+
+    def _spawn(self, output: int | IO[bytes]) -> subprocess.Popen[bytes]:
+        return subprocess.Popen(
             [
                 sys.executable,
                 "-m",
@@ -99,8 +109,6 @@ class HubServer:
             stderr=subprocess.STDOUT,
             start_new_session=True,  # its own process group: kill() reaches every worker
         )
-        self._wait_until_ready(timeout)
-        return self
 
     def _wait_until_ready(self, timeout: float) -> None:
         deadline = time.monotonic() + timeout

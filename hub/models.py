@@ -23,7 +23,7 @@ from hub.clients.models import (
     TreatmentRecord,
 )
 from hub.consents.models import Consent
-from hub.disclosure.models import BreakGlass, CourtOrder
+from hub.disclosure.models import BreakGlass, CourtOrder, PolicyRelease
 from hub.notifications.models import Notification
 from hub.privacy.models import ReviewFlag
 from hub.referrals.models import IntakeAssessment, Referral, SocialContactEntry
@@ -69,6 +69,7 @@ __all__ = [
     "PersonAlias",
     "PersonContact",
     "PlanGoal",
+    "PolicyRelease",
     "RecoveryCode",
     "Referral",
     "ReviewFlag",

@@ -21,6 +21,8 @@ GRANTS: dict[Action, frozenset[Role]] = {
     # Separation of duties: the admin manages accounts and sees no client data.
     Action.admin_agencies_manage: frozenset({Role.admin, Role.coordinator}),
     Action.admin_users_manage: frozenset({Role.admin, Role.coordinator}),
+    # Releasing the disclosure policy: the program office's admin (hub.disclosure.releases).
+    Action.admin_policy_release: frozenset({Role.admin}),
     Action.clients_read: _CLIENT_READERS,
     Action.clients_search: _CLIENT_READERS,
     Action.consents_manage: frozenset({Role.case_manager, Role.case_manager_supervisor}),

@@ -41,6 +41,12 @@ class Settings(BaseSettings):
     checkpoint_push_url: str | None = Field(
         default=None, description="An HTTP endpoint that receives each checkpoint (POST)."
     )
+    redis_url: str | None = Field(
+        default=None,
+        description="redis://host:port: tells every process of a policy release at once "
+        "(hub.disclosure.watcher). Optional: without it, or while Redis is down, each process "
+        "finds a release by its once-a-second version check.",
+    )
 
     # Sessions (CJIS AC-11, AC-12; ASVS V7)
     session_idle_minutes: int = Field(default=30, ge=1, le=30)

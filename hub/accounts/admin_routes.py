@@ -13,15 +13,18 @@ from hub.accounts.models import User
 from hub.accounts.pages import (
     AdminAgenciesPage,
     AdminAgencyPage,
+    AdminPolicyPage,
     AdminUserPage,
     AdminUsersPage,
     AgencyRow,
+    ReleaseRow,
     UserRow,
 )
 from hub.accounts.routes import browser_viewer
 from hub.accounts.services import AccountError, NotPermitted, Scope
 from hub.accounts.sessions import Viewer
 from hub.audit.log import Actor
+from hub.disclosure import releases
 from hub.vocabulary import ROLES_BY_AGENCY_KIND, Action, AgencyKind, Role
 from hub.web.dependencies import DB, log_actor, require
 from hub.web.templating import render
@@ -37,6 +40,7 @@ def _manager(action: Action) -> Callable[[Viewer], Viewer]:
 
 
 UserManager = Annotated[Viewer, Depends(_manager(Action.admin_users_manage))]
+PolicyReleaser = Annotated[Viewer, Depends(_manager(Action.admin_policy_release))]
 AgencyManager = Annotated[Viewer, Depends(_manager(Action.admin_agencies_manage))]
 
 
@@ -308,3 +312,67 @@ def update_agency(
     page = _agency_page(db, viewer, agency_id)
     page.messages.append("The agency is saved.")
     return render(request, "admin/agency.html", page)
+
+
+# --- the disclosure policy --------------------------------------------------------------------
+
+
+def _policy_page(db: Session, viewer: Viewer, **extra: object) -> AdminPolicyPage:
+    history = releases.release_history(db)
+    names = services.display_names(db, (r.released_by_id for r in history if r.released_by_id))
+    rows = [
+        ReleaseRow(
+            id=r.id,  # type: ignore[arg-type]
+            version=r.version,
+            released_at=r.released_at,
+            released_by="command line"
+            if r.released_by_id is None
+            else names.get(r.released_by_id, f"account {r.released_by_id}"),
+            via=r.released_via.replace("_", " "),
+        )
+        for r in history
+    ]
+    try:
+        in_force, applicable = releases.policy_in_force(db).version, True
+    except releases.PolicyUnavailable:
+        # The page stays up, so that a policy that compiles can be released from it.
+        in_force, applicable = history[0].version, False
+    deployed = releases.deployed_policy()
+    return AdminPolicyPage(
+        title="Disclosure policy",
+        viewer=viewer,
+        csrf_token=viewer.csrf_token,
+        in_force_version=in_force,
+        in_force_applicable=applicable,
+        in_force_release=rows[0] if rows else None,
+        in_force_text=history[0].policy_text if history else (deployed.policy_text or ""),
+        deployed_version=deployed.version,
+        can_release=releases.may_release(viewer),
+        releases=rows,
+        **extra,  # type: ignore[arg-type]
+    )
+
+
+@router.get("/policy", response_class=HTMLResponse)
+def policy(request: Request, db: DB, viewer: PolicyReleaser) -> Response:
+    return render(request, "admin/policy.html", _policy_page(db, viewer))
+
+
+@router.post("/policy/release", response_class=HTMLResponse)
+def release_policy(request: Request, db: DB, viewer: PolicyReleaser) -> Response:
+    """Releases the policy files deployed on this server, as `hub policy release` does."""
+    try:
+        released = releases.release_policy(
+            db, log_actor(request, viewer), via=releases.VIA_ADMIN_PAGE, released_by=viewer
+        )
+    except releases.ReleaseNotPermitted as refused:
+        raise HTTPException(status.HTTP_403_FORBIDDEN, str(refused)) from refused
+    except releases.ReleaseError as refused:
+        page = _policy_page(db, viewer, error=f"Not released: {refused}")
+        return render(request, "admin/policy.html", page, status.HTTP_400_BAD_REQUEST)
+    page = _policy_page(db, viewer)
+    page.messages.append(
+        f"Policy {released.release.version[:12]} is released; every server applies it within "
+        "a second."
+    )
+    return render(request, "admin/policy.html", page)

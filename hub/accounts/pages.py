@@ -164,3 +164,24 @@ class AdminAgenciesPage(Page):
 class AdminAgencyPage(Page):
     agency: AgencyRow | None = None
     error: str | None = None
+
+
+@dataclass(frozen=True)
+class ReleaseRow:
+    id: int
+    version: str
+    released_at: datetime
+    released_by: str  # a display name, or "command line"
+    via: str
+
+
+@dataclass
+class AdminPolicyPage(Page):
+    in_force_version: str = ""
+    in_force_applicable: bool = True  # False: it cannot be compiled, decisions are refused
+    in_force_release: ReleaseRow | None = None  # None: no release yet, the files are in force
+    in_force_text: str = ""
+    deployed_version: str | None = None  # the files on this server; None if unreadable
+    can_release: bool = False
+    releases: list[ReleaseRow] = field(default_factory=list)
+    error: str | None = None

@@ -8,6 +8,7 @@ Sessions themselves (AC-11, AC-12) live in hub.accounts.sessions.
 import hmac
 import re
 import secrets
+from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
@@ -932,3 +933,12 @@ def update_agency(
     record(db, actor, SecurityEventTag.agency_changed, agency_id=agency.id)
     db.commit()
     return agency
+
+
+def display_names(db: Session, user_ids: Iterable[int]) -> dict[int, str]:
+    """Display names of these accounts, for pages that say who did something."""
+    ids = sorted(set(user_ids))
+    if not ids:
+        return {}
+    rows = db.exec(select(User.id, User.display_name).where(col(User.id).in_(ids))).all()
+    return {uid: name for uid, name in rows if uid is not None}

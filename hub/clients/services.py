@@ -7,6 +7,7 @@ from hub.audit.log import Actor, Event, append_and_commit
 from hub.clients.models import CaseNote
 from hub.db import rollback_on_error, utcnow
 from hub.disclosure.policy import PersonNotFound, decide, gather_facts
+from hub.disclosure.releases import policy_in_force
 from hub.permissions import allowed
 from hub.vocabulary import Action, Category, Purpose, SecurityEventTag
 
@@ -38,7 +39,7 @@ def add_case_note(
             facts = gather_facts(db, viewer, person_id, now)
         except PersonNotFound as exc:
             raise NoteError(str(exc)) from exc
-        decision = decide(viewer, facts, Purpose.case_management)
+        decision = decide(viewer, facts, Purpose.case_management, policy_in_force(db))
         if not decision.allows(category):
             raise NoteError(f"You cannot file a note under {category.value} for this client.")
         note = CaseNote(
@@ -70,9 +71,10 @@ def note_categories(db: Session, viewer: Viewer, person_id: int) -> list[Categor
     if not allowed(viewer.role, Action.notes_write):
         return []
     try:
+        policy = policy_in_force(db)
         facts = gather_facts(db, viewer, person_id, utcnow())
     except PersonNotFound:
         return []
     finally:
         db.rollback()  # SQLite: release the read transaction before the next write
-    return decide(viewer, facts, Purpose.case_management).categories
+    return decide(viewer, facts, Purpose.case_management, policy).categories

@@ -37,6 +37,56 @@ def policy_test(
         raise typer.Exit(1)
 
 
+@policy_app.command("release")
+def policy_release(
+    directory: Path = typer.Option(None, help="Policy directory (default: policies/)."),
+) -> None:
+    """Make the policy files the policy in force on every process: compile them, run their
+    decision tables (refused on any mismatch), record the release, log it, notify."""
+    from sqlmodel import Session
+
+    from hub.audit.log import Actor
+    from hub.db import get_engine
+    from hub.disclosure.releases import VIA_COMMAND_LINE, ReleaseError, release_policy
+
+    actor = Actor(role="cli", request_id=f"cli-{uuid.uuid4().hex[:12]}", address="cli")
+    with Session(get_engine(), expire_on_commit=False) as db:
+        try:
+            released = release_policy(db, actor, via=VIA_COMMAND_LINE, directory=directory)
+        except ReleaseError as exc:
+            typer.echo(f"error: {exc}", err=True)
+            raise typer.Exit(1) from None
+    release = released.release
+    how = "notified through Redis" if released.announced else "found by their version check"
+    typer.echo(
+        f"released policy {release.version[:12]} (release {release.id}); every process applies "
+        f"it within a second ({how})"
+    )
+
+
+@policy_app.command("releases")
+def policy_releases() -> None:
+    """List the policy releases, newest first; the first is in force."""
+    from sqlmodel import Session
+
+    from hub.db import get_engine
+    from hub.disclosure.policy import load_policy
+    from hub.disclosure.releases import release_history
+
+    with Session(get_engine()) as db:
+        history = release_history(db)
+    if not history:
+        typer.echo(
+            f"no release yet: the files in policies/ are in force ({load_policy().version[:12]})"
+        )
+    for n, release in enumerate(history):
+        by = "command line" if release.released_by_id is None else f"user {release.released_by_id}"
+        typer.echo(
+            f"{release.id:>5}  {release.version[:12]}  {release.released_at:%Y-%m-%d %H:%M:%S}Z  "
+            f"{by}{'  (in force)' if n == 0 else ''}"
+        )
+
+
 @policy_app.command("explain")
 def policy_explain(
     user_email: str = typer.Argument(..., help="The user whose view to explain."),
@@ -52,6 +102,7 @@ def policy_explain(
     from hub.audit.log import Actor, Event, append_and_commit
     from hub.db import get_engine, rollback_on_error, utcnow
     from hub.disclosure.policy import PersonNotFound, decide, gather_facts
+    from hub.disclosure.releases import policy_in_force
     from hub.vocabulary import Category, Purpose, SecurityEventTag
 
     try:
@@ -70,7 +121,7 @@ def policy_explain(
         except PersonNotFound as exc:
             typer.echo(f"error: {exc}", err=True)
             raise typer.Exit(1) from None
-        decision = decide(viewer, facts, chosen)
+        decision = decide(viewer, facts, chosen, policy_in_force(db))
         append_and_commit(
             db,
             Actor(request_id=f"cli-{uuid.uuid4().hex[:12]}", address="cli"),

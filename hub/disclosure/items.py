@@ -23,7 +23,7 @@ from sqlmodel import Session, SQLModel, col, select
 from hub.accounts.sessions import Viewer
 from hub.audit.log import Actor, Event, append
 from hub.db import rollback_on_error, utcnow
-from hub.disclosure.policy import Decision, decide, gather_facts_many, load_policy
+from hub.disclosure.policy import Decision, decide, gather_facts_many
 from hub.disclosure.record import (
     DisclosedRecord,
     WithheldCategory,
@@ -33,6 +33,7 @@ from hub.disclosure.record import (
     _participant,
     _sections,
 )
+from hub.disclosure.releases import policy_in_force
 from hub.vocabulary import PART2_CATEGORIES, Category, DisclosureTag, Purpose
 from hub.workgroup.models import ActionItem, DiscussionFlag, ItemEntry
 
@@ -132,7 +133,7 @@ def disclose_items(
     entry per client item (with the ids of the entries it disclosed, and `view`: agenda, live,
     print, minutes or proposal), and commits. Raises if anything fails; nothing is returned."""
     with rollback_on_error(db):
-        policy = load_policy()
+        policy = policy_in_force(db)
         now = utcnow()
         persons = {r.person_id for r in requests if r.person_id is not None}
         facts = gather_facts_many(db, viewer, persons, now)

@@ -1,6 +1,6 @@
 from datetime import date, datetime
 
-from sqlalchemy import Column
+from sqlalchemy import Column, Text, event
 from sqlmodel import Field, SQLModel
 
 from hub.db import JSONList, utc_field, utcnow
@@ -43,3 +43,33 @@ class BreakGlass(SQLModel, table=True):
     # reviews it.
     reviewed_at: datetime | None = utc_field(default=None)
     reviewed_by_id: int | None = Field(default=None, foreign_key="user.id")
+
+
+class PolicyRelease(SQLModel, table=True):
+    """One release of the disclosure policy: the casbin model and policy text as released, and
+    who released it when. The newest release is the policy in force in every process
+    (hub.disclosure.releases). Append-only: a later release replaces it, none is ever changed."""
+
+    __tablename__ = "policy_release"
+
+    id: int | None = Field(default=None, primary_key=True)
+    # hub.disclosure.policy.policy_version of the two texts: what every log entry names.
+    version: str = Field(max_length=64, index=True)
+    model_text: str = Field(sa_column=Column(Text, nullable=False))
+    policy_text: str = Field(sa_column=Column(Text, nullable=False))
+    released_by_id: int | None = Field(default=None, foreign_key="user.id")  # None: the CLI
+    released_via: str = Field(max_length=16)  # command_line | admin_page
+    released_at: datetime = utc_field(default_factory=utcnow)
+
+
+class ReleaseImmutable(RuntimeError):
+    """A policy release cannot be changed or deleted: release another policy instead."""
+
+
+def _refuse_change(_mapper: object, _connection: object, target: object) -> None:
+    raise ReleaseImmutable("a policy release is never changed: release another policy instead")
+
+
+# The database refuses too (triggers in migration 0004release); this gives the clear error first.
+event.listen(PolicyRelease, "before_update", _refuse_change)
+event.listen(PolicyRelease, "before_delete", _refuse_change)

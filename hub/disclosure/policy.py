@@ -21,11 +21,11 @@ hub.disclosure.record reads the data a decision allows and logs the disclosure.
 """
 
 import hashlib
+import threading
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from functools import lru_cache
 from pathlib import Path
 from typing import TypeVar
 
@@ -172,18 +172,35 @@ def compile_policy(model_text: str, policy_text: str) -> CompiledPolicy:
     )
 
 
-@lru_cache(maxsize=4)
-def _compiled(version: str, model_text: str, policy_text: str) -> CompiledPolicy:
-    return compile_policy(model_text, policy_text)
+_COMPILED: dict[str, CompiledPolicy] = {}  # version -> policy, the last few
+_COMPILE_LOCK = threading.Lock()
+
+
+def compiled(model_text: str, policy_text: str, version: str | None = None) -> CompiledPolicy:
+    """The two texts compiled, once per version per process (a compilation asks casbin a few
+    thousand questions: a fraction of a second). `version`, when given, must be theirs."""
+    actual = policy_version(model_text, policy_text)
+    if version is not None and version != actual:
+        raise PolicyError("the policy texts do not match their version")
+    with _COMPILE_LOCK:  # two threads meeting a new version compile it once
+        policy = _COMPILED.get(actual)
+        if policy is None:
+            policy = compile_policy(model_text, policy_text)
+            while len(_COMPILED) >= 8:
+                del _COMPILED[next(iter(_COMPILED))]
+            _COMPILED[actual] = policy
+    return policy
 
 
 def load_policy(directory: Path | None = None) -> CompiledPolicy:
-    """The policy in force (policies/ by default), compiled once per version: an edited file
-    is picked up at the next decision, under its new version."""
+    """The policy in the files of `directory` (policies/ by default), compiled once per version.
+
+    The files are the policy in force only until a policy is released into the database; a
+    decision takes the policy in force from hub.disclosure.releases.policy_in_force(db)."""
     directory = directory or POLICY_DIR
     model_text = (directory / "model.conf").read_text()
     policy_text = (directory / "policy.csv").read_text()
-    return _compiled(policy_version(model_text, policy_text), model_text, policy_text)
+    return compiled(model_text, policy_text)
 
 
 # --- facts --------------------------------------------------------------------------------------
@@ -398,7 +415,10 @@ class Decision:
 def decide(
     viewer: Viewer, facts: Facts, purpose: Purpose, policy: CompiledPolicy | None = None
 ) -> Decision:
-    """Decides every category of one client's record for this viewer and purpose."""
+    """Decides every category of one client's record for this viewer and purpose, under
+    `policy`: give it hub.disclosure.releases.policy_in_force(db). Without one it decides
+    under the files in policies/ (the decision tables, and tests of a database with no
+    release, where that is the policy in force)."""
     policy = policy or load_policy()
     disclosed: dict[Category, str] = {}
     withheld: dict[Category, WithheldReason] = {}

@@ -33,7 +33,8 @@ from hub.clients.models import (
 )
 from hub.db import rollback_on_error, utcnow
 from hub.disclosure.notice import REDISCLOSURE_NOTICE
-from hub.disclosure.policy import Decision, decide, gather_facts, gather_facts_many, load_policy
+from hub.disclosure.policy import Decision, decide, gather_facts, gather_facts_many
+from hub.disclosure.releases import policy_in_force
 from hub.referrals.models import Referral
 from hub.vocabulary import (
     Category,
@@ -564,7 +565,7 @@ def disclose_record(
     the others are neither read nor logged as disclosed, and stand in the record as withheld
     with the reason `not_requested`."""
     with rollback_on_error(db):
-        policy = load_policy()
+        policy = policy_in_force(db)
         facts = gather_facts(db, viewer, person_id, utcnow())
         decision = decide(viewer, facts, purpose, policy)
         if categories is not None:
@@ -708,7 +709,7 @@ def disclose_search(
     if len(name) < 2 and query.date_of_birth is None:
         raise SearchError("Give at least two letters of a name, or a date of birth.")
     with rollback_on_error(db):
-        policy = load_policy()
+        policy = policy_in_force(db)
         now = utcnow()
         candidates = _candidates(db, SearchQuery(name=name, date_of_birth=query.date_of_birth))
         facts = gather_facts_many(db, viewer, candidates, now)
@@ -806,7 +807,7 @@ def disclose_identities(
     Logs one disclosure entry naming the persons and categories disclosed, and commits. An
     unknown id is left out; an empty list reads and logs nothing."""
     ids = sorted(set(person_ids))
-    policy = load_policy()
+    policy = policy_in_force(db)
     if not ids:
         return IdentityList(purpose, policy.version, None, {}, {}, {})
     asked = {C.identity, *with_categories}

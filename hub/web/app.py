@@ -21,6 +21,8 @@ from hub.clients import api as clients_api
 from hub.clients import routes as clients
 from hub.db import check_schema_current, get_engine
 from hub.disclosure import routes as privacy_actions
+from hub.disclosure.releases import PolicyUnavailable, heard_of_a_release
+from hub.disclosure.watcher import start_watching, stop_watching
 from hub.notifications import routes as notifications
 from hub.privacy import routes as privacy_console
 from hub.referrals import api as referrals_api
@@ -44,7 +46,11 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     checkpointer = asyncio.create_task(
         run_checkpointer(get_settings().checkpoint_interval_seconds), name="checkpointer"
     )
+    # Hears of policy releases through Redis when HUB_REDIS_URL is set; the version check in
+    # hub.disclosure.releases finds them within a second without it.
+    watcher = start_watching(get_engine(), heard_of_a_release)
     yield
+    stop_watching(watcher)
     checkpointer.cancel()
     with contextlib.suppress(asyncio.CancelledError):
         await checkpointer
@@ -111,6 +117,18 @@ def _add_error_pages(app: FastAPI) -> None:
             return JSONResponse({"detail": problems}, status_code=422)
         text = "; ".join(f"{p['field'] or 'request'}: {p['problem']}" for p in problems)
         return _error(request, 422, f"Some of what was sent is not valid: {text}", None)
+
+    @app.exception_handler(PolicyUnavailable)
+    async def _no_policy(request: Request, exc: PolicyUnavailable) -> Response:
+        # Fail closed: the newest policy release cannot be applied, so nothing is decided.
+        log.error("no decision: %s (request %s)", exc, request.state.request_id)
+        return _error(
+            request,
+            503,
+            "The disclosure policy in force cannot be applied, so no client data can be "
+            "shown; nothing was shown or changed. An administrator must release a policy.",
+            None,
+        )
 
     @app.exception_handler(Exception)
     async def _crash(request: Request, exc: Exception) -> Response:

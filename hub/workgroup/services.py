@@ -26,6 +26,7 @@ from hub.db import rollback_on_error, utcnow
 from hub.disclosure.items import DisclosedItem, ItemRequest, disclose_items
 from hub.disclosure.notice import REDISCLOSURE_NOTICE
 from hub.disclosure.policy import decide, gather_facts_many
+from hub.disclosure.releases import policy_in_force
 from hub.notifications.services import notify
 from hub.referrals.models import Referral
 from hub.referrals.rules import SiteRules, current_rules
@@ -1085,8 +1086,9 @@ def flag_for_discussion(
     if viewer.role not in (Role.case_manager, Role.case_manager_supervisor, Role.defender):
         raise WorkGroupError("case managers and defenders flag clients for discussion")
     facts = gather_facts_many(db, viewer, [person_id], utcnow())
+    policy = policy_in_force(db)
     # A decision only, no data read: may this member name the client at the table at all?
-    if person_id not in facts or not decide(viewer, facts[person_id], PURPOSE).allows(
+    if person_id not in facts or not decide(viewer, facts[person_id], PURPOSE, policy).allows(
         Category.identity
     ):
         raise WorkGroupError("no such client among those you work with")
