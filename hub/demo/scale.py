@@ -21,7 +21,6 @@ two builds on the same day have the same log root.
 import bisect
 import random
 import time
-import uuid
 from collections import defaultdict
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -499,7 +498,7 @@ def _session(
             None,
             member.id,
             None,
-            uuid.UUID(int=rng.getrandbits(128)).hex,
+            f"{rng.getrandbits(128):032x}",
             address,
             f'{{"session_id":{sid}}}',
         )
@@ -510,7 +509,7 @@ def _session(
     known = bisect.bisect_left(member.since, start) if read else 0
     for _ in range(actions):
         moment += timedelta(seconds=rng.randint(5, 240), microseconds=rng.randrange(1_000_000))
-        request = uuid.UUID(int=rng.getrandbits(128)).hex
+        request = f"{rng.getrandbits(128):032x}"
         if not read or not known:
             continue
         # Mostly the clients of the last months; now and then an older one.
@@ -655,7 +654,7 @@ def _agenda_entries(conn: Connection, seed: int, today: date) -> list[_Entry]:
             None,
             meeting.created_by_id,
             None,
-            uuid.UUID(int=rng.getrandbits(128)).hex,
+            f"{rng.getrandbits(128):032x}",
             address,
             canonical_json(detail).decode(),
         )
