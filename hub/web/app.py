@@ -65,6 +65,7 @@ def create_app() -> FastAPI:
     app.add_middleware(SecurityHeaders)
     app.mount("/static", StaticFiles(directory=str(PROJECT_ROOT / "static")), name="static")
     app.include_router(home.router)
+    app.add_route("/healthz/page", home.health_page, include_in_schema=False)
     app.include_router(accounts.router)
     app.include_router(accounts_admin.router)
     app.include_router(referrals.router)
