@@ -248,7 +248,11 @@ class HubUser(FastHttpUser):
             if response.status_code == expect:
                 response.success()
             else:
-                response.failure(f"HTTP {response.status_code}, expected {expect}")
+                said = re.search(r'class="error"[^>]*>([^<]+)<', response.text or "")
+                response.failure(
+                    f"HTTP {response.status_code}, expected {expect}"
+                    + (f": {said.group(1).strip()}" if said else "")
+                )
             return response
 
     # What every member does in the morning: the agenda of the next meeting, and its live poll.
@@ -372,9 +376,17 @@ class Prosecutor(HubUser):
             self.decide(matter_path, matter.text or "")
 
     def decide(self, matter_path: str, matter_html: str) -> None:
-        # A first decision, or the correction of the standing one (a decision is never changed).
-        correct = _links(matter_html, r"/charging/decisions/\d+/correct")
-        form_path = correct[0] if correct else f"{matter_path}/decide"
+        # A first decision, or the correction of the standing one (a decision is never changed):
+        # the newest decision's page offers the correction.
+        form_path = f"{matter_path}/decide"
+        decisions = re.findall(r'href="/charging/decisions/(\d+)"', matter_html)
+        if decisions:
+            newest = max(decisions, key=int)
+            decision = self.page(f"/charging/decisions/{newest}", "decision")
+            correct = _links(decision.text or "", r"/charging/decisions/\d+/correct")
+            if not correct:
+                return
+            form_path = correct[0]
         form = self.page(form_path, "decide")
         html = form.text or ""
         outcome, reasons = _outcome_and_reasons(html)
