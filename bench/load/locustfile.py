@@ -68,7 +68,9 @@ FORM = "application/x-www-form-urlencoded"
 SESSION_COOKIE = "hub_session"  # HUB_COOKIE_SECURE=false: plain HTTP on 127.0.0.1
 
 # Pages whose 200 answer carries client data (and so a disclosure entry in the log). The live
-# agenda's 204 ("nothing changed") carries none and logs nothing.
+# agenda's 204 ("nothing changed") carries none and logs nothing. The decision form and the
+# decision page show the prosecutor's own decision and the log positions it binds, not the
+# client's record: they read no client data through the policy and log nothing.
 DISCLOSING_PAGES = frozenset(
     {
         "record",
@@ -80,8 +82,6 @@ DISCLOSING_PAGES = frozenset(
         "minutes",
         "queue",
         "matter",
-        "decide",
-        "decision",
         "defense",
         "console",
         "console:search",

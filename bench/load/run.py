@@ -77,6 +77,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--keep", action="store_true", help="keep the database afterwards")
     parser.add_argument("--journal", type=Path, help="append the journal here (locustfile.py)")
     parser.add_argument("--label", default="", help="a word for the output files")
+    parser.add_argument("--out", type=Path, default=OUT, help="where the table goes (bench/out)")
     parser.add_argument("--phases", default="bare,mixed")
     args = parser.parse_args(argv)
 
@@ -91,7 +92,7 @@ def main(argv: list[str] | None = None) -> int:
             for workers in [int(w) for w in args.workers.split(",")]:
                 result = run_once(args, env, workers, accounts_file, Path(scratch))
                 print(result["table"])
-                _write(result, args, workers)
+                _write(result, args.out, args, workers)
                 failed = failed or result["failures"] > 0
     return 1 if failed else 0
 
@@ -121,9 +122,8 @@ def _accounts(args: argparse.Namespace, env: dict[str, str]) -> list[dict[str, s
     accounts = json.loads(
         run_hub("demo", "--scale", str(args.scale), "--accounts-json", env=env, timeout=7200)
     )
-    print(
-        f"data: scale {args.scale}, {len(accounts)} accounts ({time.perf_counter() - started:.0f} s)"
-    )
+    took = time.perf_counter() - started
+    print(f"data: scale {args.scale}, {len(accounts)} accounts ({took:.0f} s)")
     return [a for a in accounts if a["role"] != "admin"]
 
 
@@ -169,7 +169,7 @@ def _locust(
         [
             sys.executable, "-m", "locust", "-f", str(HERE / "locustfile.py"), "--headless",
             "--host", server.base_url, "-u", users, "-r", users, "--only-summary",
-            "--loglevel", "WARNING", "-t", f"{int(args.duration + 300)}s", "--exit-code-on-error", "0",
+            "--loglevel", "WARNING", "-t", f"{int(args.duration + 300)}s",
         ],
         cwd=ROOT, env=env, capture_output=True, text=True, check=False,
     )  # fmt: skip
@@ -273,14 +273,13 @@ def _markdown(result: dict[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _write(result: dict[str, Any], args: argparse.Namespace, workers: int) -> None:
-    OUT.mkdir(parents=True, exist_ok=True)
+def _write(result: dict[str, Any], out: Path, args: argparse.Namespace, workers: int) -> None:
+    out.mkdir(parents=True, exist_ok=True)
     stem = f"load-n{args.scale}-w{workers}{'-' + args.label if args.label else ''}"
-    (OUT / f"{stem}.json").write_text(
-        json.dumps({k: v for k, v in result.items() if k != "table"}, indent=2)
-    )
-    (OUT / f"{stem}.md").write_text(result["table"])
-    print(f"wrote bench/out/{stem}.json and .md")
+    figures = {k: v for k, v in result.items() if k != "table"}
+    (out / f"{stem}.json").write_text(json.dumps(figures, indent=2))
+    (out / f"{stem}.md").write_text(result["table"])
+    print(f"wrote {out / stem}.json and .md")
 
 
 if __name__ == "__main__":
