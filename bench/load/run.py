@@ -64,8 +64,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--users", type=int, default=32, help="concurrent users (connections)")
     parser.add_argument(
         "--workers",
-        default="2",
-        help="uvicorn workers; a comma list runs once per count (deploy/README.md: one per core)",
+        default=str(os.cpu_count() or 2),
+        help="uvicorn workers (default: one per core, as deploy/README.md recommends); a comma "
+        "list runs once per count",
     )
     parser.add_argument("--port", type=int, default=8300)
     parser.add_argument("--sqlite", action="store_true", help="a SQLite file, not PostgreSQL")
