@@ -120,6 +120,8 @@ def _database(args: argparse.Namespace, name: str) -> Iterator[str]:
 def _accounts(args: argparse.Namespace, env: dict[str, str]) -> list[dict[str, str]]:
     """Builds the data (or, on a copied database of the same scale, only lists its accounts)."""
     started = time.perf_counter()
+    if args.template_database:
+        run_hub("migrate", env=env, timeout=7200)  # a copy made before this code's revisions
     accounts = json.loads(
         run_hub("demo", "--scale", str(args.scale), "--accounts-json", env=env, timeout=7200)
     )
@@ -261,10 +263,14 @@ def _markdown(result: dict[str, Any]) -> str:
         + ("PASS" if v["p99_pass"] else f"MISS ({', '.join(v['p99_over_target'])})"),
     ]
     for phase, cpu in result["cpu"].items():
+        requests = result["totals"][phase]["requests"]
+        # CPU per request: what the page costs the hub, whatever else runs on the machine.
+        per_request = cpu["server_cores"] * result["duration"] * 1000 / requests if requests else 0
         lines.append(
             f"- CPU during {phase}: locust {cpu['client_cores']:.2f} cores, hub workers "
-            f"{cpu['server_cores']:.2f} cores, machine {cpu['machine_busy']:.0%} busy of "
-            f"{cpu['cores']} cores (locust, the hub and PostgreSQL share them)"
+            f"{cpu['server_cores']:.2f} cores ({per_request:.2f} ms of hub CPU per request), "
+            f"machine {cpu['machine_busy']:.0%} busy of {cpu['cores']} cores (locust, the hub "
+            "and PostgreSQL share them, and anything else running)"
         )
     for error in result["errors"]:
         lines.append(
