@@ -240,10 +240,16 @@ class HubUser(FastHttpUser):
         ) as response:
             if response.status_code != 303:
                 response.failure(f"second factor refused ({response.status_code})")
+                raise RuntimeError(f"{account['email']} could not sign in")
 
     def page(self, path: str, name: str, **kwargs: Any) -> Any:
         with self.client.get(
-            path, name=name, headers=self.cookie_header, catch_response=True, **kwargs
+            path,
+            name=name,
+            headers=self.cookie_header,
+            allow_redirects=False,
+            catch_response=True,
+            **kwargs,
         ) as response:
             # A page that sends us to /sign-in lost its session: that is an error here.
             if response.status_code in (200, 204):

@@ -75,6 +75,11 @@ def main(argv: list[str] | None = None) -> int:
         help="copy this PostgreSQL database (CREATE DATABASE ... TEMPLATE) instead of building",
     )
     parser.add_argument("--database", help="the database name (default load_n<scale>)")
+    parser.add_argument(
+        "--env-file",
+        type=Path,
+        help="NAME=VALUE lines (the secrets a copied database was sealed with)",
+    )
     parser.add_argument("--keep", action="store_true", help="keep the database afterwards")
     parser.add_argument("--journal", type=Path, help="append the journal here (locustfile.py)")
     parser.add_argument("--label", default="", help="a word for the output files")
@@ -84,6 +89,11 @@ def main(argv: list[str] | None = None) -> int:
 
     name = args.database or f"load_n{args.scale}"
     failed = False
+    if args.env_file:
+        for line in args.env_file.read_text().splitlines():
+            key, sep, value = line.strip().partition("=")
+            if sep and not key.startswith("#"):
+                os.environ[key.strip()] = value.strip()
     with _database(args, name) as url:
         env = hub_environment(url)
         accounts = _accounts(args, env)
