@@ -493,33 +493,9 @@ def _sections_of_group(
         )
         if category in allowed
     }
-    goals = (
-        _by_person(
-            _rows(
-                db,
-                PlanGoal,
-                allowed,
-                col(PlanGoal.person_id).in_(ids),
-                PlanGoal.id,
-                key=PlanGoal.person_id,
-            )
-        )
-        if C.plan in allowed
-        else {}
-    )
+    goals = _entries_by_person(db, PlanGoal, allowed, ids) if C.plan in allowed else {}
     treatment = (
-        _by_person(
-            _rows(
-                db,
-                TreatmentRecord,
-                allowed,
-                col(TreatmentRecord.person_id).in_(ids),
-                TreatmentRecord.id,
-                key=TreatmentRecord.person_id,
-            )
-        )
-        if C.treatment in allowed
-        else {}
+        _entries_by_person(db, TreatmentRecord, allowed, ids) if C.treatment in allowed else {}
     )
     for person_id in ids:
         mine = sections[person_id]
@@ -554,6 +530,18 @@ def _sections_of_group(
                 entries=tuple(_build(TreatmentEntry, r) for r in treatment.get(person_id, []))
             )
     return sections
+
+
+def _entries_by_person(
+    db: Session, table: type[SQLModel], allowed: set[Category], person_ids: list[int]
+) -> dict[int, list[dict[str, Any]]]:
+    """A table of several rows per client (plan goals, treatment entries), in id order."""
+    columns = _table(table).c
+    return _by_person(
+        _rows(
+            db, table, allowed, columns.person_id.in_(person_ids), columns.id, key=columns.person_id
+        )
+    )
 
 
 def _single_many(
