@@ -44,7 +44,9 @@ processes do not interleave):
      "at": "<wall time, ISO 8601 UTC>"}
 
 A write's request is sent without following its redirect, so its request id is the id of the
-request that wrote; the page it leads to is a request (and a line) of its own.
+request that wrote; the page it leads to is a request (and a line) of its own. The marker is in
+case_note.body (sealed at rest: open it with hub.crypto under the run's HUB_DATA_KEYS) or in
+charging_decision.note (plain); the write's log entry carries the same request id.
 """
 
 from __future__ import annotations
