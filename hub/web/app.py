@@ -10,6 +10,7 @@ from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
+from sqlmodel import Session
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from hub.accounts import admin_routes as accounts_admin
@@ -21,7 +22,7 @@ from hub.clients import api as clients_api
 from hub.clients import routes as clients
 from hub.db import check_schema_current, get_engine
 from hub.disclosure import routes as privacy_actions
-from hub.disclosure.releases import PolicyUnavailable, heard_of_a_release
+from hub.disclosure.releases import PolicyUnavailable, heard_of_a_release, policy_in_force
 from hub.disclosure.watcher import start_watching, stop_watching
 from hub.notifications import routes as notifications
 from hub.privacy import routes as privacy_console
@@ -41,6 +42,11 @@ log = logging.getLogger("hub")
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     # Refuse to serve a database whose schema is behind the code (hub.db.SchemaBehind).
     check_schema_current(get_engine())
+    # Compile the policy in force before the first request: otherwise every worker's first
+    # requests compile it at once, in the threadpool, each paying a fraction of a second. A
+    # release that cannot be compiled is refused at each decision (fail closed), not here.
+    with contextlib.suppress(PolicyUnavailable), Session(get_engine()) as db:
+        policy_in_force(db)
     # Signs a checkpoint whenever the log has grown (hub.audit.checkpoint); one per process,
     # and an advisory lock lets only one of them sign at a time.
     checkpointer = asyncio.create_task(
@@ -71,6 +77,7 @@ def create_app() -> FastAPI:
     app.add_middleware(SecurityHeaders)
     app.mount("/static", StaticFiles(directory=str(PROJECT_ROOT / "static")), name="static")
     app.include_router(home.router)
+    app.add_route("/healthz/page", home.health_page, include_in_schema=False)
     app.include_router(accounts.router)
     app.include_router(accounts_admin.router)
     app.include_router(referrals.router)
