@@ -21,6 +21,7 @@ hub.disclosure.record reads the data a decision allows and logs the disclosure.
 """
 
 import hashlib
+import threading
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -177,13 +178,21 @@ def _compiled(version: str, model_text: str, policy_text: str) -> CompiledPolicy
     return compile_policy(model_text, policy_text)
 
 
+# A freshly started worker gets every request thread asking for the policy at once. Compiling
+# it in several threads together wastes the CPU the restart needs, and casbin's ast.parse is not
+# thread-safe on CPython 3.11 (SystemError "AST constructor recursion depth mismatch",
+# gh-106905): bench/crash.py saw those as 500s after each start under load.
+_compiling = threading.Lock()
+
+
 def load_policy(directory: Path | None = None) -> CompiledPolicy:
     """The policy in force (policies/ by default), compiled once per version: an edited file
     is picked up at the next decision, under its new version."""
     directory = directory or POLICY_DIR
     model_text = (directory / "model.conf").read_text()
     policy_text = (directory / "policy.csv").read_text()
-    return _compiled(policy_version(model_text, policy_text), model_text, policy_text)
+    with _compiling:
+        return _compiled(policy_version(model_text, policy_text), model_text, policy_text)
 
 
 # --- facts --------------------------------------------------------------------------------------
