@@ -1,7 +1,7 @@
 """How long does `hub audit verify` take over a large log?
 
-Generates N entries (1,000,000 by default) with proper leaves — computed with hub.audit.log's
-reference encoding, not the verifier's fast one — bulk-inserted into a fresh, migrated SQLite
+Generates N entries (1,000,000 by default) with proper leaves (hub.audit.bulk, as the scale
+demo writes them) bulk-inserted into a fresh, migrated SQLite
 database (and a fresh PostgreSQL database with --postgres), signs a checkpoint every 100,000
 entries, then times verify_log and prints the figure.
 
@@ -25,7 +25,8 @@ from hub.crypto import generate_environment
 
 os.environ.update({k: v for k, v in generate_environment().items() if k not in os.environ})
 
-from hub.audit.log import canonical_json, leaf_hash, personal_digest, timestamp
+from hub.audit.bulk import entry_row, write_entries
+from hub.audit.log import canonical_json
 
 CATEGORIES = [
     ["identity"],
@@ -42,108 +43,36 @@ CHECKPOINT_EVERY = 100_000
 
 
 def make_rows(count: int, start: datetime):
-    """Rows as hub.audit.log.append stores them."""
+    """Rows as hub.audit.log.append stores them (hub.audit.bulk computes digest and leaf)."""
     rng = random.Random(6962)
     for seq in range(count):
-        moment = start + timedelta(microseconds=50 * seq)
         categories = CATEGORIES[seq % len(CATEGORIES)]
         detail = {
             "basis": {c: f"consent:{rng.randrange(10_000)}" for c in categories},
             "objects": [rng.randrange(1_000_000)],
         }
-        public = {
-            "seq": seq,
-            "recorded_at": timestamp(moment),
-            "kind": "disclosure",
-            "tag": TAGS[seq % len(TAGS)],
-            "outcome": "disclosed",
-            "purpose": PURPOSES[seq % len(PURPOSES)],
-            "actor_role": ROLES[seq % len(ROLES)],
-            "actor_agency_id": rng.randrange(1, 40),
-            "categories": categories,
-            "policy_version": "2026-11-01",
-        }
-        personal = {
-            "actor_user_id": rng.randrange(1, 500),
-            "person_id": rng.randrange(1, 20_000),
-            "request_id": uuid.UUID(int=rng.getrandbits(128)).hex,
-            "address": f"10.0.{rng.randrange(256)}.{rng.randrange(256)}",
-            "detail": detail,
-        }
-        salt = secrets.token_hex(16)
-        digest = personal_digest(salt, personal)
-        leaf = leaf_hash(canonical_json({**public, "personal_digest": digest}))
-        yield (
+        yield entry_row(
             seq,
-            moment,
-            public["kind"],
-            public["tag"],
-            public["outcome"],
-            public["purpose"],
-            public["actor_role"],
-            public["actor_agency_id"],
-            canonical_json(categories).decode(),  # as hub.audit.models.CanonicalJSON stores
-            public["policy_version"],
-            personal["actor_user_id"],
-            personal["person_id"],
-            personal["request_id"],
-            personal["address"],
+            start + timedelta(microseconds=50 * seq),
+            "disclosure",
+            TAGS[seq % len(TAGS)],
+            "disclosed",
+            PURPOSES[seq % len(PURPOSES)],
+            ROLES[seq % len(ROLES)],
+            rng.randrange(1, 40),
+            canonical_json(categories).decode(),
+            "2026-11-01",
+            rng.randrange(1, 500),
+            rng.randrange(1, 20_000),
+            uuid.UUID(int=rng.getrandbits(128)).hex,
+            f"10.0.{rng.randrange(256)}.{rng.randrange(256)}",
             canonical_json(detail).decode(),
-            salt,
-            digest,
-            leaf,
+            secrets.token_hex(16),
         )
 
 
-COLUMNS = (
-    "seq, recorded_at, kind, tag, outcome, purpose, actor_role, actor_agency_id, categories, "
-    "policy_version, actor_user_id, person_id, request_id, address, detail, salt, "
-    "personal_digest, leaf_hash"
-)
-
-
-def fill_sqlite(path: Path, count: int, start: datetime) -> None:
-    import sqlite3
-
-    connection = sqlite3.connect(path)
-    marks = ", ".join("?" * 18)
-    batch = []
-    for row in make_rows(count, start):
-        moment = row[1].strftime("%Y-%m-%d %H:%M:%S.%f")
-        batch.append((row[0], moment, *row[2:]))
-        if len(batch) == CHECKPOINT_EVERY:
-            connection.executemany(f"INSERT INTO log_entry ({COLUMNS}) VALUES ({marks})", batch)
-            connection.commit()
-            batch = []
-            yield
-    if batch:
-        connection.executemany(f"INSERT INTO log_entry ({COLUMNS}) VALUES ({marks})", batch)
-        connection.commit()
-        yield
-    connection.close()
-
-
-def fill_postgres(url: str, count: int, start: datetime):
-    import psycopg
-
-    with psycopg.connect(url.replace("postgresql+psycopg://", "postgresql://")) as connection:
-        rows = make_rows(count, start)
-        done = 0
-        while done < count:
-            chunk = min(CHECKPOINT_EVERY, count - done)
-            cursor = connection.cursor()
-            with cursor.copy(f"COPY log_entry ({COLUMNS}) FROM STDIN") as copy:
-                for _ in range(chunk):
-                    copy.write_row(next(rows))
-            connection.commit()
-            done += chunk
-            yield
-
-
-def run(url: str, filler) -> None:
-    from sqlmodel import Session
-
-    from hub.audit.checkpoint import sign_checkpoint, verifier_key
+def run(url: str, count: int, start: datetime) -> None:
+    from hub.audit.checkpoint import verifier_key
     from hub.audit.notes import Verifier
     from hub.audit.verify import verify_log
     from hub.db import engine_for, migrate
@@ -151,10 +80,7 @@ def run(url: str, filler) -> None:
     migrate(url)
     engine = engine_for(url)
     started = time.perf_counter()
-    for _ in filler:
-        with Session(engine) as db:
-            sign_checkpoint(db)
-            db.commit()
+    write_entries(engine, make_rows(count, start), batch=CHECKPOINT_EVERY)
     print(f"  generated and signed in {time.perf_counter() - started:.1f} s", flush=True)
     started = time.perf_counter()
     report = verify_log(engine, Verifier.parse(verifier_key()))
@@ -177,7 +103,7 @@ def main() -> None:
         url = f"sqlite:///{path}"
         os.environ["HUB_DATABASE_URL"] = url
         print(f"SQLite, {args.entries:,} entries:", flush=True)
-        run(url, fill_sqlite(path, args.entries, start))
+        run(url, args.entries, start)
     if args.postgres:
         import psycopg
 
@@ -192,7 +118,7 @@ def main() -> None:
             url = f"{server}/{name}"
             os.environ["HUB_DATABASE_URL"] = url
             print(f"PostgreSQL, {args.entries:,} entries:", flush=True)
-            run(url, fill_postgres(url, args.entries, start))
+            run(url, args.entries, start)
         finally:
             from hub.db import engine_for
 

@@ -2,12 +2,14 @@
 
 import json
 import os
+import time
 from dataclasses import asdict
 from pathlib import Path
 
 import typer
 
 from hub.demo.program import DEFAULT_PERSONS, DEFAULT_SEED, demo_accounts
+from hub.demo.scale import scale_accounts
 
 
 def _fresh_settings() -> None:
@@ -19,15 +21,35 @@ def _fresh_settings() -> None:
         cached.cache_clear()
 
 
+def _print_phase(name: str, seconds: float) -> None:
+    typer.echo(f"  {name}: {seconds:.1f} s", err=True)
+
+
+def _safe_url(url: str) -> str:
+    from sqlalchemy import make_url
+
+    return make_url(url).render_as_string(hide_password=True)
+
+
 def demo_command(
     host: str = typer.Option("127.0.0.1", help="Address to listen on."),
     port: int = typer.Option(8000, help="Port to listen on."),
     seed: int = typer.Option(DEFAULT_SEED, help="Same seed, same program and accounts."),
     persons: int = typer.Option(DEFAULT_PERSONS, min=1, help="How many synthetic persons."),
+    scale: int | None = typer.Option(
+        None,
+        min=1,
+        help="Build N times the program (N x --persons persons) with load accounts, agendas "
+        "and two years of disclosure log (50,000 x N entries); prints each phase's time.",
+    ),
+    build_only: bool = typer.Option(
+        False, "--build-only", help="Build the database and exit without serving."
+    ),
     accounts_json: bool = typer.Option(
         False,
         "--accounts-json",
-        help="Print the demo accounts as JSON and exit (builds the database if needed).",
+        help="Print the demo accounts (with --scale, the load accounts too) as JSON and exit "
+        "(builds the database if needed).",
     ),
     accounts_doc: Path | None = typer.Option(
         None,
@@ -67,11 +89,15 @@ def demo_command(
     url = get_settings().database_url
     try:
         mark = demo_mark(url)
-        if accounts_json and mark and mark.complete and mark.seed == seed:
-            accounts = demo_accounts(seed)
+        if accounts_json and mark and mark.complete and (mark.seed, mark.scale) == (seed, scale):
+            accounts = scale_accounts(seed) if scale else demo_accounts(seed)
         else:
-            typer.echo(f"Building the demo program (seed {seed}, {persons} persons)...", err=True)
-            accounts = rebuild_demo(url, seed, persons)
+            size = f"{persons} persons" if scale is None else f"scale {scale}"
+            typer.echo(f"Building the demo program (seed {seed}, {size})...", err=True)
+            started = time.perf_counter()
+            accounts = rebuild_demo(url, seed, persons, scale=scale, phase=_print_phase)
+            if scale is not None:
+                _print_phase("total", time.perf_counter() - started)
     except NotADemoDatabase as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(1) from None
@@ -84,6 +110,9 @@ def demo_command(
 
     if accounts_json:
         typer.echo(json.dumps([asdict(account) for account in accounts], indent=2))
+        return
+    if build_only:
+        typer.echo(f"Demo database built at {_safe_url(url)}.", err=True)
         return
 
     import uvicorn

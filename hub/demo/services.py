@@ -2,8 +2,10 @@
 and the accounts table for docs/demo-accounts.md."""
 
 import os
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -65,6 +67,7 @@ class DemoMark:
     seed: int
     persons: int
     complete: bool
+    scale: int | None = None
 
 
 def demo_mark(url: str) -> DemoMark | None:
@@ -97,32 +100,69 @@ def demo_mark(url: str) -> DemoMark | None:
         seed=int(mark.get("seed", -1)),
         persons=int(mark.get("persons", 0)),
         complete=bool(mark.get("complete")),
+        scale=mark.get("scale"),
     )
 
 
 def rebuild_demo(
-    url: str, seed: int, persons: int, *, today: date | None = None
+    url: str,
+    seed: int,
+    persons: int,
+    *,
+    today: date | None = None,
+    scale: int | None = None,
+    phase: Callable[[str, float], None] | None = None,
 ) -> list[DemoAccount]:
     """Wipe the demo database at `url` (or create it), migrate it and seed the program.
 
+    With `scale` N: N times `persons`, plus the scale build of hub.demo.scale (load accounts,
+    agendas, two years of log); `phase` is told each phase's name and seconds.
     Refuses (NotADemoDatabase) a database that `hub demo` did not build.
     """
+    today = today or datetime.now(UTC).date()
+    timer = _Timer(phase)
     demo_mark(url)
     _create_database_if_missing(url)
     engine = _engine(url)
     _drop_everything(engine)
     migrate(url)
+    if scale is not None:
+        persons *= scale
     # The mark goes in first, in its own commit: a build that fails half-way still leaves a
     # database that the next `hub demo` recognises as its own and may wipe.
     mark = {"seed": seed, "persons": persons, "complete": False, "built_at": utcnow().isoformat()}
+    if scale is not None:
+        mark["scale"] = scale
     with Session(engine, expire_on_commit=False) as db:
         write_setting(db, DEMO_MARK, mark)
         db.commit()
+    timer.done("schema")
     with Session(engine, expire_on_commit=False) as db:
         accounts = build_demo(db, seed, persons, today=today)
+        db.commit()
+        timer.done(f"program ({persons} persons)")
+        if scale is not None:
+            from hub.demo.scale import build_scale, scale_accounts
+
+            build_scale(db, seed, scale, today, timer.report)
+            accounts = scale_accounts(seed)
         write_setting(db, DEMO_MARK, {**read_setting(db, DEMO_MARK), "complete": True})
         db.commit()
     return accounts
+
+
+class _Timer:
+    def __init__(self, phase: Callable[[str, float], None] | None) -> None:
+        self.phase = phase
+        self.started = time.perf_counter()
+
+    def report(self, name: str, seconds: float) -> None:
+        if self.phase is not None:
+            self.phase(name, seconds)
+        self.started = time.perf_counter()
+
+    def done(self, name: str) -> None:
+        self.report(name, time.perf_counter() - self.started)
 
 
 def _engine(url: str) -> Engine:

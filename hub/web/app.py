@@ -21,6 +21,7 @@ from hub.clients import api as clients_api
 from hub.clients import routes as clients
 from hub.db import check_schema_current, get_engine
 from hub.disclosure import routes as privacy_actions
+from hub.disclosure.policy import load_policy
 from hub.notifications import routes as notifications
 from hub.privacy import routes as privacy_console
 from hub.referrals import api as referrals_api
@@ -39,6 +40,9 @@ log = logging.getLogger("hub")
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     # Refuse to serve a database whose schema is behind the code (hub.db.SchemaBehind).
     check_schema_current(get_engine())
+    # Compile the policy before the first request: otherwise every worker's first requests
+    # compile it at once, in the threadpool, each paying a fraction of a second.
+    load_policy()
     # Signs a checkpoint whenever the log has grown (hub.audit.checkpoint); one per process,
     # and an advisory lock lets only one of them sign at a time.
     checkpointer = asyncio.create_task(
@@ -65,6 +69,7 @@ def create_app() -> FastAPI:
     app.add_middleware(SecurityHeaders)
     app.mount("/static", StaticFiles(directory=str(PROJECT_ROOT / "static")), name="static")
     app.include_router(home.router)
+    app.add_route("/healthz/page", home.health_page, include_in_schema=False)
     app.include_router(accounts.router)
     app.include_router(accounts_admin.router)
     app.include_router(referrals.router)

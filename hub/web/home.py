@@ -1,7 +1,7 @@
 """The home page: one per role, listing what that role does here."""
 
 from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, Response
 
 from hub.web.dependencies import CurrentViewer
 from hub.web.templating import Page, render
@@ -21,3 +21,12 @@ def home_page(request: Request, viewer: CurrentViewer) -> HTMLResponse:
 @router.get("/healthz", include_in_schema=False)
 def health() -> dict[str, str]:
     return {"status": "ok"}
+
+
+def health_page(request: Request) -> Response:
+    """A small page through the same templates and middleware (security headers, request id)
+    but no database, session, policy or log: the process can render. The load test measures
+    every page against it (bench/load). Registered as a plain Starlette route (create_app), so
+    not even the app-wide CSRF dependency runs: a session cookie sent with it is never read,
+    and asking for it is not user activity (CJIS AC-11)."""
+    return render(request, "healthz.html", Page(title="Ready"))
