@@ -178,10 +178,11 @@ def _compiled(version: str, model_text: str, policy_text: str) -> CompiledPolicy
     return compile_policy(model_text, policy_text)
 
 
-# A freshly started worker gets every request thread asking for the policy at once. Compiling
-# it in several threads together wastes the CPU the restart needs, and casbin's ast.parse is not
-# thread-safe on CPython 3.11 (SystemError "AST constructor recursion depth mismatch",
-# gh-106905): bench/crash.py saw those as 500s after each start under load.
+# Whichever request threads come first compile a new version (at a worker's start, unless the
+# app compiled it already; after the policy files are edited) and they come together under load.
+# Compiling in several threads at once wastes the CPU, and casbin's ast.parse is not thread-safe
+# on CPython 3.11 (SystemError "AST constructor recursion depth mismatch", gh-106905):
+# bench/crash.py saw those as 500s after each start under load.
 _compiling = threading.Lock()
 
 
