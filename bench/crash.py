@@ -32,6 +32,7 @@ import json
 import os
 import random
 import shutil
+import socket
 import subprocess
 import sys
 import tempfile
@@ -235,6 +236,7 @@ def run_backend(backend: str, options: Options) -> Run:
         server_log = run_dir / "server.log"
         server_log.unlink(missing_ok=True)
         server = HubServer(server_env, options.port, workers=2, log_path=server_log)
+        refuse_busy_port(options.port)
         started = time.perf_counter()
         server.start()
         run.timings["server start"] = time.perf_counter() - started
@@ -271,6 +273,14 @@ def run_backend(backend: str, options: Options) -> Run:
             run.results.insert(0, fault_loaded(server_log, options.broken))
         run.timings["checks"] = time.perf_counter() - started
     return run
+
+
+def refuse_busy_port(port: int) -> None:
+    """HubServer waits for /healthz to answer: another hub already on the port would answer,
+    and the load and the kill would then go to different servers."""
+    with socket.socket() as probe:
+        if probe.connect_ex(("127.0.0.1", port)) == 0:
+            raise SystemExit(f"port {port} is already in use: choose another with --port")
 
 
 def fault_loaded(server_log: Path, fault: str) -> checks.Check:
