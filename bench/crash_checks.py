@@ -508,6 +508,10 @@ def postgres_at_end(admin_url: str, database: str) -> Check:
         prepared = conn.execute(
             "SELECT gid FROM pg_prepared_xacts WHERE database = %s", (database,)
         ).fetchall()
+        durability = {
+            name: str(conn.execute(f"SHOW {name}").fetchone()[0])  # type: ignore[index]
+            for name in ("synchronous_commit", "fsync", "full_page_writes")
+        }
         advisory = conn.execute(
             "SELECT count(*) FROM pg_locks l JOIN pg_database d ON d.oid = l.database "
             "WHERE l.locktype = 'advisory' AND d.datname = %s",
@@ -522,6 +526,7 @@ def postgres_at_end(admin_url: str, database: str) -> Check:
         "d. PostgreSQL at the end",
         not offenders,
         f"{len(left)} backends, {len(prepared)} prepared transactions, {held} advisory locks "
-        "left once the server stopped",
+        "left once the server stopped; server durability: "
+        + ", ".join(f"{name}={value}" for name, value in durability.items()),
         offenders,
     )
