@@ -175,8 +175,9 @@ def start_load(
             str(options.users),
             "--spawn-rate",
             str(options.users),
+            # bench/crash.py stops it; this only bounds a run whose driver died.
             "--run-time",
-            f"{int(options.duration)}s",
+            f"{int(options.duration * 3 + 300)}s",
             "--stop-timeout",
             "5",
             "--only-summary",
@@ -188,6 +189,40 @@ def start_load(
     )
 
 
+SIGN_IN_PAGES = ("sign-in form", "sign-in", "second-factor form", "second-factor")
+
+
+def wait_for_work(journal: Path, load: subprocess.Popen[bytes], timeout: float = 180) -> float:
+    """The moment the first page past sign-in is answered."""
+    deadline = time.perf_counter() + timeout
+    while time.perf_counter() < deadline:
+        if load.poll() is not None:
+            raise SystemExit(f"locust exited ({load.returncode}): see locust.log")
+        if any(
+            r.acknowledged and r.page not in SIGN_IN_PAGES
+            for r in checks.Journal.read(journal).responses
+        ):
+            return time.perf_counter()
+        time.sleep(0.2)
+    raise SystemExit(f"no page past sign-in answered within {timeout:.0f} s: see locust.log")
+
+
+def sleep_until(moment: float, load: subprocess.Popen[bytes]) -> None:
+    while time.perf_counter() < moment and load.poll() is None:
+        time.sleep(0.05)
+
+
+def stop_load(load: subprocess.Popen[bytes]) -> None:
+    """SIGTERM: locust stops its users, writes its summary and exits."""
+    if load.poll() is None:
+        load.terminate()
+        try:
+            load.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            load.kill()
+            load.wait()
+
+
 def _lines(path: Path) -> int:
     if not path.exists():
         return 0
@@ -196,7 +231,7 @@ def _lines(path: Path) -> int:
 
 
 def plan_kills(rng: random.Random, options: Options) -> list[float]:
-    """Seconds after the load starts: one in each equal slot of the middle half of the run."""
+    """Seconds after the users signed in: one in each equal slot of the middle half of the run."""
     start, end = options.duration * 0.25, options.duration * 0.75
     slot = (end - start) / options.kills
     return [start + slot * n + rng.uniform(0, slot) for n in range(options.kills)]
@@ -242,29 +277,32 @@ def run_backend(backend: str, options: Options) -> Run:
         run.timings["server start"] = time.perf_counter() - started
 
         load = start_load(server.base_url, accounts, journal, options, run_dir / "locust.log")
-        load_started = time.perf_counter()
         try:
+            # The clock starts when the users have signed in (argon2 and TOTP, a few seconds
+            # on a busy machine) and work is being answered.
+            signing_in = time.perf_counter()
+            working = wait_for_work(journal, load)
+            run.timings["sign-in"] = working - signing_in
+            up_again = working
             for number, at in enumerate(plan_kills(rng, options), 1):
-                while time.perf_counter() - load_started < at and load.poll() is None:
-                    time.sleep(0.05)
+                sleep_until(max(working + at, up_again + 1), load)
                 server.kill()
-                kill = Kill(number, time.perf_counter() - load_started, _lines(journal))
+                kill = Kill(number, time.perf_counter() - working, _lines(journal))
                 dead_since = time.perf_counter()
                 if sqlite_path is not None:
                     kill.snapshot = checks.snapshot_sqlite(sqlite_path, run_dir / f"kill{number}")
                 else:
                     kill.backends = watch_backends(options, dead_since)
-                time.sleep(max(0.0, options.outage - (time.perf_counter() - dead_since)))
-                restarting = time.perf_counter()
+                sleep_until(dead_since + options.outage, load)
                 server.start()
-                kill.restarted_in = time.perf_counter() - restarting
+                up_again = time.perf_counter()
+                kill.restarted_in = up_again - dead_since - options.outage
                 run.kills.append(kill)
-            load.wait(timeout=options.duration + 120)
+            # However slow the restart, the load runs on a while against the restarted server.
+            sleep_until(max(working + options.duration, up_again + options.duration / 4), load)
         finally:
-            if load.poll() is None:
-                load.kill()
-                load.wait()
-            run.timings["load"] = time.perf_counter() - load_started
+            stop_load(load)
+            run.timings["load"] = time.perf_counter() - signing_in
             server.stop()
 
         started = time.perf_counter()
@@ -352,7 +390,7 @@ def report(run: Run, options: Options) -> None:
         print(
             f"  kill {kill.number}: SIGKILL to the server group {kill.at:.1f} s into the load "
             f"({kill.journaled} responses journaled), {options.outage:.0f} s down, "
-            f"restarted in {kill.restarted_in:.1f} s"
+            f"answering again {kill.restarted_in:.1f} s after its restart"
         )
     for note in run.notes:
         print(f"  {note}")
@@ -366,7 +404,7 @@ def parse(argv: list[str] | None = None) -> tuple[list[str], Options]:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--backend", choices=("sqlite", "postgres", "both"), default="both")
     parser.add_argument("--kills", type=int, default=1, help="SIGKILLs during the run")
-    parser.add_argument("--duration", type=float, default=60, help="seconds of load")
+    parser.add_argument("--duration", type=float, default=60, help="seconds of load after sign-in")
     parser.add_argument("--outage", type=float, default=3, help="seconds the server stays dead")
     parser.add_argument("--users", type=int, default=16, help="locust users")
     parser.add_argument("--think", type=float, default=0.2, help="seconds between a user's tasks")

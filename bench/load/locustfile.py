@@ -69,26 +69,30 @@ DISCLOSING_PAGES = frozenset(
         "section",
         "notes",
         "search",
-        "queue",
         "matter",
-        "defense",
         "console",
         "console:search",
         "console:persons",
         "feedback",
     }
 )
-# Work-group views carry client data when they show a client item (its record, data-person):
-# an agenda of business items only, or still empty, discloses nothing and logs nothing.
-CLIENT_ITEM_PAGES = frozenset({"agenda", "live", "minutes"})
-CLIENT_ITEM = 'data-person="'
+# Pages that carry client data only when they list someone: an empty queue ("Nothing awaits a
+# decision"), no decisions on a defender's clients, an agenda of business items only or still
+# empty disclose nothing and log nothing. Each is known by what a listed client brings.
+DISCLOSING_WHEN_LISTED = {
+    "agenda": 'data-person="',  # a client item's record (workgroup/_record.html)
+    "live": 'data-person="',
+    "minutes": 'data-person="',
+    "queue": 'href="/charging/matters/',
+    "defense": 'href="/clients/',
+}
 
 
 def discloses(name: str, status: int, response: Any) -> bool:
     if status != 200:
         return False
-    if name in CLIENT_ITEM_PAGES:
-        return CLIENT_ITEM in (getattr(response, "text", None) or "")
+    if name in DISCLOSING_WHEN_LISTED:
+        return DISCLOSING_WHEN_LISTED[name] in (getattr(response, "text", None) or "")
     return name in DISCLOSING_PAGES
 
 
