@@ -16,6 +16,11 @@ Environment:
                      (default: a directory under /tmp named after the host's port).
   HUB_LOAD_THINK     seconds each user waits between tasks (default 0: 32 users are 32
                      connections kept busy, which is what the targets are stated for).
+  HUB_LOAD_DURATION  seconds to measure once every user has signed in; then locust stops. The
+                     statistics are reset when the last user is ready, so sign-in (argon2 by
+                     design) is not in the figures. Unset: locust's own -t decides.
+  HUB_LOAD_STATS     a file to write the measured window's figures to (JSON, per page).
+  HUB_LOAD_SERVER_PID  the server's process id: its CPU (and its workers') over the window.
 
 Accounts. A TOTP code cannot be used twice within its window, so each account signs in once,
 as the first user given it; when there are more users of a role than accounts, the later users
@@ -51,11 +56,15 @@ import uuid
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
+import gevent
+import psutil
 import pyotp
 from locust import FastHttpUser, constant, events, task
+from locust.env import Environment
 
-ROLE_OF_CLASS: dict[str, str] = {}
+FORM = "application/x-www-form-urlencoded"
 SESSION_COOKIE = "hub_session"  # HUB_COOKIE_SECURE=false: plain HTTP on 127.0.0.1
 
 # Pages whose 200 answer carries client data (and so a disclosure entry in the log). The live
@@ -150,7 +159,7 @@ def _accounts() -> list[dict[str, str]]:
 
 
 def _state_dir(host: str) -> Path:
-    default = Path("/tmp") / f"hub-load-{host.rsplit(':', 1)[-1]}"  # noqa: S108  # bench only
+    default = Path("/tmp") / f"hub-load-{host.rsplit(':', 1)[-1]}"  # bench only
     path = Path(os.environ.get("HUB_LOAD_STATE", default))
     path.mkdir(parents=True, exist_ok=True)
     return path
@@ -200,6 +209,12 @@ class HubUser(FastHttpUser):
     wait_time = constant(float(os.environ.get("HUB_LOAD_THINK", "0")))
 
     def on_start(self) -> None:
+        try:
+            self._start()
+        finally:
+            _READY.append(self)
+
+    def _start(self) -> None:
         self.cookie_header: dict[str, str] = {}
         state = _state_dir(self.host)
         account, signs_in = _claim(state, self.role, _accounts())
@@ -250,11 +265,12 @@ class HubUser(FastHttpUser):
             return response
 
     def post(self, path: str, name: str, data: dict[str, Any], expect: int, **kwargs: Any) -> Any:
+        # Encoded here: a list (several reason codes) is a repeated field, as a browser sends it.
         with self.client.post(
             path,
             name=name,
-            data=data,
-            headers=self.cookie_header,
+            data=urlencode(data, doseq=True),
+            headers={**self.cookie_header, "Content-Type": FORM},
             allow_redirects=False,
             catch_response=True,
             **kwargs,
@@ -533,6 +549,9 @@ class BareUser(FastHttpUser):
     abstract = os.environ.get("HUB_LOAD_PHASE", "mixed") != "bare"
     wait_time = constant(0)
 
+    def on_start(self) -> None:
+        _READY.append(self)
+
     @task
     def bare(self) -> None:
         self.client.get("/healthz/page", name="bare")
@@ -542,3 +561,104 @@ if os.environ.get("HUB_LOAD_PHASE", "mixed") == "bare":
     for _user in (Coordinator, CaseManager, Supervisor, Prosecutor, Officer, Sergeant):
         _user.abstract = True
     Defender.abstract = PrivacyOfficer.abstract = True
+
+
+# --- the measured window ------------------------------------------------------------------
+
+_READY: list[object] = []
+
+
+@events.init.add_listener
+def _measure_window(environment: Environment, **_: Any) -> None:
+    duration = float(os.environ.get("HUB_LOAD_DURATION", "0") or 0)
+    if duration > 0 and environment.runner is not None:
+        gevent.spawn(_window, environment, duration)
+
+
+def _window(environment: Environment, duration: float) -> None:
+    runner = environment.runner
+    assert runner is not None
+    while runner.user_count == 0 or len(_READY) < runner.target_user_count:
+        gevent.sleep(0.1)
+    environment.stats.reset_all()
+    client, machine = psutil.Process(), psutil.cpu_times()
+    server = _server_processes()
+    client_before = _cpu_seconds([client])
+    server_before = _cpu_seconds(server)
+    started = time.monotonic()
+    gevent.sleep(duration)
+    elapsed = time.monotonic() - started
+    figures = _figures(environment, elapsed)
+    busy_after = psutil.cpu_times()
+    figures["cpu"] = {
+        "client_cores": (_cpu_seconds([client]) - client_before) / elapsed,
+        "server_cores": (_cpu_seconds(server) - server_before) / elapsed,
+        "machine_busy": _busy_fraction(machine, busy_after),
+        "cores": psutil.cpu_count(),
+    }
+    path = os.environ.get("HUB_LOAD_STATS")
+    if path:
+        Path(path).write_text(json.dumps(figures, indent=2))
+    runner.quit()
+
+
+def _figures(environment: Environment, elapsed: float) -> dict[str, Any]:
+    pages = {}
+    for (name, method), entry in environment.stats.entries.items():
+        if not entry.num_requests:
+            continue  # the sign-in pages, before the window
+        pages[name] = {
+            "method": method,
+            "requests": entry.num_requests,
+            "failures": entry.num_failures,
+            "rps": entry.num_requests / elapsed,
+            "p50_ms": entry.get_response_time_percentile(0.5),
+            "p99_ms": entry.get_response_time_percentile(0.99),
+            "max_ms": entry.max_response_time,
+        }
+    total = environment.stats.total
+    errors = [
+        {"page": e.name, "method": e.method, "error": str(e.error), "count": e.occurrences}
+        for e in environment.stats.errors.values()
+    ]
+    return {
+        "seconds": elapsed,
+        "users": environment.runner.user_count if environment.runner else 0,
+        "pages": pages,
+        "total": {
+            "requests": total.num_requests,
+            "failures": total.num_failures,
+            "rps": total.num_requests / elapsed,
+            "p50_ms": total.get_response_time_percentile(0.5),
+            "p99_ms": total.get_response_time_percentile(0.99),
+        },
+        "errors": errors,
+    }
+
+
+def _server_processes() -> list[psutil.Process]:
+    pid = os.environ.get("HUB_LOAD_SERVER_PID")
+    if not pid:
+        return []
+    try:
+        parent = psutil.Process(int(pid))
+        return [parent, *parent.children(recursive=True)]
+    except psutil.NoSuchProcess:
+        return []
+
+
+def _cpu_seconds(processes: list[psutil.Process]) -> float:
+    total = 0.0
+    for process in processes:
+        try:
+            times = process.cpu_times()
+            total += times.user + times.system
+        except psutil.NoSuchProcess:
+            continue
+    return total
+
+
+def _busy_fraction(before: Any, after: Any) -> float:
+    idle = (after.idle + getattr(after, "iowait", 0)) - (before.idle + getattr(before, "iowait", 0))
+    spent = sum(after) - sum(before)
+    return 1 - idle / spent if spent else 0.0

@@ -117,33 +117,46 @@ def _next_place(db: Session) -> tuple[int, datetime]:
 def append(db: Session, actor: Actor, event: Event) -> LogEntry:
     """Adds one entry to the log in the caller's transaction and flushes it. The caller commits;
     if the commit fails, neither the entry nor what it records is kept."""
+    return append_many(db, actor, [event])[0]
+
+
+def append_many(db: Session, actor: Actor, events: list[Event]) -> list[LogEntry]:
+    """Adds entries, one per event and in their order, in the caller's transaction, and
+    flushes them together: one turn at the log's lock for a page that discloses many clients
+    (a work-group agenda). The caller commits, as for `append`."""
+    if not events:
+        return []
     seq, recorded_at = _next_place(db)
-    entry = LogEntry(
-        seq=seq,
-        recorded_at=recorded_at,
-        kind=event.kind,
-        tag=event.tag,
-        outcome=event.outcome,
-        purpose=event.purpose,
-        actor_role=actor.role,
-        actor_agency_id=actor.agency_id,
-        categories=sorted(event.categories),
-        policy_version=event.policy_version,
-        actor_user_id=actor.user_id,
-        person_id=event.person_id,
-        request_id=actor.request_id,
-        address=actor.address,
-        detail=event.detail,
-        salt=secrets.token_hex(16),
-        personal_digest="",
-        leaf_hash="",
-    )
-    assert entry.salt is not None
-    entry.personal_digest = personal_digest(entry.salt, personal_part(entry))
-    entry.leaf_hash = leaf_hash(leaf_data(entry))
-    db.add(entry)
+    entries = []
+    for event in events:
+        entry = LogEntry(
+            seq=seq,
+            recorded_at=recorded_at,
+            kind=event.kind,
+            tag=event.tag,
+            outcome=event.outcome,
+            purpose=event.purpose,
+            actor_role=actor.role,
+            actor_agency_id=actor.agency_id,
+            categories=sorted(event.categories),
+            policy_version=event.policy_version,
+            actor_user_id=actor.user_id,
+            person_id=event.person_id,
+            request_id=actor.request_id,
+            address=actor.address,
+            detail=event.detail,
+            salt=secrets.token_hex(16),
+            personal_digest="",
+            leaf_hash="",
+        )
+        assert entry.salt is not None
+        entry.personal_digest = personal_digest(entry.salt, personal_part(entry))
+        entry.leaf_hash = leaf_hash(leaf_data(entry))
+        db.add(entry)
+        entries.append(entry)
+        seq += 1
     db.flush()
-    return entry
+    return entries
 
 
 def append_and_commit(db: Session, actor: Actor, event: Event) -> LogEntry:

@@ -21,7 +21,7 @@ from typing import Any
 from sqlmodel import Session, SQLModel, col, select
 
 from hub.accounts.sessions import Viewer
-from hub.audit.log import Actor, Event, append
+from hub.audit.log import Actor, Event, append_many
 from hub.db import rollback_on_error, utcnow
 from hub.disclosure.policy import Decision, decide, gather_facts_many, load_policy
 from hub.disclosure.record import (
@@ -140,7 +140,8 @@ def disclose_items(
             name: _attached_meta(db, table, {i for r in requests for i in getattr(r, _ids(name))})
             for name, (table, _) in _ATTACHED.items()
         }
-        shown: list[DisclosedItem] = []
+        read: list[tuple[ItemRequest, Decision | None, DisclosedRecord | None, Any, set[Category]]]
+        read = []
         for request in requests:
             decision = (
                 decide(viewer, facts[request.person_id], purpose, policy)
@@ -160,10 +161,23 @@ def disclose_items(
                     Attached(row=rows[i], category=meta[name][i]) for i in visible if i in rows
                 )
             record = None
-            log_seq = None
             if decision is not None and request.person_id is not None:
                 record = _record(db, request.person_id, decision)
-                log_seq = _log(db, viewer, actor, request, decision, record, attached, view)
+            read.append((request, decision, record, attached, withheld))
+        # The entries are appended only now, after every read: the first append takes the
+        # log's lock (PostgreSQL), which every disclosing request of every process waits for
+        # until this transaction commits. Still one transaction: shown only if logged.
+        events = [
+            (i, _event(request, decision, record, attached, view))
+            for i, (request, decision, record, attached, _) in enumerate(read)
+            if record is not None and decision is not None
+        ]
+        entries = append_many(db, _log_actor(viewer, actor), [event for _, event in events])
+        seqs = {i: entry.seq for (i, _), entry in zip(events, entries, strict=True)}
+        shown: list[DisclosedItem] = []
+        for i, (request, decision, record, attached, withheld) in enumerate(read):
+            log_seq = seqs.get(i)
+            if record is not None and log_seq is not None:
                 record = _with_seq(record, log_seq)
             shown.append(
                 DisclosedItem(
@@ -218,16 +232,13 @@ def _with_seq(record: DisclosedRecord, seq: int) -> DisclosedRecord:
     return replace(record, log_seq=seq)
 
 
-def _log(
-    db: Session,
-    viewer: Viewer,
-    actor: Actor,
+def _event(
     request: ItemRequest,
     decision: Decision,
     record: DisclosedRecord,
     attached: dict[str, tuple[Attached, ...]],
     view: str,
-) -> int:
+) -> Event:
     part2 = record.part2 or any(a.part2 for rows in attached.values() for a in rows)
     detail = _detail(decision, (), part2)
     del detail["notes"]
@@ -236,18 +247,13 @@ def _log(
         item=request.key,
         view=view,
     )
-    entry = append(
-        db,
-        _log_actor(viewer, actor),
-        Event(
-            kind="disclosure",
-            tag=DisclosureTag.work_group_item_read.value,
-            outcome=_outcome(decision),
-            purpose=decision.purpose.value,
-            person_id=request.person_id,
-            categories=[c.value for c in decision.categories],
-            policy_version=decision.policy_version,
-            detail=detail,
-        ),
+    return Event(
+        kind="disclosure",
+        tag=DisclosureTag.work_group_item_read.value,
+        outcome=_outcome(decision),
+        purpose=decision.purpose.value,
+        person_id=request.person_id,
+        categories=[c.value for c in decision.categories],
+        policy_version=decision.policy_version,
+        detail=detail,
     )
-    return entry.seq

@@ -66,7 +66,8 @@ class MeetingInvitee(SQLModel, table=True):
     __tablename__ = "meeting_invitee"
 
     meeting_id: int = Field(foreign_key="work_group_meeting.id", primary_key=True)
-    user_id: int = Field(foreign_key="user.id", primary_key=True)
+    # Indexed on its own too: a member's meeting list asks by user (the key leads by meeting).
+    user_id: int = Field(foreign_key="user.id", primary_key=True, index=True)
 
 
 class AgendaItem(SQLModel, table=True):
