@@ -17,7 +17,7 @@ import pytest
 from tests.conftest import BACKENDS, POSTGRES_URL
 
 ROOT = Path(__file__).resolve().parent.parent
-SECONDS_OF_LOAD = "25"
+SECONDS_OF_LOAD = "20"
 
 pytestmark = pytest.mark.slow
 
@@ -50,6 +50,8 @@ def crash_run(out: Path, *args: str) -> subprocess.CompletedProcess[str]:
             SECONDS_OF_LOAD,
             "--persons",
             "120",
+            "--users",
+            "8",
             *args,
         ],
         cwd=ROOT,
