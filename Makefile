@@ -2,7 +2,7 @@
 .DEFAULT_GOAL := help
 VENV := .venv/bin
 
-.PHONY: help install demo test lint typecheck bench clean
+.PHONY: help install demo test lint typecheck bench bench-micro clean
 
 help: ## List the targets
 	@grep -E '^[a-z][a-z-]*:.*## ' $(MAKEFILE_LIST) | \
@@ -24,7 +24,10 @@ lint: $(VENV)/python ## ruff check and ruff format --check
 typecheck: $(VENV)/python ## mypy on hub/
 	$(VENV)/mypy
 
-bench: $(VENV)/python ## Run every bench/bench_*.py and print the figures
+bench: $(VENV)/python ## The short load test against a real server (bench/load/run.py, ~2 min); prints the table
+	$(VENV)/python bench/load/run.py --scale 1 --duration 30
+
+bench-micro: $(VENV)/python ## Run every bench/bench_*.py (one piece each: policy, agenda, console, verify)
 	$(VENV)/python bench/run_all.py
 
 $(VENV)/python:

@@ -54,6 +54,7 @@ def make_rows(count: int, start: datetime):
         yield entry_row(
             seq,
             start + timedelta(microseconds=50 * seq),
+            secrets.token_hex(16),
             "disclosure",
             TAGS[seq % len(TAGS)],
             "disclosed",
@@ -67,7 +68,6 @@ def make_rows(count: int, start: datetime):
             uuid.UUID(int=rng.getrandbits(128)).hex,
             f"10.0.{rng.randrange(256)}.{rng.randrange(256)}",
             canonical_json(detail).decode(),
-            secrets.token_hex(16),
         )
 
 

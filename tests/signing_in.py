@@ -49,6 +49,16 @@ def sign_in_for_real(client: TestClient, user: User, code: str | None = None) ->
     return submit_code(client, code or code_for(user))
 
 
+def sign_in_as_demo_account(client: TestClient, account: Any) -> None:
+    """Signs in a `hub demo` account (hub.demo.program.DemoAccount) with its password and a
+    code from its TOTP secret, from a clean cookie jar, and checks it reached the home page."""
+    client.cookies.clear()
+    response = submit_password(client, account.email, account.password)
+    assert response.headers.get("location") == "/sign-in/second-factor", account.email
+    response = submit_code(client, pyotp.TOTP(account.totp_secret).now())
+    assert response.status_code == 303 and response.headers["location"] == "/", account.email
+
+
 def sign_out(client: TestClient) -> Any:
     page = client.get("/account")
     return client.post("/sign-out", data={"csrf_token": csrf_of(page)}, follow_redirects=False)

@@ -500,3 +500,62 @@ def test_the_decision_export_formats_disclosed_identity_with_the_matters_fields(
         format_decision_export(items, {first.person_id: identities[first.person_id]})
     assert format_decision_export([], {}) == lines[0] + "\n"
     assert isinstance(items[0], DecisionReportItem)
+
+
+@pytest.mark.parametrize("backend", ["postgres"])
+def test_two_prosecutors_deciding_one_matter_at_once_take_turns(world):
+    """Found by the load test: both saw no standing decision and both wrote one. Now the second
+    waits for the matter and is told a decision stands."""
+    import threading
+
+    from sqlmodel import Session, select
+
+    from hub.charging.models import ChargingMatter
+    from hub.db import get_engine
+
+    _, matter = world.arrest()
+    world.db.commit()
+    viewer, actor = world.viewer("county_prosecutor"), world.actor("county_prosecutor")
+    outcomes: list[object] = []
+
+    def second_prosecutor() -> None:
+        with Session(get_engine()) as other:
+            try:
+                outcomes.append(
+                    record_decision(
+                        other,
+                        viewer,
+                        matter.id,
+                        "decline",
+                        ["insufficient-evidence"],
+                        None,
+                        [],
+                        actor,
+                        rules=world.rules,
+                    )
+                )
+            except ChargingError as refused:
+                outcomes.append(refused)
+
+    with Session(get_engine()) as first:
+        first.exec(
+            select(ChargingMatter.id).where(ChargingMatter.id == matter.id).with_for_update()
+        )
+        waiting = threading.Thread(target=second_prosecutor)
+        waiting.start()
+        waiting.join(1)
+        assert outcomes == []  # held at the matter, not deciding on what it read before
+        record_decision(
+            first,
+            viewer,
+            matter.id,
+            "divert",
+            ["engaged-in-services"],
+            None,
+            [],
+            actor,
+            rules=world.rules,
+        )
+    waiting.join(60)
+    assert len(outcomes) == 1 and isinstance(outcomes[0], ChargingError)
+    assert "a decision stands" in str(outcomes[0])

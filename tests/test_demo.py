@@ -400,6 +400,28 @@ def test_accounts_json_builds_the_demo_and_lists_every_role(empty_database_url, 
         assert read_setting(session, "demo")["seed"] == 7
 
 
+@pytest.mark.parametrize("backend", ["sqlite"])
+def test_scale_build_only_prints_its_phases_and_every_account(empty_database_url, run_demo):
+    from hub.demo.scale import scale_accounts
+
+    result = run_demo("--scale", "1", "--persons", "5", "--build-only")
+    assert result.exit_code == 0, result.stderr
+    assert not result.served
+    assert "log: signed checkpoints:" in result.stderr and "total:" in result.stderr
+    mark = demo_mark(empty_database_url)
+    assert mark is not None and mark.complete and mark.scale == 1
+    assert len(rows(Person)) == 5
+
+    # The same seed and scale: printed from the database as it is, load accounts included.
+    add_sentinel()
+    listed = run_demo("--scale", "1", "--persons", "5", "--accounts-json")
+    assert listed.exit_code == 0, listed.stderr
+    assert has_sentinel()
+    expected = scale_accounts(DEFAULT_SEED)
+    assert json.loads(listed.stdout) == [{**a.__dict__, "role": a.role.value} for a in expected]
+    assert {u.email for u in rows(User)} == {a.email for a in expected}
+
+
 def test_demo_rebuilds_its_own_database_and_serves_on_plain_http(empty_database_url, run_demo):
     result = run_demo("--persons", "8", "--port", "8123", "--host", "127.0.0.2")
     assert result.exit_code == 0, result.stderr
@@ -479,7 +501,7 @@ def test_full_demo_program_on_sqlite(database_url):
 def test_every_demo_account_signs_in_through_the_real_forms_today(client):
     # The demo must be usable the day it is built: no account locked out as inactive (CJIS
     # AC-2(3) disables accounts unused for 90 days) despite the two years of history.
-    from tests.signing_in import submit_code, submit_password
+    from tests.signing_in import sign_in_as_demo_account
 
     with Session(get_engine(), expire_on_commit=False) as session:
         build_demo(session, DEFAULT_SEED, SMALL)
@@ -488,10 +510,6 @@ def test_every_demo_account_signs_in_through_the_real_forms_today(client):
     for account in demo_accounts(DEFAULT_SEED):
         if account.role in signed_in:
             continue
-        client.cookies.clear()
-        response = submit_password(client, account.email, account.password)
-        assert response.headers.get("location") == "/sign-in/second-factor", account.email
-        response = submit_code(client, pyotp.TOTP(account.totp_secret).now())
-        assert response.status_code == 303 and response.headers["location"] == "/", account.email
+        sign_in_as_demo_account(client, account)
         signed_in.add(account.role)
     assert signed_in == set(Role)

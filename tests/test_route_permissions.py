@@ -18,7 +18,9 @@ from hub.web.dependencies import current_viewer
 from tests.routes import flat_routes, route_paths
 
 # Reachable without signing in. Adding to this list is a security decision: say why in the commit.
-PUBLIC_PATHS = frozenset({"/healthz", "/static", "/api/openapi.json", "/api/docs"})
+# /healthz/page renders a fixed template with no database, session or client data: the load
+# test's ceiling (bench/load) and a check that the process can render.
+PUBLIC_PATHS = frozenset({"/healthz", "/healthz/page", "/static", "/api/openapi.json", "/api/docs"})
 # /sign-in and /sign-in/... (second factor, enrolment); /sign-out ends whatever session the
 # cookie names and must work when that session has already timed out (CSRF still applies).
 PUBLIC_PREFIXES = ("/sign-in", "/sign-out")

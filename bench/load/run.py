@@ -64,8 +64,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--users", type=int, default=32, help="concurrent users (connections)")
     parser.add_argument(
         "--workers",
-        default="2",
-        help="uvicorn workers; a comma list runs once per count (deploy/README.md: one per core)",
+        default=str(os.cpu_count() or 2),
+        help="uvicorn workers (default: one per core, as deploy/README.md recommends); a comma "
+        "list runs once per count",
     )
     parser.add_argument("--port", type=int, default=8300)
     parser.add_argument("--sqlite", action="store_true", help="a SQLite file, not PostgreSQL")
@@ -74,14 +75,25 @@ def main(argv: list[str] | None = None) -> int:
         help="copy this PostgreSQL database (CREATE DATABASE ... TEMPLATE) instead of building",
     )
     parser.add_argument("--database", help="the database name (default load_n<scale>)")
+    parser.add_argument(
+        "--env-file",
+        type=Path,
+        help="NAME=VALUE lines (the secrets a copied database was sealed with)",
+    )
     parser.add_argument("--keep", action="store_true", help="keep the database afterwards")
     parser.add_argument("--journal", type=Path, help="append the journal here (locustfile.py)")
     parser.add_argument("--label", default="", help="a word for the output files")
+    parser.add_argument("--out", type=Path, default=OUT, help="where the table goes (bench/out)")
     parser.add_argument("--phases", default="bare,mixed")
     args = parser.parse_args(argv)
 
     name = args.database or f"load_n{args.scale}"
     failed = False
+    if args.env_file:
+        for line in args.env_file.read_text().splitlines():
+            key, sep, value = line.strip().partition("=")
+            if sep and not key.startswith("#"):
+                os.environ[key.strip()] = value.strip()
     with _database(args, name) as url:
         env = hub_environment(url)
         accounts = _accounts(args, env)
@@ -91,7 +103,7 @@ def main(argv: list[str] | None = None) -> int:
             for workers in [int(w) for w in args.workers.split(",")]:
                 result = run_once(args, env, workers, accounts_file, Path(scratch))
                 print(result["table"])
-                _write(result, args, workers)
+                _write(result, args.out, args, workers)
                 failed = failed or result["failures"] > 0
     return 1 if failed else 0
 
@@ -118,12 +130,13 @@ def _database(args: argparse.Namespace, name: str) -> Iterator[str]:
 def _accounts(args: argparse.Namespace, env: dict[str, str]) -> list[dict[str, str]]:
     """Builds the data (or, on a copied database of the same scale, only lists its accounts)."""
     started = time.perf_counter()
+    if args.template_database:
+        run_hub("migrate", env=env, timeout=7200)  # a copy made before this code's revisions
     accounts = json.loads(
         run_hub("demo", "--scale", str(args.scale), "--accounts-json", env=env, timeout=7200)
     )
-    print(
-        f"data: scale {args.scale}, {len(accounts)} accounts ({time.perf_counter() - started:.0f} s)"
-    )
+    took = time.perf_counter() - started
+    print(f"data: scale {args.scale}, {len(accounts)} accounts ({took:.0f} s)")
     return [a for a in accounts if a["role"] != "admin"]
 
 
@@ -169,7 +182,7 @@ def _locust(
         [
             sys.executable, "-m", "locust", "-f", str(HERE / "locustfile.py"), "--headless",
             "--host", server.base_url, "-u", users, "-r", users, "--only-summary",
-            "--loglevel", "WARNING", "-t", f"{int(args.duration + 300)}s", "--exit-code-on-error", "0",
+            "--loglevel", "WARNING", "-t", f"{int(args.duration + 300)}s",
         ],
         cwd=ROOT, env=env, capture_output=True, text=True, check=False,
     )  # fmt: skip
@@ -260,10 +273,14 @@ def _markdown(result: dict[str, Any]) -> str:
         + ("PASS" if v["p99_pass"] else f"MISS ({', '.join(v['p99_over_target'])})"),
     ]
     for phase, cpu in result["cpu"].items():
+        requests = result["totals"][phase]["requests"]
+        # CPU per request: what the page costs the hub, whatever else runs on the machine.
+        per_request = cpu["server_cores"] * result["duration"] * 1000 / requests if requests else 0
         lines.append(
             f"- CPU during {phase}: locust {cpu['client_cores']:.2f} cores, hub workers "
-            f"{cpu['server_cores']:.2f} cores, machine {cpu['machine_busy']:.0%} busy of "
-            f"{cpu['cores']} cores (locust, the hub and PostgreSQL share them)"
+            f"{cpu['server_cores']:.2f} cores ({per_request:.2f} ms of hub CPU per request), "
+            f"machine {cpu['machine_busy']:.0%} busy of {cpu['cores']} cores (locust, the hub "
+            "and PostgreSQL share them, and anything else running)"
         )
     for error in result["errors"]:
         lines.append(
@@ -273,14 +290,13 @@ def _markdown(result: dict[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _write(result: dict[str, Any], args: argparse.Namespace, workers: int) -> None:
-    OUT.mkdir(parents=True, exist_ok=True)
+def _write(result: dict[str, Any], out: Path, args: argparse.Namespace, workers: int) -> None:
+    out.mkdir(parents=True, exist_ok=True)
     stem = f"load-n{args.scale}-w{workers}{'-' + args.label if args.label else ''}"
-    (OUT / f"{stem}.json").write_text(
-        json.dumps({k: v for k, v in result.items() if k != "table"}, indent=2)
-    )
-    (OUT / f"{stem}.md").write_text(result["table"])
-    print(f"wrote bench/out/{stem}.json and .md")
+    figures = {k: v for k, v in result.items() if k != "table"}
+    (out / f"{stem}.json").write_text(json.dumps(figures, indent=2))
+    (out / f"{stem}.md").write_text(result["table"])
+    print(f"wrote {out / stem}.json and .md")
 
 
 if __name__ == "__main__":

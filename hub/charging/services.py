@@ -420,6 +420,10 @@ def record_decision(
     except ValueError:
         raise ChargingError(f"not a decision outcome: {outcome}") from None
     matter = _matter_for(db, prosecutor_viewer, matter_id)
+    # Decisions on one matter take turns: without the row lock two prosecutors deciding (or
+    # correcting) at once both see the same standing decision, and both write on top of it
+    # (the load test found it). SQLite's write lock already serializes; FOR UPDATE is PostgreSQL's.
+    db.exec(select(ChargingMatter.id).where(ChargingMatter.id == matter.id).with_for_update())
     reasons = _check_reasons(rules, outcome, reason_codes)
     note = (note or "").strip() or None
     if note is not None and len(note) > 2000:

@@ -25,12 +25,6 @@ def _print_phase(name: str, seconds: float) -> None:
     typer.echo(f"  {name}: {seconds:.1f} s", err=True)
 
 
-def _safe_url(url: str) -> str:
-    from sqlalchemy import make_url
-
-    return make_url(url).render_as_string(hide_password=True)
-
-
 def demo_command(
     host: str = typer.Option("127.0.0.1", help="Address to listen on."),
     port: int = typer.Option(8000, help="Port to listen on."),
@@ -67,6 +61,7 @@ def demo_command(
         demo_environment,
         demo_mark,
         rebuild_demo,
+        safe_url,
     )
 
     if accounts_doc is not None:
@@ -95,7 +90,9 @@ def demo_command(
             size = f"{persons} persons" if scale is None else f"scale {scale}"
             typer.echo(f"Building the demo program (seed {seed}, {size})...", err=True)
             started = time.perf_counter()
-            accounts = rebuild_demo(url, seed, persons, scale=scale, phase=_print_phase)
+            accounts = rebuild_demo(
+                url, seed, persons, scale=scale, phase=_print_phase if scale else None
+            )
             if scale is not None:
                 _print_phase("total", time.perf_counter() - started)
     except NotADemoDatabase as exc:
@@ -112,7 +109,7 @@ def demo_command(
         typer.echo(json.dumps([asdict(account) for account in accounts], indent=2))
         return
     if build_only:
-        typer.echo(f"Demo database built at {_safe_url(url)}.", err=True)
+        typer.echo(f"Demo database built at {safe_url(url)}.", err=True)
         return
 
     import uvicorn

@@ -25,11 +25,13 @@ import uuid
 from collections import defaultdict
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time as clock, timedelta
+from datetime import UTC, date, datetime, timedelta
+from datetime import time as clock
+from itertools import zip_longest
 from typing import Any
 
 from faker import Faker
-from sqlalchemy import Connection, select, update
+from sqlalchemy import Connection, Engine, select, update
 from sqlmodel import Session
 
 from hub.accounts.models import Agency, User
@@ -51,9 +53,10 @@ from hub.demo.program import (
     demo_password,
     demo_totp_secret,
 )
-from hub.disclosure.policy import Facts, decide, load_policy
+from hub.disclosure.policy import CompiledPolicy, Facts, decide, load_policy
 from hub.referrals.models import Referral
 from hub.vocabulary import (
+    AgencyKind,
     AgendaItemKind,
     Category,
     DisclosureOutcome,
@@ -183,7 +186,7 @@ def _insert_agendas(db: Session, seed: int, today: date) -> None:
     """Past meetings discussed the referrals made since the meeting before; the next meeting
     gets a published agenda built from the coordinator's proposals."""
     from hub.notifications.services import notify
-    from hub.workgroup.services import _awaiting_matter, compute_proposals
+    from hub.workgroup.services import Proposal, _awaiting_matter, compute_proposals
 
     conn = db.connection()
     meetings = _table(WorkGroupMeeting)
@@ -207,17 +210,18 @@ def _insert_agendas(db: Session, seed: int, today: date) -> None:
     times = [r.referred_at for r in made]
     items: list[dict[str, Any]] = []
     previous = None
-    for meeting in rows:
-        if meeting.status == MeetingStatus.draft:
+    for held in rows:
+        if held.status == MeetingStatus.draft:
             continue
-        since = previous or meeting.starts_at - timedelta(days=14)
-        previous = meeting.starts_at
-        lo = bisect.bisect_left(times, since)
-        hi = bisect.bisect_left(times, meeting.starts_at - timedelta(days=2))
+        # The agenda closes two days before the meeting; the next one takes up from there.
+        closed = held.starts_at - timedelta(days=2)
+        lo = bisect.bisect_left(times, previous or closed - timedelta(days=14))
+        hi = bisect.bisect_left(times, closed)
+        previous = closed
         for position, referral in enumerate(made[lo:hi][:PAST_AGENDA_ITEMS], start=1):
             items.append(
                 {
-                    "meeting_id": meeting.id,
+                    "meeting_id": held.id,
                     "position": position,
                     "kind": AgendaItemKind.new_referral,
                     "person_id": referral.person_id,
@@ -226,24 +230,28 @@ def _insert_agendas(db: Session, seed: int, today: date) -> None:
                     "flag_id": None,
                     "action_item_id": None,
                     "topic": None,
-                    "added_by_id": meeting.created_by_id,
-                    "added_at": meeting.starts_at - timedelta(days=2),
-                    "discussed_at": meeting.starts_at + timedelta(minutes=2 * position),
+                    "added_by_id": held.created_by_id,
+                    "added_at": closed,
+                    "discussed_at": held.starts_at + timedelta(minutes=2 * position),
                     "removed_at": None,
                 }
             )
     _insert(db.connection(), AgendaItem, items)
 
-    # The next meeting: the coordinator's proposals (every kind first, then the rest), put on
-    # the agenda as add_proposed_items does, then published.
+    # The next meeting: the coordinator's proposals, put on the agenda as add_proposed_items
+    # does, then published.
     upcoming = [m for m in rows if m.status == MeetingStatus.draft]
     if not upcoming:
         return
     meeting = db.get(WorkGroupMeeting, upcoming[-1].id)
     assert meeting is not None and meeting.id is not None
     proposals = compute_proposals(db, meeting, today)
-    first_of_kind = list({p.kind: p for p in reversed(proposals)}.values())
-    chosen = list(dict.fromkeys(first_of_kind + proposals))[:AGENDA_ITEMS]
+    # Every kind of proposal gets its share: one of each kind in turn, in the proposals' order.
+    by_kind: dict[AgendaItemKind, list[Proposal]] = defaultdict(list)
+    for p in proposals:
+        by_kind[p.kind].append(p)
+    turns = zip_longest(*by_kind.values())
+    chosen = [p for turn in turns for p in turn if p is not None][:AGENDA_ITEMS]
     chosen.sort(key=proposals.index)
     published = _at(today - timedelta(days=1), random.Random(f"demo:{seed}:agenda"))
     _insert(
@@ -317,9 +325,7 @@ _READS: dict[Role, tuple[Purpose, frozenset[Relationship]]] = {
     ),
     Role.officer: (
         Purpose.referral,
-        frozenset(
-            {Relationship.everyone, Relationship.own_referral, Relationship.agency_referral}
-        ),
+        frozenset({Relationship.everyone, Relationship.own_referral, Relationship.agency_referral}),
     ),
     Role.sergeant: (
         Purpose.referral,
@@ -351,7 +357,7 @@ class _ReadClass:
     tail: str
 
 
-def _read_class(role: Role, agency_kind: Any, policy: Any) -> _ReadClass:
+def _read_class(role: Role, agency_kind: AgencyKind, policy: CompiledPolicy) -> _ReadClass:
     purpose, relationships = _READS[role]
     viewer = Viewer(user_id=0, role=role, agency_id=0, agency_kind=agency_kind, display_name="")
     decision = decide(viewer, Facts(person_id=0, relationships=relationships), purpose, policy)
@@ -393,16 +399,16 @@ class _World:
     policy_version: str
 
 
-def _world(conn: Connection) -> _World:
+def _world(conn: Connection, seed: int) -> _World:
     users = _table(User)
     agencies = _table(Agency)
-    kinds = {r[0]: r[1] for r in conn.execute(select(agencies.c.id, agencies.c.kind))}
+    kinds = {r[0]: AgencyKind(r[1]) for r in conn.execute(select(agencies.c.id, agencies.c.kind))}
     staff: dict[Role, list[_Staffer]] = defaultdict(list)
     by_id: dict[int, _Staffer] = {}
     # The demo accounts only: the load accounts are new, and have no history.
     for user_id, role, agency_id in conn.execute(
         select(users.c.id, users.c.role, users.c.agency_id)
-        .where(~users.c.email.like("%.load%@%"))
+        .where(users.c.email.in_([a.email for a in demo_accounts(seed)]))
         .order_by(users.c.id)
     ):
         by_id[user_id] = _Staffer(user_id, Role(role), agency_id)
@@ -416,9 +422,7 @@ def _world(conn: Connection) -> _World:
     referrals = _table(Referral)
     assignments = _table(ClientAssignment)
     assigned: dict[int, list[int]] = defaultdict(list)
-    for person_id, user_id in conn.execute(
-        select(assignments.c.person_id, assignments.c.user_id)
-    ):
+    for person_id, user_id in conn.execute(select(assignments.c.person_id, assignments.c.user_id)):
         assigned[person_id].append(user_id)
     for person_id, referred_at, referrer, police, office in conn.execute(
         select(
@@ -456,7 +460,11 @@ def _world(conn: Connection) -> _World:
         pid for (pid,) in conn.execute(select(_table(TreatmentRecord).c.person_id).distinct())
     }
     return _World(
-        staff=dict(staff), classes=classes, notes=notes, treated=treated, policy_version=policy.version
+        staff=dict(staff),
+        classes=classes,
+        notes=notes,
+        treated=treated,
+        policy_version=policy.version,
     )
 
 
@@ -519,20 +527,23 @@ def _session(
                     "person_ids": ids,
                     "withheld_count": rng.randrange(3),
                 }
-            yield moment, (
-                LogKind.disclosure.value,
-                DisclosureTag.client_search_read.value,
-                (DisclosureOutcome.disclosed if ids else DisclosureOutcome.withheld).value,
-                read.purpose,
-                member.role.value,
-                member.agency_id,
-                '["identity"]' if ids else "[]",
-                world.policy_version,
-                member.id,
-                None,
-                request,
-                address,
-                canonical_json(detail).decode(),
+            yield (
+                moment,
+                (
+                    LogKind.disclosure.value,
+                    DisclosureTag.client_search_read.value,
+                    (DisclosureOutcome.disclosed if ids else DisclosureOutcome.withheld).value,
+                    read.purpose,
+                    member.role.value,
+                    member.agency_id,
+                    '["identity"]' if ids else "[]",
+                    world.policy_version,
+                    member.id,
+                    None,
+                    request,
+                    address,
+                    canonical_json(detail).decode(),
+                ),
             )
             continue
         seen = [
@@ -543,22 +554,25 @@ def _session(
         part2 = Category.treatment.value in read.allowed and (
             person in world.treated or any(c == Category.treatment.value for _, c in seen)
         )
-        yield moment, (
-            LogKind.disclosure.value,
-            DisclosureTag.client_record_read.value,
-            read.outcome,
-            read.purpose,
-            member.role.value,
-            member.agency_id,
-            read.categories,
-            world.policy_version,
-            member.id,
-            person,
-            request,
-            address,
-            read.head
-            + ",".join(str(n) for n, _ in seen)
-            + (read.tail_part2 if part2 else read.tail),
+        yield (
+            moment,
+            (
+                LogKind.disclosure.value,
+                DisclosureTag.client_record_read.value,
+                read.outcome,
+                read.purpose,
+                member.role.value,
+                member.agency_id,
+                read.categories,
+                world.policy_version,
+                member.id,
+                person,
+                request,
+                address,
+                read.head
+                + ",".join(str(n) for n, _ in seen)
+                + (read.tail_part2 if part2 else read.tail),
+            ),
         )
     if rng.random() < 0.6:
         yield security(SecurityEventTag.sign_out.value, moment + timedelta(seconds=30))
@@ -595,7 +609,7 @@ def _log_rows(
         entries.sort(key=lambda e: e[0])
         for moment, rest in entries:
             salt = f"{rng.getrandbits(128):032x}"
-            yield entry_row(seq, moment, *rest, salt)
+            yield entry_row(seq, moment, salt, *rest)
             seq += 1
 
 
@@ -663,9 +677,7 @@ def _agenda_entries(conn: Connection, seed: int, today: date) -> list[_Entry]:
 # --- the build --------------------------------------------------------------------------------
 
 
-def build_scale(
-    db: Session, seed: int, scale: int, today: date, phase: Phase, *, log_entries: int | None = None
-) -> None:
+def build_scale(db: Session, seed: int, scale: int, today: date, phase: Phase) -> None:
     """The scale phases on a database holding the demo program of N x 300 persons; `phase`
     is told each phase's name and seconds. Commits as it goes (the log is written in batches)."""
     started = time.perf_counter()
@@ -682,10 +694,21 @@ def build_scale(
     db.commit()
     done("work-group agendas")
     conn = db.connection()
-    world = _world(conn)
+    world = _world(conn, seed)
     extra = _agenda_entries(conn, seed, today)
     db.commit()
-    total = LOG_ENTRIES_PER_SCALE * scale if log_entries is None else log_entries
+    total = LOG_ENTRIES_PER_SCALE * scale
+    done("log: who reads whom")
     engine = db.get_bind()
-    write_entries(engine, _log_rows(world, seed, scale, today, total, extra))  # type: ignore[arg-type]
-    done("disclosure log and checkpoints")
+    assert isinstance(engine, Engine)
+    steps = write_entries(engine, _log_rows(world, seed, scale, today, total, extra))
+    phase(f"log: {total + len(extra):,} entries made and inserted", steps["rows"])
+    phase("log: signed checkpoints", steps["checkpoints"])
+    phase("log: indexes rebuilt", steps["indexes"])
+    # Planner statistics for tables that grew by millions of rows at once, before anyone
+    # queries them (autovacuum would get there, later). SQLite plans without them.
+    started = time.perf_counter()
+    if engine.dialect.name == "postgresql":
+        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+            connection.exec_driver_sql("ANALYZE")
+        done("statistics (ANALYZE)")

@@ -17,6 +17,7 @@ from sqlmodel import Session
 from hub.crypto import generate_environment
 from hub.db import engine_for, migrate, utcnow
 from hub.demo.program import DemoAccount, build_demo
+from hub.demo.scale import LOAD_ACCOUNTS_PER_ROLE
 from hub.site import SiteSetting, read_setting, write_setting
 
 DEMO_ENV_FILE = "hub-demo.env"
@@ -93,7 +94,7 @@ def demo_mark(url: str) -> DemoMark | None:
             ).scalar()
     if not isinstance(mark, dict):
         raise NotADemoDatabase(
-            f"The database at {_safe(url)} holds {len(tables)} tables and was not built by "
+            f"The database at {safe_url(url)} holds {len(tables)} tables and was not built by "
             "`hub demo`; refusing to wipe it. Point HUB_DATABASE_URL at a new database."
         )
     return DemoMark(
@@ -210,7 +211,7 @@ def _create_database_if_missing(url: str) -> None:
     _engine(url).dispose()
 
 
-def _safe(url: str) -> str:
+def safe_url(url: str) -> str:
     return make_url(url).render_as_string(hide_password=True)
 
 
@@ -233,6 +234,22 @@ def accounts_markdown(accounts: list[DemoAccount], seed: int) -> str:
         "accounts.",
         "",
         *accounts_table(accounts),
+        "",
+        "## Load accounts (`--scale`)",
+        "",
+        "`hub demo --scale N` (any N from 1) also creates "
+        f"{LOAD_ACCOUNTS_PER_ROLE} load accounts for every role, so that a load test can sign "
+        "in many users at once without replaying a TOTP code. The k-th load account of a role "
+        "(k = 1.."
+        f"{LOAD_ACCOUNTS_PER_ROLE}) is a clone of the role's demo accounts above, taken in turn "
+        "in the order of this table: it is named `<local part>.load<k>@<domain>` after the "
+        "account it clones (the five officers above give `officer1.load1`, `officer2.load2`, "
+        "`officer3.load3@cascadia-police.example`, `officer1.load4`, "
+        "`officer2.load5@salish-sheriff.example`, then `officer1.load6@cascadia-police.example` "
+        "and so on), has that account's agency, "
+        "work-group seats and password, and a TOTP secret of its own derived from the seed. "
+        "`hub demo --scale N --accounts-json` prints every account, demo and load, with "
+        "password and TOTP secret.",
     ]
     return "\n".join(lines) + "\n"
 

@@ -31,7 +31,7 @@ from hub.disclosure.record import (
     _log_actor,
     _outcome,
     _participant,
-    _sections,
+    _sections_many,
 )
 from hub.vocabulary import PART2_CATEGORIES, Category, DisclosureTag, Purpose
 from hub.workgroup.models import ActionItem, DiscussionFlag, ItemEntry
@@ -160,10 +160,23 @@ def disclose_items(
                 attached[name] = tuple(
                     Attached(row=rows[i], category=meta[name][i]) for i in visible if i in rows
                 )
-            record = None
-            if decision is not None and request.person_id is not None:
-                record = _record(db, request.person_id, decision)
-            read.append((request, decision, record, attached, withheld))
+            read.append((request, decision, None, attached, withheld))
+        # Every client's sections in one set of queries (grouped by what is allowed), then
+        # each item's record from them.
+        sections = _sections_many(
+            db,
+            {
+                r.person_id: set(d.disclosed)
+                for r, d, _, _, _ in read
+                if d is not None and r.person_id is not None
+            },
+        )
+        read = [
+            (r, d, _record(db, r.person_id, d, sections[r.person_id]), attached, withheld)
+            if d is not None and r.person_id is not None
+            else (r, d, None, attached, withheld)
+            for r, d, _, attached, withheld in read
+        ]
         # The entries are appended only now, after every read: the first append takes the
         # log's lock (PostgreSQL), which every disclosing request of every process waits for
         # until this transaction commits. Still one transaction: shown only if logged.
@@ -202,10 +215,11 @@ def _ids(name: str) -> str:
     return {"entries": "entry_ids", "action_items": "action_item_ids", "flags": "flag_ids"}[name]
 
 
-def _record(db: Session, person_id: int, decision: Decision) -> DisclosedRecord:
+def _record(
+    db: Session, person_id: int, decision: Decision, sections: dict[Category, Any]
+) -> DisclosedRecord:
     # Case notes are not read: an agenda item shows the record's sections, not the casefile.
     allowed = set(decision.disclosed)
-    sections = _sections(db, person_id, allowed) if allowed else {}
     participant = (
         _participant(db, person_id, sections)
         if Category.engagement in allowed or decision.participation

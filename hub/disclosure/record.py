@@ -400,20 +400,27 @@ def _columns(table: type[SQLModel], categories: set[Category]) -> list[Any]:
     return [columns[name] for name, cat in fields.items() if cat in categories]
 
 
+_KEY = "_person_key"  # the record number a batched read groups its rows by (not client data)
+
+
 def _rows(
     db: Session,
     table: type[SQLModel],
     categories: set[Category],
     where: ColumnElement[bool],
     order_by: Any = None,
+    *,
+    key: Any = None,
 ) -> list[dict[str, Any]]:
-    """The columns of `table` that belong to `categories`, and nothing else."""
+    """The columns of `table` that belong to `categories`, and nothing else (with `key`, also
+    that record number, under _KEY, for a read of several clients at once)."""
     columns = _columns(table, categories)
     if not columns:
         return []
     # SQLAlchemy's select, not sqlmodel's: with a single column sqlmodel's returns bare
     # values, and a one-column category (legal, of a referral) must still come back as rows.
-    statement = sa_select(*columns).where(where)
+    keyed: list[Any] = [col(key).label(_KEY)] if key is not None else []
+    statement = sa_select(*keyed, *columns).where(where)
     if order_by is not None:
         statement = statement.order_by(order_by)
     return [dict(row._mapping) for row in db.connection().execute(statement).all()]
@@ -425,87 +432,170 @@ def _build(cls: type[T], row: Mapping[str, Any], **extra: Any) -> T:
 
 
 def _sections(db: Session, person_id: int, allowed: set[Category]) -> dict[Category, Any]:
-    sections: dict[Category, Any] = {}
-    person = _rows(db, Person, allowed, col(Person.id) == person_id)
-    person_row = person[0] if person else {}
-    referrals = _rows(
-        db, Referral, allowed, col(Referral.person_id) == person_id, col(Referral.referred_at)
-    )
-    if C.identity in allowed:
-        aliases = db.exec(
-            select(PersonAlias.name)
-            .where(PersonAlias.person_id == person_id)
-            .order_by(col(PersonAlias.id))
-        ).all()
-        sections[C.identity] = _build(Identity, person_row, aliases=tuple(aliases))
-    if C.demographics in allowed:
-        sections[C.demographics] = _build(Demographics, person_row)
-    if C.engagement in allowed:
-        intake = tuple(_build(IntakeClock, r) for r in referrals)
-        sections[C.engagement] = _build(Engagement, person_row, intake=intake)
-    if C.referral in allowed:
-        sections[C.referral] = Referrals(
-            entries=tuple(_build(ReferralEntry, r) for r in referrals),
-            record_created_at=person_row["created_at"],
-            record_created_by_id=person_row["created_by_id"],
-        )
-    if C.legal in allowed:
-        sections[C.legal] = _legal(db, person_id, referrals)
-    if C.contact in allowed:
-        sections[C.contact] = _single(db, PersonContact, Contact, person_id)
-    if C.plan in allowed:
-        goals = _rows(db, PlanGoal, allowed, col(PlanGoal.person_id) == person_id, PlanGoal.id)
-        sections[C.plan] = Plan(goals=tuple(_build(PlanGoalEntry, r) for r in goals))
-    if C.housing in allowed:
-        sections[C.housing] = _single(db, HousingRecord, Housing, person_id)
-    if C.health in allowed:
-        sections[C.health] = _single(db, HealthRecord, Health, person_id)
-    if C.treatment in allowed:
-        entries = _rows(
-            db,
-            TreatmentRecord,
-            allowed,
-            col(TreatmentRecord.person_id) == person_id,
-            TreatmentRecord.id,
-        )
-        sections[C.treatment] = Treatment(entries=tuple(_build(TreatmentEntry, r) for r in entries))
+    return _sections_many(db, {person_id: allowed})[person_id]
+
+
+def _sections_many(
+    db: Session, wanted: Mapping[int, set[Category]]
+) -> dict[int, dict[Category, Any]]:
+    """The allowed sections of several clients (a work-group agenda): one set of queries per
+    distinct set of allowed categories, not one per client. Each query reads only the columns
+    of its clients' shared allowed categories, so no client's withheld column is read."""
+    groups: dict[frozenset[Category], list[int]] = {}
+    for person_id, allowed in wanted.items():
+        groups.setdefault(frozenset(allowed), []).append(person_id)
+    sections: dict[int, dict[Category, Any]] = {}
+    for categories, person_ids in groups.items():
+        sections.update(_sections_of_group(db, person_ids, set(categories)))
     return sections
 
 
-def _single(db: Session, table: type[SQLModel], cls: type[T], person_id: int) -> T:
+def _by_person(rows: list[dict[str, Any]]) -> dict[int, list[dict[str, Any]]]:
+    grouped: dict[int, list[dict[str, Any]]] = {}
+    for row in rows:
+        grouped.setdefault(row.pop(_KEY), []).append(row)
+    return grouped
+
+
+def _sections_of_group(
+    db: Session, person_ids: list[int], allowed: set[Category]
+) -> dict[int, dict[Category, Any]]:
+    sections: dict[int, dict[Category, Any]] = {p: {} for p in person_ids}
+    if not allowed:
+        return sections
+    ids = sorted(person_ids)
+    persons = _by_person(_rows(db, Person, allowed, col(Person.id).in_(ids), key=Person.id))
+    referrals = _by_person(
+        _rows(
+            db,
+            Referral,
+            allowed,
+            col(Referral.person_id).in_(ids),
+            col(Referral.referred_at),
+            key=Referral.person_id,
+        )
+    )
+    aliases: dict[int, list[str]] = {}
+    if C.identity in allowed:
+        for alias_of, name in db.exec(
+            select(PersonAlias.person_id, PersonAlias.name)
+            .where(col(PersonAlias.person_id).in_(ids))
+            .order_by(col(PersonAlias.id))
+        ):
+            aliases.setdefault(alias_of, []).append(name)
+    legal = _legal_many(db, ids, referrals) if C.legal in allowed else {}
+    single = {
+        category: _single_many(db, table, cls, ids)
+        for category, table, cls in (
+            (C.contact, PersonContact, Contact),
+            (C.housing, HousingRecord, Housing),
+            (C.health, HealthRecord, Health),
+        )
+        if category in allowed
+    }
+    goals = _entries_by_person(db, PlanGoal, allowed, ids) if C.plan in allowed else {}
+    treatment = (
+        _entries_by_person(db, TreatmentRecord, allowed, ids) if C.treatment in allowed else {}
+    )
+    for person_id in ids:
+        mine = sections[person_id]
+        found = persons.get(person_id)
+        person_row = found[0] if found else {}
+        their_referrals = referrals.get(person_id, [])
+        if C.identity in allowed:
+            mine[C.identity] = _build(
+                Identity, person_row, aliases=tuple(aliases.get(person_id, ()))
+            )
+        if C.demographics in allowed:
+            mine[C.demographics] = _build(Demographics, person_row)
+        if C.engagement in allowed:
+            intake = tuple(_build(IntakeClock, r) for r in their_referrals)
+            mine[C.engagement] = _build(Engagement, person_row, intake=intake)
+        if C.referral in allowed:
+            mine[C.referral] = Referrals(
+                entries=tuple(_build(ReferralEntry, r) for r in their_referrals),
+                record_created_at=person_row["created_at"],
+                record_created_by_id=person_row["created_by_id"],
+            )
+        if C.legal in allowed:
+            mine[C.legal] = legal[person_id]
+        for category, by_person in single.items():
+            mine[category] = by_person[person_id]
+        if C.plan in allowed:
+            mine[C.plan] = Plan(
+                goals=tuple(_build(PlanGoalEntry, r) for r in goals.get(person_id, []))
+            )
+        if C.treatment in allowed:
+            mine[C.treatment] = Treatment(
+                entries=tuple(_build(TreatmentEntry, r) for r in treatment.get(person_id, []))
+            )
+    return sections
+
+
+def _entries_by_person(
+    db: Session, table: type[SQLModel], allowed: set[Category], person_ids: list[int]
+) -> dict[int, list[dict[str, Any]]]:
+    """A table of several rows per client (plan goals, treatment entries), in id order."""
+    columns = _table(table).c
+    return _by_person(
+        _rows(
+            db, table, allowed, columns.person_id.in_(person_ids), columns.id, key=columns.person_id
+        )
+    )
+
+
+def _single_many(
+    db: Session, table: type[SQLModel], cls: type[T], person_ids: list[int]
+) -> dict[int, T]:
     (category,) = set(FIELD_MAP[_table(table).name].values())
     assert isinstance(category, Category)
-    rows = _rows(db, table, {category}, _table(table).c.person_id == person_id)
-    return _build(cls, rows[0]) if rows else cls()
+    person = _table(table).c.person_id
+    rows = _by_person(_rows(db, table, {category}, person.in_(person_ids), key=person))
+    return {p: _build(cls, rows[p][0]) if p in rows else cls() for p in person_ids}
 
 
-def _legal(db: Session, person_id: int, referrals: list[dict[str, Any]]) -> Legal:
-    matters = _rows(
-        db, ChargingMatter, {C.legal}, col(ChargingMatter.person_id) == person_id, ChargingMatter.id
+def _legal_many(
+    db: Session, person_ids: list[int], referrals: Mapping[int, list[dict[str, Any]]]
+) -> dict[int, Legal]:
+    matters = _by_person(
+        _rows(
+            db,
+            ChargingMatter,
+            {C.legal},
+            col(ChargingMatter.person_id).in_(person_ids),
+            ChargingMatter.id,
+            key=ChargingMatter.person_id,
+        )
     )
+    matter_ids = [m["id"] for rows in matters.values() for m in rows]
     decisions = (
         _rows(
             db,
             ChargingDecision,
             {C.legal},
-            col(ChargingDecision.matter_id).in_([m["id"] for m in matters]),
+            col(ChargingDecision.matter_id).in_(matter_ids),
             ChargingDecision.id,
         )
-        if matters
+        if matter_ids
         else []
     )
     by_matter: dict[int, list[ChargingDecisionEntry]] = {}
     for row in decisions:
         by_matter.setdefault(row["matter_id"], []).append(_build(ChargingDecisionEntry, row))
-    return Legal(
-        forwarded_to_agency_ids=tuple(
-            r["forwarded_to_agency_id"] for r in referrals if r["forwarded_to_agency_id"]
-        ),
-        matters=tuple(
-            _build(ChargingMatterEntry, m, decisions=tuple(by_matter.get(m["id"], [])))
-            for m in matters
-        ),
-    )
+    return {
+        person_id: Legal(
+            forwarded_to_agency_ids=tuple(
+                r["forwarded_to_agency_id"]
+                for r in referrals.get(person_id, [])
+                if r["forwarded_to_agency_id"]
+            ),
+            matters=tuple(
+                _build(ChargingMatterEntry, m, decisions=tuple(by_matter.get(m["id"], [])))
+                for m in matters.get(person_id, [])
+            ),
+        )
+        for person_id in person_ids
+    }
 
 
 def _notes(db: Session, person_id: int, allowed: set[Category]) -> tuple[NoteEntry, ...]:
