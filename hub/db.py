@@ -74,10 +74,14 @@ def engine_for(url: str) -> Engine:
             # would sit outside the transaction that logs them; we begin explicitly instead.
             dbapi_connection.isolation_level = None
             # Foreign keys are off by default in SQLite; WAL lets readers run beside a writer.
+            # FULL syncs the WAL at every commit: a disclosure is shown only after its log entry
+            # commits, and with NORMAL a power cut could still take back the last commits (and
+            # a checkpoint already pushed out could then cover entries the database lost). It
+            # costs an fsync per commit (docs/crash-test.md); a mere kill loses nothing either way.
             cursor = dbapi_connection.cursor()
             cursor.execute("PRAGMA foreign_keys=ON")
             cursor.execute("PRAGMA journal_mode=WAL")
-            cursor.execute("PRAGMA synchronous=NORMAL")
+            cursor.execute("PRAGMA synchronous=FULL")
             cursor.close()
 
         @event.listens_for(engine, "begin")

@@ -234,3 +234,28 @@ def test_the_app_runs_the_checkpointer_while_it_serves(client):
         return {task.get_name() for task in asyncio.all_tasks()}
 
     assert "checkpointer" in client.portal.call(names)
+
+
+def test_a_head_two_workers_push_at_once_is_marked_once_without_a_refusal(db):
+    """Both workers find the head unpushed and push it; the later one to mark it must neither
+    fail nor be refused by the trigger (on PostgreSQL a refusal counts as a tamper attempt)."""
+    from sqlmodel import Session
+
+    from hub.audit.checkpoint import mark_pushed
+    from hub.audit.integrity import refused_changes
+
+    add_entries(db, 2)
+    head = sign_checkpoint(db)
+    db.commit()
+    refused = refused_changes(db.connection())
+    db.commit()
+    with Session(db.get_bind(), expire_on_commit=False) as other:
+        seen_by_other = other.get(TreeHead, head.id)
+        other.commit()
+        assert seen_by_other.pushed_at is None
+        assert mark_pushed(db, head) is True
+        assert mark_pushed(other, seen_by_other) is False
+    db.expire_all()
+    assert db.get(TreeHead, head.id).pushed_at is not None
+    assert refused_changes(db.connection()) == refused
+    db.commit()

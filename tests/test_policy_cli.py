@@ -72,6 +72,20 @@ def test_policy_version_is_the_hash_of_both_files():
     assert load_policy().version == digest.hexdigest()
 
 
+def test_threads_that_miss_the_cache_together_compile_the_policy_once(tmp_path):
+    """A worker that has just started gets all its request threads asking at once (the crash
+    test's restart under load); compiling in several at a time made casbin's ast.parse fail on
+    CPython 3.11 and answered 500."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    shutil.copytree(POLICY_DIR, tmp_path / "policies")
+    policy = tmp_path / "policies" / "policy.csv"
+    policy.write_text(policy.read_text() + "# a version no other test has compiled\n")
+    with ThreadPoolExecutor(8) as pool:
+        compiled = list(pool.map(lambda _: load_policy(tmp_path / "policies"), range(16)))
+    assert len({id(c) for c in compiled}) == 1
+
+
 @pytest.fixture
 def client_record(db, factories):
     cm_agency = factories.Agency(kind=AgencyKind.case_management)

@@ -3,6 +3,7 @@
 short list of public routes below. And every Action is granted somewhere (datasette's conftest
 fails the run on an unregistered action), so `require(Action.X)` never silently admits nobody."""
 
+import inspect
 from collections.abc import Iterator
 from typing import Any
 
@@ -112,3 +113,38 @@ def test_a_refused_route_is_logged_as_a_denied_attempt(db, sign_in):
     assert entry.outcome == "denied"
     assert entry.actor_user_id == officer.user.id and entry.actor_role == "officer"
     assert entry.detail == {"action": "admin:users:manage", "path": "/admin/users"}
+
+
+def async_routes_reading_the_database(app: FastAPI) -> list[str]:
+    from hub.web.dependencies import database
+
+    return sorted(
+        route.path
+        for route in flat_routes(app)
+        if (dependant := getattr(route, "dependant", None)) is not None
+        and inspect.iscoroutinefunction(dependant.call)
+        and any(dependency.call is database for dependency in dependant.dependencies)
+    )
+
+
+def test_no_route_reads_the_database_on_the_event_loop():
+    """An `async def` route runs on the event loop. A query there that waits for SQLite's write
+    lock stalls every request of the worker, the lock's holder included, until the busy timeout
+    (bench/crash.py found a privacy officer's search freezing the hub for 30 s). Routes that
+    read the database are plain `def`, which FastAPI runs in the threadpool; awaiting the form
+    goes in a dependency (hub/privacy/routes.py, `FormFields`)."""
+    assert async_routes_reading_the_database(create_app()) == []
+
+
+def test_the_check_catches_an_async_route_with_the_database():
+    from hub.web.dependencies import DB
+
+    app = create_app()
+    hasty = APIRouter()
+
+    @hasty.get("/hasty")
+    async def hasty_page(db: DB) -> dict[str, str]:
+        return {}
+
+    app.include_router(hasty)
+    assert async_routes_reading_the_database(app) == ["/hasty"]

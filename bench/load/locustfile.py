@@ -72,28 +72,42 @@ FORM = "application/x-www-form-urlencoded"
 SESSION_COOKIE = "hub_session"  # HUB_COOKIE_SECURE=false: plain HTTP on 127.0.0.1
 
 # Pages whose 200 answer carries client data (and so a disclosure entry in the log). The live
-# agenda's 204 ("nothing changed") carries none and logs nothing. The decision form and the
-# decision page show the prosecutor's own decision and the log positions it binds, not the
-# client's record: they read no client data through the policy and log nothing.
+# agenda's 204 ("nothing changed") carries none and logs nothing. Not here, because they show no
+# client data and the hub logs nothing for them (bench/crash.py checks every page listed): the
+# decision form and page (the prosecutor's own decision, the office's matter number, the seq
+# and categories of the log entries it binds) and the accounting's date form.
 DISCLOSING_PAGES = frozenset(
     {
         "record",
         "section",
         "notes",
         "search",
-        "agenda",
-        "live",
-        "minutes",
-        "queue",
         "matter",
-        "defense",
         "console",
         "console:search",
         "console:persons",
-        "accounting",
         "feedback",
     }
 )
+# Pages that carry client data only when they list someone: an empty queue ("Nothing awaits a
+# decision"), no decisions on a defender's clients, an agenda of business items only or still
+# empty disclose nothing and log nothing. Each is known by what a listed client brings.
+DISCLOSING_WHEN_LISTED = {
+    "agenda": 'data-person="',  # a client item's record (workgroup/_record.html)
+    "live": 'data-person="',
+    "minutes": 'data-person="',
+    "queue": 'href="/charging/matters/',
+    "defense": 'href="/clients/',
+}
+
+
+def discloses(name: str, status: int, response: Any) -> bool:
+    if status != 200:
+        return False
+    if name in DISCLOSING_WHEN_LISTED:
+        return DISCLOSING_WHEN_LISTED[name] in (getattr(response, "text", None) or "")
+    return name in DISCLOSING_PAGES
+
 
 # Fragments of names to search for: a person types a few letters of a surname.
 NAME_FRAGMENTS = ("son", "ar", "an", "el", "ma", "ri", "le", "ne", "ch", "or", "in", "ta")
@@ -133,7 +147,7 @@ def _journal_line(
         "page": name,
         "method": request_type,
         "status": status,
-        "discloses": name in DISCLOSING_PAGES and status == 200,
+        "discloses": discloses(name, status, response),
         "write": context.get("write"),
         "at": datetime.now(UTC).isoformat(timespec="milliseconds"),
     }

@@ -16,7 +16,7 @@ from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, func, text
+from sqlalchemy import Engine, func, text, update
 from sqlmodel import Session, col, select
 
 from hub.audit.integrity import missing_triggers, refused_changes
@@ -213,11 +213,24 @@ def push_pending(db: Session, settings: Settings | None = None) -> int:
                 type(exc).__name__,
             )
             break
-        head.pushed_at = utcnow()
-        db.add(head)
-        db.commit()
-        pushed += 1
+        if mark_pushed(db, head):
+            pushed += 1
     return pushed
+
+
+def mark_pushed(db: Session, head: TreeHead) -> bool:
+    """Set the head's pushed_at unless another process already has, and commit. Two workers
+    can push the same head at the same moment (the push itself is idempotent); setting
+    pushed_at a second time would be refused by the log's trigger and counted as an attempt at
+    tampering (bench/crash.py saw that false alarm on PostgreSQL). Returns whether it was this
+    call that set it."""
+    marked = db.connection().execute(
+        update(TreeHead)
+        .where(col(TreeHead.id) == head.id, col(TreeHead.pushed_at).is_(None))
+        .values(pushed_at=utcnow())
+    )
+    db.commit()
+    return bool(marked.rowcount)
 
 
 # --- watching for tampering -------------------------------------------------------------------

@@ -182,7 +182,11 @@ def compiled(model_text: str, policy_text: str, version: str | None = None) -> C
     actual = policy_version(model_text, policy_text)
     if version is not None and version != actual:
         raise PolicyError("the policy texts do not match their version")
-    with _COMPILE_LOCK:  # two threads meeting a new version compile it once
+    # One thread at a time: request threads meeting a new version together (a worker's start
+    # under load, a new release) would compile it several times over, and casbin's ast.parse is
+    # not thread-safe on CPython 3.11 (SystemError "AST constructor recursion depth mismatch",
+    # gh-106905): bench/crash.py saw those as 500s after each start under load.
+    with _COMPILE_LOCK:
         policy = _COMPILED.get(actual)
         if policy is None:
             policy = compile_policy(model_text, policy_text)

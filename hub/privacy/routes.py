@@ -252,10 +252,22 @@ def console(request: Request, viewer: Officer, db: DB) -> HTMLResponse:
     return render(request, "privacy/console.html", page)
 
 
-@router.post("/log", response_class=HTMLResponse)
-async def search(request: Request, viewer: Officer, db: DB) -> HTMLResponse:
+async def _form_fields(request: Request) -> dict[str, str]:
+    """Every field of the posted form (the log's filters are whichever fields are filled).
+    Read here, in an async dependency, so that the routes using it stay plain `def` and run in
+    the threadpool: a query on the event loop that waits for SQLite's write lock stalls every
+    request of the worker, the lock's holder included, until the 30 s busy timeout (found by
+    bench/crash.py: a privacy officer's search froze the hub and answered 500)."""
     form = await request.form()
-    values = {k: str(v) for k, v in form.items() if k != "csrf_token"}
+    return {name: str(value) for name, value in form.items()}
+
+
+FormFields = Annotated[dict[str, str], Depends(_form_fields)]
+
+
+@router.post("/log", response_class=HTMLResponse)
+def search(request: Request, viewer: Officer, db: DB, form: FormFields) -> HTMLResponse:
+    values = {k: v for k, v in form.items() if k != "csrf_token"}
     try:
         found = parse_filter(values)
         results = search_log(db, found, before=_before(values.get("before")))
@@ -286,10 +298,9 @@ async def search(request: Request, viewer: Officer, db: DB) -> HTMLResponse:
 
 
 @router.post("/log/export")
-async def export(request: Request, viewer: Officer, db: DB) -> Response:
-    form = await request.form()
-    values = {k: str(v) for k, v in form.items() if k not in ("csrf_token", "format", "before")}
-    fmt = str(form.get("format", ""))
+def export(request: Request, viewer: Officer, db: DB, form: FormFields) -> Response:
+    values = {k: v for k, v in form.items() if k not in ("csrf_token", "format", "before")}
+    fmt = form.get("format", "")
     if fmt not in ("csv", "jsonl"):
         raise HTTPException(422, "format: csv or jsonl")
     try:
