@@ -24,8 +24,8 @@ lint: $(VENV)/python ## ruff check and ruff format --check
 typecheck: $(VENV)/python ## mypy on hub/
 	$(VENV)/mypy
 
-bench: $(VENV)/python ## The short load test against a real server (bench/load/run.py, ~2 min); prints the table
-	$(VENV)/python bench/load/run.py --scale 1 --duration 30
+bench: $(VENV)/python ## Short run of scale, load, crash and two-instance propagation (bench/short.py, ~4 min)
+	$(VENV)/python bench/short.py
 
 bench-micro: $(VENV)/python ## Run every bench/bench_*.py (one piece each: policy, agenda, console, verify)
 	$(VENV)/python bench/run_all.py
