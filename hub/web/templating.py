@@ -14,6 +14,10 @@ from hub.settings import PROJECT_ROOT
 from hub.web.security import HTMX_INTEGRITY, HTMX_URL
 
 templates = Jinja2Templates(directory=str(PROJECT_ROOT / "templates"))
+# Templates change only with a release, and a release restarts the processes. Jinja would
+# otherwise stat every template file (base, nav, partials) on every render: 5% of a worker's
+# time in the load test's profile (docs/load-test.md).
+templates.env.auto_reload = False
 templates.env.globals.update(htmx_url=HTMX_URL, htmx_integrity=HTMX_INTEGRITY, allowed=allowed)
 
 
