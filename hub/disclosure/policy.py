@@ -392,6 +392,10 @@ def _consent_fact(consent: Consent) -> ConsentFact:
 # --- the decision -------------------------------------------------------------------------------
 
 
+# Iterating an Enum class builds its member list anew each time; an agenda asks this per item.
+CATEGORY_ORDER: tuple[Category, ...] = tuple(Category)
+
+
 @dataclass(frozen=True)
 class Decision:
     """What one viewer may see of one client for one purpose: a legal basis for every
@@ -413,7 +417,7 @@ class Decision:
     @property
     def categories(self) -> list[Category]:
         """The disclosed categories, in the vocabulary's order."""
-        return [c for c in Category if c in self.disclosed]
+        return [c for c in CATEGORY_ORDER if c in self.disclosed]
 
 
 def decide(
