@@ -532,10 +532,29 @@ def deadline_status(
     """met: screening and full intake both done by the due date; missed: the due date passed
     first (or they were done after it); near: at most `deadline_near_days` days left;
     otherwise pending. Completion times count by their local date in `tz`."""
+    return clock_status(
+        referral.intake_due_on,
+        referral.screening_done_at,
+        referral.intake_done_at,
+        today,
+        near_days=near_days,
+        tz=tz,
+    )
+
+
+def clock_status(
+    due: date,
+    screening_done_at: datetime | None,
+    intake_done_at: datetime | None,
+    today: date,
+    *,
+    near_days: int | None = None,
+    tz: tzinfo = UTC,
+) -> DeadlineStatus:
+    """`deadline_status` from the referral's clock columns alone (a list's order keys)."""
     near = get_settings().deadline_near_days if near_days is None else near_days
-    due = referral.intake_due_on
-    if referral.screening_done_at is not None and referral.intake_done_at is not None:
-        finished = max(referral.screening_done_at, referral.intake_done_at).astimezone(tz).date()
+    if screening_done_at is not None and intake_done_at is not None:
+        finished = max(screening_done_at, intake_done_at).astimezone(tz).date()
         return DeadlineStatus.met if finished <= due else DeadlineStatus.missed
     if today > due:
         return DeadlineStatus.missed
