@@ -13,7 +13,6 @@ from hub.charging.services import record_decision
 from hub.vocabulary import DisclosureTag
 from hub.web.paging import PAGE_SIZE
 from tests.referral_pages import consent_2_35
-from tests.test_referral_api import api  # noqa: F401  # the API-token client fixture
 
 BAD_PAGES = ["0", "-1", "abc", "1.5", "100001", ""]
 
@@ -57,9 +56,7 @@ def assert_bad_pages_refused(client, db, path):
 
 def _arrests(world, count):
     now = datetime.now(UTC)
-    return [
-        world.arrest(arrested_at=now - timedelta(days=i % 7, hours=1))[1] for i in range(count)
-    ]
+    return [world.arrest(arrested_at=now - timedelta(days=i % 7, hours=1))[1] for i in range(count)]
 
 
 def test_the_charging_queue_pages_by_urgency_and_logs_only_the_page(world, sign_in, db):
