@@ -143,7 +143,46 @@ def test_the_queue_orders_a_withheld_clock_as_met_before_it_pages(world, sign_in
     assert "next 50" not in page
 
 
-@pytest.mark.parametrize("path", ["/charging"])
-def test_a_bad_page_changes_nothing(world, sign_in, db, path):
-    prosecutor = sign_in(user=world.users["county_prosecutor"])
-    assert_bad_pages_refused(prosecutor.client, db, path)
+# --- the case manager's intake queue ----------------------------------------------------------
+
+
+def test_the_intake_queue_pages_missed_first_and_logs_only_the_page(world, sign_in, db):
+    now = datetime.now(UTC)
+    missed = [
+        world.arrest(now=now - timedelta(days=40 + i), arrested_at=now - timedelta(days=40 + i))[0]
+        for i in range(5)
+    ]
+    pending = [
+        world.arrest(now=now - timedelta(days=i % 10), arrested_at=now - timedelta(days=i % 10))[0]
+        for i in range(PAGE_SIZE + 2)
+    ]
+    # Missed first (nearest due date, i.e. the longest overdue, first), then pending likewise.
+    expected = sorted(missed, key=lambda r: (r.intake_due_on, r.id)) + sorted(
+        pending, key=lambda r: (r.intake_due_on, r.id)
+    )
+    person_of = {r.id: r.person_id for r in expected}
+    user = world.users["case_manager"]
+    case_manager = sign_in(user=user)
+
+    first = case_manager.client.get("/intake")
+    assert first.status_code == 200
+    shown = linked(first.text, r'href="/referrals/(\d+)"')
+    assert shown == [r.id for r in expected[:PAGE_SIZE]]
+    assert first.text.count("deadline-missed") == len(missed)
+    (entry,) = list_entries(db, user)
+    assert entry.detail["person_ids"] == sorted(person_of[i] for i in shown)
+
+    assert 'href="/intake?page=2"' in first.text
+    second = case_manager.client.get("/intake?page=2")
+    rest = linked(second.text, r'href="/referrals/(\d+)"')
+    assert rest == [r.id for r in expected[PAGE_SIZE:]]
+    assert "/intake?page=3" not in second.text
+    assert list_entries(db, user)[-1].detail["person_ids"] == sorted(person_of[i] for i in rest)
+
+
+@pytest.mark.parametrize(
+    "who,path", [("county_prosecutor", "/charging"), ("case_manager", "/intake")]
+)
+def test_a_bad_page_changes_nothing(world, sign_in, db, who, path):
+    signed_in = sign_in(user=world.users[who])
+    assert_bad_pages_refused(signed_in.client, db, path)
