@@ -180,8 +180,38 @@ def test_the_intake_queue_pages_missed_first_and_logs_only_the_page(world, sign_
     assert list_entries(db, user)[-1].detail["person_ids"] == sorted(person_of[i] for i in rest)
 
 
+# --- the officer's referrals -------------------------------------------------------------------
+
+
+def test_the_officers_referrals_page_newest_first_and_log_only_the_page(world, sign_in, db):
+    now = datetime.now(UTC)
+    referrals = [
+        world.arrest(now=now - timedelta(hours=i), arrested_at=now - timedelta(hours=i + 1))[0]
+        for i in range(PAGE_SIZE + 4)
+    ]
+    expected = sorted(referrals, key=lambda r: (r.referred_at, r.id), reverse=True)
+    person_of = {r.id: r.person_id for r in expected}
+    user = world.users["officer"]
+    officer = sign_in(user=user)
+
+    first = officer.client.get("/referrals")
+    assert first.status_code == 200
+    shown = linked(first.text, r'href="/referrals/(\d+)"')
+    assert shown == [r.id for r in expected[:PAGE_SIZE]]
+    entry = list_entries(db, user)[-1]
+    assert entry.detail["person_ids"] == sorted(person_of[i] for i in shown)
+
+    assert 'href="/referrals?page=2"' in first.text
+    second = officer.client.get("/referrals?page=2")
+    rest = linked(second.text, r'href="/referrals/(\d+)"')
+    assert rest == [r.id for r in expected[PAGE_SIZE:]]
+    assert "/referrals?page=3" not in second.text
+    assert list_entries(db, user)[-1].detail["person_ids"] == sorted(person_of[i] for i in rest)
+
+
 @pytest.mark.parametrize(
-    "who,path", [("county_prosecutor", "/charging"), ("case_manager", "/intake")]
+    "who,path",
+    [("county_prosecutor", "/charging"), ("case_manager", "/intake"), ("officer", "/referrals")],
 )
 def test_a_bad_page_changes_nothing(world, sign_in, db, who, path):
     signed_in = sign_in(user=world.users[who])

@@ -51,8 +51,8 @@ from hub.referrals.pages import (
 from hub.referrals.rules import SiteRules, current_rules
 from hub.referrals.services import ArrestDetails, PossibleDuplicate
 from hub.vocabulary import Action, Category, Purpose, Role
-from hub.web.paging import PageNumber, Paging
 from hub.web.dependencies import DB, CurrentViewer, log_actor, require
+from hub.web.paging import PageNumber, Paging
 from hub.web.templating import render
 
 router = APIRouter()
@@ -321,12 +321,21 @@ def feedback_rows(
 
 
 @router.get("/referrals", response_class=HTMLResponse)
-def my_referrals(request: Request, db: DB, viewer: Officer) -> Response:
-    rows = feedback_rows(request, db, viewer, services.officer_referrals(db, viewer))
-    page = MyReferralsPage(
-        title="My referrals", viewer=viewer, csrf_token=viewer.csrf_token, rows=rows
+def my_referrals(request: Request, db: DB, viewer: Officer, page: PageNumber = 1) -> Response:
+    """One page of the officer's referrals, newest first; only the page's persons disclosed."""
+    paging = Paging(page, services.officer_referral_count(db, viewer))
+    items = services.officer_referrals(db, viewer, offset=paging.offset, limit=paging.size)
+    return render(
+        request,
+        "referrals/mine.html",
+        MyReferralsPage(
+            title="My referrals",
+            viewer=viewer,
+            csrf_token=viewer.csrf_token,
+            rows=feedback_rows(request, db, viewer, items),
+            paging=paging,
+        ),
     )
-    return render(request, "referrals/mine.html", page)
 
 
 @router.get("/referrals/overrides", response_class=HTMLResponse)

@@ -10,7 +10,7 @@ fields: pages fetch the person's fields through the policy layer (hub.disclosure
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta, tzinfo
 
-from sqlmodel import Session, col, select
+from sqlmodel import Session, col, func, select
 
 from hub.accounts.models import Agency, User
 from hub.accounts.sessions import Viewer
@@ -790,15 +790,28 @@ _CHARGING_WORDS = {
 }
 
 
-def officer_referrals(db: Session, officer: Viewer) -> list[OfficerReferralStatus]:
+def officer_referral_count(db: Session, officer: Viewer) -> int:
+    return db.exec(
+        select(func.count())
+        .select_from(Referral)
+        .where(Referral.referring_user_id == officer.user_id)
+    ).one()
+
+
+def officer_referrals(
+    db: Session, officer: Viewer, *, offset: int = 0, limit: int | None = None
+) -> list[OfficerReferralStatus]:
     """The officer's own referrals, newest first, with the person's program status (referred,
-    screened, enrolled, active, not engaged, exited) and the charging outcome of an arrest."""
+    screened, enrolled, active, not engaged, exited) and the charging outcome of an arrest.
+    `offset`/`limit`: one page of them, cut by the database."""
     rows = list(
         db.exec(
             select(Referral, Person.program_status)
             .join(Person, col(Person.id) == Referral.person_id)
             .where(Referral.referring_user_id == officer.user_id)
             .order_by(col(Referral.referred_at).desc(), col(Referral.id).desc())
+            .offset(offset)
+            .limit(limit)
         )
     )
     matters = {
