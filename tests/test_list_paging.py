@@ -3,6 +3,7 @@ each page discloses (and logs) only the persons it shows. A bad page number is a
 reads and logs nothing."""
 
 import re
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -10,6 +11,7 @@ from sqlmodel import col, select
 
 from hub.audit.models import LogEntry
 from hub.charging.services import record_decision
+from hub.clients.models import ClientAssignment
 from hub.vocabulary import DisclosureTag
 from hub.web.paging import PAGE_SIZE
 from tests.referral_pages import consent_2_35
@@ -59,25 +61,33 @@ def _arrests(world, count):
     return [world.arrest(arrested_at=now - timedelta(days=i % 7, hours=1))[1] for i in range(count)]
 
 
+@dataclass(frozen=True)
+class Decided:
+    decision_id: int
+    person_id: int
+
+
+def _decide(world, matter, outcome, reasons):
+    decision = record_decision(
+        world.db,
+        world.viewer("county_prosecutor"),
+        matter.id,
+        outcome,
+        reasons,
+        None,
+        [],
+        world.actor("county_prosecutor"),
+        rules=world.rules,
+    )
+    return Decided(decision.id, matter.person_id)
+
+
 def test_the_charging_queue_pages_by_urgency_and_logs_only_the_page(world, sign_in, db):
     matters = _arrests(world, PAGE_SIZE + 7)
     # Decided: leaves the queue. More information asked: stays.
     decided, asked = matters[0], matters[1]
-    for matter, outcome, reasons in (
-        (decided, "decline", ["insufficient-evidence"]),
-        (asked, "more_information", ["awaiting-lab"]),
-    ):
-        record_decision(
-            db,
-            world.viewer("county_prosecutor"),
-            matter.id,
-            outcome,
-            reasons,
-            None,
-            [],
-            world.actor("county_prosecutor"),
-            rules=world.rules,
-        )
+    _decide(world, decided, "decline", ["insufficient-evidence"])
+    _decide(world, asked, "more_information", ["awaiting-lab"])
     waiting = [m for m in matters if m.id != decided.id]
     # No 2.35 consent: every clock is withheld, so the oldest arrest comes first.
     expected = sorted(waiting, key=lambda m: (m.arrested_at.date(), m.id))
@@ -209,9 +219,45 @@ def test_the_officers_referrals_page_newest_first_and_log_only_the_page(world, s
     assert list_entries(db, user)[-1].detail["person_ids"] == sorted(person_of[i] for i in rest)
 
 
+# --- the defender's decisions ------------------------------------------------------------------
+
+
+def test_the_defenders_decisions_page_newest_first_and_log_only_the_page(world, sign_in, db):
+    decided = []
+    for matter in _arrests(world, PAGE_SIZE + 3):
+        db.add(
+            ClientAssignment(
+                person_id=matter.person_id, user_id=world.users["defender"].id, kind="defense"
+            )
+        )
+        db.commit()
+        decided.append(_decide(world, matter, "decline", ["insufficient-evidence"]))
+    newest_first = [d.person_id for d in sorted(decided, key=lambda d: d.decision_id, reverse=True)]
+    user = world.users["defender"]
+    defender = sign_in(user=user)
+
+    first = defender.client.get("/defense")
+    assert first.status_code == 200
+    shown = linked(first.text, r'href="/clients/(\d+)"')
+    assert shown == newest_first[:PAGE_SIZE]
+    assert list_entries(db, user)[-1].detail["person_ids"] == sorted(shown)
+
+    assert 'href="/defense?page=2"' in first.text
+    second = defender.client.get("/defense?page=2")
+    rest = linked(second.text, r'href="/clients/(\d+)"')
+    assert rest == newest_first[PAGE_SIZE:]
+    assert "/defense?page=3" not in second.text
+    assert list_entries(db, user)[-1].detail["person_ids"] == sorted(rest)
+
+
 @pytest.mark.parametrize(
     "who,path",
-    [("county_prosecutor", "/charging"), ("case_manager", "/intake"), ("officer", "/referrals")],
+    [
+        ("county_prosecutor", "/charging"),
+        ("case_manager", "/intake"),
+        ("officer", "/referrals"),
+        ("defender", "/defense"),
+    ],
 )
 def test_a_bad_page_changes_nothing(world, sign_in, db, who, path):
     signed_in = sign_in(user=world.users[who])

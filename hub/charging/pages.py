@@ -79,6 +79,7 @@ class DefenseRow:
 class DefensePage(Page):
     rows: list[DefenseRow] = field(default_factory=list)
     flags: list[DecisionFlag] = field(default_factory=list)
+    paging: Paging | None = None
 
 
 @dataclass

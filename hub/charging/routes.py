@@ -345,8 +345,11 @@ def export_decision(request: Request, db: DB, viewer: Exporter, decision_id: int
 
 
 @router.get("/defense", response_class=HTMLResponse)
-def defense(request: Request, db: DB, viewer: Defender) -> Response:
-    items = services.defense_decisions(db, viewer)
+def defense(request: Request, db: DB, viewer: Defender, page: PageNumber = 1) -> Response:
+    """One page of decisions on the defender's clients, newest first; only the page's persons
+    disclosed."""
+    paging = Paging(page, services.defense_decision_count(db, viewer))
+    items = services.defense_decisions(db, viewer, offset=paging.offset, limit=paging.size)
     known = disclose_identities(
         db,
         viewer,
@@ -364,6 +367,7 @@ def defense(request: Request, db: DB, viewer: Defender) -> Response:
             for i in items
         ],
         flags=services.flags_for(db, viewer),
+        paging=paging,
     )
     return render(request, "defense/decisions.html", page)
 

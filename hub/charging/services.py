@@ -929,11 +929,30 @@ class DefenseDecisionItem:
     material: int
 
 
-def defense_decisions(db: Session, defender: Viewer) -> list[DefenseDecisionItem]:
-    """Decisions on the defender's own clients, newest first."""
+def _defense_clients(db: Session, defender: Viewer) -> list[int]:
     if defender.role != Role.defender:
         raise ChargingError(f"a {defender.role.value} has no defense clients")
-    clients = defenders_clients(db, defender.user_id)
+    return list(defenders_clients(db, defender.user_id))
+
+
+def defense_decision_count(db: Session, defender: Viewer) -> int:
+    clients = _defense_clients(db, defender)
+    if not clients:
+        return 0
+    return db.exec(
+        select(func.count())
+        .select_from(ChargingDecision)
+        .join(ChargingMatter, col(ChargingMatter.id) == ChargingDecision.matter_id)
+        .where(col(ChargingMatter.person_id).in_(clients))
+    ).one()
+
+
+def defense_decisions(
+    db: Session, defender: Viewer, *, offset: int = 0, limit: int | None = None
+) -> list[DefenseDecisionItem]:
+    """Decisions on the defender's own clients, newest first; `offset`/`limit`: one page of
+    them, cut by the database."""
+    clients = _defense_clients(db, defender)
     if not clients:
         return []
     rows = list(
@@ -942,6 +961,8 @@ def defense_decisions(db: Session, defender: Viewer) -> list[DefenseDecisionItem
             .join(ChargingMatter, col(ChargingMatter.id) == ChargingDecision.matter_id)
             .where(col(ChargingMatter.person_id).in_(clients))
             .order_by(col(ChargingDecision.id).desc())
+            .offset(offset)
+            .limit(limit)
         )
     )
     ids = [ident(d.id) for d, _ in rows]
