@@ -358,7 +358,7 @@ def defense(request: Request, db: DB, viewer: Defender, page: PageNumber = 1) ->
         log_actor(request, viewer),
         with_categories=(Category.legal,),
     )
-    page = DefensePage(
+    shown = DefensePage(
         title="Charging decisions on my clients",
         viewer=viewer,
         csrf_token=viewer.csrf_token,
@@ -369,7 +369,7 @@ def defense(request: Request, db: DB, viewer: Defender, page: PageNumber = 1) ->
         flags=services.flags_for(db, viewer),
         paging=paging,
     )
-    return render(request, "defense/decisions.html", page)
+    return render(request, "defense/decisions.html", shown)
 
 
 # --- flags and breach signals -----------------------------------------------------------------
