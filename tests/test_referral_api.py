@@ -3,33 +3,12 @@ as the pages, documented in OpenAPI."""
 
 from datetime import UTC, datetime, timedelta
 
-import pytest
-from fastapi.testclient import TestClient
 from sqlmodel import func, select
 
-from hub.accounts.services import create_api_token
-from hub.audit.log import Actor
 from hub.audit.models import LogEntry
 from hub.clients.models import Person
 from hub.referrals.models import Referral
 from hub.vocabulary import DisclosureTag
-
-
-@pytest.fixture
-def api(app, db):
-    clients: list[TestClient] = []
-
-    def _as(user):
-        token = create_api_token(db, Actor(user_id=user.id), user, "records system", 30)
-        db.commit()
-        client = TestClient(app, base_url="https://testserver")
-        client.headers["Authorization"] = f"Bearer {token}"
-        clients.append(client)
-        return client
-
-    yield _as
-    for client in clients:
-        client.close()
 
 
 def _referral(agency_id, otn="OTN-API-1", **person):

@@ -19,6 +19,7 @@ from hub.disclosure.record import Identity, IdentityList, WithheldCategory, disc
 from hub.vocabulary import Action, Category, DeadlineStatus, DecisionOutcome
 from hub.web.api import API_DEPENDENCIES, ApiError, IsoDateTime, RecordId, RecordRef, api_errors
 from hub.web.dependencies import DB, log_actor, require
+from hub.web.paging import PageNumber
 
 router = APIRouter(
     prefix="/api/v1/charging",
@@ -102,8 +103,14 @@ class DecisionOut(BaseModel):
 
 
 @router.get("/queue")
-def queue(request: Request, db: DB, viewer: Prosecutor) -> list[QueueItemOut]:
-    """Matters awaiting the office's decision, most urgent first."""
+def queue(
+    request: Request, response: Response, db: DB, viewer: Prosecutor, page: PageNumber = 1
+) -> list[QueueItemOut]:
+    """Matters awaiting the office's decision, most urgent first, 50 a page; a further page is
+    named by the Link header (rel="next")."""
+    rows, paging = queue_rows(request, db, viewer, page)
+    if paging.has_next:
+        response.headers["Link"] = f'</api/v1/charging/queue?page={page + 1}>; rel="next"'
     return [
         QueueItemOut(
             matter_id=row.item.matter_id,
@@ -116,7 +123,7 @@ def queue(request: Request, db: DB, viewer: Prosecutor) -> list[QueueItemOut]:
             intake_due_on=row.item.intake_due_on if row.shows_clock else None,
             more_information_asked=row.item.standing_outcome is not None,
         )
-        for row in queue_rows(request, db, viewer)
+        for row in rows
     ]
 
 

@@ -11,6 +11,7 @@ from hub.charging.services import (
 )
 from hub.disclosure.record import DisclosedRecord, Identity, WithheldCategory
 from hub.referrals.rules import SiteRules
+from hub.web.paging import Paging
 from hub.web.templating import Page
 
 Who = Identity | WithheldCategory
@@ -27,6 +28,7 @@ class QueueRow:
 @dataclass
 class QueuePage(Page):
     rows: list[QueueRow] = field(default_factory=list)
+    paging: Paging | None = None
 
 
 @dataclass
@@ -77,6 +79,7 @@ class DefenseRow:
 class DefensePage(Page):
     rows: list[DefenseRow] = field(default_factory=list)
     flags: list[DecisionFlag] = field(default_factory=list)
+    paging: Paging | None = None
 
 
 @dataclass

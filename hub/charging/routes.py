@@ -30,12 +30,13 @@ from hub.charging.pages import (
 from hub.charging.services import ChargingError, DisclosedIdentity
 from hub.db import utcnow
 from hub.disclosure.policy import PersonNotFound
-from hub.disclosure.record import disclose_identities, disclose_record
+from hub.disclosure.record import allowed_persons, disclose_identities, disclose_record
 from hub.permissions import allowed
 from hub.referrals.rules import current_rules
 from hub.referrals.services import current_decisions
 from hub.vocabulary import Action, Category, DecisionOutcome, DisclosureTag, FlagStatus, Purpose
 from hub.web.dependencies import DB, log_actor, require
+from hub.web.paging import PageNumber, Paging
 from hub.web.templating import render
 
 router = APIRouter()
@@ -64,16 +65,46 @@ def receipts_module() -> ModuleType | None:
 # --- the queue and a matter -----------------------------------------------------------------
 
 
-def queue_rows(request: Request, db: Session, viewer: Viewer) -> list[QueueRow]:
-    """The prosecutor's queue, each row with who the person is and which of its columns the
-    policy lets this prosecutor see. A row whose intake clock is withheld is ordered as if its
-    deadline were met, so that the order gives nothing away."""
+def queue_rows(
+    request: Request, db: Session, viewer: Viewer, number: int = 1
+) -> tuple[list[QueueRow], Paging]:
+    """One page of the prosecutor's queue, most urgent first, each row with who the person is
+    and which of its columns the policy lets this prosecutor see. A row whose intake clock is
+    withheld is ordered as if its deadline were met, so that the order gives nothing away: the
+    whole queue is ordered by keys (the policy decided, nothing disclosed), and only the page's
+    persons are disclosed and logged."""
     rules = current_rules(db)
-    items = services.prosecutor_queue(db, viewer, utcnow().astimezone(rules.tz).date(), rules=rules)
+    today = utcnow().astimezone(rules.tz).date()
+    keys = services.queue_keys(db, viewer, today, rules=rules)
+    ripe = services.urgency(None)
+    clock_shown = allowed_persons(
+        db,
+        viewer,
+        {k.person_id for k in keys if services.urgency(k.deadline_status) != ripe},
+        CHARGING_PURPOSE,
+        Category.engagement,
+    )
+    ordered = sorted(
+        keys,
+        key=lambda k: (
+            services.urgency(k.deadline_status) if k.person_id in clock_shown else ripe,
+            -k.days_since_arrest,
+            k.matter_id,
+        ),
+    )
+    paging = Paging(number, len(ordered))
+    shown = paging.window(ordered)
+    items = {
+        i.matter_id: i
+        for i in services.prosecutor_queue(
+            db, viewer, today, rules=rules, matter_ids=[k.matter_id for k in shown]
+        )
+    }
+    page_items = [items[k.matter_id] for k in shown if k.matter_id in items]
     known = disclose_identities(
         db,
         viewer,
-        [i.person_id for i in items],
+        [i.person_id for i in page_items],
         CHARGING_PURPOSE,
         log_actor(request, viewer),
         with_categories=(Category.legal, Category.engagement),
@@ -85,28 +116,25 @@ def queue_rows(request: Request, db: Session, viewer: Viewer) -> list[QueueRow]:
             shows_legal=known.allows(i.person_id, Category.legal),
             shows_clock=known.allows(i.person_id, Category.engagement),
         )
-        for i in items
+        for i in page_items
     ]
-    order = {"missed": 0, "met": 1, "near": 2, "pending": 3}
-    return sorted(
-        rows,
-        key=lambda r: (
-            order[r.item.deadline_status.value] if r.shows_clock and r.item.deadline_status else 1,
-            -r.item.days_since_arrest,
-            r.item.matter_id,
-        ),
-    )
+    return rows, paging
 
 
 @router.get("/charging", response_class=HTMLResponse)
-def queue(request: Request, db: DB, viewer: Prosecutor) -> Response:
-    page = QueuePage(
-        title="Charging queue",
-        viewer=viewer,
-        csrf_token=viewer.csrf_token,
-        rows=queue_rows(request, db, viewer),
+def queue(request: Request, db: DB, viewer: Prosecutor, page: PageNumber = 1) -> Response:
+    rows, paging = queue_rows(request, db, viewer, page)
+    return render(
+        request,
+        "charging/queue.html",
+        QueuePage(
+            title="Charging queue",
+            viewer=viewer,
+            csrf_token=viewer.csrf_token,
+            rows=rows,
+            paging=paging,
+        ),
     )
-    return render(request, "charging/queue.html", page)
 
 
 @router.get("/charging/matters/{matter_id}", response_class=HTMLResponse)
@@ -317,8 +345,11 @@ def export_decision(request: Request, db: DB, viewer: Exporter, decision_id: int
 
 
 @router.get("/defense", response_class=HTMLResponse)
-def defense(request: Request, db: DB, viewer: Defender) -> Response:
-    items = services.defense_decisions(db, viewer)
+def defense(request: Request, db: DB, viewer: Defender, page: PageNumber = 1) -> Response:
+    """One page of decisions on the defender's clients, newest first; only the page's persons
+    disclosed."""
+    paging = Paging(page, services.defense_decision_count(db, viewer))
+    items = services.defense_decisions(db, viewer, offset=paging.offset, limit=paging.size)
     known = disclose_identities(
         db,
         viewer,
@@ -327,7 +358,7 @@ def defense(request: Request, db: DB, viewer: Defender) -> Response:
         log_actor(request, viewer),
         with_categories=(Category.legal,),
     )
-    page = DefensePage(
+    shown = DefensePage(
         title="Charging decisions on my clients",
         viewer=viewer,
         csrf_token=viewer.csrf_token,
@@ -336,8 +367,9 @@ def defense(request: Request, db: DB, viewer: Defender) -> Response:
             for i in items
         ],
         flags=services.flags_for(db, viewer),
+        paging=paging,
     )
-    return render(request, "defense/decisions.html", page)
+    return render(request, "defense/decisions.html", shown)
 
 
 # --- flags and breach signals -----------------------------------------------------------------

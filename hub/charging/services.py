@@ -10,11 +10,13 @@ signed tree head of the log, so that what it rested on can be proven later.
 
 import csv
 import io
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import Any
 
 from sqlalchemy import func
+from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 
 from hub.accounts.models import Agency
@@ -45,6 +47,7 @@ from hub.referrals.services import (
     _check_time,
     _prosecuting_agency,
     _security_event,
+    clock_status,
     current_decisions,
     deadline_status,
     ident,
@@ -209,20 +212,91 @@ def _require_prosecutor(viewer: Viewer) -> None:
         raise ChargingError(f"a {viewer.role.value} may not make charging decisions")
 
 
-def prosecutor_queue(
+@dataclass(frozen=True)
+class QueueKey:
+    """What orders a matter in the queue, and nothing to show: its page is chosen from these."""
+
+    matter_id: int
+    person_id: int
+    days_since_arrest: int
+    deadline_status: DeadlineStatus | None
+
+
+def urgency(status: DeadlineStatus | None) -> int:
+    return _URGENCY[status]
+
+
+def _decided() -> Any:
+    """A matter whose standing decision (one no other supersedes) is other than asking for
+    more information: it has left the queue."""
+    standing = aliased(ChargingDecision)
+    superseding = aliased(ChargingDecision)
+    return (
+        select(standing.id)
+        .where(
+            standing.matter_id == ChargingMatter.id,
+            standing.outcome != DecisionOutcome.more_information,
+            ~select(superseding.id).where(superseding.supersedes_id == standing.id).exists(),
+        )
+        .exists()
+    )
+
+
+def queue_keys(
     db: Session, prosecutor: Viewer, today: date, *, rules: SiteRules | None = None
-) -> list[QueueItem]:
-    """Matters of the prosecutor's office awaiting a decision (none yet, or more information
-    asked), most urgent first: by deadline status, then the oldest arrest."""
+) -> list[QueueKey]:
+    """The order keys of every matter awaiting the office's decision, in one query of the
+    columns that order them (no matter or referral objects): the queue pages over these and
+    reads the full items of one page only."""
     _require_prosecutor(prosecutor)
     rules = rules or current_rules(db)
-    rows = list(
-        db.exec(
-            select(ChargingMatter, Referral)
-            .join(Referral, col(Referral.id) == ChargingMatter.referral_id, isouter=True)
-            .where(ChargingMatter.prosecuting_agency_id == prosecutor.agency_id)
+    rows = db.exec(
+        select(  # type: ignore[call-overload]  # sqlmodel types select() up to 4 columns
+            ChargingMatter.id,
+            ChargingMatter.person_id,
+            ChargingMatter.arrested_at,
+            Referral.intake_due_on,
+            Referral.screening_done_at,
+            Referral.intake_done_at,
         )
+        .join(Referral, col(Referral.id) == ChargingMatter.referral_id, isouter=True)
+        .where(ChargingMatter.prosecuting_agency_id == prosecutor.agency_id, ~_decided())
+        .order_by(col(ChargingMatter.arrested_at), col(ChargingMatter.id))
+    ).all()
+    return [
+        QueueKey(
+            matter_id=matter_id,
+            person_id=person_id,
+            days_since_arrest=(today - arrested_at.astimezone(rules.tz).date()).days,
+            deadline_status=(
+                clock_status(due, screened, done, today, tz=rules.tz) if due is not None else None
+            ),
+        )
+        for matter_id, person_id, arrested_at, due, screened, done in rows
+    ]
+
+
+def prosecutor_queue(
+    db: Session,
+    prosecutor: Viewer,
+    today: date,
+    *,
+    rules: SiteRules | None = None,
+    matter_ids: Collection[int] | None = None,
+) -> list[QueueItem]:
+    """Matters of the prosecutor's office awaiting a decision (none yet, or more information
+    asked), most urgent first: by deadline status, then the oldest arrest. `matter_ids`: only
+    these (a page of the queue)."""
+    _require_prosecutor(prosecutor)
+    rules = rules or current_rules(db)
+    query = (
+        select(ChargingMatter, Referral)
+        .join(Referral, col(Referral.id) == ChargingMatter.referral_id, isouter=True)
+        .where(ChargingMatter.prosecuting_agency_id == prosecutor.agency_id)
     )
+    if matter_ids is not None:
+        query = query.where(col(ChargingMatter.id).in_(sorted(matter_ids)))
+    rows = list(db.exec(query))
     standing = current_decisions(db, [m.id for m, _ in rows])  # type: ignore[misc]
     items = []
     for matter, referral in rows:
@@ -855,11 +929,30 @@ class DefenseDecisionItem:
     material: int
 
 
-def defense_decisions(db: Session, defender: Viewer) -> list[DefenseDecisionItem]:
-    """Decisions on the defender's own clients, newest first."""
+def _defense_clients(db: Session, defender: Viewer) -> list[int]:
     if defender.role != Role.defender:
         raise ChargingError(f"a {defender.role.value} has no defense clients")
-    clients = defenders_clients(db, defender.user_id)
+    return list(defenders_clients(db, defender.user_id))
+
+
+def defense_decision_count(db: Session, defender: Viewer) -> int:
+    clients = _defense_clients(db, defender)
+    if not clients:
+        return 0
+    return db.exec(
+        select(func.count())
+        .select_from(ChargingDecision)
+        .join(ChargingMatter, col(ChargingMatter.id) == ChargingDecision.matter_id)
+        .where(col(ChargingMatter.person_id).in_(clients))
+    ).one()
+
+
+def defense_decisions(
+    db: Session, defender: Viewer, *, offset: int = 0, limit: int | None = None
+) -> list[DefenseDecisionItem]:
+    """Decisions on the defender's own clients, newest first; `offset`/`limit`: one page of
+    them, cut by the database."""
+    clients = _defense_clients(db, defender)
     if not clients:
         return []
     rows = list(
@@ -868,6 +961,8 @@ def defense_decisions(db: Session, defender: Viewer) -> list[DefenseDecisionItem
             .join(ChargingMatter, col(ChargingMatter.id) == ChargingDecision.matter_id)
             .where(col(ChargingMatter.person_id).in_(clients))
             .order_by(col(ChargingDecision.id).desc())
+            .offset(offset)
+            .limit(limit)
         )
     )
     ids = [ident(d.id) for d, _ in rows]

@@ -15,6 +15,7 @@ from hub.referrals.services import (
     SocialContactListItem,
 )
 from hub.vocabulary import DeadlineStatus
+from hub.web.paging import Paging
 from hub.web.templating import Page
 
 Who = Identity | WithheldCategory
@@ -77,6 +78,7 @@ class FeedbackRow:
 @dataclass
 class MyReferralsPage(Page):
     rows: list[FeedbackRow] = field(default_factory=list)
+    paging: Paging | None = None
 
 
 @dataclass
@@ -104,6 +106,7 @@ class IntakeRow:
 @dataclass
 class IntakeQueuePage(Page):
     rows: list[IntakeRow] = field(default_factory=list)
+    paging: Paging | None = None
 
 
 @dataclass

@@ -52,6 +52,7 @@ from hub.referrals.rules import SiteRules, current_rules
 from hub.referrals.services import ArrestDetails, PossibleDuplicate
 from hub.vocabulary import Action, Category, Purpose, Role
 from hub.web.dependencies import DB, CurrentViewer, log_actor, require
+from hub.web.paging import PageNumber, Paging
 from hub.web.templating import render
 
 router = APIRouter()
@@ -320,12 +321,21 @@ def feedback_rows(
 
 
 @router.get("/referrals", response_class=HTMLResponse)
-def my_referrals(request: Request, db: DB, viewer: Officer) -> Response:
-    rows = feedback_rows(request, db, viewer, services.officer_referrals(db, viewer))
-    page = MyReferralsPage(
-        title="My referrals", viewer=viewer, csrf_token=viewer.csrf_token, rows=rows
+def my_referrals(request: Request, db: DB, viewer: Officer, page: PageNumber = 1) -> Response:
+    """One page of the officer's referrals, newest first; only the page's persons disclosed."""
+    paging = Paging(page, services.officer_referral_count(db, viewer))
+    items = services.officer_referrals(db, viewer, offset=paging.offset, limit=paging.size)
+    return render(
+        request,
+        "referrals/mine.html",
+        MyReferralsPage(
+            title="My referrals",
+            viewer=viewer,
+            csrf_token=viewer.csrf_token,
+            rows=feedback_rows(request, db, viewer, items),
+            paging=paging,
+        ),
     )
-    return render(request, "referrals/mine.html", page)
 
 
 @router.get("/referrals/overrides", response_class=HTMLResponse)
@@ -425,9 +435,12 @@ def new_arrest(
 
 
 @router.get("/intake", response_class=HTMLResponse)
-def intake_queue(request: Request, db: DB, viewer: CaseManager) -> Response:
+def intake_queue(request: Request, db: DB, viewer: CaseManager, page: PageNumber = 1) -> Response:
+    """One page of the agency's intake queue; only the page's persons are disclosed."""
     rules = current_rules(db)
-    items = services.intake_queue(db, viewer, utcnow().astimezone(rules.tz).date(), rules=rules)
+    queue = services.intake_queue(db, viewer, utcnow().astimezone(rules.tz).date(), rules=rules)
+    paging = Paging(page, len(queue))
+    items = paging.window(queue)
     known = disclose_identities(
         db,
         viewer,
@@ -445,10 +458,17 @@ def intake_queue(request: Request, db: DB, viewer: CaseManager) -> Response:
         )
         for i in items
     ]
-    page = IntakeQueuePage(
-        title="Intake queue", viewer=viewer, csrf_token=viewer.csrf_token, rows=rows
+    return render(
+        request,
+        "referrals/intake_queue.html",
+        IntakeQueuePage(
+            title="Intake queue",
+            viewer=viewer,
+            csrf_token=viewer.csrf_token,
+            rows=rows,
+            paging=paging,
+        ),
     )
-    return render(request, "referrals/intake_queue.html", page)
 
 
 def _intake_page(

@@ -10,7 +10,7 @@ fields: pages fetch the person's fields through the policy layer (hub.disclosure
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta, tzinfo
 
-from sqlmodel import Session, col, select
+from sqlmodel import Session, col, func, select
 
 from hub.accounts.models import Agency, User
 from hub.accounts.sessions import Viewer
@@ -532,10 +532,29 @@ def deadline_status(
     """met: screening and full intake both done by the due date; missed: the due date passed
     first (or they were done after it); near: at most `deadline_near_days` days left;
     otherwise pending. Completion times count by their local date in `tz`."""
+    return clock_status(
+        referral.intake_due_on,
+        referral.screening_done_at,
+        referral.intake_done_at,
+        today,
+        near_days=near_days,
+        tz=tz,
+    )
+
+
+def clock_status(
+    due: date,
+    screening_done_at: datetime | None,
+    intake_done_at: datetime | None,
+    today: date,
+    *,
+    near_days: int | None = None,
+    tz: tzinfo = UTC,
+) -> DeadlineStatus:
+    """`deadline_status` from the referral's clock columns alone (a list's order keys)."""
     near = get_settings().deadline_near_days if near_days is None else near_days
-    due = referral.intake_due_on
-    if referral.screening_done_at is not None and referral.intake_done_at is not None:
-        finished = max(referral.screening_done_at, referral.intake_done_at).astimezone(tz).date()
+    if screening_done_at is not None and intake_done_at is not None:
+        finished = max(screening_done_at, intake_done_at).astimezone(tz).date()
         return DeadlineStatus.met if finished <= due else DeadlineStatus.missed
     if today > due:
         return DeadlineStatus.missed
@@ -771,15 +790,28 @@ _CHARGING_WORDS = {
 }
 
 
-def officer_referrals(db: Session, officer: Viewer) -> list[OfficerReferralStatus]:
+def officer_referral_count(db: Session, officer: Viewer) -> int:
+    return db.exec(
+        select(func.count())
+        .select_from(Referral)
+        .where(Referral.referring_user_id == officer.user_id)
+    ).one()
+
+
+def officer_referrals(
+    db: Session, officer: Viewer, *, offset: int = 0, limit: int | None = None
+) -> list[OfficerReferralStatus]:
     """The officer's own referrals, newest first, with the person's program status (referred,
-    screened, enrolled, active, not engaged, exited) and the charging outcome of an arrest."""
+    screened, enrolled, active, not engaged, exited) and the charging outcome of an arrest.
+    `offset`/`limit`: one page of them, cut by the database."""
     rows = list(
         db.exec(
             select(Referral, Person.program_status)
             .join(Person, col(Person.id) == Referral.person_id)
             .where(Referral.referring_user_id == officer.user_id)
             .order_by(col(Referral.referred_at).desc(), col(Referral.id).desc())
+            .offset(offset)
+            .limit(limit)
         )
     )
     matters = {
@@ -892,30 +924,40 @@ def intake_queue(
     _require_role(case_manager, CASE_MANAGEMENT_ROLES, "see the intake queue")
     rules = rules or current_rules(db)
     since = datetime.combine(today - timedelta(days=recent_days), datetime.min.time(), UTC)
-    referrals = db.exec(
-        select(Referral).where(
+    # The columns of the list only, not Referral objects: an agency's queue runs to thousands.
+    rows = db.exec(
+        select(  # type: ignore[call-overload]  # sqlmodel types select() up to 4 columns
+            Referral.id,
+            Referral.person_id,
+            Referral.kind,
+            Referral.referred_at,
+            Referral.intake_due_on,
+            Referral.screening_done_at,
+            Referral.intake_done_at,
+        )
+        .where(
             Referral.case_management_agency_id == case_manager.agency_id,
             col(Referral.screening_done_at).is_(None)
             | col(Referral.intake_done_at).is_(None)
             | (col(Referral.intake_done_at) >= since),
         )
-    )
+        .order_by(col(Referral.intake_due_on), col(Referral.id))
+    ).all()
     items = [
         IntakeItem(
-            referral_id=ident(r.id),
-            person_id=r.person_id,
-            kind=r.kind,
-            referred_at=r.referred_at,
-            intake_due_on=r.intake_due_on,
-            screening_done_at=r.screening_done_at,
-            intake_done_at=r.intake_done_at,
-            deadline_status=deadline_status(r, today, tz=rules.tz),
+            referral_id=referral_id,
+            person_id=person_id,
+            kind=ReferralKind(kind),
+            referred_at=referred_at,
+            intake_due_on=due,
+            screening_done_at=screened,
+            intake_done_at=done,
+            deadline_status=clock_status(due, screened, done, today, tz=rules.tz),
         )
-        for r in referrals
+        for referral_id, person_id, kind, referred_at, due, screened, done in rows
     ]
-    return sorted(
-        items, key=lambda i: (_INTAKE_ORDER[i.deadline_status], i.intake_due_on, i.referral_id)
-    )
+    # Stable: within a status, the order of the query (nearest due date, then the oldest).
+    return sorted(items, key=lambda i: _INTAKE_ORDER[i.deadline_status])
 
 
 def intake_referral(db: Session, case_manager: Viewer, referral_id: int) -> Referral:

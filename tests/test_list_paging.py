@@ -1,0 +1,264 @@
+"""The work lists are paged: 50 rows, most urgent first, a "next 50" link for the rest, and
+each page discloses (and logs) only the persons it shows. A bad page number is a 422 that
+reads and logs nothing."""
+
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlmodel import col, select
+
+from hub.audit.models import LogEntry
+from hub.charging.services import record_decision
+from hub.clients.models import ClientAssignment
+from hub.vocabulary import DisclosureTag
+from hub.web.paging import PAGE_SIZE
+from tests.referral_pages import consent_2_35
+
+BAD_PAGES = ["0", "-1", "abc", "1.5", "100001", ""]
+
+
+def list_entries(db, user):
+    """The list-read disclosure entries this user's requests wrote, oldest first."""
+    entries = db.exec(
+        select(LogEntry)
+        .where(
+            LogEntry.kind == "disclosure",
+            LogEntry.tag == DisclosureTag.client_list_read.value,
+            LogEntry.actor_user_id == user.id,
+        )
+        .order_by(col(LogEntry.seq))
+    ).all()
+    db.commit()  # SQLite: release the read transaction before the app writes again
+    return entries
+
+
+def log_size(db):
+    count = len(db.exec(select(LogEntry.seq)).all())
+    db.commit()
+    return count
+
+
+def linked(html, pattern):
+    return [int(m) for m in re.findall(pattern, html)]
+
+
+def assert_bad_pages_refused(client, db, path):
+    before = log_size(db)
+    for bad in BAD_PAGES:
+        response = client.get(f"{path}?page={bad}")
+        assert response.status_code == 422, (bad, response.text)
+        assert "page" in response.text
+    assert log_size(db) == before
+
+
+# --- the prosecutor's queue -------------------------------------------------------------------
+
+
+def _arrests(world, count):
+    now = datetime.now(UTC)
+    return [world.arrest(arrested_at=now - timedelta(days=i % 7, hours=1))[1] for i in range(count)]
+
+
+@dataclass(frozen=True)
+class Decided:
+    decision_id: int
+    person_id: int
+
+
+def _decide(world, matter, outcome, reasons):
+    decision = record_decision(
+        world.db,
+        world.viewer("county_prosecutor"),
+        matter.id,
+        outcome,
+        reasons,
+        None,
+        [],
+        world.actor("county_prosecutor"),
+        rules=world.rules,
+    )
+    return Decided(decision.id, matter.person_id)
+
+
+def test_the_charging_queue_pages_by_urgency_and_logs_only_the_page(world, sign_in, db):
+    matters = _arrests(world, PAGE_SIZE + 7)
+    # Decided: leaves the queue. More information asked: stays.
+    decided, asked = matters[0], matters[1]
+    _decide(world, decided, "decline", ["insufficient-evidence"])
+    _decide(world, asked, "more_information", ["awaiting-lab"])
+    waiting = [m for m in matters if m.id != decided.id]
+    # No 2.35 consent: every clock is withheld, so the oldest arrest comes first.
+    expected = sorted(waiting, key=lambda m: (m.arrested_at.date(), m.id))
+    by_id = {m.id: m for m in waiting}
+    prosecutor_user = world.users["county_prosecutor"]
+    prosecutor = sign_in(user=prosecutor_user)
+
+    first = prosecutor.client.get("/charging")
+    assert first.status_code == 200
+    shown = linked(first.text, r'href="/charging/matters/(\d+)"')
+    assert len(shown) == PAGE_SIZE
+    assert shown == [m.id for m in expected[:PAGE_SIZE]]
+    assert f"of {len(waiting)}" in first.text
+    (entry,) = list_entries(db, prosecutor_user)
+    assert entry.detail["person_ids"] == sorted({by_id[i].person_id for i in shown})
+
+    assert 'href="/charging?page=2"' in first.text
+    second = prosecutor.client.get("/charging?page=2")
+    rest = linked(second.text, r'href="/charging/matters/(\d+)"')
+    assert rest == [m.id for m in expected[PAGE_SIZE:]]
+    assert "/charging?page=3" not in second.text and 'href="/charging?page=1"' in second.text
+    entries = list_entries(db, prosecutor_user)
+    assert len(entries) == 2
+    assert entries[1].detail["person_ids"] == sorted({by_id[i].person_id for i in rest})
+
+    assert_bad_pages_refused(prosecutor.client, db, "/charging")
+
+
+def test_the_charging_queue_api_pages_too(world, api, db):
+    matters = _arrests(world, PAGE_SIZE + 3)
+    prosecutor = api(world.users["county_prosecutor"])
+    first = prosecutor.get("/api/v1/charging/queue")
+    assert len(first.json()) == PAGE_SIZE
+    assert first.headers["link"] == '</api/v1/charging/queue?page=2>; rel="next"'
+    second = prosecutor.get("/api/v1/charging/queue?page=2")
+    assert "link" not in second.headers
+    ids = [q["matter_id"] for q in first.json() + second.json()]
+    assert sorted(ids) == sorted(m.id for m in matters)
+    assert prosecutor.get("/api/v1/charging/queue?page=0").status_code == 422
+
+
+def test_the_queue_orders_a_withheld_clock_as_met_before_it_pages(world, sign_in, db):
+    """A missed deadline goes first only where the prosecutor may see the clock (2.35 consent);
+    a withheld one is ordered as if met, among the ripe matters by oldest arrest."""
+    now = datetime.now(UTC)
+    long_ago = now - timedelta(days=40)
+    missed_seen, missed_withheld = (
+        world.arrest(now=long_ago, arrested_at=long_ago - timedelta(hours=1))[1] for _ in range(2)
+    )
+    pending_seen, pending_withheld = (world.arrest()[1] for _ in range(2))
+    case_manager = world.viewer("case_manager")
+    office = world.agencies["county_prosecutor"].id
+    for matter in (missed_seen, pending_seen):
+        consent_2_35(db, case_manager, matter.person_id, office)
+    prosecutor = sign_in(user=world.users["county_prosecutor"])
+    page = prosecutor.client.get("/charging").text
+    assert linked(page, r'href="/charging/matters/(\d+)"') == [
+        missed_seen.id,
+        missed_withheld.id,
+        pending_withheld.id,
+        pending_seen.id,
+    ]
+    assert "next 50" not in page
+
+
+# --- the case manager's intake queue ----------------------------------------------------------
+
+
+def test_the_intake_queue_pages_missed_first_and_logs_only_the_page(world, sign_in, db):
+    now = datetime.now(UTC)
+    missed = [
+        world.arrest(now=now - timedelta(days=40 + i), arrested_at=now - timedelta(days=40 + i))[0]
+        for i in range(5)
+    ]
+    pending = [
+        world.arrest(now=now - timedelta(days=i % 10), arrested_at=now - timedelta(days=i % 10))[0]
+        for i in range(PAGE_SIZE + 2)
+    ]
+    # Missed first (nearest due date, i.e. the longest overdue, first), then pending likewise.
+    expected = sorted(missed, key=lambda r: (r.intake_due_on, r.id)) + sorted(
+        pending, key=lambda r: (r.intake_due_on, r.id)
+    )
+    person_of = {r.id: r.person_id for r in expected}
+    user = world.users["case_manager"]
+    case_manager = sign_in(user=user)
+
+    first = case_manager.client.get("/intake")
+    assert first.status_code == 200
+    shown = linked(first.text, r'href="/referrals/(\d+)"')
+    assert shown == [r.id for r in expected[:PAGE_SIZE]]
+    assert first.text.count("deadline-missed") == len(missed)
+    (entry,) = list_entries(db, user)
+    assert entry.detail["person_ids"] == sorted(person_of[i] for i in shown)
+
+    assert 'href="/intake?page=2"' in first.text
+    second = case_manager.client.get("/intake?page=2")
+    rest = linked(second.text, r'href="/referrals/(\d+)"')
+    assert rest == [r.id for r in expected[PAGE_SIZE:]]
+    assert "/intake?page=3" not in second.text
+    assert list_entries(db, user)[-1].detail["person_ids"] == sorted(person_of[i] for i in rest)
+
+
+# --- the officer's referrals -------------------------------------------------------------------
+
+
+def test_the_officers_referrals_page_newest_first_and_log_only_the_page(world, sign_in, db):
+    now = datetime.now(UTC)
+    referrals = [
+        world.arrest(now=now - timedelta(hours=i), arrested_at=now - timedelta(hours=i + 1))[0]
+        for i in range(PAGE_SIZE + 4)
+    ]
+    expected = sorted(referrals, key=lambda r: (r.referred_at, r.id), reverse=True)
+    person_of = {r.id: r.person_id for r in expected}
+    user = world.users["officer"]
+    officer = sign_in(user=user)
+
+    first = officer.client.get("/referrals")
+    assert first.status_code == 200
+    shown = linked(first.text, r'href="/referrals/(\d+)"')
+    assert shown == [r.id for r in expected[:PAGE_SIZE]]
+    entry = list_entries(db, user)[-1]
+    assert entry.detail["person_ids"] == sorted(person_of[i] for i in shown)
+
+    assert 'href="/referrals?page=2"' in first.text
+    second = officer.client.get("/referrals?page=2")
+    rest = linked(second.text, r'href="/referrals/(\d+)"')
+    assert rest == [r.id for r in expected[PAGE_SIZE:]]
+    assert "/referrals?page=3" not in second.text
+    assert list_entries(db, user)[-1].detail["person_ids"] == sorted(person_of[i] for i in rest)
+
+
+# --- the defender's decisions ------------------------------------------------------------------
+
+
+def test_the_defenders_decisions_page_newest_first_and_log_only_the_page(world, sign_in, db):
+    decided = []
+    for matter in _arrests(world, PAGE_SIZE + 3):
+        db.add(
+            ClientAssignment(
+                person_id=matter.person_id, user_id=world.users["defender"].id, kind="defense"
+            )
+        )
+        db.commit()
+        decided.append(_decide(world, matter, "decline", ["insufficient-evidence"]))
+    newest_first = [d.person_id for d in sorted(decided, key=lambda d: d.decision_id, reverse=True)]
+    user = world.users["defender"]
+    defender = sign_in(user=user)
+
+    first = defender.client.get("/defense")
+    assert first.status_code == 200
+    shown = linked(first.text, r'href="/clients/(\d+)"')
+    assert shown == newest_first[:PAGE_SIZE]
+    assert list_entries(db, user)[-1].detail["person_ids"] == sorted(shown)
+
+    assert 'href="/defense?page=2"' in first.text
+    second = defender.client.get("/defense?page=2")
+    rest = linked(second.text, r'href="/clients/(\d+)"')
+    assert rest == newest_first[PAGE_SIZE:]
+    assert "/defense?page=3" not in second.text
+    assert list_entries(db, user)[-1].detail["person_ids"] == sorted(rest)
+
+
+@pytest.mark.parametrize(
+    "who,path",
+    [
+        ("county_prosecutor", "/charging"),
+        ("case_manager", "/intake"),
+        ("officer", "/referrals"),
+        ("defender", "/defense"),
+    ],
+)
+def test_a_bad_page_changes_nothing(world, sign_in, db, who, path):
+    signed_in = sign_in(user=world.users[who])
+    assert_bad_pages_refused(signed_in.client, db, path)
