@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import func
+from sqlalchemy import Text, cast, func
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 
@@ -350,11 +350,18 @@ def disclosures_since_referral(
         since = db.exec(
             select(func.min(Referral.referred_at)).where(Referral.person_id == matter.person_id)
         ).one()
-    # A list or search entry (a queue, an export) names its persons in detail.person_ids.
+    # A list or search entry (a queue, an export) names its persons in detail.person_ids. The
+    # LIKE on the stored JSON text only narrows (every entry naming the person contains its
+    # digits); names_person below decides. Without it every search this prosecutor ever made
+    # since the referral was loaded and parsed: thousands at 100 times the demo (bench/load).
     query = select(LogEntry).where(
         LogEntry.kind == "disclosure",
         LogEntry.outcome == "disclosed",
-        (col(LogEntry.person_id) == matter.person_id) | col(LogEntry.person_id).is_(None),
+        (col(LogEntry.person_id) == matter.person_id)
+        | (
+            col(LogEntry.person_id).is_(None)
+            & cast(col(LogEntry.detail), Text).like(f"%{int(matter.person_id)}%")
+        ),
         LogEntry.actor_user_id == prosecutor_user_id,
     )
     if since is not None:

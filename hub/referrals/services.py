@@ -799,17 +799,26 @@ def officer_referral_count(db: Session, officer: Viewer) -> int:
 
 
 def officer_referrals(
-    db: Session, officer: Viewer, *, offset: int = 0, limit: int | None = None
+    db: Session,
+    officer: Viewer,
+    *,
+    offset: int = 0,
+    limit: int | None = None,
+    referral_id: int | None = None,
 ) -> list[OfficerReferralStatus]:
     """The officer's own referrals, newest first, with the person's program status (referred,
     screened, enrolled, active, not engaged, exited) and the charging outcome of an arrest.
-    `offset`/`limit`: one page of them, cut by the database."""
+    `offset`/`limit`: one page of them, cut by the database; `referral_id`: only that one."""
+    query = (
+        select(Referral, Person.program_status)
+        .join(Person, col(Person.id) == Referral.person_id)
+        .where(Referral.referring_user_id == officer.user_id)
+    )
+    if referral_id is not None:
+        query = query.where(Referral.id == referral_id)
     rows = list(
         db.exec(
-            select(Referral, Person.program_status)
-            .join(Person, col(Person.id) == Referral.person_id)
-            .where(Referral.referring_user_id == officer.user_id)
-            .order_by(col(Referral.referred_at).desc(), col(Referral.id).desc())
+            query.order_by(col(Referral.referred_at).desc(), col(Referral.id).desc())
             .offset(offset)
             .limit(limit)
         )
@@ -981,10 +990,10 @@ def agency_case_managers(db: Session, agency_id: int) -> list[tuple[int, str]]:
 
 def officer_referral(db: Session, officer: Viewer, referral_id: int) -> OfficerReferralStatus:
     """One of the officer's own referrals, status only; another's answers as none."""
-    for item in officer_referrals(db, officer):
-        if item.referral_id == referral_id:
-            return item
-    raise ReferralError("no such referral of yours")
+    found = officer_referrals(db, officer, referral_id=referral_id)
+    if not found:
+        raise ReferralError("no such referral of yours")
+    return found[0]
 
 
 def case_management_agencies(db: Session) -> list[tuple[int, str]]:
