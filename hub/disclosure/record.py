@@ -401,7 +401,8 @@ def _columns(table: type[SQLModel], categories: set[Category]) -> list[Any]:
     return [columns[name] for name, cat in fields.items() if cat in categories]
 
 
-_KEY = "_person_key"  # the record number a batched read groups its rows by (not client data)
+# The label of the record number a batched read groups its rows by (not client data).
+_PERSON_LABEL = "_person_of_row"
 
 
 def _rows(
@@ -414,13 +415,13 @@ def _rows(
     key: Any = None,
 ) -> list[dict[str, Any]]:
     """The columns of `table` that belong to `categories`, and nothing else (with `key`, also
-    that record number, under _KEY, for a read of several clients at once)."""
+    that record number, under _PERSON_LABEL, for a read of several clients at once)."""
     columns = _columns(table, categories)
     if not columns:
         return []
     # SQLAlchemy's select, not sqlmodel's: with a single column sqlmodel's returns bare
     # values, and a one-column category (legal, of a referral) must still come back as rows.
-    keyed: list[Any] = [col(key).label(_KEY)] if key is not None else []
+    keyed: list[Any] = [col(key).label(_PERSON_LABEL)] if key is not None else []
     statement = sa_select(*keyed, *columns).where(where)
     if order_by is not None:
         statement = statement.order_by(order_by)
@@ -454,7 +455,7 @@ def _sections_many(
 def _by_person(rows: list[dict[str, Any]]) -> dict[int, list[dict[str, Any]]]:
     grouped: dict[int, list[dict[str, Any]]] = {}
     for row in rows:
-        grouped.setdefault(row.pop(_KEY), []).append(row)
+        grouped.setdefault(row.pop(_PERSON_LABEL), []).append(row)
     return grouped
 
 

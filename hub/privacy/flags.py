@@ -51,7 +51,7 @@ from hub.vocabulary import (
     SecurityEventTag,
 )
 
-SETTING_KEY = "privacy_flags"
+SETTING_NAME = "privacy_flags"
 MAX_SEQS = 200  # a flag names at most this many entries (the first ones); its reason counts all
 MAX_NOTE = 2000
 # Bases that name the reader: a relationship, a consent or court order naming them, or a
@@ -90,9 +90,9 @@ class FlagSettings(BaseModel):
 def flag_settings(db: Session) -> FlagSettings:
     """The site's thresholds; a malformed setting is refused (fail closed), not ignored."""
     try:
-        return FlagSettings.model_validate(read_setting(db, SETTING_KEY, {}) or {})
+        return FlagSettings.model_validate(read_setting(db, SETTING_NAME, {}) or {})
     except ValidationError as exc:
-        raise ValueError(f"site setting {SETTING_KEY} is malformed: {exc}") from None
+        raise ValueError(f"site setting {SETTING_NAME} is malformed: {exc}") from None
 
 
 @dataclass

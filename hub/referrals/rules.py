@@ -24,7 +24,7 @@ from hub.site import read_setting, write_setting
 from hub.vocabulary import DecisionOutcome, PriorInvolvementKind, Role
 
 DEFAULT_RULES_FILE = PROJECT_ROOT / "policies" / "site" / "referral-rules.yaml"
-SETTING_KEY = "referral_rules"
+SETTING_NAME = "referral_rules"
 
 
 class RulesError(ValueError):
@@ -190,9 +190,9 @@ def default_rules() -> SiteRules:
 
 def current_rules(db: Session) -> SiteRules:
     """The rules the site loaded, or the shipped defaults until it loads its own."""
-    stored = read_setting(db, SETTING_KEY)
+    stored = read_setting(db, SETTING_NAME)
     return default_rules() if stored is None else parse_rules(stored)
 
 
 def store_rules(db: Session, rules: SiteRules) -> None:
-    write_setting(db, SETTING_KEY, rules.model_dump(mode="json"))
+    write_setting(db, SETTING_NAME, rules.model_dump(mode="json"))
