@@ -10,6 +10,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlmodel import func, select
 
 from hub.audit.checkpoint import signer
+from hub.audit.log import Event, append
 from hub.audit.models import LogEntry, TreeHead
 from hub.audit.notes import Verifier
 from hub.charging.models import (
@@ -326,6 +327,41 @@ def test_a_decision_binds_exactly_what_this_prosecutor_received_since_the_referr
     assert event.detail["bound_seqs"] == mine
     assert event.detail["material_seqs"] == [mine[1]]
     assert event.purpose == Purpose.charging_decision.value
+    assert referral.id == matter.referral_id
+
+
+def test_a_decision_binds_the_lists_that_named_the_person_and_no_other_list(world):
+    # A queue or search names its persons in detail.person_ids, not in person_id. The query
+    # narrows these by the id's digits in the stored text; the exact check must still drop a
+    # list whose text holds those digits elsewhere.
+    person = world.factories.Person()
+    other = world.factories.Person()
+    referral, matter = world.arrest(person=person)
+
+    def listed(person_ids, **extra):
+        entry = append(
+            world.db,
+            world.actor("county_prosecutor"),
+            Event(
+                kind="disclosure",
+                tag="disclosure:client:search",
+                outcome="disclosed",
+                purpose=Purpose.charging_decision.value,
+                categories=["identity"],
+                detail={"person_ids": person_ids, **extra},
+            ),
+        )
+        world.db.commit()
+        return entry.seq
+
+    naming = listed([other.id, person.id])
+    listed([other.id], withheld_count=person.id)  # the digits, but not the person
+    listed([other.id])
+    decision = decide(world, matter)
+    bound = world.db.exec(
+        select(DecisionDisclosure.log_seq).where(DecisionDisclosure.decision_id == decision.id)
+    ).all()
+    assert list(bound) == [naming]
     assert referral.id == matter.referral_id
 
 
