@@ -35,6 +35,8 @@ _HEADERS = [
     (b"cache-control", b"no-store"),
 ]
 _HSTS = (b"strict-transport-security", b"max-age=63072000; includeSubDomains")
+# Names a route's own response may not set: ours replace them (built once, not per response).
+_OURS = frozenset(name for name, _ in _HEADERS)
 
 
 class SecurityHeaders:
@@ -56,7 +58,7 @@ class SecurityHeaders:
                 headers: list[Any] = [
                     (name, value)
                     for name, value in message.get("headers", [])
-                    if name.lower() not in {h for h, _ in _HEADERS}
+                    if name.lower() not in _OURS
                 ]
                 headers.extend(_HEADERS)
                 if https:
