@@ -12,6 +12,7 @@ from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from sqlmodel import Session
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp
 
 from hub.accounts import admin_routes as accounts_admin
 from hub.accounts import routes as accounts
@@ -62,8 +63,17 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await checkpointer
 
 
+class Hub(FastAPI):
+    """FastAPI with the security headers outside everything else, Starlette's
+    ServerErrorMiddleware included: add_middleware can only place a middleware inside it, so
+    the 500 page that the Exception handler renders there went out without the headers."""
+
+    def build_middleware_stack(self) -> ASGIApp:
+        return SecurityHeaders(super().build_middleware_stack())
+
+
 def create_app() -> FastAPI:
-    app = FastAPI(
+    app = Hub(
         title="Diversion Hub",
         summary="The shared system of a pre-booking diversion program.",
         version="0.1.0",
@@ -74,7 +84,6 @@ def create_app() -> FastAPI:
         redoc_url=None,
         swagger_ui_oauth2_redirect_url=None,  # no OAuth flow in the docs: one public page fewer
     )
-    app.add_middleware(SecurityHeaders)
     app.mount("/static", StaticFiles(directory=str(PROJECT_ROOT / "static")), name="static")
     app.include_router(home.router)
     app.add_route("/healthz/page", home.health_page, include_in_schema=False)
