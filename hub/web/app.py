@@ -12,6 +12,7 @@ from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from sqlmodel import Session
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.requests import ClientDisconnect
 from starlette.types import ASGIApp
 
 from hub.accounts import admin_routes as accounts_admin
@@ -117,9 +118,28 @@ def _add_error_pages(app: FastAPI) -> None:
             return Response(status_code=401, headers={"HX-Redirect": "/sign-in"})
         return RedirectResponse("/sign-in", status_code=303)
 
+    @app.exception_handler(ClientDisconnect)
+    async def _gone(request: Request, exc: ClientDisconnect) -> Response:
+        # The client closed the connection before its request arrived in full (a closed tab, a
+        # load generator cutting a request): not the hub's fault, and nothing was done, since
+        # the form that would have said what to do was never read. The answer is for the
+        # record only: the server drops it, there is no one left to read it.
+        log.info(
+            "client disconnected during %s %s before its request arrived in full (request %s)",
+            request.method,
+            request.url.path,
+            getattr(request.state, "request_id", ""),
+        )
+        return _error(
+            request, 400, "The request did not arrive in full; nothing was changed.", None
+        )
+
     # Starlette's class, so the router's own 404 and 405 get the error page too.
     @app.exception_handler(StarletteHTTPException)
     async def _http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        if isinstance(exc.__cause__, ClientDisconnect):
+            # FastAPI reads a route's form fields itself and turns the disconnect into a 400.
+            return await _gone(request, exc.__cause__)
         return _error(request, exc.status_code, str(exc.detail), exc.headers)
 
     @app.exception_handler(RequestValidationError)
