@@ -1,7 +1,7 @@
 """The client API against its own OpenAPI schema (/api/openapi.json), with schemathesis on
-SQLite and a prosecutor's bearer token (an officer's for the referral list, which the prosecutor
-may not read): no server errors, every response conforms to the
-schema, and no response ever holds treatment or health data as disclosed (42 CFR 2.12(d))."""
+SQLite and a prosecutor's bearer token (an officer's for the referral list, which the
+prosecutor may not read): no server errors, every response conforms to the schema, and no
+response ever holds treatment or health data as disclosed (42 CFR 2.12(d))."""
 
 import shutil
 from collections.abc import Iterator
