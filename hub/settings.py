@@ -48,6 +48,14 @@ class Settings(BaseSettings):
         "finds a release by its once-a-second version check.",
     )
 
+    concurrent_requests: int = Field(
+        default=4,
+        ge=1,
+        le=64,
+        description="Requests one worker process works on at once; later ones wait their turn "
+        "(hub.web.admission). Measured in docs/load-test.md.",
+    )
+
     # Sessions (CJIS AC-11, AC-12; ASVS V7)
     session_idle_minutes: int = Field(default=30, ge=1, le=30)
     session_absolute_hours: int = Field(default=12, ge=1, le=24)

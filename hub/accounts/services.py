@@ -169,7 +169,7 @@ def load_half_session(db: Session, token: str) -> tuple[UserSession, User] | Non
     loaded = load_session(db, token)
     if loaded is None or loaded[0].mfa_passed:
         return None
-    half, user = loaded
+    half, user, _agency = loaded
     if utcnow() - half.created_at > timedelta(minutes=HALF_SESSION_MINUTES):
         _end(db, half, "second_factor_timeout")
         db.commit()

@@ -67,18 +67,23 @@ def start_session(
     return token, record
 
 
-def load_session(db: Session, token: str, *, touch: bool = True) -> tuple[UserSession, User] | None:
-    """The live session for a cookie token, or None once it has ended, idled out or expired.
+def load_session(
+    db: Session, token: str, *, touch: bool = True
+) -> tuple[UserSession, User, Agency] | None:
+    """The live session for a cookie token, its user and the user's agency, or None once it
+    has ended, idled out or expired.
     `touch=False` for requests the browser makes by itself (a polling badge): they must not
     keep an idle session alive (CJIS AC-11)."""
+    # The agency comes in the same statement: viewer_for needs it on every request.
     row = db.exec(
-        select(UserSession, User)
+        select(UserSession, User, Agency)
         .join(User, col(User.id) == UserSession.user_id)
+        .join(Agency, col(Agency.id) == User.agency_id)
         .where(UserSession.token_hash == hash_token(token), col(UserSession.ended_at).is_(None))
     ).first()
     if row is None:
         return None
-    record, user = row
+    record, user, agency = row
     now = utcnow()
     idle_limit = timedelta(minutes=get_settings().session_idle_minutes)
     if user.status != UserStatus.active:
@@ -96,7 +101,7 @@ def load_session(db: Session, token: str, *, touch: bool = True) -> tuple[UserSe
         db.add(record)
         db.add(user)
         db.commit()
-    return record, user
+    return record, user, agency
 
 
 def _expire(db: Session, record: UserSession, user: User, reason: str) -> None:
@@ -153,8 +158,10 @@ def load_api_token(db: Session, token: str) -> User | None:
     return user
 
 
-def viewer_for(db: Session, user: User, record: UserSession | None = None) -> Viewer:
-    agency = db.get(Agency, user.agency_id)
+def viewer_for(
+    db: Session, user: User, record: UserSession | None = None, agency: Agency | None = None
+) -> Viewer:
+    agency = agency or db.get(Agency, user.agency_id)
     assert agency is not None and user.id is not None
     return Viewer(
         user_id=user.id,

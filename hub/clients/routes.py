@@ -123,7 +123,7 @@ def _record_page(db: Session, viewer: Viewer, record: DisclosedRecord, **extra: 
         sections=[SectionView.of(record, c) for c in Category],
         notes=record.notes,
         notice=record.notice,
-        note_categories=note_categories(db, viewer, record.person_id),
+        note_categories=note_categories(db, viewer, record.person_id, record.facts),
         can_manage_consents=allowed(viewer.role, Action.consents_manage),
         **extra,
     )

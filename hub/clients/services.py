@@ -6,7 +6,7 @@ from hub.accounts.sessions import Viewer
 from hub.audit.log import Actor, Event, append_and_commit
 from hub.clients.models import CaseNote
 from hub.db import rollback_on_error, utcnow
-from hub.disclosure.policy import PersonNotFound, decide, gather_facts
+from hub.disclosure.policy import Facts, PersonNotFound, decide, gather_facts
 from hub.disclosure.releases import policy_in_force
 from hub.permissions import allowed
 from hub.vocabulary import Action, Category, Purpose, SecurityEventTag
@@ -65,14 +65,18 @@ def add_case_note(
         return note
 
 
-def note_categories(db: Session, viewer: Viewer, person_id: int) -> list[Category]:
+def note_categories(
+    db: Session, viewer: Viewer, person_id: int, facts: Facts | None = None
+) -> list[Category]:
     """The categories this viewer may file a case note under for this client (what
-    add_case_note accepts), for the note form; decides without reading or disclosing data."""
+    add_case_note accepts), for the note form; decides without reading or disclosing data.
+    `facts`, when the page has just gathered them for a read, saves gathering them again."""
     if not allowed(viewer.role, Action.notes_write):
         return []
     try:
         policy = policy_in_force(db)
-        facts = gather_facts(db, viewer, person_id, utcnow())
+        if facts is None:
+            facts = gather_facts(db, viewer, person_id, utcnow())
     except PersonNotFound:
         return []
     finally:

@@ -237,6 +237,7 @@ def _record(
         notes=(),
         participant=participant,
         part2=part2,
+        facts=None,  # an agenda item offers no note form
         **{c.value: sections[c] if c in sections else withheld[c] for c in Category},
     )
 

@@ -29,6 +29,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import TypeVar
 
+from sqlalchemy import CompoundSelect, Integer, String, cast, literal, null, union_all
+from sqlalchemy import select as core_select
 from sqlmodel import Session, col, select
 
 from hub.accounts.models import User
@@ -266,54 +268,34 @@ def gather_facts_many(
     """The facts for several clients in one set of queries (search results); clients that do
     not exist are left out."""
     ids = sorted(set(person_ids))
-    existing = set(db.exec(select(Person.id).where(col(Person.id).in_(ids))).all())
+    existing: set[int] = set()
+    relationships: dict[int, set[Relationship]] = defaultdict(lambda: {Relationship.everyone})
+    for source, pid, kind, user_id, agency_id, cm_agency, forwarded_to in db.execute(
+        _relationship_rows(viewer, ids)
+    ).all():
+        if source == "person":
+            existing.add(pid)
+        elif source == "assignment":
+            if user_id == viewer.user_id and kind == AssignmentKind.caseload:
+                relationships[pid].add(Relationship.caseload)
+            if user_id == viewer.user_id and kind == AssignmentKind.defense:
+                relationships[pid].add(Relationship.defense_client)
+            if agency_id == viewer.agency_id and kind == AssignmentKind.caseload:
+                relationships[pid].add(Relationship.agency_client)
+        elif source == "referral":
+            if user_id == viewer.user_id:
+                relationships[pid].add(Relationship.own_referral)
+            if agency_id == viewer.agency_id:
+                relationships[pid].add(Relationship.agency_referral)
+            if cm_agency == viewer.agency_id:
+                relationships[pid].add(Relationship.agency_client)
+            if forwarded_to == viewer.agency_id:
+                relationships[pid].add(Relationship.office_matter)
+        elif source == "matter":
+            relationships[pid].add(Relationship.office_matter)
     if not existing or viewer.role == Role.admin:
         # Hard rule 2: nothing about any client is needed to withhold everything from an admin.
-        return {pid: Facts(person_id=pid) for pid in existing if pid is not None}
-    relationships: dict[int, set[Relationship]] = defaultdict(lambda: {Relationship.everyone})
-    for pid, kind, user_id, agency_id in db.exec(
-        select(
-            ClientAssignment.person_id,
-            ClientAssignment.kind,
-            ClientAssignment.user_id,
-            User.agency_id,
-        )
-        .join(User, col(User.id) == ClientAssignment.user_id)
-        .where(
-            col(ClientAssignment.person_id).in_(existing),
-            col(ClientAssignment.ended_at).is_(None),
-        )
-    ).all():
-        if user_id == viewer.user_id and kind == AssignmentKind.caseload:
-            relationships[pid].add(Relationship.caseload)
-        if user_id == viewer.user_id and kind == AssignmentKind.defense:
-            relationships[pid].add(Relationship.defense_client)
-        if agency_id == viewer.agency_id and kind == AssignmentKind.caseload:
-            relationships[pid].add(Relationship.agency_client)
-    for pid, referring_user, referring_agency, cm_agency, forwarded_to in db.exec(
-        select(  # type: ignore[call-overload]  # sqlmodel types select() up to 4 columns
-            col(Referral.person_id),
-            col(Referral.referring_user_id),
-            col(Referral.referring_agency_id),
-            col(Referral.case_management_agency_id),
-            col(Referral.forwarded_to_agency_id),
-        ).where(col(Referral.person_id).in_(existing))
-    ).all():
-        if referring_user == viewer.user_id:
-            relationships[pid].add(Relationship.own_referral)
-        if referring_agency == viewer.agency_id:
-            relationships[pid].add(Relationship.agency_referral)
-        if cm_agency == viewer.agency_id:
-            relationships[pid].add(Relationship.agency_client)
-        if forwarded_to == viewer.agency_id:
-            relationships[pid].add(Relationship.office_matter)
-    for pid in db.exec(
-        select(ChargingMatter.person_id).where(
-            col(ChargingMatter.person_id).in_(existing),
-            ChargingMatter.prosecuting_agency_id == viewer.agency_id,
-        )
-    ).all():
-        relationships[pid].add(Relationship.office_matter)
+        return {pid: Facts(person_id=pid) for pid in existing}
 
     consents: dict[int, list[ConsentFact]] = defaultdict(list)
     for consent in db.exec(
@@ -367,6 +349,49 @@ def gather_facts_many(
         for pid in existing
         if pid is not None
     }
+
+
+def _relationship_rows(viewer: Viewer, ids: list[int]) -> CompoundSelect:
+    """One statement for what ties the viewer to each client, instead of four: which of the
+    ids exist ("person"), open assignments ("assignment": kind, user, the user's agency),
+    referrals ("referral": referring user and agency, case-management agency, agency the
+    arrest went to) and the viewer's office's charging matters ("matter"). Every request that
+    discloses asks this, so the round trips count. Rows: (source, person_id, kind, user_id,
+    agency_id, case_management_agency_id, forwarded_to_agency_id), NULL where not applicable.
+    """
+    no_text, no_id = cast(null(), String), cast(null(), Integer)
+    persons = core_select(
+        literal("person"), col(Person.id), no_text, no_id, no_id, no_id, no_id
+    ).where(col(Person.id).in_(ids))
+    assignments = (
+        core_select(
+            literal("assignment"),
+            col(ClientAssignment.person_id),
+            col(ClientAssignment.kind),
+            col(ClientAssignment.user_id),
+            col(User.agency_id),
+            no_id,
+            no_id,
+        )
+        .join(User, col(User.id) == ClientAssignment.user_id)
+        .where(col(ClientAssignment.person_id).in_(ids), col(ClientAssignment.ended_at).is_(None))
+    )
+    referrals = core_select(
+        literal("referral"),
+        col(Referral.person_id),
+        no_text,
+        col(Referral.referring_user_id),
+        col(Referral.referring_agency_id),
+        col(Referral.case_management_agency_id),
+        col(Referral.forwarded_to_agency_id),
+    ).where(col(Referral.person_id).in_(ids))
+    matters = core_select(
+        literal("matter"), col(ChargingMatter.person_id), no_text, no_id, no_id, no_id, no_id
+    ).where(
+        col(ChargingMatter.person_id).in_(ids),
+        col(ChargingMatter.prosecuting_agency_id) == viewer.agency_id,
+    )
+    return union_all(persons, assignments, referrals, matters)
 
 
 _E = TypeVar("_E", Category, Purpose)

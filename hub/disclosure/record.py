@@ -10,7 +10,7 @@ transaction; if any of it fails the caller gets an exception and no data.
 
 import dataclasses
 from collections.abc import Collection, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any, TypeVar
 
@@ -33,7 +33,7 @@ from hub.clients.models import (
 )
 from hub.db import rollback_on_error, utcnow
 from hub.disclosure.notice import REDISCLOSURE_NOTICE
-from hub.disclosure.policy import Decision, decide, gather_facts, gather_facts_many
+from hub.disclosure.policy import Decision, Facts, decide, gather_facts, gather_facts_many
 from hub.disclosure.releases import policy_in_force
 from hub.referrals.models import Referral
 from hub.vocabulary import (
@@ -371,6 +371,9 @@ class DisclosedRecord:
     participant: bool | None
     # 42 CFR 2.32: treatment data is present, so whatever shows this carries `notice`.
     part2: bool
+    # What the decision was made on. Never shown: it lets the page decide what else the viewer
+    # may do with this client (file a note under which category) without gathering it again.
+    facts: Facts | None = field(default=None, repr=False, compare=False)
 
     def section(self, category: Category) -> Any:
         return getattr(self, category.value)
@@ -696,6 +699,7 @@ def disclose_record(
         notes=notes,
         participant=participant,
         part2=part2,
+        facts=facts,
         **{c.value: sections[c] if c in sections else withheld[c] for c in Category},
     )
 

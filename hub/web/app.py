@@ -32,6 +32,7 @@ from hub.referrals import api as referrals_api
 from hub.referrals import routes as referrals
 from hub.settings import PROJECT_ROOT, get_settings
 from hub.web import home
+from hub.web.admission import AdmissionLimit
 from hub.web.dependencies import SignInRequired, csrf_protect
 from hub.web.security import SecurityHeaders
 from hub.web.templating import Page, render
@@ -85,6 +86,8 @@ def create_app() -> FastAPI:
         redoc_url=None,
         swagger_ui_oauth2_redirect_url=None,  # no OAuth flow in the docs: one public page fewer
     )
+    # Inside SecurityHeaders, which Hub puts around everything.
+    app.add_middleware(AdmissionLimit, limit=get_settings().concurrent_requests)
     app.mount("/static", StaticFiles(directory=str(PROJECT_ROOT / "static")), name="static")
     app.include_router(home.router)
     app.add_route("/healthz/page", home.health_page, include_in_schema=False)

@@ -63,7 +63,8 @@ def optional_viewer(request: Request, db: DB) -> Viewer | None:
     loaded = load_session(db, cookie, touch=not passive)
     if loaded is None or not loaded[0].mfa_passed:
         return None
-    return viewer_for(db, loaded[1], loaded[0])
+    record, user, agency = loaded
+    return viewer_for(db, user, record, agency)
 
 
 def current_viewer(

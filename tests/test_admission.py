@@ -1,0 +1,86 @@
+"""A worker works on at most HUB_CONCURRENT_REQUESTS requests at once; the rest wait their
+turn, in arrival order, and are answered, not refused (hub.web.admission)."""
+
+import asyncio
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import PlainTextResponse
+from starlette.routing import Route
+
+from hub.web.admission import AdmissionLimit
+
+
+def _counting_app(limit: int) -> tuple[AdmissionLimit, dict[str, int], list[int]]:
+    seen = {"now": 0, "most": 0}
+    started: list[int] = []
+
+    async def page(request: Request) -> PlainTextResponse:
+        started.append(int(request.query_params["n"]))
+        seen["now"] += 1
+        seen["most"] = max(seen["most"], seen["now"])
+        await asyncio.sleep(0.02)
+        seen["now"] -= 1
+        return PlainTextResponse("ok")
+
+    return AdmissionLimit(Starlette(routes=[Route("/", page)]), limit=limit), seen, started
+
+
+async def _get(app: AdmissionLimit, n: int) -> int:
+    """One GET straight through ASGI; its status code."""
+    scope = {
+        "type": "http",
+        "method": "GET",
+        "path": "/",
+        "raw_path": b"/",
+        "query_string": f"n={n}".encode(),
+        "headers": [],
+        "scheme": "http",
+        "server": ("hub.test", 80),
+        "http_version": "1.1",
+    }
+    sent: list[dict[str, object]] = []
+
+    async def receive() -> dict[str, object]:
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def send(message: dict[str, object]) -> None:
+        sent.append(message)
+
+    await app(scope, receive, send)  # type: ignore[arg-type]
+    return int(sent[0]["status"])  # type: ignore[call-overload]
+
+
+def _ask_at_once(app: AdmissionLimit, count: int) -> list[int]:
+    async def ask() -> list[int]:
+        answers = []
+        for n in range(count):
+            answers.append(asyncio.create_task(_get(app, n)))
+            await asyncio.sleep(0)  # arrive in order
+        return [await a for a in answers]
+
+    return asyncio.run(ask())
+
+
+def test_no_more_than_the_limit_at_once_and_every_request_is_answered() -> None:
+    app, seen, _ = _counting_app(limit=2)
+    assert _ask_at_once(app, 9) == [200] * 9
+    assert seen["most"] == 2
+
+
+def test_waiting_requests_are_taken_in_arrival_order() -> None:
+    app, _, started = _counting_app(limit=1)
+    _ask_at_once(app, 6)
+    assert started == list(range(6))
+
+
+def test_the_app_applies_the_configured_limit(monkeypatch: object, database_url: str) -> None:
+    from hub.settings import get_settings
+    from hub.web.app import create_app
+
+    get_settings.cache_clear()
+    monkeypatch.setenv("HUB_CONCURRENT_REQUESTS", "3")  # type: ignore[attr-defined]
+    app = create_app()
+    limits = [m.kwargs["limit"] for m in app.user_middleware if m.cls is AdmissionLimit]
+    assert limits == [3]
+    get_settings.cache_clear()
