@@ -2,6 +2,7 @@
 each page discloses (and logs) only the persons it shows. A bad page number is a 422 that
 reads and logs nothing."""
 
+import json
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -217,6 +218,88 @@ def test_the_officers_referrals_page_newest_first_and_log_only_the_page(world, s
     assert rest == [r.id for r in expected[PAGE_SIZE:]]
     assert "/referrals?page=3" not in second.text
     assert list_entries(db, user)[-1].detail["person_ids"] == sorted(person_of[i] for i in rest)
+
+
+def _next_link(response):
+    """The URL of the next page from the Link header, or None on the last page."""
+    link = response.headers.get("link")
+    if link is None:
+        return None
+    match = re.fullmatch(r'<(/api/v1/referrals\?before=\d+&limit=\d+)>; rel="next"', link)
+    assert match, link
+    return match.group(1)
+
+
+def test_the_officers_referral_api_pages_by_id_and_logs_only_the_page(world, api, db):
+    """Keyset paging, newest recorded first: every referral exactly once, another officer's
+    never, and a referral recorded while the system pages through does not shift the rest."""
+    now = datetime.now(UTC)
+    # Recorded in id order with their referral times shuffled: the API's order is the id's.
+    arrested = now - timedelta(days=5)
+    mine = [
+        world.arrest(now=now - timedelta(hours=(i * 7) % 19), arrested_at=arrested)[0]
+        for i in range(PAGE_SIZE + 4)
+    ]
+    theirs = world.arrest(officer="officer2")[0]
+    person_of = {r.id: r.person_id for r in mine}
+    newest_first = sorted(person_of, reverse=True)
+    user = world.users["officer"]
+    officer = api(user)
+
+    first = officer.get("/api/v1/referrals")
+    assert first.status_code == 200
+    shown = [r["referral_id"] for r in first.json()]
+    assert shown == newest_first[:PAGE_SIZE]
+    assert _next_link(first) == f"/api/v1/referrals?before={shown[-1]}&limit={PAGE_SIZE}"
+    assert list_entries(db, user)[-1].detail["person_ids"] == sorted(person_of[i] for i in shown)
+    second = officer.get(_next_link(first))
+    assert [r["referral_id"] for r in second.json()] == newest_first[PAGE_SIZE:]
+    assert _next_link(second) is None
+
+    # Seven at a time; a new referral arrives after the first page.
+    seen, pages = [], 0
+    url = "/api/v1/referrals?limit=7"
+    while url is not None:
+        response = officer.get(url)
+        assert response.status_code == 200
+        page = [r["referral_id"] for r in response.json()]
+        assert 1 <= len(page) <= 7
+        entry = list_entries(db, user)[-1]
+        assert entry.detail["person_ids"] == sorted(person_of[i] for i in page)
+        seen += page
+        pages += 1
+        if pages == 1:
+            late = world.arrest()[0]
+        url = _next_link(response)
+    assert seen == newest_first and len(set(seen)) == len(mine)
+    assert pages == -(-len(mine) // 7)
+    assert theirs.id not in seen and late.id not in seen
+    assert officer.get("/api/v1/referrals?limit=1").json()[0]["referral_id"] == late.id
+    # The last page is exactly full: no Link, since nothing follows.
+    everything = officer.get(f"/api/v1/referrals?before={late.id}&limit={len(mine)}")
+    assert len(everything.json()) == len(mine) and _next_link(everything) is None
+    assert officer.get(f"/api/v1/referrals?before={min(seen)}").json() == []
+
+
+BAD_QUERIES = [
+    *(f"before={bad}" for bad in ["0", "-1", "abc", "1.5", "2147483648", ""]),
+    *(f"limit={bad}" for bad in ["0", "101", "-1", "abc", "1.5", ""]),
+    "page=2",
+    "befor=9",
+    "before=9&after=3",
+]
+
+
+def test_a_bad_cursor_or_limit_changes_nothing(world, api, db):
+    world.arrest()
+    officer = api(world.users["officer"])
+    before = log_size(db)
+    for query in BAD_QUERIES:
+        response = officer.get(f"/api/v1/referrals?{query}")
+        assert response.status_code == 422, (query, response.text)
+        name = query.split("=")[0] if query != "before=9&after=3" else "after"
+        assert name in json.dumps(response.json()["detail"]), (query, response.text)
+    assert log_size(db) == before
 
 
 # --- the defender's decisions ------------------------------------------------------------------

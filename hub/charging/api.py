@@ -17,7 +17,15 @@ from hub.charging.routes import CHARGING_PURPOSE, csv_response, decision_export,
 from hub.charging.services import ChargingError, Part2BindingRefused
 from hub.disclosure.record import Identity, IdentityList, WithheldCategory, disclose_identities
 from hub.vocabulary import Action, Category, DeadlineStatus, DecisionOutcome
-from hub.web.api import API_DEPENDENCIES, ApiError, IsoDateTime, RecordId, RecordRef, api_errors
+from hub.web.api import (
+    API_DEPENDENCIES,
+    NEXT_PAGE,
+    ApiError,
+    IsoDateTime,
+    RecordId,
+    RecordRef,
+    api_errors,
+)
 from hub.web.dependencies import DB, log_actor, require
 from hub.web.paging import PageNumber
 
@@ -102,7 +110,7 @@ class DecisionOut(BaseModel):
     bound_disclosures: list[BoundOut]
 
 
-@router.get("/queue")
+@router.get("/queue", responses=NEXT_PAGE)
 def queue(
     request: Request, response: Response, db: DB, viewer: Prosecutor, page: PageNumber = 1
 ) -> list[QueueItemOut]:

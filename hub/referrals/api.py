@@ -11,7 +11,7 @@ from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, HTTPException, Request, status
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from pydantic import AwareDatetime, BaseModel, Field
 
 from hub.accounts.sessions import Viewer
@@ -23,8 +23,9 @@ from hub.referrals.rules import current_rules
 from hub.referrals.services import ArrestDetails, PossibleDuplicate
 from hub.settings import get_settings
 from hub.vocabulary import Action, EligibilityResult, PriorInvolvementKind, ProgramStatus
-from hub.web.api import API_DEPENDENCIES, ApiError, RecordId, RecordRef, api_errors
+from hub.web.api import API_DEPENDENCIES, NEXT_PAGE, ApiError, RecordId, RecordRef, api_errors
 from hub.web.dependencies import DB, log_actor, require
+from hub.web.paging import PAGE_SIZE, Before, Limit, keyset_page
 
 router = APIRouter(
     prefix="/api/v1", tags=["referrals"], responses=api_errors(), dependencies=API_DEPENDENCIES
@@ -281,10 +282,26 @@ def _status(
     ]
 
 
-@router.get("/referrals")
-def referral_statuses(request: Request, db: DB, viewer: Officer) -> list[ReferralStatusOut]:
-    """The status of the officer's own referrals, newest first (officer feedback)."""
-    return _status(request, db, viewer, services.officer_referrals(db, viewer))
+@router.get("/referrals", responses=NEXT_PAGE)
+def referral_statuses(
+    request: Request,
+    response: Response,
+    db: DB,
+    viewer: Officer,
+    before: Before = None,
+    limit: Limit = PAGE_SIZE,
+) -> list[ReferralStatusOut]:
+    """The status of the officer's own referrals (officer feedback), newest first by referral
+    id, `limit` a page (50 unless asked); a further page is named by the Link header
+    (rel="next", `?before=<the page's last referral_id>`). Only the page's persons are
+    disclosed and logged."""
+    rows = services.officer_referrals_before(db, viewer, before=before, limit=limit + 1)
+    page, next_before = keyset_page(rows, limit, lambda row: row.referral_id)
+    if next_before is not None:
+        response.headers["Link"] = (
+            f'</api/v1/referrals?before={next_before}&limit={limit}>; rel="next"'
+        )
+    return _status(request, db, viewer, page)
 
 
 @router.get("/referrals/{referral_id}", responses={404: {"model": ApiError}})

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta, tzinfo
 
 from sqlmodel import Session, col, func, select
+from sqlmodel.sql.expression import Select
 
 from hub.accounts.models import Agency, User
 from hub.accounts.sessions import Viewer
@@ -798,6 +799,14 @@ def officer_referral_count(db: Session, officer: Viewer) -> int:
     ).one()
 
 
+def _officers_own(officer: Viewer) -> Select[Referral, str]:
+    return (
+        select(Referral, Person.program_status)
+        .join(Person, col(Person.id) == Referral.person_id)
+        .where(Referral.referring_user_id == officer.user_id)
+    )
+
+
 def officer_referrals(
     db: Session,
     officer: Viewer,
@@ -809,20 +818,31 @@ def officer_referrals(
     """The officer's own referrals, newest first, with the person's program status (referred,
     screened, enrolled, active, not engaged, exited) and the charging outcome of an arrest.
     `offset`/`limit`: one page of them, cut by the database; `referral_id`: only that one."""
-    query = (
-        select(Referral, Person.program_status)
-        .join(Person, col(Person.id) == Referral.person_id)
-        .where(Referral.referring_user_id == officer.user_id)
-    )
+    query = _officers_own(officer)
     if referral_id is not None:
         query = query.where(Referral.id == referral_id)
-    rows = list(
-        db.exec(
-            query.order_by(col(Referral.referred_at).desc(), col(Referral.id).desc())
-            .offset(offset)
-            .limit(limit)
-        )
+    rows = db.exec(
+        query.order_by(col(Referral.referred_at).desc(), col(Referral.id).desc())
+        .offset(offset)
+        .limit(limit)
     )
+    return _with_status(db, list(rows))
+
+
+def officer_referrals_before(
+    db: Session, officer: Viewer, *, before: int | None, limit: int
+) -> list[OfficerReferralStatus]:
+    """At most `limit` of the officer's own referrals, newest recorded first (by id), those
+    below `before` (from the newest without it): keyset paging, so a referral recorded while a
+    records system pages through neither shifts nor repeats a row."""
+    query = _officers_own(officer)
+    if before is not None:
+        query = query.where(col(Referral.id) < before)
+    rows = db.exec(query.order_by(col(Referral.id).desc()).limit(limit))
+    return _with_status(db, list(rows))
+
+
+def _with_status(db: Session, rows: list[tuple[Referral, str]]) -> list[OfficerReferralStatus]:
     matters = {
         m.referral_id: m
         for m in db.exec(

@@ -43,6 +43,18 @@ def api_errors(not_found: str = "No such record for this token.") -> dict[int | 
     }
 
 
+# The paged lists name their next page in a Link header (RFC 8288), as a browser's "next" link.
+NEXT_PAGE: dict[int | str, dict[str, Any]] = {
+    200: {
+        "headers": {
+            "Link": {
+                "description": 'The next page, as a URL with rel="next"; absent on the last page.',
+                "schema": {"type": "string"},
+            }
+        }
+    }
+}
+
 # Documents the bearer scheme in the OpenAPI schema; hub.web.dependencies checks the token.
 BEARER = Security(HTTPBearer(auto_error=False, description="A token from `hub users token`."))
 

@@ -12,6 +12,8 @@ from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from sqlmodel import Session
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.requests import ClientDisconnect
+from starlette.types import ASGIApp
 
 from hub.accounts import admin_routes as accounts_admin
 from hub.accounts import routes as accounts
@@ -63,8 +65,17 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await checkpointer
 
 
+class Hub(FastAPI):
+    """FastAPI with the security headers outside everything else, Starlette's
+    ServerErrorMiddleware included: add_middleware can only place a middleware inside it, so
+    the 500 page that the Exception handler renders there went out without the headers."""
+
+    def build_middleware_stack(self) -> ASGIApp:
+        return SecurityHeaders(super().build_middleware_stack())
+
+
 def create_app() -> FastAPI:
-    app = FastAPI(
+    app = Hub(
         title="Diversion Hub",
         summary="The shared system of a pre-booking diversion program.",
         version="0.1.0",
@@ -75,8 +86,8 @@ def create_app() -> FastAPI:
         redoc_url=None,
         swagger_ui_oauth2_redirect_url=None,  # no OAuth flow in the docs: one public page fewer
     )
+    # Inside SecurityHeaders, which Hub puts around everything.
     app.add_middleware(AdmissionLimit, limit=get_settings().concurrent_requests)
-    app.add_middleware(SecurityHeaders)
     app.mount("/static", StaticFiles(directory=str(PROJECT_ROOT / "static")), name="static")
     app.include_router(home.router)
     app.add_route("/healthz/page", home.health_page, include_in_schema=False)
@@ -110,9 +121,28 @@ def _add_error_pages(app: FastAPI) -> None:
             return Response(status_code=401, headers={"HX-Redirect": "/sign-in"})
         return RedirectResponse("/sign-in", status_code=303)
 
+    @app.exception_handler(ClientDisconnect)
+    async def _gone(request: Request, exc: ClientDisconnect) -> Response:
+        # The client closed the connection before its request arrived in full (a closed tab, a
+        # load generator cutting a request): not the hub's fault, and nothing was done, since
+        # the form that would have said what to do was never read. The answer is for the
+        # record only: the server drops it, there is no one left to read it.
+        log.info(
+            "client disconnected during %s %s before its request arrived in full (request %s)",
+            request.method,
+            request.url.path,
+            getattr(request.state, "request_id", ""),
+        )
+        return _error(
+            request, 400, "The request did not arrive in full; nothing was changed.", None
+        )
+
     # Starlette's class, so the router's own 404 and 405 get the error page too.
     @app.exception_handler(StarletteHTTPException)
     async def _http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        if isinstance(exc.__cause__, ClientDisconnect):
+            # FastAPI reads a route's form fields itself and turns the disconnect into a 400.
+            return await _gone(request, exc.__cause__)
         return _error(request, exc.status_code, str(exc.detail), exc.headers)
 
     @app.exception_handler(RequestValidationError)
