@@ -19,6 +19,7 @@ from sqlmodel import Session, select
 
 from hub.audit.models import LogEntry
 from hub.db import utcnow
+from hub.vocabulary import SecurityEventTag
 
 # Any constant will do: it names the one advisory lock that orders appends on PostgreSQL.
 _APPEND_LOCK = 6962
@@ -165,3 +166,13 @@ def append_and_commit(db: Session, actor: Actor, event: Event) -> LogEntry:
     entry = append(db, actor, event)
     db.commit()
     return entry
+
+
+def append_refusal(db: Session, actor: Actor, detail: dict[str, Any]) -> LogEntry:
+    """Logs a refused attempt (ASVS V16: authorization failures are security events; the
+    privacy console flags them) and commits it on its own: the refusal itself changed nothing.
+    `detail` names the action and at most record numbers, never client data."""
+    event = Event(
+        kind="security", tag=SecurityEventTag.access_denied.value, outcome="denied", detail=detail
+    )
+    return append_and_commit(db, actor, event)

@@ -28,7 +28,7 @@ from sqlalchemy import Engine
 from sqlmodel import Session, col, select
 
 from hub.accounts.sessions import Viewer
-from hub.audit.log import Actor, Event, append
+from hub.audit.log import Actor, Event, append, append_refusal
 from hub.db import rollback_on_error
 from hub.disclosure.models import PolicyRelease
 from hub.disclosure.policy import (
@@ -241,17 +241,7 @@ def release_policy(
     Raises ReleaseError (nothing changed) or ReleaseNotPermitted (the refusal is logged)."""
     if released_by is not None and not may_release(released_by):
         with rollback_on_error(db):
-            append(
-                db,
-                actor,
-                Event(
-                    kind="security",
-                    tag=SecurityEventTag.access_denied.value,
-                    outcome="denied",
-                    detail={"action": "release_policy"},
-                ),
-            )
-            db.commit()
+            append_refusal(db, actor, {"action": "release_policy"})
         raise ReleaseNotPermitted(
             "Only an administrator of the program office releases the disclosure policy."
         )

@@ -14,11 +14,11 @@ from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
 
 from hub.accounts.sessions import Viewer, load_api_token, load_session, tokens_match, viewer_for
-from hub.audit.log import Actor, Event, append
+from hub.audit.log import Actor, append_refusal
 from hub.db import get_engine
 from hub.permissions import allowed
 from hub.settings import get_settings
-from hub.vocabulary import Action, SecurityEventTag
+from hub.vocabulary import Action
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 CSRF_HEADER = "x-csrf-token"
@@ -109,18 +109,8 @@ def require(action: Action) -> Callable[..., Awaitable[Viewer]]:
 
 
 def _log_refusal(db: Session, actor: Actor, action: Action, request: Request) -> None:
-    append(
-        db,
-        actor,
-        Event(
-            kind="security",
-            tag=SecurityEventTag.access_denied.value,
-            outcome="denied",
-            # The path holds record numbers at most, never personal data.
-            detail={"action": action.value, "path": request.url.path},
-        ),
-    )
-    db.commit()
+    # The path holds record numbers at most, never personal data.
+    append_refusal(db, actor, {"action": action.value, "path": request.url.path})
 
 
 def anonymous_csrf_token(cookie_value: str) -> str:
