@@ -57,6 +57,8 @@ def serve_command(
     """Serve the hub with uvicorn. Refuses a database whose schema is behind."""
     import uvicorn
 
+    from hub.logs import logging_config
+
     try:
         check_schema_current(get_engine())
     except SchemaBehind as exc:
@@ -69,6 +71,7 @@ def serve_command(
         workers=workers,
         proxy_headers=False,
         server_header=False,
+        log_config=logging_config(),  # no exception's message in the log (hub.logs)
     )
 
 
