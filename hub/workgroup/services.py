@@ -1186,19 +1186,28 @@ def _requests(db: Session, items: Sequence[AgendaItem]) -> list[ItemRequest]:
 
 
 def _reason_categories(db: Session, items: Sequence[AgendaItem]) -> dict[int, Category | None]:
-    flags: dict[int, Category] = dict(
-        db.exec(  # type: ignore[arg-type]
-            select(DiscussionFlag.id, DiscussionFlag.category).where(
-                col(DiscussionFlag.id).in_([i.flag_id for i in items if i.flag_id])
-            )
-        ).all()
+    flag_ids = [i.flag_id for i in items if i.flag_id]
+    action_ids = [i.action_item_id for i in items if i.action_item_id]
+    # Each query only when some item needs it: most agendas have neither (a round trip each).
+    flags: dict[int, Category] = (
+        dict(
+            db.exec(  # type: ignore[arg-type]
+                select(DiscussionFlag.id, DiscussionFlag.category).where(
+                    col(DiscussionFlag.id).in_(flag_ids)
+                )
+            ).all()
+        )
+        if flag_ids
+        else {}
     )
-    actions: dict[int, Category | None] = dict(
-        db.exec(  # type: ignore[arg-type]
-            select(ActionItem.id, ActionItem.category).where(
-                col(ActionItem.id).in_([i.action_item_id for i in items if i.action_item_id])
-            )
-        ).all()
+    actions: dict[int, Category | None] = (
+        dict(
+            db.exec(  # type: ignore[arg-type]
+                select(ActionItem.id, ActionItem.category).where(col(ActionItem.id).in_(action_ids))
+            ).all()
+        )
+        if action_ids
+        else {}
     )
     result: dict[int, Category | None] = {}
     for item in items:
