@@ -14,11 +14,11 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import text
+from sqlalchemy import BigInteger, text
 from sqlmodel import Session, select
 
 from hub.audit.models import LogEntry
-from hub.db import utcnow
+from hub.db import UTCDateTime, utcnow
 from hub.vocabulary import SecurityEventTag
 
 # Any constant will do: it names the one advisory lock that orders appends on PostgreSQL.
@@ -101,16 +101,23 @@ def _next_place(db: Session) -> tuple[int, datetime]:
     """The next seq and its time: never earlier than the last entry's, so that time order and
     seq order agree (`hub audit verify` checks it to tell a reordering) even if the clock steps
     back."""
+    last: tuple[int | None, datetime | None] | None
     if db.get_bind().dialect.name == "postgresql":
-        # Held to the end of the transaction: appends from every process take turns, so seq is
-        # one gapless total order even with several app servers.
-        db.exec(text("SELECT pg_advisory_xact_lock(:key)").bindparams(key=_APPEND_LOCK))  # type: ignore[call-overload]
-    # On SQLite every transaction already holds the write lock (hub.db: BEGIN IMMEDIATE).
-    last = db.exec(
-        select(LogEntry.seq, LogEntry.recorded_at).order_by(LogEntry.seq.desc()).limit(1)  # type: ignore[attr-defined]
-    ).first()
+        # Takes the log's advisory lock, held to the end of the transaction, then reads the last
+        # entry: appends from every process take turns, so seq is one gapless total order even
+        # with several app servers. One round trip (migration 0005logplace), because every
+        # disclosing request waits while the holder makes it.
+        statement = text("SELECT last_seq, last_at FROM log_next_place(:key)").columns(
+            last_seq=BigInteger, last_at=UTCDateTime
+        )
+        last = tuple(db.execute(statement, {"key": _APPEND_LOCK}).one())
+    else:
+        # On SQLite every transaction already holds the write lock (hub.db: BEGIN IMMEDIATE).
+        last = db.exec(
+            select(LogEntry.seq, LogEntry.recorded_at).order_by(LogEntry.seq.desc()).limit(1)  # type: ignore[attr-defined]
+        ).first()
     now = utcnow()
-    if last is None:
+    if last is None or last[0] is None or last[1] is None:  # an empty log
         return 0, now
     return int(last[0]) + 1, max(now, last[1])
 
