@@ -7,7 +7,12 @@ prints the median and the slowest of --repeat runs, with the rows each page show
 
     HUB_DATABASE_URL=... python -m hub demo --scale 20 --build-only
     /work/venv/bin/python bench/bench_category_search.py --url URL [--repeat 5] [--plans]
-        [--only TEXT] [--record-views]
+        [--only TEXT] [--appends N] [--fill N]
+
+In the scale demo every category is common (treatment is in a third of the entries). With
+--fill N the script first migrates the (empty) database at URL and fills it with N synthetic
+entries (bench_audit_verify's rows) where treatment is rare: 0.1% of the entries, health 1%,
+all of them case managers' reads.
 
 The HUB_ keys must be the ones the database was built with (the search reads the site's
 rules, which are stored encrypted only in part; the log itself is not decrypted).
@@ -16,12 +21,21 @@ rules, which are stored encrypted only in part; the log itself is not decrypted)
 import argparse
 import statistics
 import sys
+import time
+from collections.abc import Callable
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from bench_console import bench_record_view, timed
+
+def timed(call: Callable[[], object], repeat: int) -> list[float]:
+    samples = []
+    for _ in range(repeat):
+        started = time.perf_counter()
+        call()
+        samples.append(time.perf_counter() - started)
+    return samples
 
 
 def figures(samples: list[float]) -> str:
@@ -35,12 +49,16 @@ def main() -> None:
     parser.add_argument("--plans", action="store_true", help="print each first page's plan")
     parser.add_argument("--only", help="run only the cases whose name holds this text")
     parser.add_argument(
-        "--record-views",
-        action="store_true",
-        help="also time disclose_record with and without its log append (bench_console's; it "
-        "adds a client and appends to the log: a scratch database only)",
+        "--appends",
+        type=int,
+        default=0,
+        help="also time N appends of a record read (each committed, as a page view's): they "
+        "stay in the log, so a scratch database only",
     )
+    parser.add_argument("--fill", type=int, default=0, help="first fill an empty database")
     args = parser.parse_args()
+    if args.fill:
+        fill(args.url, args.fill)
 
     from sqlalchemy import func, select
     from sqlmodel import Session
@@ -110,9 +128,67 @@ def main() -> None:
             print(line, flush=True)
             if args.plans:
                 print_plan(db, engine.dialect.name, found)
-    if args.record_views:
-        bench_record_view(engine, f"{engine.dialect.name} with {newest + 1:,} entries")
+    if args.appends:
+        time_appends(engine, args.appends, person)
     engine.dispose()
+
+
+def fill(url: str, count: int) -> None:
+    """N synthetic entries, treatment in 1 of 1,000 and health in 1 of 100 (every one of them
+    at a seq divisible by 5: a case manager's read, in bench_audit_verify's rows)."""
+    from datetime import UTC, datetime, timedelta
+
+    import bench_audit_verify as rows
+
+    from hub.audit.bulk import write_entries
+    from hub.db import engine_for, migrate
+
+    common = [c for c in rows.CATEGORIES if "health" not in c]
+    skewed = [["health", "identity", "treatment"]]
+    health = ["health", "identity"]
+    skewed += [health if i < 50 and i % 5 == 0 else common[i % len(common)] for i in range(1, 1000)]
+    rows.CATEGORIES[:] = skewed
+    migrate(url)
+    engine = engine_for(url)
+    started = time.perf_counter()
+    start = datetime.now(UTC) - timedelta(days=365)
+    steps = write_entries(engine, rows.make_rows(count, start), batch=rows.CHECKPOINT_EVERY)
+    took = time.perf_counter() - started
+    print(f"filled {count:,} entries in {took:.0f} s (indexes: {steps['indexes']:.1f} s)")
+    if engine.dialect.name == "postgresql":
+        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+            connection.exec_driver_sql("ANALYZE log_entry")
+    engine.dispose()
+
+
+def time_appends(engine, count: int, person_id: int) -> None:
+    """What the log's hot path costs per entry with the indexes the database has now."""
+    from sqlmodel import Session
+
+    from hub.audit.log import Actor, Event, append
+    from hub.vocabulary import DisclosureTag, LogKind, Purpose
+
+    actor = Actor(user_id=1, role="case_manager", agency_id=1, request_id="bench", address="::1")
+    basis = {c: "relationship:caseload" for c in ("identity", "health", "treatment")}
+    event = Event(
+        kind=LogKind.disclosure.value,
+        tag=DisclosureTag.client_record_read.value,
+        outcome="disclosed",
+        purpose=Purpose.case_management.value,
+        person_id=person_id,
+        categories=sorted(basis),
+        policy_version="bench",
+        detail={"basis": basis, "withheld": {}, "notes": []},
+    )
+
+    def one() -> None:
+        with Session(engine) as db:
+            append(db, actor, event)
+            db.commit()
+
+    one()
+    samples = timed(one, count)
+    print(f"  append + commit of a record read, {count} runs: {figures(samples)}")
 
 
 def print_plan(db, dialect: str, found) -> None:

@@ -135,7 +135,9 @@ def write_entries(engine: Engine, rows: Iterable[Row], *, batch: int = 250_000) 
         started = time.perf_counter()
         with engine.begin() as connection:
             for _name, definition in indexes:
-                connection.exec_driver_sql(definition)
+                # text() doubles the LIKE patterns' % for psycopg's placeholders; the "::" of
+                # PostgreSQL's casts is not a bind parameter to it.
+                connection.execute(text(definition))
         seconds["indexes"] = time.perf_counter() - started
     return seconds
 
