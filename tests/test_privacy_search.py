@@ -261,7 +261,9 @@ def test_a_category_search_walks_that_category_s_index(db, category_log):
     compiled = statement.compile(dialect=db.get_bind().dialect)  # type: ignore[union-attr]
     assert """LIKE '%"treatment"%'""" in str(compiled).replace("%%", "%")
     assert '%"treatment"%' not in [str(v) for v in compiled.params.values()]
-    for category in (Category.treatment, Category.identity):
+    # Every category, so a new one fails here until a migration adds its index (alembic's
+    # model-to-schema comparison does not see a partial index missing).
+    for category in Category:
         index = f"ix_log_entry_cat_{category.value}"
         plan = _plan(db, LogFilter(category=category))
         assert index in plan, plan
