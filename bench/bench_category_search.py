@@ -6,21 +6,23 @@ for a category alone and with each other kind of filter: the first page, the nex
 prints the median and the slowest of --repeat runs, with the rows each page shows.
 
     HUB_DATABASE_URL=... python -m hub demo --scale 20 --build-only
-    /work/venv/bin/python bench/bench_category_search.py --url URL [--repeat 5] [--plans]
+    /work/venv/bin/python bench/bench_category_search.py [--url URL] [--repeat 5] [--plans]
         [--only TEXT] [--appends N] [--fill N]
 
 In the scale demo every category is common (treatment is in a third of the entries). With
 --fill N the script first migrates the (empty) database at URL and fills it with N synthetic
 entries (bench_audit_verify's rows) where treatment is rare: 0.1% of the entries, health 1%,
-all of them case managers' reads.
+all of them case managers' reads. Without --url it does that with 200,000 entries in a scratch
+SQLite file (as bench/run_all.py runs it).
 
-The HUB_ keys must be the ones the database was built with (the search reads the site's
-rules, which are stored encrypted only in part; the log itself is not decrypted).
+Run it with the HUB_ keys the database was built with (for a scratch database, any: it makes
+its own when none are set).
 """
 
 import argparse
 import statistics
 import sys
+import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -44,7 +46,9 @@ def figures(samples: list[float]) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--url", required=True)
+    parser.add_argument(
+        "--url", help="the database; without it, a scratch SQLite file filled with --fill entries"
+    )
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--plans", action="store_true", help="print each first page's plan")
     parser.add_argument("--only", help="run only the cases whose name holds this text")
@@ -57,15 +61,25 @@ def main() -> None:
     )
     parser.add_argument("--fill", type=int, default=0, help="first fill an empty database")
     args = parser.parse_args()
+    if args.url is None:
+        # As bench/run_all.py runs it: a short run on a scratch database of its own.
+        with tempfile.TemporaryDirectory() as directory:
+            args.url = f"sqlite:///{Path(directory) / 'bench.db'}"
+            fill(args.url, args.fill or 200_000)
+            run(args)
+        return
     if args.fill:
         fill(args.url, args.fill)
+    run(args)
 
+
+def run(args: argparse.Namespace) -> None:
     from sqlalchemy import func, select
     from sqlmodel import Session
 
     from hub.audit.models import LogEntry
     from hub.db import engine_for
-    from hub.privacy.search import LogFilter, search_log
+    from hub.privacy.search import LogFilter, search_log, site_zone
     from hub.vocabulary import Category, Purpose, Role
 
     engine = engine_for(args.url)
@@ -83,8 +97,8 @@ def main() -> None:
             .order_by(table.c.seq.desc())
             .limit(1)
         ).one()
+        day = recorded.astimezone(site_zone(db)).date()  # the site-local day, as the console's
         db.rollback()
-    day = recorded.date()
     treatment, identity = Category.treatment, Category.identity
     cases = [
         ("treatment", LogFilter(category=treatment)),
