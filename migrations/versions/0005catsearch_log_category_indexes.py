@@ -14,7 +14,7 @@ filter that would find that client's 100 entries at once. The statistics cost no
 append; ANALYZE fills them (here, for a log that already holds entries).
 
 Revision ID: 0005catsearch
-Revises: 0004load
+Revises: 0005logplace
 """
 
 from collections.abc import Sequence
@@ -23,7 +23,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0005catsearch"
-down_revision: str | None = "0004load"
+down_revision: str | None = "0005logplace"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
