@@ -191,6 +191,49 @@ def test_the_intake_queue_pages_missed_first_and_logs_only_the_page(world, sign_
     assert list_entries(db, user)[-1].detail["person_ids"] == sorted(person_of[i] for i in rest)
 
 
+def test_an_intake_page_is_the_same_window_of_the_whole_queue_whatever_its_mix(world, db):
+    """The database cuts open referrals at offset + limit; a completed one joins by status (a
+    late one among the missed). Every window equals the same window of the whole queue."""
+    from hub.accounts.sessions import viewer_for
+    from hub.referrals import services
+    from hub.referrals.models import Referral
+
+    now = datetime.now(UTC)
+    ages = [45, 44, 40, 35, 33, 31, 20, 12, 9, 5, 3, 2, 1, 0]
+    referrals = [world.arrest(now=now - timedelta(days=d), arrested_at=now - timedelta(days=d))[0]
+                 for d in ages]  # fmt: skip
+    # Completed in the last fortnight: late (after the due date) or in time.
+    late, in_time = referrals[2], referrals[9]
+    assert (
+        late.intake_due_on + timedelta(days=3)
+        < now.date() - timedelta(days=1)
+        < (in_time.intake_due_on)
+    )
+    finished_on = {late.id: late.intake_due_on + timedelta(days=3),
+                   in_time.id: now.date() - timedelta(days=1)}  # fmt: skip
+    for referral in (late, in_time):
+        row = db.get(Referral, referral.id)
+        at = datetime.combine(finished_on[referral.id], datetime.min.time(), UTC) + timedelta(
+            hours=12
+        )
+        row.screening_done_at, row.intake_done_at = at - timedelta(hours=1), at
+        db.add(row)
+    db.commit()
+
+    viewer = viewer_for(db, world.users["case_manager"])
+    today = now.date()
+    whole = services.intake_queue(db, viewer, today)
+    assert services.intake_queue_count(db, viewer, today) == len(whole) == len(referrals)
+    assert whole[-1].referral_id == in_time.id  # met: last
+    statuses = [i.deadline_status.value for i in whole]
+    assert statuses == sorted(statuses, key=["missed", "near", "pending", "met"].index)
+    assert late.id in [i.referral_id for i in whole if i.deadline_status.value == "missed"]
+    for limit in (1, 3, 5):
+        for offset in range(0, len(whole) + 2):
+            window = services.intake_queue(db, viewer, today, offset=offset, limit=limit)
+            assert window == whole[offset : offset + limit], (offset, limit)
+
+
 # --- the officer's referrals -------------------------------------------------------------------
 
 

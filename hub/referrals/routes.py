@@ -438,9 +438,11 @@ def new_arrest(
 def intake_queue(request: Request, db: DB, viewer: CaseManager, page: PageNumber = 1) -> Response:
     """One page of the agency's intake queue; only the page's persons are disclosed."""
     rules = current_rules(db)
-    queue = services.intake_queue(db, viewer, utcnow().astimezone(rules.tz).date(), rules=rules)
-    paging = Paging(page, len(queue))
-    items = paging.window(queue)
+    today = utcnow().astimezone(rules.tz).date()
+    paging = Paging(page, services.intake_queue_count(db, viewer, today))
+    items = services.intake_queue(
+        db, viewer, today, offset=paging.offset, limit=paging.size, rules=rules
+    )
     known = disclose_identities(
         db,
         viewer,

@@ -9,6 +9,7 @@ fields: pages fetch the person's fields through the policy layer (hub.disclosure
 
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta, tzinfo
+from typing import Any
 
 from sqlmodel import Session, col, func, select
 from sqlmodel.sql.expression import Select
@@ -940,38 +941,76 @@ _INTAKE_ORDER = {
 }
 
 
+def _intake_columns() -> Any:
+    # The columns of the list only, not Referral objects: an agency's queue runs to thousands.
+    return select(  # type: ignore[call-overload]  # sqlmodel types select() up to 4 columns
+        Referral.id,
+        Referral.person_id,
+        Referral.kind,
+        Referral.referred_at,
+        Referral.intake_due_on,
+        Referral.screening_done_at,
+        Referral.intake_done_at,
+    )
+
+
+def _open_intake(agency_id: int) -> Any:
+    """Screening or intake still to do."""
+    return (
+        col(Referral.case_management_agency_id) == agency_id,
+        col(Referral.screening_done_at).is_(None) | col(Referral.intake_done_at).is_(None),
+    )
+
+
+def _recently_done_intake(agency_id: int, today: date, recent_days: int) -> Any:
+    """Both done, intake within the last `recent_days` days: the team sees what it finished."""
+    since = datetime.combine(today - timedelta(days=recent_days), datetime.min.time(), UTC)
+    return (
+        col(Referral.case_management_agency_id) == agency_id,
+        col(Referral.screening_done_at).is_not(None),
+        col(Referral.intake_done_at) >= since,
+    )
+
+
+def intake_queue_count(
+    db: Session, case_manager: Viewer, today: date, *, recent_days: int = 14
+) -> int:
+    """How many referrals intake_queue lists in all."""
+    _require_role(case_manager, CASE_MANAGEMENT_ROLES, "see the intake queue")
+    agency = case_manager.agency_id
+    return sum(
+        db.exec(select(func.count()).select_from(Referral).where(*conditions)).one()
+        for conditions in (_open_intake(agency), _recently_done_intake(agency, today, recent_days))
+    )
+
+
 def intake_queue(
     db: Session,
     case_manager: Viewer,
     today: date,
     *,
+    offset: int = 0,
+    limit: int | None = None,
     recent_days: int = 14,
     rules: SiteRules | None = None,
 ) -> list[IntakeItem]:
     """The agency's referrals whose intake is open (missed first, then near, then pending), and
-    those completed in the last `recent_days` days, so the team sees what it just finished."""
+    those completed in the last `recent_days` days (a late one among the missed, the others
+    last); `limit` of them from `offset`, or all.
+
+    The order is (status, due date, id). An open referral's status follows from its due date
+    alone (missed before today, then near, then pending), so open referrals in due-date order
+    are already in list order, and a page needs at most offset + limit of them: the database
+    sorts and cuts. Completed ones (a fortnight's worth) are read whole, because a late one
+    sorts among the missed by its finishing date in the site's zone."""
     _require_role(case_manager, CASE_MANAGEMENT_ROLES, "see the intake queue")
     rules = rules or current_rules(db)
-    since = datetime.combine(today - timedelta(days=recent_days), datetime.min.time(), UTC)
-    # The columns of the list only, not Referral objects: an agency's queue runs to thousands.
-    rows = db.exec(
-        select(  # type: ignore[call-overload]  # sqlmodel types select() up to 4 columns
-            Referral.id,
-            Referral.person_id,
-            Referral.kind,
-            Referral.referred_at,
-            Referral.intake_due_on,
-            Referral.screening_done_at,
-            Referral.intake_done_at,
-        )
-        .where(
-            Referral.case_management_agency_id == case_manager.agency_id,
-            col(Referral.screening_done_at).is_(None)
-            | col(Referral.intake_done_at).is_(None)
-            | (col(Referral.intake_done_at) >= since),
-        )
-        .order_by(col(Referral.intake_due_on), col(Referral.id))
-    ).all()
+    agency = case_manager.agency_id
+    open_rows = _intake_columns().where(*_open_intake(agency))
+    open_rows = open_rows.order_by(col(Referral.intake_due_on), col(Referral.id))
+    if limit is not None:
+        open_rows = open_rows.limit(offset + limit)
+    done_rows = _intake_columns().where(*_recently_done_intake(agency, today, recent_days))
     items = [
         IntakeItem(
             referral_id=referral_id,
@@ -983,10 +1022,11 @@ def intake_queue(
             intake_done_at=done,
             deadline_status=clock_status(due, screened, done, today, tz=rules.tz),
         )
+        for rows in (db.exec(open_rows).all(), db.exec(done_rows).all())
         for referral_id, person_id, kind, referred_at, due, screened, done in rows
     ]
-    # Stable: within a status, the order of the query (nearest due date, then the oldest).
-    return sorted(items, key=lambda i: _INTAKE_ORDER[i.deadline_status])
+    items.sort(key=lambda i: (_INTAKE_ORDER[i.deadline_status], i.intake_due_on, i.referral_id))
+    return items[offset:] if limit is None else items[offset : offset + limit]
 
 
 def intake_referral(db: Session, case_manager: Viewer, referral_id: int) -> Referral:
