@@ -26,7 +26,7 @@ from types import SimpleNamespace
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from bench_audit_verify import fill_postgres, fill_sqlite  # sets the HUB_ secrets
+from bench_audit_verify import CHECKPOINT_EVERY, make_rows  # sets the HUB_ secrets
 
 REPEAT = 40
 VIEWS = 300
@@ -153,6 +153,13 @@ def bench_record_view(engine, label: str) -> None:
     print(f"    the log adds            {added * 1000:7.2f} ms at the median")
 
 
+def fill(engine, count: int, start: datetime) -> None:
+    """A log of `count` entries, written as `hub demo --scale` writes its log (hub.audit.bulk)."""
+    from hub.audit.bulk import write_entries
+
+    write_entries(engine, make_rows(count, start), batch=CHECKPOINT_EVERY)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--entries", type=int, default=2_000_000)
@@ -167,12 +174,11 @@ def main() -> None:
         url = f"sqlite:///{path}"
         os.environ["HUB_DATABASE_URL"] = url
         migrate(url)
+        engine = engine_for(url)
         started = time.perf_counter()
-        for _ in fill_sqlite(path, args.entries, start):
-            pass
+        fill(engine, args.entries, start)
         took = time.perf_counter() - started
         print(f"SQLite, {args.entries:,} entries (generated in {took:.0f} s):")
-        engine = engine_for(url)
         bench_search(engine, args.entries, start)
         bench_record_view(engine, f"SQLite with {args.entries:,} entries")
         engine.dispose()
@@ -189,9 +195,8 @@ def main() -> None:
         url = f"{server}/{name}"
         os.environ["HUB_DATABASE_URL"] = url
         migrate(url)
-        for _ in fill_postgres(url, args.pg_entries, start):
-            pass
         engine = engine_for(url)
+        fill(engine, args.pg_entries, start)
         with engine.connect() as connection:
             connection.exec_driver_sql("ANALYZE log_entry")
             connection.commit()
