@@ -27,6 +27,8 @@ from hub.charging.services import (
     Part2BindingRefused,
     decision_chain,
     decision_report_items,
+    defense_decision_count,
+    defense_decisions,
     flags_for,
     format_decision_export,
     prosecutor_queue,
@@ -46,6 +48,7 @@ from hub.vocabulary import (
     FlagStatus,
     NotificationKind,
     Purpose,
+    Role,
     SecurityEventTag,
 )
 
@@ -595,3 +598,43 @@ def test_two_prosecutors_deciding_one_matter_at_once_take_turns(world):
     waiting.join(60)
     assert len(outcomes) == 1 and isinstance(outcomes[0], ChargingError)
     assert "a decision stands" in str(outcomes[0])
+
+
+def test_the_defenders_decisions_and_flags_are_those_of_their_current_clients_only(world):
+    """The database filters by the defender's assignments: a client assigned twice counts once;
+    an ended assignment and another defender's client are left out."""
+    db = world.db
+    defender = world.users["defender"]
+    other = world.add_user("defender2", Role.defender, "defense")
+    assert defense_decision_count(db, world.viewer("defender")) == 0
+    assert defense_decisions(db, world.viewer("defender")) == []
+    assert flags_for(db, world.viewer("defender")) == []
+    decisions = {}
+    for name in ("twice", "once", "ended", "others"):
+        referral, matter = world.arrest()
+        world.disclose("county_prosecutor", referral.person_id, ["plan"])
+        decisions[name] = decide(world, matter, "file", ["harm-to-victim"])
+        holders = {"twice": [defender, defender], "once": [defender], "others": [other]}
+        for user in holders.get(name, [defender]):
+            db.add(
+                ClientAssignment(
+                    person_id=referral.person_id,
+                    user_id=user.id,
+                    kind="defense",
+                    ended_at=datetime.now(UTC) if name == "ended" else None,
+                )
+            )
+    db.commit()
+    mine = [decisions["once"].id, decisions["twice"].id]  # newest first
+    viewer = world.viewer("defender")
+    assert defense_decision_count(db, viewer) == 2
+    assert [i.decision_id for i in defense_decisions(db, viewer)] == mine
+    assert [i.decision_id for i in defense_decisions(db, viewer, offset=1, limit=1)] == mine[1:]
+    assert [f.decision_id for f in flags_for(db, viewer)] == sorted(mine)
+    assert [f.decision_id for f in flags_for(db, world.viewer("defender2"))] == [
+        decisions["others"].id
+    ]
+    with pytest.raises(ChargingError):
+        defense_decision_count(db, world.viewer("county_prosecutor"))
+    with pytest.raises(ChargingError):
+        defense_decisions(db, world.viewer("county_prosecutor"))

@@ -615,21 +615,20 @@ def flags_for(
     if status is not None:
         query = query.where(DecisionFlag.status == status)
     if viewer.role == Role.defender:
-        query = query.where(col(DecisionFlag.person_id).in_(defenders_clients(db, viewer.user_id)))
+        query = query.where(col(DecisionFlag.person_id).in_(_clients_of(viewer.user_id)))
     elif viewer.role != Role.privacy_officer:
         raise ChargingError(f"a {viewer.role.value} does not review decision flags")
     return list(db.exec(query.order_by(col(DecisionFlag.id))))
 
 
-def defenders_clients(db: Session, user_id: int) -> list[int]:
-    return list(
-        db.exec(
-            select(ClientAssignment.person_id).where(
-                ClientAssignment.user_id == user_id,
-                ClientAssignment.kind == AssignmentKind.defense,
-                col(ClientAssignment.ended_at).is_(None),
-            )
-        )
+def _clients_of(user_id: int) -> Any:
+    """The defender's current clients as a subquery, for `person_id IN (...)`: the database
+    filters by it, so a defender with thousands of clients sends no list of thousands of ids
+    (an IN, not a join: a client assigned twice still counts once)."""
+    return select(ClientAssignment.person_id).where(
+        ClientAssignment.user_id == user_id,
+        ClientAssignment.kind == AssignmentKind.defense,
+        col(ClientAssignment.ended_at).is_(None),
     )
 
 
@@ -936,21 +935,20 @@ class DefenseDecisionItem:
     material: int
 
 
-def _defense_clients(db: Session, defender: Viewer) -> list[int]:
+def _defense_clients(defender: Viewer) -> Any:
+    """The defender's clients as a subquery (see _clients_of)."""
     if defender.role != Role.defender:
         raise ChargingError(f"a {defender.role.value} has no defense clients")
-    return list(defenders_clients(db, defender.user_id))
+    return _clients_of(defender.user_id)
 
 
 def defense_decision_count(db: Session, defender: Viewer) -> int:
-    clients = _defense_clients(db, defender)
-    if not clients:
-        return 0
+    """How many decisions there are on the defender's clients, counted by the database."""
     return db.exec(
         select(func.count())
         .select_from(ChargingDecision)
         .join(ChargingMatter, col(ChargingMatter.id) == ChargingDecision.matter_id)
-        .where(col(ChargingMatter.person_id).in_(clients))
+        .where(col(ChargingMatter.person_id).in_(_defense_clients(defender)))
     ).one()
 
 
@@ -959,14 +957,11 @@ def defense_decisions(
 ) -> list[DefenseDecisionItem]:
     """Decisions on the defender's own clients, newest first; `offset`/`limit`: one page of
     them, cut by the database."""
-    clients = _defense_clients(db, defender)
-    if not clients:
-        return []
     rows = list(
         db.exec(
             select(ChargingDecision, ChargingMatter)
             .join(ChargingMatter, col(ChargingMatter.id) == ChargingDecision.matter_id)
-            .where(col(ChargingMatter.person_id).in_(clients))
+            .where(col(ChargingMatter.person_id).in_(_defense_clients(defender)))
             .order_by(col(ChargingDecision.id).desc())
             .offset(offset)
             .limit(limit)
