@@ -298,6 +298,9 @@ def queue_page_keys(
     walked in order of that bound and a row is final once no undecided row can come before
     it. The total is len(keys) whatever the policy says (it only moves rows), so the pager
     stays exact without deciding everyone. A row whose own urgency is ripe needs no decision.
+    Every answer is still the policy layer's: the clock is engagement, which the policy grants
+    a prosecutor only on a 42 CFR 2.35 consent or a court order (and a released policy may say
+    otherwise), so no shortcut from relationships alone could answer it.
     """
     ripe = _URGENCY[None]
 
