@@ -238,6 +238,59 @@ def test_search_discloses_identity_only_of_whom_the_viewer_may_see(db, program, 
     assert program.person.last_name not in repr(officer_entry.detail)
 
 
+def test_search_decides_candidates_a_chunk_at_a_time_and_stops_once_the_page_is_full(
+    db, program, factories, monkeypatch
+):
+    """A search shows at most MAX_SEARCH_RESULTS, the first in id order the viewer may see;
+    it gathers facts a chunk of candidates at a time and stops once the page is full, with
+    the same hits and the same log entry as deciding every candidate."""
+    from hub.disclosure import record as record_module
+
+    other_officer = factories.User(role=Role.officer, agency=program.police)
+    strangers = []
+    for _ in range(6):
+        stranger = full_client(
+            db,
+            referring_user=other_officer,
+            case_management_agency_id=program.cm_agency.id,
+            prosecuting_agency_id=program.prosecution.id,
+            note_author=program.case_manager,
+        )
+        stranger.last_name = program.person.last_name
+        db.add(stranger)
+        strangers.append(stranger.id)
+    db.commit()
+    monkeypatch.setattr(record_module, "MAX_SEARCH_RESULTS", 2)
+    monkeypatch.setattr(record_module, "SEARCH_DECIDE_CHUNK", 2)
+    gathered: list[list[int]] = []
+    real_gather = record_module.gather_facts_many
+
+    def gather(db, viewer, ids, now):
+        gathered.append(list(ids))
+        return real_gather(db, viewer, ids, now)
+
+    monkeypatch.setattr(record_module, "gather_facts_many", gather)
+    candidates = sorted([program.person.id, *strangers])
+    query = SearchQuery(name=program.person.last_name)
+
+    cm = disclose_search(
+        db, viewer_for(db, program.case_manager), query, Purpose.case_management, ACTOR
+    )
+    assert [h.person_id for h in cm.hits] == candidates[:2]
+    assert gathered == [candidates[:2]]  # the first chunk filled the page
+
+    gathered.clear()
+    officer = disclose_search(db, viewer_for(db, program.officer), query, Purpose.referral, ACTOR)
+    assert [h.person_id for h in officer.hits] == [program.person.id]
+    assert [pid for chunk in gathered for pid in chunk] == candidates  # never full: all decided
+
+    cm_entry, officer_entry = entries(db)
+    assert cm_entry.detail["person_ids"] == candidates[:2]
+    assert cm_entry.detail["withheld_count"] == len(candidates) - 2
+    assert officer_entry.detail["person_ids"] == [program.person.id]
+    assert officer_entry.detail["withheld_count"] == len(candidates) - 1
+
+
 def test_search_by_alias_and_date_of_birth(db, program):
     viewer = viewer_for(db, program.case_manager)
     alias = program.person  # the factory gave the person one alias

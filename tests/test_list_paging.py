@@ -11,7 +11,7 @@ import pytest
 from sqlmodel import col, select
 
 from hub.audit.models import LogEntry
-from hub.charging.services import record_decision
+from hub.charging.services import queue_keys, record_decision, urgency
 from hub.clients.models import ClientAssignment
 from hub.vocabulary import DisclosureTag
 from hub.web.paging import PAGE_SIZE
@@ -152,6 +152,57 @@ def test_the_queue_orders_a_withheld_clock_as_met_before_it_pages(world, sign_in
         pending_seen.id,
     ]
     assert "next 50" not in page
+
+
+def test_a_queue_with_clocks_withheld_from_some_persons_pages_like_the_whole_order(
+    world, sign_in, db
+):
+    """The queue decides persons only as far as a page needs (services.queue_page_keys); each
+    page and the count are still those of the whole queue ordered by the policy's answer for
+    every person: missed clocks the prosecutor may see first, withheld ones among the ripe."""
+    now = datetime.now(UTC)
+    long_ago = now - timedelta(days=40)
+    missed = [
+        world.arrest(now=long_ago, arrested_at=long_ago - timedelta(hours=1, minutes=i))[1]
+        for i in range(PAGE_SIZE // 2 + 5)
+    ]
+    pending = [world.arrest()[1] for _ in range(PAGE_SIZE // 2 + 5)]
+    case_manager = world.viewer("case_manager")
+    office = world.agencies["county_prosecutor"].id
+    seen = {m.person_id for m in (missed + pending)[::3]}
+    for person_id in sorted(seen):
+        consent_2_35(db, case_manager, person_id, office)
+    today = datetime.now(UTC).astimezone(world.rules.tz).date()
+    keys = queue_keys(db, world.viewer("county_prosecutor"), today, rules=world.rules)
+    db.commit()
+    ripe = urgency(None)
+    expected = [
+        k.matter_id
+        for k in sorted(
+            keys,
+            key=lambda k: (
+                urgency(k.deadline_status) if k.person_id in seen else ripe,
+                -k.days_since_arrest,
+                k.matter_id,
+            ),
+        )
+    ]
+    assert len(expected) == len(missed) + len(pending)
+    assert expected[0] in {m.id for m in missed if m.person_id in seen}
+    prosecutor_user = world.users["county_prosecutor"]
+    prosecutor = sign_in(user=prosecutor_user)
+    first = prosecutor.client.get("/charging").text
+    assert linked(first, r'href="/charging/matters/(\d+)"') == expected[:PAGE_SIZE]
+    assert f"of {len(expected)}" in first
+    second = prosecutor.client.get("/charging?page=2").text
+    assert linked(second, r'href="/charging/matters/(\d+)"') == expected[PAGE_SIZE:]
+    assert f"of {len(expected)}" in second
+    by_id = {m.id: m.person_id for m in missed + pending}
+    entries = list_entries(db, prosecutor_user)
+    assert [e.detail["person_ids"] for e in entries] == [
+        sorted({by_id[i] for i in expected[:PAGE_SIZE]}),
+        sorted({by_id[i] for i in expected[PAGE_SIZE:]}),
+    ]
 
 
 # --- the case manager's intake queue ----------------------------------------------------------

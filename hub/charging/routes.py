@@ -71,29 +71,19 @@ def queue_rows(
     """One page of the prosecutor's queue, most urgent first, each row with who the person is
     and which of its columns the policy lets this prosecutor see. A row whose intake clock is
     withheld is ordered as if its deadline were met, so that the order gives nothing away: the
-    whole queue is ordered by keys (the policy decided, nothing disclosed), and only the page's
-    persons are disclosed and logged."""
+    queue is ordered by keys (services.queue_page_keys: the policy decides, nothing disclosed,
+    only as many persons as it takes to place the page), and only the page's persons are
+    disclosed and logged."""
     rules = current_rules(db)
     today = utcnow().astimezone(rules.tz).date()
     keys = services.queue_keys(db, viewer, today, rules=rules)
-    ripe = services.urgency(None)
-    clock_shown = allowed_persons(
-        db,
-        viewer,
-        {k.person_id for k in keys if services.urgency(k.deadline_status) != ripe},
-        CHARGING_PURPOSE,
-        Category.engagement,
-    )
-    ordered = sorted(
+    paging = Paging(number, len(keys))
+    shown = services.queue_page_keys(
         keys,
-        key=lambda k: (
-            services.urgency(k.deadline_status) if k.person_id in clock_shown else ripe,
-            -k.days_since_arrest,
-            k.matter_id,
-        ),
+        paging.offset,
+        paging.size,
+        lambda persons: allowed_persons(db, viewer, persons, CHARGING_PURPOSE, Category.engagement),
     )
-    paging = Paging(number, len(ordered))
-    shown = paging.window(ordered)
     items = {
         i.matter_id: i
         for i in services.prosecutor_queue(

@@ -9,8 +9,10 @@ signed tree head of the log, so that what it rested on can be proven later.
 """
 
 import csv
+import heapq
 import io
-from collections.abc import Collection, Mapping
+import itertools
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -274,6 +276,63 @@ def queue_keys(
         )
         for matter_id, person_id, arrested_at, due, screened, done in rows
     ]
+
+
+# Persons decided at a time while the queue's order is resolved: one gather of facts each.
+QUEUE_DECIDE_CHUNK = 200
+
+
+def queue_page_keys(
+    keys: Collection[QueueKey],
+    offset: int,
+    size: int,
+    clock_shown: Callable[[Collection[int]], Collection[int]],
+) -> list[QueueKey]:
+    """The keys of rows offset..offset+size of the queue in its order: by urgency (a row whose
+    intake clock the policy withholds is ordered as if its deadline were met, so the order
+    gives nothing away), then the oldest arrest, then the matter. `clock_shown(person_ids)` is
+    the policy's answer (hub.disclosure.record.allowed_persons) for those persons.
+
+    Only as many persons are decided as the page needs, not the whole queue: a row's place is
+    at least its lower bound (its own urgency or ripe, whichever comes first), so the rows are
+    walked in order of that bound and a row is final once no undecided row can come before
+    it. The total is len(keys) whatever the policy says (it only moves rows), so the pager
+    stays exact without deciding everyone. A row whose own urgency is ripe needs no decision.
+    Every answer is still the policy layer's: the clock is engagement, which the policy grants
+    a prosecutor only on a 42 CFR 2.35 consent or a court order (and a released policy may say
+    otherwise), so no shortcut from relationships alone could answer it.
+    """
+    ripe = _URGENCY[None]
+
+    def bound(k: QueueKey) -> tuple[int, int, int]:
+        return (min(_URGENCY[k.deadline_status], ripe), -k.days_since_arrest, k.matter_id)
+
+    walk = sorted(keys, key=bound)
+    decided: dict[int, bool] = {}
+    placed: list[tuple[tuple[int, int, int], QueueKey]] = []  # a heap of final places
+    rows: list[QueueKey] = []
+    index = 0
+    while len(rows) < offset + size:
+        if placed and (index == len(walk) or placed[0][0] <= bound(walk[index])):
+            rows.append(heapq.heappop(placed)[1])
+            continue
+        if index == len(walk):
+            break
+        key = walk[index]
+        index += 1
+        urgency_ = _URGENCY[key.deadline_status]
+        if urgency_ != ripe and key.person_id not in decided:
+            ahead: dict[int, None] = {}  # the next undecided persons, in walking order
+            for later in itertools.islice(walk, index - 1, None):
+                if len(ahead) == QUEUE_DECIDE_CHUNK:
+                    break
+                if _URGENCY[later.deadline_status] != ripe and later.person_id not in decided:
+                    ahead[later.person_id] = None
+            shown = clock_shown(list(ahead))
+            decided.update((pid, pid in shown) for pid in ahead)
+        place = urgency_ if urgency_ == ripe or decided[key.person_id] else ripe
+        heapq.heappush(placed, ((place, -key.days_since_arrest, key.matter_id), key))
+    return rows[offset:]
 
 
 def prosecutor_queue(

@@ -4,6 +4,7 @@ and ending consents. The disclosure policy (hub.disclosure.policy) counts a cons
 
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import Protocol
 
 from sqlmodel import Session, col, select
 
@@ -39,7 +40,53 @@ class ConsentRefused(ConsentError):
     """The viewer may not manage this client's consents (role or agency)."""
 
 
-def missing_elements(consent: Consent) -> list[str]:
+class ConsentTerms(Protocol):
+    """What `is_active` reads of a consent: a Consent, or a row of just these columns
+    (hub.disclosure.policy reads many consents at once without building objects)."""
+
+    @property
+    def person_id(self) -> int: ...
+    @property
+    def discloser_agency_id(self) -> int: ...
+    @property
+    def description(self) -> str: ...
+    @property
+    def categories(self) -> list[str]: ...
+    @property
+    def purposes(self) -> list[str]: ...
+    @property
+    def recipient_user_id(self) -> int | None: ...
+    @property
+    def recipient_agency_id(self) -> int | None: ...
+    @property
+    def recipient_agency_kind(self) -> AgencyKind | None: ...
+    @property
+    def right_to_revoke(self) -> str: ...
+    @property
+    def expires_on(self) -> date | None: ...
+    @property
+    def expiry_event(self) -> str | None: ...
+    @property
+    def expiry_event_at(self) -> datetime | None: ...
+    @property
+    def signature_on_file(self) -> bool: ...
+    @property
+    def signed_by(self) -> str: ...
+    @property
+    def signed_on(self) -> date: ...
+    @property
+    def revoked_at(self) -> datetime | None: ...
+
+
+# The columns of ConsentTerms, in one place for those who select them.
+CONSENT_TERMS = tuple(
+    name
+    for name in ConsentTerms.__dict__
+    if not name.startswith("_") and name in Consent.model_fields
+)
+
+
+def missing_elements(consent: ConsentTerms) -> list[str]:
     """The 42 CFR 2.31(a) elements this consent lacks, in the rule's order; empty if complete."""
     missing = []
     if not consent.person_id:
@@ -65,7 +112,7 @@ def missing_elements(consent: Consent) -> list[str]:
     return missing
 
 
-def is_active(consent: Consent, on: datetime) -> bool:
+def is_active(consent: ConsentTerms, on: datetime) -> bool:
     """Whether the consent is in effect at `on`: complete (2.31), signed by then, not expired
     (by date or by its recorded expiry event) and not revoked."""
     if missing_elements(consent):

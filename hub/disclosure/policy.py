@@ -27,7 +27,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from sqlalchemy import CompoundSelect, Integer, String, cast, literal, null, union_all
 from sqlalchemy import select as core_select
@@ -38,7 +38,7 @@ from hub.accounts.sessions import Viewer
 from hub.charging.models import ChargingMatter
 from hub.clients.models import ClientAssignment, Person
 from hub.consents.models import Consent
-from hub.consents.services import is_active
+from hub.consents.services import CONSENT_TERMS, is_active
 from hub.disclosure.models import BreakGlass, CourtOrder
 from hub.referrals.models import Referral
 from hub.settings import PROJECT_ROOT, get_settings
@@ -298,8 +298,10 @@ def gather_facts_many(
         return {pid: Facts(person_id=pid) for pid in existing}
 
     consents: dict[int, list[ConsentFact]] = defaultdict(list)
-    for consent in db.exec(
-        select(Consent).where(
+    # Rows of the columns is_active and ConsentFact read, not Consent objects: a search or a
+    # queue reads hundreds of consents, and building ORM objects was most of the cost.
+    for consent in db.execute(
+        core_select(*(getattr(Consent, name) for name in _CONSENT_COLUMNS)).where(
             col(Consent.person_id).in_(existing), col(Consent.revoked_at).is_(None)
         )
     ).all():
@@ -397,14 +399,22 @@ def _relationship_rows(viewer: Viewer, ids: list[int]) -> CompoundSelect:
 _E = TypeVar("_E", Category, Purpose)
 
 
+_NAMES: dict[type, frozenset[str]] = {
+    enum: frozenset(enum.__members__) for enum in (Category, Purpose)
+}
+_CONSENT_COLUMNS = ("id", "kind", *CONSENT_TERMS)
+
+
 def _known(enum: type[_E], values: Iterable[str]) -> frozenset[_E]:
     # A stored name the vocabulary no longer knows grants nothing (fail closed).
-    return frozenset(enum(v) for v in values if v in enum.__members__)
+    names = _NAMES[enum]
+    return frozenset(enum(v) for v in values if v in names)
 
 
-def _consent_fact(consent: Consent) -> ConsentFact:
+def _consent_fact(consent: Any) -> ConsentFact:
+    """`consent`: a row of _CONSENT_COLUMNS (or a Consent)."""
     return ConsentFact(
-        id=consent.id,  # type: ignore[arg-type]
+        id=consent.id,
         kind=consent.kind,
         categories=_known(Category, consent.categories),
         purposes=_known(Purpose, consent.purposes),
@@ -477,6 +487,19 @@ def decide(
         participation=participation,
         consent_ids=consent_ids,
     )
+
+
+def allows(
+    viewer: Viewer,
+    facts: Facts,
+    purpose: Purpose,
+    category: Category,
+    policy: CompiledPolicy | None = None,
+) -> bool:
+    """Whether `decide` would disclose this one category: the same rules, without deciding
+    the other categories (a work list that asks one question of many clients)."""
+    basis, _ = _decide_one(viewer, facts, purpose, policy or load_policy(), category)
+    return basis is not None
 
 
 def _decide_one(
