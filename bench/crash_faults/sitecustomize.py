@@ -54,9 +54,9 @@ def _defer_disclosure_log() -> None:
             entry = real_append(db, actor, event)
             db.commit()
             return entry
-        # Take a seq for the page to show, then drop the entry from this transaction.
+        # Take a seq for the page to show, then drop the entry from this transaction (the
+        # entry object is not in the session: append writes it with a plain INSERT).
         entry = real_append(db, actor, event)
-        db.expunge(entry)
         db.rollback()
         _later(write_later, actor, event)
         return entry
