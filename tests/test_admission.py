@@ -88,3 +88,34 @@ def test_the_app_applies_the_configured_limit(monkeypatch: object, database_url:
     limits = [m.kwargs["limit"] for m in app.user_middleware if m.cls is AdmissionLimit]
     assert limits == [3]
     get_settings.cache_clear()
+
+
+def test_a_cancelled_request_still_returns_its_database_connection(database_url: str) -> None:
+    """The request's session closes even when the request is cancelled (a client that went
+    away) while the close waits for the threadpool: the connection goes back to the pool at
+    once, not whenever the garbage collector finds it."""
+    import contextlib
+
+    import anyio
+
+    from hub.db import get_engine
+    from hub.settings import get_settings
+    from hub.web.dependencies import database
+
+    get_settings.cache_clear()
+    pool = get_engine().pool
+
+    async def request_cancelled_while_closing() -> None:
+        async with anyio.create_task_group() as group:
+
+            async def request() -> None:
+                async with contextlib.asynccontextmanager(database)() as db:
+                    db.connection()  # checks a connection out, as the first query does
+                    group.cancel_scope.cancel()  # the client goes away mid-request
+                    await anyio.sleep(1)
+
+            group.start_soon(request)
+
+    with ThreadPoolExecutor(max_workers=1) as thread:
+        thread.submit(asyncio.run, request_cancelled_while_closing()).result()
+    assert pool.checkedout() == 0  # type: ignore[attr-defined]

@@ -9,6 +9,7 @@ import re
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Annotated
 
+import anyio
 from fastapi import Depends, HTTPException, Request, status
 from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
@@ -38,7 +39,10 @@ async def database() -> AsyncIterator[Session]:
     try:
         yield session
     finally:
-        await run_in_threadpool(session.close)
+        # Shielded: a request cancelled here (the client went away) still returns its
+        # connection now, not whenever the garbage collector finds the session.
+        with anyio.CancelScope(shield=True):
+            await run_in_threadpool(session.close)
 
 
 DB = Annotated[Session, Depends(database)]
