@@ -2,7 +2,6 @@
 turn, in arrival order, and are answered, not refused (hub.web.admission)."""
 
 import asyncio
-from concurrent.futures import ThreadPoolExecutor
 
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -10,6 +9,7 @@ from starlette.responses import PlainTextResponse
 from starlette.routing import Route
 
 from hub.web.admission import AdmissionLimit
+from tests.event_loop import run_to_completion
 
 
 def _counting_app(limit: int) -> tuple[AdmissionLimit, dict[str, int], list[int]]:
@@ -60,10 +60,7 @@ def _ask_at_once(app: AdmissionLimit, count: int) -> list[int]:
             await asyncio.sleep(0)  # arrive in order
         return [await a for a in answers]
 
-    # In a thread of its own: another test in this worker (the browser's) may have left an
-    # event loop running in this one.
-    with ThreadPoolExecutor(max_workers=1) as thread:
-        return thread.submit(asyncio.run, ask()).result()
+    return run_to_completion(ask())
 
 
 def test_no_more_than_the_limit_at_once_and_every_request_is_answered() -> None:
@@ -116,6 +113,5 @@ def test_a_cancelled_request_still_returns_its_database_connection(database_url:
 
             group.start_soon(request)
 
-    with ThreadPoolExecutor(max_workers=1) as thread:
-        thread.submit(asyncio.run, request_cancelled_while_closing()).result()
+    run_to_completion(request_cancelled_while_closing())
     assert pool.checkedout() == 0  # type: ignore[attr-defined]

@@ -25,6 +25,7 @@ from hub.audit.notes import Checkpoint, NoteError, Signer, Verifier, open_checkp
 from hub.cli import app as cli
 from hub.settings import get_settings
 from tests.audit_support import add_entries, drop_triggers, verify
+from tests.event_loop import run_to_completion
 
 # golang.org/x/mod/sumdb/note's example: our signer must reproduce it byte for byte.
 GO_SEED = base64.b64encode(
@@ -190,25 +191,6 @@ def test_a_failed_push_is_logged_without_data_and_retried(db, monkeypatch, caplo
         server.server_close()
 
 
-def run_in_own_loop(coroutine):
-    """asyncio.run in a thread of its own: a browser test earlier in this worker may have left
-    Playwright's loop marked as running in the main thread."""
-    outcome = {}
-
-    def target():
-        try:
-            outcome["value"] = asyncio.run(coroutine)
-        except BaseException as exc:
-            outcome["error"] = exc
-
-    worker = threading.Thread(target=target)
-    worker.start()
-    worker.join()
-    if "error" in outcome:
-        raise outcome["error"]
-    return outcome.get("value")
-
-
 def test_the_background_task_keeps_going_after_a_failed_round(caplog):
     rounds = []
 
@@ -223,7 +205,7 @@ def test_the_background_task_keeps_going_after_a_failed_round(caplog):
         await asyncio.sleep(0)
 
     with pytest.raises(asyncio.CancelledError):
-        run_in_own_loop(run_checkpointer(10, round_, sleep))
+        run_to_completion(run_checkpointer(10, round_, sleep))
     assert len(rounds) == 3
     assert "checkpoint round failed (RuntimeError)" in caplog.text
     assert "1234" not in caplog.text

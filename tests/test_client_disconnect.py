@@ -3,7 +3,6 @@ cut the connection) is not a server fault: the hub logs a disconnect at info lev
 line, and changes nothing, since the form it would have acted on never arrived. Driven at the
 ASGI level: the server's `receive` answers http.disconnect, as uvicorn does."""
 
-import asyncio
 import logging
 from typing import Any
 from urllib.parse import urlencode
@@ -16,6 +15,7 @@ from hub.audit.models import LogEntry
 from hub.clients.models import CaseNote
 from hub.settings import get_settings
 from tests import test_disclosure_record
+from tests.event_loop import run_to_completion
 
 program = test_disclosure_record.program  # a case manager, an officer, a prosecutor, one client
 
@@ -54,7 +54,7 @@ def _post(app: Any, path: str, cookie: str, body: bytes, *, arrives: int) -> lis
         "client": ("127.0.0.1", 50000),
         "server": ("testserver", 443),
     }
-    asyncio.run(app(scope, receive, send))
+    run_to_completion(app(scope, receive, send))
     return sent
 
 
