@@ -7,6 +7,7 @@ type, which is what an operator needs to find the fault; the message is withheld
 """
 
 import copy
+import logging
 import traceback
 from types import TracebackType
 from typing import Any
@@ -26,14 +27,17 @@ def traceback_without_message(info: ExcInfo | tuple[None, None, None]) -> str:
     return f"Traceback (most recent call last):\n{frames}{name} (message withheld)"
 
 
-class ServerLogFormatter(DefaultFormatter):
+class _WithheldMessages(logging.Formatter):
     def formatException(self, ei: Any) -> str:
         return traceback_without_message(ei)
 
 
-class AccessLogFormatter(AccessFormatter):
-    def formatException(self, ei: Any) -> str:
-        return traceback_without_message(ei)
+class ServerLogFormatter(_WithheldMessages, DefaultFormatter):
+    """uvicorn's server lines (and the hub's), tracebacks without messages."""
+
+
+class AccessLogFormatter(_WithheldMessages, AccessFormatter):
+    """uvicorn's access lines, tracebacks without messages."""
 
 
 def logging_config() -> dict[str, Any]:

@@ -200,17 +200,24 @@ def test_admin_gets_nothing_but_the_read_is_logged(db, program, factories):
     assert entry.outcome == "withheld" and entry.categories == []
 
 
-def test_search_discloses_identity_only_of_whom_the_viewer_may_see(db, program, factories):
-    other_officer = factories.User(role=Role.officer, agency=program.police)
+def _namesake(db, program, referring_officer):
+    """A client of the program's agencies, referred by another officer, with the same last
+    name as the program's person (so one search finds both)."""
     stranger = full_client(
         db,
-        referring_user=other_officer,
+        referring_user=referring_officer,
         case_management_agency_id=program.cm_agency.id,
         prosecuting_agency_id=program.prosecution.id,
         note_author=program.case_manager,
     )
     stranger.last_name = program.person.last_name
     db.add(stranger)
+    db.flush()
+    return stranger
+
+
+def test_search_discloses_identity_only_of_whom_the_viewer_may_see(db, program, factories):
+    stranger = _namesake(db, program, factories.User(role=Role.officer, agency=program.police))
     db.commit()
 
     query = SearchQuery(name=program.person.last_name.upper()[:4])
@@ -247,18 +254,7 @@ def test_search_decides_candidates_a_chunk_at_a_time_and_stops_once_the_page_is_
     from hub.disclosure import record as record_module
 
     other_officer = factories.User(role=Role.officer, agency=program.police)
-    strangers = []
-    for _ in range(6):
-        stranger = full_client(
-            db,
-            referring_user=other_officer,
-            case_management_agency_id=program.cm_agency.id,
-            prosecuting_agency_id=program.prosecution.id,
-            note_author=program.case_manager,
-        )
-        stranger.last_name = program.person.last_name
-        db.add(stranger)
-        strangers.append(stranger.id)
+    strangers = [_namesake(db, program, other_officer).id for _ in range(6)]
     db.commit()
     monkeypatch.setattr(record_module, "MAX_SEARCH_RESULTS", 2)
     monkeypatch.setattr(record_module, "SEARCH_DECIDE_CHUNK", 2)

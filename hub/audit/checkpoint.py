@@ -31,7 +31,7 @@ from hub.vocabulary import LogKind, LogOutcome, SecurityEventTag
 log = logging.getLogger("hub.audit")
 
 # Names the advisory lock that lets one app process at a time sign a checkpoint.
-_CHECKPOINT_LOCK = 6963
+_CHECKPOINT_LOCK_ID = 6963
 _PUSH_TIMEOUT_SECONDS = 5
 _PUSH_BATCH = 100
 
@@ -105,7 +105,9 @@ def sign_checkpoint(db: Session, settings: Settings | None = None) -> TreeHead |
     settings = settings or get_settings()
     if db.get_bind().dialect.name == "postgresql":
         locked = db.execute(
-            text("SELECT pg_try_advisory_xact_lock(:key)").bindparams(key=_CHECKPOINT_LOCK)
+            text("SELECT pg_try_advisory_xact_lock(:lock_id)").bindparams(
+                lock_id=_CHECKPOINT_LOCK_ID
+            )
         ).scalar()
         if not locked:
             return None

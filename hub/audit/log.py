@@ -22,7 +22,7 @@ from hub.db import UTCDateTime, utcnow
 from hub.vocabulary import SecurityEventTag
 
 # Any constant will do: it names the one advisory lock that orders appends on PostgreSQL.
-_APPEND_LOCK = 6962
+_APPEND_LOCK_ID = 6962
 
 
 def canonical_json(value: Any) -> bytes:
@@ -107,10 +107,10 @@ def _next_place(db: Session) -> tuple[int, datetime]:
         # entry: appends from every process take turns, so seq is one gapless total order even
         # with several app servers. One round trip (migration 0005logplace), because every
         # disclosing request waits while the holder makes it.
-        statement = text("SELECT last_seq, last_at FROM log_next_place(:key)").columns(
+        statement = text("SELECT last_seq, last_at FROM log_next_place(:lock_id)").columns(
             last_seq=BigInteger, last_at=UTCDateTime
         )
-        last = tuple(db.execute(statement, {"key": _APPEND_LOCK}).one())
+        last = tuple(db.execute(statement, {"lock_id": _APPEND_LOCK_ID}).one())
     else:
         # On SQLite every transaction already holds the write lock (hub.db: BEGIN IMMEDIATE).
         last = db.exec(

@@ -19,12 +19,12 @@ down_revision: str | None = "0004load"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
-# The key is hub.audit.log._APPEND_LOCK.
+# lock_id is hub.audit.log._APPEND_LOCK_ID: the number that names the log's advisory lock.
 NEXT_PLACE = """
-CREATE FUNCTION log_next_place(lock_key bigint, OUT last_seq bigint, OUT last_at timestamptz)
+CREATE FUNCTION log_next_place(lock_id bigint, OUT last_seq bigint, OUT last_at timestamptz)
 LANGUAGE plpgsql VOLATILE AS $$
 BEGIN
-    PERFORM pg_advisory_xact_lock(lock_key);
+    PERFORM pg_advisory_xact_lock(lock_id);
     SELECT seq, recorded_at INTO last_seq, last_at FROM log_entry ORDER BY seq DESC LIMIT 1;
 END
 $$
