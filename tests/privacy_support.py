@@ -30,7 +30,11 @@ def clock(moment: datetime | None) -> Iterator[None]:
     if moment is None:
         yield
         return
-    with mock.patch("hub.audit.log.utcnow", return_value=moment):
+    # The log stamps entries and the flag rules take "now" from the same moment.
+    with (
+        mock.patch("hub.audit.log.utcnow", return_value=moment),
+        mock.patch("hub.privacy.flags.utcnow", return_value=moment),
+    ):
         yield
 
 

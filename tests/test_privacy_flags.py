@@ -351,12 +351,15 @@ def test_hub_audit_flags_computes_from_the_command_line(db, cm, person):
 
     from hub.cli import app as cli_app
 
-    record_read(db, cm, person.id, {"identity": "role"})
-    result = CliRunner().invoke(cli_app, ["audit", "flags", "--days", "1"])
-    assert result.exit_code == 0, result.output
-    assert "Flags created: 1; updated: 0." in result.output
-    again = CliRunner().invoke(cli_app, ["audit", "flags", "--days", "1"])
-    assert "Flags created: 0; updated: 0." in again.output
+    # A weekday morning at the site: only the outside-relationship rule applies, at any hour
+    # the suite runs.
+    with clock(local(2030, 1, 9, 10)):
+        record_read(db, cm, person.id, {"identity": "role"})
+        result = CliRunner().invoke(cli_app, ["audit", "flags", "--days", "1"])
+        assert result.exit_code == 0, result.output
+        assert "Flags created: 1; updated: 0." in result.output
+        again = CliRunner().invoke(cli_app, ["audit", "flags", "--days", "1"])
+        assert "Flags created: 0; updated: 0." in again.output
     (run,) = logged(db, SecurityEventTag.flags_computed)
     assert run.actor_user_id is None and run.address == "local"
     assert CliRunner().invoke(cli_app, ["audit", "flags", "--days", "0"]).exit_code == 2

@@ -6,6 +6,7 @@ import pyotp
 import pytest
 
 from hub.privacy.flags import compute_flags
+from hub.site import write_setting
 from hub.vocabulary import Role
 from tests.factories import PASSWORD, totp_secret_of
 from tests.privacy_support import actor, record_read
@@ -19,7 +20,18 @@ def test_from_a_flag_to_the_users_timeline_to_a_clients_accounting(
     officer = factories.User(role=Role.privacy_officer)
     cm = factories.User(role=Role.case_manager, display_name="Casey Manager")
     person = factories.Person(first_name="Zebulon", last_name="Quarrington")
-    # Two reads on the role alone (no caseload): the outside-relationship rule flags them.
+    # Two reads on the role alone (no caseload): the outside-relationship rule flags them. The
+    # whole week counts as working hours, so the after-hours rule stays out at any hour.
+    write_setting(
+        db,
+        "privacy_flags",
+        {
+            "working_hours_start": "00:00",
+            "working_hours_end": "23:59:59.999999",
+            "working_days": list(range(7)),
+        },
+    )
+    db.commit()
     for _ in range(2):
         record_read(db, cm, person.id, {"identity": "role", "engagement": "role"})
     compute_flags(db, actor(None), days=1)
