@@ -57,12 +57,12 @@ class Settings(BaseSettings):
         "(hub.web.admission). Measured in docs/load-test.md.",
     )
 
-    trusted_proxies: str = Field(
-        default="",
+    trusted_proxies: str | None = Field(
+        default=None,
         description="Addresses or networks of the reverse proxy, comma-separated "
         "(127.0.0.1, 10.0.0.0/24). Only a request from one of them may name the client's address "
         "(X-Forwarded-For) and scheme (X-Forwarded-Proto); from anyone else both are ignored, so "
-        "sign-in limits and the log count real addresses. Empty: no proxy is trusted.",
+        "sign-in limits and the log count real addresses. Unset: no proxy is trusted.",
     )
 
     # Sessions (CJIS AC-11, AC-12; ASVS V7)
@@ -92,9 +92,9 @@ class Settings(BaseSettings):
 
     @field_validator("trusted_proxies")
     @classmethod
-    def _proxies_are_addresses(cls, value: str) -> str:
+    def _proxies_are_addresses(cls, value: str | None) -> str | None:
         # No "*" and no host names: trusting anyone would let a client choose its own address.
-        for item in _comma_list(value):
+        for item in _comma_list(value or ""):
             try:
                 ipaddress.ip_network(item, strict=False)
             except ValueError:
@@ -125,7 +125,7 @@ class Settings(BaseSettings):
 
     @property
     def trusted_proxy_list(self) -> list[str]:
-        return _comma_list(self.trusted_proxies)
+        return _comma_list(self.trusted_proxies or "")
 
     @property
     def is_sqlite(self) -> bool:
