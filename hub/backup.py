@@ -19,6 +19,7 @@ from typing import Any
 
 from sqlalchemy import Engine, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import OperationalError
 from sqlmodel import Session
 
 from hub.audit.checkpoint import CheckpointRefused, leaf_hashes, verifier_key
@@ -139,14 +140,19 @@ def take_backup(
         shutil.copy2(pushed, copies / pushed.name)
         checkpoints.append({"file": pushed.name, "sha256": _sha256(copies / pushed.name)})
     dump = directory / DUMP
-    _run(
-        "pg_dump",
-        "--format=custom",
-        "--no-password",
-        f"--file={dump}",
-        url,
-        environment=environment,
-    )
+    try:
+        _run(
+            "pg_dump",
+            "--format=custom",
+            "--no-password",
+            f"--file={dump}",
+            url,
+            environment=environment,
+        )
+    except BackupError:
+        shutil.rmtree(copies)  # leave the directory as it was given: empty
+        dump.unlink(missing_ok=True)
+        raise
     manifest = {
         "format": FORMAT,
         "created_at": utcnow().isoformat(),
@@ -180,7 +186,16 @@ def read_manifest(directory: Path) -> dict[str, Any]:
         raise BackupError(f"{path} is missing: not a backup, or an unfinished one") from None
     except (ValueError, UnicodeDecodeError):
         raise BackupError(f"{path} is not a backup manifest") from None
-    if manifest.get("format") != FORMAT:
+    try:
+        fit = (
+            manifest["format"] == FORMAT
+            and isinstance(manifest["database"]["dump_sha256"], str)
+            and isinstance(manifest["log"]["verifier_key"], str)
+            and isinstance(manifest["data_key_ids"], list)
+        )
+    except (KeyError, TypeError):
+        fit = False
+    if not fit:
         raise BackupError(f"{path} is not a backup manifest of format {FORMAT}")
     dump = directory / DUMP
     if not dump.is_file() or _sha256(dump) != manifest["database"]["dump_sha256"]:
@@ -208,8 +223,15 @@ def pushed_checkpoints(
     return found
 
 
-def _empty(engine: Engine) -> bool:
-    with engine.connect() as connection:
+def _empty(engine: Engine, name: str | None) -> bool:
+    try:
+        connection = engine.connect()
+    except OperationalError:
+        raise BackupError(
+            f"cannot connect to the database {name}: create it first (createdb) and check "
+            "HUB_DATABASE_URL"
+        ) from None
+    with connection:
         count = connection.execute(
             text(
                 "SELECT count(*) FROM pg_catalog.pg_class c "
@@ -249,12 +271,13 @@ def compare_with_checkpoints(engine: Engine, pushed: list[PushedCheckpoint]) -> 
         while current is not None and current.checkpoint.tree_size == 0:
             current = next(pending, None)
         try:
+            # Read to the end even after a mismatch: an abandoned read would leave the
+            # server-side cursor of leaf_hashes open.
             for leaf in leaf_hashes(db, 0, newest.tree_size):
                 tree.append(leaf)
                 while current is not None and current.checkpoint.tree_size == tree.size:
-                    if tree.root() != current.checkpoint.root_hash:
+                    if report.problem is None and tree.root() != current.checkpoint.root_hash:
                         report.problem = _altered(f"the checkpoint {current.source}", tree.size)
-                        return report
                     current = next(pending, None)
         except CheckpointRefused as exc:  # a gap in seq
             report.problem = _altered(f"the checkpoint {report.newest.source} ({exc})", tree.size)
@@ -276,10 +299,11 @@ def restore_backup(
     nothing, when the backup or the target is not fit; a rollback is in the report."""
     url, environment = _libpq(settings.database_url)
     manifest = read_manifest(directory)
-    if not _empty(engine):
+    name = make_url(settings.database_url).database
+    if not _empty(engine, name):
         raise BackupError(
-            f"the database {make_url(settings.database_url).database} is not empty: restore into "
-            "a new, empty database (createdb) and point HUB_DATABASE_URL at it"
+            f"the database {name} is not empty: restore into a new, empty database (createdb) "
+            "and point HUB_DATABASE_URL at it"
         )
     warnings: list[str] = []
     held = {key_id for key_id, _ in key_ring().keys}

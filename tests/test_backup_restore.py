@@ -11,22 +11,23 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import NullPool, create_engine
+from sqlalchemy import Engine, NullPool, create_engine, inspect
 from sqlmodel import Session, col, select
 
 from hub.audit.checkpoint import checkpoint_round
 from hub.audit.log import Actor, Event, append_and_commit
 from hub.audit.models import LogEntry
+from hub.backup import BackupError, restore_backup, take_backup
 from hub.db import get_engine
-from hub.settings import get_settings
+from hub.settings import Settings, get_settings
 from hub.vocabulary import LogKind, LogOutcome, SecurityEventTag
 from tests.conftest import PostgresServer, run_hub
 
 LOAD_THREADS = 3
 
 
-def _append(count: int = 1) -> None:
-    with Session(get_engine(), expire_on_commit=False) as db:
+def _append(count: int = 1, engine: Engine | None = None) -> None:
+    with Session(engine or get_engine(), expire_on_commit=False) as db:
         for _ in range(count):
             append_and_commit(
                 db,
@@ -130,11 +131,6 @@ def test_backup_under_load_restores_and_verifies(database_url, pushed, empty_dat
     engine.dispose()
     assert SecurityEventTag.database_backed_up.value in tags
 
-    # A second restore into the same database is refused and changes nothing.
-    again = _hub("restore", str(backup), HUB_DATABASE_URL=restored_url)
-    assert again.returncode == 2
-    assert "is not empty" in again.stderr
-
 
 @pytest.mark.parametrize("backend", ["postgres"])
 def test_a_restore_that_lost_recent_entries_is_detected(
@@ -162,3 +158,63 @@ def test_backup_of_sqlite_says_how_instead(database_url, tmp_path):
     assert answer.returncode == 2
     assert "sqlite3 hub.db '.backup" in answer.stderr
     assert not (tmp_path / "backup").exists()
+
+
+def _scratch_engine(url: str) -> Engine:
+    return create_engine(url, poolclass=NullPool)
+
+
+@pytest.mark.parametrize("backend", ["postgres"])
+def test_restore_refuses_what_is_not_a_backup_and_changes_nothing(
+    database_url, empty_databases, tmp_path
+):
+    target = empty_databases()
+    engine = _scratch_engine(target)
+    settings = Settings(database_url=target)
+    nothing = tmp_path / "nothing"
+    nothing.mkdir()
+    with pytest.raises(BackupError, match=r"manifest\.json is missing"):
+        restore_backup(engine, settings, nothing, [])
+
+    backup = tmp_path / "backup"
+    take_backup(get_engine(), get_settings(), backup, Actor(request_id="drill", address="local"))
+    # Not over a database in use: the hub's own is refused, untouched.
+    before = inspect(get_engine()).get_table_names()
+    with pytest.raises(BackupError, match="is not empty: restore into a new, empty database"):
+        restore_backup(get_engine(), get_settings(), backup, [])
+    assert inspect(get_engine()).get_table_names() == before
+    absent = f"{target}_absent"
+    with pytest.raises(BackupError, match="create it first"):
+        restore_backup(_scratch_engine(absent), Settings(database_url=absent), backup, [])
+    with (backup / "database.dump").open("ab") as dump:
+        dump.write(b"\0")
+    with pytest.raises(BackupError, match="differs from the one the manifest names"):
+        restore_backup(engine, settings, backup, [])
+    assert inspect(engine).get_table_names() == []
+    engine.dispose()
+
+
+@pytest.mark.parametrize("backend", ["postgres"])
+def test_a_log_that_differs_from_a_signed_checkpoint_is_detected(
+    database_url, postgres_server, postgres_template, empty_databases, tmp_path
+):
+    _append(6)
+    backup = tmp_path / "backup"
+    take_backup(get_engine(), get_settings(), backup, Actor(request_id="drill", address="local"))
+    # Another log signed with this hub's key: its first entries are not the backup's.
+    other_url = postgres_server.create(
+        f"{postgres_server.prefix}_{secrets.token_hex(4)}", template=postgres_template
+    )
+    other = _scratch_engine(other_url)
+    _append(3, other)
+    witness = tmp_path / "witness"
+    checkpoint_round(other, Settings(database_url=other_url, checkpoint_push_dir=witness))
+    other.dispose()
+
+    target = empty_databases()
+    engine = _scratch_engine(target)
+    report = restore_backup(engine, Settings(database_url=target), backup, [witness])
+    engine.dispose()
+    assert report.entries == 7
+    assert report.problem is not None
+    assert report.problem.startswith("NOT CONSISTENT: the restored log's first 3 entries")
