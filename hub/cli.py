@@ -1,6 +1,7 @@
 """`hub`: the command line. Each domain adds its own group of commands here."""
 
 import sys
+from pathlib import Path
 
 import typer
 
@@ -10,6 +11,7 @@ from hub.db import SchemaBehind, check_schema_current, get_engine, migrate
 from hub.demo.cli import demo_command
 from hub.notifications.cli import notifications_app
 from hub.referrals.cli import site_app
+from hub.settings import get_settings
 
 app = typer.Typer(
     help="Diversion Hub: the shared system of a pre-booking diversion program.",
@@ -100,6 +102,62 @@ def keys_rotate() -> None:
     for name, count in counts.items():
         typer.echo(f"{name}: {count} re-sealed")
     typer.echo(f"Every sealed value is now under the first key ({sum(counts.values())} changed).")
+
+
+@app.command("backup")
+def backup_command(
+    directory: Path = typer.Argument(..., help="A new (or empty) directory for the backup."),
+) -> None:
+    """Back up the PostgreSQL database (pg_dump), the pushed checkpoints and a manifest of the
+    key identifiers (never the keys). See deploy/README.md, Backup and restore."""
+    from hub.audit.services import command_line_actor
+    from hub.backup import BackupError, take_backup
+
+    try:
+        manifest = take_backup(get_engine(), get_settings(), directory, command_line_actor())
+    except BackupError as exc:
+        fail(str(exc), 2)
+    typer.echo(
+        f"Backed up to {directory}: the database, {len(manifest['checkpoints'])} pushed "
+        f"checkpoint(s), data key ids {', '.join(manifest['data_key_ids'])}."
+    )
+
+
+@app.command("restore")
+def restore_command(
+    directory: Path = typer.Argument(..., help="A directory written by `hub backup`."),
+    checkpoints: list[Path] = typer.Option(
+        [],
+        "--checkpoints",
+        help="A directory of pushed checkpoints to compare with (default HUB_CHECKPOINT_PUSH_DIR).",
+    ),
+) -> None:
+    """Restore a backup into the empty database of HUB_DATABASE_URL, then check its log against
+    the newest checkpoint pushed outside the database. Exit 1 if recent entries were lost
+    (rollback) or the log differs from what was signed; exit 2, changing nothing, if the
+    backup or the database is not fit."""
+    from hub.backup import BackupError, restore_backup
+
+    settings = get_settings()
+    if not checkpoints and settings.checkpoint_push_dir is not None:
+        checkpoints = [settings.checkpoint_push_dir]
+    try:
+        report = restore_backup(get_engine(), settings, directory, checkpoints)
+    except BackupError as exc:
+        fail(str(exc), 2)
+    for warning in report.warnings:
+        typer.echo(f"warning: {warning}", err=True)
+    typer.echo(f"Restored {directory}: the log holds {report.entries} entries.")
+    if not report.ok:
+        fail(str(report.problem))
+    if report.newest is not None:
+        size = report.newest.checkpoint.tree_size
+        typer.echo(
+            f"The log holds every entry of the newest pushed checkpoint ({size} entries, "
+            f"{report.newest.source}); {report.entries - size} later one(s) were never "
+            "checkpointed."
+        )
+    typer.echo("Next: `hub migrate` if the schema is behind, then `hub audit verify`.")
 
 
 def main() -> None:

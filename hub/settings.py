@@ -1,9 +1,10 @@
 """All configuration, from environment variables prefixed HUB_ (see README, Configuration)."""
 
+import ipaddress
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field, SecretStr, model_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -56,6 +57,14 @@ class Settings(BaseSettings):
         "(hub.web.admission). Measured in docs/load-test.md.",
     )
 
+    trusted_proxies: str | None = Field(
+        default=None,
+        description="Addresses or networks of the reverse proxy, comma-separated "
+        "(127.0.0.1, 10.0.0.0/24). Only a request from one of them may name the client's address "
+        "(X-Forwarded-For) and scheme (X-Forwarded-Proto); from anyone else both are ignored, so "
+        "sign-in limits and the log count real addresses. Unset: no proxy is trusted.",
+    )
+
     # Sessions (CJIS AC-11, AC-12; ASVS V7)
     session_idle_minutes: int = Field(default=30, ge=1, le=30)
     session_absolute_hours: int = Field(default=12, ge=1, le=24)
@@ -81,6 +90,19 @@ class Settings(BaseSettings):
     break_glass_minutes: int = Field(default=60, ge=5, le=24 * 60)
     retention_years: int = Field(default=6, ge=6)
 
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _proxies_are_addresses(cls, value: str | None) -> str | None:
+        # No "*" and no host names: trusting anyone would let a client choose its own address.
+        for item in _comma_list(value or ""):
+            try:
+                ipaddress.ip_network(item, strict=False)
+            except ValueError:
+                raise ValueError(
+                    f"{item!r} is not an IP address or network (e.g. 127.0.0.1, 10.0.0.0/24)"
+                ) from None
+        return value
+
     @model_validator(mode="after")
     def _refuse_missing_secrets(self) -> "Settings":
         missing = [
@@ -102,8 +124,16 @@ class Settings(BaseSettings):
         return "__Host-hub_session" if self.cookie_secure else "hub_session"
 
     @property
+    def trusted_proxy_list(self) -> list[str]:
+        return _comma_list(self.trusted_proxies or "")
+
+    @property
     def is_sqlite(self) -> bool:
         return self.database_url.startswith("sqlite")
+
+
+def _comma_list(value: str) -> list[str]:
+    return [item.strip() for item in value.split(",") if item.strip()]
 
 
 @lru_cache

@@ -201,6 +201,8 @@ class SecurityEventTag(StrEnum):
     log_read = "audit:log:read"
     accounting_generated = "audit:accounting:generated"
     flags_computed = "privacy:flags:computed"
+    # `hub backup` copies every record (hub.backup): logged like an export of the log.
+    database_backed_up = "admin:database:backed_up"
 
 
 class DeadlineStatus(StrEnum):

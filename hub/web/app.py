@@ -14,6 +14,7 @@ from sqlmodel import Session
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import ClientDisconnect
 from starlette.types import ASGIApp
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from hub.accounts import admin_routes as accounts_admin
 from hub.accounts import routes as accounts
@@ -71,7 +72,13 @@ class Hub(FastAPI):
     the 500 page that the Exception handler renders there went out without the headers."""
 
     def build_middleware_stack(self) -> ASGIApp:
-        return SecurityHeaders(super().build_middleware_stack())
+        stack: ASGIApp = SecurityHeaders(super().build_middleware_stack())
+        trusted = get_settings().trusted_proxy_list
+        if trusted:
+            # Outermost: the client's address and scheme are settled before anything reads them
+            # (the log's actor, the sign-in limits, HSTS). Only the proxies' headers count.
+            stack = ProxyHeadersMiddleware(stack, trusted_hosts=trusted)  # type: ignore[arg-type,assignment]
+        return stack
 
 
 def create_app() -> FastAPI:
