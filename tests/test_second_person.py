@@ -14,6 +14,7 @@ from hub.clients.models import ClientAssignment
 from hub.disclosure.models import CourtOrder, CourtOrderDocument
 from hub.disclosure.policy import gather_facts
 from hub.disclosure.services import CourtOrderForm, confirm_court_order, record_court_order
+from hub.keyrotation import sealed_columns
 from hub.notifications.models import Notification
 from hub.referrals.models import CaseloadRequest, Referral
 from hub.vocabulary import (
@@ -109,6 +110,7 @@ def test_a_court_order_takes_effect_only_when_a_second_privacy_officer_confirms(
     assert recorded.status_code == 200 and "takes effect when another" in recorded.text
     (order,) = orders(db)
     assert order.confirmed_at is None and order.judge == "Hon. A. Example"
+    assert notes(db, NotificationKind.court_order_awaiting) == [confirmer.user.id]
     # Recorded, not confirmed: the prosecutor still sees no treatment.
     assert "treatment" not in disclosed_in(prosecutor.client.get(f"/clients/{pid}").text)
 
@@ -141,6 +143,8 @@ def test_the_copy_is_sealed_at_rest_and_downloads_as_a_logged_attachment(db, pro
     raw = db.execute(text("SELECT content FROM court_order_document")).scalar_one()
     db.commit()
     assert raw.startswith("v1:") and "%PDF" not in raw and "JVBERi" not in raw
+    # `hub keys rotate` re-seals it with every other sealed value.
+    assert ("court_order_document", "id", "content") in sealed_columns()
 
     other = sign_in(Role.privacy_officer)
     copy = other.client.get(f"/privacy/court-orders/{order.id}/copy")
