@@ -23,10 +23,10 @@ from hub.clients.models import (
     TreatmentRecord,
 )
 from hub.consents.models import Consent
-from hub.disclosure.models import BreakGlass, CourtOrder, PolicyRelease
+from hub.disclosure.models import BreakGlass, CourtOrder, CourtOrderDocument, PolicyRelease
 from hub.notifications.models import Notification
 from hub.privacy.models import ReviewFlag
-from hub.referrals.models import IntakeAssessment, Referral, SocialContactEntry
+from hub.referrals.models import CaseloadRequest, IntakeAssessment, Referral, SocialContactEntry
 from hub.site import SiteSetting
 from hub.workgroup.models import (
     ActionItem,
@@ -48,11 +48,13 @@ __all__ = [
     "BreachSignalReview",
     "BreakGlass",
     "CaseNote",
+    "CaseloadRequest",
     "ChargingDecision",
     "ChargingMatter",
     "ClientAssignment",
     "Consent",
     "CourtOrder",
+    "CourtOrderDocument",
     "DecisionDisclosure",
     "DecisionFlag",
     "DiscussionFlag",

@@ -37,6 +37,8 @@ GRANTS: dict[Action, frozenset[Role]] = {
     Action.referrals_overrides: frozenset({Role.sergeant}),
     Action.social_contacts_add: frozenset({Role.officer, Role.sergeant}),
     Action.intake_manage: frozenset({Role.case_manager, Role.case_manager_supervisor}),
+    # A case manager asks for a client; a supervisor of the agency decides (no self-widening).
+    Action.caseload_approve: frozenset({Role.case_manager_supervisor}),
     Action.community_refer: frozenset({Role.case_manager, Role.case_manager_supervisor}),
     Action.charging_decide: frozenset({Role.prosecutor}),
     Action.charging_export: frozenset({Role.prosecutor}),

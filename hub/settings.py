@@ -89,6 +89,12 @@ class Settings(BaseSettings):
     )
     break_glass_minutes: int = Field(default=60, ge=5, le=24 * 60)
     retention_years: int = Field(default=6, ge=6)
+    court_order_max_bytes: int = Field(
+        default=10 * 1024 * 1024,
+        ge=1024,
+        le=50 * 1024 * 1024,
+        description="Largest court order copy (PDF) a privacy officer may upload.",
+    )
 
     @field_validator("trusted_proxies")
     @classmethod

@@ -203,6 +203,12 @@ class SecurityEventTag(StrEnum):
     flags_computed = "privacy:flags:computed"
     # `hub backup` copies every record (hub.backup): logged like an export of the log.
     database_backed_up = "admin:database:backed_up"
+    # Issue 12: court orders and caseload moves take a second person (no one widens their access).
+    court_order_confirmed = "privacy:court_order:confirmed"
+    court_order_document_read = "privacy:court_order:document_read"
+    caseload_requested = "client:caseload:requested"
+    caseload_request_approved = "client:caseload:request_approved"
+    caseload_request_refused = "client:caseload:request_refused"
 
 
 class DeadlineStatus(StrEnum):
@@ -300,6 +306,9 @@ class NotificationKind(StrEnum):
     decision_flagged = "decision_flagged"
     breach_signal = "breach_signal"
     agenda_published = "agenda_published"
+    caseload_requested = "caseload_requested"  # to the agency's supervisors
+    caseload_changed = "caseload_changed"  # to the case manager the client leaves
+    court_order_awaiting = "court_order_awaiting"  # to the other privacy officers
 
 
 class AgendaItemKind(StrEnum):
@@ -326,6 +335,12 @@ class ActionItemStatus(StrEnum):
     dropped = "dropped"
 
 
+class CaseloadRequestStatus(StrEnum):
+    pending = "pending"
+    approved = "approved"
+    refused = "refused"
+
+
 class FlagStatus(StrEnum):
     open = "open"
     reviewed = "reviewed"
@@ -342,6 +357,8 @@ class FlagRule(StrEnum):
     sign_in_failures = "sign_in_failures"  # a burst of failed sign-ins
     lockout = "lockout"  # an account locked (CJIS AC-7)
     new_address = "new_address"  # a sign-in from an address the user had not used
+    caseload_change = "caseload_change"  # a caseload request, approval, refusal or move
+    court_order_pending = "court_order_pending"  # a court order awaiting a second officer
 
 
 class Action(StrEnum):
@@ -359,6 +376,7 @@ class Action(StrEnum):
     privacy_console = "privacy:console:read"
     privacy_break_glass = "privacy:break_glass:open"
     privacy_court_orders = "privacy:court_order:record"
+    caseload_approve = "referrals:caseload:approve"
     referrals_create = "referrals:referral:create"
     referrals_feedback = "referrals:referral:feedback"
     referrals_overrides = "referrals:override:review"

@@ -431,6 +431,11 @@ def test_a_court_order_lets_covered_health_data_bind_and_the_file_decision_is_fl
         scope="health records for this charge",
         issued_on=date.today() - timedelta(days=1),
         recorded_by_id=world.users["privacy_officer"].id,
+        # In force once a second privacy officer confirmed it (issue 12).
+        confirmed_by_id=world.add_user(
+            "privacy_officer2", Role.privacy_officer, "program_office"
+        ).id,
+        confirmed_at=datetime.now(UTC) - timedelta(hours=1),
     )
     db.add(order)
     db.commit()

@@ -395,13 +395,21 @@ def test_court_order_lets_treatment_reach_the_prosecutor(app, db, program, sign_
         "rule": "2.65",
         "scope": "Treatment records, for the charging decision on the pending matter.",
         "issued_on": date.today().isoformat(),
+        "expires_on": (date.today() + timedelta(days=30)).isoformat(),
+        "judge": "Hon. A. Example",
     }
-    bad = privacy.post("/privacy/court-orders", data={**form, "rule": "subpoena"})
+    copy = {"document": ("order.pdf", b"%PDF-1.7\n%%EOF\n", "application/pdf")}
+    bad = privacy.post("/privacy/court-orders", data={**form, "rule": "subpoena"}, files=copy)
     assert bad.status_code == 422 and "2.64 or 2.65" in bad.text
-    recorded = privacy.post("/privacy/court-orders", data=form)
+    recorded = privacy.post("/privacy/court-orders", data=form, files=copy)
     assert recorded.status_code == 200 and "is recorded" in recorded.text
-    assert db.exec(select(CourtOrder)).one().rule == "2.65"
+    order = db.exec(select(CourtOrder)).one()
+    assert order.rule == "2.65"
     db.commit()
+    # Issue 12: in force once a second privacy officer confirms it.
+    assert "treatment" not in disclosed_in(prosecutor.client.get(f"/clients/{pid}").text)
+    confirmed = sign_in(Role.privacy_officer).post(f"/privacy/court-orders/{order.id}/confirm")
+    assert confirmed.status_code == 200 and "is confirmed" in confirmed.text
 
     page = prosecutor.client.get(f"/clients/{pid}")
     assert "treatment" in disclosed_in(page.text) and REDISCLOSURE_NOTICE in page.text

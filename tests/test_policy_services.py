@@ -26,6 +26,7 @@ from hub.disclosure.record import disclose_record
 from hub.disclosure.services import (
     CourtOrderForm,
     PrivacyActionError,
+    confirm_court_order,
     open_break_glass,
     record_court_order,
     review_break_glass,
@@ -279,6 +280,9 @@ def court_order(site, **changes):
         rule="2.65",
         scope="Treatment dates only, for the investigation of an extremely serious crime.",
         issued_on=dt.date.today(),
+        expires_on=dt.date.today() + dt.timedelta(days=30),
+        judge="Hon. A. Example",
+        document=b"%PDF-1.7\n%%EOF\n",
     )
     fields.update(changes)
     return CourtOrderForm(**fields)
@@ -301,6 +305,12 @@ def test_treatment_never_reaches_a_prosecutor_on_consent_only_on_a_court_order(d
     with pytest.raises(PrivacyActionError, match=r"2\.64 or 2\.65"):
         record_court_order(db, site.v(site.privacy), court_order(site, rule="subpoena"), ACTOR)
     order = record_court_order(db, site.v(site.privacy), court_order(site), ACTOR)
+    # Recorded, not yet in force: a second privacy officer confirms it (issue 12).
+    record = read(db, site, site.prosecutor, Purpose.charging_decision)
+    assert record.treatment.reason == WithheldReason.enforcement_rule
+    with pytest.raises(PrivacyActionError, match="other than the one who recorded"):
+        confirm_court_order(db, site.v(site.privacy), order.id, ACTOR)
+    confirm_court_order(db, site.v(site.privacy2), order.id, ACTOR)
     record = read(db, site, site.prosecutor, Purpose.charging_decision)
     assert record.basis[Category.treatment] == f"court_order:{order.id}"
     assert record.part2 is True

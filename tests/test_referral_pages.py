@@ -25,6 +25,7 @@ PAGES = [
     ("/social-contacts", {Role.officer, Role.sergeant}),
     ("/intake", {Role.case_manager, Role.case_manager_supervisor}),
     ("/intake/social-contacts", {Role.case_manager, Role.case_manager_supervisor}),
+    ("/caseload-requests", {Role.case_manager_supervisor}),
     ("/charging", {Role.prosecutor}),
     ("/defense", {Role.defender}),
     ("/flags", {Role.defender, Role.privacy_officer}),

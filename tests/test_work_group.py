@@ -14,7 +14,7 @@ from hub.charging.services import record_new_arrest
 from hub.clients.models import Person
 from hub.db import utcnow
 from hub.disclosure.notice import REDISCLOSURE_NOTICE
-from hub.disclosure.services import CourtOrderForm, record_court_order
+from hub.disclosure.services import CourtOrderForm, confirm_court_order, record_court_order
 from hub.notifications.models import Notification
 from hub.referrals.services import ArrestDetails
 from hub.vocabulary import (
@@ -26,6 +26,7 @@ from hub.vocabulary import (
     NotificationKind,
     ProgramStatus,
     Purpose,
+    Role,
     SecurityEventTag,
 )
 from hub.workgroup import services
@@ -191,7 +192,7 @@ def test_print_is_logged_and_carries_the_notice_exactly_when_treatment_is_shown(
 
     # A 42 CFR 2.64 order for the defender's office: treatment reaches the defender, and the
     # printout carries the notice and the Part 2 label on the update.
-    record_court_order(
+    order = record_court_order(
         db,
         world.viewer("privacy_officer"),
         CourtOrderForm(
@@ -204,8 +205,16 @@ def test_print_is_logged_and_carries_the_notice_exactly_when_treatment_is_shown(
             rule="2.64",
             scope="Treatment records for the work group",
             issued_on=date.today(),
+            expires_on=date.today() + timedelta(days=30),
+            judge="Hon. A. Example",
+            document=b"%PDF-1.7\n%%EOF\n",
         ),
         world.actor("privacy_officer"),
+    )
+    # In force once a second privacy officer confirms it (issue 12).
+    world.add_user("privacy_officer2", Role.privacy_officer, "program_office")
+    confirm_court_order(
+        db, world.viewer("privacy_officer2"), order.id, world.actor("privacy_officer2")
     )
     html = page_of(sign_in, world, "defender", url)
     assert REDISCLOSURE_NOTICE in html and "Started MOUD" in html

@@ -435,11 +435,13 @@ def disclosures_since_referral(
 def _court_order_covers(
     db: Session, entry: LogEntry, agency_id: int, categories: set[str], today: date
 ) -> bool:
-    """A court order for this person and office, issued before the disclosure, in force today,
-    naming these categories and the charging-decision purpose (42 CFR 2.64/2.65)."""
+    """A confirmed court order for this person and office, issued before the disclosure, in
+    force today, naming these categories and the charging-decision purpose (42 CFR 2.64/2.65)."""
     for order in db.exec(
         select(CourtOrder).where(
-            CourtOrder.person_id == entry.person_id, CourtOrder.recipient_agency_id == agency_id
+            CourtOrder.person_id == entry.person_id,
+            CourtOrder.recipient_agency_id == agency_id,
+            col(CourtOrder.confirmed_at).is_not(None),  # in force once a second officer confirmed
         )
     ):
         if (

@@ -217,6 +217,25 @@ class BreakGlassPage(Page):
     record: RecordPage | None = None
 
 
+@dataclass(frozen=True)
+class AwaitingOrder:
+    """A court order awaiting a second privacy officer's confirmation: the order's own terms
+    (client by number only) and whether this viewer may confirm it."""
+
+    id: int
+    person_id: int
+    recipient: str
+    court: str
+    order_reference: str
+    judge: str
+    rule: str
+    categories: list[str]
+    purposes: list[str]
+    issued_on: date
+    expires_on: date | None
+    confirmable: bool
+
+
 @dataclass
 class CourtOrderPage(Page):
     values: dict[str, Any] = field(default_factory=dict)
@@ -226,3 +245,6 @@ class CourtOrderPage(Page):
     rules: list[str] = field(default_factory=lambda: ["2.64", "2.65"])
     error: str | None = None
     recorded_id: int | None = None
+    confirmed_id: int | None = None
+    awaiting: list[AwaitingOrder] = field(default_factory=list)
+    max_megabytes: int = 10

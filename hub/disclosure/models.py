@@ -3,13 +3,14 @@ from datetime import date, datetime
 from sqlalchemy import Column, Text, event
 from sqlmodel import Field, SQLModel
 
+from hub.crypto import EncryptedText
 from hub.db import JSONList, utc_field, utcnow
 
 
 class CourtOrder(SQLModel, table=True):
     """A court order under 42 CFR 2.64/2.65, recorded by a privacy officer for one named client
     and scope. Only such an order lets treatment or health data reach enforcement users or bind
-    to a charging decision."""
+    to a charging decision, and only once a second privacy officer has confirmed it."""
 
     __tablename__ = "court_order"
 
@@ -26,6 +27,27 @@ class CourtOrder(SQLModel, table=True):
     expires_on: date | None = Field(default=None)
     recorded_by_id: int = Field(foreign_key="user.id")
     recorded_at: datetime = utc_field(default_factory=utcnow)
+    judge: str = Field(default="", max_length=200)
+    # In force only once confirmed by a privacy officer other than the recorder (AC-5); orders
+    # recorded before confirmation existed stay unconfirmed and grant nothing (fail closed).
+    confirmed_by_id: int | None = Field(default=None, foreign_key="user.id")
+    confirmed_at: datetime | None = utc_field(default=None)
+
+
+class CourtOrderDocument(SQLModel, table=True):
+    """The uploaded copy of a court order (a PDF), sealed at rest under HUB_DATA_KEYS. Kept
+    apart from court_order so that deciding a read never loads it."""
+
+    __tablename__ = "court_order_document"
+
+    id: int | None = Field(default=None, primary_key=True)
+    court_order_id: int = Field(foreign_key="court_order.id", unique=True)
+    # base64 of the PDF, sealed (hub.crypto.EncryptedText; `hub keys rotate` re-seals it).
+    content: str = Field(sa_column=Column(EncryptedText, nullable=False))
+    size_bytes: int
+    sha256: str = Field(max_length=64)
+    uploaded_by_id: int = Field(foreign_key="user.id")
+    uploaded_at: datetime = utc_field(default_factory=utcnow)
 
 
 class BreakGlass(SQLModel, table=True):

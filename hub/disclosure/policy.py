@@ -235,7 +235,7 @@ class ConsentFact:
 
 @dataclass(frozen=True)
 class CourtOrderFact:
-    """An order in force for this client naming the viewer's agency."""
+    """A confirmed, unexpired order in force for this client naming the viewer's agency."""
 
     id: int
     categories: frozenset[Category]
@@ -315,6 +315,8 @@ def gather_facts_many(
             col(CourtOrder.person_id).in_(existing),
             CourtOrder.recipient_agency_id == viewer.agency_id,
             col(CourtOrder.issued_on) <= today,
+            # Recorded by one privacy officer, in force once another confirmed it (AC-5).
+            col(CourtOrder.confirmed_at) <= now,
         )
     ).all():
         if order.expires_on is None or order.expires_on >= today:

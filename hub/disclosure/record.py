@@ -175,6 +175,8 @@ OUTSIDE_RECORD: dict[str, str] = {
     "client_assignment": "a relationship the policy reads (caseload, defense)",
     "consent": "the client's consents, read by the policy and managed by hub.consents",
     "court_order": "read by the policy; recorded and shown by privacy officers",
+    "court_order_document": "a court order's sealed copy, for privacy officers only",
+    "caseload_request": "a case manager's request for a client; grants nothing until approved",
     "break_glass": "read by the policy; reviewed by privacy officers",
     "decision_disclosure": "links a charging decision to log entries; read by the accountings",
     "decision_flag": "a file decision resting on care data, for the defender and privacy review",

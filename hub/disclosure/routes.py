@@ -1,22 +1,31 @@
-"""Privacy officers' pages: break-glass (a reason, then the time-boxed record) and recording
-a court order. Thin: hub.disclosure.services records, hub.disclosure.record reads and logs."""
+"""Privacy officers' pages: break-glass (a reason, then the time-boxed record); recording a
+court order with its copy, confirming another officer's, downloading a copy. Thin:
+hub.disclosure.services records, hub.disclosure.record reads and logs."""
 
 from datetime import date
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Form, HTTPException, Path, Request, status
+from fastapi import APIRouter, Depends, File, Form, HTTPException, Path, Request, UploadFile, status
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import AfterValidator
 from sqlmodel import Session
 
 from hub.accounts.sessions import Viewer
-from hub.clients.pages import BreakGlassPage, CourtOrderPage, RecordPage, SectionView, display_name
+from hub.clients.pages import (
+    AwaitingOrder,
+    BreakGlassPage,
+    CourtOrderPage,
+    RecordPage,
+    SectionView,
+    display_name,
+)
 from hub.clients.purposes import record_purpose
 from hub.clients.web import MAX_ID, read_record, refuse_nul
 from hub.consents.services import agencies_by_name
 from hub.db import utcnow
 from hub.disclosure import services
 from hub.disclosure.services import CourtOrderForm, PrivacyActionError
+from hub.settings import get_settings
 from hub.vocabulary import Action, Category, Purpose
 from hub.web.dependencies import DB, log_actor, require
 from hub.web.templating import render
@@ -123,16 +132,61 @@ def break_glass_record(
 # --- court orders ---------------------------------------------------------------------------
 
 
+OrderId = Annotated[int, Path(ge=1, le=MAX_ID)]
+
+
 def _court_order_page(db: Session, viewer: Viewer, **fields: Any) -> CourtOrderPage:
     agencies = [(a.id, a.name) for a in agencies_by_name(db)]
-    db.commit()
-    return CourtOrderPage(**_basics(viewer, "Record a court order"), agencies=agencies, **fields)  # type: ignore[arg-type]
+    names = dict(agencies)
+    awaiting = [
+        AwaitingOrder(
+            id=o.id,  # type: ignore[arg-type]
+            person_id=o.person_id,
+            recipient=names.get(o.recipient_agency_id, "?"),
+            court=o.court,
+            order_reference=o.order_reference,
+            judge=o.judge,
+            rule=o.rule,
+            categories=list(o.categories),
+            purposes=list(o.purposes),
+            issued_on=o.issued_on,
+            expires_on=o.expires_on,
+            # Another officer confirms it, and not one of the agency it names.
+            confirmable=o.recorded_by_id != viewer.user_id
+            and o.recipient_agency_id != viewer.agency_id,
+        )
+        for o in services.court_orders_awaiting(db)
+    ]
+    return CourtOrderPage(
+        **_basics(viewer, "Court orders"),
+        # Never their own agency: no privacy officer names it as a recipient.
+        agencies=[a for a in agencies if a[0] != viewer.agency_id],  # type: ignore[misc]
+        awaiting=awaiting,
+        max_megabytes=max(get_settings().court_order_max_bytes // (1024 * 1024), 1),
+        **fields,
+    )
+
+
+def _court_orders(
+    request: Request, db: Session, viewer: Viewer, code: int = 200, **fields: Any
+) -> HTMLResponse:
+    """The court orders page: the queue awaiting confirmation and the form (empty unless
+    `values` holds what was posted)."""
+    fields.setdefault("values", {"rule": "2.64", "categories": [], "purposes": []})
+    page = _court_order_page(db, viewer, **fields)
+    return render(request, "privacy/court_order.html", page, code)
 
 
 @router.get("/court-orders", response_class=HTMLResponse)
 def court_order_form(request: Request, db: DB, viewer: CourtOrderOfficer) -> HTMLResponse:
-    page = _court_order_page(db, viewer, values={"rule": "2.64", "categories": [], "purposes": []})
-    return render(request, "privacy/court_order.html", page)
+    return _court_orders(request, db, viewer)
+
+
+def _upload(document: UploadFile | None) -> bytes:
+    if document is None:
+        raise PrivacyActionError("Upload the court order's copy as a PDF.")
+    # Read one byte past the limit: enough to refuse an oversized copy without holding it all.
+    return document.file.read(get_settings().court_order_max_bytes + 1)
 
 
 @router.post("/court-orders", response_class=HTMLResponse)
@@ -146,10 +200,12 @@ def record_court_order(
     purposes: Annotated[list[str] | None, Form()] = None,
     court: Annotated[Text, Form(max_length=200)] = "",
     order_reference: Annotated[Text, Form(max_length=100)] = "",
+    judge: Annotated[Text, Form(max_length=200)] = "",
     rule: Annotated[str, Form(max_length=8)] = "",
     scope: Annotated[Text, Form(max_length=1000)] = "",
     issued_on: Annotated[str, Form(max_length=10)] = "",
     expires_on: Annotated[str, Form(max_length=10)] = "",
+    document: Annotated[UploadFile | None, File()] = None,
 ) -> HTMLResponse:
     values = {
         "person_id": person_id,
@@ -158,6 +214,7 @@ def record_court_order(
         "purposes": purposes or [],
         "court": court,
         "order_reference": order_reference,
+        "judge": judge,
         "rule": rule,
         "scope": scope,
         "issued_on": issued_on,
@@ -178,18 +235,43 @@ def record_court_order(
             scope=scope,
             issued_on=issued,
             expires_on=_day(expires_on, "the expiry date"),
+            judge=judge,
+            document=_upload(document),
         )
         order = services.record_court_order(db, viewer, form, log_actor(request, viewer))
     except PrivacyActionError as exc:
-        page = _court_order_page(db, viewer, values=values, error=str(exc))
-        return render(request, "privacy/court_order.html", page, 422)
-    page = _court_order_page(
-        db,
-        viewer,
-        values={"rule": "2.64", "categories": [], "purposes": []},
-        recorded_id=order.id,
+        return _court_orders(request, db, viewer, 422, values=values, error=str(exc))
+    return _court_orders(request, db, viewer, recorded_id=order.id)
+
+
+@router.post("/court-orders/{order_id}/confirm", response_class=HTMLResponse)
+def confirm_court_order(
+    request: Request, db: DB, viewer: CourtOrderOfficer, order_id: OrderId
+) -> HTMLResponse:
+    try:
+        order = services.confirm_court_order(db, viewer, order_id, log_actor(request, viewer))
+    except PrivacyActionError as exc:
+        return _court_orders(request, db, viewer, 422, error=str(exc))
+    return _court_orders(request, db, viewer, confirmed_id=order.id)
+
+
+@router.get("/court-orders/{order_id}/copy")
+def court_order_copy(
+    request: Request, db: DB, viewer: CourtOrderOfficer, order_id: OrderId
+) -> Response:
+    try:
+        copy = services.court_order_copy(db, viewer, order_id, log_actor(request, viewer))
+    except PrivacyActionError as exc:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from None
+    # An attachment, never shown inline; the file name carries the order's number only.
+    return Response(
+        copy.content,
+        media_type="application/pdf",
+        headers={
+            "Content-Disposition": f'attachment; filename="court-order-{copy.court_order_id}.pdf"',
+            "X-Content-Type-Options": "nosniff",
+        },
     )
-    return render(request, "privacy/court_order.html", page)
 
 
 def _enum(enum: Any, value: str) -> Any:

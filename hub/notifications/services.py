@@ -24,6 +24,9 @@ TEXTS: dict[NotificationKind, str] = {
     NotificationKind.decision_flagged: "A charging decision was flagged for review",
     NotificationKind.breach_signal: "A possible breach was detected: see the privacy console",
     NotificationKind.agenda_published: "A work group agenda you are invited to was published",
+    NotificationKind.caseload_requested: "A case manager asks for a client: approve or refuse",
+    NotificationKind.caseload_changed: "A client of yours moved to another case manager",
+    NotificationKind.court_order_awaiting: "A court order awaits a second privacy officer",
 }
 
 CASE_MANAGEMENT_ROLES = frozenset({Role.case_manager, Role.case_manager_supervisor})

@@ -16,6 +16,9 @@ Rules (thresholds in the site setting `privacy_flags`, see FlagSettings):
 - sign_in_failures: a burst of failed sign-ins on one account or from one address;
 - lockout: every account locked (CJIS AC-7);
 - new_address: a sign-in from an address the user had not signed in from in 90 days.
+- caseload_change: every caseload request, its approval or refusal, and every move of a client
+  from one case manager to another (one flag per request or move);
+- court_order_pending: every court order recorded, with its confirmation and copy downloads.
 
 A flag's `key` names the rule and the subject (a user's day, an entry). Recomputing adds the
 entries not yet flagged under that key: to the open flag, or, if every flag under the key has
@@ -439,6 +442,66 @@ def _new_addresses(
     return findings
 
 
+# Issue 12: access widened through a second person is still reviewed (CJIS AU-6, AC-5). Each
+# tag's words say where the request or order stands after it ("" leaves that as it was).
+_SECOND_PERSON_TAGS = {
+    SecurityEventTag.caseload_requested.value: "requested, awaiting a supervisor",
+    SecurityEventTag.caseload_request_approved.value: "approved by a supervisor",
+    SecurityEventTag.caseload_request_refused.value: "refused by a supervisor",
+    SecurityEventTag.caseload_assigned.value: "",
+    SecurityEventTag.court_order_recorded.value: "recorded, awaiting a second privacy officer",
+    SecurityEventTag.court_order_confirmed.value: "confirmed by a second privacy officer",
+    SecurityEventTag.court_order_document_read.value: "",
+}
+
+
+def _second_person_key(row: _Row) -> tuple[FlagRule, str, str] | None:
+    d, tag = row.detail, row.tag
+    if tag not in _SECOND_PERSON_TAGS:
+        return None
+    if "caseload_request_id" in d:
+        number = d["caseload_request_id"]
+        return (
+            FlagRule.caseload_change,
+            f"caseload_change:request:{number}",
+            f"Caseload request {number}",
+        )
+    if tag == SecurityEventTag.caseload_assigned.value and d.get("previous_user_ids"):
+        # A supervisor's direct move from one case manager to another.
+        number = d.get("assignment_id")
+        return (
+            FlagRule.caseload_change,
+            f"caseload_change:assignment:{number}",
+            (f"Caseload assignment {number} (moved from user(s) {d['previous_user_ids']})"),
+        )
+    if tag.startswith("privacy:court_order:") and "id" in d:
+        return FlagRule.court_order_pending, f"court_order:{d['id']}", f"Court order {d['id']}"
+    return None
+
+
+def _second_person(rows: list[_Row]) -> list[Finding]:
+    """caseload_change and court_order_pending: one flag per request, move or order."""
+    groups: dict[tuple[FlagRule, str, str], list[_Row]] = defaultdict(list)
+    for row in rows:
+        if (found := _second_person_key(row)) is not None:
+            groups[found].append(row)
+    findings = []
+    for (rule, key, what), group in groups.items():
+        states = [_SECOND_PERSON_TAGS[r.tag] for r in group if _SECOND_PERSON_TAGS[r.tag]]
+        findings.append(
+            Finding(
+                rule,
+                key,
+                f"{what} for client #{group[0].person_id}: {states[-1] if states else 'done'}.",
+                _capped(r.seq for r in group),
+                group[0].actor_user_id,
+                group[0].person_id,
+                restates_reason=bool(states),
+            )
+        )
+    return findings
+
+
 def find(db: Session, since: datetime, now: datetime | None = None) -> list[Finding]:
     """Every finding about entries recorded since `since` (a site-local day start)."""
     now = now or utcnow()
@@ -456,6 +519,7 @@ def find(db: Session, since: datetime, now: datetime | None = None) -> list[Find
         *_denied(rows, zone),
         *_sign_in_failures(rows, zone, settings),
         *_lockouts(rows),
+        *_second_person(rows),
     ]
     history_start = first_seq_from(
         db, since - timedelta(days=max(settings.volume_history_days, 1) + 1)

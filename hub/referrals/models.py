@@ -4,7 +4,7 @@ from sqlalchemy import Column
 from sqlmodel import Field, SQLModel
 
 from hub.db import JSONList, enum_column, utc_field, utcnow
-from hub.vocabulary import ReferralKind
+from hub.vocabulary import CaseloadRequestStatus, ReferralKind
 
 
 class Referral(SQLModel, table=True):
@@ -76,3 +76,25 @@ class IntakeAssessment(SQLModel, table=True):
     assessed_at: datetime = utc_field()
     services: list[str] = Field(default_factory=list, sa_column=Column(JSONList))
     created_at: datetime = utc_field(default_factory=utcnow)
+
+
+class CaseloadRequest(SQLModel, table=True):
+    """A case manager's request to take a client onto their caseload. It grants nothing until
+    a supervisor of the same agency approves it (no one widens their own access, CJIS AC-5)."""
+
+    __tablename__ = "caseload_request"
+
+    id: int | None = Field(default=None, primary_key=True)
+    person_id: int = Field(foreign_key="person.id", index=True)
+    referral_id: int = Field(foreign_key="referral.id")
+    agency_id: int = Field(foreign_key="agency.id", index=True)
+    requested_by_id: int = Field(foreign_key="user.id")
+    # Who held the client when it was asked for (told when it is approved).
+    previous_case_manager_id: int | None = Field(default=None, foreign_key="user.id")
+    requested_at: datetime = utc_field(default_factory=utcnow)
+    status: CaseloadRequestStatus = Field(
+        default=CaseloadRequestStatus.pending,
+        sa_column=enum_column(CaseloadRequestStatus, nullable=False),
+    )
+    decided_by_id: int | None = Field(default=None, foreign_key="user.id")
+    decided_at: datetime | None = utc_field(default=None)

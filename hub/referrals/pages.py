@@ -2,6 +2,7 @@
 only as the policy layer disclosed it (an Identity, or a WithheldCategory saying why not)."""
 
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from hub.disclosure.record import DisclosedRecord, Identity, WithheldCategory
 from hub.referrals.eligibility import Screening
@@ -119,5 +120,24 @@ class IntakePage(Page):
     case_managers: list[tuple[int, str]] = field(default_factory=list)
     can_assign_others: bool = False
     created: bool = False
+    error: str | None = None
+    done: str | None = None
+
+
+@dataclass(frozen=True)
+class CaseloadRequestRow:
+    """A pending caseload request, its client as far as the supervisor may know them."""
+
+    request_id: int
+    referral_id: int
+    identity: Who
+    requested_by: str
+    held_by: str | None
+    requested_at: datetime
+
+
+@dataclass
+class CaseloadRequestsPage(Page):
+    rows: list[CaseloadRequestRow] = field(default_factory=list)
     error: str | None = None
     done: str | None = None

@@ -10,7 +10,7 @@ Routes are thin: services decide, hub.disclosure says who a person is (and logs 
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Form, HTTPException, Request, status
+from fastapi import APIRouter, Depends, Form, HTTPException, Path, Request, status
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlmodel import Session
 
@@ -36,6 +36,8 @@ from hub.referrals.forms import (
 )
 from hub.referrals.pages import (
     Candidate,
+    CaseloadRequestRow,
+    CaseloadRequestsPage,
     FeedbackRow,
     IntakePage,
     IntakeQueuePage,
@@ -50,7 +52,7 @@ from hub.referrals.pages import (
 )
 from hub.referrals.rules import SiteRules, current_rules
 from hub.referrals.services import ArrestDetails, PossibleDuplicate
-from hub.vocabulary import Action, Category, Purpose, Role
+from hub.vocabulary import Action, Category, Purpose
 from hub.web.dependencies import DB, CurrentViewer, log_actor, require
 from hub.web.paging import PageNumber, Paging
 from hub.web.templating import render
@@ -67,6 +69,7 @@ Sergeant = Annotated[Viewer, Depends(require(Action.referrals_overrides))]
 ListKeeper = Annotated[Viewer, Depends(require(Action.social_contacts_add))]
 CaseManager = Annotated[Viewer, Depends(require(Action.intake_manage))]
 CommunityReferrer = Annotated[Viewer, Depends(require(Action.community_refer))]
+CaseloadSupervisor = Annotated[Viewer, Depends(require(Action.caseload_approve))]
 
 
 def _candidates(
@@ -498,7 +501,7 @@ def _intake_page(
         shows_clock=shows_clock,
         deadline=services.deadline_status(referral, today, tz=rules.tz) if shows_clock else None,
         case_managers=services.agency_case_managers(db, viewer.agency_id),
-        can_assign_others=viewer.role == Role.case_manager_supervisor,
+        can_assign_others=allowed(viewer.role, Action.caseload_approve),
         **extra,  # type: ignore[arg-type]
     )
 
@@ -581,15 +584,94 @@ def assign_caseload(
     referral_id: int,
     case_manager_id: Annotated[int, Form()],
 ) -> Response:
-    def _assign() -> None:
-        referral = services.intake_referral(db, viewer, referral_id)
-        services.assign_to_caseload(
-            db, viewer, referral.person_id, case_manager_id, log_actor(request, viewer)
-        )
+    """A supervisor assigns; a case manager asking for the client themself sends a request
+    that a supervisor decides (nothing more is disclosed meanwhile)."""
+    actor = log_actor(request, viewer)
+    supervises = allowed(viewer.role, Action.caseload_approve)
 
-    return _intake_step(
-        request, db, viewer, referral_id, _assign, "The client is assigned to the caseload."
+    def _assign() -> None:
+        if not supervises and case_manager_id == viewer.user_id:
+            services.request_caseload(db, viewer, referral_id, actor)
+            return
+        referral = services.intake_referral(db, viewer, referral_id)
+        services.assign_to_caseload(db, viewer, referral.person_id, case_manager_id, actor)
+
+    done = (
+        "The client is assigned to the caseload."
+        if supervises
+        else "Your request is sent to a supervisor. The client stays with their case manager "
+        "until a supervisor approves it."
     )
+    return _intake_step(request, db, viewer, referral_id, _assign, done)
+
+
+# --- supervisors: caseload requests ---------------------------------------------------------
+
+
+def _caseload_requests_page(
+    request: Request, db: Session, viewer: Viewer, **extra: object
+) -> CaseloadRequestsPage:
+    pending = services.pending_caseload_requests(db, viewer)
+    names = dict(services.agency_case_managers(db, viewer.agency_id))
+    known = disclose_identities(
+        db, viewer, [r.person_id for r in pending], INTAKE_PURPOSE, log_actor(request, viewer)
+    )
+    rows = [
+        CaseloadRequestRow(
+            request_id=services.ident(r.id),
+            referral_id=r.referral_id,
+            identity=known.identity(r.person_id),
+            requested_by=names.get(r.requested_by_id, f"user {r.requested_by_id}"),
+            held_by=(
+                names.get(r.previous_case_manager_id, f"user {r.previous_case_manager_id}")
+                if r.previous_case_manager_id
+                else None
+            ),
+            requested_at=r.requested_at,
+        )
+        for r in pending
+    ]
+    return CaseloadRequestsPage(
+        title="Caseload requests",
+        viewer=viewer,
+        csrf_token=viewer.csrf_token,
+        rows=rows,
+        **extra,  # type: ignore[arg-type]
+    )
+
+
+@router.get("/caseload-requests", response_class=HTMLResponse)
+def caseload_requests(request: Request, db: DB, viewer: CaseloadSupervisor) -> Response:
+    page = _caseload_requests_page(request, db, viewer)
+    return render(request, "referrals/caseload_requests.html", page)
+
+
+@router.post("/caseload-requests/{request_id}/{decision}", response_class=HTMLResponse)
+def decide_caseload_request(
+    request: Request,
+    db: DB,
+    viewer: CaseloadSupervisor,
+    request_id: Annotated[int, Path(ge=1, le=2**31 - 1)],
+    decision: Annotated[str, Path(pattern="^(approve|refuse)$")],
+) -> Response:
+    approve = decision == "approve"
+    try:
+        services.decide_caseload_request(
+            db, viewer, request_id, approve, log_actor(request, viewer)
+        )
+    except ReferralError as error:
+        db.rollback()
+        page = _caseload_requests_page(request, db, viewer, error=str(error))
+        return render(
+            request, "referrals/caseload_requests.html", page, status.HTTP_400_BAD_REQUEST
+        )
+    done = (
+        "The request is approved: the client is on the new caseload."
+        if approve
+        else ("The request is refused: the client stays where they are.")
+    )
+    page = _caseload_requests_page(request, db, viewer, done=done)
+    return render(request, "referrals/caseload_requests.html", page)
 
 
 # --- case managers: community referrals from the social contact list ------------------------
