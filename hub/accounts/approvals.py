@@ -102,7 +102,7 @@ def _pending(
     request = db.get(AccessRequest, request_id)
     if request is None or request.status != AccessRequestStatus.pending:
         raise AccountError("There is no such request waiting for a decision.")
-    user = db.get(User, request.user_id)
+    user = db.get(User, request.user_id, populate_existing=True)
     assert user is not None
     if not may_decide(approver, request, user):
         raise _deny(db, actor, action, request_id=request_id, account_id=user.id)
