@@ -1068,9 +1068,10 @@ def change_role(db: Session, actor: Actor, scope: Scope, user_id: int, role: Rol
     if user.status == UserStatus.disabled:
         raise AccountError("The account is disabled; enable it first.")
     if user.status == UserStatus.pending:
-        pending = pending_request(db, user.id)  # type: ignore[arg-type]
-        if pending is not None and pending.kind == AccessRequestKind.new_account:
-            raise AccountError("The account waits for approval; refuse it and create it again.")
+        raise AccountError(
+            "The account waits for a second person's approval; change its role once it is "
+            "decided (or have it refused and create the account again)."
+        )
     _open_request(db, actor, user, AccessRequestKind.role_change, role)
     db.commit()
     return user
