@@ -181,13 +181,19 @@ def test_an_approver_of_another_agency_cannot_approve(db, factories, sign_in, ev
 
 @pytest.mark.parametrize("role", [Role.privacy_officer, Role.admin])
 def test_the_coordinator_creates_no_privacy_officers_or_admins(
-    db, program_office, coordinator, role
+    db, factories, program_office, coordinator, role
 ):
     refused = _create(coordinator, program_office, role, "po@cascadia-lead.example")
     assert refused.status_code == 403
     assert db.exec(select(User).where(col(User.email) == "po@cascadia-lead.example")).all() == []
     db.commit()
     assert logged(db, SecurityEventTag.access_denied, action="create_user", role=role.value)
+    # Nor hands the role out by a role change.
+    colleague = factories.User(role=Role.coordinator, agency_id=program_office.id)
+    changed = coordinator.post(f"/admin/users/{colleague.id}/role", data={"role": role.value})
+    assert changed.status_code == 403
+    assert fresh(db, colleague).role == Role.coordinator
+    assert logged(db, SecurityEventTag.access_denied, action="change_role", role=role.value)
 
 
 def test_a_privacy_officer_is_approved_by_another_privacy_officer(
