@@ -16,7 +16,7 @@ from hub.audit.log import Actor
 from hub.cli import app as cli
 from hub.crypto import key_ring
 from hub.db import utcnow
-from hub.vocabulary import AgencyKind, Role, SecurityEventTag, UserStatus
+from hub.vocabulary import AgencyKind, Role, SecurityEventTag, TokenScope, UserStatus
 from tests.signing_in import fresh, logged
 
 runner = CliRunner()
@@ -216,3 +216,19 @@ def test_agencies_add_refuses_a_duplicate(db, factories):
     result = hub("agencies", "add", "--name", "police department", "--kind", "police")
     assert result.exit_code == 1
     assert "exists already" in result.output
+
+
+def test_token_scope_from_the_command_line(db, factories):
+    # Issue 12, item 6: read only unless asked; a scope it does not know is refused.
+    user = factories.User()
+    assert hub("users", "token", user.email, "--name", "reports").exit_code == 0
+    writer = hub("users", "token", user.email, "--name", "intake", "--scope", "read_write")
+    assert writer.exit_code == 0
+    assert hub("users", "token", user.email, "--name", "x", "--scope", "admin").exit_code == 2
+    rows = db.exec(select(ApiToken).order_by(col(ApiToken.id))).all()
+    db.commit()
+    assert [(t.name, t.scope) for t in rows] == [
+        ("reports", TokenScope.read),
+        ("intake", TokenScope.read_write),
+    ]
+    assert all(t.expires_at - utcnow() > timedelta(days=89) for t in rows)
