@@ -161,3 +161,26 @@ def test_tokens_are_read_only_and_last_90_days_unless_asked(db, sign_in):
     assert {t.scope for t in _tokens(db, manager.user)} == {TokenScope.read, TokenScope.read_write}
     too_long = manager.post("/account/tokens", data={"name": "x", "days": "366"})
     assert too_long.status_code == 400
+
+
+def test_every_api_route_that_writes_checks_the_token_scope():
+    # Deny by default: a new /api/ router that forgot API_DEPENDENCIES would let a read-only
+    # token write. Every POST/PUT/PATCH/DELETE under /api/ must run the scope check.
+    from hub.web.api import refuse_read_only_writes
+    from hub.web.app import create_app
+    from tests.routes import flat_routes
+    from tests.test_route_permissions import calls
+
+    writes = [
+        route
+        for route in flat_routes(create_app())
+        if route.path.startswith("/api/")
+        and set(getattr(route, "methods", None) or ()) - {"GET", "HEAD", "OPTIONS"}
+    ]
+    assert len(writes) >= 5  # referrals, decisions, notes, consents, revocations, search
+    unchecked = [
+        f"{sorted(route.methods)} {route.path}"
+        for route in writes
+        if refuse_read_only_writes not in set(calls(route.dependant))
+    ]
+    assert unchecked == []
