@@ -474,7 +474,6 @@ def _new_access(rows: list[_Row]) -> list[Finding]:
                 "approved by two different people (CJIS AC-2, AC-5).",
                 _capped(r.seq for r in group),
                 account,
-                restates_reason=True,
             )
         )
     return findings
