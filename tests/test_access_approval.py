@@ -6,6 +6,7 @@ officers or admins; every new access raises a "new access" flag."""
 import re
 from datetime import timedelta
 
+import pyotp
 import pytest
 from sqlmodel import col, select, update
 
@@ -306,3 +307,37 @@ def test_the_real_sign_in_after_enrolment_and_approval(db, client, evergreen, ev
     # The enrolment used the current time step's code: the sign-in takes the next one.
     response = sign_in_for_real(client, fresh(db, user), code_for(fresh(db, user), 1))
     assert response.status_code == 303 and response.headers["location"] == "/"
+
+
+@pytest.mark.parametrize(
+    ("password", "again", "code", "problem"),
+    [
+        ("a long enough passphrase", "a long enough passphrase", "000000", "code is not right"),
+        ("short", "short", None, "needs at least 12"),
+        ("a long enough passphrase", "another long passphrase", None, "not the same"),
+    ],
+)
+def test_a_refused_enrolment_changes_nothing_and_keeps_the_link(
+    db, client, evergreen, evergreen_admin, password, again, code, problem
+):
+    path = link_in(_create(evergreen_admin, evergreen, Role.case_manager))
+    user = _account(db, "new@evergreen-hrs.example")
+    page = client.get(path)
+    secret = re.search(r'aria-label="Setup key">([A-Z2-7 ]+)<', page.text).group(1)
+    right = pyotp.TOTP(secret.replace(" ", "")).now()
+    refused = client.post(
+        path,
+        data={
+            "new_password": password,
+            "new_password_again": again,
+            "code": code or right,
+            "csrf_token": csrf_of(page),
+        },
+    )
+    assert refused.status_code == 400
+    assert problem in refused.text.split('id="form-error">')[1]
+    after = fresh(db, user)
+    assert after.password_hash == user.password_hash and after.mfa_enrolled_at is None
+    assert not logged(db, SecurityEventTag.enrolment_completed, account_id=user.id)
+    # The link still works for the person's next try.
+    assert enrol_through_link(client, path)[0].status_code == 200
