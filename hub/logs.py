@@ -8,6 +8,7 @@ type, which is what an operator needs to find the fault; the message is withheld
 
 import copy
 import logging
+import re
 import traceback
 from types import TracebackType
 from typing import Any
@@ -36,8 +37,21 @@ class ServerLogFormatter(_WithheldMessages, DefaultFormatter):
     """uvicorn's server lines (and the hub's), tracebacks without messages."""
 
 
+# An enrolment link's token is a one-time secret (hub.accounts.services.ENROLMENT_PATH): whoever
+# reads the access log must not be able to enrol in the new user's place.
+_ENROLMENT_TOKEN = re.compile(r"(/sign-in/welcome/)[^/?#\s]+")
+
+
 class AccessLogFormatter(_WithheldMessages, AccessFormatter):
-    """uvicorn's access lines, tracebacks without messages."""
+    """uvicorn's access lines, tracebacks without messages, enrolment tokens withheld."""
+
+    def formatMessage(self, record: logging.LogRecord) -> str:
+        args = record.args
+        if isinstance(args, tuple) and len(args) == 5:
+            record = copy.copy(record)
+            path = _ENROLMENT_TOKEN.sub(r"\1(withheld)", str(args[2]))
+            record.args = (args[0], args[1], path, args[3], args[4])
+        return super().formatMessage(record)
 
 
 def logging_config() -> dict[str, Any]:

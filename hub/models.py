@@ -2,7 +2,16 @@
 
 from sqlmodel import SQLModel
 
-from hub.accounts.models import Agency, ApiToken, RecoveryCode, SignInAttempt, User, UserSession
+from hub.accounts.models import (
+    AccessRequest,
+    Agency,
+    ApiToken,
+    EnrolmentLink,
+    RecoveryCode,
+    SignInAttempt,
+    User,
+    UserSession,
+)
 from hub.audit.models import LogEntry, LogRetention, TreeHead
 from hub.charging.models import (
     BreachSignalReview,
@@ -41,6 +50,7 @@ from hub.workgroup.models import (
 metadata = SQLModel.metadata
 
 __all__ = [
+    "AccessRequest",
     "ActionItem",
     "Agency",
     "AgendaItem",
@@ -58,6 +68,7 @@ __all__ = [
     "DecisionDisclosure",
     "DecisionFlag",
     "DiscussionFlag",
+    "EnrolmentLink",
     "HealthRecord",
     "HousingRecord",
     "IntakeAssessment",

@@ -55,6 +55,16 @@ GRANTS: dict[Action, frozenset[Role]] = {
         {Role.case_manager, Role.case_manager_supervisor, Role.defender}
     ),
     Action.work_group_decide: frozenset({Role.prosecutor}),
+    # A second person approves new access (hub.accounts.approvals.APPROVERS says whose).
+    Action.access_approve: frozenset(
+        {
+            Role.sergeant,
+            Role.case_manager_supervisor,
+            Role.admin,
+            Role.coordinator,
+            Role.privacy_officer,
+        }
+    ),
 }
 
 

@@ -124,6 +124,8 @@ class UserStatus(StrEnum):
     active = "active"
     locked = "locked"  # CJIS AC-7: too many failed sign-ins; an administrator releases it
     disabled = "disabled"
+    # Created or re-enabled, waiting for a second person's approval (CJIS AC-2, AC-5).
+    pending = "pending"
 
 
 class SignInStage(StrEnum):
@@ -209,6 +211,13 @@ class SecurityEventTag(StrEnum):
     caseload_requested = "client:caseload:requested"
     caseload_request_approved = "client:caseload:request_approved"
     caseload_request_refused = "client:caseload:request_refused"
+    # Separation of duties for accounts (CJIS AC-2, AC-5): the creator hands over a link and
+    # never learns the authenticator; a second person approves new access.
+    enrolment_link_issued = "admin:enrolment_link:issued"
+    enrolment_completed = "account:enrolment:completed"
+    access_requested = "admin:access:requested"
+    access_approved = "admin:access:approved"
+    access_refused = "admin:access:refused"
 
 
 class DeadlineStatus(StrEnum):
@@ -359,6 +368,7 @@ class FlagRule(StrEnum):
     new_address = "new_address"  # a sign-in from an address the user had not used
     caseload_change = "caseload_change"  # a caseload request, approval, refusal or move
     court_order_pending = "court_order_pending"  # a court order awaiting a second officer
+    new_access = "new_access"  # an account created, approved, re-enabled or given a new role
 
 
 class Action(StrEnum):
@@ -394,6 +404,7 @@ class Action(StrEnum):
     work_group_contribute = "work_group:item:contribute"
     work_group_flag = "work_group:client:flag"
     work_group_decide = "work_group:charging_decision:record"
+    access_approve = "admin:access:approve"
 
 
 class LogKind(StrEnum):
@@ -409,3 +420,25 @@ class LogOutcome(StrEnum):
     success = "success"
     failure = "failure"
     denied = "denied"
+
+
+class AccessRequestKind(StrEnum):
+    """What an access request asks a second person to approve (hub.accounts.approvals)."""
+
+    new_account = "new_account"
+    role_change = "role_change"
+    re_enable = "re_enable"
+
+
+class AccessRequestStatus(StrEnum):
+    pending = "pending"
+    approved = "approved"
+    refused = "refused"
+    withdrawn = "withdrawn"  # replaced by a later request, or the account was disabled
+
+
+class TokenScope(StrEnum):
+    """What an API token may do: read, or read and write (hub.web.dependencies)."""
+
+    read = "read"
+    read_write = "read_write"

@@ -23,7 +23,7 @@ from hub.audit.log import Actor
 from hub.audit.models import LogEntry
 from hub.clients.purposes import RECORD_PURPOSE
 from hub.settings import get_settings
-from hub.vocabulary import Category, Purpose, Role, SecurityEventTag
+from hub.vocabulary import Category, Purpose, Role, SecurityEventTag, TokenScope
 from tests.conftest import reset_caches
 from tests.test_policy_matrix import CONSENT_STATES, Case, World, expected_categories
 
@@ -119,7 +119,14 @@ def served(world: World) -> Iterator[Served]:
             browser.__enter__()
             browser.cookies.set(get_settings().session_cookie_name, token)
             browsers[role] = browser
-            bearer = create_api_token(world.session, Actor(request_id="matrix"), user, "matrix", 30)
+            bearer = create_api_token(
+                world.session,
+                Actor(request_id="matrix"),
+                user,
+                "matrix",
+                30,
+                scope=TokenScope.read_write,
+            )
             client = TestClient(
                 app,
                 base_url="https://testserver",

@@ -81,3 +81,33 @@ def fresh(db: Session, row: Any) -> Any:
     db.refresh(row)
     db.commit()
     return row
+
+
+_LINK = re.compile(r"(/sign-in/welcome/[A-Za-z0-9_-]+)")
+_SETUP_KEY = re.compile(r'aria-label="Setup key">([A-Z2-7 ]+)<')
+
+
+def link_in(response: Any) -> str:
+    """The path of the one-time enrolment link a page (or command) showed."""
+    match = _LINK.search(response if isinstance(response, str) else response.text)
+    assert match, "no enrolment link shown"
+    return match.group(1)
+
+
+def enrol_through_link(client: TestClient, path: str, password: str = PASSWORD) -> Any:
+    """Opens an enrolment link as the new person does, sets the password and confirms the
+    authenticator it shows. Returns the response and the TOTP secret."""
+    page = client.get(path)
+    assert page.status_code == 200, page.text
+    secret = _SETUP_KEY.search(page.text).group(1).replace(" ", "")  # type: ignore[union-attr]
+    response = client.post(
+        path,
+        data={
+            "new_password": password,
+            "new_password_again": password,
+            "code": pyotp.TOTP(secret).now(),
+            "csrf_token": csrf_of(page),
+        },
+        follow_redirects=False,
+    )
+    return response, secret

@@ -8,12 +8,19 @@ import pytest
 from fastapi import Depends
 from sqlmodel import col, select
 
-from hub.accounts.models import Agency, User, UserSession
+from hub.accounts.models import AccessRequest, Agency, User, UserSession
 from hub.accounts.sessions import Viewer
 from hub.permissions import allowed
-from hub.vocabulary import Action, AgencyKind, Role, SecurityEventTag, UserStatus
+from hub.vocabulary import (
+    AccessRequestStatus,
+    Action,
+    AgencyKind,
+    Role,
+    SecurityEventTag,
+    UserStatus,
+)
 from hub.web.dependencies import require
-from tests.signing_in import fresh, logged, submit_password
+from tests.signing_in import enrol_through_link, fresh, link_in, logged, submit_password
 
 CLIENT_DATA_ACTIONS = [a for a in Action if a.value.startswith(("clients:", "privacy:"))]
 
@@ -163,9 +170,9 @@ def test_agency_admin_adds_a_user_with_a_role_that_fits(db, police, police_admin
     assert again.status_code == 400 and "exists already" in again.text
 
 
-def test_a_new_user_enrols_at_first_sign_in(db, police, police_admin, client):
-    import re
-
+def test_a_new_user_enrols_through_the_link_before_first_sign_in(db, police, police_admin, client):
+    # Issue 12: the creator hands over a one-time link, not a first password; the person sets
+    # their password and second factor through it.
     created = police_admin.post(
         "/admin/users",
         data={
@@ -175,9 +182,11 @@ def test_a_new_user_enrols_at_first_sign_in(db, police, police_admin, client):
             "agency_id": str(police.id),
         },
     )
-    password = re.search(r'<code class="secret">([^<]+)</code>', created.text).group(1)
-    response = submit_password(client, "first@example.test", password)
-    assert response.headers["location"] == "/sign-in/enrol"
+    response, _ = enrol_through_link(client, link_in(created), "my own long passphrase")
+    assert response.status_code == 200 and "recovery codes" in response.text
+    user = db.exec(select(User).where(col(User.email) == "first@example.test")).one()
+    db.commit()
+    assert user.mfa_enrolled_at is not None and user.status == UserStatus.pending
 
 
 def test_agency_admin_cannot_add_agencies_but_the_program_office_can(db, police_admin, coordinator):
@@ -209,7 +218,20 @@ def test_agency_admin_cannot_add_agencies_but_the_program_office_can(db, police_
     assert logged(db, SecurityEventTag.agency_changed, agency_id=agency.id)
 
 
-def test_program_office_manages_every_agency(db, factories, police, case_management, coordinator):
+def _approve_pending(db, approver, user):
+    request = db.exec(
+        select(AccessRequest).where(
+            col(AccessRequest.user_id) == user.id,
+            col(AccessRequest.status) == AccessRequestStatus.pending,
+        )
+    ).one()
+    db.commit()
+    assert approver.post(f"/admin/approvals/{request.id}/approve").status_code == 200
+
+
+def test_program_office_manages_every_agency(
+    db, factories, sign_in, police, case_management, coordinator
+):
     officer = factories.User(role=Role.officer, agency_id=police.id, display_name="P Officer")
     manager = factories.User(
         role=Role.case_manager, agency_id=case_management.id, display_name="C Manager"
@@ -222,6 +244,10 @@ def test_program_office_manages_every_agency(db, factories, police, case_managem
         ).status_code
         == 200
     )
+    # Issue 12: the new role waits for a supervisor of the agency to approve it.
+    assert fresh(db, manager).role == Role.case_manager
+    supervisor = factories.User(role=Role.case_manager_supervisor, agency_id=case_management.id)
+    _approve_pending(db, sign_in(user=supervisor), manager)
     assert fresh(db, manager).role == Role.case_manager_supervisor
     assert coordinator.post(f"/admin/users/{officer.id}/disable").status_code == 200
     assert fresh(db, officer).status == UserStatus.disabled
@@ -250,18 +276,29 @@ def test_role_change_fits_the_agency_and_ends_sessions(
         police_admin.post(f"/admin/users/{officer.id}/role", data={"role": "sergeant"}).status_code
         == 200
     )
+    # Issue 12: nothing changes until a sergeant of the agency approves the new role.
+    assert fresh(db, officer).role == Role.officer
+    assert officer_session.client.get("/", follow_redirects=False).status_code == 200
+    sergeant = sign_in(user=factories.User(role=Role.sergeant, agency_id=police.id))
+    _approve_pending(db, sergeant, officer)
     assert fresh(db, officer).role == Role.sergeant
     assert officer_session.client.get("/", follow_redirects=False).status_code == 303
     entry = logged(db, SecurityEventTag.user_changed, account_id=officer.id)[0]
     assert entry.detail["role_before"] == "officer" and entry.detail["role_after"] == "sergeant"
-    assert entry.actor_user_id == police_admin.user.id and entry.actor_role == "admin"
+    assert entry.actor_user_id == sergeant.user.id and entry.actor_role == "sergeant"
+    asked = logged(db, SecurityEventTag.access_requested, account_id=officer.id)[0]
+    assert asked.actor_user_id == police_admin.user.id and asked.actor_role == "admin"
 
 
-def test_disable_and_enable(db, factories, police, police_admin):
+def test_disable_and_enable(db, factories, sign_in, police, police_admin):
     officer = factories.User(role=Role.officer, agency_id=police.id)
     assert police_admin.post(f"/admin/users/{officer.id}/disable").status_code == 200
     assert fresh(db, officer).status == UserStatus.disabled
     assert police_admin.post(f"/admin/users/{officer.id}/enable").status_code == 200
+    # Issue 12: enabling again waits for a second person's approval.
+    assert fresh(db, officer).status == UserStatus.pending
+    sergeant = sign_in(user=factories.User(role=Role.sergeant, agency_id=police.id))
+    _approve_pending(db, sergeant, officer)
     assert fresh(db, officer).status == UserStatus.active
     assert logged(db, SecurityEventTag.user_disabled, account_id=officer.id)
     assert logged(db, SecurityEventTag.user_changed, account_id=officer.id, status_after="active")

@@ -19,7 +19,7 @@ from hub.accounts.services import create_api_token
 from hub.audit.log import Actor
 from hub.clients.models import Person
 from hub.demo.program import DEFAULT_SEED, build_demo, demo_accounts
-from hub.vocabulary import Role
+from hub.vocabulary import Role, TokenScope
 from hub.web.app import create_app
 from tests.conftest import reset_caches
 
@@ -51,7 +51,9 @@ def api(sqlite_template, tmp_path_factory) -> Iterator[Api]:
             for role in (Role.prosecutor, Role.officer):
                 email = next(a.email for a in demo_accounts(DEFAULT_SEED) if a.role == role)
                 user = db.exec(select(User).where(User.email == email)).one()
-                tokens[role] = create_api_token(db, Actor(request_id="schemathesis"), user, "st", 1)
+                tokens[role] = create_api_token(
+                    db, Actor(request_id="schemathesis"), user, "st", 1, scope=TokenScope.read_write
+                )
             person_ids = [p for p in db.exec(select(Person.id)).all() if p is not None]
             db.commit()
         yield Api(schema, tokens, person_ids)

@@ -136,8 +136,12 @@ def test_a_failed_log_write_shows_nothing(app, db, program, sign_in, monkeypatch
 def _token(db, user):
     from hub.accounts.services import create_api_token
     from hub.audit.log import Actor
+    from hub.vocabulary import TokenScope
 
-    return create_api_token(db, Actor(request_id="test"), user, "test", 1)
+    # Read and write: the API tests below write notes and consents with it.
+    return create_api_token(
+        db, Actor(request_id="test"), user, "test", 1, scope=TokenScope.read_write
+    )
 
 
 # --- case notes -----------------------------------------------------------------------------

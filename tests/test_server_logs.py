@@ -42,3 +42,16 @@ def test_serve_logs_through_it() -> None:
     assert config["formatters"]["access"]["()"] == "hub.logs.AccessLogFormatter"
     assert config["loggers"]["hub"]["handlers"] == ["default"]
     assert "log_config=logging_config()" in inspect.getsource(cli.serve_command)
+
+
+def test_the_access_log_withholds_an_enrolment_links_token() -> None:
+    # Issue 12: the link is a one-time secret; a log reader must not enrol in the person's place.
+    from hub.logs import AccessLogFormatter
+
+    formatter = AccessLogFormatter(fmt="%(client_addr)s - %(request_line)s %(status_code)s")
+    args = ("10.0.0.9:5000", "GET", "/sign-in/welcome/s3cr3t-T0ken_x", "1.1", 200)
+    message = '%s - "%s %s HTTP/%s" %d'  # uvicorn's access message
+    record = logging.LogRecord("uvicorn.access", logging.INFO, __file__, 1, message, args, None)
+    line = formatter.format(record)
+    assert "s3cr3t" not in line
+    assert "GET /sign-in/welcome/(withheld) HTTP/1.1" in line

@@ -1,6 +1,7 @@
 """`hub users ...` and `hub agencies ...`: each works on the test database, writes its security
 event, and fails with a clear message and a non-zero exit code."""
 
+import time
 from datetime import timedelta
 
 import pyotp
@@ -13,8 +14,9 @@ from hub.accounts.models import Agency, ApiToken, User
 from hub.accounts.sessions import hash_token, load_api_token
 from hub.audit.log import Actor
 from hub.cli import app as cli
+from hub.crypto import key_ring
 from hub.db import utcnow
-from hub.vocabulary import AgencyKind, Role, SecurityEventTag, UserStatus
+from hub.vocabulary import AgencyKind, Role, SecurityEventTag, TokenScope, UserStatus
 from tests.signing_in import fresh, logged
 
 runner = CliRunner()
@@ -52,15 +54,30 @@ def test_agencies_add_and_users_add(db):
         "Police Department",
     )
     assert result.exit_code == 0, result.output
-    password = result.output.split("password: ")[1].split()[0]
-    secret = result.output.split("TOTP secret: ")[1].split()[0]
+    # Issue 12: the operator gets a one-time enrolment link, never a password or TOTP secret.
+    assert "password:" not in result.output and "TOTP secret" not in result.output
+    token = result.output.split("enrolment link: /sign-in/welcome/")[1].split()[0]
     user = _user(db, "sgt@example.test")
-    assert user.role == Role.sergeant and user.mfa_enrolled_at is not None
-    assert password not in user.password_hash
+    assert user.role == Role.sergeant and user.mfa_enrolled_at is None
+    assert user.status == UserStatus.pending
     assert logged(db, SecurityEventTag.user_created, account_id=user.id)
-    assert logged(db, SecurityEventTag.mfa_enrolled, account_id=user.id)
+    assert logged(db, SecurityEventTag.enrolment_link_issued, account_id=user.id)
 
-    # What was printed signs the person in.
+    # The person sets their own password and second factor through the link...
+    link, _ = services.enrolment_link(db, token)
+    secret = key_ring().open(link.pending_totp_sealed)
+    password = "the sergeant's own passphrase"
+    services.complete_enrolment(
+        db, Actor(address="cli-test"), token, password, password, pyotp.TOTP(secret).now()
+    )
+    # ...and the operator approves the first sergeant of a new agency, whom nobody else can.
+    result = hub("users", "approve", "sgt@example.test")
+    assert result.exit_code == 0, result.output
+    assert fresh(db, user).status == UserStatus.active
+    assert logged(db, SecurityEventTag.access_approved, account_id=user.id)
+    assert hub("users", "approve", "sgt@example.test").exit_code == 1  # nothing waits
+
+    # What the person chose signs them in (the next time step's code: the last one is used).
     half = services.sign_in_with_password(
         db, "sgt@example.test", password, actor=Actor(address="cli-test"), user_agent=None
     )
@@ -68,11 +85,17 @@ def test_agencies_add_and_users_add(db):
     loaded = services.load_half_session(db, half.token)
     assert loaded is not None
     services.pass_second_factor(
-        db, *loaded, pyotp.TOTP(secret).now(), actor=Actor(address="cli-test"), user_agent=None
+        db,
+        *loaded,
+        pyotp.TOTP(secret).at(time.time() + 30),
+        actor=Actor(address="cli-test"),
+        user_agent=None,
     )
 
 
-def test_users_add_with_a_prompted_password(db, factories):
+def test_users_add_offers_no_way_to_set_the_password(db, factories):
+    # Issue 12 (CJIS AC-5, IA-5): `--password` let the operator choose the person's password;
+    # it is gone, and the person sets their own through the enrolment link.
     factories.Agency(name="Defenders", kind=AgencyKind.defense)
     result = hub(
         "users",
@@ -88,12 +111,10 @@ def test_users_add_with_a_prompted_password(db, factories):
         "--password",
         input="a long enough passphrase\na long enough passphrase\n",
     )
-    assert result.exit_code == 0, result.output
-    assert "password:" not in result.output.replace("Password:", "")
-    user = _user(db, "d@example.test")
-    from hub.accounts.passwords import verify_password
-
-    assert verify_password(user.password_hash, "a long enough passphrase")
+    assert result.exit_code == 2
+    assert "No such option" in result.output
+    assert db.exec(select(User)).all() == []
+    db.commit()
 
 
 @pytest.mark.parametrize(
@@ -195,3 +216,19 @@ def test_agencies_add_refuses_a_duplicate(db, factories):
     result = hub("agencies", "add", "--name", "police department", "--kind", "police")
     assert result.exit_code == 1
     assert "exists already" in result.output
+
+
+def test_token_scope_from_the_command_line(db, factories):
+    # Issue 12, item 6: read only unless asked; a scope it does not know is refused.
+    user = factories.User()
+    assert hub("users", "token", user.email, "--name", "reports").exit_code == 0
+    writer = hub("users", "token", user.email, "--name", "intake", "--scope", "read_write")
+    assert writer.exit_code == 0
+    assert hub("users", "token", user.email, "--name", "x", "--scope", "admin").exit_code == 2
+    rows = db.exec(select(ApiToken).order_by(col(ApiToken.id))).all()
+    db.commit()
+    assert [(t.name, t.scope) for t in rows] == [
+        ("reports", TokenScope.read),
+        ("intake", TokenScope.read_write),
+    ]
+    assert all(t.expires_at - utcnow() > timedelta(days=89) for t in rows)

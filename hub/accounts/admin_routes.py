@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends, Form, HTTPException, Request, status
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlmodel import Session
 
-from hub.accounts import services
+from hub.accounts import approvals, services
 from hub.accounts.models import User
 from hub.accounts.pages import (
     AdminAgenciesPage,
@@ -17,7 +17,9 @@ from hub.accounts.pages import (
     AdminUserPage,
     AdminUsersPage,
     AgencyRow,
+    ApprovalsPage,
     ReleaseRow,
+    RequestRow,
     UserRow,
 )
 from hub.accounts.routes import browser_viewer
@@ -42,6 +44,7 @@ def _manager(action: Action) -> Callable[[Viewer], Viewer]:
 UserManager = Annotated[Viewer, Depends(_manager(Action.admin_users_manage))]
 PolicyReleaser = Annotated[Viewer, Depends(_manager(Action.admin_policy_release))]
 AgencyManager = Annotated[Viewer, Depends(_manager(Action.admin_agencies_manage))]
+AccessApprover = Annotated[Viewer, Depends(_manager(Action.access_approve))]
 
 
 def _roles(agency_kind: AgencyKind) -> list[Role]:
@@ -89,7 +92,7 @@ def create_user(
     try:
         if role is None:
             raise AccountError("Choose a role.")
-        user, password = services.create_user(
+        created = services.create_user(
             db,
             log_actor(request, viewer),
             Scope.of(viewer),
@@ -102,14 +105,24 @@ def create_user(
         _refused(refused)
         page = _users_page(db, viewer, error=str(refused))
         return render(request, "admin/users.html", page, status.HTTP_400_BAD_REQUEST)
-    # Shown once, on this response only: the manager hands it over; the person enrols a second
-    # factor at the first sign-in.
-    page = _users_page(db, viewer, created_email=user.email, created_password=password)
+    # Shown once, on this response only: the manager hands the link over; the person sets their
+    # password and second factor through it, so the manager never learns either.
+    page = _users_page(
+        db,
+        viewer,
+        created_email=created.user.email,
+        created_link=enrolment_url(request, created.enrolment_token),
+    )
     return render(request, "admin/users.html", page, status.HTTP_201_CREATED)
+
+
+def enrolment_url(request: Request, token: str) -> str:
+    return str(request.base_url).rstrip("/") + services.ENROLMENT_PATH + token
 
 
 def _user_page(db: Session, viewer: Viewer, user: User, **extra: object) -> AdminUserPage:
     agency = services.agency_of(db, user.agency_id)
+    pending = services.pending_request(db, user.id)  # type: ignore[arg-type]
     return AdminUserPage(
         title=f"User: {user.display_name}",
         viewer=viewer,
@@ -117,6 +130,8 @@ def _user_page(db: Session, viewer: Viewer, user: User, **extra: object) -> Admi
         user=UserRow.of(user, agency),
         roles=_roles(agency.kind),
         live_sessions=len(services.active_sessions(db, user.id)),  # type: ignore[arg-type]
+        pending_kind=pending.kind if pending else None,
+        pending_role=pending.role if pending else None,
         **extra,  # type: ignore[arg-type]
     )
 
@@ -174,8 +189,27 @@ def change_role(
         viewer,
         user_id,
         lambda: services.change_role(db, actor, scope, user_id, role),
-        "The role is changed; the account's sessions ended.",
+        "The new role waits for a second person's approval; until then the role is as it was.",
     )
+
+
+@router.post("/users/{user_id}/enrolment-link", response_class=HTMLResponse)
+def new_enrolment_link(request: Request, db: DB, viewer: UserManager, user_id: int) -> Response:
+    """A fresh link for a person who has not enrolled yet; the older one stops working."""
+    actor, scope = log_actor(request, viewer), Scope.of(viewer)
+    links: list[str] = []
+
+    def issue() -> None:
+        links.append(services.issue_enrolment_link(db, actor, scope, user_id))
+
+    response = _user_action(request, db, viewer, user_id, issue, "A new enrolment link is made.")
+    if links and isinstance(response, HTMLResponse):
+        user = db.get(User, user_id)
+        assert user is not None
+        page = _user_page(db, viewer, user, created_link=enrolment_url(request, links[0]))
+        page.messages.append("A new enrolment link is made; the older one no longer works.")
+        return render(request, "admin/user.html", page)
+    return response
 
 
 UserChange = Callable[[Session, Actor, Scope, int], object]
@@ -183,14 +217,23 @@ UserChange = Callable[[Session, Actor, Scope, int], object]
 # One button each on the account's page: path, service, what the manager is told.
 _USER_CHANGES: list[tuple[str, UserChange, str]] = [
     ("disable", services.disable_user, "The account is disabled and its sessions ended."),
-    ("enable", services.enable_user, "The account is active again."),
+    (
+        "enable",
+        services.enable_user,
+        "The account becomes active again once a second person approves it.",
+    ),
     ("release", services.release_lockout, "The lockout is released."),
     (
         "reset-mfa",
         services.reset_mfa,
-        "The second factor is removed; the person sets up a new one at the next sign-in.",
+        "The second factor is removed and the API tokens revoked; the person sets up a new "
+        "factor at the next sign-in.",
     ),
-    ("end-sessions", services.end_user_sessions, "Every session of the account has ended."),
+    (
+        "end-sessions",
+        services.end_user_sessions,
+        "Every session of the account has ended and its API tokens are revoked.",
+    ),
 ]
 
 
@@ -212,6 +255,55 @@ def _add_user_change(path: str, change: UserChange, message: str) -> None:
 
 for _path, _change, _message in _USER_CHANGES:
     _add_user_change(_path, _change, _message)
+
+
+# --- approvals: a second person grants new access ---------------------------------------------
+
+
+def _approvals_page(db: Session, viewer: Viewer, **extra: object) -> ApprovalsPage:
+    rows = approvals.requests_for(db, approvals.Approver.of(viewer))
+    names = services.display_names(db, (r.requested_by_id for r, _, _ in rows if r.requested_by_id))
+    return ApprovalsPage(
+        title="Access to approve",
+        viewer=viewer,
+        csrf_token=viewer.csrf_token,
+        requests=[RequestRow.of(r, u, a, names) for r, u, a in rows],
+        **extra,  # type: ignore[arg-type]
+    )
+
+
+@router.get("/approvals", response_class=HTMLResponse)
+def approvals_list(request: Request, db: DB, viewer: AccessApprover) -> Response:
+    return render(request, "admin/approvals.html", _approvals_page(db, viewer))
+
+
+def _decide(
+    request: Request,
+    db: Session,
+    viewer: Viewer,
+    request_id: int,
+    decide: Callable[[Session, Actor, approvals.Approver, int], object],
+    message: str,
+) -> Response:
+    try:
+        decide(db, log_actor(request, viewer), approvals.Approver.of(viewer), request_id)
+    except AccountError as refused:
+        _refused(refused)
+        page = _approvals_page(db, viewer, error=str(refused))
+        return render(request, "admin/approvals.html", page, status.HTTP_400_BAD_REQUEST)
+    page = _approvals_page(db, viewer)
+    page.messages.append(message)
+    return render(request, "admin/approvals.html", page)
+
+
+@router.post("/approvals/{request_id}/approve", response_class=HTMLResponse)
+def approve(request: Request, db: DB, viewer: AccessApprover, request_id: int) -> Response:
+    return _decide(request, db, viewer, request_id, approvals.approve, "Approved.")
+
+
+@router.post("/approvals/{request_id}/refuse", response_class=HTMLResponse)
+def refuse(request: Request, db: DB, viewer: AccessApprover, request_id: int) -> Response:
+    return _decide(request, db, viewer, request_id, approvals.refuse, "Refused.")
 
 
 # --- agencies ---------------------------------------------------------------------------------

@@ -12,12 +12,12 @@ from typing import TypeVar
 import typer
 from sqlmodel import Session
 
-from hub.accounts import services
+from hub.accounts import approvals, services
 from hub.accounts.models import Agency, User
 from hub.accounts.services import OPERATOR, OPERATOR_ROLE, AccountError
 from hub.audit.log import Actor
 from hub.db import get_session
-from hub.vocabulary import AgencyKind, Role
+from hub.vocabulary import AgencyKind, Role, TokenScope
 
 users_app = typer.Typer(help="Manage user accounts.", no_args_is_help=True)
 agencies_app = typer.Typer(help="Manage agencies.", no_args_is_help=True)
@@ -77,19 +77,15 @@ def add_user(
     name: str = typer.Option(..., help="The person's name as others see it."),
     role: Role = typer.Option(..., help="A role that fits the agency's kind."),
     agency: str = typer.Option(..., help="The agency's name, exactly."),
-    prompt_password: bool = typer.Option(
-        False, "--password", help="Ask for the password instead of generating one."
+    base_url: str = typer.Option(
+        "", help="The hub's address (https://hub.example), to print the link in full."
     ),
 ) -> None:
-    """Add an account with a password and a TOTP second factor; prints both once."""
-    password = (
-        typer.prompt("Password", hide_input=True, confirmation_prompt=True)
-        if prompt_password
-        else None
-    )
+    """Add an account awaiting approval; prints its one-time enrolment link, through which the
+    person sets their own password and second factor (the operator learns neither)."""
 
-    def work(db: Session, actor: Actor) -> tuple[User, str, str]:
-        user, first_password = services.create_user(
+    def work(db: Session, actor: Actor) -> services.NewAccount:
+        return services.create_user(
             db,
             actor,
             OPERATOR,
@@ -97,16 +93,50 @@ def add_user(
             display_name=name,
             role=role,
             agency_id=_agency(db, agency).id,  # type: ignore[arg-type]
-            password=password,
         )
-        return user, first_password, services.issue_totp_secret(db, actor, user)
 
-    user, first_password, secret = _run(work)
-    typer.echo(f"Added {user.email} ({user.role.value}).")
-    if password is None:
-        typer.echo(f"password: {first_password}")
-    typer.echo(f"TOTP secret: {secret}")
-    typer.echo("Both are shown only now. Hand them over by a safe route.")
+    created = _run(work)
+    typer.echo(f"Added {created.user.email} ({created.user.role.value}), awaiting approval.")
+    _echo_link(base_url, created.enrolment_token)
+    typer.echo(
+        "A second person approves the account on the hub's Approvals page (or `hub users approve`)."
+    )
+
+
+def _echo_link(base_url: str, token: str) -> None:
+    typer.echo(f"enrolment link: {base_url.rstrip('/')}{services.ENROLMENT_PATH}{token}")
+    typer.echo(
+        f"Shown only now; it works once, for {services.ENROLMENT_LINK_HOURS} hours. "
+        "Hand it to the person by a safe route."
+    )
+
+
+@users_app.command("enrolment-link")
+def enrolment_link(
+    email: str = typer.Argument(..., help="The account's e-mail address."),
+    base_url: str = typer.Option("", help="The hub's address, to print the link in full."),
+) -> None:
+    """A new enrolment link for a person who has not enrolled yet (the older one stops)."""
+
+    def work(db: Session, actor: Actor) -> str:
+        return services.issue_enrolment_link(db, actor, OPERATOR, _user(db, email).id)  # type: ignore[arg-type]
+
+    _echo_link(base_url, _run(work))
+
+
+@users_app.command("approve")
+def approve_access(email: str = typer.Argument(..., help="The account's e-mail address.")) -> None:
+    """Approve the account's pending access request as the operator: for the first supervisor
+    of an agency, whom nobody in the hub can approve yet."""
+
+    def work(db: Session, actor: Actor) -> object:
+        pending = services.pending_request(db, _user(db, email).id)  # type: ignore[arg-type]
+        if pending is None:
+            raise AccountError("the account has no access request waiting for approval")
+        return approvals.approve(db, actor, approvals.OPERATOR_APPROVER, pending.id)  # type: ignore[arg-type]
+
+    _run(work)
+    typer.echo("Approved.")
 
 
 def _user_command(email: str, act: Callable[[Session, Actor, int], object], done: str) -> None:
@@ -151,12 +181,15 @@ def reset_mfa(email: str = typer.Argument(..., help="The account's e-mail addres
 def create_token(
     email: str = typer.Argument(..., help="The account's e-mail address."),
     name: str = typer.Option(..., help="What the token is for."),
-    days: int = typer.Option(90, help="Days until it expires (1 to 365)."),
+    days: int = typer.Option(
+        services.API_TOKEN_DEFAULT_DAYS, help="Days until it expires (1 to 365)."
+    ),
+    scope: TokenScope = typer.Option(TokenScope.read, help="read, or read_write."),
 ) -> None:
     """Create an API bearer token for an account; prints it once (it is kept hashed)."""
 
     def work(db: Session, actor: Actor) -> str:
-        return services.create_api_token(db, actor, _user(db, email), name, days)
+        return services.create_api_token(db, actor, _user(db, email), name, days, scope=scope)
 
     token = _run(work)
     typer.echo(token)

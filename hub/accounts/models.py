@@ -4,7 +4,14 @@ from sqlalchemy import UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from hub.db import enum_column, utc_field, utcnow
-from hub.vocabulary import AgencyKind, Role, UserStatus
+from hub.vocabulary import (
+    AccessRequestKind,
+    AccessRequestStatus,
+    AgencyKind,
+    Role,
+    TokenScope,
+    UserStatus,
+)
 
 
 class Agency(SQLModel, table=True):
@@ -90,6 +97,50 @@ class ApiToken(SQLModel, table=True):
     name: str = Field(max_length=100)
     token_hash: str = Field(max_length=64)
     created_at: datetime = utc_field(default_factory=utcnow)
-    expires_at: datetime | None = utc_field(default=None)
+    # Every token expires (at most a year); one without an end would outlive any review.
+    expires_at: datetime = utc_field()
     last_used_at: datetime | None = utc_field(default=None)
     revoked_at: datetime | None = utc_field(default=None)
+    revoked_reason: str | None = Field(default=None, max_length=40)
+    scope: TokenScope = Field(
+        default=TokenScope.read, sa_column=enum_column(TokenScope, nullable=False)
+    )
+
+
+class EnrolmentLink(SQLModel, table=True):
+    """A one-time link the new user opens to set their password and second factor, so that
+    whoever created the account never learns its authenticator (CJIS AC-5, IA-5). Only the
+    token's hash is kept; a newer link for the account replaces the older ones."""
+
+    __tablename__ = "enrolment_link"
+
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int = Field(foreign_key="user.id", index=True)
+    token_hash: str = Field(max_length=64, unique=True)
+    issued_by_id: int | None = Field(default=None, foreign_key="user.id")  # None: command line
+    created_at: datetime = utc_field(default_factory=utcnow)
+    expires_at: datetime = utc_field()
+    used_at: datetime | None = utc_field(default=None)
+    # The TOTP secret the link shows, sealed like a confirmed one until the person confirms it.
+    pending_totp_sealed: str | None = Field(default=None)
+
+
+class AccessRequest(SQLModel, table=True):
+    """New access waiting for a second person (CJIS AC-2, AC-5): an account, a role, or an
+    account enabled again takes effect only once someone other than the requester approves."""
+
+    __tablename__ = "access_request"
+
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int = Field(foreign_key="user.id", index=True)
+    kind: AccessRequestKind = Field(sa_column=enum_column(AccessRequestKind, nullable=False))
+    role: Role = Field(sa_column=enum_column(Role, nullable=False))  # the role once approved
+    role_before: Role | None = Field(default=None, sa_column=enum_column(Role, nullable=True))
+    status: AccessRequestStatus = Field(
+        default=AccessRequestStatus.pending,
+        sa_column=enum_column(AccessRequestStatus, nullable=False, index=True),
+    )
+    requested_by_id: int | None = Field(default=None, foreign_key="user.id")  # None: operator
+    requested_at: datetime = utc_field(default_factory=utcnow)
+    decided_by_id: int | None = Field(default=None, foreign_key="user.id")  # None: operator
+    decided_at: datetime | None = utc_field(default=None)

@@ -4,9 +4,9 @@ page needs, never the stored hashes or sealed secrets behind them."""
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from hub.accounts.models import Agency, ApiToken, User, UserSession
+from hub.accounts.models import AccessRequest, Agency, ApiToken, User, UserSession
 from hub.accounts.services import Enrolment
-from hub.vocabulary import AgencyKind, Role, UserStatus
+from hub.vocabulary import AccessRequestKind, AgencyKind, Role, TokenScope, UserStatus
 from hub.web.templating import Page
 
 
@@ -60,8 +60,9 @@ class TokenRow:
     id: int
     name: str
     created_at: datetime
-    expires_at: datetime | None
+    expires_at: datetime
     last_used_at: datetime | None
+    scope: TokenScope
 
     @classmethod
     def of(cls, token: ApiToken) -> "TokenRow":
@@ -71,6 +72,7 @@ class TokenRow:
             created_at=token.created_at,
             expires_at=token.expires_at,
             last_used_at=token.last_used_at,
+            scope=token.scope,
         )
 
 
@@ -140,7 +142,7 @@ class AdminUsersPage(Page):
     agencies: list[AgencyRow] = field(default_factory=list)
     roles: list[Role] = field(default_factory=list)
     created_email: str | None = None
-    created_password: str | None = None
+    created_link: str | None = None  # the one-time enrolment link, shown once
     error: str | None = None
 
 
@@ -149,6 +151,10 @@ class AdminUserPage(Page):
     user: UserRow | None = None
     roles: list[Role] = field(default_factory=list)
     live_sessions: int = 0
+    # The request waiting for a second person, if any: what it asks, and for which role.
+    pending_kind: AccessRequestKind | None = None
+    pending_role: Role | None = None
+    created_link: str | None = None
     error: str | None = None
 
 
@@ -184,4 +190,54 @@ class AdminPolicyPage(Page):
     deployed_version: str | None = None  # the files on this server; None if unreadable
     can_release: bool = False
     releases: list[ReleaseRow] = field(default_factory=list)
+    error: str | None = None
+
+
+@dataclass
+class WelcomePage(Page):
+    """The enrolment link's page: the new user sets a password and a second factor."""
+
+    email: str = ""
+    enrolment: Enrolment | None = None
+    action: str = ""
+    error: str | None = None
+
+
+@dataclass(frozen=True)
+class RequestRow:
+    id: int
+    kind: AccessRequestKind
+    account_id: int
+    display_name: str
+    email: str
+    agency_name: str
+    role: Role
+    role_before: Role | None
+    requested_by: str  # a display name, or "command line"
+    requested_at: datetime
+    enrolled: bool
+
+    @classmethod
+    def of(
+        cls, request: AccessRequest, user: User, agency: Agency, names: dict[int, str]
+    ) -> "RequestRow":
+        by = request.requested_by_id
+        return cls(
+            id=request.id,  # type: ignore[arg-type]
+            kind=request.kind,
+            account_id=user.id,  # type: ignore[arg-type]
+            display_name=user.display_name,
+            email=user.email,
+            agency_name=agency.name,
+            role=request.role,
+            role_before=request.role_before,
+            requested_by="command line" if by is None else names.get(by, f"account {by}"),
+            requested_at=request.requested_at,
+            enrolled=user.mfa_enrolled_at is not None,
+        )
+
+
+@dataclass
+class ApprovalsPage(Page):
+    requests: list[RequestRow] = field(default_factory=list)
     error: str | None = None

@@ -17,11 +17,12 @@ from hub.accounts.pages import (
     SessionRow,
     SignInPage,
     TokenRow,
+    WelcomePage,
 )
 from hub.accounts.services import AccountError, SignInRateLimited, SignInRefused
 from hub.accounts.sessions import Viewer, new_token
 from hub.settings import get_settings
-from hub.vocabulary import Action, UserStatus
+from hub.vocabulary import Action, TokenScope, UserStatus
 from hub.web.dependencies import (
     ANONYMOUS_CSRF_COOKIE,
     DB,
@@ -208,6 +209,59 @@ def enrol_submit(request: Request, db: DB, code: Code = "") -> Response:
     return _signed_in(render(request, "accounts/recovery_codes.html", shown), token)
 
 
+# --- the enrolment link: a new user sets their own password and second factor ------------------
+
+
+def _welcome(
+    request: Request, db: Session, token: str, error: str | None = None, code: int = 200
+) -> Response:
+    found = services.enrolment_link(db, token)
+    if found is None:
+        bad = SignInPage(title="Enrolment link", error=services.BAD_LINK)
+        return render_presession(request, "accounts/sign_in.html", bad, status.HTTP_404_NOT_FOUND)
+    link, user = found
+    page = WelcomePage(
+        title="Set up your account",
+        email=user.email,
+        enrolment=services.link_enrolment(link, user),
+        action=services.ENROLMENT_PATH + token,
+        error=error,
+    )
+    return render_presession(request, "accounts/welcome.html", page, code)
+
+
+# The token is a secret in the path, as in any one-time link: Referrer-Policy no-referrer keeps
+# it from other sites, and it works once.
+@router.get("/sign-in/welcome/{token}", response_class=HTMLResponse)
+def welcome_form(request: Request, db: DB, token: str) -> Response:
+    return _welcome(request, db, token)
+
+
+@router.post("/sign-in/welcome/{token}", response_class=HTMLResponse)
+def welcome_submit(
+    request: Request,
+    db: DB,
+    token: str,
+    new_password: Password = "",
+    new_password_again: Password = "",
+    code: Code = "",
+) -> Response:
+    try:
+        enrolled = services.complete_enrolment(
+            db, log_actor(request, None), token, new_password, new_password_again, code
+        )
+    except AccountError as refused:
+        return _welcome(request, db, token, str(refused), status.HTTP_400_BAD_REQUEST)
+    shown = RecoveryCodesPage(title="Your recovery codes", codes=enrolled.recovery_codes)
+    shown.continue_url = "/sign-in"
+    if not enrolled.active:
+        shown.messages.append(
+            "Your password and second factor are set. Your account waits for a second person "
+            "to approve it; you can sign in once they have."
+        )
+    return render_presession(request, "accounts/recovery_codes.html", shown)
+
+
 @router.post("/sign-out")
 def sign_out(
     request: Request,
@@ -326,12 +380,15 @@ def create_token(
     db: DB,
     viewer: AccountViewer,
     name: Annotated[str, Form(max_length=200)] = "",
-    days: Annotated[int, Form(ge=0, le=10_000)] = 90,
+    days: Annotated[int, Form(ge=0, le=10_000)] = services.API_TOKEN_DEFAULT_DAYS,
+    scope: Annotated[TokenScope, Form()] = TokenScope.read,
 ) -> Response:
     user, _ = _own(db, viewer)
     template = "accounts/_tokens.html" if _is_htmx(request) else "accounts/account.html"
     try:
-        token = services.create_api_token(db, log_actor(request, viewer), user, name, days)
+        token = services.create_api_token(
+            db, log_actor(request, viewer), user, name, days, scope=scope
+        )
     except AccountError as refused:
         page = account_page(db, viewer, error=str(refused))
         # htmx swaps only 2xx answers: the fragment carries the error itself.

@@ -11,14 +11,23 @@ import secrets
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, TypedDict
 
 import pyotp
 import segno
 from sqlalchemy import delete, func, or_
 from sqlmodel import Session, col, select, update
 
-from hub.accounts.models import Agency, ApiToken, RecoveryCode, SignInAttempt, User, UserSession
+from hub.accounts.models import (
+    AccessRequest,
+    Agency,
+    ApiToken,
+    EnrolmentLink,
+    RecoveryCode,
+    SignInAttempt,
+    User,
+    UserSession,
+)
 from hub.accounts.passwords import (
     DUMMY_HASH,
     MIN_LENGTH,
@@ -34,6 +43,7 @@ from hub.accounts.sessions import (
     hash_token,
     load_session,
     new_token,
+    revoke_api_tokens,
     start_session,
 )
 from hub.audit.log import Actor, Event, append
@@ -42,10 +52,13 @@ from hub.db import utcnow
 from hub.settings import get_settings
 from hub.vocabulary import (
     ROLES_BY_AGENCY_KIND,
+    AccessRequestKind,
+    AccessRequestStatus,
     AgencyKind,
     Role,
     SecurityEventTag,
     SignInStage,
+    TokenScope,
     UserStatus,
 )
 
@@ -65,6 +78,10 @@ BAD_CODE = (
 ISSUER = "Diversion Hub"
 RECOVERY_CODE_COUNT = 10
 API_TOKEN_MAX_DAYS = 365
+API_TOKEN_DEFAULT_DAYS = 90
+# The link a new user opens to set their password and second factor (CJIS IA-5).
+ENROLMENT_LINK_HOURS = 72
+ENROLMENT_PATH = "/sign-in/welcome/"
 # The second factor must follow the password promptly; a half session left open is ended.
 HALF_SESSION_MINUTES = 10
 # hub.audit.log's actor_role for changes made at the command line by the server's operator,
@@ -307,8 +324,8 @@ def _fail(db: Session, actor: Actor, user: User | None, stage: SignInStage, reas
         db.flush()
         if _recent_failures(db, user) >= get_settings().lockout_failures:
             _set_status(db, user, UserStatus.locked, "failed_sign_ins")
-            end_all_sessions(db, user.id, "locked")  # type: ignore[arg-type]
-            record(db, actor, SecurityEventTag.account_locked, account_id=user.id)
+            ended = end_access(db, user, "locked")
+            record(db, actor, SecurityEventTag.account_locked, account_id=user.id, **ended)
     db.commit()
 
 
@@ -347,6 +364,22 @@ def _set_status(db: Session, user: User, status: UserStatus, reason: str) -> Non
     db.add(user)
 
 
+class AccessEnded(TypedDict):
+    sessions_ended: int
+    tokens_revoked: int
+
+
+def end_access(db: Session, user: User, reason: str, *, keep: int | None = None) -> AccessEnded:
+    """Ends every session of the account (but `keep`) and revokes every API token: access ends
+    with the credentials or status it was granted under (CJIS IA-5, AC-2; ASVS V7.4). Returns
+    the counts, for the log entry."""
+    assert user.id is not None
+    return {
+        "sessions_ended": end_all_sessions(db, user.id, reason, keep=keep),
+        "tokens_revoked": revoke_api_tokens(db, user.id, reason),
+    }
+
+
 def _end(db: Session, session: UserSession, reason: str) -> None:
     session.ended_at = utcnow()
     session.ended_reason = reason
@@ -379,8 +412,9 @@ def disable_inactive_accounts(db: Session, actor: Actor) -> list[int]:
 def _disable(db: Session, actor: Actor, user: User, tag: SecurityEventTag, reason: str) -> None:
     """Disabling ends every session at once (ASVS V7.4.2)."""
     _set_status(db, user, UserStatus.disabled, reason)
-    ended = end_all_sessions(db, user.id, "account_disabled")  # type: ignore[arg-type]
-    record(db, actor, tag, account_id=user.id, reason=reason, sessions_ended=ended)
+    ended = end_access(db, user, "account_disabled")
+    withdrawn = _withdraw_requests(db, user)
+    record(db, actor, tag, account_id=user.id, reason=reason, requests_withdrawn=withdrawn, **ended)
 
 
 # --- the second factor -------------------------------------------------------------------------
@@ -485,7 +519,11 @@ class Enrolment:
 
 
 def pending_enrolment(session: UserSession, user: User) -> Enrolment | None:
-    secret = _open(session.pending_totp_sealed)
+    return _enrolment(session.pending_totp_sealed, user)
+
+
+def _enrolment(sealed: str | None, user: User) -> Enrolment | None:
+    secret = _open(sealed)
     if secret is None:
         return None
     uri = pyotp.TOTP(secret).provisioning_uri(name=user.email, issuer_name=ISSUER)
@@ -587,10 +625,10 @@ def change_password(
     user.password_hash = hash_password(new)
     user.password_changed_at = utcnow()
     db.add(user)
-    ended = end_all_sessions(db, user.id, "password_changed", keep=session_id)  # type: ignore[arg-type]
-    record(db, actor, SecurityEventTag.password_changed, account_id=user.id, sessions_ended=ended)
+    ended = end_access(db, user, "password_changed", keep=session_id)
+    record(db, actor, SecurityEventTag.password_changed, account_id=user.id, **ended)
     db.commit()
-    return ended
+    return ended["sessions_ended"]
 
 
 # --- own sessions and API tokens ---------------------------------------------------------------
@@ -633,8 +671,19 @@ def api_tokens(db: Session, user_id: int) -> list[ApiToken]:
     )
 
 
-def create_api_token(db: Session, actor: Actor, user: User, name: str, days: int) -> str:
-    """Creates a bearer token that expires after `days`; returns it (shown once, kept hashed)."""
+def create_api_token(
+    db: Session,
+    actor: Actor,
+    user: User,
+    name: str,
+    days: int = API_TOKEN_DEFAULT_DAYS,
+    *,
+    scope: TokenScope = TokenScope.read,
+) -> str:
+    """Creates a bearer token that expires after `days`, for reading or for reading and writing;
+    returns it (shown once, kept hashed)."""
+    if user.status != UserStatus.active:
+        raise AccountError("Only an active account can have API tokens.")
     name = name.strip()
     if not name or len(name) > 100:
         raise AccountError("Give the token a name of 1 to 100 characters.")
@@ -646,6 +695,7 @@ def create_api_token(db: Session, actor: Actor, user: User, name: str, days: int
         name=name,
         token_hash=hash_token(token),
         expires_at=utcnow() + timedelta(days=days),
+        scope=scope,
     )
     db.add(row)
     db.flush()
@@ -656,6 +706,7 @@ def create_api_token(db: Session, actor: Actor, user: User, name: str, days: int
         account_id=user.id,
         token_id=row.id,
         days=days,
+        scope=scope.value,
     )
     db.commit()
     return token
@@ -668,6 +719,7 @@ def revoke_api_token(db: Session, actor: Actor, user_id: int, token_id: int) -> 
     if token.revoked_at is None:
         token.revoked_at = utcnow()
         db.add(token)
+        token.revoked_reason = "revoked_by_user"
         record(db, actor, SecurityEventTag.api_token_revoked, account_id=user_id, token_id=token_id)
     db.commit()
 
@@ -678,22 +730,32 @@ def revoke_api_token(db: Session, actor: Actor, user_id: int, token_id: int) -> 
 @dataclass(frozen=True)
 class Scope:
     """Whose accounts a manager may manage: an agency admin their own agency's, the program
-    office's coordinator every agency's, the server operator (command line) everyone's."""
+    office's coordinator every agency's, the server operator (command line) everyone's.
+    `withheld_roles`: roles this manager may not hand out (the coordinator creates no privacy
+    officers or admins: those watch and run the hub, the coordinator among others)."""
 
     all_agencies: bool
     agency_id: int | None = None
     manager_id: int | None = None
+    withheld_roles: frozenset[Role] = frozenset()
 
     @classmethod
     def of(cls, viewer: Viewer) -> "Scope":
         if viewer.role == Role.coordinator and viewer.agency_kind == AgencyKind.program_office:
-            return cls(all_agencies=True, manager_id=viewer.user_id)
+            return cls(
+                all_agencies=True,
+                manager_id=viewer.user_id,
+                withheld_roles=frozenset({Role.privacy_officer, Role.admin}),
+            )
         if viewer.role == Role.admin:
             return cls(all_agencies=False, agency_id=viewer.agency_id, manager_id=viewer.user_id)
         return cls(all_agencies=False, manager_id=viewer.user_id)
 
     def covers(self, agency_id: int | None) -> bool:
         return self.all_agencies or (self.agency_id is not None and self.agency_id == agency_id)
+
+    def grants(self, role: Role) -> bool:
+        return role not in self.withheld_roles
 
 
 OPERATOR = Scope(all_agencies=True)
@@ -719,6 +781,16 @@ def _not_self(scope: Scope, user: User) -> None:
     # Separation of duties: another manager changes a manager's own role, status or factor.
     if scope.manager_id is not None and scope.manager_id == user.id:
         raise AccountError("Ask another administrator to change your own account.")
+
+
+def _may_grant(db: Session, actor: Actor, scope: Scope, role: Role, action: str) -> None:
+    if not scope.grants(role):
+        record(db, actor, SecurityEventTag.access_denied, "denied", action=action, role=role.value)
+        db.commit()
+        raise NotPermitted(
+            f"The program office's coordinator does not give the role {role.value}; "
+            "an administrator of the agency does."
+        )
 
 
 def agency_of(db: Session, agency_id: int) -> Agency:
@@ -750,6 +822,186 @@ def list_agencies(db: Session, scope: Scope) -> list[Agency]:
     return list(db.exec(query.order_by(col(Agency.name))).all())
 
 
+# --- access requests: a second person approves (hub.accounts.approvals decides them) ----------
+
+
+def _open_request(
+    db: Session, actor: Actor, user: User, kind: AccessRequestKind, role: Role
+) -> AccessRequest:
+    """Asks a second person to approve new access for the account (CJIS AC-2, AC-5); an older
+    pending request of the same account is withdrawn."""
+    _withdraw_requests(db, user)
+    request = AccessRequest(
+        user_id=user.id,  # type: ignore[arg-type]
+        kind=kind,
+        role=role,
+        role_before=user.role if kind == AccessRequestKind.role_change else None,
+        requested_by_id=actor.user_id,
+    )
+    db.add(request)
+    db.flush()
+    record(
+        db,
+        actor,
+        SecurityEventTag.access_requested,
+        account_id=user.id,
+        request_id=request.id,
+        kind=kind.value,
+        role=role.value,
+    )
+    return request
+
+
+def _withdraw_requests(db: Session, user: User) -> int:
+    result = db.exec(
+        update(AccessRequest)
+        .where(
+            col(AccessRequest.user_id) == user.id,
+            col(AccessRequest.status) == AccessRequestStatus.pending,
+        )
+        .values(status=AccessRequestStatus.withdrawn, decided_at=utcnow())
+    )
+    return int(result.rowcount or 0)
+
+
+def pending_request(db: Session, user_id: int) -> AccessRequest | None:
+    return db.exec(
+        select(AccessRequest).where(
+            col(AccessRequest.user_id) == user_id,
+            col(AccessRequest.status) == AccessRequestStatus.pending,
+        )
+    ).first()
+
+
+# --- enrolment links (CJIS IA-5: whoever creates an account never learns its authenticator) --
+
+
+def _issue_link(db: Session, actor: Actor, user: User) -> str:
+    """A new one-time enrolment link for the account, replacing any unused one; returns its
+    token (shown once, kept hashed)."""
+    now = utcnow()
+    db.exec(
+        update(EnrolmentLink)
+        .where(col(EnrolmentLink.user_id) == user.id, col(EnrolmentLink.used_at).is_(None))
+        .values(expires_at=now)
+    )
+    token = new_token()
+    link = EnrolmentLink(
+        user_id=user.id,  # type: ignore[arg-type]
+        token_hash=hash_token(token),
+        issued_by_id=actor.user_id,
+        created_at=now,
+        expires_at=now + timedelta(hours=ENROLMENT_LINK_HOURS),
+        pending_totp_sealed=key_ring().seal(pyotp.random_base32()),
+    )
+    db.add(link)
+    db.flush()
+    record(
+        db,
+        actor,
+        SecurityEventTag.enrolment_link_issued,
+        account_id=user.id,
+        link_id=link.id,
+        hours=ENROLMENT_LINK_HOURS,
+    )
+    return token
+
+
+def issue_enrolment_link(db: Session, actor: Actor, scope: Scope, user_id: int) -> str:
+    """A fresh link for an account whose person has not enrolled yet (the first one expired or
+    was lost). Never for an account that has enrolled: that would hand its manager a way to
+    set its password."""
+    user = managed_user(db, actor, scope, user_id, "issue_enrolment_link")
+    _not_self(scope, user)
+    links = db.exec(select(EnrolmentLink).where(col(EnrolmentLink.user_id) == user.id)).all()
+    if not links or any(link.used_at is not None for link in links):
+        raise AccountError("This person has set their password already; no link is needed.")
+    if user.status == UserStatus.disabled:
+        raise AccountError("The account is disabled.")
+    token = _issue_link(db, actor, user)
+    db.commit()
+    return token
+
+
+def enrolment_link(db: Session, token: str) -> tuple[EnrolmentLink, User] | None:
+    """The unused, unexpired link for this token and its account, if the account may still
+    enrol (awaiting approval or active, never disabled)."""
+    row = db.exec(
+        select(EnrolmentLink, User)
+        .join(User, col(User.id) == EnrolmentLink.user_id)
+        .where(col(EnrolmentLink.token_hash) == hash_token(token))
+    ).first()
+    if row is None:
+        return None
+    link, user = row
+    if link.used_at is not None or utcnow() >= link.expires_at:
+        return None
+    if user.status not in (UserStatus.pending, UserStatus.active):
+        return None
+    return link, user
+
+
+def link_enrolment(link: EnrolmentLink, user: User) -> Enrolment | None:
+    return _enrolment(link.pending_totp_sealed, user)
+
+
+@dataclass(frozen=True)
+class Enrolled:
+    recovery_codes: list[str]
+    active: bool  # False: the account still waits for a second person's approval
+
+
+BAD_LINK = (
+    "This enrolment link cannot be used: it was used already, has expired (links last "
+    f"{ENROLMENT_LINK_HOURS} hours) or was replaced. Ask your agency's administrator for a new one."
+)
+
+
+def complete_enrolment(
+    db: Session, actor: Actor, token: str, password: str, again: str, code: str
+) -> Enrolled:
+    """The new user sets their password and confirms their second factor through the link,
+    which is then used up. Nothing changes when a check fails."""
+    found = enrolment_link(db, token)
+    if found is None:
+        raise AccountError(BAD_LINK)
+    link, user = found
+    check_new_password(password, again)
+    sealed = link.pending_totp_sealed
+    secret = _open(sealed)
+    counter = _totp_counter(secret, code) if secret else None
+    if counter is None:
+        raise AccountError(BAD_CODE)
+    # Conditional, so that a link posted twice at once is used only once.
+    used = db.exec(
+        update(EnrolmentLink)
+        .where(col(EnrolmentLink.id) == link.id, col(EnrolmentLink.used_at).is_(None))
+        .values(used_at=utcnow(), pending_totp_sealed=None)
+    )
+    if used.rowcount != 1:
+        db.rollback()
+        raise AccountError(BAD_LINK)
+    user.password_hash = hash_password(password)
+    user.password_changed_at = utcnow()
+    user.totp_secret_sealed = sealed
+    user.totp_last_counter = counter
+    user.mfa_enrolled_at = utcnow()
+    db.add(user)
+    codes = _new_recovery_codes(db, user)
+    record(db, acting_as(actor, user), SecurityEventTag.enrolment_completed, account_id=user.id)
+    db.commit()
+    return Enrolled(recovery_codes=codes, active=user.status == UserStatus.active)
+
+
+# --- accounts -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class NewAccount:
+    user: User
+    enrolment_token: str  # the link's secret: shown once, to hand to the person
+
+
 def create_user(
     db: Session,
     actor: Actor,
@@ -759,13 +1011,14 @@ def create_user(
     display_name: str,
     role: Role,
     agency_id: int,
-    password: str | None = None,
-) -> tuple[User, str]:
-    """Creates an active account without a second factor (enrolled at first sign-in).
-    Returns it and its first password: the one given, or a generated one to hand over once."""
+) -> NewAccount:
+    """Creates an account that waits for a second person's approval and has no password yet.
+    Returns it with a one-time enrolment link through which the person sets their password
+    and second factor: the manager never learns either (CJIS AC-5, IA-5)."""
     agency = agency_of(db, agency_id)
     if not scope.covers(agency.id):
         raise _deny(db, actor, "create_user", agency_id=agency_id)
+    _may_grant(db, actor, scope, role, "create_user")
     email = normalise_email(email)
     display_name = display_name.strip()
     if not _EMAIL.match(email) or len(email) > 254:
@@ -775,18 +1028,20 @@ def create_user(
     _check_role_fits(agency, role)
     if user_by_email(db, email) is not None:
         raise AccountError("An account with that e-mail address exists already.")
-    if password is None:
-        password = secrets.token_urlsafe(15)
-    check_new_password(password)
     user = User(
         agency_id=agency.id,  # type: ignore[arg-type]
         email=email,
         display_name=display_name,
         role=role,
-        password_hash=hash_password(password),
+        status=UserStatus.pending,
+        status_reason="awaiting_approval",
+        status_changed_at=utcnow(),
+        # A password nobody knows, until the person sets theirs through the link.
+        password_hash=hash_password(secrets.token_urlsafe(32)),
     )
     db.add(user)
     db.flush()
+    request = _open_request(db, actor, user, AccessRequestKind.new_account, role)
     record(
         db,
         actor,
@@ -794,37 +1049,36 @@ def create_user(
         account_id=user.id,
         role=role.value,
         agency_id=agency.id,
+        request_id=request.id,
     )
+    token = _issue_link(db, actor, user)
     db.commit()
-    return user, password
+    return NewAccount(user=user, enrolment_token=token)
 
 
 def change_role(db: Session, actor: Actor, scope: Scope, user_id: int, role: Role) -> User:
-    """Gives an account another role that fits its agency's kind."""
+    """Asks for another role that fits the account's agency; it takes effect when a second
+    person approves it (hub.accounts.approvals)."""
     user = managed_user(db, actor, scope, user_id, "change_role")
     _not_self(scope, user)
+    _may_grant(db, actor, scope, role, "change_role")
     _check_role_fits(agency_of(db, user.agency_id), role)
-    if user.role != role:
-        before = user.role
-        user.role = role
-        db.add(user)
-        # A role change takes effect at once: sessions opened under the old role end.
-        ended = end_all_sessions(db, user.id, "role_changed")  # type: ignore[arg-type]
-        record(
-            db,
-            actor,
-            SecurityEventTag.user_changed,
-            account_id=user.id,
-            role_before=before.value,
-            role_after=role.value,
-            sessions_ended=ended,
+    if user.role == role:
+        raise AccountError("The account has that role already.")
+    if user.status == UserStatus.disabled:
+        raise AccountError("The account is disabled; enable it first.")
+    if user.status == UserStatus.pending:
+        raise AccountError(
+            "The account waits for a second person's approval; change its role once it is "
+            "decided (or have it refused and create the account again)."
         )
+    _open_request(db, actor, user, AccessRequestKind.role_change, role)
     db.commit()
     return user
 
 
 def disable_user(db: Session, actor: Actor, scope: Scope, user_id: int) -> User:
-    """Disables an account and ends all its sessions."""
+    """Disables an account, ends all its sessions and revokes its API tokens."""
     user = managed_user(db, actor, scope, user_id, "disable_user")
     _not_self(scope, user)
     if user.status != UserStatus.disabled:
@@ -834,19 +1088,21 @@ def disable_user(db: Session, actor: Actor, scope: Scope, user_id: int) -> User:
 
 
 def enable_user(db: Session, actor: Actor, scope: Scope, user_id: int) -> User:
-    """Makes a disabled account active again (its inactivity clock restarts)."""
+    """Asks for a disabled account to be active again; it waits for a second person's approval.
+    Its API tokens stay revoked."""
     user = managed_user(db, actor, scope, user_id, "enable_user")
     _not_self(scope, user)
+    _may_grant(db, actor, scope, user.role, "enable_user")
     if user.status != UserStatus.disabled:
         raise AccountError("That account is not disabled.")
-    _set_status(db, user, UserStatus.active, "enabled_by_manager")
-    record(db, actor, SecurityEventTag.user_changed, account_id=user.id, status_after="active")
+    _set_status(db, user, UserStatus.pending, "awaiting_approval")
+    _open_request(db, actor, user, AccessRequestKind.re_enable, user.role)
     db.commit()
     return user
 
 
 def release_lockout(db: Session, actor: Actor, scope: Scope, user_id: int) -> User:
-    """CJIS AC-7: an administrator releases a locked account."""
+    """CJIS AC-7: an administrator releases a locked account (its API tokens stay revoked)."""
     user = managed_user(db, actor, scope, user_id, "release_lockout")
     if user.status != UserStatus.locked:
         raise AccountError("That account is not locked.")
@@ -858,7 +1114,7 @@ def release_lockout(db: Session, actor: Actor, scope: Scope, user_id: int) -> Us
 
 def reset_mfa(db: Session, actor: Actor, scope: Scope, user_id: int) -> User:
     """Removes the second factor and recovery codes (the person enrols again at the next
-    sign-in) and ends every session."""
+    sign-in), ends every session and revokes every API token."""
     user = managed_user(db, actor, scope, user_id, "reset_mfa")
     _not_self(scope, user)
     user.totp_secret_sealed = None
@@ -866,21 +1122,20 @@ def reset_mfa(db: Session, actor: Actor, scope: Scope, user_id: int) -> User:
     user.mfa_enrolled_at = None
     db.add(user)
     db.exec(delete(RecoveryCode).where(col(RecoveryCode.user_id) == user.id))
-    ended = end_all_sessions(db, user.id, "mfa_reset")  # type: ignore[arg-type]
-    record(db, actor, SecurityEventTag.mfa_reset, account_id=user.id, sessions_ended=ended)
+    ended = end_access(db, user, "mfa_reset")
+    record(db, actor, SecurityEventTag.mfa_reset, account_id=user.id, **ended)
     db.commit()
     return user
 
 
 def end_user_sessions(db: Session, actor: Actor, scope: Scope, user_id: int) -> int:
-    """Ends every session of an account (ASVS V7.4.5: administrators can end sessions)."""
+    """Ends every session of an account and revokes its API tokens (ASVS V7.4.5:
+    administrators can end sessions; a token is a session by other means)."""
     user = managed_user(db, actor, scope, user_id, "end_sessions")
-    ended = end_all_sessions(db, user.id, "ended_by_admin")  # type: ignore[arg-type]
-    record(
-        db, actor, SecurityEventTag.session_ended_by_admin, account_id=user.id, sessions_ended=ended
-    )
+    ended = end_access(db, user, "ended_by_admin")
+    record(db, actor, SecurityEventTag.session_ended_by_admin, account_id=user.id, **ended)
     db.commit()
-    return ended
+    return ended["sessions_ended"]
 
 
 def _agency_fields(

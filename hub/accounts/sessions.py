@@ -16,7 +16,7 @@ from hub.accounts.models import Agency, ApiToken, User, UserSession
 from hub.audit.log import Actor, Event, append
 from hub.db import utcnow
 from hub.settings import get_settings
-from hub.vocabulary import AgencyKind, Role, SecurityEventTag, UserStatus
+from hub.vocabulary import AgencyKind, Role, SecurityEventTag, TokenScope, UserStatus
 
 # Writing last_seen_at on every request would serialise page loads on SQLite; a minute of
 # slack on a 30-minute idle limit is well inside CJIS AC-11.
@@ -34,6 +34,7 @@ class Viewer:
     display_name: str
     session_id: int | None = None  # None for an API token
     csrf_token: str | None = None
+    token_scope: TokenScope | None = None  # an API token's scope; None for a session
 
 
 def hash_token(token: str) -> str:
@@ -139,7 +140,19 @@ def end_all_sessions(db: Session, user_id: int, reason: str, *, keep: int | None
     return int(result.rowcount or 0)
 
 
-def load_api_token(db: Session, token: str) -> User | None:
+def revoke_api_tokens(db: Session, user_id: int, reason: str) -> int:
+    """Revokes every live API token of a user: a token ends with the credentials and status it
+    was issued under (CJIS IA-5, AC-2). Enabling the account again revives none."""
+    result = db.exec(
+        update(ApiToken)
+        .where(col(ApiToken.user_id) == user_id, col(ApiToken.revoked_at).is_(None))
+        .values(revoked_at=utcnow(), revoked_reason=reason)
+    )
+    return int(result.rowcount or 0)
+
+
+def load_api_grant(db: Session, token: str) -> tuple[User, TokenScope] | None:
+    """The user behind a live, unexpired, unrevoked bearer token, and the token's scope."""
     row = db.exec(
         select(ApiToken, User)
         .join(User, col(User.id) == ApiToken.user_id)
@@ -149,17 +162,26 @@ def load_api_token(db: Session, token: str) -> User | None:
         return None
     api_token, user = row
     now = utcnow()
-    if user.status != UserStatus.active or (api_token.expires_at and now >= api_token.expires_at):
+    if user.status != UserStatus.active or now >= api_token.expires_at:
         return None
     if api_token.last_used_at is None or now - api_token.last_used_at > _TOUCH_EVERY:
         api_token.last_used_at = now
         db.add(api_token)
         db.commit()
-    return user
+    return user, api_token.scope
+
+
+def load_api_token(db: Session, token: str) -> User | None:
+    grant = load_api_grant(db, token)
+    return grant[0] if grant else None
 
 
 def viewer_for(
-    db: Session, user: User, record: UserSession | None = None, agency: Agency | None = None
+    db: Session,
+    user: User,
+    record: UserSession | None = None,
+    agency: Agency | None = None,
+    token_scope: TokenScope | None = None,
 ) -> Viewer:
     agency = agency or db.get(Agency, user.agency_id)
     assert agency is not None and user.id is not None
@@ -171,6 +193,7 @@ def viewer_for(
         display_name=user.display_name,
         session_id=record.id if record else None,
         csrf_token=record.csrf_token if record else None,
+        token_scope=token_scope,
     )
 
 

@@ -61,7 +61,7 @@ from hub.vocabulary import (
     Purpose,
     WithheldReason,
 )
-from hub.web.api import API_DEPENDENCIES, IsoDate, RecordRef, api_errors
+from hub.web.api import API_DEPENDENCIES, READS_ONLY, IsoDate, RecordRef, api_errors
 from hub.web.dependencies import DB, log_actor
 
 # The schema says what the services accept, so a client (and schemathesis) can tell a valid
@@ -267,7 +267,11 @@ class SearchOut(BaseModel):
     results: list[SearchHitOut]
 
 
-@router.post("/clients/search", summary="Find clients by name, alias or date of birth")
+@router.post(
+    "/clients/search",
+    summary="Find clients by name, alias or date of birth",
+    openapi_extra=READS_ONLY,
+)
 def search_clients(
     request: Request, db: DB, viewer: ClientSearcher, purpose: SearchPurpose, terms: SearchIn
 ) -> SearchOut:

@@ -15,10 +15,11 @@ Rules (thresholds in the site setting `privacy_flags`, see FlagSettings):
 - denied: reads withheld in full and refused actions (outcome withheld/denied), per user and day;
 - sign_in_failures: a burst of failed sign-ins on one account or from one address;
 - lockout: every account locked (CJIS AC-7);
-- new_address: a sign-in from an address the user had not signed in from in 90 days.
+- new_address: a sign-in from an address the user had not signed in from in 90 days;
 - caseload_change: every caseload request, its approval or refusal, and every move of a client
   from one case manager to another (one flag per request or move);
-- court_order_pending: every court order recorded, with its confirmation and copy downloads.
+- court_order_pending: every court order recorded, with its confirmation and copy downloads;
+- new_access: an account created, approved, given a new role or enabled again (per request).
 
 A flag's `key` names the rule and the subject (a user's day, an entry). Recomputing adds the
 entries not yet flagged under that key: to the open flag, or, if every flag under the key has
@@ -502,6 +503,45 @@ def _second_person(rows: list[_Row]) -> list[Finding]:
     return findings
 
 
+_NEW_ACCESS_TAGS = frozenset(
+    {
+        SecurityEventTag.user_created.value,
+        SecurityEventTag.access_requested.value,
+        SecurityEventTag.access_approved.value,
+        SecurityEventTag.user_changed.value,
+    }
+)
+
+
+def _new_access(rows: list[_Row]) -> list[Finding]:
+    """CJIS AC-2: every account created, approved, given a new role or enabled again, one flag
+    per request (its creation, request and approval together)."""
+    groups: dict[str, list[_Row]] = defaultdict(list)
+    for row in rows:
+        if row.tag in _NEW_ACCESS_TAGS and isinstance(row.detail.get("account_id"), int):
+            request = row.detail.get("request_id")
+            groups[f"request:{request}" if isinstance(request, int) else f"entry:{row.seq}"].append(
+                row
+            )
+    findings = []
+    for subject, group in groups.items():
+        account = group[0].detail["account_id"]
+        done = ", ".join(sorted({r.tag.rsplit(":", 1)[-1] for r in group}))
+        actors = ", ".join(sorted({f"#{r.actor_user_id}" for r in group if r.actor_user_id}))
+        findings.append(
+            Finding(
+                FlagRule.new_access,
+                f"new_access:{subject}",
+                f"New access for account #{account} ({done}) by "
+                f"{actors or 'the operator at the command line'}: check it was asked for and "
+                "approved by two different people (CJIS AC-2, AC-5).",
+                _capped(r.seq for r in group),
+                account,
+            )
+        )
+    return findings
+
+
 def find(db: Session, since: datetime, now: datetime | None = None) -> list[Finding]:
     """Every finding about entries recorded since `since` (a site-local day start)."""
     now = now or utcnow()
@@ -520,6 +560,7 @@ def find(db: Session, since: datetime, now: datetime | None = None) -> list[Find
         *_sign_in_failures(rows, zone, settings),
         *_lockouts(rows),
         *_second_person(rows),
+        *_new_access(rows),
     ]
     history_start = first_seq_from(
         db, since - timedelta(days=max(settings.volume_history_days, 1) + 1)

@@ -8,6 +8,12 @@ from typing import Annotated, Any
 from fastapi import Depends, HTTPException, Path, Request, Security, status
 from fastapi.security import HTTPBearer
 from pydantic import BaseModel, BeforeValidator, Field
+from starlette.concurrency import run_in_threadpool
+
+from hub.accounts.sessions import Viewer
+from hub.audit.log import append_refusal
+from hub.vocabulary import TokenScope
+from hub.web.dependencies import DB, SAFE_METHODS, log_actor, optional_viewer
 
 
 class Problem(BaseModel):
@@ -116,4 +122,24 @@ def _query_params(dependant: Any) -> list[Any]:
     return found
 
 
-API_DEPENDENCIES = [BEARER, Depends(refuse_unknown_query)]
+# A POST that only reads (a search whose terms must not travel in the URL) says so:
+# `@router.post(..., openapi_extra=READS_ONLY)`. Every other POST is a write.
+READS_ONLY: dict[str, Any] = {"x-token-scope": TokenScope.read.value}
+READ_ONLY_REFUSAL = "This token may only read; ask for a token that may read and write."
+
+
+async def refuse_read_only_writes(
+    request: Request, db: DB, viewer: Annotated[Viewer | None, Depends(optional_viewer)]
+) -> None:
+    """A read-scoped token is refused (403, logged) on every route that writes."""
+    if viewer is None or viewer.token_scope != TokenScope.read or request.method in SAFE_METHODS:
+        return
+    route = request.scope.get("route")
+    if (getattr(route, "openapi_extra", None) or {}).get("x-token-scope") == TokenScope.read:
+        return
+    detail = {"action": "api:write", "path": request.url.path, "token_scope": TokenScope.read}
+    await run_in_threadpool(append_refusal, db, log_actor(request, viewer), detail)
+    raise HTTPException(status.HTTP_403_FORBIDDEN, READ_ONLY_REFUSAL)
+
+
+API_DEPENDENCIES = [BEARER, Depends(refuse_unknown_query), Depends(refuse_read_only_writes)]

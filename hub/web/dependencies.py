@@ -14,7 +14,7 @@ from fastapi import Depends, HTTPException, Request, status
 from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
 
-from hub.accounts.sessions import Viewer, load_api_token, load_session, tokens_match, viewer_for
+from hub.accounts.sessions import Viewer, load_api_grant, load_session, tokens_match, viewer_for
 from hub.audit.log import Actor, append_refusal
 from hub.db import get_engine
 from hub.permissions import allowed
@@ -66,8 +66,8 @@ def optional_viewer(request: Request, db: DB) -> Viewer | None:
     """The viewer behind this request's session cookie or bearer token, if any is live."""
     token = _bearer(request)
     if token is not None:
-        user = load_api_token(db, token)
-        return viewer_for(db, user) if user else None
+        grant = load_api_grant(db, token)
+        return viewer_for(db, grant[0], token_scope=grant[1]) if grant else None
     cookie = request.cookies.get(get_settings().session_cookie_name)
     if not cookie:
         return None
