@@ -201,6 +201,8 @@ class SecurityEventTag(StrEnum):
     log_read = "audit:log:read"
     accounting_generated = "audit:accounting:generated"
     flags_computed = "privacy:flags:computed"
+    # 42 CFR 2.11: the program office marks an agency as a Part 2 program, or unmarks it.
+    agency_part2_program_changed = "admin:agency:part2_program_changed"
 
 
 class DeadlineStatus(StrEnum):
