@@ -232,6 +232,7 @@ def test_a_general_consent_does_not_release_a_part2_programs_data_to_the_prosecu
         assert words not in response.text
     # The plan goal recorded elsewhere is still plan data under the consent...
     assert [g["goal"] for g in body["plan"]["goals"]] == [OTHER_GOAL]
+    assert body["plan"]["part2_withheld"] == WithheldReason.enforcement_rule
     # ...the treatment provider's housing entry stands withheld, with treatment's reason.
     assert body["housing"]["withheld"] is True
     assert body["housing"]["reason"] == WithheldReason.enforcement_rule
@@ -254,6 +255,7 @@ def test_a_general_consent_does_not_release_a_part2_programs_data_to_the_prosecu
     for words in (GOAL, WAITLIST, STAYING_AT, NOTE, "buprenorphine"):
         assert words not in page.text
     assert 'data-withheld="housing"' in page.text
+    assert 'data-withheld="plan-part2"' in page.text
 
 
 def test_the_programs_own_case_manager_still_sees_it_labelled_with_the_notice(program, api):

@@ -137,6 +137,10 @@ class LegalOut(Disclosed):
 
 class PlanOut(Disclosed):
     goals: list[PlanGoalEntry]
+    part2_withheld: WithheldReason | None = Field(
+        default=None,
+        description="Goals a 42 CFR Part 2 program recorded were left out, for this reason",
+    )
 
 
 class HousingOut(Disclosed):

@@ -332,6 +332,9 @@ class PlanGoalEntry:
 @dataclass(frozen=True)
 class Plan:
     goals: tuple[PlanGoalEntry, ...]
+    # Goals a Part 2 program recorded that this viewer may not see are left out; this says why
+    # (42 CFR 2.11: withheld with a reason, never shown as "no goals").
+    part2_withheld: WithheldReason | None = None
 
 
 @dataclass(frozen=True)
@@ -507,6 +510,12 @@ def _withhold_segmented(
 ) -> tuple[Decision, dict[Category, Any]]:
     """The decision as carried out: a one-row category that turned out to be Part 2 data the
     viewer may not see is withheld with the reason, and logged so."""
+    plan = sections.get(C.plan)
+    if plan is not None and plan.part2_withheld is not None:
+        sections = {
+            **sections,
+            C.plan: dataclasses.replace(plan, part2_withheld=decision.part2_reason(C.plan)),
+        }
     segmented = [c for c, s in sections.items() if isinstance(s, Segmented)]
     if not segmented:
         return decision, sections
@@ -567,6 +576,10 @@ def _sections_of_group(
     goals = (
         _entries_by_person(db, PlanGoal, allowed, ids, C.plan in part2) if C.plan in allowed else {}
     )
+    # Whose Part 2 goals are left out: ids only, no words read.
+    goals_left_out = (
+        part2_persons(db, PlanGoal, ids) if C.plan in allowed and C.plan not in part2 else set()
+    )
     treatment = (
         _entries_by_person(db, TreatmentRecord, allowed, ids) if C.treatment in allowed else {}
     )
@@ -596,7 +609,9 @@ def _sections_of_group(
             mine[category] = by_person[person_id]
         if C.plan in allowed:
             mine[C.plan] = Plan(
-                goals=tuple(_build(PlanGoalEntry, r) for r in goals.get(person_id, []))
+                goals=tuple(_build(PlanGoalEntry, r) for r in goals.get(person_id, [])),
+                # A placeholder: _withhold_segmented puts the decision's reason in its place.
+                part2_withheld=WithheldReason.part2 if person_id in goals_left_out else None,
             )
         if C.treatment in allowed:
             mine[C.treatment] = Treatment(
@@ -878,6 +893,8 @@ def _detail(
     plan = (sections or {}).get(C.plan)
     if plan is not None:
         detail["plan_goals"] = [g.id for g in plan.goals]
+        if plan.part2_withheld is not None:
+            detail["plan_goals_withheld"] = plan.part2_withheld.value
     return detail
 
 
