@@ -486,3 +486,26 @@ def test_a_work_group_update_by_part2_staff_is_part2_data(program):
     program.consent(ConsentKind.general, "prosecutor", [Purpose.work_group])
     assert shown("prosecutor").entries == ()
     assert Category.plan in shown("prosecutor").withheld_entry_categories
+
+
+def test_the_operator_marks_a_part2_program_from_the_command_line(db, factories):
+    from typer.testing import CliRunner
+
+    from hub.cli import app as cli
+
+    agency = factories.Agency(name="Evergreen Harm Reduction", kind=AgencyKind.case_management)
+    runner = CliRunner()
+    result = runner.invoke(cli, ["agencies", "part2-program", agency.name, "--on"])
+    assert result.exit_code == 0, result.output
+    assert "is now a Part 2 program" in result.output
+    db.expire_all()
+    assert db.get(Agency, agency.id).part2_program is True
+    db.commit()  # SQLite: hold no write lock while the command runs
+    listed = runner.invoke(cli, ["agencies", "list"])
+    assert f"{agency.name}\tcase_management\tpart2_program" in listed.output
+    again = runner.invoke(cli, ["agencies", "part2-program", agency.name, "--on"])
+    assert again.exit_code == 1 and "already a Part 2 program" in again.output
+    event = db.exec(
+        select(LogEntry).where(LogEntry.tag == SecurityEventTag.agency_part2_program_changed.value)
+    ).one()
+    assert (event.actor_role, event.detail["part2_program"]) == ("operator", True)
