@@ -267,7 +267,7 @@ def test_the_programs_own_case_manager_still_sees_it_labelled_with_the_notice(pr
     }
     assert body["housing"]["waitlist"] == WAITLIST
     assert body["contact"]["staying_at"] == STAYING_AT
-    assert NOTE in [n["body"] for n in body["notes"]]
+    assert {n["body"]: n["part2"] for n in body["notes"]} == {NOTE: True}
     assert body["part2"] is True
     assert body["redisclosure_notice"] == REDISCLOSURE_NOTICE
     # The log records what was shown as treatment: the label travels with the disclosure.
@@ -509,3 +509,19 @@ def test_the_operator_marks_a_part2_program_from_the_command_line(db, factories)
         select(LogEntry).where(LogEntry.tag == SecurityEventTag.agency_part2_program_changed.value)
     ).one()
     assert (event.actor_role, event.detail["part2_program"]) == ("operator", True)
+
+
+def test_policy_explain_shows_the_decision_for_part2_data(program):
+    from typer.testing import CliRunner
+
+    from hub.cli import app as cli
+
+    program.consent(ConsentKind.general, "prosecutor", [Purpose.charging_decision])
+    email, person_id = program.users["prosecutor"].email, str(program.person.id)
+    purpose = ["--purpose", "charging_decision"]
+    result = CliRunner().invoke(cli, ["policy", "explain", email, person_id, *purpose])
+    assert result.exit_code == 0, result.output
+    regular, part2 = result.output.split("recorded by a Part 2 program:")
+    assert "plan          disclosed  consent:" in regular
+    assert "plan          withheld   enforcement_rule" in part2
+    assert GOAL not in result.output

@@ -167,6 +167,9 @@ class NoteOut(BaseModel):
     author_id: int
     written_at: datetime
     body: str
+    part2: bool = Field(
+        default=False, description="Written by a 42 CFR Part 2 program's staff: Part 2 data"
+    )
 
 
 SECTION_MODELS: dict[Category, type[Disclosed]] = {

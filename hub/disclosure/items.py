@@ -278,12 +278,13 @@ def _event(
     view: str,
 ) -> Event:
     part2 = record.part2 or any(a.part2 for rows in attached.values() for a in rows)
-    origin = set(part2_disclosed({c: record.section(c) for c in decision.disclosed}))
+    sections = {c: record.section(c) for c in decision.disclosed}
+    origin = set(part2_disclosed(sections))
     origin |= {
         a.category for rows in attached.values() for a in rows if a.origin_part2 and a.category
     }
     ordered = [c for c in Category if c in origin]
-    detail = _detail(decision, (), part2, None, ordered)
+    detail = _detail(decision, (), part2, sections, ordered)
     del detail["notes"]
     detail.update(
         {name: [a.row.id for a in rows] for name, rows in attached.items()},
