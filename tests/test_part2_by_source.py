@@ -525,3 +525,33 @@ def test_policy_explain_shows_the_decision_for_part2_data(program):
     assert "plan          disclosed  consent:" in regular
     assert "plan          withheld   enforcement_rule" in part2
     assert GOAL not in result.output
+
+
+def test_the_program_office_marks_a_part2_program_on_the_agency_page(db, factories, sign_in):
+    program = _program(db, factories, part2=False)
+    treatment = program.agencies["treatment"]
+    own_admin = sign_in(user=program.users["treatment_admin"])
+    page = own_admin.client.get(f"/admin/agencies/{treatment.id}")
+    assert 'data-part2-program="no"' in page.text
+    assert "part2-program" not in page.text.split('data-part2-program="no"')[1]  # no button
+    refused = own_admin.post(
+        f"/admin/agencies/{treatment.id}/part2-program", data={"part2_program": "false"}
+    )
+    assert refused.status_code == 403
+    coordinator = sign_in(user=program.users["coordinator"])
+    marked = coordinator.post(
+        f"/admin/agencies/{treatment.id}/part2-program", data={"part2_program": "true"}
+    )
+    assert marked.status_code == 200
+    assert 'data-part2-program="yes"' in marked.text
+    db.expire_all()
+    assert db.get(Agency, treatment.id).part2_program is True
+    denied = db.exec(
+        select(LogEntry).where(LogEntry.tag == SecurityEventTag.access_denied.value)
+    ).one()
+    assert denied.detail == {"action": "set_part2_program", "agency_id": treatment.id}
+    db.commit()
+    # From now on the prosecutor's general consent no longer reaches the provider's plan goal.
+    program.consent(ConsentKind.general, "prosecutor", [Purpose.charging_decision])
+    read = program.read("prosecutor", Purpose.charging_decision)
+    assert [g.goal for g in read.plan.goals] == [OTHER_GOAL]

@@ -269,6 +269,7 @@ def _agency_page(db: Session, viewer: Viewer, agency_id: int, **extra: object) -
         viewer=viewer,
         csrf_token=viewer.csrf_token,
         agency=AgencyRow.of(agency, _roles(agency.kind)),
+        can_mark_part2=Scope.of(viewer).all_agencies,
         **extra,  # type: ignore[arg-type]
     )
 
@@ -311,6 +312,35 @@ def update_agency(
         return render(request, "admin/agency.html", page, status.HTTP_400_BAD_REQUEST)
     page = _agency_page(db, viewer, agency_id)
     page.messages.append("The agency is saved.")
+    return render(request, "admin/agency.html", page)
+
+
+@router.post("/agencies/{agency_id}/part2-program", response_class=HTMLResponse)
+def set_part2_program(
+    request: Request,
+    db: DB,
+    viewer: AgencyManager,
+    agency_id: int,
+    part2_program: Annotated[bool, Form()],
+) -> Response:
+    """The program office marks an agency as a 42 CFR Part 2 program, or unmarks it."""
+    try:
+        services.set_part2_program(
+            db, log_actor(request, viewer), Scope.of(viewer), agency_id, part2_program=part2_program
+        )
+    except AccountError as refused:
+        _refused(refused)
+        try:
+            page = _agency_page(db, viewer, agency_id, error=str(refused))
+        except AccountError as missing:
+            raise HTTPException(status.HTTP_404_NOT_FOUND, str(missing)) from missing
+        return render(request, "admin/agency.html", page, status.HTTP_400_BAD_REQUEST)
+    page = _agency_page(db, viewer, agency_id)
+    page.messages.append(
+        "The agency is now a 42 CFR Part 2 program: what its staff record is Part 2 data."
+        if part2_program
+        else "The agency is no longer a 42 CFR Part 2 program."
+    )
     return render(request, "admin/agency.html", page)
 
 
