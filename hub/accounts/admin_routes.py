@@ -274,6 +274,18 @@ def _agency_page(db: Session, viewer: Viewer, agency_id: int, **extra: object) -
     )
 
 
+def _agency_refused(
+    request: Request, db: Session, viewer: Viewer, agency_id: int, refused: AccountError
+) -> Response:
+    """The agency page again with the refusal (403 for another agency's, 404 for none)."""
+    _refused(refused)
+    try:
+        page = _agency_page(db, viewer, agency_id, error=str(refused))
+    except AccountError as missing:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, str(missing)) from missing
+    return render(request, "admin/agency.html", page, status.HTTP_400_BAD_REQUEST)
+
+
 @router.get("/agencies/{agency_id}", response_class=HTMLResponse)
 def agency_detail(request: Request, db: DB, viewer: AgencyManager, agency_id: int) -> Response:
     if not Scope.of(viewer).covers(agency_id):
@@ -304,12 +316,7 @@ def update_agency(
             jurisdiction=jurisdiction,
         )
     except AccountError as refused:
-        _refused(refused)
-        try:
-            page = _agency_page(db, viewer, agency_id, error=str(refused))
-        except AccountError as missing:
-            raise HTTPException(status.HTTP_404_NOT_FOUND, str(missing)) from missing
-        return render(request, "admin/agency.html", page, status.HTTP_400_BAD_REQUEST)
+        return _agency_refused(request, db, viewer, agency_id, refused)
     page = _agency_page(db, viewer, agency_id)
     page.messages.append("The agency is saved.")
     return render(request, "admin/agency.html", page)
@@ -329,12 +336,7 @@ def set_part2_program(
             db, log_actor(request, viewer), Scope.of(viewer), agency_id, part2_program=part2_program
         )
     except AccountError as refused:
-        _refused(refused)
-        try:
-            page = _agency_page(db, viewer, agency_id, error=str(refused))
-        except AccountError as missing:
-            raise HTTPException(status.HTTP_404_NOT_FOUND, str(missing)) from missing
-        return render(request, "admin/agency.html", page, status.HTTP_400_BAD_REQUEST)
+        return _agency_refused(request, db, viewer, agency_id, refused)
     page = _agency_page(db, viewer, agency_id)
     page.messages.append(
         "The agency is now a 42 CFR Part 2 program: what its staff record is Part 2 data."
