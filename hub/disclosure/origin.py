@@ -13,7 +13,7 @@ from collections.abc import Collection, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, literal
+from sqlalchemy import ColumnElement, and_, true
 from sqlmodel import Session, SQLModel, col, select
 
 from hub.accounts.models import Agency, User
@@ -61,7 +61,7 @@ def part2_origin(table: type[SQLModel]) -> ColumnElement[bool]:
 def allowed_rows(table: type[SQLModel], part2_allowed: bool) -> ColumnElement[bool]:
     """The rows of `table` a read may load: all of them where Part 2 data may be shown,
     otherwise those that are not Part 2 data by their source."""
-    return literal(True) if part2_allowed else ~part2_origin(table)
+    return true() if part2_allowed else ~part2_origin(table)
 
 
 def part2_persons(db: Session, table: type[SQLModel], person_ids: Collection[int]) -> set[int]:
