@@ -33,7 +33,7 @@ from hub.clients.models import (
 )
 from hub.disclosure.items import ItemRequest, disclose_items
 from hub.disclosure.notice import REDISCLOSURE_NOTICE
-from hub.disclosure.record import disclose_record
+from hub.disclosure.record import WithheldCategory, disclose_record
 from hub.referrals.rules import default_rules
 from hub.vocabulary import (
     AgencyKind,
@@ -555,3 +555,32 @@ def test_the_program_office_marks_a_part2_program_on_the_agency_page(db, factori
     program.consent(ConsentKind.general, "prosecutor", [Purpose.charging_decision])
     read = program.read("prosecutor", Purpose.charging_decision)
     assert [g.goal for g in read.plan.goals] == [OTHER_GOAL]
+
+
+def test_a_part2_consent_disclosure_by_source_is_in_the_part2_accounting(program, factories):
+    from hub.privacy.accounting import PART2_RULE, generate_accounting
+
+    consent = _consent(
+        program.person.id,
+        ConsentKind.part2,
+        program.agencies["defense"].id,
+        program.users["cm"],
+        [Purpose.defense],
+    )
+    # A Part 2 consent for the plan and housing only: the treatment category is not released,
+    # what is Part 2 data here is the provider's plan goal and housing entry.
+    consent.categories = [Category.plan.value, Category.housing.value]
+    program.db.add(consent)
+    program.db.commit()
+    read = program.read("defender", Purpose.defense)
+    assert isinstance(read.treatment, WithheldCategory)
+    assert read.part2 and GOAL in [g.goal for g in read.plan.goals]
+    entry = program.db.get(LogEntry, read.log_seq)
+    assert entry.detail["basis"]["treatment"] == entry.detail["basis"]["plan"]
+    privacy_officer = factories.User(role=Role.privacy_officer, agency=program.agencies["office"])
+    viewer = viewer_of(program.db, privacy_officer)
+    report = generate_accounting(
+        program.db, viewer, program.person.id, actor_of(viewer), summarise=False
+    )
+    (part2,) = [s for s in report.sections if s.rule == PART2_RULE]
+    assert [line.seqs for line in part2.lines] == [(read.log_seq,)]

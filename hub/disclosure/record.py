@@ -880,8 +880,13 @@ def _detail(
     sections: Mapping[Category, Any] | None = None,
     origin: Sequence[Category] = (),
 ) -> dict[str, Any]:
+    basis = {c.value: b for c, b in decision.disclosed.items()}
+    if origin and C.treatment.value not in basis:
+        # The entry lists treatment (effective_categories): it went out on the basis of the
+        # category it sat in, so the accounting of Part 2 disclosures (42 CFR 2.24) finds it.
+        basis[C.treatment.value] = decision.part2_disclosed[origin[0]]
     detail = {
-        "basis": {c.value: b for c, b in decision.disclosed.items()},
+        "basis": basis,
         "withheld": {c.value: r.value for c, r in decision.withheld.items()},
         "participation": decision.participation,
         "notes": [n.id for n in notes],
