@@ -584,3 +584,13 @@ def test_a_part2_consent_disclosure_by_source_is_in_the_part2_accounting(program
     )
     (part2,) = [s for s in report.sections if s.rule == PART2_RULE]
     assert [line.seqs for line in part2.lines] == [(read.log_seq,)]
+
+
+def test_a_note_the_programs_staff_write_comes_back_labelled_with_the_notice(program, api):
+    written = api(program.users["cm"]).post(
+        f"/api/v1/clients/{program.person.id}/notes",
+        json={"category": "engagement", "body": "Came to group on Tuesday."},
+    )
+    assert written.status_code == 201
+    assert written.json()["part2"] is True
+    assert written.json()["redisclosure_notice"] == REDISCLOSURE_NOTICE

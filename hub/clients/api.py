@@ -19,6 +19,7 @@ from pydantic.json_schema import SkipJsonSchema
 from sqlmodel import Session
 
 from hub.accounts.sessions import Viewer
+from hub.clients.models import CaseNote
 from hub.clients.pages import WITHHELD_WORDS
 from hub.clients.services import NoteError, add_case_note
 from hub.clients.web import (
@@ -38,6 +39,7 @@ from hub.consents.models import Consent
 from hub.consents.services import ConsentError, ConsentForm, ConsentRefused
 from hub.db import utcnow
 from hub.disclosure.notice import REDISCLOSURE_NOTICE
+from hub.disclosure.origin import part2_ids
 from hub.disclosure.policy import PersonNotFound
 from hub.disclosure.record import (
     ChargingMatterEntry,
@@ -368,16 +370,20 @@ def create_note(
         if isinstance(exc.__cause__, PersonNotFound):
             raise not_found() from None
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from None
+    # 42 CFR 2.11: a note a Part 2 program's staff write is Part 2 data whatever its category.
+    origin = bool(part2_ids(db, CaseNote, [created.id]))  # type: ignore[list-item]
     entry = NoteEntry(
         id=created.id,  # type: ignore[arg-type]
         category=created.category,
         author_id=created.author_id,
         written_at=created.written_at,
         body=created.body,
+        part2=origin,
     )
+    part2 = origin or created.category in PART2_CATEGORIES
     return NoteCreatedOut(
         **NoteOut.model_validate(entry).model_dump(),
-        redisclosure_notice=(REDISCLOSURE_NOTICE if created.category in PART2_CATEGORIES else None),
+        redisclosure_notice=REDISCLOSURE_NOTICE if part2 else None,
     )
 
 
