@@ -218,6 +218,8 @@ class SecurityEventTag(StrEnum):
     access_requested = "admin:access:requested"
     access_approved = "admin:access:approved"
     access_refused = "admin:access:refused"
+    # 42 CFR 2.11: the program office marks an agency as a Part 2 program, or unmarks it.
+    agency_part2_program_changed = "admin:agency:part2_program_changed"
 
 
 class DeadlineStatus(StrEnum):

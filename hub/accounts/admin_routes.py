@@ -361,8 +361,21 @@ def _agency_page(db: Session, viewer: Viewer, agency_id: int, **extra: object) -
         viewer=viewer,
         csrf_token=viewer.csrf_token,
         agency=AgencyRow.of(agency, _roles(agency.kind)),
+        can_mark_part2=Scope.of(viewer).all_agencies,
         **extra,  # type: ignore[arg-type]
     )
+
+
+def _agency_refused(
+    request: Request, db: Session, viewer: Viewer, agency_id: int, refused: AccountError
+) -> Response:
+    """The agency page again with the refusal (403 for another agency's, 404 for none)."""
+    _refused(refused)
+    try:
+        page = _agency_page(db, viewer, agency_id, error=str(refused))
+    except AccountError as missing:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, str(missing)) from missing
+    return render(request, "admin/agency.html", page, status.HTTP_400_BAD_REQUEST)
 
 
 @router.get("/agencies/{agency_id}", response_class=HTMLResponse)
@@ -395,14 +408,33 @@ def update_agency(
             jurisdiction=jurisdiction,
         )
     except AccountError as refused:
-        _refused(refused)
-        try:
-            page = _agency_page(db, viewer, agency_id, error=str(refused))
-        except AccountError as missing:
-            raise HTTPException(status.HTTP_404_NOT_FOUND, str(missing)) from missing
-        return render(request, "admin/agency.html", page, status.HTTP_400_BAD_REQUEST)
+        return _agency_refused(request, db, viewer, agency_id, refused)
     page = _agency_page(db, viewer, agency_id)
     page.messages.append("The agency is saved.")
+    return render(request, "admin/agency.html", page)
+
+
+@router.post("/agencies/{agency_id}/part2-program", response_class=HTMLResponse)
+def set_part2_program(
+    request: Request,
+    db: DB,
+    viewer: AgencyManager,
+    agency_id: int,
+    part2_program: Annotated[bool, Form()],
+) -> Response:
+    """The program office marks an agency as a 42 CFR Part 2 program, or unmarks it."""
+    try:
+        services.set_part2_program(
+            db, log_actor(request, viewer), Scope.of(viewer), agency_id, part2_program=part2_program
+        )
+    except AccountError as refused:
+        return _agency_refused(request, db, viewer, agency_id, refused)
+    page = _agency_page(db, viewer, agency_id)
+    page.messages.append(
+        "The agency is now a 42 CFR Part 2 program: what its staff record is Part 2 data."
+        if part2_program
+        else "The agency is no longer a 42 CFR Part 2 program."
+    )
     return render(request, "admin/agency.html", page)
 
 

@@ -221,7 +221,26 @@ def add_agency(
 
 @agencies_app.command("list")
 def list_agencies() -> None:
-    """List the agencies and their kinds."""
+    """List the agencies and their kinds (and which are 42 CFR Part 2 programs)."""
     with _database() as db:
         for agency in services.list_agencies(db, OPERATOR):
-            typer.echo(f"{agency.name}\t{agency.kind.value}")
+            part2 = "\tpart2_program" if agency.part2_program else ""
+            typer.echo(f"{agency.name}\t{agency.kind.value}{part2}")
+
+
+@agencies_app.command("part2-program")
+def part2_program(
+    name: str = typer.Argument(..., help="The agency's name, exactly."),
+    on: bool = typer.Option(..., "--on/--off", help="Mark it a Part 2 program, or unmark it."),
+) -> None:
+    """Mark an agency as a 42 CFR Part 2 program (2.11), or unmark it: what its staff record
+    about a client is then Part 2 data in every field."""
+
+    def work(db: Session, actor: Actor) -> Agency:
+        agency_id = _agency(db, name).id
+        assert agency_id is not None
+        return services.set_part2_program(db, actor, OPERATOR, agency_id, part2_program=on)
+
+    agency = _run(work)
+    state = "a Part 2 program" if agency.part2_program else "not a Part 2 program"
+    typer.echo(f"{agency.name} is now {state}.")

@@ -21,6 +21,9 @@ class Agency(SQLModel, table=True):
     # Which prosecutions an office handles, e.g. "misdemeanor" (city attorney) or "felony".
     jurisdiction: str | None = Field(default=None, max_length=100)
     created_at: datetime = utc_field(default_factory=utcnow)
+    # 42 CFR 2.11: a Part 2 program. Whatever its staff record about a client, in any field, is
+    # Part 2 data (hub.disclosure.origin). Set only by the program office, as a security event.
+    part2_program: bool = Field(default=False)
 
 
 class User(SQLModel, table=True):

@@ -124,6 +124,7 @@ class AgencyRow:
     kind: AgencyKind
     jurisdiction: str | None
     roles: list[Role]
+    part2_program: bool = False  # 42 CFR 2.11
 
     @classmethod
     def of(cls, agency: Agency, roles: list[Role]) -> "AgencyRow":
@@ -133,6 +134,7 @@ class AgencyRow:
             kind=agency.kind,
             jurisdiction=agency.jurisdiction,
             roles=roles,
+            part2_program=agency.part2_program,
         )
 
 
@@ -170,6 +172,8 @@ class AdminAgenciesPage(Page):
 class AdminAgencyPage(Page):
     agency: AgencyRow | None = None
     error: str | None = None
+    # Only the program office marks a Part 2 program (hub.accounts.services.set_part2_program).
+    can_mark_part2: bool = False
 
 
 @dataclass(frozen=True)

@@ -1190,6 +1190,31 @@ def update_agency(
     return agency
 
 
+def set_part2_program(
+    db: Session, actor: Actor, scope: Scope, agency_id: int, *, part2_program: bool
+) -> Agency:
+    """Marks an agency as a 42 CFR Part 2 program (2.11), or unmarks it: whatever its staff
+    record about a client is then Part 2 data, in any field. Only the program office (or the
+    operator) decides it, for every agency alike; logged as a security event. Commits."""
+    agency = agency_of(db, agency_id)
+    if not scope.all_agencies:
+        raise _deny(db, actor, "set_part2_program", agency_id=agency_id)
+    if agency.part2_program == part2_program:
+        state = "already" if part2_program else "not"
+        raise AccountError(f"{agency.name} is {state} a Part 2 program.")
+    agency.part2_program = part2_program
+    db.add(agency)
+    record(
+        db,
+        actor,
+        SecurityEventTag.agency_part2_program_changed,
+        agency_id=agency.id,
+        part2_program=part2_program,
+    )
+    db.commit()
+    return agency
+
+
 def display_names(db: Session, user_ids: Iterable[int]) -> dict[int, str]:
     """Display names of these accounts, for pages that say who did something."""
     ids = sorted(set(user_ids))

@@ -37,6 +37,7 @@ from hub.charging.models import (
 from hub.clients.models import ClientAssignment, Person
 from hub.db import utcnow
 from hub.disclosure.models import CourtOrder
+from hub.disclosure.origin import holds_part2
 from hub.disclosure.record import names_person
 from hub.notifications.services import assignment_holders, notify, users_with_role
 from hub.referrals.eligibility import check_offenses, most_serious
@@ -58,6 +59,7 @@ from hub.vocabulary import (
     CARE_CATEGORIES,
     PROTECTED_HEALTH_CATEGORIES,
     AssignmentKind,
+    Category,
     DeadlineStatus,
     DecisionOutcome,
     FlagStatus,
@@ -454,6 +456,18 @@ def _court_order_covers(
     return False
 
 
+def _part2_categories(db: Session, entry: LogEntry) -> set[str]:
+    """The treatment and health categories a disclosure held: by its categories, or (42 CFR
+    2.11, Part 2 by source) treatment when it showed what a Part 2 program recorded, judged by
+    the labels in force now, so a read from before the program was labelled counts too."""
+    protected = set(entry.categories) & PROTECTED_HEALTH_CATEGORIES
+    if entry.person_id is not None and holds_part2(
+        db, entry.person_id, entry.recorded_at, entry.categories, entry.detail
+    ):
+        protected.add(Category.treatment)
+    return protected
+
+
 def _check_part2(
     db: Session, prosecutor: Viewer, matter: ChargingMatter, entries: list[LogEntry], actor: Actor
 ) -> None:
@@ -461,7 +475,7 @@ def _check_part2(
     refused = [
         entry.seq
         for entry in entries
-        if (protected := set(entry.categories) & PROTECTED_HEALTH_CATEGORIES)
+        if (protected := _part2_categories(db, entry))
         and not _court_order_covers(db, entry, prosecutor.agency_id, protected, today)
     ]
     if not refused:

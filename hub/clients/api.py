@@ -19,6 +19,7 @@ from pydantic.json_schema import SkipJsonSchema
 from sqlmodel import Session
 
 from hub.accounts.sessions import Viewer
+from hub.clients.models import CaseNote
 from hub.clients.pages import WITHHELD_WORDS
 from hub.clients.services import NoteError, add_case_note
 from hub.clients.web import (
@@ -38,6 +39,7 @@ from hub.consents.models import Consent
 from hub.consents.services import ConsentError, ConsentForm, ConsentRefused
 from hub.db import utcnow
 from hub.disclosure.notice import REDISCLOSURE_NOTICE
+from hub.disclosure.origin import part2_ids
 from hub.disclosure.policy import PersonNotFound
 from hub.disclosure.record import (
     ChargingMatterEntry,
@@ -137,6 +139,10 @@ class LegalOut(Disclosed):
 
 class PlanOut(Disclosed):
     goals: list[PlanGoalEntry]
+    part2_withheld: WithheldReason | None = Field(
+        default=None,
+        description="Goals a 42 CFR Part 2 program recorded were left out, for this reason",
+    )
 
 
 class HousingOut(Disclosed):
@@ -163,6 +169,9 @@ class NoteOut(BaseModel):
     author_id: int
     written_at: datetime
     body: str
+    part2: bool = Field(
+        default=False, description="Written by a 42 CFR Part 2 program's staff: Part 2 data"
+    )
 
 
 SECTION_MODELS: dict[Category, type[Disclosed]] = {
@@ -365,16 +374,20 @@ def create_note(
         if isinstance(exc.__cause__, PersonNotFound):
             raise not_found() from None
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from None
+    # 42 CFR 2.11: a note a Part 2 program's staff write is Part 2 data whatever its category.
+    origin = bool(part2_ids(db, CaseNote, [created.id]))  # type: ignore[list-item]
     entry = NoteEntry(
         id=created.id,  # type: ignore[arg-type]
         category=created.category,
         author_id=created.author_id,
         written_at=created.written_at,
         body=created.body,
+        part2=origin,
     )
+    part2 = origin or created.category in PART2_CATEGORIES
     return NoteCreatedOut(
         **NoteOut.model_validate(entry).model_dump(),
-        redisclosure_notice=(REDISCLOSURE_NOTICE if created.category in PART2_CATEGORIES else None),
+        redisclosure_notice=REDISCLOSURE_NOTICE if part2 else None,
     )
 
 

@@ -52,6 +52,8 @@ class PersonContact(SQLModel, table=True):
     phone: str | None = Field(default=None, sa_column=Column(EncryptedText))
     staying_at: str | None = Field(default=None, sa_column=Column(EncryptedText))
     updated_at: datetime = utc_field(default_factory=utcnow)
+    # Who recorded it: what a Part 2 program's staff record is Part 2 data (hub.disclosure.origin).
+    recorded_by_id: int | None = Field(default=None, foreign_key="user.id")
 
 
 class ClientAssignment(SQLModel, table=True):
@@ -92,6 +94,8 @@ class HousingRecord(SQLModel, table=True):
     waitlist: str | None = Field(default=None, max_length=200)
     waitlist_since: date | None = Field(default=None)
     updated_at: datetime = utc_field(default_factory=utcnow)
+    # Who recorded it: what a Part 2 program's staff record is Part 2 data (hub.disclosure.origin).
+    recorded_by_id: int | None = Field(default=None, foreign_key="user.id")
 
 
 class HealthRecord(SQLModel, table=True):
@@ -103,6 +107,8 @@ class HealthRecord(SQLModel, table=True):
     mental_health: str | None = Field(default=None, sa_column=Column(EncryptedText))
     physical_health: str | None = Field(default=None, sa_column=Column(EncryptedText))
     updated_at: datetime = utc_field(default_factory=utcnow)
+    # Who recorded it: what a Part 2 program's staff record is Part 2 data (hub.disclosure.origin).
+    recorded_by_id: int | None = Field(default=None, foreign_key="user.id")
 
 
 class TreatmentRecord(SQLModel, table=True):

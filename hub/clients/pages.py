@@ -70,6 +70,12 @@ class SectionView:
     withheld: str | None
     notes: tuple[NoteEntry, ...] = ()  # the case notes filed under this category
 
+    @property
+    def part2_withheld(self) -> str | None:
+        """Why entries a Part 2 program recorded are left out of this section, in words."""
+        reason = getattr(self.data, "part2_withheld", None)
+        return WITHHELD_WORDS[reason] if reason is not None else None
+
     @classmethod
     def of(cls, record: DisclosedRecord, category: Category) -> "SectionView":
         section = record.section(category)

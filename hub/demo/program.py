@@ -89,6 +89,8 @@ class AgencySpec:
     kind: AgencyKind
     domain: str
     jurisdiction: str | None = None
+    # 42 CFR 2.11: a Part 2 program, whose records are Part 2 data in every field.
+    part2_program: bool = False
 
 
 AGENCIES: tuple[AgencySpec, ...] = (
@@ -109,6 +111,8 @@ AGENCIES: tuple[AgencySpec, ...] = (
         "Evergreen Harm Reduction Services (fictional)",
         AgencyKind.case_management,
         "evergreen-hrs.example",
+        # It runs the substance-use treatment its clients are in: the demo's Part 2 program.
+        part2_program=True,
     ),
     AgencySpec(
         "county_prosecutor",
@@ -295,6 +299,7 @@ def _insert_staff(conn: Connection, seed: int, accounts: list[DemoAccount], toda
                         "name": spec.name,
                         "kind": spec.kind,
                         "jurisdiction": spec.jurisdiction,
+                        "part2_program": spec.part2_program,
                         "created_at": started,
                     }
                     for spec in AGENCIES
@@ -732,11 +737,16 @@ def _plan_person(
                 "phone": f"(360) 555-01{rng.randint(0, 99):02d}" if rng.random() < 0.7 else None,
                 "staying_at": rng.choice(phrases.STAYING_AT),
                 "updated_at": _at(timeline.status_day, rng),
+                "recorded_by_id": referrer,
             }
         ]
 
     # --- case management and defense ---
     case_manager = rng.choice(staff.of("case_management", Role.case_manager))
+    if screened_at is not None:
+        # The case manager keeps the contact current from screening on.
+        for contact in rows.contact:
+            contact["recorded_by_id"] = case_manager
     if screened_at is not None:
         rows.referral["screening_done_by_id"] = case_manager
     if intake_at is not None:
@@ -765,6 +775,7 @@ def _plan_person(
                 "waitlist": waitlist,
                 "waitlist_since": waitlist and timeline.day_after(rng.randint(5, 200)),
                 "updated_at": _at(timeline.status_day, rng),
+                "recorded_by_id": case_manager,
             }
         ]
         assert screened_at is not None
@@ -833,6 +844,7 @@ def _care(
                 "mental_health": rng.choice(phrases.MENTAL_HEALTH),
                 "physical_health": rng.choice(phrases.PHYSICAL_HEALTH),
                 "updated_at": _at(timeline.intake_day, rng),
+                "recorded_by_id": case_manager,
             }
         ]
     if not (showcase and timeline.status == ProgramStatus.active) and rng.random() >= 0.4:

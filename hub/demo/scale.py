@@ -349,7 +349,11 @@ class _ReadClass:
     purpose: str
     outcome: str
     categories: str  # canonical JSON
+    categories_part2: str  # the same with treatment: the read showed Part 2 notes
     allowed: frozenset[str]
+    # Categories whose Part 2 data (42 CFR 2.11) this class sees: the demo's notes are all
+    # written by its Part 2 program's case managers, so only these categories' notes show.
+    allowed_part2: frozenset[str]
     identity_basis: str | None
     head: str  # the detail's canonical JSON up to the note ids
     tail_part2: str
@@ -370,7 +374,11 @@ def _read_class(role: Role, agency_kind: AgencyKind, policy: CompiledPolicy) -> 
         purpose=purpose.value,
         outcome=(DisclosureOutcome.disclosed if disclosed else DisclosureOutcome.withheld).value,
         categories=canonical_json(sorted(c.value for c in decision.categories)).decode(),
+        categories_part2=canonical_json(
+            sorted({c.value for c in decision.categories} | {Category.treatment.value})
+        ).decode(),
         allowed=frozenset(c.value for c in decision.disclosed),
+        allowed_part2=frozenset(c.value for c in decision.disclosed if decision.allows_part2(c)),
         identity_basis=decision.disclosed.get(Category.identity),
         head='{"basis":'
         + canonical_json({c.value: b for c, b in decision.disclosed.items()}).decode()
@@ -548,11 +556,9 @@ def _session(
         seen = [
             (note_id, category)
             for written, note_id, category in world.notes.get(person, ())
-            if written <= moment and category in read.allowed
+            if written <= moment and category in read.allowed_part2
         ]
-        part2 = Category.treatment.value in read.allowed and (
-            person in world.treated or any(c == Category.treatment.value for _, c in seen)
-        )
+        part2 = bool(seen) or (Category.treatment.value in read.allowed and person in world.treated)
         yield (
             moment,
             (
@@ -562,7 +568,7 @@ def _session(
                 read.purpose,
                 member.role.value,
                 member.agency_id,
-                read.categories,
+                read.categories_part2 if seen else read.categories,
                 world.policy_version,
                 member.id,
                 person,

@@ -151,3 +151,10 @@ def policy_explain(
         f"  {'participation':<13} "
         + (f"disclosed  {participation}" if participation else "withheld")
     )
+    # 42 CFR 2.11: what a Part 2 program recorded in each category is decided as treatment.
+    typer.echo("recorded by a Part 2 program:")
+    for category in Category:
+        if decision.allows_part2(category):
+            typer.echo(f"  {category.value:<13} disclosed  {decision.part2_disclosed[category]}")
+        else:
+            typer.echo(f"  {category.value:<13} withheld   {decision.part2_reason(category).value}")

@@ -23,6 +23,7 @@ from sqlmodel import Session, SQLModel, col, select
 from hub.accounts.sessions import Viewer
 from hub.audit.log import Actor, Event, append_many
 from hub.db import rollback_on_error, utcnow
+from hub.disclosure.origin import part2_origin
 from hub.disclosure.policy import Decision, decide, gather_facts_many
 from hub.disclosure.record import (
     DisclosedRecord,
@@ -32,6 +33,9 @@ from hub.disclosure.record import (
     _outcome,
     _participant,
     _sections_many,
+    _withhold_segmented,
+    effective_categories,
+    part2_disclosed,
 )
 from hub.disclosure.releases import policy_in_force
 from hub.vocabulary import PART2_CATEGORIES, Category, DisclosureTag, Purpose
@@ -67,10 +71,11 @@ class Attached:
 
     row: Any
     category: Category | None
+    origin_part2: bool = False  # written by a Part 2 program's staff (42 CFR 2.11)
 
     @property
     def part2(self) -> bool:
-        return self.category in PART2_CATEGORIES
+        return self.origin_part2 or self.category in PART2_CATEGORIES
 
 
 @dataclass(frozen=True)
@@ -95,21 +100,30 @@ class DisclosedItem:
         return bool(self.record and self.record.part2) or any(a.part2 for a in attached)
 
 
-def entry_visible(decision: Decision | None, category: Category | None) -> bool:
+def entry_visible(
+    decision: Decision | None, category: Category | None, part2: bool = False
+) -> bool:
     """Whether a piece written on an item reaches this viewer: by the record's decision for its
-    category. Only program business (no client, so no decision) has no category."""
+    category (`part2`: written by a Part 2 program's staff, so decided as Part 2 data). Only
+    program business (no client, so no decision) has no category."""
     if decision is None:
         return category is None
-    return category is not None and decision.allows(category)
+    if category is None:
+        return False
+    return decision.allows_part2(category) if part2 else decision.allows(category)
 
 
-def _attached_meta(db: Session, table: type[SQLModel], ids: set[int]) -> dict[int, Category | None]:
-    """Ids and categories only: enough to decide, no words read."""
+def _attached_meta(
+    db: Session, table: type[SQLModel], ids: set[int]
+) -> dict[int, tuple[Category | None, bool]]:
+    """Ids, categories and whether a Part 2 program wrote it: enough to decide, no words read."""
     if not ids:
         return {}
     id_col = table.id  # type: ignore[attr-defined]
-    rows = db.exec(select(id_col, table.category).where(col(id_col).in_(sorted(ids))))  # type: ignore[attr-defined]
-    return {row[0]: row[1] for row in rows}
+    rows = db.exec(
+        select(id_col, table.category, part2_origin(table)).where(col(id_col).in_(sorted(ids)))  # type: ignore[attr-defined]
+    )
+    return {row[0]: (row[1], bool(row[2])) for row in rows}
 
 
 def _load(db: Session, table: type[SQLModel], ids: list[int]) -> dict[int, Any]:
@@ -155,29 +169,35 @@ def disclose_items(
             withheld: set[Category] = set()
             for name, (table, _) in _ATTACHED.items():
                 ids = list(getattr(request, _ids(name)))
-                visible = [i for i in ids if entry_visible(decision, meta[name].get(i))]
-                withheld |= {c for i in ids if i not in visible and (c := meta[name].get(i))}
+                known = meta[name]
+                visible = [i for i in ids if i in known and entry_visible(decision, *known[i])]
+                withheld |= {
+                    c for i in ids if i not in visible and (c := known.get(i, (None, False))[0])
+                }
                 rows = _load(db, table, visible)
                 attached[name] = tuple(
-                    Attached(row=rows[i], category=meta[name][i]) for i in visible if i in rows
+                    Attached(row=rows[i], category=known[i][0], origin_part2=known[i][1])
+                    for i in visible
+                    if i in rows
                 )
             read.append((request, decision, None, attached, withheld))
         # Every client's sections in one set of queries (grouped by what is allowed), then
         # each item's record from them.
         sections = _sections_many(
             db,
-            {
-                r.person_id: set(d.disclosed)
-                for r, d, _, _, _ in read
-                if d is not None and r.person_id is not None
-            },
+            {r.person_id: d for r, d, _, _, _ in read if d is not None and r.person_id is not None},
         )
-        read = [
-            (r, d, _record(db, r.person_id, d, sections[r.person_id]), attached, withheld)
-            if d is not None and r.person_id is not None
-            else (r, d, None, attached, withheld)
-            for r, d, _, attached, withheld in read
-        ]
+        done: list[
+            tuple[ItemRequest, Decision | None, DisclosedRecord | None, Any, set[Category]]
+        ] = []
+        for r, d, _, attached, withheld in read:
+            if d is not None and r.person_id is not None:
+                # A one-row section that is Part 2 data the viewer may not see is withheld.
+                d, mine = _withhold_segmented(d, sections[r.person_id])
+                done.append((r, d, _record(db, r.person_id, d, mine), attached, withheld))
+            else:
+                done.append((r, d, None, attached, withheld))
+        read = done
         # The entries are appended only now, after every read: the first append takes the
         # log's lock (PostgreSQL), which every disclosing request of every process waits for
         # until this transaction commits. Still one transaction: shown only if logged.
@@ -226,7 +246,9 @@ def _record(
         if Category.engagement in allowed or decision.participation
         else None
     )
-    part2 = Category.treatment in allowed and bool(sections[Category.treatment].entries)
+    part2 = bool(part2_disclosed(sections)) or (
+        Category.treatment in allowed and bool(sections[Category.treatment].entries)
+    )
     withheld = {c: WithheldCategory(c, r) for c, r in decision.withheld.items()}
     return DisclosedRecord(
         person_id=person_id,
@@ -256,7 +278,13 @@ def _event(
     view: str,
 ) -> Event:
     part2 = record.part2 or any(a.part2 for rows in attached.values() for a in rows)
-    detail = _detail(decision, (), part2)
+    sections = {c: record.section(c) for c in decision.disclosed}
+    origin = set(part2_disclosed(sections))
+    origin |= {
+        a.category for rows in attached.values() for a in rows if a.origin_part2 and a.category
+    }
+    ordered = [c for c in Category if c in origin]
+    detail = _detail(decision, (), part2, sections, ordered)
     del detail["notes"]
     detail.update(
         {name: [a.row.id for a in rows] for name, rows in attached.items()},
@@ -269,7 +297,7 @@ def _event(
         outcome=_outcome(decision),
         purpose=decision.purpose.value,
         person_id=request.person_id,
-        categories=[c.value for c in decision.categories],
+        categories=effective_categories(decision, ordered),
         policy_version=decision.policy_version,
         detail=detail,
     )

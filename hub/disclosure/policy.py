@@ -15,7 +15,9 @@ the top of policies/policy.csv):
    category and purpose says otherwise;
 4. treatment goes out on a consent only if it is a Part 2 consent (42 CFR 2.31);
 5. a 42 CFR 2.35 criminal-justice-referral consent covers engagement only;
-6. research reads are de-identified: demographics and referral only.
+6. research reads are de-identified: demographics and referral only;
+7. Part 2 by source (42 CFR 2.11): what a Part 2 program records, in any category, is decided
+   with rules 3 and 4 as if it were treatment (`Decision.allows_part2`; hub.disclosure.origin).
 
 hub.disclosure.record reads the data a decision allows and logs the disclosure.
 """
@@ -447,9 +449,22 @@ class Decision:
     # Basis on which the viewer may learn whether the client is a participant, if any.
     participation: str | None = None
     consent_ids: frozenset[int] = field(default_factory=frozenset)
+    # Hard rule 7: the decision for data of each category recorded by a Part 2 program.
+    part2_disclosed: Mapping[Category, str] = field(default_factory=dict)
+    part2_withheld: Mapping[Category, WithheldReason] = field(default_factory=dict)
 
     def allows(self, category: Category) -> bool:
         return category in self.disclosed
+
+    def allows_part2(self, category: Category) -> bool:
+        """Whether data of this category that is Part 2 by its source may be shown."""
+        return category in self.disclosed and category in self.part2_disclosed
+
+    def part2_reason(self, category: Category) -> WithheldReason:
+        """Why Part 2 data of this category is withheld (the category's own reason first)."""
+        if category not in self.disclosed:
+            return self.withheld[category]
+        return self.part2_withheld.get(category, WithheldReason.part2)
 
     @property
     def categories(self) -> list[Category]:
@@ -467,12 +482,19 @@ def decide(
     policy = policy or load_policy()
     disclosed: dict[Category, str] = {}
     withheld: dict[Category, WithheldReason] = {}
+    part2_disclosed: dict[Category, str] = {}
+    part2_withheld: dict[Category, WithheldReason] = {}
     for category in Category:
         basis, reason = _decide_one(viewer, facts, purpose, policy, category)
         if basis is not None:
             disclosed[category] = basis
         else:
             withheld[category] = reason
+        basis, reason = _decide_one(viewer, facts, purpose, policy, category, part2=True)
+        if basis is not None:
+            part2_disclosed[category] = basis
+        else:
+            part2_withheld[category] = reason
     participation = None
     if viewer.role != Role.admin and purpose != Purpose.research:
         participation, _ = _granted(viewer, facts, purpose, policy, PARTICIPATION)
@@ -488,6 +510,8 @@ def decide(
         withheld=withheld,
         participation=participation,
         consent_ids=consent_ids,
+        part2_disclosed=part2_disclosed,
+        part2_withheld=part2_withheld,
     )
 
 
@@ -505,17 +529,31 @@ def allows(
 
 
 def _decide_one(
-    viewer: Viewer, facts: Facts, purpose: Purpose, policy: CompiledPolicy, category: Category
+    viewer: Viewer,
+    facts: Facts,
+    purpose: Purpose,
+    policy: CompiledPolicy,
+    category: Category,
+    *,
+    part2: bool = False,
 ) -> tuple[str | None, WithheldReason]:
+    """`part2`: for data of this category that a Part 2 program recorded (hard rule 7)."""
     if viewer.role == Role.admin:
         return None, WithheldReason.admin
     # 42 CFR 2.64/2.65: a court order, as far as it goes, is a basis of its own and the only
     # one that lifts the enforcement rule.
+    # Part 2 data by its source is treatment data: its order must name treatment too.
     order = next(
-        (o for o in facts.court_orders if category in o.categories and purpose in o.purposes),
+        (
+            o
+            for o in facts.court_orders
+            if category in o.categories
+            and purpose in o.purposes
+            and (not part2 or Category.treatment in o.categories)
+        ),
         None,
     )
-    if category in PROTECTED_HEALTH_CATEGORIES and (
+    if (part2 or category in PROTECTED_HEALTH_CATEGORIES) and (
         viewer.role in ENFORCEMENT_ROLES or purpose == Purpose.charging_decision
     ):
         if order is None:
@@ -524,11 +562,17 @@ def _decide_one(
         return None, WithheldReason.wrong_purpose
     if order is not None:
         return f"court_order:{order.id}", WithheldReason.deny_by_default
-    return _granted(viewer, facts, purpose, policy, category)
+    return _granted(viewer, facts, purpose, policy, category, part2=part2)
 
 
 def _granted(
-    viewer: Viewer, facts: Facts, purpose: Purpose, policy: CompiledPolicy, category: str
+    viewer: Viewer,
+    facts: Facts,
+    purpose: Purpose,
+    policy: CompiledPolicy,
+    category: str,
+    *,
+    part2: bool = False,
 ) -> tuple[str | None, WithheldReason]:
     lines = policy.grants.get((viewer.role, purpose, category))
     if not lines:
@@ -540,10 +584,12 @@ def _granted(
         if relationship not in facts.relationships:
             continue
         for condition in lines[relationship]:
-            basis = _condition_basis(viewer, facts, purpose, category, relationship, condition)
+            basis = _condition_basis(
+                viewer, facts, purpose, category, relationship, condition, part2
+            )
             if basis is not None:
                 return basis, reason
-            reason = _unmet_reason(category, condition, reason)
+            reason = _unmet_reason(category, condition, reason, part2)
     if reason == WithheldReason.deny_by_default and lines.keys() - facts.relationships:
         # Granted for clients related to the viewer, and this one is not.
         if _OWN_CLIENT_RELATIONSHIPS & lines.keys():
@@ -559,6 +605,7 @@ def _condition_basis(
     category: str,
     relationship: Relationship,
     condition: PolicyCondition,
+    part2: bool = False,
 ) -> str | None:
     if condition == PolicyCondition.none:
         return "role" if relationship == Relationship.everyone else f"relationship:{relationship}"
@@ -569,8 +616,8 @@ def _condition_basis(
     for consent in facts.consents:
         if category not in consent.categories or purpose not in consent.purposes:
             continue
-        if category in PART2_CATEGORIES and consent.kind != ConsentKind.part2:
-            continue  # hard rule 4
+        if (part2 or category in PART2_CATEGORIES) and consent.kind != ConsentKind.part2:
+            continue  # hard rules 4 and 7
         if (
             consent.kind == ConsentKind.criminal_justice_referral
             and category != Category.engagement
@@ -592,10 +639,12 @@ def _condition_basis(
 
 
 def _unmet_reason(
-    category: str, condition: PolicyCondition, previous: WithheldReason
+    category: str, condition: PolicyCondition, previous: WithheldReason, part2: bool = False
 ) -> WithheldReason:
     if condition in _CONSENT_CONDITIONS:
-        return WithheldReason.part2 if category in PART2_CATEGORIES else WithheldReason.no_consent
+        if part2 or category in PART2_CATEGORIES:
+            return WithheldReason.part2
+        return WithheldReason.no_consent
     if condition == PolicyCondition.break_glass:
         return WithheldReason.break_glass_required
     return previous

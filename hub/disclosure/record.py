@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any, TypeVar
 
-from sqlalchemy import ColumnElement, or_
+from sqlalchemy import ColumnElement, and_, or_
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, SQLModel, col, select
 
@@ -33,6 +33,7 @@ from hub.clients.models import (
 )
 from hub.db import rollback_on_error, utcnow
 from hub.disclosure.notice import REDISCLOSURE_NOTICE
+from hub.disclosure.origin import allowed_rows, part2_origin, part2_persons
 from hub.disclosure.policy import (
     Decision,
     Facts,
@@ -90,6 +91,7 @@ FIELD_MAP: dict[str, dict[str, Category | RowCategory]] = {
         "phone": C.contact,
         "staying_at": C.contact,
         "updated_at": C.contact,
+        "recorded_by_id": C.contact,
     },
     "referral": {
         "id": C.referral,
@@ -154,10 +156,24 @@ FIELD_MAP: dict[str, dict[str, Category | RowCategory]] = {
     },
     "housing_record": {
         name: C.housing
-        for name in ("person_id", "living_situation", "waitlist", "waitlist_since", "updated_at")
+        for name in (
+            "person_id",
+            "living_situation",
+            "waitlist",
+            "waitlist_since",
+            "updated_at",
+            "recorded_by_id",
+        )
     },
     "health_record": {
-        name: C.health for name in ("person_id", "mental_health", "physical_health", "updated_at")
+        name: C.health
+        for name in (
+            "person_id",
+            "mental_health",
+            "physical_health",
+            "updated_at",
+            "recorded_by_id",
+        )
     },
     "treatment_record": {
         name: C.treatment
@@ -230,6 +246,7 @@ class Contact:
     phone: str | None = None
     staying_at: str | None = None
     updated_at: datetime | None = None
+    part2: bool = False  # recorded by a Part 2 program: the 42 CFR 2.32 notice goes with it
 
 
 @dataclass(frozen=True)
@@ -311,11 +328,15 @@ class PlanGoalEntry:
     status: str
     created_at: datetime
     created_by_id: int | None
+    part2: bool = False  # recorded by a Part 2 program: the 42 CFR 2.32 notice goes with it
 
 
 @dataclass(frozen=True)
 class Plan:
     goals: tuple[PlanGoalEntry, ...]
+    # Goals a Part 2 program recorded that this viewer may not see are left out; this says why
+    # (42 CFR 2.11: withheld with a reason, never shown as "no goals").
+    part2_withheld: WithheldReason | None = None
 
 
 @dataclass(frozen=True)
@@ -324,6 +345,8 @@ class Housing:
     waitlist: str | None = None
     waitlist_since: date | None = None
     updated_at: datetime | None = None
+    # Recorded by a Part 2 program, or a living situation naming treatment or detox.
+    part2: bool = False
 
 
 @dataclass(frozen=True)
@@ -331,6 +354,7 @@ class Health:
     mental_health: str | None = None
     physical_health: str | None = None
     updated_at: datetime | None = None
+    part2: bool = False  # recorded by a Part 2 program: the 42 CFR 2.32 notice goes with it
 
 
 @dataclass(frozen=True)
@@ -355,6 +379,7 @@ class NoteEntry:
     author_id: int
     written_at: datetime
     body: str
+    part2: bool = False  # written by a Part 2 program's staff: the 2.32 notice goes with it
 
 
 @dataclass(frozen=True)
@@ -380,7 +405,8 @@ class DisclosedRecord:
     notes: tuple[NoteEntry, ...]
     # Whether the person is a participant, where the viewer may know only that (or more).
     participant: bool | None
-    # 42 CFR 2.32: treatment data is present, so whatever shows this carries `notice`.
+    # 42 CFR 2.32: treatment data, or data a Part 2 program recorded, is present, so whatever
+    # shows this carries `notice`.
     part2: bool
     # What the decision was made on. Never shown: it lets the page decide what else the viewer
     # may do with this client (file a note under which category) without gathering it again.
@@ -427,15 +453,19 @@ def _rows(
     order_by: Any = None,
     *,
     key: Any = None,
+    part2: Any = None,
 ) -> list[dict[str, Any]]:
     """The columns of `table` that belong to `categories`, and nothing else (with `key`, also
-    that record number, under _PERSON_LABEL, for a read of several clients at once)."""
+    that record number, under _PERSON_LABEL, for a read of several clients at once; with
+    `part2`, whether the row is Part 2 data by its source, under "part2")."""
     columns = _columns(table, categories)
     if not columns:
         return []
     # SQLAlchemy's select, not sqlmodel's: with a single column sqlmodel's returns bare
     # values, and a one-column category (legal, of a referral) must still come back as rows.
     keyed: list[Any] = [col(key).label(_PERSON_LABEL)] if key is not None else []
+    if part2 is not None:
+        keyed.append(part2.label("part2"))
     statement = sa_select(*keyed, *columns).where(where)
     if order_by is not None:
         statement = statement.order_by(order_by)
@@ -447,23 +477,59 @@ def _build(cls: type[T], row: Mapping[str, Any], **extra: Any) -> T:
     return cls(**{k: v for k, v in row.items() if k in names}, **extra)
 
 
-def _sections(db: Session, person_id: int, allowed: set[Category]) -> dict[Category, Any]:
-    return _sections_many(db, {person_id: allowed})[person_id]
+@dataclass(frozen=True)
+class Segmented:
+    """Stands in the sections where a one-row category (contact, housing, health) is Part 2
+    data by its source and the decision withholds such data: the caller withholds the category
+    with the decision's reason (Decision.part2_reason)."""
+
+    category: Category
 
 
-def _sections_many(
-    db: Session, wanted: Mapping[int, set[Category]]
-) -> dict[int, dict[Category, Any]]:
+def _sections(db: Session, person_id: int, decision: Decision) -> dict[Category, Any]:
+    return _sections_many(db, {person_id: decision})[person_id]
+
+
+def _sections_many(db: Session, wanted: Mapping[int, Decision]) -> dict[int, dict[Category, Any]]:
     """The allowed sections of several clients (a work-group agenda): one set of queries per
     distinct set of allowed categories, not one per client. Each query reads only the columns
-    of its clients' shared allowed categories, so no client's withheld column is read."""
-    groups: dict[frozenset[Category], list[int]] = {}
-    for person_id, allowed in wanted.items():
-        groups.setdefault(frozenset(allowed), []).append(person_id)
+    of its clients' shared allowed categories, and only the rows the decision may show (rows
+    that are Part 2 data by their source only where it allows them), so no client's withheld
+    column or row is read."""
+    groups: dict[tuple[frozenset[Category], frozenset[Category]], list[int]] = {}
+    for person_id, decision in wanted.items():
+        allowed = frozenset(decision.disclosed)
+        part2 = frozenset(c for c in allowed if decision.allows_part2(c))
+        groups.setdefault((allowed, part2), []).append(person_id)
     sections: dict[int, dict[Category, Any]] = {}
-    for categories, person_ids in groups.items():
-        sections.update(_sections_of_group(db, person_ids, set(categories)))
+    for (categories, part2), person_ids in groups.items():
+        sections.update(_sections_of_group(db, person_ids, set(categories), part2))
     return sections
+
+
+def _withhold_segmented(
+    decision: Decision, sections: dict[Category, Any]
+) -> tuple[Decision, dict[Category, Any]]:
+    """The decision as carried out: a one-row category that turned out to be Part 2 data the
+    viewer may not see is withheld with the reason, and logged so."""
+    plan = sections.get(C.plan)
+    if plan is not None and plan.part2_withheld is not None:
+        sections = {
+            **sections,
+            C.plan: dataclasses.replace(plan, part2_withheld=decision.part2_reason(C.plan)),
+        }
+    segmented = [c for c, s in sections.items() if isinstance(s, Segmented)]
+    if not segmented:
+        return decision, sections
+    withheld = dict(decision.withheld)
+    for category in segmented:
+        withheld[category] = decision.part2_reason(category)
+    decision = dataclasses.replace(
+        decision,
+        disclosed={c: b for c, b in decision.disclosed.items() if c not in segmented},
+        withheld=withheld,
+    )
+    return decision, {c: s for c, s in sections.items() if c not in segmented}
 
 
 def _by_person(rows: list[dict[str, Any]]) -> dict[int, list[dict[str, Any]]]:
@@ -474,7 +540,7 @@ def _by_person(rows: list[dict[str, Any]]) -> dict[int, list[dict[str, Any]]]:
 
 
 def _sections_of_group(
-    db: Session, person_ids: list[int], allowed: set[Category]
+    db: Session, person_ids: list[int], allowed: set[Category], part2: frozenset[Category]
 ) -> dict[int, dict[Category, Any]]:
     sections: dict[int, dict[Category, Any]] = {p: {} for p in person_ids}
     if not allowed:
@@ -501,7 +567,7 @@ def _sections_of_group(
             aliases.setdefault(alias_of, []).append(name)
     legal = _legal_many(db, ids, referrals) if C.legal in allowed else {}
     single = {
-        category: _single_many(db, table, cls, ids)
+        category: _single_many(db, table, cls, ids, category in part2)
         for category, table, cls in (
             (C.contact, PersonContact, Contact),
             (C.housing, HousingRecord, Housing),
@@ -509,7 +575,13 @@ def _sections_of_group(
         )
         if category in allowed
     }
-    goals = _entries_by_person(db, PlanGoal, allowed, ids) if C.plan in allowed else {}
+    goals = (
+        _entries_by_person(db, PlanGoal, allowed, ids, C.plan in part2) if C.plan in allowed else {}
+    )
+    # Whose Part 2 goals are left out: ids only, no words read.
+    goals_left_out = (
+        part2_persons(db, PlanGoal, ids) if C.plan in allowed and C.plan not in part2 else set()
+    )
     treatment = (
         _entries_by_person(db, TreatmentRecord, allowed, ids) if C.treatment in allowed else {}
     )
@@ -539,7 +611,9 @@ def _sections_of_group(
             mine[category] = by_person[person_id]
         if C.plan in allowed:
             mine[C.plan] = Plan(
-                goals=tuple(_build(PlanGoalEntry, r) for r in goals.get(person_id, []))
+                goals=tuple(_build(PlanGoalEntry, r) for r in goals.get(person_id, [])),
+                # A placeholder: _withhold_segmented puts the decision's reason in its place.
+                part2_withheld=WithheldReason.part2 if person_id in goals_left_out else None,
             )
         if C.treatment in allowed:
             mine[C.treatment] = Treatment(
@@ -549,25 +623,52 @@ def _sections_of_group(
 
 
 def _entries_by_person(
-    db: Session, table: type[SQLModel], allowed: set[Category], person_ids: list[int]
+    db: Session,
+    table: type[SQLModel],
+    allowed: set[Category],
+    person_ids: list[int],
+    part2_allowed: bool | None = None,
 ) -> dict[int, list[dict[str, Any]]]:
-    """A table of several rows per client (plan goals, treatment entries), in id order."""
+    """A table of several rows per client (plan goals, treatment entries), in id order. With
+    `part2_allowed` the table is labelled by source: its Part 2 rows are read only if True."""
     columns = _table(table).c
+    where = columns.person_id.in_(person_ids)
+    label = None
+    if part2_allowed is not None:
+        where = and_(where, allowed_rows(table, part2_allowed))
+        label = part2_origin(table)
     return _by_person(
-        _rows(
-            db, table, allowed, columns.person_id.in_(person_ids), columns.id, key=columns.person_id
-        )
+        _rows(db, table, allowed, where, columns.id, key=columns.person_id, part2=label)
     )
 
 
 def _single_many(
-    db: Session, table: type[SQLModel], cls: type[T], person_ids: list[int]
-) -> dict[int, T]:
+    db: Session, table: type[SQLModel], cls: type[T], person_ids: list[int], part2_allowed: bool
+) -> dict[int, T | Segmented]:
+    """A one-row category of each client; Segmented where its row is Part 2 data by its source
+    and may not be shown (that row is not read)."""
     (category,) = set(FIELD_MAP[_table(table).name].values())
     assert isinstance(category, Category)
     person = _table(table).c.person_id
-    rows = _by_person(_rows(db, table, {category}, person.in_(person_ids), key=person))
-    return {p: _build(cls, rows[p][0]) if p in rows else cls() for p in person_ids}
+    rows = _by_person(
+        _rows(
+            db,
+            table,
+            {category},
+            and_(person.in_(person_ids), allowed_rows(table, part2_allowed)),
+            key=person,
+            part2=part2_origin(table),
+        )
+    )
+    segmented = set() if part2_allowed else part2_persons(db, table, person_ids)
+    return {
+        p: _build(cls, rows[p][0])
+        if p in rows
+        else Segmented(category)
+        if p in segmented
+        else cls()
+        for p in person_ids
+    }
 
 
 def _legal_many(
@@ -614,12 +715,21 @@ def _legal_many(
     }
 
 
-def _notes(db: Session, person_id: int, allowed: set[Category]) -> tuple[NoteEntry, ...]:
+def _notes(db: Session, person_id: int, decision: Decision) -> tuple[NoteEntry, ...]:
+    """The case notes of the disclosed categories; a note written by a Part 2 program's staff
+    only where the decision shows such data of its category (a withheld note is not read)."""
+    allowed = sorted(decision.disclosed)
     if not allowed:
         return ()
+    part2 = sorted(c for c in allowed if decision.allows_part2(c))
+    origin = part2_origin(CaseNote)
     rows = db.exec(
-        select(CaseNote)
-        .where(CaseNote.person_id == person_id, col(CaseNote.category).in_(sorted(allowed)))
+        select(CaseNote, origin)
+        .where(
+            CaseNote.person_id == person_id,
+            col(CaseNote.category).in_(allowed),
+            or_(col(CaseNote.category).in_(part2), ~origin),
+        )
         .order_by(col(CaseNote.written_at), col(CaseNote.id))
     ).all()
     return tuple(
@@ -629,8 +739,9 @@ def _notes(db: Session, person_id: int, allowed: set[Category]) -> tuple[NoteEnt
             author_id=n.author_id,
             written_at=n.written_at,
             body=n.body,
+            part2=bool(labelled),
         )
-        for n in rows
+        for n, labelled in rows
     )
 
 
@@ -675,16 +786,19 @@ def disclose_record(
         decision = decide(viewer, facts, purpose, policy)
         if categories is not None:
             decision = _narrowed(decision, frozenset(categories))
+        sections = _sections(db, person_id, decision) if decision.disclosed else {}
+        decision, sections = _withhold_segmented(decision, sections)
         allowed = set(decision.disclosed)
-        sections = _sections(db, person_id, allowed) if allowed else {}
-        notes = _notes(db, person_id, allowed)
+        notes = _notes(db, person_id, decision)
         participant = (
             _participant(db, person_id, sections)
             if C.engagement in allowed or decision.participation
             else None
         )
-        part2 = C.treatment in allowed and bool(
-            sections[C.treatment].entries or any(n.category == C.treatment for n in notes)
+        origin = part2_disclosed(sections, notes)
+        part2 = bool(origin) or (
+            C.treatment in allowed
+            and bool(sections[C.treatment].entries or any(n.category == C.treatment for n in notes))
         )
         entry = append_and_commit(
             db,
@@ -695,9 +809,9 @@ def disclose_record(
                 outcome=_outcome(decision),
                 purpose=purpose.value,
                 person_id=person_id,
-                categories=[c.value for c in decision.categories],
+                categories=effective_categories(decision, origin),
                 policy_version=decision.policy_version,
-                detail=_detail(decision, notes, part2),
+                detail=_detail(decision, notes, part2, sections, origin),
             ),
         )
     withheld = {c: WithheldCategory(c, r) for c, r in decision.withheld.items()}
@@ -740,14 +854,55 @@ def _outcome(decision: Decision) -> str:
     return (DisclosureOutcome.disclosed if disclosed else DisclosureOutcome.withheld).value
 
 
-def _detail(decision: Decision, notes: Sequence[NoteEntry], part2: bool) -> dict[str, Any]:
-    return {
-        "basis": {c.value: b for c, b in decision.disclosed.items()},
+def part2_disclosed(
+    sections: Mapping[Category, Any], notes: Sequence[NoteEntry] = ()
+) -> list[Category]:
+    """The categories whose disclosed data holds data a Part 2 program recorded."""
+    found = {n.category for n in notes if n.part2}
+    for category, section in sections.items():
+        labelled = section.goals if category == C.plan else [section]
+        if any(getattr(item, "part2", False) for item in labelled):
+            found.add(category)
+    return [c for c in Category if c in found]
+
+
+def effective_categories(decision: Decision, origin: Sequence[Category]) -> list[str]:
+    """The entry's categories: data a Part 2 program recorded is treatment data wherever it
+    sits, so the entry lists treatment too (the charging binding and the accountings read it)."""
+    categories = [c.value for c in decision.categories]
+    if origin and C.treatment.value not in categories:
+        categories.append(C.treatment.value)
+    return categories
+
+
+def _detail(
+    decision: Decision,
+    notes: Sequence[NoteEntry],
+    part2: bool,
+    sections: Mapping[Category, Any] | None = None,
+    origin: Sequence[Category] = (),
+) -> dict[str, Any]:
+    basis = {c.value: b for c, b in decision.disclosed.items()}
+    if origin and C.treatment.value not in basis:
+        # The entry lists treatment (effective_categories): it went out on the basis of the
+        # category it sat in, so the accounting of Part 2 disclosures (42 CFR 2.24) finds it.
+        basis[C.treatment.value] = decision.part2_disclosed[origin[0]]
+    detail = {
+        "basis": basis,
         "withheld": {c.value: r.value for c, r in decision.withheld.items()},
         "participation": decision.participation,
         "notes": [n.id for n in notes],
         "part2": part2,
+        # Part 2 by source: the categories whose data shown came from a Part 2 program, and
+        # the plan goals shown (which of them was Part 2 data can be asked again later).
+        "part2_origin": [c.value for c in origin],
     }
+    plan = (sections or {}).get(C.plan)
+    if plan is not None:
+        detail["plan_goals"] = [g.id for g in plan.goals]
+        if plan.part2_withheld is not None:
+            detail["plan_goals_withheld"] = plan.part2_withheld.value
+    return detail
 
 
 # --- search ---------------------------------------------------------------------------------------

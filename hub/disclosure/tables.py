@@ -8,7 +8,9 @@ A row reads:  role, relationship, consent, purpose, category, expected
   cjr (a 42 CFR 2.35 consent naming their agency), court_order (an order for their agency),
   break_glass (an open break-glass), participation_on (the site setting); each covers the
   row's category and purpose
-- category: a Category, or participation
+- category: a Category, or participation, or part2:<Category> for data of that category that a
+  Part 2 program recorded (42 CFR 2.11: decided as treatment; its consents and court order
+  cover that category and treatment)
 - expected: disclosed, withheld, or withheld:<reason>
 """
 
@@ -75,7 +77,7 @@ def _facts(row: Row, category: str, purpose: Purpose) -> Facts:
         Relationship(r) for r in v["relationship"].split("+") if r and r != "none"
     }
     conditions = {c for c in v["consent"].split("+") if c and c != "none"}
-    categories = frozenset(Category(c) for c in [category] if c != PARTICIPATION)
+    categories = frozenset(Category(c) for c in _origin_categories(category) if c != PARTICIPATION)
     purposes = frozenset({purpose})
     consents = []
     for n, name in enumerate(sorted(conditions & {"general", "general_kind", "part2", "cjr"}), 1):
@@ -120,6 +122,15 @@ def _facts(row: Row, category: str, purpose: Purpose) -> Facts:
     )
 
 
+PART2_ORIGIN = "part2:"
+
+
+def _origin_categories(category: str) -> list[str]:
+    if category.startswith(PART2_ORIGIN):
+        return [category.removeprefix(PART2_ORIGIN), Category.treatment.value]
+    return [category]
+
+
 def outcome(row: Row, policy: CompiledPolicy) -> str:
     """What the policy decides for one row: "disclosed" or "withheld:<reason>"."""
     v = row.values
@@ -134,6 +145,11 @@ def outcome(row: Row, policy: CompiledPolicy) -> str:
     decision = decide(viewer, _facts(row, category, purpose), purpose, policy)
     if category == PARTICIPATION:
         return "disclosed" if decision.participation else "withheld"
+    if category.startswith(PART2_ORIGIN):
+        cat = Category(category.removeprefix(PART2_ORIGIN))
+        if decision.allows_part2(cat):
+            return "disclosed"
+        return f"withheld:{decision.part2_reason(cat)}"
     cat = Category(category)
     return "disclosed" if cat in decision.disclosed else f"withheld:{decision.withheld[cat]}"
 
