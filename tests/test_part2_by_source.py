@@ -45,6 +45,7 @@ from hub.vocabulary import (
     Purpose,
     Role,
     SecurityEventTag,
+    TokenScope,
     WithheldReason,
 )
 from hub.workgroup.models import AgendaItem, ItemEntry, WorkGroupMeeting
@@ -197,7 +198,10 @@ def api(app, db: Session) -> Iterator:
     clients: list[TestClient] = []
 
     def _api(user: User) -> TestClient:
-        token = create_api_token(db, Actor(request_id="part2"), user, "part2", 30)
+        # Read and write: the tests post notes and decisions as an agency's own system would.
+        token = create_api_token(
+            db, Actor(request_id="part2"), user, "part2", 30, scope=TokenScope.read_write
+        )
         client = TestClient(
             app, base_url="https://testserver", headers={"Authorization": f"Bearer {token}"}
         )
