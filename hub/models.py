@@ -3,7 +3,7 @@
 from sqlmodel import SQLModel
 
 from hub.accounts.models import Agency, ApiToken, RecoveryCode, SignInAttempt, User, UserSession
-from hub.audit.models import LogEntry, LogRetention, TreeHead
+from hub.audit.models import LogEntry, LogRetention, LogTile, TreeHead
 from hub.charging.models import (
     BreachSignalReview,
     ChargingDecision,
@@ -62,6 +62,7 @@ __all__ = [
     "ItemEntry",
     "LogEntry",
     "LogRetention",
+    "LogTile",
     "MeetingInvitee",
     "MeetingSeries",
     "Notification",
