@@ -19,6 +19,7 @@ from typing import Any
 from sqlalchemy import delete, insert, tuple_
 from sqlmodel import Session, col, select
 
+from hub.audit.log import leaf_data
 from hub.audit.merkle import (
     EMPTY_ROOT,
     HASH_SIZE,
@@ -27,7 +28,7 @@ from hub.audit.merkle import (
     inclusion_proof,
     split_point,
 )
-from hub.audit.models import LogTile
+from hub.audit.models import LogEntry, LogTile
 
 TILE_HEIGHT = 8
 TILE_WIDTH = 1 << TILE_HEIGHT
@@ -334,3 +335,36 @@ class TileNodes:
         for index in indices:
             inclusion_proof(index, size, plan)
         self.load(keys)
+
+
+# --- what the log serves (hub.audit.routes) -----------------------------------------------------
+
+
+def served_tile(db: Session, level: int, index: int, width: int, size: int) -> bytes | None:
+    """Tile `level`/`index` of width `width` as a tree of `size` leaves holds it, or None when
+    that tree has no such tile (or the tiles do not reach it yet)."""
+    if index * TILE_WIDTH + width > hashes_at(level, size):
+        return None
+    data = read_tiles(db, [(level, index)]).get((level, index), b"")[: width * HASH_SIZE]
+    return data if len(data) == width * HASH_SIZE else None
+
+
+def entry_bundle(db: Session, index: int, width: int, size: int) -> bytes | None:
+    """Entry bundle `index` of width `width` of a tree of `size` leaves: each entry as its leaf
+    data (the public part and the personal digest, never the personal part: hub.audit.log),
+    big-endian uint16 length first, so that each hashes to its level-0 tile hash."""
+    first = index * TILE_WIDTH
+    if first + width > size:
+        return None
+    entries = db.exec(
+        select(LogEntry)
+        .where(col(LogEntry.seq) >= first, col(LogEntry.seq) < first + width)
+        .order_by(col(LogEntry.seq))
+    ).all()
+    if [entry.seq for entry in entries] != list(range(first, first + width)):
+        return None
+    bundle = bytearray()
+    for entry in entries:
+        data = leaf_data(entry)
+        bundle += len(data).to_bytes(2, "big") + data
+    return bytes(bundle)

@@ -473,7 +473,7 @@ class _TileCheck:
         self.unchecked = 0
 
     def _stored(self, level: int, index: int) -> tuple[int, bytes] | None:
-        start, rows = self.windows.get(level, (-1, {}))
+        start, rows = self.windows.get(level, (-_TILE_WINDOW, {}))
         if not start <= index < start + _TILE_WINDOW:
             assert self.connection is not None
             table = LogTile.__table__  # type: ignore[attr-defined]

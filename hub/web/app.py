@@ -17,6 +17,7 @@ from starlette.types import ASGIApp
 
 from hub.accounts import admin_routes as accounts_admin
 from hub.accounts import routes as accounts
+from hub.audit import routes as log_tiles
 from hub.audit.checkpoint import run_checkpointer
 from hub.charging import api as charging_api
 from hub.charging import routes as charging
@@ -103,6 +104,7 @@ def create_app() -> FastAPI:
     app.include_router(privacy_actions.router)
     app.include_router(workgroup.router)
     app.include_router(privacy_console.router)
+    app.include_router(log_tiles.router)
     _add_error_pages(app)
     return app
 
