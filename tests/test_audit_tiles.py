@@ -10,9 +10,10 @@ import pytest
 from sqlalchemy import delete, event, update
 from sqlmodel import Session, select
 
+from hub.audit import tiles
 from hub.audit.checkpoint import sign_checkpoint, verifier_key
 from hub.audit.log import PUBLIC_FIELDS, append_many
-from hub.audit.merkle import root
+from hub.audit.merkle import TreeNodes, consistency_proof, inclusion_proof, root
 from hub.audit.models import LogTile
 from hub.audit.receipts import NoReceipt, build_receipt
 from hub.audit.tiles import TileBuilder, covered_size, parse_tile_path, tile_path
@@ -70,6 +71,37 @@ def test_a_builder_resumed_from_partial_tiles_grows_the_same_tree(size):
     for leaf in hashes[size:]:
         resumed.append(leaf)
     assert resumed.root() == root(hashes)
+
+
+def test_proofs_from_tiles_are_the_proofs_from_leaves_and_read_tiles_once(monkeypatch):
+    hashes = leaves(70_000)
+    stored: dict[tuple[int, int], bytes] = {}
+    builder = TileBuilder(on_tile=lambda level, index, data: stored.update({(level, index): data}))
+    for leaf in hashes:
+        builder.append(leaf)
+    for level, partial in enumerate(builder.partials):
+        stored[(level, builder.indices[level])] = bytes(partial)
+    reads: list[list[tuple[int, int]]] = []
+
+    def read_tiles(db, keys):
+        reads.append(list(keys))
+        return {key: stored[key] for key in keys if key in stored}
+
+    monkeypatch.setattr(tiles, "read_tiles", read_tiles)
+    for size in (70_000, 65_537, 1_000):  # smaller trees read the same tiles' first hashes
+        indices = [0, 255, 256, 40_000 % size, size - 1]
+        reference = TreeNodes(hashes[:size])
+        nodes = tiles.TileNodes(None)  # type: ignore[arg-type]
+        nodes.prefetch(size, indices)
+        reads.clear()
+        for index in indices:
+            assert inclusion_proof(index, size, nodes) == inclusion_proof(index, size, reference)
+        assert reads == [], "the prefetch missed a tile the proofs needed"
+        for older in (1, 256, 700):  # tiles read as asked for
+            assert consistency_proof(older, size, nodes) == consistency_proof(
+                older, size, reference
+            )
+        assert nodes(0, size) == root(hashes[:size])
 
 
 def test_tile_paths_are_spelled_as_the_specification_writes_them():

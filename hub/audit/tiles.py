@@ -13,7 +13,7 @@ needed can be served as a prefix of the stored one (hub.audit.routes).
 """
 
 import hashlib
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from sqlalchemy import delete, insert, tuple_
@@ -25,7 +25,6 @@ from hub.audit.merkle import (
     HASH_SIZE,
     CompactRange,
     hash_children,
-    inclusion_proof,
     split_point,
 )
 from hub.audit.models import LogEntry, LogTile
@@ -284,17 +283,6 @@ def _place(lo: int, size: int) -> tuple[TileKey, int, int]:
     return (level, at >> TILE_HEIGHT), inner, (at & (TILE_WIDTH - 1)) >> inner
 
 
-def _perfect_parts(lo: int, hi: int) -> Iterator[tuple[int, int]]:
-    """The perfect subtrees (lo, size) that MTH(D[lo:hi]) is folded from."""
-    size = hi - lo
-    if size & (size - 1) == 0 and lo % size == 0:
-        yield lo, size
-        return
-    k = split_point(size)
-    yield from _perfect_parts(lo, lo + k)
-    yield from _perfect_parts(lo + k, hi)
-
-
 class TileNodes:
     """node(lo, hi) (see hub.audit.merkle) from the stored tiles, for a tree they cover. Each
     tile is read once and its inner subtrees hashed once; `prefetch` reads every tile some
@@ -303,6 +291,7 @@ class TileNodes:
     def __init__(self, db: Session) -> None:
         self.db = db
         self.tiles: dict[TileKey, list[list[bytes]]] = {}
+        self.edges: dict[tuple[int, int], bytes] = {}
 
     def __call__(self, lo: int, hi: int) -> bytes:
         size = hi - lo
@@ -316,8 +305,12 @@ class TileNodes:
                 return self.tiles[key][inner][position]
             except (KeyError, IndexError):
                 raise TilesMissing(f"subtree [{lo}, {hi}) is not in the stored tiles") from None
-        k = split_point(size)
-        return hash_children(self(lo, lo + k), self(lo + k, hi))
+        # A subtree at the tree's right edge: the same one recurs in every proof of the tree.
+        node = self.edges.get((lo, hi))
+        if node is None:
+            k = split_point(size)
+            node = self.edges[(lo, hi)] = hash_children(self(lo, lo + k), self(lo + k, hi))
+        return node
 
     def load(self, keys: Iterable[TileKey]) -> None:
         missing = [key for key in keys if key not in self.tiles]
@@ -325,15 +318,18 @@ class TileNodes:
             self.tiles[key] = tile_levels(data)
 
     def prefetch(self, size: int, indices: Iterable[int]) -> None:
-        """Reads at once every tile the inclusion proofs of `indices` in a tree of `size` use."""
+        """Reads at once the tiles the inclusion proofs of `indices` in a tree of `size` use:
+        at each level, the tile holding the entry's ancestor (its siblings on the path) and the
+        partial tile (the subtrees at the tree's right edge). A tile missed here is read when a
+        proof asks for it."""
         keys: set[TileKey] = set()
-
-        def plan(lo: int, hi: int) -> bytes:
-            keys.update(_place(part, n)[0] for part, n in _perfect_parts(lo, hi))
-            return EMPTY_ROOT
-
         for index in indices:
-            inclusion_proof(index, size, plan)
+            level = 0
+            while count := hashes_at(level, size):
+                keys.add((level, hashes_at(level, index) // TILE_WIDTH))
+                if count % TILE_WIDTH:
+                    keys.add((level, count // TILE_WIDTH))
+                level += 1
         self.load(keys)
 
 
