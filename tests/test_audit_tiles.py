@@ -225,3 +225,21 @@ def test_a_tlog_client_follows_the_log_over_http(db, client):
     response = client.get("/log/tile/0/001.p/44")
     assert response.headers["content-type"] == "application/octet-stream"
     assert response.content == client.get("/log/tile/0/001").content[: 44 * 32]
+
+
+def test_a_forged_partial_tile_is_rebuilt_at_the_next_checkpoint(db, caplog):
+    add_many(db, 300)
+    signed(db)
+    db.execute(
+        update(LogTile)
+        .where(LogTile.level == 0, LogTile.tile_index == 1)
+        .values(hashes=bytes(44 * 32))
+    )
+    db.commit()
+    assert not verify(db).ok
+    add_many(db, 10, 300)
+    assert signed(db) == 310  # the checkpointer keeps signing
+    assert "the log's tiles do not give the root being signed" in caplog.text
+    report = verify(db)
+    assert (report.ok, report.tiles) == (True, 3)
+    assert build_receipt(db, 299)["tree_size"] == 310

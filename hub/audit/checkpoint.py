@@ -160,8 +160,9 @@ def _integrate_tiles(db: Session, older_size: int, newer: Sequence[bytes], root:
     migration 0006tile) are first built from the leaves; tiles that cannot be extended or give
     another root are rebuilt from every leaf (logged: a tile changed behind the log's back)."""
     start = min(covered_size(db), older_size)
+    behind = leaf_hashes(db, start, older_size) if start < older_size else iter(())
     try:
-        tiled = integrate(db, start, chain(leaf_hashes(db, start, older_size), newer)).root()
+        tiled = integrate(db, start, chain(behind, newer)).root()
     except TilesMissing as exc:
         log.error("the log's tiles cannot be extended (%s); rebuilding them", exc)
         tiled = b""
