@@ -222,6 +222,12 @@ def test_a_tlog_client_follows_the_log_over_http(db, client):
 
     for beyond in ("tile/0/004", "tile/0/003", "tile/entries/004", "tile/2/000", "tile/0/3"):
         assert client.get(f"/log/{beyond}").status_code == 404, beyond
+    plain = client.get("/log/tile/entries/001", headers={"accept-encoding": "identity"})
+    packed = client.get("/log/tile/entries/001", headers={"accept-encoding": "gzip"})
+    assert "content-encoding" not in plain.headers
+    assert packed.headers["content-encoding"] == "gzip"
+    assert packed.content == plain.content  # decompressed by the client
+    assert int(packed.headers["content-length"]) < len(plain.content) // 2
     response = client.get("/log/tile/0/001.p/44")
     assert response.headers["content-type"] == "application/octet-stream"
     assert response.content == client.get("/log/tile/0/001").content[: 44 * 32]

@@ -12,7 +12,9 @@ from where never leave the database this way (hub/audit/log.py). Only what the n
 checkpoint covers is served, and the URLs hold tile numbers only.
 """
 
-from fastapi import APIRouter, HTTPException, status
+import gzip
+
+from fastapi import APIRouter, HTTPException, Request, status
 from fastapi.responses import Response
 
 from hub.audit.checkpoint import latest_head
@@ -33,17 +35,22 @@ def checkpoint(db: DB) -> Response:
 
 
 @router.get("/tile/{path:path}")
-def tile(db: DB, path: str) -> Response:
+def tile(request: Request, db: DB, path: str) -> Response:
     try:
         level, index, width = parse_tile_path(path)
     except ValueError:
         raise HTTPException(status.HTTP_404_NOT_FOUND, _NOT_FOUND) from None
     head = latest_head(db)
     size = 0 if head is None else head.tree_size
+    headers = {}
     if level == "entries":
         data = entry_bundle(db, index, width, size)
+        # tlog-tiles: entry bundles SHOULD be compressed at the HTTP layer (JSON compresses).
+        if data is not None and "gzip" in request.headers.get("accept-encoding", ""):
+            data = gzip.compress(data, mtime=0)
+            headers["content-encoding"] = "gzip"
     else:
         data = served_tile(db, int(level), index, width, size)
     if data is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, _NOT_FOUND)
-    return Response(data, media_type="application/octet-stream")
+    return Response(data, media_type="application/octet-stream", headers=headers)
