@@ -7,10 +7,10 @@ import hashlib
 import json
 
 import pytest
-from sqlalchemy import delete, event, update
+from sqlalchemy import delete, event, text, update
 from sqlmodel import Session, select
 
-from hub.audit import tiles
+from hub.audit import checkpoint, tiles
 from hub.audit.checkpoint import sign_checkpoint, verifier_key
 from hub.audit.log import PUBLIC_FIELDS, append_many
 from hub.audit.merkle import TreeNodes, consistency_proof, inclusion_proof, root
@@ -18,7 +18,7 @@ from hub.audit.models import LogTile
 from hub.audit.receipts import NoReceipt, build_receipt
 from hub.audit.tiles import TileBuilder, covered_size, parse_tile_path, tile_path
 from hub.privacy.accounting import verify_entries
-from tests.audit_support import disclosure, verify
+from tests.audit_support import disclosure, drop_triggers, verify
 from tests.tlog_client import (
     Follower,
     Invalid,
@@ -102,6 +102,7 @@ def test_proofs_from_tiles_are_the_proofs_from_leaves_and_read_tiles_once(monkey
                 older, size, reference
             )
         assert nodes(0, size) == root(hashes[:size])
+        assert nodes.compact_range(size).root() == root(hashes[:size])
 
 
 def test_tile_paths_are_spelled_as_the_specification_writes_them():
@@ -249,3 +250,22 @@ def test_a_forged_partial_tile_is_rebuilt_at_the_next_checkpoint(db, caplog):
     report = verify(db)
     assert (report.ok, report.tiles) == (True, 3)
     assert build_receipt(db, 299)["tree_size"] == 310
+
+
+def test_a_head_kept_without_its_compact_range_is_extended_from_the_tiles(db, monkeypatch):
+    # A decision's binding signs a checkpoint in its transaction: it must not read the log
+    # from its first entry when the last head has no compact range (one signed before they
+    # were kept).
+    add_many(db, 600)
+    signed(db)
+    drop_triggers(db)
+    db.execute(text("UPDATE tree_head SET compact_range = NULL"))
+    db.commit()
+    add_many(db, 5, 600)
+    ranges: list[tuple[int, int]] = []
+    read = checkpoint.leaf_hashes
+    monkeypatch.setattr(
+        checkpoint, "leaf_hashes", lambda db, lo, hi: ranges.append((lo, hi)) or read(db, lo, hi)
+    )
+    assert signed(db) == 605
+    assert ranges == [(600, 605)]

@@ -97,7 +97,9 @@ def _older_tree(db: Session, head: TreeHead, verifier: Verifier) -> CompactRange
         raise CheckpointRefused(f"the head at size {head.tree_size} is not validly signed") from exc
     if signed.tree_size != head.tree_size or signed.root_hash.hex() != head.root_hash:
         raise CheckpointRefused(f"the head at size {head.tree_size} differs from what was signed")
-    if head.compact_range is None:
+    if head.compact_range is None and covered_size(db) >= head.tree_size:
+        older = TileNodes(db).compact_range(head.tree_size)
+    elif head.compact_range is None:
         older = CompactRange()
         older.extend(leaf_hashes(db, 0, head.tree_size))
     else:

@@ -312,6 +312,15 @@ class TileNodes:
             node = self.edges[(lo, hi)] = hash_children(self(lo, lo + k), self(lo + k, hi))
         return node
 
+    def compact_range(self, size: int) -> CompactRange:
+        """The perfect subtrees covering the first `size` leaves, largest first."""
+        nodes, lo = [], 0
+        for bit in range(size.bit_length() - 1, -1, -1):
+            if size >> bit & 1:
+                nodes.append(self(lo, lo + (1 << bit)))
+                lo += 1 << bit
+        return CompactRange(size, nodes)
+
     def load(self, keys: Iterable[TileKey]) -> None:
         missing = [key for key in keys if key not in self.tiles]
         for key, data in read_tiles(self.db, missing).items():
