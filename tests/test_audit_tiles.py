@@ -176,9 +176,15 @@ def test_verify_names_a_stored_tile_that_does_not_match_the_leaves(db):
         "the stored tile 0/0 (entries 0..255) is missing",
         "the stored tile 0/1 (entries 256..511) does not hold the hashes its entries make",
     ]
-    # A receipt is never built from the forged tile: its proof would not reach the root.
-    with pytest.raises(NoReceipt, match="cannot be proven"):
-        build_receipt(db, 300)
+    # A receipt is never built from the forged tile: its proof would not reach the root; nor
+    # from a missing one. The accounting names both entries unproven.
+    for seq in (300, 5):
+        with pytest.raises(NoReceipt, match="cannot be proven"):
+            build_receipt(db, seq)
+    assert verify_entries(db, [5, 300, 599]).problems == [
+        "entry 5 cannot be proven: the log's stored tiles are incomplete",
+        "entry 300 is not in the signed tree as it stands",
+    ]
 
 
 def test_a_tlog_client_follows_the_log_over_http(db, client):

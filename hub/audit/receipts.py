@@ -14,6 +14,7 @@ from hub.audit.checkpoint import proof_nodes, verifier_key
 from hub.audit.log import personal_part, public_part
 from hub.audit.merkle import ProofError, inclusion_proof, verify_inclusion
 from hub.audit.models import LogEntry, TreeHead
+from hub.audit.tiles import TilesMissing
 
 RECEIPT_FORMAT = "diversion-hub-receipt/1"
 
@@ -35,12 +36,12 @@ def build_receipt(db: Session, seq: int) -> dict[str, Any]:
     ).first()
     if head is None:
         raise NoReceipt(f"no signed checkpoint covers entry {seq} yet: run `hub audit checkpoint`")
-    proof = inclusion_proof(seq, head.tree_size, proof_nodes(db, head.tree_size, [seq]))
     try:
+        proof = inclusion_proof(seq, head.tree_size, proof_nodes(db, head.tree_size, [seq]))
         # The proof comes from stored tiles: never hand out one that does not lead to the root.
         leaf = bytes.fromhex(entry.leaf_hash)
         verify_inclusion(seq, head.tree_size, leaf, proof, bytes.fromhex(head.root_hash))
-    except (ProofError, ValueError):
+    except (ProofError, TilesMissing, ValueError):
         raise NoReceipt(
             f"entry {seq} cannot be proven against the signed checkpoint: run `hub audit verify`"
         ) from None

@@ -40,6 +40,7 @@ from hub.audit.log import (
 from hub.audit.merkle import ProofError, inclusion_proof, verify_inclusion
 from hub.audit.models import LogEntry
 from hub.audit.notes import NoteError, Verifier, open_checkpoint
+from hub.audit.tiles import TilesMissing
 from hub.clients.models import Person
 from hub.db import rollback_on_error, utcnow
 from hub.disclosure.notice import REDISCLOSURE_NOTICE_SHORT
@@ -215,6 +216,8 @@ def verify_entries(db: Session, seqs: Sequence[int]) -> Integrity:
             verify_inclusion(seq, signed.tree_size, bytes.fromhex(leaf), proof, signed.root_hash)
         except ProofError:
             problems.append(f"entry {seq} is not in the signed tree as it stands")
+        except TilesMissing:
+            problems.append(f"entry {seq} cannot be proven: the log's stored tiles are incomplete")
     return Integrity(
         checked=len(covered),
         not_covered=len(set(seqs)) - len(covered),
