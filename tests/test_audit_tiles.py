@@ -9,6 +9,7 @@ import json
 import pytest
 from sqlalchemy import delete, event, text, update
 from sqlmodel import Session, select
+from typer.testing import CliRunner
 
 from hub.audit import checkpoint, tiles
 from hub.audit.checkpoint import sign_checkpoint, verifier_key
@@ -17,6 +18,7 @@ from hub.audit.merkle import TreeNodes, consistency_proof, inclusion_proof, root
 from hub.audit.models import LogTile
 from hub.audit.receipts import NoReceipt, build_receipt
 from hub.audit.tiles import TileBuilder, covered_size, parse_tile_path, tile_path
+from hub.cli import app as cli
 from hub.privacy.accounting import verify_entries
 from tests.audit_support import disclosure, drop_triggers, verify
 from tests.tlog_client import (
@@ -275,3 +277,22 @@ def test_a_head_kept_without_its_compact_range_is_extended_from_the_tiles(db, mo
     )
     assert signed(db) == 605
     assert ranges == [(600, 605)]
+
+
+def test_hub_audit_consistency_proves_from_the_tiles_and_refuses_sizes_past_the_log(db):
+    add_many(db, 300)
+    older = signed(db)
+    add_many(db, 20, 300)
+    newer = signed(db)
+    db.commit()  # SQLite: end the read transaction (hub.db begins them IMMEDIATE)
+    runner = CliRunner()
+    result = runner.invoke(cli, ["audit", "consistency", str(older), str(newer)])
+    assert result.exit_code == 0, result.output
+    nodes = tiles.TileNodes(db)
+    proof = [bytes.fromhex(node) for node in json.loads(result.output)]
+    check_consistency(older, newer, proof, nodes(0, older), nodes(0, newer))
+    db.commit()
+    result = runner.invoke(cli, ["audit", "consistency", "3", "999"])
+    assert result.exit_code == 1
+    assert isinstance(result.exception, SystemExit)  # an error message, not a traceback
+    assert "error: no proof: log entry 320 is missing" in result.output

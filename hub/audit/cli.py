@@ -119,13 +119,17 @@ def consistency_command(
     new_size: int = typer.Argument(..., help="Size of the newer checkpoint."),
 ) -> None:
     """Print the RFC 9162 consistency proof between two tree sizes (JSON list of hex hashes)."""
-    from hub.audit.checkpoint import proof_nodes
+    from hub.audit.checkpoint import CheckpointRefused, proof_nodes
     from hub.audit.merkle import consistency_proof
+    from hub.audit.tiles import TilesMissing
 
     with Session(get_engine()) as db:
         if not 0 <= old_size <= new_size:
             _fail("the older size must not exceed the newer one", 2)
-        proof = consistency_proof(old_size, new_size, proof_nodes(db, new_size))
+        try:
+            proof = consistency_proof(old_size, new_size, proof_nodes(db, new_size))
+        except (CheckpointRefused, TilesMissing) as exc:
+            _fail(f"no proof: {exc}")
     typer.echo(json.dumps([node.hex() for node in proof]))
 
 
