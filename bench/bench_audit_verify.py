@@ -25,6 +25,7 @@ from hub.crypto import generate_environment
 
 os.environ.update({k: v for k, v in generate_environment().items() if k not in os.environ})
 
+from bench.scratch import scratch_postgres
 from hub.audit.bulk import entry_row, write_entries
 from hub.audit.log import canonical_json
 
@@ -105,26 +106,9 @@ def main() -> None:
         print(f"SQLite, {args.entries:,} entries:", flush=True)
         run(url, args.entries, start)
     if args.postgres:
-        import psycopg
-
-        server = os.environ.get(
-            "HUB_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432"
-        )
-        admin = server.replace("postgresql+psycopg://", "postgresql://") + "/postgres"
-        name = f"hub_bench_{secrets.token_hex(4)}"
-        with psycopg.connect(admin, autocommit=True) as connection:
-            connection.execute(f'CREATE DATABASE "{name}"')
-        try:
-            url = f"{server}/{name}"
-            os.environ["HUB_DATABASE_URL"] = url
+        with scratch_postgres() as url:
             print(f"PostgreSQL, {args.entries:,} entries:", flush=True)
             run(url, args.entries, start)
-        finally:
-            from hub.db import engine_for
-
-            engine_for.cache_clear()
-            with psycopg.connect(admin, autocommit=True) as connection:
-                connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 if __name__ == "__main__":

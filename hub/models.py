@@ -12,7 +12,7 @@ from hub.accounts.models import (
     User,
     UserSession,
 )
-from hub.audit.models import LogEntry, LogRetention, TreeHead
+from hub.audit.models import LogEntry, LogRetention, LogTile, TreeHead
 from hub.charging.models import (
     BreachSignalReview,
     ChargingDecision,
@@ -75,6 +75,7 @@ __all__ = [
     "ItemEntry",
     "LogEntry",
     "LogRetention",
+    "LogTile",
     "MeetingInvitee",
     "MeetingSeries",
     "Notification",

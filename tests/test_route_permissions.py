@@ -23,7 +23,10 @@ from tests.routes import flat_routes, route_paths
 PUBLIC_PATHS = frozenset({"/healthz", "/healthz/page", "/static", "/api/openapi.json", "/api/docs"})
 # /sign-in and /sign-in/... (second factor, enrolment); /sign-out ends whatever session the
 # cookie names and must work when that session has already timed out (CSRF still applies).
-PUBLIC_PREFIXES = ("/sign-in", "/sign-out")
+# /log/... serves the log read-only in the C2SP tlog-tiles layout for monitors and witnesses,
+# who have no account: checkpoints, tiles of hashes, and entries' public parts and personal
+# digests only, never a personal part (hub/audit/routes.py).
+PUBLIC_PREFIXES = ("/sign-in", "/sign-out", "/log")
 
 
 def is_public(path: str) -> bool:

@@ -13,6 +13,9 @@ GRANT UPDATE (actor_user_id, person_id, request_id, address, detail, salt, erase
 GRANT UPDATE (pushed_at) ON tree_head TO hub_app;
 GRANT UPDATE (erase_before) ON log_retention TO hub_app;
 GRANT SELECT ON log_refused_change_seq TO hub_app;  -- read the count, never advance it
+-- log_tile keeps its grants: the checkpointer rewrites each level's partial tile. The tiles are
+-- derived from the log; proofs from them are checked against signed roots, and `hub audit
+-- verify` checks every tile against the leaves.
 REVOKE ALL ON FUNCTION log_refuse(text, text, text), log_refuse_always(),
   log_entry_guard(), tree_head_guard(), log_retention_guard() FROM PUBLIC;
 ALTER DEFAULT PRIVILEGES FOR ROLE hub_owner IN SCHEMA public

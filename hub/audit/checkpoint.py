@@ -12,7 +12,8 @@ import logging
 import os
 import tempfile
 import urllib.request
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Sequence
+from itertools import chain
 from pathlib import Path
 from typing import Any
 
@@ -21,9 +22,17 @@ from sqlmodel import Session, col, select
 
 from hub.audit.integrity import missing_triggers, refused_changes
 from hub.audit.log import Actor, Event, append
-from hub.audit.merkle import CompactRange, ExtendedNodes, consistency_proof, verify_consistency
+from hub.audit.merkle import (
+    CompactRange,
+    ExtendedNodes,
+    NodeHash,
+    TreeNodes,
+    consistency_proof,
+    verify_consistency,
+)
 from hub.audit.models import LogEntry, TreeHead
 from hub.audit.notes import Checkpoint, NoteError, Signer, Verifier, open_checkpoint
+from hub.audit.tiles import TileNodes, TilesMissing, covered_size, integrate
 from hub.db import get_engine, utcnow
 from hub.settings import Settings, get_settings
 from hub.vocabulary import LogKind, LogOutcome, SecurityEventTag
@@ -88,7 +97,9 @@ def _older_tree(db: Session, head: TreeHead, verifier: Verifier) -> CompactRange
         raise CheckpointRefused(f"the head at size {head.tree_size} is not validly signed") from exc
     if signed.tree_size != head.tree_size or signed.root_hash.hex() != head.root_hash:
         raise CheckpointRefused(f"the head at size {head.tree_size} differs from what was signed")
-    if head.compact_range is None:
+    if head.compact_range is None and covered_size(db) >= head.tree_size:
+        older = TileNodes(db).compact_range(head.tree_size)
+    elif head.compact_range is None:
         older = CompactRange()
         older.extend(leaf_hashes(db, 0, head.tree_size))
     else:
@@ -132,6 +143,7 @@ def sign_checkpoint(db: Session, settings: Settings | None = None) -> TreeHead |
     if previous is not None:
         proof = consistency_proof(older.size, size, ExtendedNodes(older, newer))
         verify_consistency(older.size, size, proof, older.root(), root)
+    _integrate_tiles(db, older.size, newer, root)
     head = TreeHead(
         tree_size=size,
         root_hash=root.hex(),
@@ -142,6 +154,39 @@ def sign_checkpoint(db: Session, settings: Settings | None = None) -> TreeHead |
     db.add(head)
     db.flush()
     return head
+
+
+def _integrate_tiles(db: Session, older_size: int, newer: Sequence[bytes], root: bytes) -> None:
+    """Extend the stored tiles (hub.audit.tiles) to the new head, in its transaction, and
+    check that they give its root. Tiles that do not reach the older head (the first head after
+    migration 0006tile) are first built from the leaves; tiles that cannot be extended or give
+    another root are rebuilt from every leaf (logged: a tile changed behind the log's back)."""
+    start = min(covered_size(db), older_size)
+    behind = leaf_hashes(db, start, older_size) if start < older_size else iter(())
+    try:
+        tiled = integrate(db, start, chain(behind, newer)).root()
+    except TilesMissing as exc:
+        log.error("the log's tiles cannot be extended (%s); rebuilding them", exc)
+        tiled = b""
+    if tiled != root:
+        if tiled:
+            log.error("the log's tiles do not give the root being signed; rebuilding them")
+        size = older_size + len(newer)
+        tiled = integrate(db, 0, leaf_hashes(db, 0, size)).root()
+        if tiled != root:
+            raise CheckpointRefused("the tiles rebuilt from the leaves do not give the root")
+
+
+def proof_nodes(db: Session, size: int, indices: Iterable[int] = ()) -> NodeHash:
+    """node(lo, hi) for proofs in the tree of the first `size` entries, from the stored tiles
+    (O(log n) tiles per proof, those of the inclusion proofs of `indices` read at once), or
+    from every leaf while the tiles do not reach that size yet (before the first checkpoint
+    after migration 0006tile)."""
+    if covered_size(db) >= size:
+        nodes = TileNodes(db)
+        nodes.prefetch(size, indices)
+        return nodes
+    return TreeNodes(list(leaf_hashes(db, 0, size)))
 
 
 # --- copies outside the database ------------------------------------------------------------

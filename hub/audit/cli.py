@@ -71,6 +71,7 @@ def verify_command(
     typer.echo(f"entries checked: {report.entries}")
     typer.echo(f"erased (personal part removed at end of retention): {report.erased}")
     typer.echo(f"tree heads checked: {report.heads}")
+    typer.echo(f"tiles checked: {report.tiles}")
     typer.echo(f"root: {report.root.hex()} (size {report.entries})")
     typer.echo(f"time: {elapsed:.2f} s")
     for warning in report.warnings:
@@ -118,14 +119,17 @@ def consistency_command(
     new_size: int = typer.Argument(..., help="Size of the newer checkpoint."),
 ) -> None:
     """Print the RFC 9162 consistency proof between two tree sizes (JSON list of hex hashes)."""
-    from hub.audit.checkpoint import leaf_hashes
-    from hub.audit.merkle import ListNodes, consistency_proof
+    from hub.audit.checkpoint import CheckpointRefused, proof_nodes
+    from hub.audit.merkle import consistency_proof
+    from hub.audit.tiles import TilesMissing
 
     with Session(get_engine()) as db:
         if not 0 <= old_size <= new_size:
             _fail("the older size must not exceed the newer one", 2)
-        leaves = list(leaf_hashes(db, 0, new_size))
-        proof = consistency_proof(old_size, new_size, ListNodes(leaves))
+        try:
+            proof = consistency_proof(old_size, new_size, proof_nodes(db, new_size))
+        except (CheckpointRefused, TilesMissing) as exc:
+            _fail(f"no proof: {exc}")
     typer.echo(json.dumps([node.hex() for node in proof]))
 
 

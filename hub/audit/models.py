@@ -15,6 +15,8 @@ from sqlalchemy import (
     ColumnElement,
     Dialect,
     Index,
+    Integer,
+    LargeBinary,
     literal_column,
 )
 from sqlalchemy.types import TypeDecorator
@@ -134,6 +136,23 @@ class TreeHead(SQLModel, table=True):
     # next checkpoint extend this tree by reading only the newer leaves. Never trusted alone:
     # it is checked against root_hash before use, and `hub audit verify` ignores it.
     compact_range: str | None = Field(default=None)
+
+
+class LogTile(SQLModel, table=True):
+    """The tree as C2SP tlog-tiles: tile `tile_index` at `level` holds up to 256 consecutive
+    hashes of subtrees of 256**level leaves (level 0: the leaf hashes). Full tiles (width 256)
+    never change; the rightmost tile of each level is the partial one, widened as the
+    checkpointer integrates entries (hub.audit.tiles), in the transaction that signs the head.
+    Proofs read O(log n) tiles instead of every leaf. Derived data, never trusted alone: a
+    proof built from them is checked against a signed root, and `hub audit verify` checks
+    every tile against the leaves."""
+
+    __tablename__ = "log_tile"
+
+    level: int = Field(sa_column=Column(Integer, primary_key=True, autoincrement=False))
+    tile_index: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
+    width: int = Field(sa_column=Column(Integer, nullable=False))  # 1..256 hashes
+    hashes: bytes = Field(sa_column=Column(LargeBinary, nullable=False))  # width * 32 bytes
 
 
 class LogRetention(SQLModel, table=True):

@@ -10,10 +10,11 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
-from hub.audit.checkpoint import leaf_hashes, verifier_key
+from hub.audit.checkpoint import proof_nodes, verifier_key
 from hub.audit.log import personal_part, public_part
-from hub.audit.merkle import ListNodes, inclusion_proof
+from hub.audit.merkle import ProofError, inclusion_proof, verify_inclusion
 from hub.audit.models import LogEntry, TreeHead
+from hub.audit.tiles import TilesMissing
 
 RECEIPT_FORMAT = "diversion-hub-receipt/1"
 
@@ -35,8 +36,15 @@ def build_receipt(db: Session, seq: int) -> dict[str, Any]:
     ).first()
     if head is None:
         raise NoReceipt(f"no signed checkpoint covers entry {seq} yet: run `hub audit checkpoint`")
-    leaves = list(leaf_hashes(db, 0, head.tree_size))
-    proof = inclusion_proof(seq, head.tree_size, ListNodes(leaves))
+    try:
+        proof = inclusion_proof(seq, head.tree_size, proof_nodes(db, head.tree_size, [seq]))
+        # The proof comes from stored tiles: never hand out one that does not lead to the root.
+        leaf = bytes.fromhex(entry.leaf_hash)
+        verify_inclusion(seq, head.tree_size, leaf, proof, bytes.fromhex(head.root_hash))
+    except (ProofError, TilesMissing, ValueError):
+        raise NoReceipt(
+            f"entry {seq} cannot be proven against the signed checkpoint: run `hub audit verify`"
+        ) from None
     erased = entry.erased_at is not None
     return {
         "format": RECEIPT_FORMAT,

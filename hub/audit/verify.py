@@ -6,7 +6,8 @@ digest and compared with leaf_hash; the personal digest is rebuilt from the salt
 part (unless the entry was erased at the end of retention, when the stored digest is all there
 is); seq must run 0..n-1 and recorded_at must never go back. Then the tree: every stored head
 must carry a valid signature and the root of the first tree_size leaves, and consecutive heads
-must be consistent (an RFC 9162 proof between them is built and checked).
+must be consistent (an RFC 9162 proof between them is built and checked). The tree is grown as
+tiles (hub.audit.tiles), and every stored tile must hold what the leaves make.
 
 Speed: rows are streamed as plain columns (no ORM objects, no type processors), the canonical
 JSON of the fixed fields is assembled by hand with the json module's own string escaper, and
@@ -47,8 +48,9 @@ from hub.audit.merkle import (
     consistency_proof,
     verify_consistency,
 )
-from hub.audit.models import LogEntry, TreeHead
+from hub.audit.models import LogEntry, LogTile, TreeHead
 from hub.audit.notes import NoteError, Verifier, open_checkpoint
+from hub.audit.tiles import TILE_WIDTH, TileBuilder
 
 _BATCH = 20_000
 _CHUNK = 50_000
@@ -56,6 +58,7 @@ _NOTHING = (None, None, None, None, None, None)
 sha256 = hashlib.sha256
 q = encode_basestring
 _MOVED_SEARCH_WINDOW = 5_000
+_TILE_WINDOW = 512  # stored tiles read per query (4 MB)
 
 
 @dataclass(frozen=True)
@@ -78,6 +81,7 @@ class Report:
     entries: int = 0
     erased: int = 0
     heads: int = 0
+    tiles: int = 0
     root: bytes = EMPTY_ROOT
     problems: list[Problem] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
@@ -403,12 +407,12 @@ class _HeadCheck:
     def wanted(self) -> int | None:
         return self.pending[self.next].tree_size if self.next < len(self.pending) else None
 
-    def at_size(self, tree: CompactRange) -> None:
+    def at_size(self, tree: CompactRange | TileBuilder) -> None:
         while self.wanted == tree.size:
             self._check(self.pending[self.next], tree)
             self.next += 1
 
-    def _check(self, head: _Head, tree: CompactRange) -> None:
+    def _check(self, head: _Head, tree: CompactRange | TileBuilder) -> None:
         report = self.report
         report.heads += 1
         start = 0 if self.previous is None else self.previous[0].size
@@ -454,6 +458,91 @@ class _HeadCheck:
                     until=head.tree_size,
                 )
             )
+
+
+class _TileCheck:
+    """Compares every stored tile with the tile the leaves make, as the tree grows (the full
+    tiles) and at its end (the partial ones). A stored tile needs only match in its own width:
+    a partial tile is the first hashes of the tile it grows into."""
+
+    def __init__(self, report: Report, last: dict[int, int]) -> None:
+        self.report = report
+        self.last = last  # the highest stored tile index of each level
+        self.connection: Connection | None = None
+        self.windows: dict[int, tuple[int, dict[int, tuple[int, bytes]]]] = {}
+        self.unchecked = 0
+
+    def _stored(self, level: int, index: int) -> tuple[int, bytes] | None:
+        start, rows = self.windows.get(level, (-_TILE_WINDOW, {}))
+        if not start <= index < start + _TILE_WINDOW:
+            assert self.connection is not None
+            table = LogTile.__table__  # type: ignore[attr-defined]
+            query = select(table.c.tile_index, table.c.width, table.c.hashes).where(
+                table.c.level == level,
+                table.c.tile_index >= index,
+                table.c.tile_index < index + _TILE_WINDOW,
+            )
+            rows = {i: (w, bytes(h)) for i, w, h in self.connection.execute(query)}
+            self.windows[level] = (index, rows)
+        return rows.get(index)
+
+    def tile(self, level: int, index: int, made: bytes) -> None:
+        stored = self._stored(level, index)
+        if stored is None:
+            if index < self.last.get(level, -1):
+                self._problem(level, index, "is missing")
+            return
+        width, hashes = stored
+        if width * 32 > len(made):
+            self.unchecked += 1  # wider than the entries read: integrated while verify ran
+        elif width * 32 != len(hashes) or hashes != made[: len(hashes)]:
+            self._problem(level, index, "does not hold the hashes its entries make")
+        else:
+            self.report.tiles += 1
+
+    def after_all(self, tree: TileBuilder) -> None:
+        for level, partial in enumerate(tree.partials):
+            if partial:
+                self.tile(level, tree.indices[level], bytes(partial))
+            last_made = tree.indices[level] - (0 if partial else 1)
+            self.unchecked += max(0, self.last.get(level, -1) - last_made)
+        self.unchecked += sum(
+            index + 1 for level, index in self.last.items() if level >= len(tree.partials)
+        )
+        if self.unchecked:
+            self.report.warnings.append(
+                f"{self.unchecked} stored tile(s) reach past the entries read (integrated while "
+                "verify ran?): not checked"
+            )
+
+    def _problem(self, level: int, index: int, what: str) -> None:
+        span = TILE_WIDTH ** (level + 1)
+        if len(self.report.problems) < 100:
+            self.report.problems.append(
+                Problem(
+                    None,
+                    f"the stored tile {level}/{index} (entries {index * span}.."
+                    f"{(index + 1) * span - 1}) {what}",
+                )
+            )
+
+
+def _stored_tiles(connection: Connection) -> tuple[dict[int, int], int]:
+    """The highest stored tile index of each level, and how many leaves the tiles cover."""
+    table = LogTile.__table__  # type: ignore[attr-defined]
+    last = {
+        int(level): int(index)
+        for level, index in connection.execute(
+            select(table.c.level, func.max(table.c.tile_index)).group_by(table.c.level)
+        )
+    }
+    covered = 0
+    if 0 in last:
+        width = connection.execute(
+            select(table.c.width).where(table.c.level == 0, table.c.tile_index == last[0])
+        ).scalar_one()
+        covered = last[0] * TILE_WIDTH + int(width)
+    return last, covered
 
 
 @dataclass
@@ -553,24 +642,34 @@ def verify_log(
             outside = connection.execute(
                 select(func.count()).where(LogEntry.seq < 0)  # type: ignore[arg-type]
             ).scalar_one()
+            last_tiles, tiled = _stored_tiles(connection)
     if outside:
         report.problems.append(Problem(None, f"{outside} entries have a negative seq"))
+    if heads and tiled < heads[-1].tree_size:
+        report.warnings.append(
+            f"the tiles cover {tiled} of the {heads[-1].tree_size} entries signed: the next "
+            "checkpoint builds the rest"
+        )
     head_check = _HeadCheck(report, heads, verifier)
-    tree = CompactRange()
+    tile_check = _TileCheck(report, last_tiles)
+    tree = TileBuilder(on_tile=tile_check.tile)
     head_check.at_size(tree)
     parallel = workers > 1 and size_now >= 2 * chunk_size
-    if parallel:
-        url = engine.url.render_as_string(hide_password=False)
-        leaves = _leaves_in_parallel(url, size_now, workers, chunk_size, report, entries)
-        report.entries = _grow(tree, leaves, head_check, progress)
-    with engine.connect() as connection:
-        connection = connection.execution_options(**options)
-        with connection.begin():
-            if not parallel:
-                leaves = (entries.leaf(row) for row in stream_entries(connection))
-                report.entries = _grow(tree, leaves, head_check, progress)
-            missing = missing_triggers(connection)
-            refused = refused_changes(connection)
+    with engine.connect() as tile_connection:
+        tile_check.connection = tile_connection
+        if parallel:
+            url = engine.url.render_as_string(hide_password=False)
+            leaves = _leaves_in_parallel(url, size_now, workers, chunk_size, report, entries)
+            report.entries = _grow(tree, leaves, head_check, progress)
+        with engine.connect() as connection:
+            connection = connection.execution_options(**options)
+            with connection.begin():
+                if not parallel:
+                    leaves = (entries.leaf(row) for row in stream_entries(connection))
+                    report.entries = _grow(tree, leaves, head_check, progress)
+                missing = missing_triggers(connection)
+                refused = refused_changes(connection)
+        tile_check.after_all(tree)
     head_check.after_all(tree.size)
     entries.explain_moves()
     report.root = tree.root()
@@ -587,7 +686,7 @@ def verify_log(
 
 
 def _grow(
-    tree: CompactRange,
+    tree: TileBuilder,
     leaves: Iterable[bytes],
     head_check: "_HeadCheck",
     progress: Callable[[int], None] | None,

@@ -17,13 +17,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
 
-from sqlmodel import Session
+from sqlmodel import Session, col, select
 
 from hub.accounts.sessions import Viewer
 from hub.audit.checkpoint import (
     CheckpointRefused,
     latest_head,
-    leaf_hashes,
+    proof_nodes,
     sign_checkpoint,
     verifier_key,
 )
@@ -37,9 +37,10 @@ from hub.audit.log import (
     personal_digest,
     personal_part,
 )
-from hub.audit.merkle import ProofError, TreeNodes, inclusion_proof, verify_inclusion
+from hub.audit.merkle import ProofError, inclusion_proof, verify_inclusion
 from hub.audit.models import LogEntry
 from hub.audit.notes import NoteError, Verifier, open_checkpoint
+from hub.audit.tiles import TilesMissing
 from hub.clients.models import Person
 from hub.db import rollback_on_error, utcnow
 from hub.disclosure.notice import REDISCLOSURE_NOTICE_SHORT
@@ -50,6 +51,7 @@ HIPAA_YEARS = 6  # 45 CFR 164.528(a): six years before the request
 PART2_YEARS = 3  # 42 CFR 2.25: three years before the request
 HIPAA_RULE = "HIPAA, 45 CFR 164.528"
 PART2_RULE = "42 CFR Part 2, §§ 2.24 and 2.25"
+_ENTRIES_PER_QUERY = 500
 
 
 class AccountingError(ValueError):
@@ -188,9 +190,16 @@ def verify_entries(db: Session, seqs: Sequence[int]) -> Integrity:
             [f"the checkpoint's signature does not verify: {exc}"], missing,
         )  # fmt: skip
     covered = sorted(s for s in set(seqs) if s < signed.tree_size)
-    nodes = TreeNodes(list(leaf_hashes(db, 0, signed.tree_size))) if covered else None
+    nodes = proof_nodes(db, signed.tree_size, covered) if covered else None
+    entries = {
+        entry.seq: entry
+        for at in range(0, len(covered), _ENTRIES_PER_QUERY)
+        for entry in db.exec(
+            select(LogEntry).where(col(LogEntry.seq).in_(covered[at : at + _ENTRIES_PER_QUERY]))
+        )
+    }
     for seq in covered:
-        entry = db.get(LogEntry, seq)
+        entry = entries.get(seq)
         if entry is None:
             problems.append(f"entry {seq} is missing")
             continue
@@ -207,6 +216,8 @@ def verify_entries(db: Session, seqs: Sequence[int]) -> Integrity:
             verify_inclusion(seq, signed.tree_size, bytes.fromhex(leaf), proof, signed.root_hash)
         except ProofError:
             problems.append(f"entry {seq} is not in the signed tree as it stands")
+        except TilesMissing:
+            problems.append(f"entry {seq} cannot be proven: the log's stored tiles are incomplete")
     return Integrity(
         checked=len(covered),
         not_covered=len(set(seqs)) - len(covered),

@@ -18,6 +18,7 @@ from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from hub.accounts import admin_routes as accounts_admin
 from hub.accounts import routes as accounts
+from hub.audit import routes as log_tiles
 from hub.audit.checkpoint import run_checkpointer
 from hub.charging import api as charging_api
 from hub.charging import routes as charging
@@ -110,6 +111,7 @@ def create_app() -> FastAPI:
     app.include_router(privacy_actions.router)
     app.include_router(workgroup.router)
     app.include_router(privacy_console.router)
+    app.include_router(log_tiles.router)
     _add_error_pages(app)
     return app
 

@@ -1,0 +1,144 @@
+"""How long do the log's proofs take at scale: a receipt, the accounting's proofs of a client's
+500 disclosures, a charging decision's binding (issue 19: they must cost their size, not the
+log's)?
+
+Builds a log of N entries (hub.audit.bulk, as bench_audit_verify.py does: tiles and a checkpoint
+after every batch) in a scratch SQLite database, and with --postgres in a scratch PostgreSQL
+database too, or measures an existing database (--url, e.g. one `hub demo --scale 20
+--build-only` built), then prints the median and worst of each:
+
+- receipt: `build_receipt` of an entry in the middle of the log (hub audit receipt);
+- accounting: `verify_entries` of 500 entries spread over the log, the part of an accounting
+  of disclosures that proves every listed entry against the newest checkpoint;
+- binding: one disclosure appended and `tree_head_for_decision` (the checkpoint a charging
+  decision binds, signed in its transaction), rolled back each time;
+- before: the same receipt's proof built from every leaf hash, as receipts did before tiles.
+
+    .venv/bin/python bench/bench_proofs.py [--entries N] [--postgres] [--url URL] [--repeat R]
+"""
+
+import argparse
+import os
+import statistics
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from hub.crypto import generate_environment
+
+os.environ.update({k: v for k, v in generate_environment().items() if k not in os.environ})
+
+from bench.bench_audit_verify import make_rows
+from bench.scratch import scratch_postgres
+from bench.timing import timed
+
+ACCOUNTED = 500
+
+
+def figures(name: str, samples: list[float]) -> None:
+    print(
+        f"  {name:34} median {statistics.median(samples) * 1000:9.1f} ms   "
+        f"worst {max(samples) * 1000:9.1f} ms",
+        flush=True,
+    )
+
+
+def measure(url: str, repeat: int) -> None:
+    from sqlmodel import Session
+
+    from hub.audit.checkpoint import latest_head, leaf_hashes
+    from hub.audit.log import Actor, Event, append
+    from hub.audit.merkle import ListNodes, inclusion_proof
+    from hub.audit.receipts import build_receipt
+    from hub.charging.services import tree_head_for_decision
+    from hub.db import engine_for
+    from hub.privacy.accounting import verify_entries
+    from hub.vocabulary import Category, LogKind, LogOutcome, Purpose
+
+    engine = engine_for(url)
+    with Session(engine, expire_on_commit=False) as db:
+        head = latest_head(db)
+        assert head is not None, "no signed checkpoint: nothing to prove against"
+        size = head.tree_size
+        print(f"  tree size {size:,}", flush=True)
+        middle = size // 2
+        spread = sorted({size * n // ACCOUNTED for n in range(ACCOUNTED)})
+
+        def receipt() -> None:
+            build_receipt(db, middle)
+            db.rollback()
+
+        def accounting() -> None:
+            integrity = verify_entries(db, spread)
+            assert not integrity.problems, integrity.problems
+            db.rollback()
+
+        def binding() -> None:
+            append(
+                db,
+                Actor(user_id=1, role="prosecutor", agency_id=1, request_id="bench"),
+                Event(
+                    kind=LogKind.disclosure,
+                    tag="disclosure:client:read",
+                    outcome=LogOutcome.disclosed,
+                    purpose=Purpose.charging_decision,
+                    person_id=1,
+                    categories=[Category.identity, Category.legal],
+                ),
+            )
+            assert tree_head_for_decision(db) is not None
+            db.rollback()
+
+        def before() -> None:
+            inclusion_proof(middle, size, ListNodes(list(leaf_hashes(db, 0, size))))
+            db.rollback()
+
+        figures("receipt", timed(receipt, repeat))
+        figures(f"accounting ({len(spread)} entries proven)", timed(accounting, repeat))
+        figures("binding (append + checkpoint)", timed(binding, repeat))
+        figures("before: receipt proof from leaves", timed(before, 1))
+
+
+def build(url: str, count: int) -> None:
+    from hub.audit.bulk import write_entries
+    from hub.db import engine_for, migrate
+
+    migrate(url)
+    started = time.perf_counter()
+    start = datetime.now(UTC) - timedelta(days=1)
+    write_entries(engine_for(url), make_rows(count, start), batch=100_000)
+    print(f"  {count:,} entries generated, tiled and signed in "
+          f"{time.perf_counter() - started:.1f} s", flush=True)  # fmt: skip
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--entries", type=int, default=1_000_000)
+    parser.add_argument("--postgres", action="store_true", help="also on PostgreSQL")
+    parser.add_argument("--url", help="measure this existing database instead of building one")
+    parser.add_argument("--repeat", type=int, default=20)
+    args = parser.parse_args()
+    if args.url:
+        os.environ["HUB_DATABASE_URL"] = args.url
+        print(f"{args.url.split(':')[0]}:", flush=True)
+        measure(args.url, args.repeat)
+        return
+    with tempfile.TemporaryDirectory() as directory:
+        url = f"sqlite:///{Path(directory) / 'bench.db'}"
+        os.environ["HUB_DATABASE_URL"] = url
+        print("SQLite:", flush=True)
+        build(url, args.entries)
+        measure(url, args.repeat)
+    if args.postgres:
+        with scratch_postgres() as url:
+            print("PostgreSQL:", flush=True)
+            build(url, args.entries)
+            measure(url, args.repeat)
+
+
+if __name__ == "__main__":
+    main()
