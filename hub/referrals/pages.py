@@ -9,6 +9,7 @@ from hub.referrals.forms import ArrestForm, ListEntryForm, PersonFields, SocialC
 from hub.referrals.models import Referral
 from hub.referrals.rules import SiteRules
 from hub.referrals.services import (
+    RECONCILIATION,
     IntakeItem,
     OfficerReferralStatus,
     OverrideItem,
@@ -87,6 +88,7 @@ class ReferralFeedbackPage(Page):
     rules: SiteRules | None = None
     created: bool = False
     error: str | None = None
+    reconciliation: str = RECONCILIATION
 
 
 @dataclass

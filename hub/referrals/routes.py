@@ -16,6 +16,7 @@ from sqlmodel import Session
 
 from hub.accounts.models import User
 from hub.accounts.sessions import Viewer
+from hub.audit.log import append_refusal
 from hub.charging.services import ChargingError, record_new_arrest
 from hub.db import utcnow
 from hub.disclosure.policy import PersonNotFound
@@ -49,7 +50,7 @@ from hub.referrals.pages import (
     SocialContactListPage,
 )
 from hub.referrals.rules import SiteRules, current_rules
-from hub.referrals.services import ArrestDetails, PossibleDuplicate
+from hub.referrals.services import ArrestDetails, PersonRefused, PossibleDuplicate
 from hub.vocabulary import Action, Category, Purpose, Role
 from hub.web.dependencies import DB, CurrentViewer, log_actor, require
 from hub.web.paging import PageNumber, Paging
@@ -81,12 +82,28 @@ def _candidates(
     ]
 
 
+def log_person_refusal(
+    request: Request, db: Session, viewer: Viewer, error: ReferralError, action: Action
+) -> None:
+    """After the rollback: a police referrer's attempt to name a person they did not refer is
+    a refused access, logged with the attempted record number (ASVS V16)."""
+    if isinstance(error, PersonRefused):
+        detail = {"action": action.value, "path": request.url.path, "person_id": error.person_id}
+        append_refusal(db, log_actor(request, viewer), detail)
+
+
 def _refused(
-    request: Request, db: Session, viewer: Viewer, error: ReferralError, form: PersonFields
+    request: Request,
+    db: Session,
+    viewer: Viewer,
+    error: ReferralError,
+    form: PersonFields,
+    action: Action,
 ) -> tuple[str, list[Candidate]]:
     """Roll back whatever the refused step flushed, then say why; a duplicate check answers
     with its candidates, and the form keeps their ids for a "none of these" answer."""
     db.rollback()
+    log_person_refusal(request, db, viewer, error, action)
     if isinstance(error, PossibleDuplicate):
         form.candidate_ids = [c.person_id for c in error.candidates]
         form.person_choice = ""
@@ -142,7 +159,7 @@ def _form_refused(
     rules: SiteRules,
     error: ReferralError,
 ) -> Response:
-    message, candidates = _refused(request, db, viewer, error, form)
+    message, candidates = _refused(request, db, viewer, error, form, Action.referrals_create)
     page = _form_page(db, viewer, kind, form, rules, error=message, candidates=candidates)
     return render(request, "referrals/new.html", page, status.HTTP_400_BAD_REQUEST)
 
@@ -164,7 +181,7 @@ def create_arrest(
         referral, _matter = services.create_arrest_referral(
             db,
             viewer,
-            choose_person(db, form, rules),
+            choose_person(db, form, rules, viewer),
             ArrestDetails(
                 offenses=tuple(form.offenses),
                 arrested_at=parse_local_time(form.arrested_at, rules, "the arrest"),
@@ -200,7 +217,7 @@ def create_social_contact(
         referral = services.create_social_contact_referral(
             db,
             viewer,
-            choose_person(db, form, rules),
+            choose_person(db, form, rules, viewer),
             form.offense_category,
             prior_involvement(form.prior_kind, form.prior_reference),
             form.case_management_agency_id,
@@ -279,7 +296,7 @@ def add_social_contact(
         services.add_to_social_contact_list(
             db,
             viewer,
-            choose_person(db, form, rules),
+            choose_person(db, form, rules, viewer),
             form.offense_category,
             prior_involvement(form.prior_kind, form.prior_reference),
             log_actor(request, viewer),
@@ -287,7 +304,7 @@ def add_social_contact(
             rules=rules,
         )
     except ReferralError as error:
-        message, candidates = _refused(request, db, viewer, error, form)
+        message, candidates = _refused(request, db, viewer, error, form, Action.social_contacts_add)
         page = _list_page(
             request, db, viewer, POLICE_PURPOSE, form, error=message, candidates=candidates
         )
