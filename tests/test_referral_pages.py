@@ -322,7 +322,10 @@ def test_decision_bad_input_changes_nothing_and_other_offices_see_nothing(world,
         response = prosecutor.post(f"/charging/matters/{matter.id}/decisions", data=data)
         assert response.status_code == 400, data
         assert says in response.text
-    assert _count(db, LogEntry) == before
+    # Nothing recorded: the only entries are the form's disclosures, shown again each time.
+    added = db.exec(select(LogEntry.tag).where(LogEntry.seq >= before)).all()
+    db.commit()
+    assert added == [DisclosureTag.charging_matter_read.value] * 4
     response = prosecutor.post(
         f"/charging/matters/{matter.id}/decisions",
         data={"outcome": "decline", "reason_codes": ["insufficient-evidence"]},

@@ -22,7 +22,7 @@ from hub.accounts.sessions import Viewer
 from hub.referrals import services
 from hub.referrals.eligibility import PriorConviction, ReferralError, ScreeningAnswers
 from hub.referrals.forms import NONE_OF_THESE, PersonFields, choose_person, prior_involvement
-from hub.referrals.routes import feedback_rows, log_person_refusal
+from hub.referrals.routes import feedback_rows, log_person_refusal, own_referral
 from hub.referrals.rules import current_rules
 from hub.referrals.services import (
     RECONCILIATION,
@@ -325,8 +325,5 @@ def referral_status(
     request: Request, db: DB, viewer: Officer, referral_id: RecordId
 ) -> ReferralStatusOut:
     """The status of one of the officer's own referrals."""
-    try:
-        item = services.officer_referral(db, viewer, referral_id)
-    except ReferralError as error:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, str(error)) from error
+    item = own_referral(request, db, viewer, referral_id)
     return _status(request, db, viewer, [item])[0]

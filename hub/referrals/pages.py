@@ -95,6 +95,8 @@ class ReferralFeedbackPage(Page):
 class OverridesPage(Page):
     items: list[OverrideItem] = field(default_factory=list)
     officers: dict[int, str] = field(default_factory=dict)
+    # Referral ids whose referral fields (exclusions, reason) the policy disclosed.
+    disclosed: frozenset[int] = frozenset()
 
 
 @dataclass(frozen=True)

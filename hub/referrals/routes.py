@@ -51,8 +51,8 @@ from hub.referrals.pages import (
 )
 from hub.referrals.rules import SiteRules, current_rules
 from hub.referrals.services import ArrestDetails, PersonRefused, PossibleDuplicate
-from hub.vocabulary import Action, Category, Purpose, Role
-from hub.web.dependencies import DB, CurrentViewer, log_actor, require
+from hub.vocabulary import Action, Category, DisclosureTag, Purpose, Role
+from hub.web.dependencies import DB, CurrentViewer, log_actor, refused_as_not_found, require
 from hub.web.paging import PageNumber, Paging
 from hub.web.templating import render
 
@@ -358,6 +358,18 @@ def my_referrals(request: Request, db: DB, viewer: Officer, page: PageNumber = 1
 @router.get("/referrals/overrides", response_class=HTMLResponse)
 def overrides(request: Request, db: DB, viewer: Sergeant) -> Response:
     items = services.overrides_for_sergeant(db, viewer)
+    # The reasons are referral data of the persons referred: decided and logged, though the
+    # page names no one.
+    known = disclose_identities(
+        db,
+        viewer,
+        [i.person_id for i in items],
+        POLICE_PURPOSE,
+        log_actor(request, viewer),
+        with_categories=(Category.referral,),
+        tag=DisclosureTag.referral_overrides_read,
+        with_identity=False,
+    )
     officers = {
         u.id: u.display_name
         for u in (db.get(User, uid) for uid in {i.referring_user_id for i in items})
@@ -369,17 +381,30 @@ def overrides(request: Request, db: DB, viewer: Sergeant) -> Response:
         csrf_token=viewer.csrf_token,
         items=items,
         officers=officers,
+        disclosed=frozenset(
+            i.referral_id for i in items if known.allows(i.person_id, Category.referral)
+        ),
     )
     return render(request, "referrals/overrides.html", page)
+
+
+def own_referral(
+    request: Request, db: Session, viewer: Viewer, referral_id: int
+) -> services.OfficerReferralStatus:
+    """One of the referrer's own referrals; another's (or none) is a refusal, logged, and
+    answered 404."""
+    try:
+        return services.officer_referral(db, viewer, referral_id)
+    except ReferralError as error:
+        raise refused_as_not_found(
+            request, db, viewer, Action.referrals_feedback, str(error), referral_id=referral_id
+        ) from error
 
 
 def _feedback_page(
     request: Request, db: Session, viewer: Viewer, referral_id: int, **extra: object
 ) -> ReferralFeedbackPage:
-    try:
-        item = services.officer_referral(db, viewer, referral_id)
-    except ReferralError as error:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, str(error)) from error
+    item = own_referral(request, db, viewer, referral_id)
     (row,) = feedback_rows(request, db, viewer, [item])
     return ReferralFeedbackPage(
         title=f"Referral {referral_id}",
@@ -420,10 +445,7 @@ def new_arrest(
 ) -> Response:
     """A new arrest of a client the officer referred, forwarded for a charging decision."""
     rules = current_rules(db)
-    try:
-        item = services.officer_referral(db, viewer, referral_id)
-    except ReferralError as error:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, str(error)) from error
+    item = own_referral(request, db, viewer, referral_id)
     try:
         record_new_arrest(
             db,
@@ -499,9 +521,14 @@ def _intake_page(
             db, viewer, referral.person_id, INTAKE_PURPOSE, log_actor(request, viewer)
         )
     except (ReferralError, PersonNotFound) as error:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, "No such referral for your agency.") from (
-            error
-        )
+        raise refused_as_not_found(
+            request,
+            db,
+            viewer,
+            Action.intake_manage,
+            "No such referral for your agency.",
+            referral_id=referral_id,
+        ) from error
     rules = current_rules(db)
     shows_clock = Category.engagement in record.disclosed_categories
     today = utcnow().astimezone(rules.tz).date()

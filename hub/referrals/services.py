@@ -949,6 +949,7 @@ class OverrideItem:
     precinct: str | None
     exclusions: list[str]
     reason: str
+    person_id: int  # for the policy layer's decision and the log, never shown
 
 
 def overrides_for_sergeant(
@@ -972,6 +973,7 @@ def overrides_for_sergeant(
             precinct=r.precinct,
             exclusions=list(r.exclusions_matched),
             reason=r.exclusion_override_reason or "",
+            person_id=r.person_id,
         )
         for r in db.exec(query.order_by(col(Referral.referred_at).desc()))
     ]
