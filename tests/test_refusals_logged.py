@@ -6,6 +6,7 @@ from fastapi.testclient import TestClient
 from sqlmodel import col, select
 
 from hub.audit.models import LogEntry
+from hub.notifications.models import Notification
 from hub.referrals.eligibility import ScreeningAnswers
 from hub.vocabulary import DisclosureTag, Role, SecurityEventTag
 from tests.referral_pages import decision_id_from
@@ -143,3 +144,13 @@ def test_a_refused_note_is_logged(world, sign_in, db):
     (refusal,) = logged(db, DENIED, person_id=referral.person_id, category="treatment")
     assert refusal.actor_user_id == world.users["case_manager2"].id
     assert "MOUD" not in str(refusal.detail)
+
+
+def test_another_users_notification_is_refused_and_logged(world, sign_in, db):
+    world.arrest()  # tells the case-management agency
+    note = db.exec(select(Notification)).first()
+    db.commit()
+    stranger = sign_in(user=world.users["officer2"])
+    assert stranger.post(f"/notifications/{note.id}/read").status_code == 404
+    (refusal,) = logged(db, DENIED, notification_id=note.id)
+    assert refusal.actor_user_id == world.users["officer2"].id
