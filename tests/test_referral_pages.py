@@ -169,6 +169,20 @@ def test_police_are_told_nothing_of_duplicates_and_case_management_reconciles(wo
     flag = db.exec(select(PersonReconciliation)).one()
     db.commit()
     assert flag.candidate_ids == [existing.id]
+    # The case management agency sees whom the referral may duplicate, through the policy.
+    case_manager = sign_in(user=world.users["case_manager"])
+    since = _count(db, LogEntry)
+    intake = case_manager.client.get(made.headers["location"].split("?")[0])
+    assert intake.status_code == 200
+    reconcile = intake.text.split('id="reconcile"')[1].split("</ul>")[0]
+    assert existing.last_name in reconcile and f"/clients/{existing.id}" in reconcile
+    shown = db.exec(select(LogEntry).where(LogEntry.seq >= since)).all()
+    db.commit()
+    assert [e.detail["person_ids"] for e in shown if e.tag == "disclosure:client_list:read"] == [
+        [existing.id]
+    ]
+    quiet_intake = case_manager.client.get(quiet.headers["location"].split("?")[0])
+    assert 'id="reconcile"' not in quiet_intake.text
     # Naming the other officer's person by hand is refused, logged with the attempted id.
     wrong = officer.post(
         "/referrals/new/arrest",

@@ -125,3 +125,6 @@ class IntakePage(Page):
     created: bool = False
     error: str | None = None
     done: str | None = None
+    # Persons on file the police referral's person may be (PersonReconciliation), as far as
+    # the policy lets this case manager know them.
+    to_reconcile: list[tuple[int, Who]] = field(default_factory=list)

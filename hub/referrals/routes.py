@@ -532,6 +532,8 @@ def _intake_page(
     rules = current_rules(db)
     shows_clock = Category.engagement in record.disclosed_categories
     today = utcnow().astimezone(rules.tz).date()
+    candidates = services.reconciliation_candidates(db, viewer, referral.person_id)
+    known = disclose_identities(db, viewer, candidates, INTAKE_PURPOSE, log_actor(request, viewer))
     return IntakePage(
         title=f"Referral {referral_id}: intake",
         viewer=viewer,
@@ -543,6 +545,7 @@ def _intake_page(
         deadline=services.deadline_status(referral, today, tz=rules.tz) if shows_clock else None,
         case_managers=services.agency_case_managers(db, viewer.agency_id),
         can_assign_others=viewer.role == Role.case_manager_supervisor,
+        to_reconcile=[(pid, known.identity(pid)) for pid in candidates],
         **extra,  # type: ignore[arg-type]
     )
 

@@ -1093,6 +1093,20 @@ def intake_queue(
     return items[offset:] if limit is None else items[offset : offset + limit]
 
 
+def reconciliation_candidates(db: Session, case_manager: Viewer, person_id: int) -> list[int]:
+    """The persons on file a police referral's person may be, while no one has reconciled
+    them: ids only, for the case management agency (the page names them through the policy
+    layer). Police never see this."""
+    _require_role(case_manager, CASE_MANAGEMENT_ROLES, "reconcile referrals")
+    flag = db.exec(
+        select(PersonReconciliation).where(
+            PersonReconciliation.person_id == person_id,
+            col(PersonReconciliation.resolved_at).is_(None),
+        )
+    ).first()
+    return list(flag.candidate_ids) if flag else []
+
+
 def intake_referral(db: Session, case_manager: Viewer, referral_id: int) -> Referral:
     """A referral to the case manager's own agency; another agency's answers as none."""
     return _intake_referral(db, case_manager, referral_id)
