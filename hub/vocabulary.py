@@ -302,6 +302,11 @@ class DisclosureTag(StrEnum):
     # One entry per agenda item shown to a member: the record's sections and the item's
     # updates, notes and action items, decided together (hub.disclosure.items).
     work_group_item_read = "disclosure:work_group_item:read"
+    # Pages that name no one but show a referral's or a matter's own fields: the sergeant's
+    # overrides (referral: the officer's reason) and a prosecutor's decision pages (legal: the
+    # offense tracking number, the decision and its note).
+    referral_overrides_read = "disclosure:referral_overrides:read"
+    charging_matter_read = "disclosure:charging_matter:read"
 
 
 class DisclosureOutcome(StrEnum):

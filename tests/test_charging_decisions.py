@@ -302,7 +302,7 @@ def test_only_the_office_the_matter_went_to_decides(world):
 
 
 def test_a_decision_binds_exactly_what_this_prosecutor_received_since_the_referral(world):
-    person = world.factories.Person()
+    person = world.referred_person()
     other = world.factories.Person()
     before = world.disclose("county_prosecutor", person.id, ["identity"])
     referral, matter = world.arrest(person=person)
@@ -337,7 +337,7 @@ def test_a_decision_binds_the_lists_that_named_the_person_and_no_other_list(worl
     # A queue or search names its persons in detail.person_ids, not in person_id. The query
     # narrows these by the id's digits in the stored text; the exact check must still drop a
     # list whose text holds those digits elsewhere.
-    person = world.factories.Person()
+    person = world.referred_person()
     other = world.factories.Person()
     referral, matter = world.arrest(person=person)
 
@@ -369,7 +369,7 @@ def test_a_decision_binds_the_lists_that_named_the_person_and_no_other_list(worl
 
 
 def test_a_decision_binds_a_signed_tree_head_covering_every_bound_disclosure(world):
-    person = world.factories.Person()
+    person = world.referred_person()
     _, matter = world.arrest(person=person)
     bound = [
         world.disclose("county_prosecutor", person.id, ["identity", "legal"]) for _ in range(3)

@@ -7,8 +7,9 @@ from sqlmodel import func, select
 
 from hub.audit.models import LogEntry
 from hub.clients.models import Person
-from hub.referrals.models import Referral
-from hub.vocabulary import DisclosureTag
+from hub.referrals.models import PersonReconciliation, Referral
+from hub.referrals.services import RECONCILIATION
+from hub.vocabulary import DisclosureTag, SecurityEventTag
 
 
 def _referral(agency_id, otn="OTN-API-1", **person):
@@ -47,6 +48,8 @@ def test_openapi_documents_the_routes(client):
 
 
 def test_a_referral_from_a_records_system_with_the_duplicate_check(world, api, db):
+    # Police are told nothing of who is on file (issue 12, item 4): the same particulars again
+    # make a new person flagged for case management, not a 409 with candidates.
     officer = api(world.users["officer"])
     agency = world.agencies["case_management"].id
     assert officer.post("/api/v1/referrals", json={"kind": "arrest"}).status_code == 422
@@ -54,39 +57,28 @@ def test_a_referral_from_a_records_system_with_the_duplicate_check(world, api, d
     assert made.status_code == 201, made.text
     body = made.json()
     assert body["eligibility"] == "eligible" and body["matter_id"]
+    assert body["reconciliation"] == RECONCILIATION
 
-    # The same particulars again: a 409 with candidate ids and a token, and nothing made.
-    persons = _count(db, Person)
-    again = _referral(agency, "OTN-API-2", date_of_birth="1991-05-06")
-    conflict = officer.post("/api/v1/referrals", json=again)
-    assert conflict.status_code == 409
-    found = conflict.json()
-    assert [c["person_id"] for c in found["candidates"]] == [body["person_id"]]
-    assert "Linnea" not in conflict.text
-    assert _count(db, Person) == persons
-    # A token for other particulars, or forged, is refused.
-    other = {**again, "person": {**again["person"], "first_name": "Lina"}}
-    assert (
-        officer.post("/api/v1/referrals", json={**other, "confirm_token": found["confirm_token"]})
-    ).status_code == 422
-    forged = found["confirm_token"][:-4] + "0000"
-    assert (
-        officer.post("/api/v1/referrals", json={**again, "confirm_token": forged})
-    ).status_code == 422
-    # Choosing the candidate refers the existing person.
+    again = officer.post(
+        "/api/v1/referrals", json=_referral(agency, "OTN-API-2", date_of_birth="1991-05-06")
+    )
+    assert again.status_code == 201, again.text
+    second = again.json()
+    assert second["person_id"] != body["person_id"]
+    assert set(second) == set(body) and second["reconciliation"] == body["reconciliation"]
+    flagged = db.exec(select(PersonReconciliation)).one()
+    db.commit()
+    assert flagged.person_id == second["person_id"]
+    assert flagged.candidate_ids == [body["person_id"]]
+    # A forged confirmation token is still refused.
+    forged = {**_referral(agency, "OTN-API-3"), "confirm_token": "e30=.0000"}
+    assert officer.post("/api/v1/referrals", json=forged).status_code == 422
+    # The officer may name a person they referred themself.
     chosen = officer.post(
-        "/api/v1/referrals", json={**again, "existing_person_id": body["person_id"]}
+        "/api/v1/referrals",
+        json={**_referral(agency, "OTN-API-4"), "existing_person_id": body["person_id"]},
     )
     assert chosen.status_code == 201 and chosen.json()["person_id"] == body["person_id"]
-    # Confirming none of these makes a new one.
-    confirmed = officer.post(
-        "/api/v1/referrals",
-        json={
-            **_referral(agency, "OTN-API-3", date_of_birth="1991-05-06"),
-            "confirm_token": found["confirm_token"],
-        },
-    )
-    assert confirmed.status_code == 201 and confirmed.json()["person_id"] != body["person_id"]
 
     status = officer.get(f"/api/v1/referrals/{body['referral_id']}").json()
     assert status["program_status"] == "referred" and "first_name" not in status
@@ -181,3 +173,62 @@ def test_an_unknown_query_parameter_is_refused_not_ignored(world, api):
     assert typo.status_code == 422
     assert "snce" in typo.json()["detail"]
     assert prosecutor.get("/api/v1/charging/decisions?since=1764201600").status_code == 422
+
+
+def _social_contact(agency_id, person):
+    return {
+        "kind": "social_contact",
+        "person": person,
+        "case_management_agency_id": agency_id,
+        "offense_category": "drug",
+        "prior_involvement": {"kind": "documented_incident", "reference": "2025-123456"},
+    }
+
+
+def test_the_duplicate_check_tells_another_officer_nothing_of_an_enrolled_person(
+    world, api, db, settings_env
+):
+    # Issue 12, item 4: officer2 sends the name and birthday of a person officer referred and
+    # case management enrolled; the answer must be what it would be for a stranger.
+    settings_env(officer_sees_participation="false")
+    referral, _ = world.arrest()
+    enrolled = db.get(Person, referral.person_id)
+    enrolled.date_of_birth = datetime(1988, 8, 8).date()
+    enrolled.program_status = "enrolled"
+    db.add(enrolled)
+    db.commit()
+    officer2 = api(world.users["officer2"])
+    agency = world.agencies["case_management"].id
+    same = {"first_name": enrolled.first_name, "last_name": enrolled.last_name}
+    matched = officer2.post(
+        "/api/v1/referrals", json=_social_contact(agency, {**same, "date_of_birth": "1988-08-08"})
+    )
+    unmatched = officer2.post(
+        "/api/v1/referrals",
+        json=_social_contact(agency, {"first_name": "Quill", "last_name": "Umberfeld"}),
+    )
+    assert matched.status_code == unmatched.status_code == 201, matched.text
+    assert set(matched.json()) == set(unmatched.json())
+    assert matched.json()["reconciliation"] == unmatched.json()["reconciliation"]
+    assert str(enrolled.id) not in [str(v) for v in matched.json().values()]
+    # Naming the enrolled person is refused, with the same words as naming no one, and logged.
+    before = _count(db, Referral)
+    named = officer2.post(
+        "/api/v1/referrals",
+        json={**_social_contact(agency, same), "existing_person_id": enrolled.id},
+    )
+    nobody = officer2.post(
+        "/api/v1/referrals",
+        json={**_social_contact(agency, same), "existing_person_id": 10**6},
+    )
+    assert named.status_code == nobody.status_code == 422
+    assert named.json()["detail"] == nobody.json()["detail"]
+    assert _count(db, Referral) == before
+    refusals = db.exec(
+        select(LogEntry).where(LogEntry.tag == SecurityEventTag.access_denied.value)
+    ).all()
+    db.commit()
+    assert [e.detail["person_id"] for e in refusals] == [enrolled.id, 10**6]
+    assert {e.actor_user_id for e in refusals} == {world.users["officer2"].id}
+    # And the record stays closed to officer2.
+    assert officer2.get(f"/api/v1/clients/{enrolled.id}").status_code == 404

@@ -11,7 +11,8 @@ from hub.audit.models import LogEntry
 from hub.charging.models import BreachSignalReview, ChargingMatter, DecisionFlag
 from hub.clients.models import Person
 from hub.notifications.models import Notification
-from hub.referrals.models import Referral, SocialContactEntry
+from hub.referrals.models import PersonReconciliation, Referral, SocialContactEntry
+from hub.referrals.services import RECONCILIATION
 from hub.vocabulary import DisclosureTag, NotificationKind, Role, SecurityEventTag
 from tests.referral_pages import arrest_form, decision_id_from, local_input, referral_id_from
 from tests.signing_in import logged
@@ -142,45 +143,55 @@ def test_the_screening_fragment_answers_live(world, sign_in):
     assert "not a screening question" in bad.text
 
 
-def test_duplicates_are_shown_through_the_policy_and_must_be_answered(world, sign_in, db):
+def test_police_are_told_nothing_of_duplicates_and_case_management_reconciles(world, sign_in, db):
+    # Issue 12, item 4: a duplicate check that answered police with candidates told them who
+    # is known to the program. Police now get the same answer, match or no match.
     officer = sign_in(user=world.users["officer"])
     agency = world.agencies["case_management"].id
-    # A person another officer referred: this officer may not learn who they are.
+    # A person another officer referred: this officer may not learn that they are on file.
     world.arrest(person=None, officer="officer2")
     existing = db.exec(select(Person)).one()
     db.commit()
-    data = arrest_form(
-        existing.first_name,
-        existing.last_name,
-        "OTN-D-1",
-        agency,
-        date_of_birth="",
-    )
+    data = arrest_form(existing.first_name, existing.last_name, "OTN-D-1", agency)
+    data["date_of_birth"] = ""
     before = _count(db, LogEntry)
-    shown = officer.post("/referrals/new/arrest", data=data)
-    assert shown.status_code == 400 and "none of these" in shown.text.lower()
-    assert f'value="{existing.id}"' in shown.text
-    assert existing.first_name not in shown.text.split('id="duplicates"')[1].split("</ul>")[0]
-    assert "identity withheld" in shown.text
+    made = officer.post("/referrals/new/arrest", data=data, follow_redirects=False)
+    assert made.status_code == 303
+    nobody = arrest_form("Unmatched", "Stranger-Name", "OTN-D-2", agency)
+    quiet = officer.post("/referrals/new/arrest", data=nobody, follow_redirects=False)
+    assert quiet.status_code == 303
+    pages = [officer.client.get(r.headers["location"]).text for r in (made, quiet)]
+    for page in pages:
+        assert RECONCILIATION in page and f"/clients/{existing.id}" not in page
     listed = db.exec(select(LogEntry).where(LogEntry.seq >= before)).all()
     db.commit()
-    assert [e.tag for e in listed if e.kind == "disclosure"] == [
-        DisclosureTag.client_list_read.value
+    assert not [e for e in listed if existing.id in (e.detail or {}).get("person_ids", [])]
+    assert _count(db, Person) == 3
+    flag = db.exec(select(PersonReconciliation)).one()
+    db.commit()
+    assert flag.candidate_ids == [existing.id]
+    # The case management agency sees whom the referral may duplicate, through the policy.
+    case_manager = sign_in(user=world.users["case_manager"])
+    since = _count(db, LogEntry)
+    intake = case_manager.client.get(made.headers["location"].split("?")[0])
+    assert intake.status_code == 200
+    reconcile = intake.text.split('id="reconcile"')[1].split("</ul>")[0]
+    assert existing.last_name in reconcile and f"/clients/{existing.id}" in reconcile
+    shown = db.exec(select(LogEntry).where(LogEntry.seq >= since)).all()
+    db.commit()
+    assert [e.detail["person_ids"] for e in shown if e.tag == "disclosure:client_list:read"] == [
+        [existing.id]
     ]
-    # Choosing someone who is no candidate of these particulars is refused.
-    stranger = world.factories.Person()
+    quiet_intake = case_manager.client.get(quiet.headers["location"].split("?")[0])
+    assert 'id="reconcile"' not in quiet_intake.text
+    # Naming the other officer's person by hand is refused, logged with the attempted id.
     wrong = officer.post(
         "/referrals/new/arrest",
-        data={**data, "person_choice": str(stranger.id), "candidate_ids": [str(existing.id)]},
+        data={**data, "offense_tracking_number": "OTN-D-3", "person_choice": str(existing.id)},
     )
-    assert wrong.status_code == 400 and "choose one of the persons shown" in wrong.text
-    # "None of these" makes a new person.
-    made = officer.post(
-        "/referrals/new/arrest",
-        data={**data, "person_choice": "none", "candidate_ids": [str(existing.id)]},
-        follow_redirects=False,
-    )
-    assert made.status_code == 303
+    assert wrong.status_code == 400 and "case management agency reconciles" in wrong.text
+    assert existing.first_name not in wrong.text.split("<main")[1].split("<form")[0]
+    assert logged(db, SecurityEventTag.access_denied, person_id=existing.id)
     assert _count(db, Person) == 3
 
 
@@ -326,7 +337,10 @@ def test_decision_bad_input_changes_nothing_and_other_offices_see_nothing(world,
         response = prosecutor.post(f"/charging/matters/{matter.id}/decisions", data=data)
         assert response.status_code == 400, data
         assert says in response.text
-    assert _count(db, LogEntry) == before
+    # Nothing recorded: the only entries are the form's disclosures, shown again each time.
+    added = db.exec(select(LogEntry.tag).where(LogEntry.seq >= before)).all()
+    db.commit()
+    assert added == [DisclosureTag.charging_matter_read.value] * 4
     response = prosecutor.post(
         f"/charging/matters/{matter.id}/decisions",
         data={"outcome": "decline", "reason_codes": ["insufficient-evidence"]},

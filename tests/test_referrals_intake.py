@@ -21,6 +21,7 @@ from hub.referrals.services import (
     ExistingPerson,
     NewPerson,
     OfficerReferralStatus,
+    PersonRefused,
     add_to_social_contact_list,
     assign_to_caseload,
     create_community_referral,
@@ -199,7 +200,9 @@ def test_the_social_contact_list_lets_others_make_the_connection(world):
         rules=world.rules,
     )
     assert [i.entry_id for i in social_contact_list(db)] == [entry.id]
-    with pytest.raises(ReferralError, match="already on the social contact list"):
+    # Another officer may not name the listed person (issue 12, item 4: police name only
+    # persons they referred), so the list's answer does not tell them the person is on it.
+    with pytest.raises(PersonRefused):
         add_to_social_contact_list(
             db,
             world.viewer("officer2"),
@@ -209,6 +212,7 @@ def test_the_social_contact_list_lets_others_make_the_connection(world):
             world.actor("officer2"),
             rules=world.rules,
         )
+    db.rollback()
     with pytest.raises(ReferralError, match="may not"):
         create_community_referral(
             db,
@@ -245,6 +249,23 @@ def test_the_social_contact_list_lets_others_make_the_connection(world):
             world.actor("case_manager"),
             rules=world.rules,
         )
+    # A person the officer referred may be listed once.
+    mine, _ = world.arrest()
+
+    def list_mine() -> None:
+        add_to_social_contact_list(
+            db,
+            world.viewer("officer"),
+            ExistingPerson(mine.person_id),
+            "prostitution",
+            PriorInvolvement(PriorInvolvementKind.documented_incident, "2025-000125"),
+            world.actor("officer"),
+            rules=world.rules,
+        )
+
+    list_mine()
+    with pytest.raises(ReferralError, match="already on the social contact list"):
+        list_mine()
 
 
 def test_the_officer_sees_their_own_referrals_with_status_only(world):

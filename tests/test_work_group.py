@@ -36,8 +36,10 @@ from tests.signing_in import logged
 from tests.workgroup_support import (
     agenda_items,
     allowed_categories,
+    coordinator_note,
     item_reads,
     last_seq,
+    page_version,
     rendered_items,
     seat_the_table,
 )
@@ -373,31 +375,23 @@ def test_minutes_are_per_member_and_approved_by_the_coordinator(db, table, sign_
 def test_live_poll_logs_nothing_until_the_agenda_changes(db, table, sign_in):
     world = table.world
     member = sign_in(user=world.users["defender"])
-    db.refresh(table.meeting)
-    version = table.meeting.version
-    db.commit()
+    # The poll asks with the version the page carries: this member's, not the meeting's.
+    version = page_version(member.client.get(f"/work-group/meetings/{table.meeting.id}").text)
     url = f"/work-group/meetings/{table.meeting.id}/live"
     before = last_seq(db)
     response = member.client.get(url, params={"since": version})
     assert response.status_code == 204 and response.text == ""
     assert last_seq(db) == before
     item = client_item(db, table, table.consented)
-    services.add_entry(
-        db,
-        world.viewer("coordinator"),
-        item.id,
-        ItemEntryKind.note,
-        Category.legal,
-        "Plea offer withdrawn",
-        world.actor("coordinator"),
-    )
+    coordinator_note(world, item.id, Category.legal, "Plea offer withdrawn")
     response = member.client.get(url, params={"since": version})
     assert response.status_code == 200
     assert 'id="agenda-live"' in response.text and "Plea offer withdrawn" in response.text
-    assert f"since={version + 1}" in response.text
+    newer = page_version(response.text)
+    assert newer != version and f"since={newer}" in response.text
     reads = item_reads(db, world.users["defender"].id, before)
     assert len(reads) == 2  # one per client item, once
-    assert member.client.get(url, params={"since": version + 1}).status_code == 204
+    assert member.client.get(url, params={"since": newer}).status_code == 204
     assert len(item_reads(db, world.users["defender"].id, before)) == 2
 
 
@@ -545,13 +539,12 @@ def test_the_live_poll_does_not_keep_an_idle_session_alive(db, table, sign_in):
     from hub.accounts.models import UserSession
 
     member = sign_in(user=table.world.users["defender"])
-    db.refresh(table.meeting)
-    version = table.meeting.version
+    url = f"/work-group/meetings/{table.meeting.id}/live"
+    version = services.live_version(db, table.world.viewer("defender"), table.meeting.id)
     session = db.exec(select(UserSession).where(UserSession.user_id == member.user.id)).one()
     session.last_seen_at = utcnow() - timedelta(minutes=10)
     db.add(session)
     db.commit()
-    url = f"/work-group/meetings/{table.meeting.id}/live"
     assert member.client.get(url, params={"since": version}).status_code == 204
     db.refresh(session)
     db.commit()

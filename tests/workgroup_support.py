@@ -12,7 +12,14 @@ from hub.audit.models import LogEntry
 from hub.clients.models import HousingRecord, PlanGoal, TreatmentRecord
 from hub.db import utcnow
 from hub.disclosure.policy import decide, gather_facts, load_policy
-from hub.vocabulary import AssignmentKind, Category, ConsentKind, DisclosureTag, Purpose
+from hub.vocabulary import (
+    AssignmentKind,
+    Category,
+    ConsentKind,
+    DisclosureTag,
+    ItemEntryKind,
+    Purpose,
+)
 from hub.workgroup import services
 from hub.workgroup.models import AgendaItem, WorkGroupMeeting
 from tests.fixtures.referrals import World
@@ -170,3 +177,26 @@ def last_seq(db: Session) -> int:
     seq = db.exec(select(LogEntry.seq).order_by(col(LogEntry.seq).desc())).first()
     db.commit()
     return -1 if seq is None else seq
+
+
+_VERSION = re.compile(r'id="agenda-live" data-version="(\d+)"')
+
+
+def page_version(html: str) -> int:
+    """The live agenda's version as the page (or the fragment) carries it for this member."""
+    match = _VERSION.search(html)
+    assert match, "no live agenda on the page"
+    return int(match.group(1))
+
+
+def coordinator_note(world: World, item_id: int, category: Category, text: str) -> None:
+    """The coordinator's discussion note on an item, as the meeting page would add it."""
+    services.add_entry(
+        world.db,
+        world.viewer("coordinator"),
+        item_id,
+        ItemEntryKind.note,
+        category,
+        text,
+        world.actor("coordinator"),
+    )

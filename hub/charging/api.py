@@ -26,7 +26,7 @@ from hub.web.api import (
     RecordRef,
     api_errors,
 )
-from hub.web.dependencies import DB, log_actor, require
+from hub.web.dependencies import DB, log_actor, refused_as_not_found, require
 from hub.web.paging import PageNumber
 
 router = APIRouter(
@@ -190,7 +190,9 @@ def record_decision(
     try:
         services.matter_for(db, viewer, matter_id)
     except ChargingError as error:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, str(error)) from error
+        raise refused_as_not_found(
+            request, db, viewer, Action.charging_decide, str(error), matter_id=matter_id
+        ) from error
     try:
         decision = services.record_decision(
             db,
@@ -225,7 +227,9 @@ def decision(request: Request, db: DB, viewer: Prosecutor, decision_id: RecordId
     try:
         row = services.decision_for(db, viewer, decision_id)
     except ChargingError as error:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, str(error)) from error
+        raise refused_as_not_found(
+            request, db, viewer, Action.charging_decide, str(error), decision_id=decision_id
+        ) from error
     found = _decisions_out(request, db, viewer, [row])
     if not found:
         raise HTTPException(status.HTTP_404_NOT_FOUND, "no such decision for your office")

@@ -35,7 +35,7 @@ from hub.permissions import allowed
 from hub.referrals.rules import current_rules
 from hub.referrals.services import current_decisions
 from hub.vocabulary import Action, Category, DecisionOutcome, DisclosureTag, FlagStatus, Purpose
-from hub.web.dependencies import DB, log_actor, require
+from hub.web.dependencies import DB, log_actor, refused_as_not_found, require
 from hub.web.paging import PageNumber, Paging
 from hub.web.templating import render
 
@@ -51,8 +51,35 @@ FlagReader = Annotated[Viewer, Depends(require(Action.flags_read))]
 FlagReviewer = Annotated[Viewer, Depends(require(Action.flags_review))]
 
 
-def _not_found(error: Exception) -> HTTPException:
-    return HTTPException(status.HTTP_404_NOT_FOUND, str(error))
+def _not_found(
+    request: Request,
+    db: Session,
+    viewer: Viewer,
+    error: Exception,
+    action: Action = Action.charging_decide,
+    **record: int,
+) -> HTTPException:
+    """Another office's matter or decision (or another's flag) answers as none, logged as a
+    refusal naming the attempted record number."""
+    return refused_as_not_found(request, db, viewer, action, str(error), **record)
+
+
+def _disclose_matter(request: Request, db: Session, viewer: Viewer, matter: Any) -> None:
+    """A page that shows a matter's own legal fields (offense tracking number, decisions and
+    their notes) without naming the person: decided and logged by the policy layer first."""
+    known = disclose_identities(
+        db,
+        viewer,
+        [matter.person_id],
+        CHARGING_PURPOSE,
+        log_actor(request, viewer),
+        with_categories=(Category.legal,),
+        tag=DisclosureTag.charging_matter_read,
+        with_identity=False,
+    )
+    if not known.allows(matter.person_id, Category.legal):
+        # The withheld read is logged; the page answers as for a matter not there.
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "no such matter for your office")
 
 
 def receipts_module() -> ModuleType | None:
@@ -135,7 +162,7 @@ def matter_page(request: Request, db: DB, viewer: Prosecutor, matter_id: int) ->
             db, viewer, matter.person_id, CHARGING_PURPOSE, log_actor(request, viewer)
         )
     except (ChargingError, PersonNotFound) as error:
-        raise _not_found(error) from error
+        raise _not_found(request, db, viewer, error, matter_id=matter_id) from error
     decisions = services.decision_chain(db, matter_id)
     standing = current_decisions(db, [matter_id]).get(matter_id)
     page = MatterPage(
@@ -157,7 +184,12 @@ def matter_page(request: Request, db: DB, viewer: Prosecutor, matter_id: int) ->
 
 
 def _form_page(
-    db: Session, viewer: Viewer, matter_id: int, supersedes_id: int | None, **extra: Any
+    request: Request,
+    db: Session,
+    viewer: Viewer,
+    matter_id: int,
+    supersedes_id: int | None,
+    **extra: Any,
 ) -> DecisionFormPage:
     try:
         matter = services.matter_for(db, viewer, matter_id)
@@ -167,7 +199,11 @@ def _form_page(
             if of_matter.id != matter.id:
                 raise ChargingError("no such decision on this matter")
     except ChargingError as error:
-        raise _not_found(error) from error
+        # The attempted decision, if a correction, else the attempted matter.
+        if supersedes_id is not None:
+            raise _not_found(request, db, viewer, error, decision_id=supersedes_id) from error
+        raise _not_found(request, db, viewer, error, matter_id=matter_id) from error
+    _disclose_matter(request, db, viewer, matter)
     return DecisionFormPage(
         title=f"Correct decision {supersedes_id}" if supersedes_id else "Charging decision",
         viewer=viewer,
@@ -182,7 +218,8 @@ def _form_page(
 
 @router.get("/charging/matters/{matter_id}/decide", response_class=HTMLResponse)
 def decision_form(request: Request, db: DB, viewer: Prosecutor, matter_id: int) -> Response:
-    return render(request, "charging/decide.html", _form_page(db, viewer, matter_id, None))
+    page = _form_page(request, db, viewer, matter_id, None)
+    return render(request, "charging/decide.html", page)
 
 
 @router.get("/charging/decisions/{decision_id}/correct", response_class=HTMLResponse)
@@ -190,8 +227,8 @@ def correction_form(request: Request, db: DB, viewer: Prosecutor, decision_id: i
     try:
         _, matter = services.decision_for(db, viewer, decision_id)
     except ChargingError as error:
-        raise _not_found(error) from error
-    page = _form_page(db, viewer, matter.id, decision_id)  # type: ignore[arg-type]
+        raise _not_found(request, db, viewer, error, decision_id=decision_id) from error
+    page = _form_page(request, db, viewer, matter.id, decision_id)  # type: ignore[arg-type]
     return render(request, "charging/decide.html", page)
 
 
@@ -222,6 +259,7 @@ def record_decision(
     except ChargingError as error:
         db.rollback()
         page = _form_page(
+            request,
             db,
             viewer,
             matter_id,
@@ -245,7 +283,8 @@ def decision_page(
     try:
         decision, matter = services.decision_for(db, viewer, decision_id)
     except ChargingError as error:
-        raise _not_found(error) from error
+        raise _not_found(request, db, viewer, error, decision_id=decision_id) from error
+    _disclose_matter(request, db, viewer, matter)
     standing = current_decisions(db, [matter.id]).get(matter.id)  # type: ignore[list-item,arg-type]
     page = DecisionPage(
         title=f"Decision {decision_id}",
@@ -272,7 +311,7 @@ def receipt(request: Request, db: DB, viewer: Prosecutor, decision_id: int, seq:
     try:
         services.decision_for(db, viewer, decision_id)
     except ChargingError as error:
-        raise _not_found(error) from error
+        raise _not_found(request, db, viewer, error, decision_id=decision_id) from error
     bound = {d.seq for d in services.bound_disclosures(db, [decision_id])[decision_id]}
     if module is None or seq not in bound:
         raise HTTPException(status.HTTP_404_NOT_FOUND, "No such receipt.")
@@ -383,11 +422,13 @@ def flags(request: Request, db: DB, viewer: FlagReader) -> Response:
     return render(request, "charging/decision_flags.html", _flags_page(db, viewer))
 
 
-def _flag_page(db: Session, viewer: Viewer, flag_id: int, **extra: Any) -> FlagPage:
+def _flag_page(
+    request: Request, db: Session, viewer: Viewer, flag_id: int, **extra: Any
+) -> FlagPage:
     try:
         flag = services.flag_for(db, viewer, flag_id)
     except ChargingError as error:
-        raise _not_found(error) from error
+        raise _not_found(request, db, viewer, error, Action.flags_read, flag_id=flag_id) from error
     return FlagPage(
         title=f"Flag {flag_id}",
         viewer=viewer,
@@ -400,7 +441,7 @@ def _flag_page(db: Session, viewer: Viewer, flag_id: int, **extra: Any) -> FlagP
 
 @router.get("/flags/{flag_id}", response_class=HTMLResponse)
 def flag(request: Request, db: DB, viewer: FlagReader, flag_id: int) -> Response:
-    return render(request, "charging/decision_flag.html", _flag_page(db, viewer, flag_id))
+    return render(request, "charging/decision_flag.html", _flag_page(request, db, viewer, flag_id))
 
 
 @router.post("/flags/{flag_id}/review", response_class=HTMLResponse)
@@ -415,9 +456,9 @@ def review_flag(
         services.review_flag(db, viewer, flag_id, note, log_actor(request, viewer))
     except ChargingError as error:
         db.rollback()
-        page = _flag_page(db, viewer, flag_id, error=str(error))
+        page = _flag_page(request, db, viewer, flag_id, error=str(error))
         return render(request, "charging/decision_flag.html", page, status.HTTP_400_BAD_REQUEST)
-    page = _flag_page(db, viewer, flag_id)
+    page = _flag_page(request, db, viewer, flag_id)
     page.messages.append("The flag is marked reviewed.")
     return render(request, "charging/decision_flag.html", page)
 

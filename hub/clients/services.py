@@ -3,7 +3,7 @@
 from sqlmodel import Session
 
 from hub.accounts.sessions import Viewer
-from hub.audit.log import Actor, Event, append_and_commit
+from hub.audit.log import Actor, Event, append_and_commit, append_refusal
 from hub.clients.models import CaseNote
 from hub.db import rollback_on_error, utcnow
 from hub.disclosure.policy import Facts, PersonNotFound, decide, gather_facts
@@ -35,12 +35,17 @@ def add_case_note(
         if not body or len(body) > MAX_NOTE_LENGTH:
             raise NoteError(f"A case note holds 1 to {MAX_NOTE_LENGTH} characters.")
         now = utcnow()
+        # A refused note is a refused access (ASVS V16): logged with the client's record
+        # number and the category tried, never the note.
+        refusal = {"action": Action.notes_write.value, "person_id": person_id}
         try:
             facts = gather_facts(db, viewer, person_id, now)
         except PersonNotFound as exc:
+            append_refusal(db, actor, refusal)
             raise NoteError(str(exc)) from exc
         decision = decide(viewer, facts, Purpose.case_management, policy_in_force(db))
         if not decision.allows(category):
+            append_refusal(db, actor, {**refusal, "category": category.value})
             raise NoteError(f"You cannot file a note under {category.value} for this client.")
         note = CaseNote(
             person_id=person_id,

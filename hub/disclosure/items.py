@@ -99,6 +99,32 @@ class DisclosedItem:
         attached = (*self.entries, *self.action_items, *self.flags)
         return bool(self.record and self.record.part2) or any(a.part2 for a in attached)
 
+    @property
+    def shape(self) -> "ItemShape":
+        """What of this item reached the viewer, as ids and states only (the live version)."""
+        return ItemShape(
+            key=self.key,
+            reason_shown=self.reason_shown,
+            identity_shown=self.record is not None
+            and Category.identity in self.record.disclosed_categories,
+            entry_ids=tuple(a.row.id for a in self.entries),
+            action_items=tuple((a.row.id, str(a.row.status)) for a in self.action_items),
+            flag_ids=tuple(a.row.id for a in self.flags),
+        )
+
+
+@dataclass(frozen=True)
+class ItemShape:
+    """Which parts of an item one viewer receives, without their words: what a live agenda's
+    version is computed from, so that it rises only for what this viewer would see."""
+
+    key: str
+    reason_shown: bool
+    identity_shown: bool
+    entry_ids: tuple[int, ...]
+    action_items: tuple[tuple[int, str], ...]  # (id, status)
+    flag_ids: tuple[int, ...]
+
 
 def entry_visible(
     decision: Decision | None, category: Category | None, part2: bool = False
@@ -147,24 +173,10 @@ def disclose_items(
     entry per client item (with the ids of the entries it disclosed, and `view`: agenda, live,
     print, minutes or proposal), and commits. Raises if anything fails; nothing is returned."""
     with rollback_on_error(db):
-        policy = policy_in_force(db)
-        now = utcnow()
-        persons = {r.person_id for r in requests if r.person_id is not None}
-        facts = gather_facts_many(db, viewer, persons, now)
-        meta = {
-            name: _attached_meta(db, table, {i for r in requests for i in getattr(r, _ids(name))})
-            for name, (table, _) in _ATTACHED.items()
-        }
+        meta, decided = _decide_items(db, viewer, requests, purpose)
         read: list[tuple[ItemRequest, Decision | None, DisclosedRecord | None, Any, set[Category]]]
         read = []
-        for request in requests:
-            decision = (
-                decide(viewer, facts[request.person_id], purpose, policy)
-                if request.person_id is not None and request.person_id in facts
-                else None
-            )
-            if request.person_id is not None and decision is None:
-                continue  # no such client: nothing to show, nothing disclosed
+        for request, decision in decided:
             attached: dict[str, tuple[Attached, ...]] = {}
             withheld: set[Category] = set()
             for name, (table, _) in _ATTACHED.items():
@@ -220,16 +232,78 @@ def disclose_items(
                     record=record,
                     log_seq=log_seq,
                     withheld_entry_categories=frozenset(withheld),
-                    reason_shown=decision is None
-                    or (
-                        request.reason_category is not None
-                        and decision.allows(request.reason_category)
-                    ),
+                    reason_shown=_reason_shown(request, decision),
                     **attached,
                 )
             )
         db.commit()
     return shown
+
+
+def _decide_items(
+    db: Session, viewer: Viewer, requests: Sequence[ItemRequest], purpose: Purpose
+) -> tuple[
+    dict[str, dict[int, tuple[Category | None, bool]]], list[tuple[ItemRequest, Decision | None]]
+]:
+    """The categories of what was written on the items (ids and categories, no words), and
+    each item's decision (None for program business); an item whose client is not on file is
+    left out: nothing to show, nothing disclosed."""
+    policy = policy_in_force(db)
+    persons = {r.person_id for r in requests if r.person_id is not None}
+    facts = gather_facts_many(db, viewer, persons, utcnow())
+    meta = {
+        name: _attached_meta(db, table, {i for r in requests for i in getattr(r, _ids(name))})
+        for name, (table, _) in _ATTACHED.items()
+    }
+    decided: list[tuple[ItemRequest, Decision | None]] = []
+    for request in requests:
+        if request.person_id is None:
+            decided.append((request, None))
+        elif request.person_id in facts:
+            decided.append((request, decide(viewer, facts[request.person_id], purpose, policy)))
+    return meta, decided
+
+
+def _reason_shown(request: ItemRequest, decision: Decision | None) -> bool:
+    return decision is None or (
+        request.reason_category is not None and decision.allows(request.reason_category)
+    )
+
+
+def item_shapes(
+    db: Session, viewer: Viewer, requests: Sequence[ItemRequest], purpose: Purpose
+) -> list[ItemShape]:
+    """The shape `disclose_items` would give each item (the same decisions, the same items
+    left out), deciding only: no words are read and nothing is disclosed, so nothing is
+    logged. For the live agenda's poll."""
+    meta, decided = _decide_items(db, viewer, requests, purpose)
+    action_ids = {i for r, _ in decided for i in r.action_item_ids}
+    statuses = dict(
+        db.exec(
+            select(ActionItem.id, ActionItem.status).where(col(ActionItem.id).in_(action_ids))
+        ).all()
+        if action_ids
+        else {}
+    )
+    shapes = []
+    for request, decision in decided:
+        visible = {
+            name: tuple(
+                i for i in getattr(request, _ids(name)) if i in c and entry_visible(decision, *c[i])
+            )
+            for name, c in meta.items()
+        }
+        shapes.append(
+            ItemShape(
+                key=request.key,
+                reason_shown=_reason_shown(request, decision),
+                identity_shown=decision is not None and decision.allows(Category.identity),
+                entry_ids=visible["entries"],
+                action_items=tuple((i, str(statuses.get(i))) for i in visible["action_items"]),
+                flag_ids=visible["flags"],
+            )
+        )
+    return shapes
 
 
 def _ids(name: str) -> str:

@@ -204,6 +204,8 @@ OUTSIDE_RECORD: dict[str, str] = {
     "discussion_flag": "a request to discuss a client, of its own category: hub.disclosure.items",
     "social_contact_entry": "police's social-contact list; a page listing it discloses each "
     "person's identity through disclose_search's rules",
+    "person_reconciliation": "ids of persons a police referral may duplicate, for case "
+    "management to reconcile; each one's identity is shown through disclose_identities",
 }
 
 # Participation: enrolled and still in the program, engaged or not (no sanctions: LEAD).
@@ -1070,17 +1072,20 @@ def disclose_identities(
     *,
     with_categories: Sequence[Category] = (),
     tag: DisclosureTag = DisclosureTag.client_list_read,
+    with_identity: bool = True,
 ) -> IdentityList:
     """Identity (names, date of birth, aliases) of the listed persons whose identity this
     viewer may see for this purpose, and nothing of the others; decides `with_categories` per
     person too, for fields the caller shows from its own work list (a queue's offenses: legal).
     Logs one disclosure entry naming the persons and categories disclosed, and commits. An
-    unknown id is left out; an empty list reads and logs nothing."""
+    unknown id is left out; an empty list reads and logs nothing. `with_identity=False`: a
+    page that names no one but shows its own fields of `with_categories` (a sergeant's
+    overrides, a charging decision) decides and logs those only, and reads no identity."""
     ids = sorted(set(person_ids))
     policy = policy_in_force(db)
     if not ids:
         return IdentityList(purpose, policy.version, None, {}, {}, {})
-    asked = {C.identity, *with_categories}
+    asked = {C.identity, *with_categories} if with_identity else set(with_categories)
     with rollback_on_error(db):
         facts = gather_facts_many(db, viewer, ids, utcnow())
         basis: dict[int, dict[Category, str]] = {}
@@ -1090,8 +1095,9 @@ def disclose_identities(
             granted = {c: b for c, b in decision.disclosed.items() if c in asked}
             if granted:
                 basis[pid] = granted
-            if C.identity not in decision.disclosed:
-                withheld[pid] = decision.withheld[C.identity]
+            lead = C.identity if with_identity else with_categories[0]
+            if lead not in decision.disclosed:
+                withheld[pid] = decision.withheld[lead]
         identities = {
             hit.person_id: hit.identity
             for hit in _identities(db, sorted(p for p, b in basis.items() if C.identity in b))

@@ -5,7 +5,7 @@ carries no personal data; the page it links to discloses through the policy laye
 from dataclasses import dataclass, field
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, HTTPException, Request, status
+from fastapi import APIRouter, Depends, Request, status
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from hub.accounts.sessions import Viewer
@@ -17,7 +17,7 @@ from hub.notifications.services import (
     unread_count,
 )
 from hub.vocabulary import Action
-from hub.web.dependencies import DB, require
+from hub.web.dependencies import DB, refused_as_not_found, require
 from hub.web.templating import Page, render
 
 router = APIRouter()
@@ -61,6 +61,13 @@ def read(request: Request, db: DB, viewer: Reader, notification_id: int) -> Resp
     try:
         note = mark_read(db, viewer.user_id, notification_id)
     except NotificationError as error:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, str(error)) from error
+        raise refused_as_not_found(
+            request,
+            db,
+            viewer,
+            Action.notifications_read,
+            str(error),
+            notification_id=notification_id,
+        ) from error
     # Open what it points to, if anything; otherwise back to the list.
     return RedirectResponse(note.link or "/notifications", status.HTTP_303_SEE_OTHER)

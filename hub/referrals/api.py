@@ -1,6 +1,10 @@
-"""/api/v1 for police records systems: submit a referral (the duplicate check answers 409 with
-candidate ids and a token to confirm "none of these"), and read the status of one's own
-referrals. Same services, same policy layer as the pages; bearer tokens only."""
+"""/api/v1 for police records systems: submit a referral, and read the status of one's own
+referrals. Same services, same policy layer as the pages; bearer tokens only.
+
+Police are told nothing of who is on file: particulars that resemble a person on file make a
+new person all the same, and the case management agency reconciles the referral; the answer
+is the same whether or not there was a match. (A referrer of another kind would get the
+duplicate check's 409, with candidate ids and a token to confirm "none of these".)"""
 
 import base64
 import hashlib
@@ -18,9 +22,14 @@ from hub.accounts.sessions import Viewer
 from hub.referrals import services
 from hub.referrals.eligibility import PriorConviction, ReferralError, ScreeningAnswers
 from hub.referrals.forms import NONE_OF_THESE, PersonFields, choose_person, prior_involvement
-from hub.referrals.routes import feedback_rows
+from hub.referrals.routes import feedback_rows, log_person_refusal, own_referral
 from hub.referrals.rules import current_rules
-from hub.referrals.services import ArrestDetails, PossibleDuplicate
+from hub.referrals.services import (
+    RECONCILIATION,
+    REFERRING_OFFICER_ROLES,
+    ArrestDetails,
+    PossibleDuplicate,
+)
 from hub.settings import get_settings
 from hub.vocabulary import Action, EligibilityResult, PriorInvolvementKind, ProgramStatus
 from hub.web.api import API_DEPENDENCIES, NEXT_PAGE, ApiError, RecordId, RecordRef, api_errors
@@ -69,12 +78,14 @@ class PriorInvolvementIn(BaseModel):
 
 
 class ReferralIn(BaseModel):
-    """A referral as a police records system submits it. After a 409, send it again with
-    `existing_person_id` (one of the candidates) or `confirm_token` (none of them)."""
+    """A referral as a police records system submits it. `existing_person_id` names a person
+    the submitting officer referred before; any other is refused (422)."""
 
     kind: Literal["arrest", "social_contact"]
     person: PersonIn
-    existing_person_id: RecordRef | None = None
+    existing_person_id: RecordRef | None = Field(
+        default=None, description="a person this officer referred before; no one else"
+    )
     confirm_token: str | None = Field(default=None, max_length=1000)
     case_management_agency_id: RecordRef
     arrest: ArrestIn | None = None
@@ -91,6 +102,9 @@ class ReferralCreated(BaseModel):
     matter_id: int | None
     eligibility: EligibilityResult
     intake_due_on: date
+    reconciliation: str | None = Field(
+        default=None, description="for police: the same words whether or not anyone matched"
+    )
 
 
 class CandidateOut(BaseModel):
@@ -203,7 +217,7 @@ def submit_referral(request: Request, db: DB, viewer: Referrer, body: ReferralIn
     actor = log_actor(request, viewer)
     matter_id = None
     try:
-        choice = choose_person(db, _person_fields(viewer, body), rules)
+        choice = choose_person(db, _person_fields(viewer, body), rules, viewer)
         if body.kind == "arrest":
             if body.arrest is None:
                 raise ReferralError("an arrest referral needs the arrest")
@@ -257,6 +271,7 @@ def submit_referral(request: Request, db: DB, viewer: Referrer, body: ReferralIn
         return JSONResponse(out.model_dump(), status_code=status.HTTP_409_CONFLICT)
     except ReferralError as error:
         db.rollback()
+        log_person_refusal(request, db, viewer, error, Action.referrals_create)
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(error)) from error
     return ReferralCreated(
         referral_id=referral.id,  # type: ignore[arg-type]
@@ -264,6 +279,7 @@ def submit_referral(request: Request, db: DB, viewer: Referrer, body: ReferralIn
         matter_id=matter_id,
         eligibility=EligibilityResult(referral.eligibility),
         intake_due_on=referral.intake_due_on,
+        reconciliation=RECONCILIATION if viewer.role in REFERRING_OFFICER_ROLES else None,
     )
 
 
@@ -309,8 +325,5 @@ def referral_status(
     request: Request, db: DB, viewer: Officer, referral_id: RecordId
 ) -> ReferralStatusOut:
     """The status of one of the officer's own referrals."""
-    try:
-        item = services.officer_referral(db, viewer, referral_id)
-    except ReferralError as error:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, str(error)) from error
+    item = own_referral(request, db, viewer, referral_id)
     return _status(request, db, viewer, [item])[0]

@@ -9,11 +9,17 @@ from datetime import date, datetime
 from pydantic import BaseModel, Field
 from sqlmodel import Session
 
+from hub.accounts.sessions import Viewer
 from hub.referrals.duplicates import find_possible_duplicates
 from hub.referrals.eligibility import PriorConviction, PriorInvolvement, ReferralError
 from hub.referrals.eligibility import ScreeningAnswers as Answers
 from hub.referrals.rules import SiteRules
-from hub.referrals.services import ExistingPerson, NewPerson, PersonChoice
+from hub.referrals.services import (
+    REFERRING_OFFICER_ROLES,
+    ExistingPerson,
+    NewPerson,
+    PersonChoice,
+)
 from hub.vocabulary import PriorInvolvementKind
 
 NONE_OF_THESE = "none"
@@ -86,16 +92,22 @@ def parse_local_time(text: str, rules: SiteRules, what: str) -> datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=rules.tz)
 
 
-def choose_person(db: Session, form: PersonFields, rules: SiteRules) -> PersonChoice:
+def choose_person(
+    db: Session, form: PersonFields, rules: SiteRules, referrer: Viewer
+) -> PersonChoice:
     """The person the referrer means. An existing person may be chosen only from the duplicate
     candidates of the particulars entered, found again here: an id typed into a form must not
-    make anyone's client the referrer's own referral (and so open their record to them)."""
+    make anyone's client the referrer's own referral (and so open their record to them).
+    Police are shown no candidates: the service admits only a person they referred
+    themself (hub.referrals.services.check_named_person)."""
     dob = parse_date(form.date_of_birth, "date of birth")
     aliases = tuple(a.strip() for a in form.aliases.splitlines() if a.strip())
     choice = form.person_choice.strip()
     if choice and choice != NONE_OF_THESE:
         if not choice.isdigit():
             raise ReferralError("choose one of the persons shown, or none of these")
+        if referrer.role in REFERRING_OFFICER_ROLES:
+            return ExistingPerson(int(choice))
         candidates = find_possible_duplicates(
             db, form.first_name, form.last_name, dob, aliases, rules=rules
         )

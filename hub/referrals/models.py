@@ -98,3 +98,21 @@ class CaseloadRequest(SQLModel, table=True):
     )
     decided_by_id: int | None = Field(default=None, foreign_key="user.id")
     decided_at: datetime | None = utc_field(default=None)
+
+
+class PersonReconciliation(SQLModel, table=True):
+    """identity category: a person police referred (or listed) whose particulars resemble
+    persons already on file. Police are told nothing of the match (it would say who is known
+    to the program); the case-management agency decides whether it is one of the candidates
+    (`linked_person_id`) or a new person, and records who decided and when."""
+
+    __tablename__ = "person_reconciliation"
+
+    id: int | None = Field(default=None, primary_key=True)
+    person_id: int = Field(foreign_key="person.id", unique=True)
+    candidate_ids: list[int] = Field(default_factory=list, sa_column=Column(JSONList))
+    flagged_at: datetime = utc_field(default_factory=utcnow)
+    flagged_by_id: int = Field(foreign_key="user.id")
+    resolved_at: datetime | None = utc_field(default=None)
+    resolved_by_id: int | None = Field(default=None, foreign_key="user.id")
+    linked_person_id: int | None = Field(default=None, foreign_key="person.id")

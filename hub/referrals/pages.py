@@ -10,6 +10,7 @@ from hub.referrals.forms import ArrestForm, ListEntryForm, PersonFields, SocialC
 from hub.referrals.models import Referral
 from hub.referrals.rules import SiteRules
 from hub.referrals.services import (
+    RECONCILIATION,
     IntakeItem,
     OfficerReferralStatus,
     OverrideItem,
@@ -88,12 +89,15 @@ class ReferralFeedbackPage(Page):
     rules: SiteRules | None = None
     created: bool = False
     error: str | None = None
+    reconciliation: str = RECONCILIATION
 
 
 @dataclass
 class OverridesPage(Page):
     items: list[OverrideItem] = field(default_factory=list)
     officers: dict[int, str] = field(default_factory=dict)
+    # Referral ids whose referral fields (exclusions, reason) the policy disclosed.
+    disclosed: frozenset[int] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -122,6 +126,9 @@ class IntakePage(Page):
     created: bool = False
     error: str | None = None
     done: str | None = None
+    # Persons on file the police referral's person may be (PersonReconciliation), as far as
+    # the policy lets this case manager know them.
+    to_reconcile: list[tuple[int, Who]] = field(default_factory=list)
 
 
 @dataclass(frozen=True)

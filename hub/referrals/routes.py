@@ -16,6 +16,7 @@ from sqlmodel import Session
 
 from hub.accounts.models import User
 from hub.accounts.sessions import Viewer
+from hub.audit.log import append_refusal
 from hub.charging.services import ChargingError, record_new_arrest
 from hub.db import utcnow
 from hub.disclosure.policy import PersonNotFound
@@ -51,9 +52,9 @@ from hub.referrals.pages import (
     SocialContactListPage,
 )
 from hub.referrals.rules import SiteRules, current_rules
-from hub.referrals.services import ArrestDetails, PossibleDuplicate
-from hub.vocabulary import Action, Category, Purpose
-from hub.web.dependencies import DB, CurrentViewer, log_actor, require
+from hub.referrals.services import ArrestDetails, PersonRefused, PossibleDuplicate
+from hub.vocabulary import Action, Category, DisclosureTag, Purpose
+from hub.web.dependencies import DB, CurrentViewer, log_actor, refused_as_not_found, require
 from hub.web.paging import PageNumber, Paging
 from hub.web.templating import render
 
@@ -84,12 +85,28 @@ def _candidates(
     ]
 
 
+def log_person_refusal(
+    request: Request, db: Session, viewer: Viewer, error: ReferralError, action: Action
+) -> None:
+    """After the rollback: a police referrer's attempt to name a person they did not refer is
+    a refused access, logged with the attempted record number (ASVS V16)."""
+    if isinstance(error, PersonRefused):
+        detail = {"action": action.value, "path": request.url.path, "person_id": error.person_id}
+        append_refusal(db, log_actor(request, viewer), detail)
+
+
 def _refused(
-    request: Request, db: Session, viewer: Viewer, error: ReferralError, form: PersonFields
+    request: Request,
+    db: Session,
+    viewer: Viewer,
+    error: ReferralError,
+    form: PersonFields,
+    action: Action,
 ) -> tuple[str, list[Candidate]]:
     """Roll back whatever the refused step flushed, then say why; a duplicate check answers
     with its candidates, and the form keeps their ids for a "none of these" answer."""
     db.rollback()
+    log_person_refusal(request, db, viewer, error, action)
     if isinstance(error, PossibleDuplicate):
         form.candidate_ids = [c.person_id for c in error.candidates]
         form.person_choice = ""
@@ -145,7 +162,7 @@ def _form_refused(
     rules: SiteRules,
     error: ReferralError,
 ) -> Response:
-    message, candidates = _refused(request, db, viewer, error, form)
+    message, candidates = _refused(request, db, viewer, error, form, Action.referrals_create)
     page = _form_page(db, viewer, kind, form, rules, error=message, candidates=candidates)
     return render(request, "referrals/new.html", page, status.HTTP_400_BAD_REQUEST)
 
@@ -167,7 +184,7 @@ def create_arrest(
         referral, _matter = services.create_arrest_referral(
             db,
             viewer,
-            choose_person(db, form, rules),
+            choose_person(db, form, rules, viewer),
             ArrestDetails(
                 offenses=tuple(form.offenses),
                 arrested_at=parse_local_time(form.arrested_at, rules, "the arrest"),
@@ -203,7 +220,7 @@ def create_social_contact(
         referral = services.create_social_contact_referral(
             db,
             viewer,
-            choose_person(db, form, rules),
+            choose_person(db, form, rules, viewer),
             form.offense_category,
             prior_involvement(form.prior_kind, form.prior_reference),
             form.case_management_agency_id,
@@ -282,7 +299,7 @@ def add_social_contact(
         services.add_to_social_contact_list(
             db,
             viewer,
-            choose_person(db, form, rules),
+            choose_person(db, form, rules, viewer),
             form.offense_category,
             prior_involvement(form.prior_kind, form.prior_reference),
             log_actor(request, viewer),
@@ -290,7 +307,7 @@ def add_social_contact(
             rules=rules,
         )
     except ReferralError as error:
-        message, candidates = _refused(request, db, viewer, error, form)
+        message, candidates = _refused(request, db, viewer, error, form, Action.social_contacts_add)
         page = _list_page(
             request, db, viewer, POLICE_PURPOSE, form, error=message, candidates=candidates
         )
@@ -344,6 +361,18 @@ def my_referrals(request: Request, db: DB, viewer: Officer, page: PageNumber = 1
 @router.get("/referrals/overrides", response_class=HTMLResponse)
 def overrides(request: Request, db: DB, viewer: Sergeant) -> Response:
     items = services.overrides_for_sergeant(db, viewer)
+    # The reasons are referral data of the persons referred: decided and logged, though the
+    # page names no one.
+    known = disclose_identities(
+        db,
+        viewer,
+        [i.person_id for i in items],
+        POLICE_PURPOSE,
+        log_actor(request, viewer),
+        with_categories=(Category.referral,),
+        tag=DisclosureTag.referral_overrides_read,
+        with_identity=False,
+    )
     officers = {
         u.id: u.display_name
         for u in (db.get(User, uid) for uid in {i.referring_user_id for i in items})
@@ -355,17 +384,30 @@ def overrides(request: Request, db: DB, viewer: Sergeant) -> Response:
         csrf_token=viewer.csrf_token,
         items=items,
         officers=officers,
+        disclosed=frozenset(
+            i.referral_id for i in items if known.allows(i.person_id, Category.referral)
+        ),
     )
     return render(request, "referrals/overrides.html", page)
+
+
+def own_referral(
+    request: Request, db: Session, viewer: Viewer, referral_id: int
+) -> services.OfficerReferralStatus:
+    """One of the referrer's own referrals; another's (or none) is a refusal, logged, and
+    answered 404."""
+    try:
+        return services.officer_referral(db, viewer, referral_id)
+    except ReferralError as error:
+        raise refused_as_not_found(
+            request, db, viewer, Action.referrals_feedback, str(error), referral_id=referral_id
+        ) from error
 
 
 def _feedback_page(
     request: Request, db: Session, viewer: Viewer, referral_id: int, **extra: object
 ) -> ReferralFeedbackPage:
-    try:
-        item = services.officer_referral(db, viewer, referral_id)
-    except ReferralError as error:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, str(error)) from error
+    item = own_referral(request, db, viewer, referral_id)
     (row,) = feedback_rows(request, db, viewer, [item])
     return ReferralFeedbackPage(
         title=f"Referral {referral_id}",
@@ -406,10 +448,7 @@ def new_arrest(
 ) -> Response:
     """A new arrest of a client the officer referred, forwarded for a charging decision."""
     rules = current_rules(db)
-    try:
-        item = services.officer_referral(db, viewer, referral_id)
-    except ReferralError as error:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, str(error)) from error
+    item = own_referral(request, db, viewer, referral_id)
     try:
         record_new_arrest(
             db,
@@ -485,12 +524,19 @@ def _intake_page(
             db, viewer, referral.person_id, INTAKE_PURPOSE, log_actor(request, viewer)
         )
     except (ReferralError, PersonNotFound) as error:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, "No such referral for your agency.") from (
-            error
-        )
+        raise refused_as_not_found(
+            request,
+            db,
+            viewer,
+            Action.intake_manage,
+            "No such referral for your agency.",
+            referral_id=referral_id,
+        ) from error
     rules = current_rules(db)
     shows_clock = Category.engagement in record.disclosed_categories
     today = utcnow().astimezone(rules.tz).date()
+    candidates = services.reconciliation_candidates(db, viewer, referral.person_id)
+    known = disclose_identities(db, viewer, candidates, INTAKE_PURPOSE, log_actor(request, viewer))
     return IntakePage(
         title=f"Referral {referral_id}: intake",
         viewer=viewer,
@@ -502,6 +548,7 @@ def _intake_page(
         deadline=services.deadline_status(referral, today, tz=rules.tz) if shows_clock else None,
         case_managers=services.agency_case_managers(db, viewer.agency_id),
         can_assign_others=allowed(viewer.role, Action.caseload_approve),
+        to_reconcile=[(pid, known.identity(pid)) for pid in candidates],
         **extra,  # type: ignore[arg-type]
     )
 

@@ -32,7 +32,13 @@ from hub.referrals.eligibility import (
     most_serious,
     screen,
 )
-from hub.referrals.models import CaseloadRequest, IntakeAssessment, Referral, SocialContactEntry
+from hub.referrals.models import (
+    CaseloadRequest,
+    IntakeAssessment,
+    PersonReconciliation,
+    Referral,
+    SocialContactEntry,
+)
 from hub.referrals.rules import SiteRules, current_rules
 from hub.settings import get_settings
 from hub.vocabulary import (
@@ -53,6 +59,10 @@ from hub.vocabulary import (
 __all__ = ["DuplicateCandidate", "find_possible_duplicates"]
 
 REFERRING_OFFICER_ROLES = frozenset({Role.officer, Role.sergeant})
+# What police are told of the duplicate check, match or no match: nothing about who is on file.
+RECONCILIATION = (
+    "The case management agency reconciles the referral with any record it already holds."
+)
 
 # HUD HMIS FY2024 data standards: 3.04 RaceAndEthnicity and 3.06 Gender response codes.
 HMIS_RACE_ETHNICITY = {1, 2, 3, 4, 5, 6, 7, 8, 9, 99}
@@ -114,10 +124,52 @@ def _hmis_codes(codes: tuple[int, ...], allowed: set[int], what: str) -> list[in
     return chosen or [99]
 
 
+class PersonRefused(ReferralError):
+    """A police referrer named an existing person they did not refer. The message is the
+    same whether or not the person exists; `person_id` is the attempted record number, for
+    the log."""
+
+    def __init__(self, person_id: int) -> None:
+        self.person_id = person_id
+        super().__init__(
+            "police name an existing person only if they referred them: send the person's "
+            "particulars, and the case management agency reconciles the referral"
+        )
+
+
+def _referred_by(db: Session, person_id: int, user_id: int) -> bool:
+    return (
+        db.exec(
+            select(Referral.id).where(
+                Referral.person_id == person_id, Referral.referring_user_id == user_id
+            )
+        ).first()
+        is not None
+    )
+
+
+def check_named_person(db: Session, referrer: Viewer, choice: PersonChoice) -> None:
+    """Refuses a police referrer's existing person unless they referred them: checked before
+    anything else about the referral, so that no other answer tells who or what is on file."""
+    if (
+        isinstance(choice, ExistingPerson)
+        and referrer.role in REFERRING_OFFICER_ROLES
+        and not _referred_by(db, choice.person_id, referrer.user_id)
+    ):
+        raise PersonRefused(choice.person_id)
+
+
 def resolve_person(
-    db: Session, choice: PersonChoice, rules: SiteRules, created_by_id: int
+    db: Session, choice: PersonChoice, rules: SiteRules, referrer: Viewer
 ) -> tuple[Person, bool]:
-    """The person referred, and whether they were created now."""
+    """The person referred, and whether they were created now.
+
+    Police learn nothing of who is on file: they may name an existing person only if they
+    referred them themself, and particulars that resemble persons on file make a new person
+    all the same, flagged for the case management agency to reconcile (PersonReconciliation).
+    Whether a match was found changes nothing in what police are answered."""
+    police = referrer.role in REFERRING_OFFICER_ROLES
+    check_named_person(db, referrer, choice)
     if isinstance(choice, ExistingPerson):
         person = db.get(Person, choice.person_id)
         if person is None:
@@ -133,7 +185,7 @@ def resolve_person(
         db, first, last, choice.date_of_birth, aliases, rules=rules
     )
     unseen = [c for c in candidates if c.person_id not in choice.none_of]
-    if unseen:
+    if unseen and not police:
         raise PossibleDuplicate(candidates)
     person = Person(
         first_name=first,
@@ -141,12 +193,20 @@ def resolve_person(
         date_of_birth=choice.date_of_birth,
         race_ethnicity=_hmis_codes(choice.race_ethnicity, HMIS_RACE_ETHNICITY, "race/ethnicity"),
         gender=_hmis_codes(choice.gender, HMIS_GENDER, "gender"),
-        created_by_id=created_by_id,
+        created_by_id=referrer.user_id,
     )
     db.add(person)
     db.flush()
     for alias in aliases:
         db.add(PersonAlias(person_id=person.id, name=alias))  # type: ignore[arg-type]
+    if police and candidates:
+        db.add(
+            PersonReconciliation(
+                person_id=ident(person.id),
+                candidate_ids=[c.person_id for c in candidates],
+                flagged_by_id=referrer.user_id,
+            )
+        )
     return person, True
 
 
@@ -324,6 +384,7 @@ def create_arrest_referral(
     rules = rules or current_rules(db)
     now = now or utcnow()
     _require_role(officer, REFERRING_OFFICER_ROLES, "make an arrest referral")
+    check_named_person(db, officer, person)
     _check_time(arrest.arrested_at, now, "the arrest")
     if not arrest.place.strip() or not arrest.precinct.strip():
         raise ReferralError("record where the arrest took place and the precinct")
@@ -331,7 +392,7 @@ def create_arrest_referral(
     lead = most_serious(rules, offenses)
     office = _prosecuting_agency(db, rules, lead.level)
     _case_management_agency(db, case_management_agency_id)
-    subject, _created = resolve_person(db, person, rules, officer.user_id)
+    subject, _created = resolve_person(db, person, rules, officer)
     referral = _open_referral(
         db,
         referrer=officer,
@@ -384,12 +445,13 @@ def create_social_contact_referral(
     rules = rules or current_rules(db)
     now = now or utcnow()
     _require_role(officer, REFERRING_OFFICER_ROLES, "make a social contact referral")
+    check_named_person(db, officer, person)
     _case_management_agency(db, case_management_agency_id)
     existing_id = person.person_id if isinstance(person, ExistingPerson) else None
     involvement = check_prior_involvement(
         db, rules, existing_id, offense_category, prior_involvement
     )
-    subject, _created = resolve_person(db, person, rules, officer.user_id)
+    subject, _created = resolve_person(db, person, rules, officer)
     referral = _open_referral(
         db,
         referrer=officer,
@@ -425,11 +487,12 @@ def add_to_social_contact_list(
     referral itself, so that others can make the connection. Commits."""
     rules = rules or current_rules(db)
     _require_role(officer, REFERRING_OFFICER_ROLES, "add to the social contact list")
+    check_named_person(db, officer, person)
     existing_id = person.person_id if isinstance(person, ExistingPerson) else None
     involvement = check_prior_involvement(
         db, rules, existing_id, offense_category, prior_involvement
     )
-    subject, _created = resolve_person(db, person, rules, officer.user_id)
+    subject, _created = resolve_person(db, person, rules, officer)
     open_entry = db.exec(
         select(SocialContactEntry.id).where(
             SocialContactEntry.person_id == subject.id, col(SocialContactEntry.closed_at).is_(None)
@@ -1030,6 +1093,7 @@ class OverrideItem:
     precinct: str | None
     exclusions: list[str]
     reason: str
+    person_id: int  # for the policy layer's decision and the log, never shown
 
 
 def overrides_for_sergeant(
@@ -1053,6 +1117,7 @@ def overrides_for_sergeant(
             precinct=r.precinct,
             exclusions=list(r.exclusions_matched),
             reason=r.exclusion_override_reason or "",
+            person_id=r.person_id,
         )
         for r in db.exec(query.order_by(col(Referral.referred_at).desc()))
     ]
@@ -1170,6 +1235,20 @@ def intake_queue(
     ]
     items.sort(key=lambda i: (_INTAKE_ORDER[i.deadline_status], i.intake_due_on, i.referral_id))
     return items[offset:] if limit is None else items[offset : offset + limit]
+
+
+def reconciliation_candidates(db: Session, case_manager: Viewer, person_id: int) -> list[int]:
+    """The persons on file a police referral's person may be, while no one has reconciled
+    them: ids only, for the case management agency (the page names them through the policy
+    layer). Police never see this."""
+    _require_role(case_manager, CASE_MANAGEMENT_ROLES, "reconcile referrals")
+    flag = db.exec(
+        select(PersonReconciliation).where(
+            PersonReconciliation.person_id == person_id,
+            col(PersonReconciliation.resolved_at).is_(None),
+        )
+    ).first()
+    return list(flag.candidate_ids) if flag else []
 
 
 def intake_referral(db: Session, case_manager: Viewer, referral_id: int) -> Referral:

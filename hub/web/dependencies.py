@@ -117,6 +117,24 @@ def _log_refusal(db: Session, actor: Actor, action: Action, request: Request) ->
     append_refusal(db, actor, {"action": action.value, "path": request.url.path})
 
 
+def refused_as_not_found(
+    request: Request,
+    db: Session,
+    viewer: Viewer,
+    action: Action,
+    message: str,
+    **record: int,
+) -> HTTPException:
+    """Another's record answers as none (404), and the attempt is still a refused access:
+    logged, after rolling back whatever the refused step began, as a security event naming
+    the attempted record number (`record`, e.g. referral_id=7), never its content (ASVS V16).
+    The caller raises what this returns."""
+    db.rollback()
+    detail: dict[str, object] = {"action": action.value, "path": request.url.path, **record}
+    append_refusal(db, log_actor(request, viewer), detail)
+    return HTTPException(status.HTTP_404_NOT_FOUND, message)
+
+
 def anonymous_csrf_token(cookie_value: str) -> str:
     """The token a sign-in form must echo: bound to the browser's pre-session cookie."""
     secret = get_settings().secret_key
@@ -127,7 +145,7 @@ def anonymous_csrf_token(cookie_value: str) -> str:
 
 
 async def csrf_protect(
-    request: Request, viewer: Annotated[Viewer | None, Depends(optional_viewer)]
+    request: Request, db: DB, viewer: Annotated[Viewer | None, Depends(optional_viewer)]
 ) -> None:
     """Every state-changing request carries the session's CSRF token, as a form field or, from
     htmx, as the X-CSRF-Token header (hx-headers on <body>). Bearer-token API calls carry no
@@ -151,7 +169,18 @@ async def csrf_protect(
         # to a pre-session cookie; a half-signed-in session has its own token too.
         expected = _presession_csrf(request)
     if not tokens_match(expected, given):
+        # A refused request (ASVS V16), logged with no user when there is no session.
+        await run_in_threadpool(_log_csrf_failure, db, log_actor(request, viewer), request)
         raise HTTPException(status.HTTP_403_FORBIDDEN, "The form has expired; reload the page.")
+
+
+def _log_csrf_failure(db: Session, actor: Actor, request: Request) -> None:
+    # The route's pattern and its numeric parameters only: the path of a forged request is
+    # whatever its sender wrote.
+    route = request.scope.get("route")
+    record = {k: int(v) for k, v in request.path_params.items() if str(v).isdigit()}
+    detail = {"action": "csrf", "route": getattr(route, "path", None), **record}
+    append_refusal(db, actor, detail)
 
 
 def _presession_csrf(request: Request) -> str | None:

@@ -16,7 +16,7 @@ from hub.permissions import allowed
 from hub.referrals.rules import current_rules
 from hub.referrals.services import ident
 from hub.vocabulary import Action, ItemEntryKind, Role, UserStatus
-from hub.web.dependencies import DB, log_actor, require
+from hub.web.dependencies import DB, log_actor, refused_as_not_found, require
 from hub.web.templating import render
 from hub.workgroup import services
 from hub.workgroup.pages import IndexPage, MeetingPage, MemberOption
@@ -83,7 +83,7 @@ def _meeting_page(
         else:
             agenda = services.agenda_for(db, viewer, meeting_id, actor, view=view)
     except MeetingNotFound as missing:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, "No such meeting.") from missing
+        raise _not_invited(request, db, viewer, Action.work_group_read, meeting_id) from missing
     except WorkGroupError as refused:
         raise HTTPException(status.HTTP_409_CONFLICT, str(refused)) from refused
     meeting = agenda.meeting
@@ -121,22 +121,39 @@ def _back(meeting_id: int, anchor: str = "") -> RedirectResponse:
     return RedirectResponse(f"/work-group/meetings/{meeting_id}{anchor}", status_code=303)
 
 
+def _not_invited(
+    request: Request, db: Session, viewer: Viewer, action: Action, meeting_id: int
+) -> HTTPException:
+    """A meeting the viewer is not invited to answers as none, logged as a refusal."""
+    read = action == Action.work_group_read
+    message = "No such meeting." if read else "No such meeting or item."
+    return refused_as_not_found(request, db, viewer, action, message, meeting_id=meeting_id)
+
+
 def _refused(
     request: Request, db: Session, viewer: Viewer, meeting_id: int, error: Exception
 ) -> Response:
     if isinstance(error, MeetingNotFound):
-        raise HTTPException(status.HTTP_404_NOT_FOUND, "No such meeting or item.") from error
+        action = Action.work_group_contribute
+        raise _not_invited(request, db, viewer, action, meeting_id) from error
     db.rollback()
     page = _meeting_page(request, db, viewer, meeting_id, error=str(error))
     return render(request, "workgroup/meeting.html", page, status.HTTP_400_BAD_REQUEST)
 
 
-def _meeting_of_item(db: Session, item_id: int) -> int:
+def _meeting_of_item(request: Request, db: Session, viewer: Viewer, item_id: int) -> int:
     from hub.workgroup.models import AgendaItem
 
     item = db.get(AgendaItem, item_id)
     if item is None:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, "No such agenda item.")
+        raise refused_as_not_found(
+            request,
+            db,
+            viewer,
+            Action.work_group_contribute,
+            "No such agenda item.",
+            item_id=item_id,
+        )
     return item.meeting_id
 
 
@@ -250,7 +267,7 @@ def live(
     try:
         version = services.live_version(db, viewer, meeting_id)
     except MeetingNotFound as missing:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, "No such meeting.") from missing
+        raise _not_invited(request, db, viewer, Action.work_group_read, meeting_id) from missing
     if version == since:
         return Response(status_code=status.HTTP_204_NO_CONTENT)
     page = _meeting_page(request, db, viewer, meeting_id)
@@ -346,7 +363,7 @@ def move(
     item_id: int,
     direction: Annotated[str, Form(max_length=4)] = "",
 ) -> Response:
-    meeting_id = _meeting_of_item(db, item_id)
+    meeting_id = _meeting_of_item(request, db, viewer, item_id)
     try:
         services.move_item(db, viewer, item_id, direction, log_actor(request, viewer))
     except WorkGroupError as refused:
@@ -356,7 +373,7 @@ def move(
 
 @router.post("/items/{item_id}/remove", response_class=HTMLResponse)
 def remove(request: Request, db: DB, viewer: Coordinator, item_id: int) -> Response:
-    meeting_id = _meeting_of_item(db, item_id)
+    meeting_id = _meeting_of_item(request, db, viewer, item_id)
     try:
         services.remove_item(db, viewer, item_id, log_actor(request, viewer))
     except WorkGroupError as refused:
@@ -366,7 +383,7 @@ def remove(request: Request, db: DB, viewer: Coordinator, item_id: int) -> Respo
 
 @router.post("/items/{item_id}/discussed", response_class=HTMLResponse)
 def discussed(request: Request, db: DB, viewer: Coordinator, item_id: int) -> Response:
-    meeting_id = _meeting_of_item(db, item_id)
+    meeting_id = _meeting_of_item(request, db, viewer, item_id)
     try:
         services.mark_discussed(db, viewer, item_id, log_actor(request, viewer))
     except WorkGroupError as refused:
@@ -384,7 +401,7 @@ def add_entry(
     category: Annotated[str, Form(max_length=32)] = "",
     body: Annotated[str, Form(max_length=4000)] = "",
 ) -> Response:
-    meeting_id = _meeting_of_item(db, item_id)
+    meeting_id = _meeting_of_item(request, db, viewer, item_id)
     try:
         services.add_entry(
             db, viewer, item_id, kind, category or None, body, log_actor(request, viewer)
@@ -405,7 +422,7 @@ def add_action(
     due_on: Annotated[date | None, Form()] = None,
     category: Annotated[str, Form(max_length=32)] = "",
 ) -> Response:
-    meeting_id = _meeting_of_item(db, item_id)
+    meeting_id = _meeting_of_item(request, db, viewer, item_id)
     form = services.ActionForm(description, assignee_id, due_on, category or None)
     try:
         services.add_action_item(db, viewer, item_id, form, log_actor(request, viewer))
@@ -425,7 +442,7 @@ def decision(
     note: Annotated[str, Form(max_length=2000)] = "",
     material_seq: Annotated[int | None, Form()] = None,
 ) -> Response:
-    meeting_id = _meeting_of_item(db, item_id)
+    meeting_id = _meeting_of_item(request, db, viewer, item_id)
     try:
         services.decide_from_item(
             db,

@@ -8,8 +8,10 @@ per member, per client, per category, and logs one disclosure entry per item sho
 logs a security event in its transaction and commits.
 """
 
+import hashlib
+import hmac
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import astuple, dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
@@ -18,12 +20,18 @@ from sqlmodel import Session, col, select
 
 from hub.accounts.models import User
 from hub.accounts.sessions import Viewer
-from hub.audit.log import Actor, Event, append
+from hub.audit.log import Actor, Event, append, append_refusal, canonical_json
 from hub.charging.models import ChargingDecision, ChargingMatter
 from hub.charging.services import record_decision
 from hub.clients.models import Person
 from hub.db import rollback_on_error, utcnow
-from hub.disclosure.items import DisclosedItem, ItemRequest, disclose_items
+from hub.disclosure.items import (
+    DisclosedItem,
+    ItemRequest,
+    ItemShape,
+    disclose_items,
+    item_shapes,
+)
 from hub.disclosure.notice import REDISCLOSURE_NOTICE
 from hub.disclosure.policy import decide, gather_facts_many
 from hub.disclosure.releases import policy_in_force
@@ -31,8 +39,10 @@ from hub.notifications.services import notify
 from hub.referrals.models import Referral
 from hub.referrals.rules import SiteRules, current_rules
 from hub.referrals.services import current_decisions, deadline_status, ident
+from hub.settings import get_settings
 from hub.site import read_setting, write_setting
 from hub.vocabulary import (
+    Action,
     ActionItemStatus,
     AgendaItemKind,
     Category,
@@ -370,10 +380,35 @@ def meeting_for(db: Session, viewer: Viewer, meeting_id: int) -> WorkGroupMeetin
 
 
 def live_version(db: Session, viewer: Viewer, meeting_id: int) -> int:
-    """The meeting's change counter, for the live agenda's poll: no client data, no log."""
-    version = meeting_for(db, viewer, meeting_id).version
+    """This viewer's version of the live agenda, for its poll: no client data, no log. It
+    changes only when what this viewer receives changes (decided, nothing read or shown), so
+    an update they may not see does not tell them that something was written."""
+    meeting = meeting_for(db, viewer, meeting_id)
+    items = _items(db, meeting_id)
+    version = viewer_version(meeting, items, item_shapes(db, viewer, _requests(db, items), PURPOSE))
     db.rollback()  # SQLite: end the read transaction (and its write lock) at once
     return version
+
+
+def viewer_version(
+    meeting: WorkGroupMeeting, items: Sequence[AgendaItem], shapes: Sequence[ItemShape]
+) -> int:
+    """A number for the agenda as one viewer receives it: its status, and each item's place,
+    discussion mark, topic (program business) and the ids and states of what reaches them."""
+    by_key = {s.key: s for s in shapes}
+    rows = [
+        [
+            item.id,
+            item.position,
+            item.discussed_at is not None,
+            item.topic if item.person_id is None else None,
+            astuple(by_key[str(item.id)]),
+        ]
+        for item in items
+        if str(item.id) in by_key
+    ]
+    digest = hashlib.sha256(canonical_json([meeting.status.value, rows])).hexdigest()
+    return int(digest[:12], 16)  # 48 bits: a query parameter, not a secret
 
 
 # --- proposals ----------------------------------------------------------------------------
@@ -394,6 +429,16 @@ class Proposal:
     def key(self) -> str:
         refs = (self.referral_id, self.matter_id, self.flag_id, self.action_item_id)
         return f"{self.kind.value}:{self.person_id}:" + ":".join(str(r or 0) for r in refs)
+
+    @property
+    def token(self) -> str:
+        """The key as the coordinator's form carries it: opaque, since the key names the kind
+        (an arrest is legal data) and the client, which the page may withhold."""
+        secret = get_settings().secret_key
+        assert secret is not None
+        return hmac.new(
+            secret.get_secret_value().encode(), self.key.encode(), hashlib.sha256
+        ).hexdigest()[:32]
 
 
 def _since(db: Session, meeting: WorkGroupMeeting) -> datetime:
@@ -592,13 +637,15 @@ def add_proposed_items(
     """Puts the chosen proposals on the agenda. Only keys of proposals computed now are
     accepted (no item for a client the data does not propose). Commits."""
     meeting = _draft(db, coordinator, meeting_id)
-    proposals = {p.key: p for p in compute_proposals(db, meeting, today)}
+    computed = compute_proposals(db, meeting, today)
+    # The form sends each proposal's token; a key (services, tests) is accepted alike.
+    proposals = {p.key: p for p in computed} | {p.token: p for p in computed}
     unknown = [k for k in keys if k not in proposals]
     if unknown or not keys:
         raise WorkGroupError("choose proposals from the list (it may have changed: reload it)")
     added = []
     with rollback_on_error(db):
-        for key in dict.fromkeys(keys):
+        for key in dict.fromkeys(proposals[k].key for k in keys):
             p = proposals[key]
             item = _append_item(
                 db,
@@ -901,6 +948,22 @@ def _write_entry(
     return entry
 
 
+def _require_seen_client(db: Session, writer: Viewer, item: AgendaItem, actor: Actor) -> None:
+    """Words are written on a client item only by a member who may see that client for the
+    work group: otherwise writing would tell them (or let them put on record) what the policy
+    withholds. A refusal is logged (ASVS V16) with the item's number and changes nothing."""
+    if item.person_id is None:
+        return
+    facts = gather_facts_many(db, writer, {item.person_id}, utcnow())
+    seen = item.person_id in facts and decide(
+        writer, facts[item.person_id], PURPOSE, policy_in_force(db)
+    ).allows(Category.identity)
+    if not seen:
+        detail = {"action": Action.work_group_contribute.value, "item_id": item.id}
+        append_refusal(db, actor, detail)
+        raise WorkGroupError("you may write only about clients you can see")
+
+
 def add_entry(
     db: Session,
     viewer: Viewer,
@@ -925,6 +988,7 @@ def add_entry(
         raise WorkGroupError("updates are added once the agenda is published, before the meeting")
     chosen = _category(category, item.person_id)
     text = _text(body, "update" if kind == ItemEntryKind.update else "note")
+    _require_seen_client(db, viewer, item, actor)
     with rollback_on_error(db):
         entry = _write_entry(db, viewer, item, kind, chosen, text, actor)
         _touch(db, meeting)
@@ -968,6 +1032,7 @@ def add_action_item(
     if form.assignee_id not in invitee_ids(db, item.meeting_id):
         raise WorkGroupError("assign the action to a member invited to this meeting")
     chosen = _category(form.category, item.person_id)
+    _require_seen_client(db, coordinator, item, actor)
     with rollback_on_error(db):
         action = ActionItem(
             meeting_id=item.meeting_id,
@@ -1137,6 +1202,7 @@ class AgendaEntryView:
 class AgendaView:
     meeting: WorkGroupMeeting
     items: list[AgendaEntryView] = field(default_factory=list)
+    version: int = 0  # this viewer's version (viewer_version), for the live agenda's poll
 
     @property
     def part2(self) -> bool:
@@ -1237,6 +1303,7 @@ def agenda_for(
     return AgendaView(
         meeting=meeting,
         items=[AgendaEntryView(i, by_key[str(i.id)]) for i in items if str(i.id) in by_key],
+        version=viewer_version(meeting, items, [s.shape for s in shown]),
     )
 
 
