@@ -23,7 +23,15 @@ from hub.referrals.rules import current_rules
 from hub.referrals.services import ArrestDetails, PossibleDuplicate
 from hub.settings import get_settings
 from hub.vocabulary import Action, EligibilityResult, PriorInvolvementKind, ProgramStatus
-from hub.web.api import API_DEPENDENCIES, NEXT_PAGE, ApiError, RecordId, RecordRef, api_errors
+from hub.web.api import (
+    API_DEPENDENCIES,
+    NEXT_PAGE,
+    ApiError,
+    CodeRef,
+    RecordId,
+    RecordRef,
+    api_errors,
+)
 from hub.web.dependencies import DB, log_actor, require
 from hub.web.paging import PAGE_SIZE, Before, Limit, keyset_page
 
@@ -41,8 +49,8 @@ class PersonIn(BaseModel):
     last_name: str = Field(max_length=100)
     date_of_birth: date | None = None
     aliases: list[str] = Field(default_factory=list, max_length=10)
-    race_ethnicity: list[int] = Field(default_factory=list, description="HUD HMIS 3.04 codes")
-    gender: list[int] = Field(default_factory=list, description="HUD HMIS 3.06 codes")
+    race_ethnicity: list[CodeRef] = Field(default_factory=list, description="HUD HMIS 3.04 codes")
+    gender: list[CodeRef] = Field(default_factory=list, description="HUD HMIS 3.06 codes")
 
 
 class ConvictionIn(BaseModel):

@@ -15,6 +15,7 @@ from hub.referrals.eligibility import ScreeningAnswers as Answers
 from hub.referrals.rules import SiteRules
 from hub.referrals.services import ExistingPerson, NewPerson, PersonChoice
 from hub.vocabulary import PriorInvolvementKind
+from hub.web.params import Code, RecordNumber
 
 NONE_OF_THESE = "none"
 
@@ -27,10 +28,10 @@ class PersonFields(BaseModel):
     last_name: str = Field(default="", max_length=100)
     date_of_birth: str = Field(default="", max_length=10)
     aliases: str = Field(default="", max_length=1000)
-    race_ethnicity: list[int] = Field(default_factory=list)
-    gender: list[int] = Field(default_factory=list)
+    race_ethnicity: list[Code] = Field(default_factory=list)
+    gender: list[Code] = Field(default_factory=list)
     person_choice: str = Field(default="", max_length=20)
-    candidate_ids: list[int] = Field(default_factory=list)
+    candidate_ids: list[RecordNumber] = Field(default_factory=list)
 
 
 class ScreeningFields(BaseModel):
@@ -49,7 +50,7 @@ class ArrestForm(PersonFields, ScreeningFields):
     place: str = Field(default="", max_length=200)
     precinct: str = Field(default="", max_length=100)
     offense_tracking_number: str = Field(default="", max_length=40)
-    case_management_agency_id: int | None = None
+    case_management_agency_id: RecordNumber | None = None
 
 
 class SocialContactForm(PersonFields, ScreeningFields):
@@ -57,7 +58,7 @@ class SocialContactForm(PersonFields, ScreeningFields):
     prior_kind: str = Field(default="", max_length=32)
     prior_reference: str = Field(default="", max_length=100)
     precinct: str = Field(default="", max_length=100)
-    case_management_agency_id: int | None = None
+    case_management_agency_id: RecordNumber | None = None
 
 
 class ListEntryForm(PersonFields):

@@ -53,6 +53,7 @@ from hub.referrals.services import ArrestDetails, PossibleDuplicate
 from hub.vocabulary import Action, Category, Purpose, Role
 from hub.web.dependencies import DB, CurrentViewer, log_actor, require
 from hub.web.paging import PageNumber, Paging
+from hub.web.params import RecordNumber
 from hub.web.templating import render
 
 router = APIRouter()
@@ -376,7 +377,11 @@ def _feedback_page(
 
 @router.get("/referrals/{referral_id}", response_class=HTMLResponse)
 def referral_page(
-    request: Request, db: DB, viewer: CurrentViewer, referral_id: int, created: bool = False
+    request: Request,
+    db: DB,
+    viewer: CurrentViewer,
+    referral_id: RecordNumber,
+    created: bool = False,
 ) -> Response:
     """The referrer's feedback view, or the case manager's intake page: notifications link
     here for both, and each role holds the action of one of the two."""
@@ -394,7 +399,7 @@ def new_arrest(
     request: Request,
     db: DB,
     viewer: Referrer,
-    referral_id: int,
+    referral_id: RecordNumber,
     offenses: Annotated[list[str], Form()] = [],  # noqa: B006 (FastAPI copies defaults)
     arrested_at: Annotated[str, Form(max_length=20)] = "",
     place: Annotated[str, Form(max_length=200)] = "",
@@ -526,7 +531,7 @@ def record_screening(
     request: Request,
     db: DB,
     viewer: CaseManager,
-    referral_id: int,
+    referral_id: RecordNumber,
     at: Annotated[str, Form(max_length=20)] = "",
 ) -> Response:
     rules = current_rules(db)
@@ -551,7 +556,7 @@ def record_intake(
     request: Request,
     db: DB,
     viewer: CaseManager,
-    referral_id: int,
+    referral_id: RecordNumber,
     services_text: Annotated[str, Form(alias="services", max_length=4000)] = "",
     at: Annotated[str, Form(max_length=20)] = "",
 ) -> Response:
@@ -578,8 +583,8 @@ def assign_caseload(
     request: Request,
     db: DB,
     viewer: CaseManager,
-    referral_id: int,
-    case_manager_id: Annotated[int, Form()],
+    referral_id: RecordNumber,
+    case_manager_id: Annotated[RecordNumber, Form()],
 ) -> Response:
     def _assign() -> None:
         referral = services.intake_referral(db, viewer, referral_id)
@@ -606,7 +611,7 @@ def community_referral(
     request: Request,
     db: DB,
     viewer: CommunityReferrer,
-    entry_id: int,
+    entry_id: RecordNumber,
     form: Annotated[ScreeningFields, Form()],
 ) -> Response:
     try:
