@@ -26,7 +26,7 @@ from hub.workgroup import services as workgroup
 from hub.workgroup.models import WorkGroupMeeting
 from hub.workgroup.services import WorkGroupError
 from tests import test_disclosure_record
-from tests.routes import flat_routes
+from tests.routes import flat_routes, parameters
 from tests.test_client_workflows import _consent_form
 
 program = test_disclosure_record.program  # a case manager, an officer, a prosecutor, one client
@@ -67,20 +67,17 @@ def unbounded_ints(annotation: Any, metadata: list[Any], where: str) -> list[str
     return []
 
 
-def _parameters(dependant: Any) -> list[Any]:
-    found = [*dependant.path_params, *dependant.query_params, *dependant.body_params]
-    for sub in dependant.dependencies:
-        found.extend(_parameters(sub))
-    return found
-
-
 def unbounded_parameters(app: Any) -> list[str]:
     found = []
     for route in flat_routes(app):
         dependant = getattr(route, "dependant", None)
         if dependant is None:
             continue
-        for field in _parameters(dependant):
+        for field in (
+            field
+            for kind in ("path_params", "query_params", "body_params")
+            for field in parameters(dependant, kind)
+        ):
             info = field.field_info
             where = f"{' '.join(sorted(route.methods))} {route.path} {field.alias}"
             found.extend(unbounded_ints(info.annotation, list(info.metadata), where))
