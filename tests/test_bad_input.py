@@ -21,6 +21,10 @@ from sqlmodel import col, func, select
 from hub.audit.models import LogEntry
 from hub.clients.models import CaseNote
 from hub.consents.models import Consent
+from hub.referrals.eligibility import ReferralError
+from hub.referrals.forms import parse_local_time
+from hub.referrals.rules import default_rules
+from hub.vocabulary import Role
 from hub.web.app import create_app
 from hub.workgroup import services as workgroup
 from hub.workgroup.models import WorkGroupMeeting
@@ -149,7 +153,27 @@ def test_a_consent_naming_an_agency_past_the_database_changes_nothing(app, db, p
     assert _count(db, Consent.id) == before
 
 
+def test_the_privacy_console_refuses_days_and_ids_it_cannot_search(app, program, sign_in):
+    officer = sign_in(Role.privacy_officer)
+    for field, value, message in (
+        ("until", "9999-12-31", "a date from"),
+        ("since", "0001-01-01", "a date from"),
+        ("person_id", str(10**11), "a number"),
+    ):
+        for url, extra in (("/privacy/log", {}), ("/privacy/log/export", {"format": "csv"})):
+            response = officer.post(url, data={field: value, **extra})
+            assert response.status_code == 422, (url, field)
+            assert message in response.text
+    assert officer.post("/privacy/log", data={"until": "9998-12-31"}).status_code == 200
+
+
 # --- moments without a time zone ------------------------------------------------------------
+
+
+def test_a_local_time_outside_the_calendar_in_utc_is_refused():
+    with pytest.raises(ReferralError, match="years 1 to 9999"):
+        parse_local_time("0001-01-01T00:30+01:00", default_rules(), "arrested at")
+    assert parse_local_time("2026-12-01T10:00", default_rules(), "arrested at").tzinfo
 
 
 def test_since_needs_its_time_zone(app, db, program, api):

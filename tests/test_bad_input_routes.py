@@ -10,7 +10,7 @@ values and an empty body. Derandomized: the same examples on every run."""
 
 import re
 import urllib.parse
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from typing import Any
 
 import pytest
@@ -24,6 +24,7 @@ from hub.accounts.services import create_api_token
 from hub.accounts.sessions import start_session
 from hub.audit.log import Actor
 from hub.permissions import GRANTS
+from hub.privacy.search import LogFilter
 from hub.settings import get_settings
 from hub.vocabulary import Action, Role, UserStatus
 from tests.routes import flat_routes, parameters
@@ -49,7 +50,7 @@ ODD_TEXT = ["", " ", "\x00", "a\x00b", "x" * 5000, "é" * 300, "𝄞", "\u202e",
 
 # Plain values first: hypothesis starts from the simplest, so a route's first call passes its
 # validation and later ones mix plain and extreme values, reaching past it.
-PLAIN = ["1", "2", "x", "2026-12-10", "2026-12-10T10:00", "housing", "none"]
+PLAIN = ["1", "2", "x", "2026-12-10", "2026-12-10T10:00", "housing", "none", "csv"]
 
 values = st.one_of(
     st.sampled_from(PLAIN),
@@ -60,6 +61,14 @@ values = st.one_of(
     # Any text a URL or form can carry as UTF-8 (lone surrogates cannot be encoded at all).
     st.text(st.characters(exclude_categories=("Cs",)), max_size=40),
 )
+
+
+# Routes that read their form whole rather than field by field: the fields they look for.
+_FILTERS = tuple((f.name, False) for f in fields(LogFilter))
+UNDECLARED_FORMS = {
+    "/privacy/log": (*_FILTERS, ("before", False)),
+    "/privacy/log/export": (*_FILTERS, ("format", False)),
+}
 
 
 @dataclass(frozen=True)
@@ -127,7 +136,7 @@ def targets(app: Any) -> list[Target]:
                     role=None if is_public(route.path) else _role_for(dependant),
                     path_params=tuple(p.alias for p in parameters(dependant, "path_params")),
                     query_params=tuple(p.alias for p in parameters(dependant, "query_params")),
-                    form_fields=form_fields,
+                    form_fields=form_fields + UNDECLARED_FORMS.get(route.path, ()),
                     json_body=json_body,
                 )
             )

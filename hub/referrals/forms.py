@@ -4,7 +4,7 @@ Form fields stay text where a person types them, so that a mistake is answered w
 form again and a message (nothing changed), not with a bare validation error.
 """
 
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 
 from pydantic import BaseModel, Field
 from sqlmodel import Session
@@ -84,7 +84,12 @@ def parse_local_time(text: str, rules: SiteRules, what: str) -> datetime:
         moment = datetime.fromisoformat(text.strip())
     except ValueError:
         raise ReferralError(f"{what}: give a date and time") from None
-    return moment if moment.tzinfo else moment.replace(tzinfo=rules.tz)
+    moment = moment if moment.tzinfo else moment.replace(tzinfo=rules.tz)
+    try:
+        moment.astimezone(UTC)  # stored in UTC: year 1 east of UTC is no date at all
+    except OverflowError:
+        raise ReferralError(f"{what}: give a date and time from the years 1 to 9999") from None
+    return moment
 
 
 def choose_person(db: Session, form: PersonFields, rules: SiteRules) -> PersonChoice:

@@ -10,7 +10,6 @@ from fastapi.security import HTTPBearer
 from pydantic import AfterValidator, BaseModel, BeforeValidator, Field
 
 from hub.db import MAX_LOG_SEQ, MAX_RECORD_ID
-from hub.web.params import RecordNumber
 
 
 class Problem(BaseModel):
@@ -61,8 +60,9 @@ NEXT_PAGE: dict[int | str, dict[str, Any]] = {
 # Documents the bearer scheme in the OpenAPI schema; hub.web.dependencies checks the token.
 BEARER = Security(HTTPBearer(auto_error=False, description="A token from `hub users token`."))
 
-# Record numbers are INTEGER columns: 32-bit on PostgreSQL (hub.web.params).
-RecordId = Annotated[RecordNumber, Path()]
+# Record numbers are INTEGER columns: 32-bit on PostgreSQL (hub.db.MAX_RECORD_ID). In a path
+# from 0: no record is 0, so it is a 404, as the API has always answered it.
+RecordId = Annotated[int, Path(ge=0, le=MAX_RECORD_ID)]
 
 
 def _json_integer(value: object) -> object:
