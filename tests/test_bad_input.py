@@ -9,6 +9,7 @@
 
 tests/test_bad_input_routes.py drives every route with such values (hypothesis)."""
 
+import json
 import types
 from datetime import UTC, datetime
 from typing import Annotated, Any, Union, get_args, get_origin
@@ -23,6 +24,7 @@ from hub.clients.models import CaseNote
 from hub.consents.models import Consent
 from hub.referrals.eligibility import ReferralError
 from hub.referrals.forms import parse_local_time
+from hub.referrals.models import Referral
 from hub.referrals.rules import default_rules
 from hub.vocabulary import Role
 from hub.web.app import create_app
@@ -231,6 +233,33 @@ def test_a_note_that_is_not_utf8_is_refused_and_not_stored(app, db, program, sig
     accepted = me.post(url, data={"category": "housing", "body": "Café on Pine"})
     assert accepted.status_code in (200, 303)
     assert _notes_of(db, program) == [*before, "Café on Pine"]
+
+
+def test_a_nul_in_a_json_body_is_refused_and_nothing_stored(app, db, world, api):
+    # PostgreSQL cannot store a NUL (it answered 500); SQLite stored it in the name.
+    officer = api(world.users["officer"])
+    referral = {
+        "kind": "arrest",
+        "person": {"first_name": "Ana\u0000", "last_name": "Lopez"},
+        "case_management_agency_id": world.agencies["case_management"].id,
+        "arrest": {
+            "offenses": ["VUCSA-possession"],
+            "arrested_at": "2026-12-01T10:00:00Z",
+            "place": "3rd Ave & Pine St",
+            "precinct": "West",
+            "offense_tracking_number": "OTN-77",
+        },
+    }
+    body = json.dumps(referral).encode()
+    response = officer.post(
+        "/api/v1/referrals", content=body, headers={"Content-Type": "application/json"}
+    )
+    assert response.status_code == 422
+    assert "first_name" in str(response.json()["detail"])
+    assert _count(db, Referral.id) == 0
+    referral["person"]["first_name"] = "Ana"
+    assert officer.post("/api/v1/referrals", json=referral).status_code == 201
+    assert _count(db, Referral.id) == 1
 
 
 def test_a_query_that_is_not_utf8_is_refused(app, program, sign_in):

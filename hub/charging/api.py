@@ -23,6 +23,7 @@ from hub.web.api import (
     ApiError,
     IsoDateTime,
     LogRef,
+    NulFree,
     RecordId,
     RecordRef,
     api_errors,
@@ -79,8 +80,8 @@ class QueueItemOut(BaseModel):
 
 class DecisionIn(BaseModel):
     outcome: DecisionOutcome
-    reason_codes: list[str] = Field(min_length=1)
-    note: str | None = Field(default=None, max_length=2000)
+    reason_codes: list[NulFree] = Field(min_length=1)
+    note: NulFree | None = Field(default=None, max_length=2000)
     material_seqs: list[LogRef] = Field(
         default_factory=list, description="log entries (seq) the decision relied on"
     )
