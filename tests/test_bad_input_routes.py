@@ -31,7 +31,7 @@ from tests.routes import flat_routes, parameters
 from tests.signing_in import csrf_of
 from tests.test_route_permissions import calls, is_public
 
-EXAMPLES_PER_ROUTE = 8
+EXAMPLES_PER_ROUTE = 12
 
 NUMBERS = [0, -1, 1, 2, 3, 2**31 - 1, 2**31, 2**63 - 1, 2**63, 2**64, 10**30, -(2**63) - 1]
 MOMENTS = [
