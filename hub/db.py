@@ -21,6 +21,27 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+# Record ids are INTEGER columns: 32-bit on PostgreSQL. A larger number names no row, and the
+# database would refuse even to compare it (SQLite raises OverflowError past 2**63), so input
+# beyond these is refused before any query runs. The log's seq is a BIGINT, bounded here at
+# the largest integer every JSON reader holds exactly (2**53 - 1): a bound near 2**63 reads
+# as a float in a JSON Schema and admits numbers past it. No log grows that long.
+MAX_RECORD_ID = 2**31 - 1
+MAX_LOG_SEQ = 2**53 - 1
+
+
+def record_number(text: str) -> int:
+    """A record number typed into a text field or chosen from a list: ValueError unless it is a
+    whole number from 1 to MAX_RECORD_ID."""
+    value = text.strip()
+    if not (value.isascii() and value.isdigit()) or len(value) > len(str(MAX_RECORD_ID)):
+        raise ValueError("not a record number")
+    number = int(value)
+    if not 1 <= number <= MAX_RECORD_ID:
+        raise ValueError("not a record number")
+    return number
+
+
 class UTCDateTime(TypeDecorator[datetime]):
     """Stores UTC and always hands back an aware UTC datetime, on SQLite as on PostgreSQL."""
 

@@ -17,3 +17,12 @@ def flat_routes(app: FastAPI) -> list[Any]:
 
 def route_paths(app: FastAPI) -> set[str]:
     return {route.path for route in flat_routes(app)}
+
+
+def parameters(dependant: Any, kind: str) -> list[Any]:
+    """A route's parameters of one kind ("path_params", "query_params", "body_params"), its
+    dependencies' included."""
+    found = list(getattr(dependant, kind))
+    for sub in dependant.dependencies:
+        found.extend(parameters(sub, kind))
+    return found

@@ -4,7 +4,7 @@ disclosure entry; updates reach only the members their category allows; printing
 carries the 42 CFR 2.32 notice exactly when treatment data is on it; open action items carry
 over; publishing notifies."""
 
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from sqlmodel import select
@@ -511,6 +511,7 @@ def test_series_make_the_next_meeting_at_the_same_local_time(db, world):
         ),
         14,
         actor,
+        now=datetime(2030, 10, 1, tzinfo=UTC),  # a meeting is set at most two years ahead
     )
     second = services.next_in_series(db, coordinator, first.series_id, actor)
     assert second.series_id == first.series_id

@@ -29,6 +29,7 @@ from hub.audit.log import Actor
 from hub.disclosure import releases
 from hub.vocabulary import ROLES_BY_AGENCY_KIND, Action, AgencyKind, Role
 from hub.web.dependencies import DB, log_actor, require
+from hub.web.params import RecordNumber
 from hub.web.templating import render
 
 router = APIRouter(prefix="/admin")
@@ -87,7 +88,7 @@ def create_user(
     email: Annotated[str, Form(max_length=254)] = "",
     display_name: Annotated[str, Form(max_length=200)] = "",
     role: Annotated[Role | None, Form()] = None,
-    agency_id: Annotated[int, Form()] = 0,
+    agency_id: Annotated[RecordNumber, Form()] = 0,
 ) -> Response:
     try:
         if role is None:
@@ -137,7 +138,7 @@ def _user_page(db: Session, viewer: Viewer, user: User, **extra: object) -> Admi
 
 
 @router.get("/users/{user_id}", response_class=HTMLResponse)
-def user_detail(request: Request, db: DB, viewer: UserManager, user_id: int) -> Response:
+def user_detail(request: Request, db: DB, viewer: UserManager, user_id: RecordNumber) -> Response:
     try:
         user = services.managed_user(
             db, log_actor(request, viewer), Scope.of(viewer), user_id, "view_user"
@@ -179,7 +180,7 @@ def change_role(
     request: Request,
     db: DB,
     viewer: UserManager,
-    user_id: int,
+    user_id: RecordNumber,
     role: Annotated[Role, Form()],
 ) -> Response:
     actor, scope = log_actor(request, viewer), Scope.of(viewer)
@@ -238,7 +239,9 @@ _USER_CHANGES: list[tuple[str, UserChange, str]] = [
 
 
 def _add_user_change(path: str, change: UserChange, message: str) -> None:
-    def user_change(request: Request, db: DB, viewer: UserManager, user_id: int) -> Response:
+    def user_change(
+        request: Request, db: DB, viewer: UserManager, user_id: RecordNumber
+    ) -> Response:
         actor, scope = log_actor(request, viewer), Scope.of(viewer)
         return _user_action(
             request, db, viewer, user_id, lambda: change(db, actor, scope, user_id), message
@@ -379,7 +382,9 @@ def _agency_refused(
 
 
 @router.get("/agencies/{agency_id}", response_class=HTMLResponse)
-def agency_detail(request: Request, db: DB, viewer: AgencyManager, agency_id: int) -> Response:
+def agency_detail(
+    request: Request, db: DB, viewer: AgencyManager, agency_id: RecordNumber
+) -> Response:
     if not Scope.of(viewer).covers(agency_id):
         raise HTTPException(status.HTTP_403_FORBIDDEN, "That agency is not yours to manage.")
     try:
@@ -394,7 +399,7 @@ def update_agency(
     request: Request,
     db: DB,
     viewer: AgencyManager,
-    agency_id: int,
+    agency_id: RecordNumber,
     name: Annotated[str, Form(max_length=200)] = "",
     jurisdiction: Annotated[str, Form(max_length=100)] = "",
 ) -> Response:

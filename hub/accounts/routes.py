@@ -31,6 +31,7 @@ from hub.web.dependencies import (
     optional_viewer,
     require,
 )
+from hub.web.params import RecordNumber
 from hub.web.templating import Page, render
 
 router = APIRouter()
@@ -356,7 +357,9 @@ def change_password(
 
 
 @router.post("/account/sessions/{session_id}/end", response_class=HTMLResponse)
-def end_session(request: Request, db: DB, viewer: AccountViewer, session_id: int) -> Response:
+def end_session(
+    request: Request, db: DB, viewer: AccountViewer, session_id: RecordNumber
+) -> Response:
     try:
         services.end_own_session(db, log_actor(request, viewer), viewer.user_id, session_id)
     except AccountError as refused:
@@ -398,7 +401,9 @@ def create_token(
 
 
 @router.post("/account/tokens/{token_id}/revoke", response_class=HTMLResponse)
-def revoke_token(request: Request, db: DB, viewer: AccountViewer, token_id: int) -> Response:
+def revoke_token(
+    request: Request, db: DB, viewer: AccountViewer, token_id: RecordNumber
+) -> Response:
     try:
         services.revoke_api_token(db, log_actor(request, viewer), viewer.user_id, token_id)
     except AccountError as refused:

@@ -5,7 +5,7 @@ same policy layer as the pages; bearer tokens only."""
 from datetime import date, datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, HTTPException, Request, status
+from fastapi import APIRouter, Depends, HTTPException, Query, Request, status
 from fastapi.responses import Response
 from pydantic import BaseModel, Field
 from sqlmodel import Session
@@ -22,6 +22,8 @@ from hub.web.api import (
     NEXT_PAGE,
     ApiError,
     IsoDateTime,
+    LogRef,
+    NulFree,
     RecordId,
     RecordRef,
     api_errors,
@@ -78,9 +80,9 @@ class QueueItemOut(BaseModel):
 
 class DecisionIn(BaseModel):
     outcome: DecisionOutcome
-    reason_codes: list[str] = Field(min_length=1)
-    note: str | None = Field(default=None, max_length=2000)
-    material_seqs: list[int] = Field(
+    reason_codes: list[NulFree] = Field(min_length=1)
+    note: NulFree | None = Field(default=None, max_length=2000)
+    material_seqs: list[LogRef] = Field(
         default_factory=list, description="log entries (seq) the decision relied on"
     )
     supersedes_id: RecordRef | None = Field(default=None, description="the decision this corrects")
@@ -216,7 +218,16 @@ def record_decision(
 
 @router.get("/decisions")
 def decisions(
-    request: Request, db: DB, viewer: Prosecutor, since: IsoDateTime | None = None
+    request: Request,
+    db: DB,
+    viewer: Prosecutor,
+    since: Annotated[
+        IsoDateTime | None,
+        Query(
+            description="Only decisions made at or after this moment: ISO 8601 with its time "
+            "zone (2026-11-27T09:00:00Z); without a zone it is refused (422)."
+        ),
+    ] = None,
 ) -> list[DecisionOut]:
     """Every decision of the office (corrections and what they corrected), oldest first."""
     return _decisions_out(request, db, viewer, services.office_decisions(db, viewer, since=since))

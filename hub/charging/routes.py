@@ -37,6 +37,7 @@ from hub.referrals.services import current_decisions
 from hub.vocabulary import Action, Category, DecisionOutcome, DisclosureTag, FlagStatus, Purpose
 from hub.web.dependencies import DB, log_actor, refused_as_not_found, require
 from hub.web.paging import PageNumber, Paging
+from hub.web.params import LogSeq, RecordNumber
 from hub.web.templating import render
 
 router = APIRouter()
@@ -155,7 +156,7 @@ def queue(request: Request, db: DB, viewer: Prosecutor, page: PageNumber = 1) ->
 
 
 @router.get("/charging/matters/{matter_id}", response_class=HTMLResponse)
-def matter_page(request: Request, db: DB, viewer: Prosecutor, matter_id: int) -> Response:
+def matter_page(request: Request, db: DB, viewer: Prosecutor, matter_id: RecordNumber) -> Response:
     try:
         matter = services.matter_for(db, viewer, matter_id)
         record = disclose_record(
@@ -217,13 +218,17 @@ def _form_page(
 
 
 @router.get("/charging/matters/{matter_id}/decide", response_class=HTMLResponse)
-def decision_form(request: Request, db: DB, viewer: Prosecutor, matter_id: int) -> Response:
+def decision_form(
+    request: Request, db: DB, viewer: Prosecutor, matter_id: RecordNumber
+) -> Response:
     page = _form_page(request, db, viewer, matter_id, None)
     return render(request, "charging/decide.html", page)
 
 
 @router.get("/charging/decisions/{decision_id}/correct", response_class=HTMLResponse)
-def correction_form(request: Request, db: DB, viewer: Prosecutor, decision_id: int) -> Response:
+def correction_form(
+    request: Request, db: DB, viewer: Prosecutor, decision_id: RecordNumber
+) -> Response:
     try:
         _, matter = services.decision_for(db, viewer, decision_id)
     except ChargingError as error:
@@ -237,12 +242,12 @@ def record_decision(
     request: Request,
     db: DB,
     viewer: Prosecutor,
-    matter_id: int,
+    matter_id: RecordNumber,
     outcome: Annotated[str, Form(max_length=32)] = "",
     reason_codes: Annotated[list[str], Form()] = [],  # noqa: B006 (FastAPI copies defaults)
     note: Annotated[str, Form(max_length=2000)] = "",
-    material: Annotated[list[int], Form()] = [],  # noqa: B006
-    supersedes_id: Annotated[int | None, Form()] = None,
+    material: Annotated[list[LogSeq], Form()] = [],  # noqa: B006
+    supersedes_id: Annotated[RecordNumber | None, Form()] = None,
 ) -> Response:
     try:
         decision = services.record_decision(
@@ -278,7 +283,7 @@ def record_decision(
 
 @router.get("/charging/decisions/{decision_id}", response_class=HTMLResponse)
 def decision_page(
-    request: Request, db: DB, viewer: Prosecutor, decision_id: int, created: bool = False
+    request: Request, db: DB, viewer: Prosecutor, decision_id: RecordNumber, created: bool = False
 ) -> Response:
     try:
         decision, matter = services.decision_for(db, viewer, decision_id)
@@ -304,7 +309,9 @@ def decision_page(
 
 
 @router.get("/charging/decisions/{decision_id}/receipts/{seq}")
-def receipt(request: Request, db: DB, viewer: Prosecutor, decision_id: int, seq: int) -> Response:
+def receipt(
+    request: Request, db: DB, viewer: Prosecutor, decision_id: RecordNumber, seq: LogSeq
+) -> Response:
     """The log's receipt for one disclosure a decision is bound to: proof, checkable offline,
     that the entry is in the log the hub signed."""
     module = receipts_module()
@@ -362,7 +369,9 @@ def csv_response(text: str, decision_id: int) -> Response:
 
 
 @router.get("/charging/decisions/{decision_id}/export")
-def export_decision(request: Request, db: DB, viewer: Exporter, decision_id: int) -> Response:
+def export_decision(
+    request: Request, db: DB, viewer: Exporter, decision_id: RecordNumber
+) -> Response:
     try:
         text = decision_export(request, db, viewer, decision_id)
     except ChargingError as error:
@@ -440,7 +449,7 @@ def _flag_page(
 
 
 @router.get("/flags/{flag_id}", response_class=HTMLResponse)
-def flag(request: Request, db: DB, viewer: FlagReader, flag_id: int) -> Response:
+def flag(request: Request, db: DB, viewer: FlagReader, flag_id: RecordNumber) -> Response:
     return render(request, "charging/decision_flag.html", _flag_page(request, db, viewer, flag_id))
 
 
@@ -449,7 +458,7 @@ def review_flag(
     request: Request,
     db: DB,
     viewer: FlagReviewer,
-    flag_id: int,
+    flag_id: RecordNumber,
     note: Annotated[str, Form(max_length=2000)] = "",
 ) -> Response:
     try:
@@ -468,7 +477,7 @@ def review_breach_signal(
     request: Request,
     db: DB,
     viewer: FlagReviewer,
-    seq: int,
+    seq: LogSeq,
     note: Annotated[str, Form(max_length=2000)] = "",
 ) -> Response:
     try:

@@ -40,7 +40,7 @@ from hub.clients.web import (
 )
 from hub.consents import services as consents
 from hub.consents.services import ConsentError, ConsentForm, ConsentRefused
-from hub.db import utcnow
+from hub.db import record_number, utcnow
 from hub.disclosure.policy import PersonNotFound
 from hub.disclosure.record import DisclosedRecord, SearchError, SearchQuery, disclose_search
 from hub.permissions import allowed
@@ -356,7 +356,7 @@ def _choice(enum: Any, value: str, what: str) -> Any:
 
 def _number(value: str, what: str) -> int:
     try:
-        return int(value)
+        return record_number(value)
     except ValueError:
         raise ConsentError(f"Choose {what} from the list.") from None
 

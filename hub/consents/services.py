@@ -12,7 +12,7 @@ from hub.accounts.models import Agency, User
 from hub.accounts.sessions import Viewer
 from hub.audit.log import Actor, Event, append_and_commit
 from hub.consents.models import Consent
-from hub.db import rollback_on_error, utcnow
+from hub.db import record_number, rollback_on_error, utcnow
 from hub.permissions import allowed
 from hub.vocabulary import (
     Action,
@@ -369,9 +369,9 @@ def recipient_fields(choice: str) -> dict[str, object]:
     kind, _, value = choice.partition(":")
     try:
         if kind == "agency":
-            return {"recipient_agency_id": int(value)}
+            return {"recipient_agency_id": record_number(value)}
         if kind == "user":
-            return {"recipient_user_id": int(value)}
+            return {"recipient_user_id": record_number(value)}
         if kind == "kind":
             return {"recipient_agency_kind": AgencyKind(value)}
     except ValueError:

@@ -22,7 +22,7 @@ from hub.clients.pages import (
 from hub.clients.purposes import record_purpose
 from hub.clients.web import MAX_ID, read_record, refuse_nul
 from hub.consents.services import agencies_by_name
-from hub.db import utcnow
+from hub.db import record_number, utcnow
 from hub.disclosure import services
 from hub.disclosure.services import CourtOrderForm, PrivacyActionError
 from hub.settings import get_settings
@@ -43,13 +43,12 @@ def _basics(viewer: Viewer, title: str) -> dict[str, Any]:
 
 
 def _id(value: str, what: str) -> int:
+    if not value.strip().isdigit():
+        raise PrivacyActionError(f"Give {what} as a number.")
     try:
-        number = int(value.strip())
+        return record_number(value)
     except ValueError:
-        raise PrivacyActionError(f"Give {what} as a number.") from None
-    if not 1 <= number <= MAX_ID:
-        raise PrivacyActionError(f"No such {what}.")
-    return number
+        raise PrivacyActionError(f"No such {what}.") from None
 
 
 def _day(value: str, what: str) -> date | None:

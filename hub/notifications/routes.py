@@ -18,6 +18,7 @@ from hub.notifications.services import (
 )
 from hub.vocabulary import Action
 from hub.web.dependencies import DB, refused_as_not_found, require
+from hub.web.params import RecordNumber
 from hub.web.templating import Page, render
 
 router = APIRouter()
@@ -57,7 +58,7 @@ def notifications(request: Request, db: DB, viewer: Reader) -> Response:
 
 
 @router.post("/notifications/{notification_id}/read")
-def read(request: Request, db: DB, viewer: Reader, notification_id: int) -> Response:
+def read(request: Request, db: DB, viewer: Reader, notification_id: RecordNumber) -> Response:
     try:
         note = mark_read(db, viewer.user_id, notification_id)
     except NotificationError as error:

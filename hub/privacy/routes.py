@@ -27,6 +27,7 @@ from hub.audit.receipts import NoReceipt, build_receipt
 from hub.audit.services import export_lines, export_rows
 from hub.charging.models import DecisionFlag
 from hub.charging.services import flags_for
+from hub.db import MAX_LOG_SEQ
 from hub.disclosure.record import SearchError, SearchHit, SearchQuery, disclose_search
 from hub.privacy.accounting import (
     Accounting,
@@ -66,6 +67,7 @@ from hub.vocabulary import (
     SecurityEventTag,
 )
 from hub.web.dependencies import DB, log_actor, require
+from hub.web.params import LogSeq, RecordNumber
 from hub.web.templating import Page, render
 
 router = APIRouter(prefix="/privacy")
@@ -228,7 +230,7 @@ def _open_flags(db: Session) -> int:
 def _before(value: str | None) -> int | None:
     if value is None or value == "":
         return None
-    if not value.isdigit():
+    if not (value.isascii() and value.isdigit()) or len(value) > 19 or int(value) > MAX_LOG_SEQ:
         raise HTTPException(422, "before: a log position")
     return int(value)
 
@@ -365,7 +367,7 @@ def _entry(db: Session, seq: int) -> LogEntry:
 
 
 @router.get("/log/{seq}", response_class=HTMLResponse)
-def entry_page(request: Request, viewer: Officer, db: DB, seq: int) -> HTMLResponse:
+def entry_page(request: Request, viewer: Officer, db: DB, seq: LogSeq) -> HTMLResponse:
     entry = _entry(db, seq)
     page = _page(
         EntryPage,
@@ -388,7 +390,7 @@ def _download(body: dict[str, Any], filename: str) -> Response:
 
 
 @router.post("/log/{seq}/fhir")
-def entry_fhir(request: Request, viewer: Officer, db: DB, seq: int) -> Response:
+def entry_fhir(request: Request, viewer: Officer, db: DB, seq: LogSeq) -> Response:
     entry = _entry(db, seq)
     body = audit_event(entry)
     _log_console_event(
@@ -403,7 +405,7 @@ def entry_fhir(request: Request, viewer: Officer, db: DB, seq: int) -> Response:
 
 
 @router.post("/log/{seq}/receipt")
-def entry_receipt(request: Request, viewer: Officer, db: DB, seq: int) -> Response:
+def entry_receipt(request: Request, viewer: Officer, db: DB, seq: LogSeq) -> Response:
     entry = _entry(db, seq)
     try:
         receipt = build_receipt(db, seq)
@@ -432,7 +434,7 @@ def entry_receipt(request: Request, viewer: Officer, db: DB, seq: int) -> Respon
 
 @router.get("/users/{user_id}", response_class=HTMLResponse)
 def user_timeline(
-    request: Request, viewer: Officer, db: DB, user_id: int, before: str | None = None
+    request: Request, viewer: Officer, db: DB, user_id: RecordNumber, before: str | None = None
 ) -> HTMLResponse:
     user = db.get(User, user_id)
     if user is None:
@@ -464,7 +466,7 @@ def _person_exists(db: Session, person_id: int) -> None:
 
 @router.get("/clients/{person_id}", response_class=HTMLResponse)
 def client_timeline(
-    request: Request, viewer: Officer, db: DB, person_id: int, before: str | None = None
+    request: Request, viewer: Officer, db: DB, person_id: RecordNumber, before: str | None = None
 ) -> HTMLResponse:
     _person_exists(db, person_id)
     disclosures, next_before = client_disclosures(db, person_id, before=_before(before), limit=50)
@@ -490,7 +492,9 @@ def client_timeline(
 
 
 @router.get("/clients/{person_id}/accounting", response_class=HTMLResponse)
-def accounting_form(request: Request, viewer: Officer, db: DB, person_id: int) -> HTMLResponse:
+def accounting_form(
+    request: Request, viewer: Officer, db: DB, person_id: RecordNumber
+) -> HTMLResponse:
     _person_exists(db, person_id)
     today, hipaa_since, part2_since = default_period(db)
     page = _page(
@@ -510,7 +514,7 @@ def accounting(
     request: Request,
     viewer: Officer,
     db: DB,
-    person_id: int,
+    person_id: RecordNumber,
     since: Annotated[str, Form()] = "",
     until: Annotated[str, Form()] = "",
     summarise: Annotated[str, Form()] = "",
@@ -632,7 +636,7 @@ def _flag_page(db: Session, viewer: Viewer, flag: ReviewFlag, error: str | None 
 
 
 @router.get("/flags/{flag_id}", response_class=HTMLResponse)
-def flag_page(request: Request, viewer: Officer, db: DB, flag_id: int) -> HTMLResponse:
+def flag_page(request: Request, viewer: Officer, db: DB, flag_id: RecordNumber) -> HTMLResponse:
     flag = _flag(db, flag_id)
     page = _flag_page(db, viewer, flag)
     _log_read(db, request, viewer, "flag", flag.person_id, flag_id=flag_id)
@@ -644,7 +648,7 @@ def flag_review(
     request: Request,
     viewer: Officer,
     db: DB,
-    flag_id: int,
+    flag_id: RecordNumber,
     note: Annotated[str, Form(max_length=4000)] = "",
 ) -> Response:
     flag = _flag(db, flag_id)

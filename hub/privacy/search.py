@@ -22,6 +22,7 @@ from sqlmodel.sql.expression import SelectOfScalar
 
 from hub.accounts.models import Agency, User
 from hub.audit.models import LogEntry, lists_category
+from hub.db import record_number
 from hub.referrals.rules import current_rules
 from hub.vocabulary import (
     Category,
@@ -35,6 +36,10 @@ from hub.vocabulary import (
 )
 
 PAGE_SIZE = 50
+# The days a filter may name: any zone's start of the day, and the day after the last, are
+# still dates (year 1 in a zone east of UTC, or 9999-12-31 plus a day, are not).
+FIRST_DAY = date(1900, 1, 1)
+LAST_DAY = date(9998, 12, 31)
 MAX_PAGE_SIZE = 500
 BASIS_KINDS = ("relationship", "role", "consent", "court_order", "break_glass", "site")
 TAGS = tuple(sorted({t.value for t in SecurityEventTag} | {t.value for t in DisclosureTag}))
@@ -99,9 +104,10 @@ def _id(form: Mapping[str, Any], name: str) -> int | None:
     value = _optional(form, name)
     if value is None:
         return None
-    if not value.isdigit() or len(value) > 12:
-        raise FilterError(f"{name.replace('_', ' ')}: a number")
-    return int(value)
+    try:
+        return record_number(value)
+    except ValueError:
+        raise FilterError(f"{name.replace('_', ' ')}: a number") from None
 
 
 def _day(form: Mapping[str, Any], name: str) -> date | None:
@@ -109,9 +115,13 @@ def _day(form: Mapping[str, Any], name: str) -> date | None:
     if value is None:
         return None
     try:
-        return date.fromisoformat(value)
+        day = date.fromisoformat(value)
     except ValueError:
         raise FilterError(f"{name}: a date, YYYY-MM-DD") from None
+    # A day's start in the site's zone, and the day after `until`, must be dates as well.
+    if not FIRST_DAY <= day <= LAST_DAY:
+        raise FilterError(f"{name}: a date from {FIRST_DAY} to {LAST_DAY}")
+    return day
 
 
 def parse_filter(form: Mapping[str, Any]) -> LogFilter:

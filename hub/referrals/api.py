@@ -32,7 +32,16 @@ from hub.referrals.services import (
 )
 from hub.settings import get_settings
 from hub.vocabulary import Action, EligibilityResult, PriorInvolvementKind, ProgramStatus
-from hub.web.api import API_DEPENDENCIES, NEXT_PAGE, ApiError, RecordId, RecordRef, api_errors
+from hub.web.api import (
+    API_DEPENDENCIES,
+    NEXT_PAGE,
+    ApiError,
+    CodeRef,
+    NulFree,
+    RecordId,
+    RecordRef,
+    api_errors,
+)
 from hub.web.dependencies import DB, log_actor, require
 from hub.web.paging import PAGE_SIZE, Before, Limit, keyset_page
 
@@ -46,35 +55,35 @@ CONFIRM_SECONDS = 15 * 60
 
 
 class PersonIn(BaseModel):
-    first_name: str = Field(max_length=100)
-    last_name: str = Field(max_length=100)
+    first_name: NulFree = Field(max_length=100)
+    last_name: NulFree = Field(max_length=100)
     date_of_birth: date | None = None
-    aliases: list[str] = Field(default_factory=list, max_length=10)
-    race_ethnicity: list[int] = Field(default_factory=list, description="HUD HMIS 3.04 codes")
-    gender: list[int] = Field(default_factory=list, description="HUD HMIS 3.06 codes")
+    aliases: list[NulFree] = Field(default_factory=list, max_length=10)
+    race_ethnicity: list[CodeRef] = Field(default_factory=list, description="HUD HMIS 3.04 codes")
+    gender: list[CodeRef] = Field(default_factory=list, description="HUD HMIS 3.06 codes")
 
 
 class ConvictionIn(BaseModel):
-    offense_class: str = Field(max_length=64)
+    offense_class: NulFree = Field(max_length=64)
     convicted_on: date
 
 
 class ScreeningIn(BaseModel):
     convictions: list[ConvictionIn] = Field(default_factory=list)
-    facts: list[str] = Field(default_factory=list, description="fact exclusions answered yes")
+    facts: list[NulFree] = Field(default_factory=list, description="fact exclusions answered yes")
 
 
 class ArrestIn(BaseModel):
-    offenses: list[str] = Field(min_length=1)
+    offenses: list[NulFree] = Field(min_length=1)
     arrested_at: AwareDatetime
-    place: str = Field(max_length=200)
-    precinct: str = Field(max_length=100)
-    offense_tracking_number: str = Field(max_length=40)
+    place: NulFree = Field(max_length=200)
+    precinct: NulFree = Field(max_length=100)
+    offense_tracking_number: NulFree = Field(max_length=40)
 
 
 class PriorInvolvementIn(BaseModel):
     kind: PriorInvolvementKind
-    reference: str = Field(max_length=100)
+    reference: NulFree = Field(max_length=100)
 
 
 class ReferralIn(BaseModel):
@@ -86,14 +95,14 @@ class ReferralIn(BaseModel):
     existing_person_id: RecordRef | None = Field(
         default=None, description="a person this officer referred before; no one else"
     )
-    confirm_token: str | None = Field(default=None, max_length=1000)
+    confirm_token: NulFree | None = Field(default=None, max_length=1000)
     case_management_agency_id: RecordRef
     arrest: ArrestIn | None = None
-    offense_category: str | None = Field(default=None, max_length=32)
+    offense_category: NulFree | None = Field(default=None, max_length=32)
     prior_involvement: PriorInvolvementIn | None = None
-    precinct: str | None = Field(default=None, max_length=100)
+    precinct: NulFree | None = Field(default=None, max_length=100)
     screening: ScreeningIn = Field(default_factory=ScreeningIn)
-    override_reason: str | None = Field(default=None, max_length=1000)
+    override_reason: NulFree | None = Field(default=None, max_length=1000)
 
 
 class ReferralCreated(BaseModel):

@@ -4,7 +4,7 @@ Form fields stay text where a person types them, so that a mistake is answered w
 form again and a message (nothing changed), not with a bare validation error.
 """
 
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 
 from pydantic import BaseModel, Field
 from sqlmodel import Session
@@ -21,6 +21,7 @@ from hub.referrals.services import (
     PersonChoice,
 )
 from hub.vocabulary import PriorInvolvementKind
+from hub.web.params import Code, RecordNumber
 
 NONE_OF_THESE = "none"
 
@@ -33,10 +34,10 @@ class PersonFields(BaseModel):
     last_name: str = Field(default="", max_length=100)
     date_of_birth: str = Field(default="", max_length=10)
     aliases: str = Field(default="", max_length=1000)
-    race_ethnicity: list[int] = Field(default_factory=list)
-    gender: list[int] = Field(default_factory=list)
+    race_ethnicity: list[Code] = Field(default_factory=list)
+    gender: list[Code] = Field(default_factory=list)
     person_choice: str = Field(default="", max_length=20)
-    candidate_ids: list[int] = Field(default_factory=list)
+    candidate_ids: list[RecordNumber] = Field(default_factory=list)
 
 
 class ScreeningFields(BaseModel):
@@ -55,7 +56,7 @@ class ArrestForm(PersonFields, ScreeningFields):
     place: str = Field(default="", max_length=200)
     precinct: str = Field(default="", max_length=100)
     offense_tracking_number: str = Field(default="", max_length=40)
-    case_management_agency_id: int | None = None
+    case_management_agency_id: RecordNumber | None = None
 
 
 class SocialContactForm(PersonFields, ScreeningFields):
@@ -63,7 +64,7 @@ class SocialContactForm(PersonFields, ScreeningFields):
     prior_kind: str = Field(default="", max_length=32)
     prior_reference: str = Field(default="", max_length=100)
     precinct: str = Field(default="", max_length=100)
-    case_management_agency_id: int | None = None
+    case_management_agency_id: RecordNumber | None = None
 
 
 class ListEntryForm(PersonFields):
@@ -89,7 +90,12 @@ def parse_local_time(text: str, rules: SiteRules, what: str) -> datetime:
         moment = datetime.fromisoformat(text.strip())
     except ValueError:
         raise ReferralError(f"{what}: give a date and time") from None
-    return moment if moment.tzinfo else moment.replace(tzinfo=rules.tz)
+    moment = moment if moment.tzinfo else moment.replace(tzinfo=rules.tz)
+    try:
+        moment.astimezone(UTC)  # stored in UTC: year 1 east of UTC is no date at all
+    except OverflowError:
+        raise ReferralError(f"{what}: give a date and time from the years 1 to 9999") from None
+    return moment
 
 
 def choose_person(

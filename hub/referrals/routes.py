@@ -56,6 +56,7 @@ from hub.referrals.services import ArrestDetails, PersonRefused, PossibleDuplica
 from hub.vocabulary import Action, Category, DisclosureTag, Purpose
 from hub.web.dependencies import DB, CurrentViewer, log_actor, refused_as_not_found, require
 from hub.web.paging import PageNumber, Paging
+from hub.web.params import RecordNumber
 from hub.web.templating import render
 
 router = APIRouter()
@@ -421,7 +422,11 @@ def _feedback_page(
 
 @router.get("/referrals/{referral_id}", response_class=HTMLResponse)
 def referral_page(
-    request: Request, db: DB, viewer: CurrentViewer, referral_id: int, created: bool = False
+    request: Request,
+    db: DB,
+    viewer: CurrentViewer,
+    referral_id: RecordNumber,
+    created: bool = False,
 ) -> Response:
     """The referrer's feedback view, or the case manager's intake page: notifications link
     here for both, and each role holds the action of one of the two."""
@@ -439,7 +444,7 @@ def new_arrest(
     request: Request,
     db: DB,
     viewer: Referrer,
-    referral_id: int,
+    referral_id: RecordNumber,
     offenses: Annotated[list[str], Form()] = [],  # noqa: B006 (FastAPI copies defaults)
     arrested_at: Annotated[str, Form(max_length=20)] = "",
     place: Annotated[str, Form(max_length=200)] = "",
@@ -576,7 +581,7 @@ def record_screening(
     request: Request,
     db: DB,
     viewer: CaseManager,
-    referral_id: int,
+    referral_id: RecordNumber,
     at: Annotated[str, Form(max_length=20)] = "",
 ) -> Response:
     rules = current_rules(db)
@@ -601,7 +606,7 @@ def record_intake(
     request: Request,
     db: DB,
     viewer: CaseManager,
-    referral_id: int,
+    referral_id: RecordNumber,
     services_text: Annotated[str, Form(alias="services", max_length=4000)] = "",
     at: Annotated[str, Form(max_length=20)] = "",
 ) -> Response:
@@ -628,8 +633,8 @@ def assign_caseload(
     request: Request,
     db: DB,
     viewer: CaseManager,
-    referral_id: int,
-    case_manager_id: Annotated[int, Form()],
+    referral_id: RecordNumber,
+    case_manager_id: Annotated[RecordNumber, Form()],
 ) -> Response:
     """A supervisor assigns; a case manager asking for the client themself sends a request
     that a supervisor decides (nothing more is disclosed meanwhile)."""
@@ -735,7 +740,7 @@ def community_referral(
     request: Request,
     db: DB,
     viewer: CommunityReferrer,
-    entry_id: int,
+    entry_id: RecordNumber,
     form: Annotated[ScreeningFields, Form()],
 ) -> Response:
     try:

@@ -2,16 +2,17 @@
 bearer scheme, so that /api/openapi.json tells a client system the truth about each route."""
 
 import re
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Annotated, Any
 
 from fastapi import Depends, HTTPException, Path, Request, Security, status
 from fastapi.security import HTTPBearer
-from pydantic import BaseModel, BeforeValidator, Field
+from pydantic import AfterValidator, BaseModel, BeforeValidator, Field
 from starlette.concurrency import run_in_threadpool
 
 from hub.accounts.sessions import Viewer
 from hub.audit.log import append_refusal
+from hub.db import MAX_LOG_SEQ, MAX_RECORD_ID
 from hub.vocabulary import TokenScope
 from hub.web.dependencies import DB, SAFE_METHODS, log_actor, optional_viewer
 
@@ -64,9 +65,8 @@ NEXT_PAGE: dict[int | str, dict[str, Any]] = {
 # Documents the bearer scheme in the OpenAPI schema; hub.web.dependencies checks the token.
 BEARER = Security(HTTPBearer(auto_error=False, description="A token from `hub users token`."))
 
-# Record numbers are INTEGER columns: 32-bit on PostgreSQL. A larger number names no record,
-# and the database would refuse to even compare it, so it is turned away as invalid input.
-MAX_RECORD_ID = 2**31 - 1
+# Record numbers are INTEGER columns: 32-bit on PostgreSQL (hub.db.MAX_RECORD_ID). In a path
+# from 0: no record is 0, so it is a 404, as the API has always answered it.
 RecordId = Annotated[int, Path(ge=0, le=MAX_RECORD_ID)]
 
 
@@ -82,6 +82,9 @@ def _json_integer(value: object) -> object:
 
 
 RecordRef = Annotated[int, Field(ge=1, le=MAX_RECORD_ID), BeforeValidator(_json_integer)]
+# A log entry's seq (from 0, BIGINT) and a code from a published list (HUD HMIS), in a body.
+LogRef = Annotated[int, Field(ge=0, le=MAX_LOG_SEQ), BeforeValidator(_json_integer)]
+CodeRef = Annotated[int, Field(ge=0, le=MAX_RECORD_ID), BeforeValidator(_json_integer)]
 
 
 def _iso_only(value: object) -> object:
@@ -96,7 +99,29 @@ def _iso_only(value: object) -> object:
 
 _ISO = re.compile(r"^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?)?$")
 IsoDate = Annotated[date, BeforeValidator(_iso_only)]
-IsoDateTime = Annotated[datetime, BeforeValidator(_iso_only)]
+
+
+def _in_utc(value: datetime) -> datetime:
+    # A moment without its zone is ambiguous (the site's? the caller's? UTC?) and a store of
+    # UTC cannot compare it: the calling system says which zone it means.
+    if value.tzinfo is None:
+        raise ValueError(
+            "a moment needs its time zone, e.g. 2026-11-27T09:00:00Z or 2026-11-27T01:00:00-08:00"
+        )
+    try:
+        return value.astimezone(UTC)
+    except OverflowError:
+        raise ValueError("the moment is outside the years 1 to 9999 in UTC") from None
+
+
+# A moment in time (a query's `since`): ISO 8601 with its zone, read as UTC. Date alone is
+# refused as well: its midnight would be in no zone.
+IsoDateTime = Annotated[datetime, BeforeValidator(_iso_only), AfterValidator(_in_utc)]
+
+
+# Text in a JSON body: no NUL character (PostgreSQL cannot store one: it answered 500), said
+# in the schema so that a client, and schemathesis, can tell a valid request from an invalid one.
+NulFree = Annotated[str, Field(pattern=r"^[^\x00]*$")]
 
 
 def refuse_unknown_query(request: Request) -> None:

@@ -36,6 +36,7 @@ from hub.settings import PROJECT_ROOT, get_settings
 from hub.web import home
 from hub.web.admission import AdmissionLimit
 from hub.web.dependencies import SignInRequired, csrf_protect
+from hub.web.readable import ReadableForms, readable_input
 from hub.web.security import SecurityHeaders
 from hub.web.templating import Page, render
 from hub.workgroup import routes as workgroup
@@ -88,17 +89,22 @@ def create_app() -> FastAPI:
         summary="The shared system of a pre-booking diversion program.",
         version="0.1.0",
         lifespan=lifespan,
-        dependencies=[Depends(csrf_protect)],
-        docs_url="/api/docs",
+        dependencies=[Depends(readable_input), Depends(csrf_protect)],
+        # /api/docs is home.api_docs_page: FastAPI's Swagger UI page has an inline script and
+        # loads Swagger UI from a CDN unpinned, both refused by the CSP.
+        docs_url=None,
         openapi_url="/api/openapi.json",
         redoc_url=None,
         swagger_ui_oauth2_redirect_url=None,  # no OAuth flow in the docs: one public page fewer
     )
-    # Inside SecurityHeaders, which Hub puts around everything.
+    # Inside SecurityHeaders, which Hub puts around everything; the last added is outermost,
+    # so a form body is read only once the request is admitted.
+    app.add_middleware(ReadableForms)
     app.add_middleware(AdmissionLimit, limit=get_settings().concurrent_requests)
     app.mount("/static", StaticFiles(directory=str(PROJECT_ROOT / "static")), name="static")
     app.include_router(home.router)
     app.add_route("/healthz/page", home.health_page, include_in_schema=False)
+    app.add_route("/api/docs", home.api_docs_page, include_in_schema=False)
     app.include_router(accounts.router)
     app.include_router(accounts_admin.router)
     app.include_router(referrals.router)

@@ -25,6 +25,7 @@ SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 CSRF_HEADER = "x-csrf-token"
 CSRF_FIELD = "csrf_token"
 ANONYMOUS_CSRF_COOKIE = "hub_signin_csrf"
+FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
 # Requests the page makes on its own, on a timer: they read the session but do not count as
 # activity, so polling cannot hold off the idle lock (CJIS AC-11). The notification badge and
 # the live work-group agenda poll.
@@ -156,9 +157,7 @@ async def csrf_protect(
         # No cookie, so no ambient credential to forge: the route's own check answers 401.
         return
     given = request.headers.get(CSRF_HEADER)
-    if given is None and request.headers.get("content-type", "").startswith(
-        ("application/x-www-form-urlencoded", "multipart/form-data")
-    ):
+    if given is None and request.headers.get("content-type", "").startswith(FORM_TYPES):
         form = await request.form()
         value = form.get(CSRF_FIELD)
         given = value if isinstance(value, str) else None

@@ -1,4 +1,7 @@
-"""The home page: one per role, listing what that role does here."""
+"""The home page: one per role, listing what that role does here; the health page; the API's
+documentation page."""
+
+from dataclasses import dataclass, field
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
@@ -30,3 +33,29 @@ def health_page(request: Request) -> Response:
     not even the app-wide CSRF dependency runs: a session cookie sent with it is never read,
     and asking for it is not user activity (CJIS AC-11)."""
     return render(request, "healthz.html", Page(title="Ready"))
+
+
+@dataclass(frozen=True)
+class ApiOperation:
+    method: str
+    path: str
+    summary: str
+
+
+@dataclass
+class ApiDocsPage(Page):
+    operations: list[ApiOperation] = field(default_factory=list)
+
+
+def api_docs_page(request: Request) -> Response:
+    """/api/docs: the API's routes, read from the OpenAPI document, and a link to it. Rendered
+    here rather than by Swagger UI, which needs an inline script and a script from a CDN that
+    the CSP (script-src 'self' and htmx only) refuses. Public, as /api/openapi.json is: it
+    names routes, no data. A plain Starlette route, like health_page."""
+    schema = request.app.openapi()
+    operations = [
+        ApiOperation(method.upper(), path, operation.get("summary", ""))
+        for path, methods in schema["paths"].items()
+        for method, operation in methods.items()
+    ]
+    return render(request, "api_docs.html", ApiDocsPage(title="API", operations=operations))

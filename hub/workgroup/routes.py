@@ -4,7 +4,7 @@ hub.workgroup.services, every client read in hub.disclosure.items."""
 from datetime import date, datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Form, HTTPException, Query, Request, status
+from fastapi import APIRouter, Depends, Form, HTTPException, Request, status
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlmodel import Session, col, select
 
@@ -17,6 +17,7 @@ from hub.referrals.rules import current_rules
 from hub.referrals.services import ident
 from hub.vocabulary import Action, ItemEntryKind, Role, UserStatus
 from hub.web.dependencies import DB, log_actor, refused_as_not_found, require
+from hub.web.params import Count, LogSeq, RecordNumber
 from hub.web.templating import render
 from hub.workgroup import services
 from hub.workgroup.pages import IndexPage, MeetingPage, MemberOption
@@ -186,8 +187,8 @@ def create_meeting(
     starts_at: Annotated[str, Form(max_length=40)] = "",
     place: Annotated[str, Form(max_length=200)] = "",
     call_link: Annotated[str, Form(max_length=500)] = "",
-    invitees: Annotated[list[int] | None, Form()] = None,
-    interval_days: Annotated[int | None, Form()] = None,
+    invitees: Annotated[list[RecordNumber] | None, Form()] = None,
+    interval_days: Annotated[Count | None, Form()] = None,
 ) -> Response:
     actor = log_actor(request, viewer)
     try:
@@ -204,7 +205,9 @@ def create_meeting(
 
 
 @router.post("/series/{series_id}/next", response_class=HTMLResponse)
-def next_in_series(request: Request, db: DB, viewer: Coordinator, series_id: int) -> Response:
+def next_in_series(
+    request: Request, db: DB, viewer: Coordinator, series_id: RecordNumber
+) -> Response:
     try:
         meeting = services.next_in_series(db, viewer, series_id, log_actor(request, viewer))
     except WorkGroupError as refused:
@@ -216,7 +219,7 @@ def next_in_series(request: Request, db: DB, viewer: Coordinator, series_id: int
 
 @router.post("/settings", response_class=HTMLResponse)
 def settings(
-    request: Request, db: DB, viewer: Coordinator, not_seen_days: Annotated[int, Form()] = 0
+    request: Request, db: DB, viewer: Coordinator, not_seen_days: Annotated[Count, Form()] = 0
 ) -> Response:
     try:
         services.set_not_seen_days(db, viewer, not_seen_days, log_actor(request, viewer))
@@ -231,7 +234,7 @@ def flag(
     request: Request,
     db: DB,
     viewer: Flagger,
-    person_id: Annotated[int, Form()] = 0,
+    person_id: Annotated[RecordNumber, Form()] = 0,
     category: Annotated[str, Form(max_length=32)] = "",
     note: Annotated[str, Form(max_length=1000)] = "",
 ) -> Response:
@@ -249,7 +252,7 @@ def flag(
 
 
 @router.get("/meetings/{meeting_id}", response_class=HTMLResponse)
-def meeting(request: Request, db: DB, viewer: Reader, meeting_id: int) -> Response:
+def meeting(request: Request, db: DB, viewer: Reader, meeting_id: RecordNumber) -> Response:
     page = _meeting_page(request, db, viewer, meeting_id)
     return render(request, "workgroup/meeting.html", page)
 
@@ -259,8 +262,8 @@ def live(
     request: Request,
     db: DB,
     viewer: Reader,
-    meeting_id: int,
-    since: Annotated[int, Query(ge=0)] = 0,
+    meeting_id: RecordNumber,
+    since: LogSeq = 0,
 ) -> Response:
     """The live agenda's poll: a version check that carries no client data and logs nothing
     when nothing changed (204); otherwise the fragment, disclosed and logged like the page."""
@@ -276,13 +279,13 @@ def live(
 
 
 @router.get("/meetings/{meeting_id}/print", response_class=HTMLResponse)
-def print_view(request: Request, db: DB, viewer: Reader, meeting_id: int) -> Response:
+def print_view(request: Request, db: DB, viewer: Reader, meeting_id: RecordNumber) -> Response:
     page = _meeting_page(request, db, viewer, meeting_id, view="print")
     return render(request, "workgroup/print.html", page)
 
 
 @router.get("/meetings/{meeting_id}/minutes", response_class=HTMLResponse)
-def minutes(request: Request, db: DB, viewer: Reader, meeting_id: int) -> Response:
+def minutes(request: Request, db: DB, viewer: Reader, meeting_id: RecordNumber) -> Response:
     page = _meeting_page(request, db, viewer, meeting_id, view="minutes")
     return render(request, "workgroup/minutes.html", page)
 
@@ -292,7 +295,7 @@ def add_items(
     request: Request,
     db: DB,
     viewer: Coordinator,
-    meeting_id: int,
+    meeting_id: RecordNumber,
     proposal: Annotated[list[str] | None, Form()] = None,
 ) -> Response:
     try:
@@ -309,9 +312,9 @@ def add_manual(
     request: Request,
     db: DB,
     viewer: Coordinator,
-    meeting_id: int,
+    meeting_id: RecordNumber,
     topic: Annotated[str, Form(max_length=200)] = "",
-    person_id: Annotated[int | None, Form()] = None,
+    person_id: Annotated[RecordNumber | None, Form()] = None,
     category: Annotated[str, Form(max_length=32)] = "",
     text: Annotated[str, Form(max_length=4000)] = "",
 ) -> Response:
@@ -341,7 +344,7 @@ _MEETING_STEPS = {
 
 @router.post("/meetings/{meeting_id}/{step}", response_class=HTMLResponse)
 def meeting_step(
-    request: Request, db: DB, viewer: Coordinator, meeting_id: int, step: str
+    request: Request, db: DB, viewer: Coordinator, meeting_id: RecordNumber, step: str
 ) -> Response:
     if step not in _MEETING_STEPS:
         raise HTTPException(status.HTTP_404_NOT_FOUND, "No such step.")
@@ -360,7 +363,7 @@ def move(
     request: Request,
     db: DB,
     viewer: Coordinator,
-    item_id: int,
+    item_id: RecordNumber,
     direction: Annotated[str, Form(max_length=4)] = "",
 ) -> Response:
     meeting_id = _meeting_of_item(request, db, viewer, item_id)
@@ -372,7 +375,7 @@ def move(
 
 
 @router.post("/items/{item_id}/remove", response_class=HTMLResponse)
-def remove(request: Request, db: DB, viewer: Coordinator, item_id: int) -> Response:
+def remove(request: Request, db: DB, viewer: Coordinator, item_id: RecordNumber) -> Response:
     meeting_id = _meeting_of_item(request, db, viewer, item_id)
     try:
         services.remove_item(db, viewer, item_id, log_actor(request, viewer))
@@ -382,7 +385,7 @@ def remove(request: Request, db: DB, viewer: Coordinator, item_id: int) -> Respo
 
 
 @router.post("/items/{item_id}/discussed", response_class=HTMLResponse)
-def discussed(request: Request, db: DB, viewer: Coordinator, item_id: int) -> Response:
+def discussed(request: Request, db: DB, viewer: Coordinator, item_id: RecordNumber) -> Response:
     meeting_id = _meeting_of_item(request, db, viewer, item_id)
     try:
         services.mark_discussed(db, viewer, item_id, log_actor(request, viewer))
@@ -396,7 +399,7 @@ def add_entry(
     request: Request,
     db: DB,
     viewer: Contributor,
-    item_id: int,
+    item_id: RecordNumber,
     kind: Annotated[ItemEntryKind, Form()] = ItemEntryKind.update,
     category: Annotated[str, Form(max_length=32)] = "",
     body: Annotated[str, Form(max_length=4000)] = "",
@@ -416,9 +419,9 @@ def add_action(
     request: Request,
     db: DB,
     viewer: Coordinator,
-    item_id: int,
+    item_id: RecordNumber,
     description: Annotated[str, Form(max_length=1000)] = "",
-    assignee_id: Annotated[int, Form()] = 0,
+    assignee_id: Annotated[RecordNumber, Form()] = 0,
     due_on: Annotated[date | None, Form()] = None,
     category: Annotated[str, Form(max_length=32)] = "",
 ) -> Response:
@@ -436,11 +439,11 @@ def decision(
     request: Request,
     db: DB,
     viewer: Prosecutor,
-    item_id: int,
+    item_id: RecordNumber,
     outcome: Annotated[str, Form(max_length=32)] = "",
     reason_codes: Annotated[list[str] | None, Form()] = None,
     note: Annotated[str, Form(max_length=2000)] = "",
-    material_seq: Annotated[int | None, Form()] = None,
+    material_seq: Annotated[LogSeq | None, Form()] = None,
 ) -> Response:
     meeting_id = _meeting_of_item(request, db, viewer, item_id)
     try:
@@ -464,8 +467,8 @@ def action_status(
     request: Request,
     db: DB,
     viewer: Reader,
-    action_id: int,
-    meeting_id: Annotated[int, Form()] = 0,
+    action_id: RecordNumber,
+    meeting_id: Annotated[RecordNumber, Form()] = 0,
     new_status: Annotated[str, Form(alias="status", max_length=16)] = "",
 ) -> Response:
     try:

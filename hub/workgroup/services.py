@@ -201,10 +201,18 @@ class MeetingForm:
     invitee_ids: Sequence[int]
 
 
-def _check_form(db: Session, form: MeetingForm) -> list[int]:
+# How far ahead a meeting may be set: a date further out is a slip of the keyboard (9999).
+MEETING_HORIZON = timedelta(days=731)
+
+
+def _check_form(db: Session, form: MeetingForm, now: datetime) -> list[int]:
     _text(form.title, "title", 200)
     if form.starts_at.tzinfo is None:
         raise WorkGroupError("the start time needs a time zone")
+    if form.starts_at < now:
+        raise WorkGroupError("a meeting cannot start in the past: give a time still to come")
+    if form.starts_at > now + MEETING_HORIZON:
+        raise WorkGroupError("a meeting can be set at most two years ahead")
     if not ((form.place or "").strip() or (form.call_link or "").strip()):
         raise WorkGroupError("give a place or a call link")
     if form.call_link and not form.call_link.strip().startswith("https://"):
@@ -265,27 +273,40 @@ def _series_label(series: MeetingSeries) -> str:
 
 
 def create_meeting(
-    db: Session, coordinator: Viewer, form: MeetingForm, actor: Actor
+    db: Session,
+    coordinator: Viewer,
+    form: MeetingForm,
+    actor: Actor,
+    *,
+    now: datetime | None = None,
 ) -> WorkGroupMeeting:
     """A one-off meeting in draft, with its invitees (the coordinator always among them) and
-    any open action items carried onto its agenda. Commits."""
+    any open action items carried onto its agenda. It starts between now and two years ahead.
+    Commits."""
     _require_coordinator(coordinator)
     with rollback_on_error(db):
-        invitees = _check_form(db, form)
+        invitees = _check_form(db, form, now or utcnow())
         meeting = _new_meeting(db, coordinator, form, invitees, actor)
         db.commit()
     return meeting
 
 
 def create_series(
-    db: Session, coordinator: Viewer, form: MeetingForm, interval_days: int, actor: Actor
+    db: Session,
+    coordinator: Viewer,
+    form: MeetingForm,
+    interval_days: int,
+    actor: Actor,
+    *,
+    now: datetime | None = None,
 ) -> WorkGroupMeeting:
-    """A recurring series (e.g. every 14 days) and its first meeting. Commits."""
+    """A recurring series (e.g. every 14 days) and its first meeting, which starts between now
+    and two years ahead. Commits."""
     _require_coordinator(coordinator)
     if not 1 <= interval_days <= 56:
         raise WorkGroupError("a series meets every 1 to 56 days")
     with rollback_on_error(db):
-        invitees = _check_form(db, form)
+        invitees = _check_form(db, form, now or utcnow())
         series = MeetingSeries(
             title=form.title.strip(),
             interval_days=interval_days,
