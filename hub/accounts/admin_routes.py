@@ -195,7 +195,9 @@ def change_role(
 
 
 @router.post("/users/{user_id}/enrolment-link", response_class=HTMLResponse)
-def new_enrolment_link(request: Request, db: DB, viewer: UserManager, user_id: int) -> Response:
+def new_enrolment_link(
+    request: Request, db: DB, viewer: UserManager, user_id: RecordNumber
+) -> Response:
     """A fresh link for a person who has not enrolled yet; the older one stops working."""
     actor, scope = log_actor(request, viewer), Scope.of(viewer)
     links: list[str] = []
@@ -300,12 +302,12 @@ def _decide(
 
 
 @router.post("/approvals/{request_id}/approve", response_class=HTMLResponse)
-def approve(request: Request, db: DB, viewer: AccessApprover, request_id: int) -> Response:
+def approve(request: Request, db: DB, viewer: AccessApprover, request_id: RecordNumber) -> Response:
     return _decide(request, db, viewer, request_id, approvals.approve, "Approved.")
 
 
 @router.post("/approvals/{request_id}/refuse", response_class=HTMLResponse)
-def refuse(request: Request, db: DB, viewer: AccessApprover, request_id: int) -> Response:
+def refuse(request: Request, db: DB, viewer: AccessApprover, request_id: RecordNumber) -> Response:
     return _decide(request, db, viewer, request_id, approvals.refuse, "Refused.")
 
 
@@ -424,7 +426,7 @@ def set_part2_program(
     request: Request,
     db: DB,
     viewer: AgencyManager,
-    agency_id: int,
+    agency_id: RecordNumber,
     part2_program: Annotated[bool, Form()],
 ) -> Response:
     """The program office marks an agency as a 42 CFR Part 2 program, or unmarks it."""
