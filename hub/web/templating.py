@@ -2,6 +2,7 @@
 and client data only in the shape the policy layer returned."""
 
 from dataclasses import dataclass, field, fields
+from enum import Enum
 from typing import Any
 
 from fastapi import Request
@@ -19,6 +20,18 @@ templates = Jinja2Templates(directory=str(PROJECT_ROOT / "templates"))
 # time in the load test's profile (docs/load-test.md).
 templates.env.auto_reload = False
 templates.env.globals.update(htmx_url=HTMX_URL, htmx_integrity=HTMX_INTEGRITY, allowed=allowed)
+
+
+def label(value: Enum | str | None) -> str:
+    """A vocabulary value in words for a page ("case_manager" reads "case manager"); exports
+    keep the codes."""
+    if value is None:
+        return ""
+    text = value.value if isinstance(value, Enum) else value
+    return str(text).replace("_", " ")
+
+
+templates.env.filters["label"] = label
 
 
 @dataclass
