@@ -4,16 +4,25 @@ rollback, a second tree of one size (a split view), a bad proof and an unknown l
 
 import base64
 import hashlib
+import os
+import subprocess
+import sys
 import urllib.request
 
 import pytest
+from pydantic import ValidationError
 from typer.testing import CliRunner
 
 from hub.audit.checkpoint import verifier_key
 from hub.audit.notes import Signer, Verifier
 from hub.cli import app as cli
-from hub.settings import get_settings
-from hub.witness.cosignature import cosigned_message, open_cosignature, parse_cosigner_key
+from hub.settings import PROJECT_ROOT, Settings, get_settings
+from hub.witness.cosignature import (
+    cosigned_message,
+    cosigner_key,
+    open_cosignature,
+    parse_cosigner_key,
+)
 from hub.witness.keys import load_key
 from tests.witness_support import (
     NOW,
@@ -137,3 +146,54 @@ def test_keygen_writes_a_private_key_file_once(tmp_path):
         cli, ["witness", "keygen", "--state", str(state), "--name", "x.example/w"]
     )
     assert again.exit_code == 2 and "exists" in again.output
+
+
+def test_hub_witness_serve_runs_as_its_own_process(tmp_path):
+    """As an office would run it: its own key file and state, no hub database or secrets."""
+    state = tmp_path / "state"
+    made = CliRunner().invoke(
+        cli, ["witness", "keygen", "--state", str(state), "--name", "ob.example/w"]
+    )
+    environment = {"PATH": os.environ["PATH"]}  # none of the hub's settings
+    serve = ["witness", "serve", "--state", str(state), "--port", "0", "--log", verifier_key()]
+    process = subprocess.Popen(
+        [sys.executable, "-m", "hub", *serve],
+        cwd=PROJECT_ROOT,
+        env=environment,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        started = process.stderr.readline()
+        assert started.startswith(f"witness {made.output.strip()} on http://127.0.0.1:")
+        url = started.split(" on ")[1].strip().rstrip("/")
+        request = urllib.request.Request(
+            f"{url}/add-checkpoint", data=add_request(0, scratch_leaves(3)), method="POST"
+        )
+        with urllib.request.urlopen(request, timeout=5) as response:
+            line = response.read().decode()
+        note = scratch_note(scratch_leaves(3)) + line
+        assert open_cosignature(note, parse_cosigner_key(made.output)) is not None
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+        process.stderr.close()
+    assert (state / "witness.db").exists()
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "not json",
+        '{"url": "http://w.example", "key": "x"}',
+        '[{"url": "ftp://w.example", "key": "KEY"}]',
+        '[{"url": "http://w.example", "key": "w.example+00000000+AAAA"}]',
+        '[{"url": "http://w.example", "key": "KEY", "name": "w"}]',
+    ],
+)
+def test_a_malformed_witness_list_is_refused_at_start_up(value):
+    value = value.replace("KEY", cosigner_key(witness_signer("w.example/w", 4)))
+    with pytest.raises(ValidationError, match="witnesses"):
+        Settings(witnesses=value)
+    good = f'[{{"url": "https://w.example/", "key": "{cosigner_key(witness_signer("w", 4))}"}}]'
+    assert Settings(witnesses=good).witness_list[0][0] == "https://w.example/"

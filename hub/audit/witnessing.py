@@ -11,6 +11,7 @@ down or slow (5-second timeout) is logged and tried again next round; this runs 
 checkpointer's worker thread, never in a request.
 """
 
+import http.client
 import logging
 import urllib.error
 import urllib.request
@@ -251,7 +252,13 @@ def witness_round(
                 db.commit()
             outcomes[witness.name] = "refused"
             continue
-        except (OSError, ValueError, CheckpointRefused, TilesMissing) as exc:
+        except (
+            OSError,
+            ValueError,
+            http.client.HTTPException,
+            CheckpointRefused,
+            TilesMissing,
+        ) as exc:
             # A checkpoint holds no personal data; the error type is enough to act on.
             log.warning(
                 "witness %s not reached (%s); retrying next round", witness.name, type(exc).__name__
