@@ -11,12 +11,15 @@ import sys
 from datetime import timedelta
 
 import pytest
+from sqlalchemy import text
 from sqlmodel import select
+from typer.testing import CliRunner
 
 from hub.audit.checkpoint import checkpoint_round, verifier_key
 from hub.audit.models import LogEntry, WitnessCosignature
 from hub.audit.receipts import build_receipt
 from hub.audit.witnessing import checkpoint_and_witness_round, post_checkpoint, witness_round
+from hub.cli import app as cli
 from hub.privacy.flags import find
 from hub.settings import PROJECT_ROOT, get_settings
 from hub.vocabulary import FlagRule, SecurityEventTag
@@ -170,3 +173,33 @@ def test_a_witness_that_is_down_does_not_stop_the_checkpointer(db, monkeypatch, 
     assert "witness x.example/w not reached (URLError); retrying next round" in caplog.text
     assert refusals(db) == []
     assert db.exec(select(WitnessCosignature)).all() == []
+
+
+def test_the_checkpoint_command_asks_the_witnesses(db, witnesses):
+    first, second = witnesses
+    add_entries(db, 3)
+    result = CliRunner().invoke(cli, ["audit", "checkpoint"])
+    assert result.exit_code == 0, result.output
+    assert f"witness {first.name}: cosigned" in result.output
+    assert f"witness {second.name}: cosigned" in result.output
+    assert second.witness.state.held(get_settings().log_origin).tree_size == 3
+
+
+def test_one_app_process_at_a_time_asks_the_witnesses(db, witnesses):
+    """On PostgreSQL another process holding the witnesses' lock means this one skips the
+    round (the holder asks them); SQLite serves one host and asks."""
+    first, second = witnesses
+    add_entries(db, 2)
+    checkpoint_round()
+    engine = db.get_bind()
+    postgres = engine.dialect.name == "postgresql"
+    asked = {first.name: "cosigned", second.name: "cosigned"}
+    with engine.connect() as other:
+        if postgres:
+            other.execute(text("SELECT pg_advisory_lock(6964)"))
+        assert witness_round() == ({} if postgres else asked)
+        if postgres:
+            other.execute(text("SELECT pg_advisory_unlock(6964)"))
+    # The lock released (or, on SQLite, the witnesses already cosigned that head):
+    again = asked if postgres else {first.name: "current", second.name: "current"}
+    assert witness_round() == again

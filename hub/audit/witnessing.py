@@ -16,11 +16,13 @@ import logging
 import urllib.error
 import urllib.request
 from base64 import b64encode
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Engine, func
+from sqlalchemy import Engine, func, text
 from sqlmodel import Session, col, select
 
 from hub.audit.checkpoint import CheckpointRefused, checkpoint_round, latest_head, proof_nodes
@@ -37,6 +39,8 @@ from hub.witness.cosignature import open_cosignature, parse_cosigner_key
 log = logging.getLogger("hub.audit")
 
 TIMEOUT_SECONDS = 5
+# Names the advisory lock that lets one app process at a time ask the witnesses.
+_WITNESS_LOCK_ID = 6964
 
 
 @dataclass(frozen=True)
@@ -235,8 +239,39 @@ def witness_round(
     """Send the newest head to every witness that has not cosigned it. Returns what each did:
     cosigned, current, refused, or failed (each failure is logged and retried next round)."""
     engine = engine or get_engine()
+    witnesses = configured_witnesses(settings)
+    if not witnesses:
+        return {}
+    with _one_process(engine) as alone:
+        if not alone:
+            return {}  # another app process is asking them now
+        return _ask_each(engine, witnesses, post)
+
+
+@contextmanager
+def _one_process(engine: Engine) -> Iterator[bool]:
+    """On PostgreSQL, a session advisory lock (no transaction stays open while witnesses are
+    asked) so that app processes do not ask the same witness at once; SQLite serves one host."""
+    if engine.dialect.name != "postgresql":
+        yield True
+        return
+    with engine.connect() as connection:
+        lock = {"lock_id": _WITNESS_LOCK_ID}
+        held = bool(
+            connection.execute(text("SELECT pg_try_advisory_lock(:lock_id)"), lock).scalar()
+        )
+        connection.commit()
+        try:
+            yield held
+        finally:
+            if held:
+                connection.execute(text("SELECT pg_advisory_unlock(:lock_id)"), lock)
+                connection.commit()
+
+
+def _ask_each(engine: Engine, witnesses: list[WitnessConfig], post: Any) -> dict[str, str]:
     outcomes: dict[str, str] = {}
-    for witness in configured_witnesses(settings):
+    for witness in witnesses:
         with Session(engine, expire_on_commit=False) as db:
             head = latest_head(db)
             old_size = last_cosigned_size(db, witness)
