@@ -106,6 +106,12 @@ def test_checkpoints_are_cosigned_and_receipts_carry_k_of_n(db, witnesses, tmp_p
     altered = dict(receipt, cosignatures=[flip(c) for c in receipt["cosignatures"]])
     code, output = check(tmp_path, altered, *both, "--min-witnesses", "1")
     assert (code, output) == (1, f"INVALID: the cosignature by {first.name} is not valid")
+    # A newer head not yet cosigned: an entry it alone covers gets it, without cosignatures;
+    # an older entry keeps the cosigned head.
+    add_entries(db, 2)
+    checkpoint_round()
+    assert (build_receipt(db, 9)["tree_size"], build_receipt(db, 9)["cosignatures"]) == (10, [])
+    assert build_receipt(db, 6)["tree_size"] == 8
 
 
 def test_a_split_view_is_refused_by_the_witness_and_reported_by_the_hub(db, witnesses):
