@@ -12,6 +12,7 @@ from hub.demo.cli import demo_command
 from hub.notifications.cli import notifications_app
 from hub.referrals.cli import site_app
 from hub.settings import get_settings
+from hub.witness.cli import witness_app
 
 app = typer.Typer(
     help="Diversion Hub: the shared system of a pre-booking diversion program.",
@@ -36,6 +37,7 @@ app.command("demo")(demo_command)
 app.add_typer(site_app, name="site")
 app.add_typer(notifications_app, name="notifications")
 app.add_typer(audit_app, name="audit")
+app.add_typer(witness_app, name="witness")
 
 
 def fail(message: str, code: int = 1) -> None:

@@ -12,7 +12,7 @@ from hub.accounts.models import (
     User,
     UserSession,
 )
-from hub.audit.models import LogEntry, LogRetention, LogTile, TreeHead
+from hub.audit.models import LogEntry, LogRetention, LogTile, TreeHead, WitnessCosignature
 from hub.charging.models import (
     BreachSignalReview,
     ChargingDecision,
@@ -94,6 +94,7 @@ __all__ = [
     "TreeHead",
     "User",
     "UserSession",
+    "WitnessCosignature",
     "WorkGroupMeeting",
     "metadata",
 ]

@@ -1,11 +1,14 @@
 """All configuration, from environment variables prefixed HUB_ (see README, Configuration)."""
 
 import ipaddress
+import json
 from functools import lru_cache
 from pathlib import Path
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from hub.audit.notes import COSIGNATURE_V1, NoteError, Verifier
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -41,6 +44,11 @@ class Settings(BaseSettings):
     )
     checkpoint_push_url: str | None = Field(
         default=None, description="An HTTP endpoint that receives each checkpoint (POST)."
+    )
+    witnesses: str | None = Field(
+        default=None,
+        description="Witnesses that cosign each checkpoint (c2sp.org/tlog-witness), a JSON list: "
+        '[{"url": "https://w.example/", "key": "<`hub witness pubkey`>"}]. Unset: none.',
     )
     redis_url: str | None = Field(
         default=None,
@@ -109,6 +117,13 @@ class Settings(BaseSettings):
                 ) from None
         return value
 
+    @field_validator("witnesses")
+    @classmethod
+    def _witnesses_are_listed(cls, value: str | None) -> str | None:
+        # Checked at start-up, so a typo does not silently leave the log unwitnessed.
+        witness_list(value)
+        return value
+
     @model_validator(mode="after")
     def _refuse_missing_secrets(self) -> "Settings":
         missing = [
@@ -134,8 +149,40 @@ class Settings(BaseSettings):
         return _comma_list(self.trusted_proxies or "")
 
     @property
+    def witness_list(self) -> list[tuple[str, str]]:
+        return witness_list(self.witnesses)
+
+    @property
     def is_sqlite(self) -> bool:
         return self.database_url.startswith("sqlite")
+
+
+def witness_list(value: str | None) -> list[tuple[str, str]]:
+    """(url, verifier key) of each witness in HUB_WITNESSES; ValueError if malformed."""
+    if not value:
+        return []
+    try:
+        items = json.loads(value)
+    except ValueError:
+        raise ValueError("is not JSON") from None
+    if not isinstance(items, list):
+        raise ValueError("is a JSON list of witnesses")
+    witnesses = []
+    for item in items:
+        if (
+            not isinstance(item, dict)
+            or set(item) != {"url", "key"}
+            or not all(isinstance(v, str) for v in item.values())
+        ):
+            raise ValueError('lists objects {"url": ..., "key": ...}')
+        if not item["url"].startswith(("https://", "http://")):
+            raise ValueError("a witness's url is http(s)")
+        try:
+            Verifier.parse(item["key"], COSIGNATURE_V1)
+        except NoteError as exc:
+            raise ValueError(f"a witness's key: {exc}") from None
+        witnesses.append((item["url"], item["key"]))
+    return witnesses
 
 
 def _comma_list(value: str) -> list[str]:

@@ -220,6 +220,9 @@ class SecurityEventTag(StrEnum):
     access_refused = "admin:access:refused"
     # 42 CFR 2.11: the program office marks an agency as a Part 2 program, or unmarks it.
     agency_part2_program_changed = "admin:agency:part2_program_changed"
+    # Issue 19: a witness refused a checkpoint: the log showed it another tree of a size it had
+    # cosigned (a split view), or a smaller tree than it had cosigned (a rollback).
+    witness_refused = "audit:witness:refused"
 
 
 class DeadlineStatus(StrEnum):
@@ -376,6 +379,7 @@ class FlagRule(StrEnum):
     caseload_change = "caseload_change"  # a caseload request, approval, refusal or move
     court_order_pending = "court_order_pending"  # a court order awaiting a second officer
     new_access = "new_access"  # an account created, approved, re-enabled or given a new role
+    witness_refused = "witness_refused"  # a witness refused a checkpoint: split view or rollback
 
 
 class Action(StrEnum):

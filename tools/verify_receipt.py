@@ -5,6 +5,7 @@ Needs Python 3.9+ and the `cryptography` package, nothing else; short enough to 
 
     python3 verify_receipt.py RECEIPT.json --key 'ORIGIN+KEYID+BASE64KEY'
         [--older OLDER.checkpoint --consistency PROOF.json]
+        [--witness 'NAME+KEYID+BASE64KEY' ... [--min-witnesses K]]
 
 What is checked, in order:
  1. the entry: when the receipt holds its personal part and salt, the personal digest is
@@ -15,8 +16,12 @@ What is checked, in order:
  3. the checkpoint (C2SP tlog-checkpoint) is signed by the key you give (C2SP signed-note,
     Ed25519) and names that root and tree size;
  4. optionally, an older checkpoint you kept (also signed by that key) is consistent with this
-    one (RFC 9162 2.1.4.2): the log only grew in between.
-The key must come from you (the hub's published `hub audit pubkey`), never from the receipt.
+    one (RFC 9162 2.1.4.2): the log only grew in between;
+ 5. optionally, at least K of the witnesses you name (`hub witness pubkey` of each; K defaults
+    to all of them) cosigned the checkpoint (C2SP tlog-cosignature, Ed25519 cosignature/v1):
+    each saw this log grow to it, and no other tree of its size. Cosignatures by keys you did
+    not name are ignored.
+The keys must come from you (the hub's published `hub audit pubkey`), never from the receipt.
 Prints VALID or INVALID with the reason; exit status 0 or 1.
 """
 
@@ -131,15 +136,19 @@ def check_consistency(m, n, proof, first, second):
 # --- signed notes and checkpoints (C2SP) -------------------------------------------------------
 
 
-def parse_key(text):
+def parse_key(text, key_type=1):
     try:
         name, key_id, encoded = text.strip().split("+", 2)
         raw = base64.b64decode(encoded, validate=True)
         key_id = bytes.fromhex(key_id)
     except (ValueError, binascii.Error):
         raise Invalid("the verifier key is not NAME+KEYID+BASE64") from None
-    if len(raw) != 33 or raw[0] != 1:
-        raise Invalid("the verifier key is not an Ed25519 key")
+    if len(raw) != 33 or raw[0] != key_type:
+        raise Invalid(
+            "the verifier key is not an Ed25519 key"
+            if key_type == 1
+            else f"the witness key {name} is not an Ed25519 cosignature/v1 key"
+        )
     expected = hashlib.sha256(name.encode() + b"\n" + raw).digest()[:4]
     if key_id != expected:
         raise Invalid("the verifier key's id does not match its name and key")
@@ -183,7 +192,52 @@ def open_checkpoint(note, key):
     return size, root
 
 
-def verify(receipt, key_text, older_note=None, consistency=None):
+def cosigned_by(note_text, lines, witnesses):
+    """Names of the witnesses (name, key id, key) with a valid cosignature among `lines`."""
+    found = set()
+    for line in lines:
+        if not isinstance(line, str) or not line.startswith("\u2014 "):
+            raise Invalid("malformed cosignature line")
+        signer, _, blob = line[2:].partition(" ")
+        try:
+            raw = base64.b64decode(blob, validate=True)
+        except binascii.Error:
+            raise Invalid("malformed cosignature") from None
+        for name, key_id, public_key in witnesses:
+            if signer != name or raw[:4] != key_id:
+                continue
+            if len(raw) != 4 + 8 + 64:
+                raise Invalid(f"the cosignature by {name} is malformed")
+            timestamp = int.from_bytes(raw[4:12], "big")
+            message = f"cosignature/v1\ntime {timestamp}\n{note_text}".encode()
+            try:
+                public_key.verify(raw[12:], message)
+            except InvalidSignature:
+                raise Invalid(f"the cosignature by {name} is not valid") from None
+            found.add(name)
+    return found
+
+
+def check_witnesses(receipt, witness_texts, min_witnesses):
+    witnesses = [parse_key(text, key_type=4) for text in witness_texts]
+    if len({w[0] for w in witnesses}) != len(witnesses):
+        raise Invalid("a witness is named twice")
+    wanted = len(witnesses) if min_witnesses is None else min_witnesses
+    if not 1 <= wanted <= len(witnesses):
+        raise Invalid("--min-witnesses is between 1 and the number of --witness keys")
+    note = receipt["checkpoint"]
+    text = note[: note.rfind("\n\n") + 1]
+    lines = receipt.get("cosignatures") or []
+    found = cosigned_by(text, lines, witnesses)
+    if len(found) < wanted:
+        raise Invalid(
+            f"cosigned by {len(found)} of the named witnesses"
+            f"{' (' + ', '.join(sorted(found)) + ')' if found else ''}, {wanted} required"
+        )
+    return sorted(found)
+
+
+def verify(receipt, key_text, older_note=None, consistency=None, witnesses=(), minimum=None):
     key = parse_key(key_text)
     if receipt.get("verifier_key") not in (None, key_text.strip()):
         raise Invalid("the receipt names another verifier key than the one given")
@@ -203,7 +257,13 @@ def verify(receipt, key_text, older_note=None, consistency=None):
         older_size, older_root = open_checkpoint(older_note, key)
         hashes = [unhex(p, "a consistency proof hash") for p in consistency or []]
         check_consistency(older_size, size, hashes, older_root, root)
-    return f"entry {index} is in the log of {key[0]} at tree size {size}"
+    message = f"entry {index} is in the log of {key[0]} at tree size {size}"
+    if witnesses or minimum is not None:
+        if not witnesses:
+            raise Invalid("--min-witnesses needs --witness keys")
+        found = check_witnesses(receipt, witnesses, minimum)
+        message += f", cosigned by {len(found)} witness(es): {', '.join(found)}"
+    return message
 
 
 def main(argv=None):
@@ -212,6 +272,17 @@ def main(argv=None):
     parser.add_argument("--key", required=True, help="the hub's verifier key")
     parser.add_argument("--older", help="an older checkpoint (signed note file) you kept")
     parser.add_argument("--consistency", help="JSON list of hex hashes: proof older -> receipt")
+    parser.add_argument(
+        "--witness",
+        action="append",
+        default=[],
+        help="a witness's verifier key NAME+KEYID+BASE64 (repeatable)",
+    )
+    parser.add_argument(
+        "--min-witnesses",
+        type=int,
+        help="how many of the --witness keys must have cosigned (default: all)",
+    )
     args = parser.parse_args(argv)
     try:
         with open(args.receipt, encoding="utf-8") as handle:
@@ -224,7 +295,10 @@ def main(argv=None):
                 raise Invalid("--older needs --consistency")
             with open(args.consistency, encoding="utf-8") as handle:
                 consistency = json.load(handle)
-        print("VALID: " + verify(receipt, args.key, older, consistency))
+        print(
+            "VALID: "
+            + verify(receipt, args.key, older, consistency, args.witness, args.min_witnesses)
+        )
         return 0
     except Invalid as exc:
         print(f"INVALID: {exc}")

@@ -30,8 +30,10 @@ def pubkey_command() -> None:
 
 @audit_app.command("checkpoint")
 def checkpoint_command() -> None:
-    """Sign a checkpoint over every entry now (if there are new ones) and push pending ones."""
+    """Sign a checkpoint over every entry now (if there are new ones), push pending ones and
+    ask the witnesses (HUB_WITNESSES) to cosign the newest."""
     from hub.audit.checkpoint import CheckpointRefused, latest_head, push_pending, sign_checkpoint
+    from hub.audit.witnessing import witness_round
 
     with Session(get_engine(), expire_on_commit=False) as db:
         try:
@@ -43,6 +45,8 @@ def checkpoint_command() -> None:
         if head is None:
             head = latest_head(db)
             typer.echo("No new entries since the last checkpoint.", err=True)
+    for name, outcome in witness_round().items():
+        typer.echo(f"witness {name}: {outcome}", err=True)
     if head is not None:
         typer.echo(head.signed_note, nl=False)
     if pushed:

@@ -166,3 +166,19 @@ class LogRetention(SQLModel, table=True):
 
     id: int = Field(default=1, primary_key=True)
     erase_before: datetime = utc_field()
+
+
+class WitnessCosignature(SQLModel, table=True):
+    """A witness's cosignature (c2sp.org/tlog-cosignature) of a signed head: the witness saw
+    that head's tree extend every tree of this log it had cosigned before. Receipts carry them
+    (hub.audit.receipts), so a checker can require k of n witnesses it trusts."""
+
+    __tablename__ = "witness_cosignature"
+
+    id: int | None = Field(default=None, primary_key=True)
+    tree_head_id: int = Field(foreign_key="tree_head.id", index=True)
+    witness: str = Field(max_length=255, index=True)  # the witness's key name
+    key_id: str = Field(max_length=8)  # hex
+    signature: str  # the note signature line the witness answered, without its newline
+    cosigned_at: datetime = utc_field()  # the witness's timestamp
+    received_at: datetime = utc_field()

@@ -18,6 +18,8 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 ED25519 = b"\x01"
+# c2sp.org/tlog-cosignature: an Ed25519 cosignature/v1 key (a witness's) has its own type byte.
+COSIGNATURE_V1 = b"\x04"
 SIGNATURE_PREFIX = "\u2014 "  # em dash, space
 
 
@@ -30,8 +32,34 @@ def _check_name(name: str) -> None:
         raise NoteError("a key name is non-empty, without spaces or '+'")
 
 
-def key_id(name: str, public_key: bytes) -> bytes:
-    return hashlib.sha256(name.encode() + b"\n" + ED25519 + public_key).digest()[:4]
+def key_id(name: str, public_key: bytes, algorithm: bytes = ED25519) -> bytes:
+    return hashlib.sha256(name.encode() + b"\n" + algorithm + public_key).digest()[:4]
+
+
+def encode_verifier_key(name: str, public_key: bytes, algorithm: bytes = ED25519) -> str:
+    """`<name>+<hex key id>+<base64(type byte || public key)>` (c2sp.org/signed-note vkey)."""
+    encoded = base64.b64encode(algorithm + public_key).decode()
+    return f"{name}+{key_id(name, public_key, algorithm).hex()}+{encoded}"
+
+
+def signature_lines(note: str) -> tuple[str, list[tuple[str, bytes]]]:
+    """The text of a signed note and its signatures as (key name, key id || signature)."""
+    cut = note.rfind("\n\n")
+    if cut < 0 or not note.endswith("\n"):
+        raise NoteError("not a signed note")
+    signatures = []
+    for line in note[cut + 2 : -1].split("\n"):
+        if not line.startswith(SIGNATURE_PREFIX):
+            raise NoteError("malformed signature line")
+        name, _, blob = line[len(SIGNATURE_PREFIX) :].partition(" ")
+        try:
+            raw = base64.b64decode(blob, validate=True)
+        except binascii.Error as exc:
+            raise NoteError("malformed signature") from exc
+        if len(raw) < 5:
+            raise NoteError("malformed signature")
+        signatures.append((name, raw))
+    return note[: cut + 1], signatures
 
 
 @dataclass(frozen=True)
@@ -55,8 +83,7 @@ class Signer:
 
     @property
     def verifier_key(self) -> str:
-        encoded = base64.b64encode(ED25519 + self.public_key).decode()
-        return f"{self.name}+{key_id(self.name, self.public_key).hex()}+{encoded}"
+        return encode_verifier_key(self.name, self.public_key)
 
     def sign(self, text: str) -> str:
         """The signed note of `text` (which must end in a newline and hold no blank line)."""
@@ -74,7 +101,8 @@ class Verifier:
     public_key: Ed25519PublicKey
 
     @classmethod
-    def parse(cls, verifier_key: str) -> "Verifier":
+    def parse(cls, verifier_key: str, algorithm: bytes = ED25519) -> "Verifier":
+        """A verifier key of type `algorithm` (ED25519 for a log, COSIGNATURE_V1 for a witness)."""
         try:
             name, hex_id, encoded = verifier_key.strip().split("+", 2)
             raw = base64.b64decode(encoded, validate=True)
@@ -82,28 +110,20 @@ class Verifier:
         except (ValueError, binascii.Error) as exc:
             raise NoteError("not a verifier key (name+keyid+base64key)") from exc
         _check_name(name)
-        if len(raw) != 33 or raw[:1] != ED25519 or len(wanted_id) != 4:
-            raise NoteError("not an Ed25519 verifier key")
-        if key_id(name, raw[1:]) != wanted_id:
+        if len(raw) != 33 or raw[:1] != algorithm or len(wanted_id) != 4:
+            raise NoteError(
+                "not an Ed25519 verifier key"
+                if algorithm == ED25519
+                else "not an Ed25519 cosignature/v1 verifier key"
+            )
+        if key_id(name, raw[1:], algorithm) != wanted_id:
             raise NoteError("the verifier key's id does not match its name and key")
         return cls(name, wanted_id, Ed25519PublicKey.from_public_bytes(raw[1:]))
 
     def open(self, note: str) -> str:
         """The text of `note` if it carries a valid signature by this key; NoteError if not."""
-        cut = note.rfind("\n\n")
-        if cut < 0 or not note.endswith("\n"):
-            raise NoteError("not a signed note")
-        text, lines = note[: cut + 1], note[cut + 2 : -1].split("\n")
-        for line in lines:
-            if not line.startswith(SIGNATURE_PREFIX):
-                raise NoteError("malformed signature line")
-            name, _, blob = line[len(SIGNATURE_PREFIX) :].partition(" ")
-            try:
-                raw = base64.b64decode(blob, validate=True)
-            except binascii.Error as exc:
-                raise NoteError("malformed signature") from exc
-            if len(raw) < 5:
-                raise NoteError("malformed signature")
+        text, signatures = signature_lines(note)
+        for name, raw in signatures:
             if name != self.name or raw[:4] != self.key_id:
                 continue  # another key's signature (a witness's cosignature, say)
             try:

@@ -13,8 +13,9 @@ from sqlmodel import Session, col, select
 from hub.audit.checkpoint import proof_nodes, verifier_key
 from hub.audit.log import personal_part, public_part
 from hub.audit.merkle import ProofError, inclusion_proof, verify_inclusion
-from hub.audit.models import LogEntry, TreeHead
+from hub.audit.models import LogEntry, TreeHead, WitnessCosignature
 from hub.audit.tiles import TilesMissing
+from hub.audit.witnessing import cosignatures
 
 RECEIPT_FORMAT = "diversion-hub-receipt/1"
 
@@ -28,12 +29,20 @@ def build_receipt(db: Session, seq: int) -> dict[str, Any]:
     entry = db.get(LogEntry, seq)
     if entry is None:
         raise NoReceipt(f"there is no log entry {seq}")
-    head = db.exec(
-        select(TreeHead)
-        .where(TreeHead.tree_size > seq)
-        .order_by(col(TreeHead.tree_size).desc(), col(TreeHead.id).desc())
-        .limit(1)
-    ).first()
+    # The newest head that witnesses cosigned, so the receipt carries their cosignatures; else
+    # the newest head.
+    newest = select(TreeHead).where(TreeHead.tree_size > seq)
+    order = (col(TreeHead.tree_size).desc(), col(TreeHead.id).desc())
+    head = (
+        db.exec(
+            newest.join(
+                WitnessCosignature, col(WitnessCosignature.tree_head_id) == col(TreeHead.id)
+            )
+            .order_by(*order)
+            .limit(1)
+        ).first()
+        or db.exec(newest.order_by(*order).limit(1)).first()
+    )
     if head is None:
         raise NoReceipt(f"no signed checkpoint covers entry {seq} yet: run `hub audit checkpoint`")
     try:
@@ -60,5 +69,7 @@ def build_receipt(db: Session, seq: int) -> dict[str, Any]:
         "tree_size": head.tree_size,
         "inclusion_proof": [node.hex() for node in proof],
         "checkpoint": head.signed_note,
+        # c2sp.org/tlog-cosignature lines; appended to the checkpoint they make a cosigned note.
+        "cosignatures": cosignatures(db, head),
         "verifier_key": verifier_key(),
     }

@@ -19,7 +19,8 @@ Rules (thresholds in the site setting `privacy_flags`, see FlagSettings):
 - caseload_change: every caseload request, its approval or refusal, and every move of a client
   from one case manager to another (one flag per request or move);
 - court_order_pending: every court order recorded, with its confirmation and copy downloads;
-- new_access: an account created, approved, given a new role or enabled again (per request).
+- new_access: an account created, approved, given a new role or enabled again (per request);
+- witness_refused: every refusal of a checkpoint by a witness (split view or rollback).
 
 A flag's `key` names the rule and the subject (a user's day, an entry). Recomputing adds the
 entries not yet flagged under that key: to the open flag, or, if every flag under the key has
@@ -542,6 +543,31 @@ def _new_access(rows: list[_Row]) -> list[Finding]:
     return findings
 
 
+_WITNESS_REFUSALS = {
+    "split_view": "holds another tree of the same size (a split view)",
+    "not_consistent": "holds a tree this log does not extend (a split view)",
+    "rollback": "holds a larger tree than this log (entries lost: a rollback)",
+}
+
+
+def _witness_refusals(rows: list[_Row]) -> list[Finding]:
+    """Issue 19: a witness would not cosign the log's checkpoint; one flag per refusal."""
+    return [
+        Finding(
+            FlagRule.witness_refused,
+            f"witness_refused:{row.seq}",
+            f"Witness {row.detail.get('witness')} refused the checkpoint of size "
+            f"{row.detail.get('tree_size')}: it "
+            f"{_WITNESS_REFUSALS.get(str(row.detail.get('refused')), 'refused it')} at size "
+            f"{row.detail.get('witness_size')}. Run `hub audit verify` and compare with the "
+            "witness's checkpoint (docs/audit-log.md, Witnesses).",
+            [row.seq],
+        )
+        for row in rows
+        if row.tag == SecurityEventTag.witness_refused.value
+    ]
+
+
 def find(db: Session, since: datetime, now: datetime | None = None) -> list[Finding]:
     """Every finding about entries recorded since `since` (a site-local day start)."""
     now = now or utcnow()
@@ -561,6 +587,7 @@ def find(db: Session, since: datetime, now: datetime | None = None) -> list[Find
         *_lockouts(rows),
         *_second_person(rows),
         *_new_access(rows),
+        *_witness_refusals(rows),
     ]
     history_start = first_seq_from(
         db, since - timedelta(days=max(settings.volume_history_days, 1) + 1)

@@ -20,6 +20,7 @@ from hub.accounts import admin_routes as accounts_admin
 from hub.accounts import routes as accounts
 from hub.audit import routes as log_tiles
 from hub.audit.checkpoint import run_checkpointer
+from hub.audit.witnessing import checkpoint_and_witness_round
 from hub.charging import api as charging_api
 from hub.charging import routes as charging
 from hub.clients import api as clients_api
@@ -54,9 +55,11 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     with contextlib.suppress(PolicyUnavailable), Session(get_engine()) as db:
         policy_in_force(db)
     # Signs a checkpoint whenever the log has grown (hub.audit.checkpoint); one per process,
-    # and an advisory lock lets only one of them sign at a time.
+    # and an advisory lock lets only one of them sign at a time. Then asks the witnesses to
+    # cosign it (hub.audit.witnessing), in the same worker thread, never in a request.
     checkpointer = asyncio.create_task(
-        run_checkpointer(get_settings().checkpoint_interval_seconds), name="checkpointer"
+        run_checkpointer(get_settings().checkpoint_interval_seconds, checkpoint_and_witness_round),
+        name="checkpointer",
     )
     # Hears of policy releases through Redis when HUB_REDIS_URL is set; the version check in
     # hub.disclosure.releases finds them within a second without it.
