@@ -23,6 +23,7 @@ from hub.mail.services import (
     INVITATION_SUBJECT,
     NOTIFICATION_SUBJECT,
     claim_due,
+    delivery_of,
     send_due,
     set_delivery,
 )
@@ -60,6 +61,12 @@ def outbox(db: Session) -> list[OutboxMail]:
     rows = list(db.exec(select(OutboxMail).order_by(col(OutboxMail.id))).all())
     db.commit()  # SQLite: release the read transaction
     return rows
+
+
+def preference(db: Session, user_id: int) -> MailDelivery:
+    delivery = delivery_of(db, user_id)
+    db.commit()  # SQLite: release the read transaction before the app writes again
+    return delivery
 
 
 def bodies(server: MailServer) -> list[str]:
@@ -254,3 +261,17 @@ def test_a_server_whose_certificate_is_not_trusted_gets_no_mail(world, smtp, db,
     assert (report.sent, report.retrying) == (0, 1)
     assert smtp.received == []
     assert outbox(db)[0].last_error == "SSLCertVerificationError"
+
+
+def test_a_person_chooses_a_daily_digest_on_their_account_page(sign_in, db):
+    person = sign_in(Role.case_manager)
+    page = person.client.get("/account")
+    assert 'name="delivery" value="off" checked' in page.text
+    chosen = person.post("/account/mail", data={"delivery": "daily_digest"})
+    assert chosen.status_code == 200 and "Your choice of e-mail is saved." in chosen.text
+    assert 'name="delivery" value="daily_digest" checked' in chosen.text
+    assert preference(db, person.user.id) == MailDelivery.daily_digest
+    # A value that is no choice is refused and changes nothing.
+    refused = person.post("/account/mail", data={"delivery": "hourly"})
+    assert 400 <= refused.status_code < 500
+    assert preference(db, person.user.id) == MailDelivery.daily_digest
