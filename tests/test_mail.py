@@ -6,13 +6,16 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from fastapi.testclient import TestClient
+from pydantic import ValidationError
 from sqlalchemy import text
 from sqlmodel import Session, col, select
+from typer.testing import CliRunner
 
 from hub.accounts import services as accounts
 from hub.accounts.models import SignInAttempt
 from hub.accounts.sessions import viewer_for
 from hub.audit.log import Actor
+from hub.cli import app as cli
 from hub.clients.models import Person
 from hub.db import get_engine
 from hub.keyrotation import sealed_columns
@@ -28,7 +31,7 @@ from hub.mail.services import (
     set_delivery,
 )
 from hub.notifications.services import notify
-from hub.settings import get_settings
+from hub.settings import Settings, get_settings
 from hub.vocabulary import MailDelivery, MailKind, MailStatus, NotificationKind, Role
 from tests.certificates import free_port, self_signed
 from tests.factories import PASSWORD
@@ -275,3 +278,41 @@ def test_a_person_chooses_a_daily_digest_on_their_account_page(sign_in, db):
     refused = person.post("/account/mail", data={"delivery": "hourly"})
     assert 400 <= refused.status_code < 500
     assert preference(db, person.user.id) == MailDelivery.daily_digest
+
+
+def test_hub_mail_send_delivers_what_is_due_and_refuses_without_a_server(
+    world, smtp, db, monkeypatch
+):
+    manager = world.users["case_manager"]
+    set_delivery(db, manager.id, MailDelivery.immediate)
+    notify(db, [manager.id], NotificationKind.new_referral, "/referrals/1", "cli:one")
+    db.commit()
+    due = outbox(db)[0].next_attempt_at.isoformat()
+
+    monkeypatch.delenv("HUB_SMTP_HOST")
+    get_settings.cache_clear()
+    refused = CliRunner().invoke(cli, ["mail", "send", "--now", due])
+    assert refused.exit_code == 1
+    assert "HUB_SMTP_HOST is not set" in refused.output and "1 mail(s) waiting" in refused.output
+    assert outbox(db)[0].attempts == 0  # nothing was tried
+
+    monkeypatch.setenv("HUB_SMTP_HOST", HOST)
+    get_settings.cache_clear()
+    smtp.start()
+    sent = CliRunner().invoke(cli, ["mail", "send", "--now", due])
+    assert sent.exit_code == 0, sent.output
+    assert "1 sent, 0 to retry, 0 given up" in sent.output
+    assert len(smtp.received) == 1
+    assert manager.email not in sent.output
+
+
+@pytest.mark.parametrize("url", ["hub.cascadia-lead.example", "ftp://hub.example", "/hub"])
+def test_a_public_url_that_is_no_web_address_is_refused(url, monkeypatch):
+    monkeypatch.setenv("HUB_PUBLIC_URL", url)
+    with pytest.raises(ValidationError, match="HUB_PUBLIC_URL must start with https://"):
+        Settings()
+
+
+def test_the_public_url_loses_its_trailing_slash(monkeypatch):
+    monkeypatch.setenv("HUB_PUBLIC_URL", "https://hub.cascadia-lead.example/")
+    assert Settings().public_url == "https://hub.cascadia-lead.example"
