@@ -2,6 +2,7 @@
 transaction of its event and delivered by the sender to a real SMTP server on loopback, over
 STARTTLS, once, however long the server was down."""
 
+import logging
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -155,7 +156,7 @@ def test_a_daily_digest_gathers_the_days_notifications_into_one_mail(world, smtp
     assert send_due(db, before + timedelta(days=2)).sent == 0 and len(smtp.received) == 1
 
 
-def test_the_invitation_carries_the_enrolment_link_sealed_at_rest(db, factories, smtp):
+def test_the_invitation_carries_the_enrolment_link_sealed_at_rest(db, factories, smtp, caplog):
     agency = factories.Agency()
     admin = factories.User(role=Role.admin, agency_id=agency.id)
     scope = accounts.Scope.of(viewer_for(db, admin))
@@ -178,13 +179,23 @@ def test_the_invitation_carries_the_enrolment_link_sealed_at_rest(db, factories,
     assert new.enrolment_token not in stored and stored.startswith("v1:")
     assert ("outbox", "id", "body") in sealed_columns()
 
+    # The server is down: the log says so without the address or the link.
+    with caplog.at_level(logging.INFO):
+        assert send_due(db, mail.next_attempt_at).retrying == 1
+    assert "not delivered (ConnectionRefusedError)" in caplog.text
+    for secret in (new.enrolment_token, "new.person", "Rowan"):
+        assert secret not in caplog.text
+
     smtp.start()
-    assert send_due(db, mail.next_attempt_at).sent == 1
+    assert send_due(db, outbox(db)[0].next_attempt_at).sent == 1
     [received] = smtp.received
     assert received.recipients == ["new.person@evergreen-hrs.example"]
     assert received.message["Subject"] == INVITATION_SUBJECT
     assert link in received.message.get_content()
     assert "Rowan" not in received.message.as_string()
+    # Delivered, the link leaves the outbox.
+    [mail] = outbox(db)
+    assert mail.status == MailStatus.sent and mail.body == ""
 
 
 def test_security_alerts_go_at_once_without_a_preference(app, db, factories, smtp):
@@ -249,6 +260,22 @@ def test_two_senders_never_claim_the_same_mail(world, smtp, db):
         assert claim_due(second, now) is None  # held by the first sender's lease
         # A sender that died mid-send: once its lease ends another sender takes the mail over.
         assert claim_due(second, now + timedelta(minutes=6)) == claimed
+
+
+def test_on_postgresql_a_mail_another_sender_is_claiming_is_skipped(world, smtp, db, backend):
+    if backend == "sqlite":
+        pytest.skip("SQLite lets one writer in at a time: there is no row lock to skip")
+    manager = world.users["case_manager"]
+    set_delivery(db, manager.id, MailDelivery.immediate)
+    notify(db, [manager.id], NotificationKind.new_referral, "/referrals/1", "claim:locked")
+    db.commit()
+    now = outbox(db)[0].next_attempt_at
+    with Session(get_engine()) as first, Session(get_engine()) as second:
+        # The first sender is between its SELECT ... FOR UPDATE and its commit.
+        first.exec(select(OutboxMail).with_for_update()).all()
+        assert claim_due(second, now) is None  # skipped, not waited for
+        first.rollback()
+        assert claim_due(second, now) is not None
 
 
 def test_a_server_whose_certificate_is_not_trusted_gets_no_mail(world, smtp, db, monkeypatch):

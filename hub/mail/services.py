@@ -184,6 +184,7 @@ def fold_digests(db: Session, now: datetime) -> int:
 @dataclass(frozen=True)
 class Claimed:
     id: int
+    kind: MailKind
     to_address: str
     subject: str
     body: str
@@ -208,7 +209,7 @@ def claim_due(db: Session, now: datetime) -> Claimed | None:
     if mail is None or mail.id is None:
         db.commit()
         return None
-    claimed = Claimed(mail.id, mail.to_address, mail.subject, mail.body, mail.attempts)
+    claimed = Claimed(mail.id, mail.kind, mail.to_address, mail.subject, mail.body, mail.attempts)
     mail.claimed_until = now + LEASE
     db.add(mail)
     db.commit()
@@ -298,7 +299,11 @@ def send_due(
             failed += gave_up
             retrying += not gave_up
             continue
-        _settle(db, mail.id, attempts=mail.attempts + 1, status=MailStatus.sent, sent_at=now)
+        # The enrolment link leaves the outbox once it is delivered.
+        spent = {"body": ""} if mail.kind == MailKind.invitation else {}
+        _settle(
+            db, mail.id, attempts=mail.attempts + 1, status=MailStatus.sent, sent_at=now, **spent
+        )
         sent += 1
     return SendReport(digests=digests, sent=sent, retrying=retrying, failed=failed)
 
