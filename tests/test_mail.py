@@ -343,3 +343,20 @@ def test_a_public_url_that_is_no_web_address_is_refused(url, monkeypatch):
 def test_the_public_url_loses_its_trailing_slash(monkeypatch):
     monkeypatch.setenv("HUB_PUBLIC_URL", "https://hub.cascadia-lead.example/")
     assert Settings().public_url == "https://hub.cascadia-lead.example"
+
+
+def test_with_starttls_off_nothing_is_upgraded_and_this_server_takes_nothing(
+    world, smtp, db, settings_env
+):
+    # HUB_SMTP_STARTTLS=false is for a relay on the same host; this server insists on TLS
+    # before a login, so the hub neither logs in nor sends, and tries again later.
+    settings_env(smtp_starttls="false")
+    manager = world.users["case_manager"]
+    set_delivery(db, manager.id, MailDelivery.immediate)
+    notify(db, [manager.id], NotificationKind.new_referral, "/referrals/1", "tls:off")
+    db.commit()
+    smtp.start()
+    report = send_due(db, outbox(db)[0].next_attempt_at)
+    assert (report.sent, report.retrying) == (0, 1)
+    assert smtp.received == []
+    assert outbox(db)[0].last_error == "SMTPNotSupportedError"
