@@ -9,6 +9,7 @@ from hub.accounts.cli import agencies_app, users_app
 from hub.audit.cli import audit_app
 from hub.db import SchemaBehind, check_schema_current, get_engine, migrate
 from hub.demo.cli import demo_command
+from hub.mail.cli import mail_app
 from hub.notifications.cli import notifications_app
 from hub.referrals.cli import site_app
 from hub.settings import get_settings
@@ -38,6 +39,7 @@ app.add_typer(site_app, name="site")
 app.add_typer(notifications_app, name="notifications")
 app.add_typer(audit_app, name="audit")
 app.add_typer(witness_app, name="witness")
+app.add_typer(mail_app, name="mail")
 
 
 def fail(message: str, code: int = 1) -> None:

@@ -33,6 +33,7 @@ from hub.clients.models import (
 )
 from hub.consents.models import Consent
 from hub.disclosure.models import BreakGlass, CourtOrder, CourtOrderDocument, PolicyRelease
+from hub.mail.models import MailPreference, OutboxMail
 from hub.notifications.models import Notification
 from hub.privacy.models import ReviewFlag
 from hub.referrals.models import CaseloadRequest, IntakeAssessment, Referral, SocialContactEntry
@@ -76,9 +77,11 @@ __all__ = [
     "LogEntry",
     "LogRetention",
     "LogTile",
+    "MailPreference",
     "MeetingInvitee",
     "MeetingSeries",
     "Notification",
+    "OutboxMail",
     "Person",
     "PersonAlias",
     "PersonContact",

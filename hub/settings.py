@@ -11,6 +11,8 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from hub.audit.notes import COSIGNATURE_V1, NoteError, Verifier
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+# The hub refuses to start without these; other secrets (HUB_SMTP_PASSWORD) are optional.
+REQUIRED_SECRETS = ("secret_key", "data_keys", "log_signing_key")
 
 
 class Settings(BaseSettings):
@@ -104,6 +106,44 @@ class Settings(BaseSettings):
         description="Largest court order copy (PDF) a privacy officer may upload.",
     )
 
+    # E-mail (hub.mail): notifications, invitations and security alerts, never personal data
+    smtp_host: str | None = Field(
+        default=None,
+        description="The mail server that `hub mail send` delivers through. Unset: mail waits "
+        "in the outbox and nothing is sent.",
+    )
+    smtp_port: int = Field(default=587, ge=1, le=65535, description="The mail server's port.")
+    smtp_username: str | None = Field(
+        default=None, description="Account on the mail server; unset: no login."
+    )
+    smtp_password: SecretStr | None = Field(
+        default=None, description="Password of HUB_SMTP_USERNAME on the mail server."
+    )
+    smtp_starttls: bool = Field(
+        default=True,
+        description="Upgrade the connection with STARTTLS (and verify the server's certificate) "
+        "before logging in or sending. Turn off only for a relay on the same host.",
+    )
+    smtp_ca_file: Path | None = Field(
+        default=None,
+        description="PEM file of the CA that signed the mail server's certificate, when it is a "
+        "private one; unset: the system's trusted CAs.",
+    )
+    mail_from: str = Field(
+        default="Diversion Hub <hub@diversion-hub.example>",
+        description="The From address of every mail the hub sends.",
+    )
+    public_url: str = Field(
+        default="https://diversion-hub.example",
+        description="The hub's address as users reach it (https://...): the links in mail.",
+    )
+    mail_digest_hour: int = Field(
+        default=7,
+        ge=0,
+        le=23,
+        description="Hour of the day (UTC) at which daily digests of notifications go out.",
+    )
+
     @field_validator("trusted_proxies")
     @classmethod
     def _proxies_are_addresses(cls, value: str | None) -> str | None:
@@ -124,13 +164,16 @@ class Settings(BaseSettings):
         witness_list(value)
         return value
 
+    @field_validator("public_url")
+    @classmethod
+    def _public_url_is_web_address(cls, value: str) -> str:
+        if not value.startswith(("https://", "http://")):
+            raise ValueError("HUB_PUBLIC_URL must start with https:// (or http:// on localhost)")
+        return value.rstrip("/")
+
     @model_validator(mode="after")
     def _refuse_missing_secrets(self) -> "Settings":
-        missing = [
-            name
-            for name in ("secret_key", "data_keys", "log_signing_key")
-            if getattr(self, name) is None
-        ]
+        missing = [name for name in REQUIRED_SECRETS if getattr(self, name) is None]
         if missing:
             names = ", ".join(f"HUB_{n.upper()}" for n in missing)
             raise ValueError(

@@ -453,3 +453,36 @@ class TokenScope(StrEnum):
 
     read = "read"
     read_write = "read_write"
+
+
+class MailKind(StrEnum):
+    """What an e-mail in the outbox is (hub.mail): none carries personal data."""
+
+    notification = "notification"
+    digest = "digest"
+    invitation = "invitation"
+    security_alert = "security_alert"
+
+
+class MailStatus(StrEnum):
+    held = "held"  # waits for the recipient's daily digest
+    pending = "pending"  # due at next_attempt_at
+    sent = "sent"
+    failed = "failed"  # gave up after the last retry
+    folded = "folded"  # went out inside a digest
+
+
+class MailDelivery(StrEnum):
+    """How a user wants notifications by e-mail. Security alerts always go at once."""
+
+    immediate = "immediate"
+    daily_digest = "daily_digest"
+    off = "off"
+
+
+class SecurityAlert(StrEnum):
+    """The security events a user is told of by e-mail at once (hub.mail)."""
+
+    new_address = "new_address"  # signed in from a network address not seen before
+    password_changed = "password_changed"
+    api_token_created = "api_token_created"

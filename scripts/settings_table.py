@@ -16,7 +16,7 @@ sys.path.insert(0, str(ROOT))
 
 from pydantic import SecretStr  # noqa: E402
 
-from hub.settings import Settings  # noqa: E402
+from hub.settings import REQUIRED_SECRETS, Settings  # noqa: E402
 
 START, END = "<!-- settings-table:start -->", "<!-- settings-table:end -->"
 
@@ -40,7 +40,7 @@ FALLBACK_MEANINGS = {
 
 def _default(name: str, field: Any) -> str:
     if field.default is None:
-        required = field.annotation is not None and SecretStr in getattr(
+        required = name in REQUIRED_SECRETS and SecretStr in getattr(
             field.annotation, "__args__", (field.annotation,)
         )
         return "**required**" if required else "(none)"

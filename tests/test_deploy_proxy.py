@@ -5,9 +5,7 @@ can tell the client's address from the proxy's.
 
 With CI=true a missing nginx fails the run (scripts/install --test installs it)."""
 
-import datetime as dt
 import http.client
-import ipaddress
 import shutil
 import signal
 import socket
@@ -21,15 +19,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
 from sqlmodel import col, select
 
 from bench.hubserver import HubServer, hub_environment
 from hub.accounts.models import SignInAttempt
 from hub.settings import PROJECT_ROOT
+from tests.certificates import free_port, self_signed
 from tests.conftest import missing
 from tests.factories import PASSWORD
 from tests.signing_in import csrf_of
@@ -40,13 +35,6 @@ TEMPLATE = PROJECT_ROOT / "deploy" / "nginx" / "diversion-hub.conf.template"
 CLIENT = "127.0.0.2"  # the visitor
 STRANGER = "127.0.0.3"  # reaches the hub's port directly, not through nginx
 SPOOFED = "203.0.113.9"
-NOT_BEFORE = dt.datetime(2025, 1, 1, tzinfo=dt.UTC)
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def render_template(values: dict[str, str]) -> str:
@@ -56,37 +44,6 @@ def render_template(values: dict[str, str]) -> str:
         text = text.replace("${" + name + "}", value)
     assert "${HUB_PROXY_" not in text, "a placeholder of the template was not filled in"
     return text
-
-
-def self_signed(directory: Path) -> tuple[Path, Path]:
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")])
-    certificate = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(NOT_BEFORE)
-        .not_valid_after(NOT_BEFORE + dt.timedelta(days=36500))
-        .add_extension(
-            x509.SubjectAlternativeName(
-                [x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]
-            ),
-            critical=False,
-        )
-        .sign(key, hashes.SHA256())
-    )
-    cert_path, key_path = directory / "hub.crt", directory / "hub.key"
-    cert_path.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
-    key_path.write_bytes(
-        key.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        )
-    )
-    return cert_path, key_path
 
 
 @dataclass

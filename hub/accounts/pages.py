@@ -6,7 +6,14 @@ from datetime import datetime
 
 from hub.accounts.models import AccessRequest, Agency, ApiToken, User, UserSession
 from hub.accounts.services import Enrolment
-from hub.vocabulary import AccessRequestKind, AgencyKind, Role, TokenScope, UserStatus
+from hub.vocabulary import (
+    AccessRequestKind,
+    AgencyKind,
+    MailDelivery,
+    Role,
+    TokenScope,
+    UserStatus,
+)
 from hub.web.templating import Page
 
 
@@ -86,6 +93,7 @@ class AccountPage(Page):
     tokens: list[TokenRow] = field(default_factory=list)
     new_token: str | None = None
     error: str | None = None
+    mail_delivery: MailDelivery = MailDelivery.off
 
 
 @dataclass(frozen=True)

@@ -21,8 +21,9 @@ from hub.accounts.pages import (
 )
 from hub.accounts.services import AccountError, SignInRateLimited, SignInRefused
 from hub.accounts.sessions import Viewer, new_token
+from hub.mail.services import delivery_of, set_delivery
 from hub.settings import get_settings
-from hub.vocabulary import Action, TokenScope, UserStatus
+from hub.vocabulary import Action, MailDelivery, TokenScope, UserStatus
 from hub.web.dependencies import (
     ANONYMOUS_CSRF_COOKIE,
     DB,
@@ -313,6 +314,7 @@ def account_page(db: Session, viewer: Viewer, **extra: object) -> AccountPage:
             for s in services.active_sessions(db, viewer.user_id)
         ],
         tokens=[TokenRow.of(t) for t in services.api_tokens(db, viewer.user_id)],
+        mail_delivery=delivery_of(db, viewer.user_id),
         **extra,  # type: ignore[arg-type]
     )
 
@@ -398,6 +400,20 @@ def create_token(
         code = status.HTTP_200_OK if _is_htmx(request) else status.HTTP_400_BAD_REQUEST
         return render(request, template, page, code)
     return render(request, template, account_page(db, viewer, new_token=token))
+
+
+@router.post("/account/mail", response_class=HTMLResponse)
+def choose_mail(
+    request: Request,
+    db: DB,
+    viewer: AccountViewer,
+    delivery: Annotated[MailDelivery, Form()],
+) -> Response:
+    """How the person wants notifications by e-mail (security alerts always go at once)."""
+    set_delivery(db, viewer.user_id, delivery)
+    page = account_page(db, viewer)
+    page.messages.append("Your choice of e-mail is saved.")
+    return render(request, "accounts/account.html", page)
 
 
 @router.post("/account/tokens/{token_id}/revoke", response_class=HTMLResponse)

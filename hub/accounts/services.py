@@ -49,6 +49,7 @@ from hub.accounts.sessions import (
 from hub.audit.log import Actor, Event, append
 from hub.crypto import key_ring
 from hub.db import utcnow
+from hub.mail.services import mail_invitation, mail_security_alert
 from hub.settings import get_settings
 from hub.vocabulary import (
     ROLES_BY_AGENCY_KIND,
@@ -56,6 +57,7 @@ from hub.vocabulary import (
     AccessRequestStatus,
     AgencyKind,
     Role,
+    SecurityAlert,
     SecurityEventTag,
     SignInStage,
     TokenScope,
@@ -248,10 +250,24 @@ def _complete_sign_in(
     token, full = start_session(db, user, mfa_passed=True, address=address, user_agent=user_agent)
     user.last_active_at = utcnow()
     db.add(user)
+    if _signed_in_before(db, user) and not _signed_in_before(db, user, address):
+        mail_security_alert(db, user, SecurityAlert.new_address)
     _attempt(db, user, address, SignInStage.second_factor, succeeded=True)
     record(db, acting_as(actor, user), SecurityEventTag.sign_in_success, session_id=full.id)
     db.commit()
     return token
+
+
+def _signed_in_before(db: Session, user: User, address: str | None = None) -> bool:
+    """Whether the account has signed in before (from this address, if one is named)."""
+    query = select(SignInAttempt.id).where(
+        col(SignInAttempt.user_id) == user.id,
+        col(SignInAttempt.succeeded).is_(True),
+        col(SignInAttempt.stage) == SignInStage.second_factor.value,
+    )
+    if address is not None:
+        query = query.where(col(SignInAttempt.address) == address)
+    return db.exec(query.limit(1)).first() is not None
 
 
 def sign_out(db: Session, actor: Actor, session_id: int) -> None:
@@ -627,6 +643,7 @@ def change_password(
     db.add(user)
     ended = end_access(db, user, "password_changed", keep=session_id)
     record(db, actor, SecurityEventTag.password_changed, account_id=user.id, **ended)
+    mail_security_alert(db, user, SecurityAlert.password_changed)
     db.commit()
     return ended["sessions_ended"]
 
@@ -708,6 +725,7 @@ def create_api_token(
         days=days,
         scope=scope.value,
     )
+    mail_security_alert(db, user, SecurityAlert.api_token_created)
     db.commit()
     return token
 
@@ -904,6 +922,8 @@ def _issue_link(db: Session, actor: Actor, user: User) -> str:
         link_id=link.id,
         hours=ENROLMENT_LINK_HOURS,
     )
+    # The person's own address gets the link; whoever issued it may also hand it over.
+    mail_invitation(db, user, ENROLMENT_PATH + token, ENROLMENT_LINK_HOURS)
     return token
 
 

@@ -11,6 +11,7 @@ from sqlmodel import Session, col, select
 from hub.accounts.models import User
 from hub.clients.models import ClientAssignment
 from hub.db import utcnow
+from hub.mail.services import mail_notification
 from hub.notifications.models import Notification
 from hub.referrals.models import Referral
 from hub.referrals.rules import SiteRules, current_rules
@@ -74,8 +75,8 @@ def notify(
     link: str | None,
     dedupe_key: str,
 ) -> int:
-    """Notifies each user once for this dedupe key; returns how many notes were new. Flushes
-    in the caller's transaction; the caller commits."""
+    """Notifies each user once for this dedupe key (and by e-mail, as each user prefers);
+    returns how many notes were new. Flushes in the caller's transaction; the caller commits."""
     created = 0
     for user_id in sorted({u for u in user_ids if u is not None}):
         exists = db.exec(
@@ -99,6 +100,10 @@ def notify(
                 )
         except IntegrityError:
             continue
+        user = db.get(User, user_id)
+        if user is not None:
+            # In the same transaction: the mail exists exactly when the notification does.
+            mail_notification(db, user)
         created += 1
     return created
 
