@@ -316,6 +316,9 @@ def test_data_of_an_agency_that_is_not_a_part2_program_is_unchanged(db, factorie
     body = api(program.users["prosecutor"]).get(f"/api/v1/clients/{program.person.id}").json()
     assert {g["goal"] for g in body["plan"]["goals"]} == {GOAL, OTHER_GOAL}
     assert body["housing"]["waitlist"] == WAITLIST
+    # The prosecutor is told that a Part 2 program's goals are not shown to them here too, in
+    # the same words: saying it only where a program recorded some would name its patients.
+    assert body["plan"]["part2_withheld"] == WithheldReason.enforcement_rule
 
 
 # --- a living situation naming treatment or detox -------------------------------------------

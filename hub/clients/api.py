@@ -141,7 +141,8 @@ class PlanOut(Disclosed):
     goals: list[PlanGoalEntry]
     part2_withheld: WithheldReason | None = Field(
         default=None,
-        description="Goals a 42 CFR Part 2 program recorded were left out, for this reason",
+        description="Goals a 42 CFR Part 2 program recorded, if any, are not shown, for this"
+        " reason; said for every client, so it never tells whether a program recorded any",
     )
 
 

@@ -580,10 +580,10 @@ def _sections_of_group(
     goals = (
         _entries_by_person(db, PlanGoal, allowed, ids, C.plan in part2) if C.plan in allowed else {}
     )
-    # Whose Part 2 goals are left out: ids only, no words read.
-    goals_left_out = (
-        part2_persons(db, PlanGoal, ids) if C.plan in allowed and C.plan not in part2 else set()
-    )
+    # A viewer who may not see a Part 2 program's goals is told so for every client, whether or
+    # not a program recorded any: saying it only where one did would say who is a patient of a
+    # Part 2 program (42 CFR 2.13(c)).
+    part2_goals_hidden = C.plan in allowed and C.plan not in part2
     treatment = (
         _entries_by_person(db, TreatmentRecord, allowed, ids) if C.treatment in allowed else {}
     )
@@ -615,7 +615,7 @@ def _sections_of_group(
             mine[C.plan] = Plan(
                 goals=tuple(_build(PlanGoalEntry, r) for r in goals.get(person_id, [])),
                 # A placeholder: _withhold_segmented puts the decision's reason in its place.
-                part2_withheld=WithheldReason.part2 if person_id in goals_left_out else None,
+                part2_withheld=WithheldReason.part2 if part2_goals_hidden else None,
             )
         if C.treatment in allowed:
             mine[C.treatment] = Treatment(
