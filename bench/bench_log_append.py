@@ -24,7 +24,8 @@ os.environ.update({k: v for k, v in generate_environment().items() if k not in o
 os.environ["HUB_CHECKPOINT_INTERVAL_SECONDS"] = "3600"
 
 
-def _events(count: int) -> list:
+def disclosures(count: int) -> list:
+    """`count` disclosure events, as one request writes them (an agenda: forty)."""
     from hub.audit.log import Event
 
     return [
@@ -58,7 +59,7 @@ def run(label: str, url: str, runs: int) -> None:
     engine = engine_for(url)
     actor = Actor(user_id=1, role="prosecutor", agency_id=2, request_id="r" * 24)
     for count in (1, 40):
-        events = _events(count)
+        events = disclosures(count)
         cpu, wall = [], []
         for _ in range(runs):
             with Session(engine) as db:
