@@ -186,6 +186,36 @@ def test_case_manager_adds_a_note_with_htmx_and_it_is_logged(app, db, program, s
     assert redirected.headers["location"] == f"/clients/{program.person.id}/notes"
 
 
+def test_the_note_form_preselects_no_category_and_a_missing_one_is_refused(db, program, sign_in):
+    # Issue 17: the form used to open on "identity", so notes were filed under it unread.
+    me = sign_in(user=program.case_manager)
+    url = f"/clients/{program.person.id}/notes"
+    form = re.search(r'<select id="note-category"[^>]*>.*?</select>', me.client.get(url).text, re.S)
+    assert form and " required" in form.group(0) and "selected" not in form.group(0)
+    first = re.search(r"<option[^>]*>[^<]*</option>", form.group(0)).group(0)
+    assert first == '<option value="">Choose a category</option>'
+
+    def notes_now():
+        count = len(db.exec(select(CaseNote).where(CaseNote.author_id == me.user.id)).all())
+        db.commit()
+        created = SecurityEventTag.case_note_created.value
+        return count, len([e for e in entries(db) if e.tag == created])
+
+    before = notes_now()
+    for data, headers, code in (
+        ({"body": "Met at the library."}, {}, 422),
+        ({"category": "", "body": "Met at the library."}, HTMX, 200),
+    ):
+        refused = me.post(url, data=data, headers=headers)
+        assert refused.status_code == code and "A case note needs a category." in refused.text
+        # What was typed stays, and nothing was filed (the form's re-read is logged as ever).
+        assert "Met at the library.</textarea>" in refused.text
+        assert notes_now() == before
+    # A category chosen stays chosen when the note is refused for another reason.
+    refused = me.post(url, data={"category": "housing", "body": " "}, headers=HTMX)
+    assert '<option value="housing" selected>' in refused.text
+
+
 def test_note_in_a_category_the_author_cannot_see_is_refused(app, db, program, sign_in, factories):
     other = factories.User(role=Role.case_manager, agency=program.cm_agency)
     me = sign_in(user=other)  # same agency, not on the caseload: identity and engagement only

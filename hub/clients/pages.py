@@ -112,6 +112,7 @@ class RecordPage(Page):
     can_manage_consents: bool = False
     note_error: str | None = None
     note_body: str = ""
+    note_category: str = ""
     # A fragment returned alone carries its own notice; inside the page the page's one does.
     standalone: bool = False
 

@@ -191,7 +191,13 @@ def add_note(
         return _redirect(f"/clients/{person_id}/notes")
     record = read_record(db, viewer, person_id, purpose, request)
     page = _record_page(
-        db, viewer, record, note_error=error, note_body=body if error else "", standalone=True
+        db,
+        viewer,
+        record,
+        note_error=error,
+        note_body=body if error else "",
+        note_category=category if error else "",
+        standalone=True,
     )
     page.sections = []
     if is_htmx(request):
