@@ -276,6 +276,36 @@ def _consent_form(program, **changes):
     return form
 
 
+def test_consent_recipients_are_grouped_agencies_kinds_people(db, program, sign_in):
+    # Issue 17: agencies, kinds of agency and people were one undivided list of about forty.
+    me = sign_in(user=program.case_manager)
+    pid = program.person.id
+
+    def recipient_select(text):
+        found = re.search(r'<select id="consent-recipient"[^>]*>(.*?)</select>', text, re.S)
+        assert found
+        body = found.group(1)
+        groups = re.findall(r'<optgroup label="([^"]+)">(.*?)</optgroup>', body, re.S)
+        return body, {label: re.findall(r'<option value="([^"]*)"', opts) for label, opts in groups}
+
+    body, groups = recipient_select(me.client.get(f"/clients/{pid}/consents/new").text)
+    assert body.strip().startswith('<option value="">Choose')
+    assert list(groups) == ["Agencies", "Kinds of agency", "People"]
+    assert f"agency:{program.prosecution.id}" in groups["Agencies"]
+    assert set(groups["Kinds of agency"]) == {f"kind:{k.value}" for k in AgencyKind}
+    assert f"user:{program.prosecutor.id}" in groups["People"]
+    assert all(v.startswith("user:") for v in groups["People"])
+    # A refused consent keeps the recipient chosen, inside its group.
+    chosen = f"user:{program.prosecutor.id}"
+    refused = me.post(
+        f"/clients/{pid}/consents", data=_consent_form(program, recipient=chosen, signed_by="")
+    )
+    assert refused.status_code == 422
+    body, _ = recipient_select(refused.text)
+    people = body[body.index('label="People"') :]
+    assert f'<option value="{chosen}" selected>' in people
+
+
 def test_consent_is_recorded_listed_printed_and_revoked(app, db, program, sign_in):
     me = sign_in(user=program.case_manager)
     pid = program.person.id

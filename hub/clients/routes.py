@@ -266,7 +266,7 @@ def _consent_form(
 ) -> ConsentFormPage:
     name = _client_name(db, viewer, person_id, request)
     agencies = [(a.id, a.name) for a in consents.agencies_by_name(db)]
-    recipients = consents.recipient_choices(db)
+    recipient_groups = consents.recipient_groups(db)
     db.commit()
     return ConsentFormPage(
         **_page_basics(viewer, "Record a consent"),
@@ -274,7 +274,7 @@ def _consent_form(
         name=name,
         values=values,
         agencies=agencies,  # type: ignore[arg-type]
-        recipients=recipients,
+        recipient_groups=recipient_groups,
         error=error,
     )
 
