@@ -186,6 +186,36 @@ def test_case_manager_adds_a_note_with_htmx_and_it_is_logged(app, db, program, s
     assert redirected.headers["location"] == f"/clients/{program.person.id}/notes"
 
 
+def test_the_note_form_preselects_no_category_and_a_missing_one_is_refused(db, program, sign_in):
+    # Issue 17: the form used to open on "identity", so notes were filed under it unread.
+    me = sign_in(user=program.case_manager)
+    url = f"/clients/{program.person.id}/notes"
+    form = re.search(r'<select id="note-category"[^>]*>.*?</select>', me.client.get(url).text, re.S)
+    assert form and " required" in form.group(0) and "selected" not in form.group(0)
+    first = re.search(r"<option[^>]*>[^<]*</option>", form.group(0)).group(0)
+    assert first == '<option value="">Choose a category</option>'
+
+    def notes_now():
+        count = len(db.exec(select(CaseNote).where(CaseNote.author_id == me.user.id)).all())
+        db.commit()
+        created = SecurityEventTag.case_note_created.value
+        return count, len([e for e in entries(db) if e.tag == created])
+
+    before = notes_now()
+    for data, headers, code in (
+        ({"body": "Met at the library."}, {}, 422),
+        ({"category": "", "body": "Met at the library."}, HTMX, 200),
+    ):
+        refused = me.post(url, data=data, headers=headers)
+        assert refused.status_code == code and "A case note needs a category." in refused.text
+        # What was typed stays, and nothing was filed (the form's re-read is logged as ever).
+        assert "Met at the library.</textarea>" in refused.text
+        assert notes_now() == before
+    # A category chosen stays chosen when the note is refused for another reason.
+    refused = me.post(url, data={"category": "housing", "body": " "}, headers=HTMX)
+    assert '<option value="housing" selected>' in refused.text
+
+
 def test_note_in_a_category_the_author_cannot_see_is_refused(app, db, program, sign_in, factories):
     other = factories.User(role=Role.case_manager, agency=program.cm_agency)
     me = sign_in(user=other)  # same agency, not on the caseload: identity and engagement only
@@ -244,6 +274,36 @@ def _consent_form(program, **changes):
     }
     form.update(changes)
     return form
+
+
+def test_consent_recipients_are_grouped_agencies_kinds_people(db, program, sign_in):
+    # Issue 17: agencies, kinds of agency and people were one undivided list of about forty.
+    me = sign_in(user=program.case_manager)
+    pid = program.person.id
+
+    def recipient_select(text):
+        found = re.search(r'<select id="consent-recipient"[^>]*>(.*?)</select>', text, re.S)
+        assert found
+        body = found.group(1)
+        groups = re.findall(r'<optgroup label="([^"]+)">(.*?)</optgroup>', body, re.S)
+        return body, {label: re.findall(r'<option value="([^"]*)"', opts) for label, opts in groups}
+
+    body, groups = recipient_select(me.client.get(f"/clients/{pid}/consents/new").text)
+    assert body.strip().startswith('<option value="">Choose')
+    assert list(groups) == ["Agencies", "Kinds of agency", "People"]
+    assert f"agency:{program.prosecution.id}" in groups["Agencies"]
+    assert set(groups["Kinds of agency"]) == {f"kind:{k.value}" for k in AgencyKind}
+    assert f"user:{program.prosecutor.id}" in groups["People"]
+    assert all(v.startswith("user:") for v in groups["People"])
+    # A refused consent keeps the recipient chosen, inside its group.
+    chosen = f"user:{program.prosecutor.id}"
+    refused = me.post(
+        f"/clients/{pid}/consents", data=_consent_form(program, recipient=chosen, signed_by="")
+    )
+    assert refused.status_code == 422
+    body, _ = recipient_select(refused.text)
+    people = body[body.index('label="People"') :]
+    assert f'<option value="{chosen}" selected>' in people
 
 
 def test_consent_is_recorded_listed_printed_and_revoked(app, db, program, sign_in):

@@ -11,7 +11,9 @@ from hub.notifications.models import Notification
 from hub.notifications.services import (
     TEXTS,
     NotificationError,
+    mark_all_read,
     mark_read,
+    notification_lines,
     notifications_for,
     sweep_deadlines,
     unread_count,
@@ -124,3 +126,101 @@ def test_a_user_reads_only_their_own_notifications(world):
     assert unread_count(world.db, cm.id) == 0
     assert notifications_for(world.db, cm.id, unread_only=True) == []
     assert unread_count(world.db, world.users["case_manager2"].id) == 1
+
+
+# --- the list: newest first, identical notes on one line, mark all read ----------------------
+
+NOON = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
+
+
+def _note(db, user, kind, link, at, key):
+    note = Notification(
+        user_id=user.id, kind=kind, text=TEXTS[kind], link=link, dedupe_key=key, created_at=at
+    )
+    db.add(note)
+    db.commit()
+    return note
+
+
+def _officer_with_many_decisions(world):
+    """34 decisions on one referral, written out of date order, and one older other note."""
+    officer, db = world.users["officer"], world.db
+    decided = NotificationKind.decision_on_referral
+    for n in range(34):
+        # Ids rise while the times jump about: the list must sort by time, not by id.
+        _note(db, officer, decided, "/referrals/7", NOON + timedelta(hours=(n * 7) % 34), f"d{n}")
+    _note(db, officer, NotificationKind.new_referral, "/referrals/8", NOON - timedelta(days=1), "n")
+    _note(db, officer, decided, "/referrals/9", NOON + timedelta(hours=5), "d-other")
+    return officer
+
+
+def test_identical_notifications_are_one_line_newest_first(world):
+    officer = _officer_with_many_decisions(world)
+    times = [n.created_at for n in notifications_for(world.db, officer.id)]
+    assert times == sorted(times, reverse=True)
+    lines = notification_lines(world.db, officer.id)
+    assert [(line.link, line.count, line.unread) for line in lines] == [
+        ("/referrals/7", 34, 34),
+        ("/referrals/9", 1, 1),
+        ("/referrals/8", 1, 1),
+    ]
+    assert lines[0].newest_at == NOON + timedelta(hours=33)
+    # Opening the line opens its newest note and marks the whole line read, nothing else.
+    mark_read(world.db, officer.id, lines[0].id)
+    assert [line.unread for line in notification_lines(world.db, officer.id)] == [0, 1, 1]
+
+
+def test_mark_all_read_marks_only_the_users_own(world):
+    world.arrest()
+    officer = _officer_with_many_decisions(world)
+    cm, cm2 = world.users["case_manager"], world.users["case_manager2"]
+    assert mark_all_read(world.db, officer.id) == 36
+    assert unread_count(world.db, officer.id) == 0
+    assert mark_all_read(world.db, officer.id) == 0
+    assert unread_count(world.db, cm.id) == unread_count(world.db, cm2.id) == 1
+
+
+def _unread(db, user):
+    """Read between requests: the test's session lets go of SQLite's lock at once."""
+    count = unread_count(db, user.id)
+    db.commit()
+    return count
+
+
+def test_the_officer_marks_all_read_from_the_page(world, sign_in, db):
+    world.arrest()
+    officer = _officer_with_many_decisions(world)
+    user = sign_in(user=officer)
+    page = user.client.get("/notifications").text
+    assert page.count(TEXTS[NotificationKind.decision_on_referral]) == 2
+    assert "(34 times, 34 unread)" in page
+    lines = notification_lines(db, officer.id)
+    db.commit()
+    at = [page.index(f"/notifications/{line.id}/read") for line in lines]
+    assert len(at) == 3 and at == sorted(at)
+    assert 'action="/notifications/read-all"' in page
+    # Without the CSRF token nothing changes.
+    assert user.client.post("/notifications/read-all").status_code == 403
+    assert _unread(world.db, officer) == 36
+    # Without JavaScript: a plain form post, back to the list.
+    done = user.client.post(
+        "/notifications/read-all",
+        data={"csrf_token": user.csrf_token},
+        follow_redirects=False,
+    )
+    assert done.status_code == 303 and done.headers["location"] == "/notifications"
+    assert _unread(world.db, officer) == 0
+    page = user.client.get("/notifications").text
+    assert "Mark all read" not in page and "(34 times)" in page
+    assert 'class="badge"' not in user.client.get("/notifications/badge").text
+    assert _unread(world.db, world.users["case_manager"]) == 1
+
+
+def test_mark_all_read_with_htmx_swaps_the_list(world, sign_in):
+    officer = _officer_with_many_decisions(world)
+    user = sign_in(user=officer)
+    fragment = user.post("/notifications/read-all", headers={"HX-Request": "true"})
+    assert fragment.status_code == 200 and "<html" not in fragment.text
+    assert 'id="notifications"' in fragment.text and "(34 times)" in fragment.text
+    assert "Mark all read" not in fragment.text
+    assert _unread(world.db, officer) == 0

@@ -6,7 +6,7 @@ from datetime import date, datetime
 from typing import Any
 
 from hub.consents.models import Consent
-from hub.consents.services import RecipientChoice, is_active, missing_elements
+from hub.consents.services import RecipientGroup, is_active, missing_elements
 from hub.disclosure.record import (
     DisclosedRecord,
     NoteEntry,
@@ -112,6 +112,7 @@ class RecordPage(Page):
     can_manage_consents: bool = False
     note_error: str | None = None
     note_body: str = ""
+    note_category: str = ""
     # A fragment returned alone carries its own notice; inside the page the page's one does.
     standalone: bool = False
 
@@ -204,7 +205,7 @@ class ConsentFormPage(Page):
     name: str = ""
     values: dict[str, Any] = field(default_factory=dict)
     agencies: list[tuple[int, str]] = field(default_factory=list)
-    recipients: list[RecipientChoice] = field(default_factory=list)
+    recipient_groups: list[RecipientGroup] = field(default_factory=list)
     kinds: list[ConsentKind] = field(default_factory=lambda: list(ConsentKind))
     categories: list[Category] = field(default_factory=lambda: list(Category))
     purposes: list[Purpose] = field(default_factory=lambda: list(Purpose))

@@ -191,7 +191,13 @@ def add_note(
         return _redirect(f"/clients/{person_id}/notes")
     record = read_record(db, viewer, person_id, purpose, request)
     page = _record_page(
-        db, viewer, record, note_error=error, note_body=body if error else "", standalone=True
+        db,
+        viewer,
+        record,
+        note_error=error,
+        note_body=body if error else "",
+        note_category=category if error else "",
+        standalone=True,
     )
     page.sections = []
     if is_htmx(request):
@@ -260,7 +266,7 @@ def _consent_form(
 ) -> ConsentFormPage:
     name = _client_name(db, viewer, person_id, request)
     agencies = [(a.id, a.name) for a in consents.agencies_by_name(db)]
-    recipients = consents.recipient_choices(db)
+    recipient_groups = consents.recipient_groups(db)
     db.commit()
     return ConsentFormPage(
         **_page_basics(viewer, "Record a consent"),
@@ -268,7 +274,7 @@ def _consent_form(
         name=name,
         values=values,
         agencies=agencies,  # type: ignore[arg-type]
-        recipients=recipients,
+        recipient_groups=recipient_groups,
         error=error,
     )
 

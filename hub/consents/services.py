@@ -359,6 +359,27 @@ def recipient_choices(db: Session) -> list[RecipientChoice]:
     ]
 
 
+@dataclass(frozen=True)
+class RecipientGroup:
+    label: str
+    choices: tuple[RecipientChoice, ...]
+
+
+# The form's recipient list, one group per kind of choice, in this order (issue 17: some forty
+# agencies, kinds and people in one list got a consent filed to the wrong one).
+RECIPIENT_GROUPS = {"agency": "Agencies", "kind": "Kinds of agency", "user": "People"}
+
+
+def recipient_groups(db: Session) -> list[RecipientGroup]:
+    """recipient_choices grouped for the consent form: agencies, kinds of agency, people."""
+    choices = recipient_choices(db)
+    groups = (
+        RecipientGroup(label, tuple(c for c in choices if c.value.partition(":")[0] == prefix))
+        for prefix, label in RECIPIENT_GROUPS.items()
+    )
+    return [group for group in groups if group.choices]
+
+
 def agencies_by_name(db: Session) -> list[Agency]:
     """Every agency, by name: who may disclose, on a consent form."""
     return list(db.exec(select(Agency).order_by(col(Agency.name))).all())

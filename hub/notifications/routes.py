@@ -9,11 +9,13 @@ from fastapi import APIRouter, Depends, Request, status
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from hub.accounts.sessions import Viewer
-from hub.notifications.models import Notification
+from hub.clients.web import is_htmx
 from hub.notifications.services import (
     NotificationError,
+    NotificationLine,
+    mark_all_read,
     mark_read,
-    notifications_for,
+    notification_lines,
     unread_count,
 )
 from hub.vocabulary import Action
@@ -35,7 +37,8 @@ class BadgeFragment(Page):
 
 @dataclass
 class NotificationsPage(Page):
-    notifications: list[Notification] = field(default_factory=list)
+    lines: list[NotificationLine] = field(default_factory=list)
+    unread: int = 0
 
 
 @router.get("/notifications/badge", response_class=HTMLResponse)
@@ -46,15 +49,30 @@ def badge(request: Request, db: DB, viewer: Reader) -> Response:
     return render(request, "notifications/_notification_badge.html", page)
 
 
-@router.get("/notifications", response_class=HTMLResponse)
-def notifications(request: Request, db: DB, viewer: Reader) -> Response:
-    page = NotificationsPage(
+def _list_page(db: DB, viewer: Viewer) -> NotificationsPage:
+    lines = notification_lines(db, viewer.user_id)
+    return NotificationsPage(
         title="Notifications",
         viewer=viewer,
         csrf_token=viewer.csrf_token,
-        notifications=notifications_for(db, viewer.user_id),
+        lines=lines,
+        unread=sum(line.unread for line in lines),
     )
-    return render(request, "notifications/list.html", page)
+
+
+@router.get("/notifications", response_class=HTMLResponse)
+def notifications(request: Request, db: DB, viewer: Reader) -> Response:
+    return render(request, "notifications/list.html", _list_page(db, viewer))
+
+
+@router.post("/notifications/read-all")
+def read_all(request: Request, db: DB, viewer: Reader) -> Response:
+    # Only the viewer's own notes, like marking one read (which is not logged either: a
+    # notification holds no personal data and reading it discloses nothing).
+    mark_all_read(db, viewer.user_id)
+    if is_htmx(request):
+        return render(request, "notifications/_list.html", _list_page(db, viewer))
+    return RedirectResponse("/notifications", status.HTTP_303_SEE_OTHER)
 
 
 @router.post("/notifications/{notification_id}/read")

@@ -3,8 +3,10 @@ behind the link discloses through the policy layer). Each event notifies a user 
 dedupe key makes every producer, the deadline sweep included, safe to run again."""
 
 from collections.abc import Iterable
-from datetime import date
+from dataclasses import dataclass
+from datetime import date, datetime
 
+from sqlalchemy import ColumnElement, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
@@ -111,28 +113,82 @@ def notify(
 def notifications_for(
     db: Session, user_id: int, *, unread_only: bool = False
 ) -> list[Notification]:
-    """A user's notifications, newest first."""
+    """A user's notifications, newest first (by time, then id)."""
     query = select(Notification).where(Notification.user_id == user_id)
     if unread_only:
         query = query.where(col(Notification.read_at).is_(None))
-    return list(db.exec(query.order_by(col(Notification.id).desc())))
+    newest_first = (col(Notification.created_at).desc(), col(Notification.id).desc())
+    return list(db.exec(query.order_by(*newest_first)))
+
+
+@dataclass(frozen=True)
+class NotificationLine:
+    """Identical notifications (same kind, same subject) as one line of the list: the newest
+    one's text, link and time, how many there are and how many are unread."""
+
+    id: int
+    kind: NotificationKind
+    text: str
+    link: str | None
+    newest_at: datetime
+    count: int
+    unread: int
+
+
+def notification_lines(db: Session, user_id: int) -> list[NotificationLine]:
+    """A user's notifications as the list shows them: grouped, newest first."""
+    groups: dict[tuple[NotificationKind, str | None], list[Notification]] = {}
+    for note in notifications_for(db, user_id):
+        groups.setdefault((note.kind, note.link), []).append(note)
+    # Each group keeps the newest-first order, so its first note is the newest; dicts keep
+    # insertion order, so the groups are newest first too.
+    return [
+        NotificationLine(
+            id=notes[0].id or 0,
+            kind=notes[0].kind,
+            text=notes[0].text,
+            link=notes[0].link,
+            newest_at=notes[0].created_at,
+            count=len(notes),
+            unread=sum(1 for n in notes if n.read_at is None),
+        )
+        for notes in groups.values()
+    ]
 
 
 def unread_count(db: Session, user_id: int) -> int:
     return len(notifications_for(db, user_id, unread_only=True))
 
 
+def _unread_of(user_id: int) -> tuple[ColumnElement[bool], ...]:
+    return (col(Notification.user_id) == user_id, col(Notification.read_at).is_(None))
+
+
 def mark_read(db: Session, user_id: int, notification_id: int) -> Notification:
-    """Marks one of the user's own notifications read (again is a no-op) and commits."""
+    """Marks one of the user's own notifications read, with the identical ones its line on the
+    list stands for (again is a no-op), and commits."""
     note = db.get(Notification, notification_id)
     if note is None or note.user_id != user_id:
         # The same answer for another user's note as for none: ids reveal nothing.
         raise NotificationError("no such notification")
-    if note.read_at is None:
-        note.read_at = utcnow()
-        db.add(note)
-        db.commit()
+    link = col(Notification.link)
+    same_subject = link.is_(None) if note.link is None else link == note.link
+    db.exec(
+        update(Notification)
+        .where(*_unread_of(user_id), col(Notification.kind) == note.kind, same_subject)
+        .values(read_at=utcnow())
+    )
+    db.commit()
+    db.refresh(note)
     return note
+
+
+def mark_all_read(db: Session, user_id: int) -> int:
+    """Marks every unread notification of this user read, no one else's; returns how many and
+    commits."""
+    result = db.exec(update(Notification).where(*_unread_of(user_id)).values(read_at=utcnow()))
+    db.commit()
+    return result.rowcount
 
 
 def sweep_deadlines(db: Session, today: date, *, rules: SiteRules | None = None) -> int:
