@@ -33,7 +33,7 @@ from hub.web.dependencies import (
     require,
 )
 from hub.web.params import RecordNumber
-from hub.web.templating import Page, render
+from hub.web.templating import Page, is_htmx, render
 
 router = APIRouter()
 
@@ -319,10 +319,6 @@ def account_page(db: Session, viewer: Viewer, **extra: object) -> AccountPage:
     )
 
 
-def _is_htmx(request: Request) -> bool:
-    return request.headers.get("hx-request") == "true"
-
-
 @router.get("/account", response_class=HTMLResponse)
 def account(request: Request, db: DB, viewer: AccountViewer) -> Response:
     return render(request, "accounts/account.html", account_page(db, viewer))
@@ -369,12 +365,12 @@ def end_session(
     if session_id == viewer.session_id:
         response: Response = (
             Response(status_code=200, headers={"HX-Redirect": "/sign-in"})
-            if _is_htmx(request)
+            if is_htmx(request)
             else _redirect("/sign-in")
         )
         clear_cookie(response, get_settings().session_cookie_name)
         return response
-    if _is_htmx(request):
+    if is_htmx(request):
         return render(request, "accounts/_sessions.html", account_page(db, viewer))
     return _redirect("/account")
 
@@ -389,7 +385,7 @@ def create_token(
     scope: Annotated[TokenScope, Form()] = TokenScope.read,
 ) -> Response:
     user, _ = _own(db, viewer)
-    template = "accounts/_tokens.html" if _is_htmx(request) else "accounts/account.html"
+    template = "accounts/_tokens.html" if is_htmx(request) else "accounts/account.html"
     try:
         token = services.create_api_token(
             db, log_actor(request, viewer), user, name, days, scope=scope
@@ -397,7 +393,7 @@ def create_token(
     except AccountError as refused:
         page = account_page(db, viewer, error=str(refused))
         # htmx swaps only 2xx answers: the fragment carries the error itself.
-        code = status.HTTP_200_OK if _is_htmx(request) else status.HTTP_400_BAD_REQUEST
+        code = status.HTTP_200_OK if is_htmx(request) else status.HTTP_400_BAD_REQUEST
         return render(request, template, page, code)
     return render(request, template, account_page(db, viewer, new_token=token))
 
@@ -424,7 +420,7 @@ def revoke_token(
         services.revoke_api_token(db, log_actor(request, viewer), viewer.user_id, token_id)
     except AccountError as refused:
         raise HTTPException(status.HTTP_404_NOT_FOUND, str(refused)) from refused
-    if _is_htmx(request):
+    if is_htmx(request):
         return render(request, "accounts/_tokens.html", account_page(db, viewer))
     return _redirect("/account")
 

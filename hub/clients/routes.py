@@ -33,7 +33,6 @@ from hub.clients.web import (
     PersonId,
     RecordPurpose,
     SearchPurpose,
-    is_htmx,
     not_found,
     read_record,
     refuse_nul,
@@ -46,7 +45,7 @@ from hub.disclosure.record import DisclosedRecord, SearchError, SearchQuery, dis
 from hub.permissions import allowed
 from hub.vocabulary import Action, Category, ConsentKind, Purpose
 from hub.web.dependencies import DB, log_actor
-from hub.web.templating import render
+from hub.web.templating import is_htmx, render
 
 # Pages, not API: kept out of the OpenAPI schema (/api/openapi.json documents /api/v1).
 router = APIRouter(include_in_schema=False)

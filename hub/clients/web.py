@@ -72,10 +72,6 @@ def read_record(
     return record
 
 
-def is_htmx(request: Request) -> bool:
-    return request.headers.get("hx-request") == "true"
-
-
 def refuse_nul(text: str) -> str:
     """Text from a form or a JSON body: a NUL character is refused (PostgreSQL cannot store it,
     and no person types one)."""

@@ -9,7 +9,6 @@ from fastapi import APIRouter, Depends, Request, status
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from hub.accounts.sessions import Viewer
-from hub.clients.web import is_htmx
 from hub.notifications.services import (
     NotificationError,
     NotificationLine,
@@ -21,7 +20,7 @@ from hub.notifications.services import (
 from hub.vocabulary import Action
 from hub.web.dependencies import DB, refused_as_not_found, require
 from hub.web.params import RecordNumber
-from hub.web.templating import Page, render
+from hub.web.templating import Page, is_htmx, render
 
 router = APIRouter()
 

@@ -68,7 +68,7 @@ from hub.vocabulary import (
 )
 from hub.web.dependencies import DB, log_actor, require
 from hub.web.params import LogSeq, RecordNumber
-from hub.web.templating import Page, render
+from hub.web.templating import Page, is_htmx, render
 
 router = APIRouter(prefix="/privacy")
 Officer = Annotated[Viewer, Depends(require(Action.privacy_console))]
@@ -166,10 +166,6 @@ class FlagPage(Page):
 
 def _page(cls: type[Any], viewer: Viewer, title: str, **values: Any) -> Any:
     return cls(title=title, viewer=viewer, csrf_token=viewer.csrf_token, **values)
-
-
-def _is_htmx(request: Request) -> bool:
-    return request.headers.get("hx-request") == "true"
 
 
 def _log_read(
@@ -276,8 +272,8 @@ def search(request: Request, viewer: Officer, db: DB, form: FormFields) -> HTMLR
     except FilterError as exc:
         # Nothing sent is echoed back: an unusable value might be a name typed in error.
         page = _page(ConsolePage, viewer, "Privacy console", error=str(exc))
-        template = "privacy/_results.html" if _is_htmx(request) else "privacy/console.html"
-        if not _is_htmx(request):
+        template = "privacy/_results.html" if is_htmx(request) else "privacy/console.html"
+        if not is_htmx(request):
             page.choices = _choices(db)
         return render(request, template, page, 422)
     page = _page(
@@ -292,7 +288,7 @@ def search(request: Request, viewer: Officer, db: DB, form: FormFields) -> HTMLR
         db, request, viewer, "search", found.person_id,
         filters=found.described(), shown=len(results.entries),
     )  # fmt: skip
-    if _is_htmx(request):
+    if is_htmx(request):
         return render(request, "privacy/_results.html", page)
     page.choices = _choices(db)
     page.open_flags = _open_flags(db)
@@ -453,7 +449,7 @@ def user_timeline(
         flags=flags,
     )
     _log_read(db, request, viewer, "user_timeline", user_id=user_id, shown=len(results.entries))
-    template = "privacy/_user_rows.html" if _is_htmx(request) else "privacy/user_timeline.html"
+    template = "privacy/_user_rows.html" if is_htmx(request) else "privacy/user_timeline.html"
     return render(request, template, page)
 
 
@@ -484,7 +480,7 @@ def client_timeline(
         ),
     )
     _log_read(db, request, viewer, "client_timeline", person_id, shown=len(disclosures))
-    template = "privacy/_client_rows.html" if _is_htmx(request) else "privacy/client_timeline.html"
+    template = "privacy/_client_rows.html" if is_htmx(request) else "privacy/client_timeline.html"
     return render(request, template, page)
 
 

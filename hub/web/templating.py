@@ -44,6 +44,11 @@ class Page:
     messages: list[str] = field(default_factory=list)
 
 
+def is_htmx(request: Request) -> bool:
+    """Whether htmx asked, so the route answers with the fragment it swaps."""
+    return request.headers.get("hx-request") == "true"
+
+
 def render(request: Request, template: str, page: Page, status_code: int = 200) -> HTMLResponse:
     # Shallow on purpose: nested objects reach the template as they are, not as dicts.
     context: dict[str, Any] = {f.name: getattr(page, f.name) for f in fields(page)}
