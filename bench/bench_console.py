@@ -28,6 +28,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_audit_verify import CHECKPOINT_EVERY, make_rows  # sets the HUB_ secrets
 from timing import timed
 
+from bench.scratch import scratch_postgres
+
 REPEAT = 40
 VIEWS = 300
 
@@ -175,16 +177,7 @@ def main() -> None:
         engine.dispose()
     if args.no_postgres:
         return
-    import psycopg
-
-    server = os.environ.get("HUB_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432")
-    admin = server.replace("postgresql+psycopg://", "postgresql://") + "/postgres"
-    name = f"hub_bench_{secrets.token_hex(4)}"
-    with psycopg.connect(admin, autocommit=True) as connection:
-        connection.execute(f'CREATE DATABASE "{name}"')
-    try:
-        url = f"{server}/{name}"
-        os.environ["HUB_DATABASE_URL"] = url
+    with scratch_postgres() as url:
         migrate(url)
         engine = engine_for(url)
         fill(engine, args.pg_entries, start)
@@ -195,10 +188,6 @@ def main() -> None:
         bench_search(engine, args.pg_entries, start)
         bench_record_view(engine, f"PostgreSQL with {args.pg_entries:,} entries")
         engine.dispose()
-    finally:
-        engine_for.cache_clear()
-        with psycopg.connect(admin, autocommit=True) as connection:
-            connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 if __name__ == "__main__":

@@ -1,7 +1,11 @@
 """Helpers for the audit log tests: append entries, sign heads, drop the guarding triggers (to
 play an attacker with the database owner's rights), recompute an entry's hashes."""
 
+import json
+import subprocess
+import sys
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import text
@@ -20,7 +24,10 @@ from hub.audit.log import (
 )
 from hub.audit.notes import Verifier
 from hub.audit.verify import Report, verify_log
+from hub.settings import PROJECT_ROOT
 from hub.vocabulary import Category, LogKind, LogOutcome, Purpose, Role
+
+RECEIPT_TOOL = PROJECT_ROOT / "tools" / "verify_receipt.py"
 
 
 def disclosure(n: int) -> tuple[Actor, Event]:
@@ -110,3 +117,17 @@ def rehash(values: dict[str, Any]) -> dict[str, str]:
     public["recorded_at"] = timestamp(recorded) if isinstance(recorded, datetime) else recorded
     leaf = leaf_hash(canonical_json({**public, "personal_digest": digest}))
     return {"personal_digest": digest, "leaf_hash": leaf}
+
+
+def verify_receipt(tmp_path: Path, receipt: dict[str, Any], *extra: str) -> tuple[int, str]:
+    """Runs the standalone tools/verify_receipt.py on a receipt, as a third party would: its
+    exit code and what it printed."""
+    path = tmp_path / "receipt.json"
+    path.write_text(json.dumps(receipt))
+    result = subprocess.run(
+        [sys.executable, str(RECEIPT_TOOL), str(path), "--key", verifier_key(), *extra],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    return result.returncode, result.stdout.strip()

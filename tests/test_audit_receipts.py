@@ -10,25 +10,10 @@ import pytest
 from sqlmodel import Session
 from typer.testing import CliRunner
 
-from hub.audit.checkpoint import sign_checkpoint, verifier_key
+from hub.audit.checkpoint import sign_checkpoint
 from hub.audit.receipts import NoReceipt, build_receipt
 from hub.cli import app as cli
-from hub.settings import PROJECT_ROOT
-from tests.audit_support import add_entries
-
-TOOL = PROJECT_ROOT / "tools" / "verify_receipt.py"
-
-
-def check(tmp_path, receipt, *extra):
-    path = tmp_path / "receipt.json"
-    path.write_text(json.dumps(receipt))
-    result = subprocess.run(
-        [sys.executable, str(TOOL), str(path), "--key", verifier_key(), *extra],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    return result.returncode, result.stdout.strip()
+from tests.audit_support import RECEIPT_TOOL, add_entries, verify_receipt
 
 
 @pytest.fixture
@@ -40,7 +25,7 @@ def receipt(db: Session):
 
 
 def test_a_receipt_verifies_offline(receipt, tmp_path):
-    code, output = check(tmp_path, receipt)
+    code, output = verify_receipt(tmp_path, receipt)
     origin = receipt["checkpoint"].split("\n")[0]
     assert (code, output) == (0, f"VALID: entry 4 is in the log of {origin} at tree size 7")
     assert receipt["entry"]["personal"]["person_id"] == 1004
@@ -86,7 +71,7 @@ CHANGES = {
 def test_a_changed_receipt_is_invalid(receipt, tmp_path, what):
     changed = copy.deepcopy(receipt)
     CHANGES[what](changed)
-    code, output = check(tmp_path, changed)
+    code, output = verify_receipt(tmp_path, changed)
     assert code == 1
     assert output.startswith("INVALID: ")
 
@@ -99,7 +84,9 @@ def test_another_key_is_refused(receipt, tmp_path):
     path = tmp_path / "r.json"
     path.write_text(json.dumps(receipt | {"verifier_key": None}))
     result = subprocess.run(
-        [sys.executable, str(TOOL), str(path), "--key", other], capture_output=True, text=True
+        [sys.executable, str(RECEIPT_TOOL), str(path), "--key", other],
+        capture_output=True,
+        text=True,
     )
     assert result.returncode == 1
     assert "not signed by the given key" in result.stdout
@@ -120,11 +107,11 @@ def test_consistency_with_an_older_checkpoint(db, tmp_path):
     assert result.exit_code == 0
     (tmp_path / "proof.json").write_text(result.output)
     args = ["--older", str(tmp_path / "older"), "--consistency", str(tmp_path / "proof.json")]
-    assert check(tmp_path, receipt, *args)[0] == 0
+    assert verify_receipt(tmp_path, receipt, *args)[0] == 0
     proof = json.loads(result.output)
     proof[0] = flip_hex(proof[0])
     (tmp_path / "proof.json").write_text(json.dumps(proof))
-    code, output = check(tmp_path, receipt, *args)
+    code, output = verify_receipt(tmp_path, receipt, *args)
     assert code == 1
     assert "does not extend" in output
 

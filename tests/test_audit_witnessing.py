@@ -6,8 +6,6 @@ is reported in the log and flagged; a witness that is down does not stop the che
 
 import json
 import socket
-import subprocess
-import sys
 from datetime import timedelta
 
 import pytest
@@ -15,19 +13,17 @@ from sqlalchemy import text
 from sqlmodel import select
 from typer.testing import CliRunner
 
-from hub.audit.checkpoint import checkpoint_round, verifier_key
+from hub.audit.checkpoint import checkpoint_round
 from hub.audit.models import LogEntry, WitnessCosignature
 from hub.audit.receipts import build_receipt
 from hub.audit.witnessing import checkpoint_and_witness_round, post_checkpoint, witness_round
 from hub.cli import app as cli
 from hub.privacy.flags import find
-from hub.settings import PROJECT_ROOT, get_settings
+from hub.settings import get_settings
 from hub.vocabulary import FlagRule, SecurityEventTag
 from hub.witness.cosignature import cosigner_key
-from tests.audit_support import add_entries
+from tests.audit_support import add_entries, verify_receipt
 from tests.witness_support import add_request, running_witness, scratch_leaves, witness_signer
-
-TOOL = PROJECT_ROOT / "tools" / "verify_receipt.py"
 
 
 @pytest.fixture
@@ -56,18 +52,6 @@ def flip(line):
     return line[:at] + ("A" if line[at] != "A" else "B") + line[at + 1 :]
 
 
-def check(tmp_path, receipt, *extra):
-    path = tmp_path / "receipt.json"
-    path.write_text(json.dumps(receipt))
-    result = subprocess.run(
-        [sys.executable, str(TOOL), str(path), "--key", verifier_key(), *extra],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    return result.returncode, result.stdout.strip()
-
-
 def test_checkpoints_are_cosigned_and_receipts_carry_k_of_n(db, witnesses, tmp_path):
     first, second = witnesses
     add_entries(db, 5)
@@ -90,21 +74,21 @@ def test_checkpoints_are_cosigned_and_receipts_carry_k_of_n(db, witnesses, tmp_p
     assert receipt["tree_size"] == 8 and len(receipt["cosignatures"]) == 2
 
     both = ["--witness", first.key, "--witness", second.key]
-    code, output = check(tmp_path, receipt, *both)
+    code, output = verify_receipt(tmp_path, receipt, *both)
     assert code == 0, output
     assert output.endswith(f"cosigned by 2 witness(es): {first.name}, {second.name}")
     # k of n: one of two named witnesses suffices when one is asked for, not when two are.
     with running_witness(tmp_path / "w3", "absent.example/witness", 3) as third:
         one_of_two = ["--witness", first.key, "--witness", third.key]
-        assert check(tmp_path, receipt, *one_of_two, "--min-witnesses", "1")[0] == 0
-        code, output = check(tmp_path, receipt, *one_of_two)
+        assert verify_receipt(tmp_path, receipt, *one_of_two, "--min-witnesses", "1")[0] == 0
+        code, output = verify_receipt(tmp_path, receipt, *one_of_two)
         assert (code, output) == (
             1,
             f"INVALID: cosigned by 1 of the named witnesses ({first.name}), 2 required",
         )
     # A cosignature altered does not count: the receipt is refused.
     altered = dict(receipt, cosignatures=[flip(c) for c in receipt["cosignatures"]])
-    code, output = check(tmp_path, altered, *both, "--min-witnesses", "1")
+    code, output = verify_receipt(tmp_path, altered, *both, "--min-witnesses", "1")
     assert (code, output) == (1, f"INVALID: the cosignature by {first.name} is not valid")
     # A newer head not yet cosigned: an entry it alone covers gets it, without cosignatures;
     # an older entry keeps the cosigned head.
