@@ -41,6 +41,11 @@ class Settings(BaseSettings):
         description="The checkpoint origin line: names this hub's log to verifiers.",
     )
     checkpoint_interval_seconds: float = Field(default=10.0, ge=1)
+    flags_interval_seconds: float = Field(
+        default=60.0,
+        ge=1,
+        description="How often the hub computes the privacy console's review flags itself.",
+    )
     checkpoint_push_dir: Path | None = Field(
         default=None, description="A directory outside the database that receives each checkpoint."
     )

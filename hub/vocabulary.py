@@ -328,6 +328,7 @@ class NotificationKind(StrEnum):
     caseload_requested = "caseload_requested"  # to the agency's supervisors
     caseload_changed = "caseload_changed"  # to the case manager the client leaves
     court_order_awaiting = "court_order_awaiting"  # to the other privacy officers
+    review_flags_new = "review_flags_new"  # to every privacy officer
 
 
 class AgendaItemKind(StrEnum):

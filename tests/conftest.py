@@ -24,6 +24,7 @@ from hub.crypto import generate_environment
 
 os.environ.update(generate_environment())
 os.environ["HUB_CHECKPOINT_INTERVAL_SECONDS"] = "3600"  # tests sign checkpoints on demand
+os.environ["HUB_FLAGS_INTERVAL_SECONDS"] = "3600"  # and compute review flags on demand
 
 IN_CI = os.environ.get("CI", "").lower() == "true"
 POSTGRES_URL = os.environ.get(

@@ -43,6 +43,7 @@ from hub.accounts.sessions import Viewer
 from hub.audit.log import Actor, Event, append
 from hub.audit.models import LogEntry
 from hub.db import rollback_on_error, utcnow
+from hub.notifications.services import notify, users_with_role
 from hub.privacy.models import ReviewFlag
 from hub.privacy.search import SeqRange, day_start, first_seq_from, site_zone
 from hub.site import read_setting
@@ -52,6 +53,7 @@ from hub.vocabulary import (
     FlagStatus,
     LogKind,
     LogOutcome,
+    NotificationKind,
     Role,
     SecurityEventTag,
 )
@@ -164,6 +166,12 @@ def _clients(rows: Iterable[_Row]) -> str:
     return shown + (f" and {len(ids) - 10} more" if len(ids) > 10 else "")
 
 
+def _of_clients(rows: Iterable[_Row]) -> str:
+    """ ", of client(s) #3, #9" or nothing: a sign-in or a search names no client."""
+    named = _clients(rows)
+    return f", of client(s) {named}" if named else ""
+
+
 # --- the rules ----------------------------------------------------------------------------------
 
 
@@ -227,7 +235,7 @@ def _outside_relationship(rows: list[_Row], zone: tzinfo) -> list[Finding]:
             Finding(
                 FlagRule.outside_relationship,
                 f"outside_relationship:user:{user_id}:{day.isoformat()}",
-                f"{len(group)} read(s) of client(s) {_clients(group)} on the role alone: no "
+                f"{len(group)} read(s){_of_clients(group)} on the role alone: no "
                 "caseload, referral, office matter, consent or court order names the reader.",
                 _capped(r.seq for r in group),
                 user_id,
@@ -269,8 +277,8 @@ def _unusual_volume(
                         FlagRule.unusual_volume,
                         f"unusual_volume:user:{user_id}:{day.isoformat()}",
                         f"{today} reads on {day.isoformat()}; their previous "
-                        f"{settings.volume_history_days} days averaged {mean:.1f} a day "
-                        f"(sd {spread:.1f}); the threshold is {threshold:.1f}.",
+                        f"{settings.volume_history_days} days averaged {mean:.1f} a day, "
+                        f"so more than {threshold:.0f} in a day stands out.",
                         _capped(counts[day]),
                         user_id,
                         day=day,
@@ -306,7 +314,7 @@ def _after_hours(rows: list[_Row], zone: tzinfo, settings: FlagSettings) -> list
             FlagRule.after_hours,
             f"after_hours:user:{user_id}:{day.isoformat()}",
             f"{len(group)} read(s) outside working hours ({hours}), the first at "
-            f"{group[0].recorded_at.astimezone(zone):%H:%M}, of client(s) {_clients(group)}.",
+            f"{group[0].recorded_at.astimezone(zone):%H:%M}{_of_clients(group)}.",
             _capped(r.seq for r in group),
             user_id,
             day=day,
@@ -559,8 +567,8 @@ def _witness_refusals(rows: list[_Row]) -> list[Finding]:
             f"Witness {row.detail.get('witness')} refused the checkpoint of size "
             f"{row.detail.get('tree_size')}: it "
             f"{_WITNESS_REFUSALS.get(str(row.detail.get('refused')), 'refused it')} at size "
-            f"{row.detail.get('witness_size')}. Run `hub audit verify` and compare with the "
-            "witness's checkpoint (docs/audit-log.md, Witnesses).",
+            f"{row.detail.get('witness_size')}. Ask the hub's administrator to check the log "
+            "against the witness's copy (docs/audit-log.md, Witnesses).",
             [row.seq],
         )
         for row in rows
@@ -686,6 +694,15 @@ def compute_flags(db: Session, actor: Actor, days: int = 7, now: datetime | None
                         "updated": run.updated,
                     },
                 ),
+            )
+        if run.created:
+            # One note per run that found something new, in the run's transaction.
+            notify(
+                db,
+                users_with_role(db, Role.privacy_officer),
+                NotificationKind.review_flags_new,
+                "/privacy/flags",
+                f"review_flags:{min(run.created)}",
             )
         db.commit()
     return run

@@ -31,6 +31,7 @@ from hub.disclosure.releases import PolicyUnavailable, heard_of_a_release, polic
 from hub.disclosure.watcher import start_watching, stop_watching
 from hub.notifications import routes as notifications
 from hub.privacy import routes as privacy_console
+from hub.privacy.flag_rounds import run_flag_rounds
 from hub.referrals import api as referrals_api
 from hub.referrals import routes as referrals
 from hub.settings import PROJECT_ROOT, get_settings
@@ -61,14 +62,19 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         run_checkpointer(get_settings().checkpoint_interval_seconds, checkpoint_and_witness_round),
         name="checkpointer",
     )
+    # Review flags without a button or a cron job (hub.privacy.flag_rounds).
+    flagger = asyncio.create_task(
+        run_flag_rounds(get_settings().flags_interval_seconds), name="flag-rounds"
+    )
     # Hears of policy releases through Redis when HUB_REDIS_URL is set; the version check in
     # hub.disclosure.releases finds them within a second without it.
     watcher = start_watching(get_engine(), heard_of_a_release)
     yield
     stop_watching(watcher)
-    checkpointer.cancel()
-    with contextlib.suppress(asyncio.CancelledError):
-        await checkpointer
+    for task in (checkpointer, flagger):
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
 
 
 class Hub(FastAPI):
