@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import JSON, DateTime, Engine, event
+from sqlalchemy import JSON, DateTime, Engine, event, text
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Session, create_engine
 
@@ -175,3 +175,14 @@ def check_schema_current(engine: Engine) -> None:
             f"The database is at {have} but this hub needs {', '.join(sorted(wanted))}. "
             "Run `hub migrate` first."
         )
+
+
+def try_transaction_lock(db: Session, lock_id: int) -> bool:
+    """Takes a PostgreSQL advisory lock held until the transaction ends, if no other process
+    holds it. On SQLite a writing transaction already holds the database's write lock: True."""
+    if db.get_bind().dialect.name != "postgresql":
+        return True
+    locked = db.execute(
+        text("SELECT pg_try_advisory_xact_lock(:lock_id)").bindparams(lock_id=lock_id)
+    ).scalar()
+    return bool(locked)

@@ -17,7 +17,7 @@ from itertools import chain
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, func, text, update
+from sqlalchemy import Engine, func, update
 from sqlmodel import Session, col, select
 
 from hub.audit.integrity import missing_triggers, refused_changes
@@ -33,7 +33,7 @@ from hub.audit.merkle import (
 from hub.audit.models import LogEntry, TreeHead
 from hub.audit.notes import Checkpoint, NoteError, Signer, Verifier, open_checkpoint
 from hub.audit.tiles import TileNodes, TilesMissing, covered_size, integrate
-from hub.db import get_engine, utcnow
+from hub.db import get_engine, try_transaction_lock, utcnow
 from hub.settings import Settings, get_settings
 from hub.vocabulary import LogKind, LogOutcome, SecurityEventTag
 
@@ -114,14 +114,8 @@ def sign_checkpoint(db: Session, settings: Settings | None = None) -> TreeHead |
     new tree must extend the last signed one (checked with an RFC 9162 consistency proof).
     Returns None when there is nothing new or another process is signing. The caller commits."""
     settings = settings or get_settings()
-    if db.get_bind().dialect.name == "postgresql":
-        locked = db.execute(
-            text("SELECT pg_try_advisory_xact_lock(:lock_id)").bindparams(
-                lock_id=_CHECKPOINT_LOCK_ID
-            )
-        ).scalar()
-        if not locked:
-            return None
+    if not try_transaction_lock(db, _CHECKPOINT_LOCK_ID):
+        return None
     key = signer(settings)
     previous = latest_head(db)
     size = _log_size(db)

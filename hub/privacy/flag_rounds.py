@@ -9,12 +9,11 @@ import logging
 import uuid
 from collections.abc import Awaitable, Callable
 
-from sqlalchemy import text
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from hub.audit.log import Actor
-from hub.db import get_engine
+from hub.db import get_engine, try_transaction_lock
 from hub.privacy.flags import FlagRun, compute_flags
 
 log = logging.getLogger("hub.privacy")
@@ -32,15 +31,9 @@ def _hub_actor() -> Actor:
 def flag_round(engine: Engine | None = None) -> FlagRun | None:
     """One round; None when another process holds the round's lock."""
     with Session(engine or get_engine(), expire_on_commit=False) as db:
-        if db.get_bind().dialect.name == "postgresql":
-            locked = db.execute(
-                text("SELECT pg_try_advisory_xact_lock(:lock_id)").bindparams(
-                    lock_id=_FLAGS_LOCK_ID
-                )
-            ).scalar()
-            if not locked:
-                db.rollback()
-                return None
+        if not try_transaction_lock(db, _FLAGS_LOCK_ID):
+            db.rollback()
+            return None
         return compute_flags(db, _hub_actor(), days=ROUND_DAYS)
 
 
