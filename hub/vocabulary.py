@@ -147,6 +147,7 @@ class SecurityEventTag(StrEnum):
     sign_out = "account:session:sign_out"
     session_ended_by_admin = "account:session:ended_by_admin"
     session_expired = "account:session:expired"
+    form_kept = "account:form:kept"  # posted after the session ended; kept for its author
     password_changed = "account:password:changed"
     mfa_enrolled = "account:mfa:enrolled"
     mfa_reset = "account:mfa:reset"

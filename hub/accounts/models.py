@@ -1,8 +1,9 @@
 from datetime import datetime
 
-from sqlalchemy import UniqueConstraint
+from sqlalchemy import Column, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
+from hub.crypto import EncryptedText
 from hub.db import enum_column, utc_field, utcnow
 from hub.vocabulary import (
     AccessRequestKind,
@@ -147,3 +148,19 @@ class AccessRequest(SQLModel, table=True):
     requested_at: datetime = utc_field(default_factory=utcnow)
     decided_by_id: int | None = Field(default=None, foreign_key="user.id")  # None: operator
     decided_at: datetime | None = utc_field(default=None)
+
+
+class KeptForm(SQLModel, table=True):
+    """A form posted after its session ended (idle or absolute limit), kept for its author
+    alone so that nothing typed is lost; its fields are sealed at rest and it expires."""
+
+    __tablename__ = "kept_form"
+
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int = Field(foreign_key="user.id", index=True)
+    path: str = Field(max_length=300)
+    # JSON list of [name, value] pairs, in the order posted (a field may repeat).
+    fields: str = Field(sa_column=Column(EncryptedText, nullable=False))
+    kept_at: datetime = utc_field(default_factory=utcnow)
+    expires_at: datetime = utc_field()
+    sent_at: datetime | None = utc_field(default=None)

@@ -90,8 +90,16 @@ def _user_agent(request: Request) -> str | None:
 # --- sign-in ------------------------------------------------------------------------------------
 
 
-def _sign_in_page(request: Request, error: str | None, email: str, code: int) -> HTMLResponse:
-    page = SignInPage(title="Sign in", email=email, error=error)
+KEPT_MESSAGE = (
+    "You were signed out after a time without activity. What you were sending is kept for "
+    "24 hours: sign in again and your home page offers it back."
+)
+
+
+def _sign_in_page(
+    request: Request, error: str | None, email: str, code: int, messages: list[str] | None = None
+) -> HTMLResponse:
+    page = SignInPage(title="Sign in", email=email, error=error, messages=messages or [])
     return render_presession(request, "accounts/sign_in.html", page, code)
 
 
@@ -101,7 +109,8 @@ def sign_in_form(
 ) -> Response:
     if viewer is not None:
         return _redirect("/")
-    return _sign_in_page(request, None, "", 200)
+    kept = request.query_params.get("kept") == "1"
+    return _sign_in_page(request, None, "", 200, [KEPT_MESSAGE] if kept else None)
 
 
 @router.post("/sign-in", response_class=HTMLResponse)

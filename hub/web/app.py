@@ -17,6 +17,7 @@ from starlette.types import ASGIApp
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from hub.accounts import admin_routes as accounts_admin
+from hub.accounts import kept_form_routes as kept_forms
 from hub.accounts import routes as accounts
 from hub.audit import routes as log_tiles
 from hub.audit.checkpoint import run_checkpointer
@@ -37,7 +38,7 @@ from hub.referrals import routes as referrals
 from hub.settings import PROJECT_ROOT, get_settings
 from hub.web import home
 from hub.web.admission import AdmissionLimit
-from hub.web.dependencies import SignInRequired, csrf_protect
+from hub.web.dependencies import PASSIVE_PATHS, FormKept, SignInRequired, csrf_protect
 from hub.web.readable import ReadableForms, readable_input
 from hub.web.security import SecurityHeaders
 from hub.web.templating import Page, render
@@ -115,6 +116,7 @@ def create_app() -> FastAPI:
     app.add_route("/healthz/page", home.health_page, include_in_schema=False)
     app.add_route("/api/docs", home.api_docs_page, include_in_schema=False)
     app.include_router(accounts.router)
+    app.include_router(kept_forms.router)
     app.include_router(accounts_admin.router)
     app.include_router(referrals.router)
     app.include_router(charging.router)
@@ -141,9 +143,14 @@ def _add_error_pages(app: FastAPI) -> None:
 
     @app.exception_handler(SignInRequired)
     async def _sign_in(request: Request, exc: SignInRequired) -> Response:
+        target = "/sign-in?kept=1" if isinstance(exc, FormKept) else "/sign-in"
+        if PASSIVE_PATHS.match(request.url.path):
+            # A poll the page makes by itself: it stops (htmx's 286) and leaves the page, and
+            # whatever is being typed on it, where it is.
+            return Response(status_code=286)
         if request.headers.get("hx-request"):
-            return Response(status_code=401, headers={"HX-Redirect": "/sign-in"})
-        return RedirectResponse("/sign-in", status_code=303)
+            return Response(status_code=401, headers={"HX-Redirect": target})
+        return RedirectResponse(target, status_code=303)
 
     @app.exception_handler(ClientDisconnect)
     async def _gone(request: Request, exc: ClientDisconnect) -> Response:

@@ -14,6 +14,7 @@ from fastapi import Depends, HTTPException, Request, status
 from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
 
+from hub.accounts.kept_forms import keep_form
 from hub.accounts.sessions import Viewer, load_api_grant, load_session, tokens_match, viewer_for
 from hub.audit.log import Actor, append_refusal
 from hub.db import get_engine
@@ -51,6 +52,11 @@ DB = Annotated[Session, Depends(database)]
 
 class SignInRequired(Exception):
     """Raised for a page request without a live session; answered with a redirect."""
+
+
+class FormKept(SignInRequired):
+    """The session ended by a time limit while its person was writing: the form was kept
+    (hub.accounts.kept_forms), and sign-in will offer it back."""
 
 
 def _bearer(request: Request) -> str | None:
@@ -167,10 +173,25 @@ async def csrf_protect(
         # Before sign-in completes (the password and second-factor forms), the token is bound
         # to a pre-session cookie; a half-signed-in session has its own token too.
         expected = _presession_csrf(request)
+    if not tokens_match(expected, given) and viewer is None and await _kept(request, db, given):
+        raise FormKept()
     if not tokens_match(expected, given):
         # A refused request (ASVS V16), logged with no user when there is no session.
         await run_in_threadpool(_log_csrf_failure, db, log_actor(request, viewer), request)
         raise HTTPException(status.HTTP_403_FORBIDDEN, "The form has expired; reload the page.")
+
+
+async def _kept(request: Request, db: Session, given: str | None) -> bool:
+    """Keeps a form posted with the token of a session that has just timed out. URL-encoded
+    forms only: a file upload is never kept."""
+    cookie = request.cookies.get(get_settings().session_cookie_name)
+    content_type = request.headers.get("content-type", "")
+    if not cookie or not content_type.startswith("application/x-www-form-urlencoded"):
+        return False
+    form = await request.form()
+    fields = [(name, value) for name, value in form.multi_items() if isinstance(value, str)]
+    actor = log_actor(request, None)
+    return await run_in_threadpool(keep_form, db, cookie, given, request.url.path, fields, actor)
 
 
 def _log_csrf_failure(db: Session, actor: Actor, request: Request) -> None:

@@ -6,18 +6,20 @@ from dataclasses import dataclass, field
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
-from hub.web.dependencies import CurrentViewer
+from hub.accounts.kept_forms import kept_forms_of
+from hub.web.dependencies import DB, CurrentViewer
 from hub.web.templating import Page, render
 
 router = APIRouter()
 
 
 @router.get("/", response_class=HTMLResponse)
-def home_page(request: Request, viewer: CurrentViewer) -> HTMLResponse:
+def home_page(request: Request, viewer: CurrentViewer, db: DB) -> HTMLResponse:
+    kept = kept_forms_of(db, viewer.user_id)
     return render(
         request,
         f"home/{viewer.role.value}.html",
-        Page(title="Home", viewer=viewer, csrf_token=viewer.csrf_token),
+        Page(title="Home", viewer=viewer, csrf_token=viewer.csrf_token, kept_forms=kept),
     )
 
 

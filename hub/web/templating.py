@@ -9,9 +9,10 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 
+from hub.accounts.kept_forms import KeptFormLine
 from hub.accounts.sessions import Viewer
 from hub.permissions import allowed
-from hub.settings import PROJECT_ROOT
+from hub.settings import PROJECT_ROOT, get_settings
 from hub.web.security import HTMX_INTEGRITY, HTMX_URL
 
 templates = Jinja2Templates(directory=str(PROJECT_ROOT / "templates"))
@@ -20,6 +21,14 @@ templates = Jinja2Templates(directory=str(PROJECT_ROOT / "templates"))
 # time in the load test's profile (docs/load-test.md).
 templates.env.auto_reload = False
 templates.env.globals.update(htmx_url=HTMX_URL, htmx_integrity=HTMX_INTEGRITY, allowed=allowed)
+
+
+def idle_seconds() -> int:
+    """The idle sign-out (CJIS AC-11) in seconds, for static/idle.js's warning."""
+    return get_settings().session_idle_minutes * 60
+
+
+templates.env.globals["idle_seconds"] = idle_seconds
 
 
 def label(value: Enum | str | None) -> str:
@@ -42,6 +51,8 @@ class Page:
     viewer: Viewer | None = None
     csrf_token: str | None = None
     messages: list[str] = field(default_factory=list)
+    # Forms posted after the session timed out, offered back (only the home page fills it).
+    kept_forms: list[KeptFormLine] = field(default_factory=list)
 
 
 def is_htmx(request: Request) -> bool:

@@ -14,22 +14,10 @@ from hub.db import get_engine, utcnow
 from hub.vocabulary import AgendaItemKind, Category, ItemEntryKind, MeetingStatus
 from hub.workgroup import services
 from hub.workgroup.models import WorkGroupMeeting
-from tests.factories import PASSWORD
-from tests.signing_in import code_for
+from tests.fixtures.browser import sign_in
 from tests.workgroup_support import MEMBERS, agenda_items, seat_the_table
 
 pytestmark = pytest.mark.browser
-
-
-def sign_in(page, user, steps_ahead=0):
-    page.goto("/sign-in")
-    page.fill('input[name="email"]', user.email)
-    page.fill('input[name="password"]', PASSWORD)
-    page.press('input[name="password"]', "Enter")
-    page.wait_for_url("**/sign-in/second-factor")
-    page.fill('input[name="code"]', code_for(user, steps_ahead))
-    page.press('input[name="code"]', "Enter")
-    page.wait_for_url(lambda url: "/sign-in" not in url)
 
 
 def sign_out(page):
