@@ -192,7 +192,7 @@ def disclose_for_research(
         referrals = _first_referrals(db)
         bases, version = _bases(db, viewer, sorted(referrals), protocol)
         prepared = prepare(_sources(db, bases, referrals))
-        _log_each(
+        log_disclosures(
             db,
             _log_actor(viewer, actor),
             DisclosureTag.research_export_read,
@@ -205,7 +205,7 @@ def disclose_for_research(
     return prepared.result
 
 
-def _log_each(
+def log_disclosures(
     db: Session,
     actor: Actor,
     tag: DisclosureTag,
@@ -214,6 +214,8 @@ def _log_each(
     included: Iterable[tuple[int, Mapping[Category, str]]],
     detail: Mapping[str, Any],
 ) -> None:
+    """One disclosure entry per included client, naming them (the accounting finds it by
+    `person_id`), with the basis of each category; the caller commits."""
     events = [
         Event(
             kind=LogKind.disclosure,
