@@ -44,6 +44,7 @@ def frozen(moment: datetime = NOW) -> Iterator[None]:
         mock.patch("hub.research.exports.utcnow", return_value=moment),
         mock.patch("hub.disclosure.hmis.utcnow", return_value=moment),
         mock.patch("hub.research.hmis.utcnow", return_value=moment),
+        mock.patch("hub.research.routes.utcnow", return_value=moment),
         mock.patch("hub.research.services.utcnow", return_value=moment),
         mock.patch("hub.privacy.accounting.utcnow", return_value=moment),
     ):

@@ -17,6 +17,8 @@ from hub.research.variables import VARIABLES, needs_part2
 from hub.vocabulary import Action, LogKind, LogOutcome, SecurityEventTag
 
 MIN_DETERMINATION_LENGTH = 20  # words a reviewer can judge, not "ok"
+EARLIEST = date(2000, 1, 1)
+LATEST = date(2100, 12, 31)
 
 
 class ResearchError(ValueError):
@@ -38,8 +40,9 @@ class ProtocolForm(BaseModel):
     data_use_agreement: str = Field(min_length=1, max_length=200)
     recipient_name: str = Field(min_length=1, max_length=200)
     recipient_organisation: str = Field(min_length=1, max_length=200)
-    approved_from: date
-    expires_on: date
+    # Dates too far in the past or future are refused, as everywhere in the hub.
+    approved_from: date = Field(ge=EARLIEST, le=LATEST)
+    expires_on: date = Field(ge=EARLIEST, le=LATEST)
     variables: list[str] = Field(min_length=1, max_length=len(VARIABLES))
     part2_conditions_met: bool = False
     part2_determined_by: str | None = Field(default=None, max_length=200)
