@@ -30,8 +30,13 @@ from hub.disclosure.origin import part2_origin
 from hub.disclosure.policy import decide, gather_facts_many
 from hub.disclosure.record import _log_actor
 from hub.disclosure.releases import policy_in_force
-from hub.disclosure.research import DECIDE_CHUNK, Prepared, log_disclosures
-from hub.referrals.models import Referral
+from hub.disclosure.research import (
+    DECIDE_CHUNK,
+    Prepared,
+    first_referrals,
+    log_disclosures,
+    referred_persons,
+)
 from hub.vocabulary import Category, ConsentKind, DisclosureTag, Purpose
 
 R = TypeVar("R")
@@ -94,21 +99,10 @@ def consents_naming(
     return {pid: Consented(dict(b), frozenset(part2[pid])) for pid, b in basis.items()}
 
 
-def _agency_referrals(db: Session, agency_id: int) -> dict[int, Referral]:
-    first: dict[int, Referral] = {}
-    for referral in db.exec(
-        select(Referral)
-        .where(Referral.case_management_agency_id == agency_id)
-        .order_by(col(Referral.referred_at), col(Referral.id))
-    ):
-        first.setdefault(referral.person_id, referral)
-    return first
-
-
 def _sources(
     db: Session,
     bases: Mapping[int, Mapping[Category, str]],
-    referrals: Mapping[int, Referral],
+    referrals: Mapping[int, Any],
     housing_part2_ok: Mapping[int, bool],
 ) -> list[HmisSource]:
     ids = sorted(bases)
@@ -172,8 +166,7 @@ def disclose_for_hmis(
     with rollback_on_error(db):
         policy = policy_in_force(db)
         now = utcnow()
-        referrals = _agency_referrals(db, viewer.agency_id)
-        ids = sorted(referrals)
+        ids = referred_persons(db, viewer.agency_id)
         consented = consents_naming(db, ids, recipient_agency_id, now)
         bases: dict[int, dict[Category, str]] = {}
         housing_part2_ok: dict[int, bool] = {}
@@ -193,6 +186,7 @@ def disclose_for_hmis(
                     housing_part2_ok[pid] = (
                         decision.allows_part2(C.housing) and C.housing in given.part2
                     )
+        referrals = first_referrals(db, sorted(bases), viewer.agency_id)
         sources = _sources(db, bases, referrals, housing_part2_ok)
         for source in sources:
             if source.living_situation_on is None:  # not read: not logged as disclosed

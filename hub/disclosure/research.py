@@ -104,10 +104,34 @@ def _age(born: date | None, on: date) -> int | None:
     return on.year - born.year - ((on.month, on.day) < (born.month, born.day))
 
 
-def _first_referrals(db: Session) -> dict[int, Referral]:
-    first: dict[int, Referral] = {}
-    for referral in db.exec(select(Referral).order_by(col(Referral.referred_at), col(Referral.id))):
-        first.setdefault(referral.person_id, referral)
+def referred_persons(db: Session, agency_id: int | None = None) -> list[int]:
+    """The ids of the persons with a referral (to this case-management agency): ids only,
+    so that nothing is read before it is decided."""
+    statement = select(Referral.person_id).distinct()
+    if agency_id is not None:
+        statement = statement.where(Referral.case_management_agency_id == agency_id)
+    return sorted(db.exec(statement).all())
+
+
+def first_referrals(
+    db: Session, person_ids: Sequence[int], agency_id: int | None = None
+) -> dict[int, Any]:
+    """Each person's first referral (to this agency), the columns an export uses only."""
+    first: dict[int, Any] = {}
+    for start in range(0, len(person_ids), DECIDE_CHUNK):
+        statement = core_select(
+            col(Referral.person_id),
+            col(Referral.referred_at),
+            col(Referral.kind),
+            col(Referral.precinct),
+            col(Referral.offense_category),
+            col(Referral.eligibility),
+            col(Referral.intake_done_at),
+        ).where(col(Referral.person_id).in_(person_ids[start : start + DECIDE_CHUNK]))
+        if agency_id is not None:
+            statement = statement.where(col(Referral.case_management_agency_id) == agency_id)
+        for row in db.execute(statement.order_by(col(Referral.referred_at), col(Referral.id))):
+            first.setdefault(row.person_id, row)
     return first
 
 
@@ -127,7 +151,7 @@ def _bases(
 
 
 def _sources(
-    db: Session, bases: Mapping[int, Mapping[Category, str]], referrals: Mapping[int, Referral]
+    db: Session, bases: Mapping[int, Mapping[Category, str]], referrals: Mapping[int, Any]
 ) -> list[ResearchSource]:
     ids = sorted(bases)
     persons = {
@@ -189,8 +213,8 @@ def disclose_for_research(
     entry per included client, committed with the read. If `prepare` raises, nothing is
     logged as disclosed and the exception propagates (the caller logs the refusal)."""
     with rollback_on_error(db):
-        referrals = _first_referrals(db)
-        bases, version = _bases(db, viewer, sorted(referrals), protocol)
+        bases, version = _bases(db, viewer, referred_persons(db), protocol)
+        referrals = first_referrals(db, sorted(bases))
         prepared = prepare(_sources(db, bases, referrals))
         log_disclosures(
             db,
