@@ -77,7 +77,7 @@ def tables(file):
 def test_every_file_has_the_spec_header_and_every_code_is_on_its_list(db, world):
     file = export(db, world["supervisor"], world["coc"].id)
     found = tables(file)
-    assert sorted(found) == sorted(spec.FILES)
+    assert sorted(found) == sorted(spec.FILES)  # no Part 2 data: no notice file
     for name, columns in spec.FILES.items():
         header, *rows = found[name]
         assert tuple(header) == columns, name
@@ -141,3 +141,36 @@ def test_no_consenting_client_or_a_wrong_recipient_is_refused(db, world, factori
         export(db, world["supervisor"], world["cm_agency"].id)
     with pytest.raises(ResearchError, match="role"):
         export(db, world["officer"], world["coc"].id)
+
+
+def test_a_treatment_living_situation_goes_only_on_a_part2_consent_with_its_notice(
+    db, world, factories
+):
+    ids = world["ids"]
+    factories.Consent(
+        person_id=ids[1],
+        kind=ConsentKind.part2,
+        discloser_agency_id=world["cm_agency"].id,
+        recipient_agency_id=world["coc"].id,
+        categories=["housing", "treatment"],
+        purposes=["case_management"],
+        signed_on=date(2026, 1, 5),
+        expires_on=date(2027, 1, 5),
+        created_by_id=world["supervisor"].id,
+    )
+    file = export(db, world["supervisor"], world["coc"].id)
+    found = tables(file)
+    situations = sorted((int(r[2]), r[4]) for r in found["CurrentLivingSituation.csv"][1:])
+    assert situations == sorted([(ids[0], "116"), (ids[1], "205")])
+    assert "42 CFR part 2" in unzip(file.content)["NOTICE-42-CFR-PART-2.txt"]
+    entries = db.exec(
+        select(LogEntry).where(col(LogEntry.tag) == DisclosureTag.hmis_export_read.value)
+    ).all()
+    db.commit()
+    part2 = {e.person_id: e.detail["part2"] for e in entries}
+    assert part2 == {ids[0]: False, ids[1]: True}
+    privacy_office = factories.Agency(kind=AgencyKind.program_office)
+    privacy = viewer(db, factories.User(role=Role.privacy_officer, agency=privacy_office))
+    with frozen():
+        accounting = generate_accounting(db, privacy, ids[1], actor_of(privacy))
+    assert accounting.sections[1].disclosures == 1  # 42 CFR 2.24: consent-based Part 2

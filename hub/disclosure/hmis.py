@@ -62,6 +62,8 @@ class HmisSource:
     status_changed_on: date | None = None
     living_situation: int | None = None
     living_situation_on: date | None = None
+    # The living situation is Part 2 data by its source: the 42 CFR 2.32 notice goes with it.
+    part2: bool = False
 
 
 @dataclass(frozen=True)
@@ -114,7 +116,7 @@ def _sources(
         ).all()
     }
     housed = [pid for pid in ids if C.housing in bases[pid]]
-    housing: dict[int, tuple[int | None, date]] = {}
+    housing: dict[int, tuple[int | None, date, bool]] = {}
     for start in range(0, len(housed), DECIDE_CHUNK):
         for pid, code, updated, labelled in db.execute(
             core_select(
@@ -125,7 +127,7 @@ def _sources(
             ).where(col(HousingRecord.person_id).in_(housed[start : start + DECIDE_CHUNK]))
         ).all():
             if not labelled or housing_part2_ok[pid]:
-                housing[pid] = (code, updated.date())
+                housing[pid] = (code, updated.date(), bool(labelled))
     sources = []
     for pid in ids:
         allowed, person, referral = bases[pid], persons[pid], referrals[pid]
@@ -139,7 +141,8 @@ def _sources(
             changed = person.status_changed_at
             fields["status_changed_on"] = changed.date() if changed else None
         if pid in housing:
-            fields["living_situation"], fields["living_situation_on"] = housing[pid]
+            code, on, labelled = housing[pid]
+            fields.update(living_situation=code, living_situation_on=on, part2=labelled)
         sources.append(
             HmisSource(
                 person_id=pid,
@@ -189,8 +192,13 @@ def disclose_for_hmis(
         referrals = first_referrals(db, sorted(bases), viewer.agency_id)
         sources = _sources(db, bases, referrals, housing_part2_ok)
         for source in sources:
+            basis = bases[source.person_id]
             if source.living_situation_on is None:  # not read: not logged as disclosed
-                bases[source.person_id].pop(C.housing, None)
+                basis.pop(C.housing, None)
+            elif source.part2:
+                # Part 2 by source: the entry lists treatment on the consent it went out on, so
+                # the Part 2 accounting (42 CFR 2.24) lists it, as hub.disclosure.record does.
+                basis[C.treatment] = basis[C.housing]
         prepared = prepare(sources)
         log_disclosures(
             db,

@@ -25,6 +25,7 @@ from hub.accounts.sessions import Viewer
 from hub.audit.log import Actor
 from hub.db import utcnow
 from hub.disclosure.hmis import HmisSource, disclose_for_hmis
+from hub.disclosure.notice import REDISCLOSURE_NOTICE
 from hub.disclosure.research import Prepared
 from hub.permissions import allowed
 from hub.research import hmis_spec as spec
@@ -212,6 +213,10 @@ def make_hmis_export(db: Session, viewer: Viewer, request: HmisRequest, actor: A
             for name, columns in spec.FILES.items():
                 info = zipfile.ZipInfo(name, date_time=now.timetuple()[:6])
                 archive.writestr(info, _csv(columns, tables[name]))
+            if any(s.part2 for s in sources):
+                # 42 CFR 2.32: the notice travels with every disclosure of Part 2 data.
+                info = zipfile.ZipInfo("NOTICE-42-CFR-PART-2.txt", date_time=now.timetuple()[:6])
+                archive.writestr(info, REDISCLOSURE_NOTICE + "\n")
         content = buffer.getvalue()
         digest = hashlib.sha256(content).hexdigest()
         result = HmisFile(f"hmis-{now:%Y%m%d}.zip", content, digest, len(sources))
