@@ -212,6 +212,7 @@ def test_each_included_clients_accounting_lists_the_research_disclosure(db, worl
     privacy = viewer(db, world.privacy2)
     with frozen():
         accounting = generate_accounting(db, privacy, ids[0], actor_of(privacy))
+    assert accounting.integrity.problems == []  # each entry proven against a checkpoint
     lines = accounting.sections[0].lines
     research = [line for line in lines if line.purpose == "research"]
     assert len(research) == 1

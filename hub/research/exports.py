@@ -201,7 +201,7 @@ def make_research_export(
             report=report,
             variables=variables,
         )
-        detail = {"sha256": digest, "rows": report.rows, "k": report.k, "variables": variables}
+        detail = {"sha256": digest, "rows": report.rows, "k": report.k, "variables": list(variables)}
         return Prepared(result, [pid for _, pid in pairs], detail)
 
     try:
