@@ -40,10 +40,21 @@ def world(db, factories):
     return people
 
 
-def export(db, people, protocol_id, variables=PLAIN_VARIABLES, suppress=False, today=TODAY):
+def export(
+    db,
+    people,
+    protocol_id,
+    variables=PLAIN_VARIABLES,
+    suppress=False,
+    today=TODAY,
+    generalise=False,
+):
     coordinator = viewer(db, people.coordinator)
     request = ExportRequest(
-        protocol_id=protocol_id, variables=variables, suppress_small_classes=suppress
+        protocol_id=protocol_id,
+        variables=variables,
+        suppress_small_classes=suppress,
+        generalise_rare_values=generalise,
     )
     with frozen():
         return make_research_export(db, coordinator, request, actor_of(coordinator), today)
@@ -221,3 +232,16 @@ def test_each_included_clients_accounting_lists_the_research_disclosure(db, worl
     assert entry.detail["protocol_id"] == protocol.id and entry.detail["sha256"] == file.sha256
     # The file itself names no one: the hub's ids are only in the log.
     assert all(str(pid) not in unzip(file.content)["data.csv"].split(",") for pid in ids)
+
+
+def test_rare_values_generalised_to_other_before_any_row_is_suppressed(db, world, factories):
+    clients(factories, 6, cm_agency=world.cm_agency, officer=world.officer)
+    clients(factories, 2, cm_agency=world.cm_agency, officer=world.officer, race=[3])
+    clients(factories, 3, cm_agency=world.cm_agency, officer=world.officer, race=[2])
+    protocol = confirmed_protocol(db, world)
+    file = export(db, world, protocol.id, generalise=True)
+    rows = rows_of(file)
+    assert len(rows) == 11 and file.report.suppressed_rows == 0
+    assert file.report.generalised_cells == 5 and file.report.k == 5
+    assert sorted({r["race"] for r in rows}) == ["other", "white"]
+    assert "5 cells generalised" in unzip(file.content)["README.txt"]

@@ -117,6 +117,7 @@ class KAnonymityReport:
     small_classes: int  # classes under k_required
     rows_in_small_classes: int
     suppressed_rows: int = 0
+    generalised_cells: int = 0
 
     @property
     def passes(self) -> bool:
@@ -128,6 +129,7 @@ def k_anonymity(
     quasi_identifiers: Sequence[str],
     k_required: int = K_MINIMUM,
     suppressed_rows: int = 0,
+    generalised_cells: int = 0,
 ) -> KAnonymityReport:
     counts = Counter(tuple(row[q] for q in quasi_identifiers) for row in rows)
     small = [n for n in counts.values() if n < k_required]
@@ -140,6 +142,7 @@ def k_anonymity(
         small_classes=len(small),
         rows_in_small_classes=sum(small),
         suppressed_rows=suppressed_rows,
+        generalised_cells=generalised_cells,
     )
 
 
@@ -151,3 +154,28 @@ def suppress_small_classes(
     keys = [tuple(row[q] for q in quasi_identifiers) for row in rows]
     counts = Counter(keys)
     return [i for i, key in enumerate(keys) if counts[key] >= k_required]
+
+
+OTHER = "other"
+
+
+def generalise_rare_values(
+    rows: Sequence[Mapping[str, str]], quasi_identifiers: Sequence[str], k_required: int
+) -> tuple[list[dict[str, str]], int]:
+    """Global recoding: in each quasi-identifier, a value held by fewer than k_required rows
+    of the whole file becomes "other" (a rare race, gender or area no longer singles anyone
+    out). Returns the new rows and how many cells changed."""
+    rare = {
+        q: {v for v, n in Counter(row[q] for row in rows).items() if n < k_required}
+        for q in quasi_identifiers
+    }
+    changed = 0
+    recoded = []
+    for row in rows:
+        new = dict(row)
+        for q in quasi_identifiers:
+            if new[q] in rare[q]:
+                new[q] = OTHER
+                changed += 1
+        recoded.append(new)
+    return recoded, changed

@@ -42,6 +42,8 @@ class ExportRequest(BaseModel):
     protocol_id: int = Field(ge=1, le=2**31 - 1)
     variables: list[str] = Field(min_length=1, max_length=len(VARIABLES))
     suppress_small_classes: bool = False
+    # Recode values of a quasi-identifier held by fewer than 5 people to "other" first.
+    generalise_rare_values: bool = False
 
 
 class ExportRefused(ResearchError):
@@ -122,7 +124,9 @@ def readme(
         f"k-anonymity on {', '.join(report.quasi_identifiers) or '(no quasi-identifier)'}:",
         f"k = {report.k} (required {report.k_required}); {report.rows} rows in "
         f"{report.classes} combinations; {report.suppressed_rows} rows suppressed "
-        "(their combination was shared by fewer than the required number).",
+        "(their combination was shared by fewer than the required number); "
+        f"{report.generalised_cells} cells generalised to 'other' (a value held by fewer "
+        "than the required number in the whole file).",
     ]
     if categories_of(variables) & {VARIABLES["in_treatment"].category}:
         lines += ["", "42 CFR 2.52: disclosed for research under the program director's",
@@ -176,12 +180,17 @@ def make_research_export(
         pairs = sorted(((cells(s, variables, key), s.person_id) for s in sources),
                        key=lambda pair: pair[0][PSEUDONYM])  # fmt: skip
         rows = [row for row, _ in pairs]
-        report = d.k_anonymity(rows, qis)
+        generalised = 0
+        if request.generalise_rare_values:
+            rows, generalised = d.generalise_rare_values(rows, qis, d.K_MINIMUM)
+            pairs = [(row, pid) for row, (_, pid) in zip(rows, pairs, strict=True)]
+        report = d.k_anonymity(rows, qis, generalised_cells=generalised)
         if not report.passes and request.suppress_small_classes:
             keep = d.suppress_small_classes(rows, qis, d.K_MINIMUM)
             pairs = [pairs[i] for i in keep]
             rows = [row for row, _ in pairs]
-            report = d.k_anonymity(rows, qis, suppressed_rows=len(sources) - len(rows))
+            suppressed = len(sources) - len(rows)
+            report = d.k_anonymity(rows, qis, d.K_MINIMUM, suppressed, generalised)
         if not report.passes:
             raise ExportRefused(
                 [f"k-anonymity: k = {report.k}, below {report.k_required}."], report
@@ -201,7 +210,12 @@ def make_research_export(
             report=report,
             variables=variables,
         )
-        detail = {"sha256": digest, "rows": report.rows, "k": report.k, "variables": list(variables)}
+        detail = {
+            "sha256": digest,
+            "rows": report.rows,
+            "k": report.k,
+            "variables": list(variables),
+        }
         return Prepared(result, [pid for _, pid in pairs], detail)
 
     try:

@@ -110,12 +110,14 @@ def export(
     protocol_id: RecordNumber,
     variables: Choices = None,
     suppress_small_classes: Annotated[str, Form(max_length=3)] = "",
+    generalise_rare_values: Annotated[str, Form(max_length=3)] = "",
 ) -> Response:
     try:
         asked = ExportRequest(
             protocol_id=protocol_id,
             variables=variables or [],
             suppress_small_classes=suppress_small_classes == "on",
+            generalise_rare_values=generalise_rare_values == "on",
         )
         file = make_research_export(db, viewer, asked, log_actor(request, viewer))
     except ValidationError as exc:
