@@ -35,7 +35,7 @@ def test_record_confirm_and_export_through_the_pages(db, sign_in, factories):
     privacy2 = sign_in(Role.privacy_officer, agency=office)
     cm_agency = factories.Agency(kind=AgencyKind.case_management)
     officer = factories.User(role=Role.officer)
-    clients(factories, 5, cm_agency=cm_agency, officer=officer)
+    included = clients(factories, 5, cm_agency=cm_agency, officer=officer)
     clients(factories, 1, cm_agency=cm_agency, officer=officer, race=[2])
 
     with frozen():
@@ -70,6 +70,11 @@ def test_record_confirm_and_export_through_the_pages(db, sign_in, factories):
     assert download.headers["content-type"] == "application/zip"
     assert download.headers["content-disposition"].startswith("attachment")
     assert unzip(download.content)["data.csv"].count("\n") == 6  # header and 5 rows
+    # The privacy officer's accounting of an included client lists the research disclosure.
+    with frozen():
+        accounting = privacy2.post(f"/privacy/clients/{included[0]}/accounting")
+    assert accounting.status_code == 200
+    assert "research" in accounting.text and "Test User" in accounting.text
     # The officer has no door to these pages.
     assert sign_in(Role.officer).client.get("/research/protocols").status_code == 403
 
