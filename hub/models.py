@@ -37,6 +37,7 @@ from hub.mail.models import MailPreference, OutboxMail
 from hub.notifications.models import Notification
 from hub.privacy.models import ReviewFlag
 from hub.referrals.models import CaseloadRequest, IntakeAssessment, Referral, SocialContactEntry
+from hub.research.models import ResearchProtocol
 from hub.site import SiteSetting
 from hub.workgroup.models import (
     ActionItem,
@@ -89,6 +90,7 @@ __all__ = [
     "PolicyRelease",
     "RecoveryCode",
     "Referral",
+    "ResearchProtocol",
     "ReviewFlag",
     "SignInAttempt",
     "SiteSetting",

@@ -65,6 +65,13 @@ GRANTS: dict[Action, frozenset[Role]] = {
             Role.privacy_officer,
         }
     ),
+    # Issue 16: research protocols are recorded by the program office or a privacy officer and
+    # confirmed by another privacy officer (hub.research.services); the program office makes
+    # the de-identified export, the case-management agency the HMIS export of its clients.
+    Action.research_protocols: frozenset({Role.coordinator, Role.privacy_officer}),
+    Action.research_protocols_confirm: frozenset({Role.privacy_officer}),
+    Action.research_export: frozenset({Role.coordinator}),
+    Action.hmis_export: frozenset({Role.case_manager_supervisor}),
 }
 
 

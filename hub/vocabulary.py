@@ -224,6 +224,11 @@ class SecurityEventTag(StrEnum):
     # Issue 19: a witness refused a checkpoint: the log showed it another tree of a size it had
     # cosigned (a split view), or a smaller tree than it had cosigned (a rollback).
     witness_refused = "audit:witness:refused"
+    # Issue 16, items 5 and 6: research protocols take a second person (hub.research); an
+    # export refused by its k-anonymity report or its protocol is logged with the reason.
+    research_protocol_recorded = "research:protocol:recorded"
+    research_protocol_confirmed = "research:protocol:confirmed"
+    research_export_refused = "research:export:refused"
 
 
 class DeadlineStatus(StrEnum):
@@ -311,6 +316,11 @@ class DisclosureTag(StrEnum):
     # offense tracking number, the decision and its note).
     referral_overrides_read = "disclosure:referral_overrides:read"
     charging_matter_read = "disclosure:charging_matter:read"
+    # Issue 16: one entry per client included in a de-identified research export (purpose
+    # research) or an HMIS CSV export to the Continuum of Care, so each client's accounting of
+    # disclosures lists it (hub.disclosure.research).
+    research_export_read = "disclosure:research_export:read"
+    hmis_export_read = "disclosure:hmis_export:read"
 
 
 class DisclosureOutcome(StrEnum):
@@ -418,6 +428,10 @@ class Action(StrEnum):
     work_group_flag = "work_group:client:flag"
     work_group_decide = "work_group:charging_decision:record"
     access_approve = "admin:access:approve"
+    research_protocols = "research:protocol:record"
+    research_protocols_confirm = "research:protocol:confirm"
+    research_export = "research:export:create"
+    hmis_export = "research:hmis_export:create"
 
 
 class LogKind(StrEnum):

@@ -35,6 +35,7 @@ from hub.privacy import routes as privacy_console
 from hub.privacy.flag_rounds import run_flag_rounds
 from hub.referrals import api as referrals_api
 from hub.referrals import routes as referrals
+from hub.research import routes as research
 from hub.settings import PROJECT_ROOT, get_settings
 from hub.web import home
 from hub.web.admission import AdmissionLimit
@@ -129,6 +130,7 @@ def create_app() -> FastAPI:
     app.include_router(workgroup.router)
     app.include_router(privacy_console.router)
     app.include_router(log_tiles.router)
+    app.include_router(research.router)
     _add_error_pages(app)
     return app
 

@@ -1,0 +1,1 @@
+"""Research protocols, the de-identified research export and the HMIS CSV export (issue 16)."""
