@@ -5,7 +5,7 @@ agreement, recipient, approval period, the variables approved, the 42 CFR 2.52 d
 in force once a second privacy officer confirms it. The exports themselves are log entries.
 
 Revision ID: 0008res
-Revises: 0007mail
+Revises: 0008kept
 """
 
 from collections.abc import Sequence
@@ -17,7 +17,7 @@ from alembic import op
 import hub.db
 
 revision: str = "0008res"
-down_revision: str | None = "0007mail"
+down_revision: str | None = "0008kept"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
