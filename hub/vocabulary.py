@@ -223,6 +223,44 @@ class SecurityEventTag(StrEnum):
     # Issue 19: a witness refused a checkpoint: the log showed it another tree of a size it had
     # cosigned (a split view), or a smaller tree than it had cosigned (a rollback).
     witness_refused = "audit:witness:refused"
+    # Issue 15: an arrest of a participant from any police agency or a prosecutor's system;
+    # court dates on a matter.
+    arrest_reported = "charging:arrest:reported"
+    arrest_reconciled = "charging:arrest:reconciled"
+    hearing_set = "charging:hearing:set"
+    hearing_changed = "charging:hearing:changed"
+    hearing_cancelled = "charging:hearing:cancelled"
+
+
+class OffenseLevel(StrEnum):
+    """An arrested offense's level, as the arrest report gives it (any offense, eligible or not)."""
+
+    misdemeanor = "misdemeanor"
+    gross_misdemeanor = "gross_misdemeanor"
+    felony = "felony"
+
+
+class ArrestReportStatus(StrEnum):
+    """Where a reported arrest stands. Police are never told which (issue 12: who is on file)."""
+
+    matched = "matched"  # one participant matched: a charging matter is open
+    to_reconcile = "to_reconcile"  # no sure match: case management decides
+    linked = "linked"  # case management linked it to a participant: a matter is open
+    not_a_participant = "not_a_participant"  # case management found no participant
+
+
+class HearingKind(StrEnum):
+    arraignment = "arraignment"
+    pretrial = "pretrial"
+    trial = "trial"
+    review = "review"
+    other = "other"
+
+
+class HearingChange(StrEnum):
+    set = "set"
+    moved = "moved"
+    cancelled = "cancelled"
 
 
 class DeadlineStatus(StrEnum):
@@ -328,6 +366,9 @@ class NotificationKind(StrEnum):
     caseload_requested = "caseload_requested"  # to the agency's supervisors
     caseload_changed = "caseload_changed"  # to the case manager the client leaves
     court_order_awaiting = "court_order_awaiting"  # to the other privacy officers
+    new_arrest = "new_arrest"  # to the prosecuting office: a participant's new arrest
+    arrest_to_reconcile = "arrest_to_reconcile"  # to case management: no participant matched
+    court_date_near = "court_date_near"  # to the matter's office and the client's defender
 
 
 class AgendaItemKind(StrEnum):
@@ -416,6 +457,10 @@ class Action(StrEnum):
     work_group_flag = "work_group:client:flag"
     work_group_decide = "work_group:charging_decision:record"
     access_approve = "admin:access:approve"
+    arrests_record = "charging:arrest:record"
+    arrests_reconcile = "charging:arrest:reconcile"
+    hearings_manage = "charging:hearing:manage"
+    calendar_read = "charging:hearing:calendar"
 
 
 class LogKind(StrEnum):

@@ -30,6 +30,9 @@ TEXTS: dict[NotificationKind, str] = {
     NotificationKind.caseload_requested: "A case manager asks for a client: approve or refuse",
     NotificationKind.caseload_changed: "A client of yours moved to another case manager",
     NotificationKind.court_order_awaiting: "A court order awaits a second privacy officer",
+    NotificationKind.new_arrest: "Your office has a new arrest of a participant",
+    NotificationKind.arrest_to_reconcile: "An arrest report awaits reconciliation",
+    NotificationKind.court_date_near: "A court date on your calendar is near",
 }
 
 CASE_MANAGEMENT_ROLES = frozenset({Role.case_manager, Role.case_manager_supervisor})

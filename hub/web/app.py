@@ -18,6 +18,8 @@ from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from hub.accounts import admin_routes as accounts_admin
 from hub.accounts import routes as accounts
+from hub.arrests import api as arrests_api
+from hub.arrests import routes as arrests
 from hub.audit import routes as log_tiles
 from hub.audit.checkpoint import run_checkpointer
 from hub.audit.witnessing import checkpoint_and_witness_round
@@ -29,6 +31,7 @@ from hub.db import check_schema_current, get_engine
 from hub.disclosure import routes as privacy_actions
 from hub.disclosure.releases import PolicyUnavailable, heard_of_a_release, policy_in_force
 from hub.disclosure.watcher import start_watching, stop_watching
+from hub.hearings import routes as hearings
 from hub.notifications import routes as notifications
 from hub.privacy import routes as privacy_console
 from hub.referrals import api as referrals_api
@@ -121,6 +124,9 @@ def create_app() -> FastAPI:
     app.include_router(workgroup.router)
     app.include_router(privacy_console.router)
     app.include_router(log_tiles.router)
+    app.include_router(arrests.router)
+    app.include_router(arrests_api.router)
+    app.include_router(hearings.router)
     _add_error_pages(app)
     return app
 
