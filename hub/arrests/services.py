@@ -350,3 +350,21 @@ def reconcile_arrest(
     )
     db.commit()
     return report
+
+
+@dataclass(frozen=True)
+class ArrestFacts:
+    """What the prosecutor's matter page adds from the report that opened it (legal)."""
+
+    offense_description: str
+    offense_level: OffenseLevel
+    has_victim: bool
+
+
+def arrest_facts(db: Session, matter_id: int) -> ArrestFacts | None:
+    """The reported arrest behind a matter, if a report opened it; shown only where the
+    policy layer allowed the matter's legal fields."""
+    report = db.exec(select(ArrestReport).where(ArrestReport.matter_id == matter_id)).first()
+    if report is None:
+        return None
+    return ArrestFacts(report.offense_description, report.offense_level, report.has_victim)
