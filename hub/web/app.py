@@ -28,6 +28,7 @@ from hub.charging import routes as charging
 from hub.clients import api as clients_api
 from hub.clients import routes as clients
 from hub.db import check_schema_current, get_engine
+from hub.defense import routes as defense
 from hub.disclosure import routes as privacy_actions
 from hub.disclosure.releases import PolicyUnavailable, heard_of_a_release, policy_in_force
 from hub.disclosure.watcher import start_watching, stop_watching
@@ -127,6 +128,7 @@ def create_app() -> FastAPI:
     app.include_router(arrests.router)
     app.include_router(arrests_api.router)
     app.include_router(hearings.router)
+    app.include_router(defense.router)
     _add_error_pages(app)
     return app
 
