@@ -62,6 +62,10 @@ GRANTS: dict[Action, frozenset[Role]] = {
     # Court dates: the matter's office or the client's defender (hub.hearings.services).
     Action.hearings_manage: frozenset({Role.prosecutor, Role.defender}),
     Action.calendar_read: frozenset({Role.prosecutor, Role.defender}),
+    # Appointing a defender to a client, by the case's offense tracking number: the defender
+    # office's admin, who sees no client data (hub.defense.appointments; issue 15 asks for a
+    # defender supervisor role, not yet in the hub).
+    Action.defense_appoint: frozenset({Role.admin}),
     # A second person approves new access (hub.accounts.approvals.APPROVERS says whose).
     Action.access_approve: frozenset(
         {

@@ -230,6 +230,9 @@ class SecurityEventTag(StrEnum):
     hearing_set = "charging:hearing:set"
     hearing_changed = "charging:hearing:changed"
     hearing_cancelled = "charging:hearing:cancelled"
+    defender_appointed = "client:defense:appointed"
+    defender_appointment_ended = "client:defense:ended"
+    defender_appointments_imported = "client:defense:imported"
 
 
 class OffenseLevel(StrEnum):
@@ -461,6 +464,7 @@ class Action(StrEnum):
     arrests_reconcile = "charging:arrest:reconcile"
     hearings_manage = "charging:hearing:manage"
     calendar_read = "charging:hearing:calendar"
+    defense_appoint = "clients:defense:appoint"
 
 
 class LogKind(StrEnum):
