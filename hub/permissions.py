@@ -63,9 +63,8 @@ GRANTS: dict[Action, frozenset[Role]] = {
     Action.hearings_manage: frozenset({Role.prosecutor, Role.defender}),
     Action.calendar_read: frozenset({Role.prosecutor, Role.defender}),
     # Appointing a defender to a client, by the case's offense tracking number: the defender
-    # office's admin, who sees no client data (hub.defense.appointments; issue 15 asks for a
-    # defender supervisor role, not yet in the hub).
-    Action.defense_appoint: frozenset({Role.admin}),
+    # office's supervisor, who sees no client data there (hub.defense.appointments).
+    Action.defense_appoint: frozenset({Role.defender_supervisor}),
     # A second person approves new access (hub.accounts.approvals.APPROVERS says whose).
     Action.access_approve: frozenset(
         {

@@ -23,6 +23,9 @@ class Role(StrEnum):
     case_manager_supervisor = "case_manager_supervisor"
     prosecutor = "prosecutor"
     defender = "defender"
+    # Issue 15: appoints the office's defenders to clients and ends appointments; reads no
+    # client record (deny by default: no policy row names this role).
+    defender_supervisor = "defender_supervisor"
     coordinator = "coordinator"
     privacy_officer = "privacy_officer"
     admin = "admin"
@@ -36,7 +39,7 @@ ROLES_BY_AGENCY_KIND: dict[AgencyKind, frozenset[Role]] = {
         {Role.case_manager, Role.case_manager_supervisor, Role.admin}
     ),
     AgencyKind.prosecution: frozenset({Role.prosecutor, Role.admin}),
-    AgencyKind.defense: frozenset({Role.defender, Role.admin}),
+    AgencyKind.defense: frozenset({Role.defender, Role.defender_supervisor, Role.admin}),
     AgencyKind.program_office: frozenset({Role.coordinator, Role.privacy_officer, Role.admin}),
     AgencyKind.oversight: frozenset({Role.privacy_officer, Role.admin}),
 }

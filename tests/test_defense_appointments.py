@@ -24,7 +24,7 @@ NOW = datetime(2026, 12, 3, 18, 0, tzinfo=UTC)
 
 @pytest.fixture
 def office(world):
-    world.add_user("defense_admin", Role.admin, "defense")
+    world.add_user("defense_admin", Role.defender_supervisor, "defense")
     world.add_user("defender2", Role.defender, "defense")
     world.agencies["other_defense"] = world.factories.Agency(
         name="Conflict Counsel", kind=AgencyKind.defense
@@ -73,14 +73,14 @@ def test_the_office_appoints_and_ends_an_appointment(world, office):
 
 
 def test_only_a_defender_office_appoints(world, office):
-    world.add_user("police_admin", Role.admin, "police")
+    world.add_user("police_sergeant", Role.sergeant, "police")
     with pytest.raises(AppointmentRefused, match="only a defender office"):
         appoint_defender(
             world.db,
-            world.viewer("police_admin"),
+            world.viewer("police_sergeant"),
             office[0].offense_tracking_number,
             world.users["defender"].email,
-            world.actor("police_admin"),
+            world.actor("police_sergeant"),
         )
 
 
@@ -170,7 +170,7 @@ def test_the_pages_appoint_import_and_refuse(world, office, sign_in):
     ended = admin.post(f"/defense/appointments/{first.id}/end", follow_redirects=False)
     assert ended.status_code == 303
     # Another office's admin cannot end it: answered as none, and logged.
-    world.add_user("other_admin", Role.admin, "other_defense")
+    world.add_user("other_admin", Role.defender_supervisor, "other_defense")
     outsider = sign_in(user=world.users["other_admin"])
     assert outsider.post(f"/defense/appointments/{second.id}/end").status_code == 404
     assert logged(world.db, SecurityEventTag.access_denied)
