@@ -292,6 +292,11 @@ def test_the_api_refuses_bad_input_per_field_and_roles_without_the_action(world,
     future = _post(api(world.users["officer"]), _body() | {"date_of_birth": "2030-01-01"})
     assert future.status_code == 422
     assert future.json()["detail"][0]["field"] == "date_of_birth"
+    year_one = _post(
+        api(world.users["officer"]), _body() | {"arrested_at": "0001-01-01T00:00:00+14:00"}
+    )
+    assert year_one.status_code == 422
+    assert year_one.json()["detail"][0]["field"] == "arrested_at"
     assert _post(api(world.users["defender"]), _body()).status_code == 403
     assert count(world.db, ArrestReport) == 0
 

@@ -10,7 +10,7 @@ event in the transaction that makes it.
 """
 
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 from sqlmodel import Session, col, select
 
@@ -106,6 +106,8 @@ def _problems(db: Session, arrest: ArrestDetails, rules: SiteRules, now: datetim
         problems.append(("date_of_birth", "give a date of birth between 1900 and today"))
     if arrest.arrested_at.tzinfo is None:
         problems.append(("arrested_at", "a time needs its time zone"))
+    elif not _in_utc_range(arrest.arrested_at):
+        problems.append(("arrested_at", "give a date and time from the years 1 to 9999"))
     elif arrest.arrested_at > now + timedelta(minutes=5):
         problems.append(("arrested_at", "the arrest lies in the future"))
     elif arrest.arrested_at < now - OLDEST_ARREST:
@@ -118,6 +120,14 @@ def _problems(db: Session, arrest: ArrestDetails, rules: SiteRules, now: datetim
     if routed_level(rules, arrest.offense_level) is None:
         problems.append(("offense_level", "the site routes no office for this level"))
     return problems
+
+
+def _in_utc_range(moment: datetime) -> bool:
+    try:
+        moment.astimezone(UTC)  # stored in UTC: year 1 east of UTC is no date at all
+    except OverflowError:
+        return False
+    return True
 
 
 def _otn_taken(db: Session, otn: str) -> bool:
