@@ -230,6 +230,7 @@ class SecurityEventTag(StrEnum):
     # court dates on a matter.
     arrest_reported = "charging:arrest:reported"
     arrest_reconciled = "charging:arrest:reconciled"
+    arrest_reports_read = "charging:arrest:read"  # case management read reported particulars
     hearing_set = "charging:hearing:set"
     hearing_changed = "charging:hearing:changed"
     hearing_cancelled = "charging:hearing:cancelled"

@@ -361,6 +361,8 @@ def test_the_reconcile_page_and_a_typed_id_refused_and_logged(world, participant
     supervisor = sign_in(user=world.users["supervisor"])
     page = supervisor.client.get("/arrests/to-reconcile")
     assert page.status_code == 200 and f"/arrests/{received.arrest_report_id}/" in page.text
+    [read] = logged(world.db, SecurityEventTag.arrest_reports_read)
+    assert read.detail["arrest_report_ids"] == [received.arrest_report_id]
     refused = supervisor.post(
         f"/arrests/{received.arrest_report_id}/reconcile", data={"person_id": "999999"}
     )

@@ -55,7 +55,7 @@ def report_arrest(
 
 
 def _reconcile_page(request: Request, db: DB, viewer: Viewer, **extra: object) -> ReconcilePage:
-    reports = services.arrests_to_reconcile(db)
+    reports = services.arrests_to_reconcile(db, log_actor(request, viewer))
     known = disclose_identities(
         db,
         viewer,

@@ -293,14 +293,16 @@ class ArrestToReconcile:
     candidate_ids: list[int]
 
 
-def arrests_to_reconcile(db: Session) -> list[ArrestToReconcile]:
-    """The reports awaiting reconciliation, oldest first."""
+def arrests_to_reconcile(db: Session, actor: Actor | None = None) -> list[ArrestToReconcile]:
+    """The reports awaiting reconciliation, oldest first. With `actor`, the read of their
+    particulars (persons as police reported them) is logged, naming the reports, and
+    committed before anything is shown."""
     rows = db.exec(
         select(ArrestReport)
         .where(ArrestReport.status == ArrestReportStatus.to_reconcile)
         .order_by(col(ArrestReport.reported_at), col(ArrestReport.id))
     )
-    return [
+    found = [
         ArrestToReconcile(
             arrest_report_id=r.id,  # type: ignore[arg-type]
             reported_at=r.reported_at,
@@ -314,6 +316,11 @@ def arrests_to_reconcile(db: Session) -> list[ArrestToReconcile]:
         )
         for r in rows
     ]
+    if actor is not None and found:
+        detail = {"arrest_report_ids": [r.arrest_report_id for r in found]}
+        _event(db, actor, SecurityEventTag.arrest_reports_read, None, detail)
+        db.commit()
+    return found
 
 
 def reconcile_arrest(
