@@ -9,6 +9,7 @@ from hub.accounts.cli import agencies_app, users_app
 from hub.audit.cli import audit_app
 from hub.db import SchemaBehind, check_schema_current, get_engine, migrate
 from hub.demo.cli import demo_command
+from hub.hearings.cli import calendar_app
 from hub.mail.cli import mail_app
 from hub.notifications.cli import notifications_app
 from hub.referrals.cli import site_app
@@ -40,6 +41,7 @@ app.add_typer(notifications_app, name="notifications")
 app.add_typer(audit_app, name="audit")
 app.add_typer(witness_app, name="witness")
 app.add_typer(mail_app, name="mail")
+app.add_typer(calendar_app, name="calendar")
 
 
 def fail(message: str, code: int = 1) -> None:

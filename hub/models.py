@@ -12,6 +12,7 @@ from hub.accounts.models import (
     User,
     UserSession,
 )
+from hub.arrests.models import ArrestReport
 from hub.audit.models import LogEntry, LogRetention, LogTile, TreeHead, WitnessCosignature
 from hub.charging.models import (
     BreachSignalReview,
@@ -33,6 +34,7 @@ from hub.clients.models import (
 )
 from hub.consents.models import Consent
 from hub.disclosure.models import BreakGlass, CourtOrder, CourtOrderDocument, PolicyRelease
+from hub.hearings.models import CourtHearing, CourtHearingChange
 from hub.mail.models import MailPreference, OutboxMail
 from hub.notifications.models import Notification
 from hub.privacy.models import ReviewFlag
@@ -57,6 +59,7 @@ __all__ = [
     "Agency",
     "AgendaItem",
     "ApiToken",
+    "ArrestReport",
     "BreachSignalReview",
     "BreakGlass",
     "CaseNote",
@@ -65,6 +68,8 @@ __all__ = [
     "ChargingMatter",
     "ClientAssignment",
     "Consent",
+    "CourtHearing",
+    "CourtHearingChange",
     "CourtOrder",
     "CourtOrderDocument",
     "DecisionDisclosure",

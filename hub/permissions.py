@@ -55,6 +55,16 @@ GRANTS: dict[Action, frozenset[Role]] = {
         {Role.case_manager, Role.case_manager_supervisor, Role.defender}
     ),
     Action.work_group_decide: frozenset({Role.prosecutor}),
+    # Issue 15: any police agency's officers and a prosecutor's case system (through the API)
+    # record a participant's arrest; case management reconciles the ones that matched no one.
+    Action.arrests_record: frozenset({Role.officer, Role.sergeant, Role.prosecutor}),
+    Action.arrests_reconcile: frozenset({Role.case_manager, Role.case_manager_supervisor}),
+    # Court dates: the matter's office or the client's defender (hub.hearings.services).
+    Action.hearings_manage: frozenset({Role.prosecutor, Role.defender}),
+    Action.calendar_read: frozenset({Role.prosecutor, Role.defender}),
+    # Appointing a defender to a client, by the case's offense tracking number: the defender
+    # office's supervisor, who sees no client data there (hub.defense.appointments).
+    Action.defense_appoint: frozenset({Role.defender_supervisor}),
     # A second person approves new access (hub.accounts.approvals.APPROVERS says whose).
     Action.access_approve: frozenset(
         {

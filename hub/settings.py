@@ -148,6 +148,13 @@ class Settings(BaseSettings):
         le=23,
         description="Hour of the day (UTC) at which daily digests of notifications go out.",
     )
+    court_reminder_days: int = Field(
+        default=2,
+        ge=0,
+        le=30,
+        description="Days before a court date from which `hub calendar remind` tells the "
+        "matter's prosecutors and the client's defender.",
+    )
 
     @field_validator("trusted_proxies")
     @classmethod

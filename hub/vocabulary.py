@@ -23,6 +23,9 @@ class Role(StrEnum):
     case_manager_supervisor = "case_manager_supervisor"
     prosecutor = "prosecutor"
     defender = "defender"
+    # Issue 15: appoints the office's defenders to clients and ends appointments; reads no
+    # client record (deny by default: no policy row names this role).
+    defender_supervisor = "defender_supervisor"
     coordinator = "coordinator"
     privacy_officer = "privacy_officer"
     admin = "admin"
@@ -36,7 +39,7 @@ ROLES_BY_AGENCY_KIND: dict[AgencyKind, frozenset[Role]] = {
         {Role.case_manager, Role.case_manager_supervisor, Role.admin}
     ),
     AgencyKind.prosecution: frozenset({Role.prosecutor, Role.admin}),
-    AgencyKind.defense: frozenset({Role.defender, Role.admin}),
+    AgencyKind.defense: frozenset({Role.defender, Role.defender_supervisor, Role.admin}),
     AgencyKind.program_office: frozenset({Role.coordinator, Role.privacy_officer, Role.admin}),
     AgencyKind.oversight: frozenset({Role.privacy_officer, Role.admin}),
 }
@@ -229,6 +232,48 @@ class SecurityEventTag(StrEnum):
     research_protocol_recorded = "research:protocol:recorded"
     research_protocol_confirmed = "research:protocol:confirmed"
     research_export_refused = "research:export:refused"
+    # Issue 15: an arrest of a participant from any police agency or a prosecutor's system;
+    # court dates on a matter.
+    arrest_reported = "charging:arrest:reported"
+    arrest_reconciled = "charging:arrest:reconciled"
+    arrest_reports_read = "charging:arrest:read"  # case management read reported particulars
+    hearing_set = "charging:hearing:set"
+    hearing_changed = "charging:hearing:changed"
+    hearing_cancelled = "charging:hearing:cancelled"
+    defender_appointed = "client:defense:appointed"
+    defender_appointment_ended = "client:defense:ended"
+    defender_appointments_imported = "client:defense:imported"
+
+
+class OffenseLevel(StrEnum):
+    """An arrested offense's level, as the arrest report gives it (any offense, eligible or not)."""
+
+    misdemeanor = "misdemeanor"
+    gross_misdemeanor = "gross_misdemeanor"
+    felony = "felony"
+
+
+class ArrestReportStatus(StrEnum):
+    """Where a reported arrest stands. Police are never told which (issue 12: who is on file)."""
+
+    matched = "matched"  # one participant matched: a charging matter is open
+    to_reconcile = "to_reconcile"  # no sure match: case management decides
+    linked = "linked"  # case management linked it to a participant: a matter is open
+    not_a_participant = "not_a_participant"  # case management found no participant
+
+
+class HearingKind(StrEnum):
+    arraignment = "arraignment"
+    pretrial = "pretrial"
+    trial = "trial"
+    review = "review"
+    other = "other"
+
+
+class HearingChange(StrEnum):
+    set = "set"
+    moved = "moved"
+    cancelled = "cancelled"
 
 
 class DeadlineStatus(StrEnum):
@@ -340,6 +385,9 @@ class NotificationKind(StrEnum):
     caseload_changed = "caseload_changed"  # to the case manager the client leaves
     court_order_awaiting = "court_order_awaiting"  # to the other privacy officers
     review_flags_new = "review_flags_new"  # to every privacy officer
+    new_arrest = "new_arrest"  # to the prosecuting office: a participant's new arrest
+    arrest_to_reconcile = "arrest_to_reconcile"  # to case management: no participant matched
+    court_date_near = "court_date_near"  # to the matter's office and the client's defender
 
 
 class AgendaItemKind(StrEnum):
@@ -432,6 +480,11 @@ class Action(StrEnum):
     research_protocols_confirm = "research:protocol:confirm"
     research_export = "research:export:create"
     hmis_export = "research:hmis_export:create"
+    arrests_record = "charging:arrest:record"
+    arrests_reconcile = "charging:arrest:reconcile"
+    hearings_manage = "charging:hearing:manage"
+    calendar_read = "charging:hearing:calendar"
+    defense_appoint = "clients:defense:appoint"
 
 
 class LogKind(StrEnum):

@@ -212,6 +212,7 @@ class Driver:
 @pytest.fixture
 def users(db, world) -> dict[Role, Any]:
     world.add_user("admin", Role.admin, "program_office")
+    world.add_user("defender_supervisor", Role.defender_supervisor, "defense")
     # Some rows, so that small numbers name real records as well as none.
     world.arrest()
     world.arrest()
@@ -225,6 +226,7 @@ def users(db, world) -> dict[Role, Any]:
         Role.coordinator: "coordinator",
         Role.privacy_officer: "privacy_officer",
         Role.admin: "admin",
+        Role.defender_supervisor: "defender_supervisor",
     }
     return {role: world.users[name] for role, name in named.items()}
 

@@ -103,6 +103,8 @@ EXPECTED: dict[Role, dict[Purpose, tuple[Grants, Grants]]] = {
     },
     Role.privacy_officer: {P.oversight: ({c: "glass" for c in C}, {})},
     Role.admin: {},
+    # Appoints defenders (hub.defense.appointments); reads no client record.
+    Role.defender_supervisor: {},
 }
 CONSENT_STATES = ("absent", "present", "revoked", "expired", "2.35")
 

@@ -46,6 +46,7 @@ APPROVERS: dict[Role, frozenset[Role]] = {
     # Prosecution and defense offices have no supervisor role in the hub.
     Role.prosecutor: frozenset({Role.admin, Role.coordinator}),
     Role.defender: frozenset({Role.admin, Role.coordinator}),
+    Role.defender_supervisor: frozenset({Role.admin, Role.coordinator}),
     Role.coordinator: frozenset({Role.coordinator, Role.admin}),
     Role.privacy_officer: frozenset({Role.privacy_officer}),
     # An admin grants no client data, but manages accounts: a second admin of one person's

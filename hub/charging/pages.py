@@ -2,6 +2,7 @@
 
 from dataclasses import dataclass, field
 
+from hub.arrests.services import ArrestFacts
 from hub.charging.models import ChargingDecision, ChargingMatter, DecisionFlag
 from hub.charging.services import (
     BoundDisclosure,
@@ -40,6 +41,7 @@ class MatterPage(Page):
     superseded_by: dict[int, int] = field(default_factory=dict)
     standing: ChargingDecision | None = None
     awaiting: bool = True
+    arrest: ArrestFacts | None = None  # a reported arrest's offense, level and victim
 
 
 @dataclass

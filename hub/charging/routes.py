@@ -15,6 +15,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Resp
 from sqlmodel import Session
 
 from hub.accounts.sessions import Viewer
+from hub.arrests.services import arrest_facts
 from hub.charging import services
 from hub.charging.pages import (
     DecisionFormPage,
@@ -177,6 +178,7 @@ def matter_page(request: Request, db: DB, viewer: Prosecutor, matter_id: RecordN
         superseded_by=services.superseded_by(db, [d.id for d in decisions if d.id]),
         standing=standing,
         awaiting=standing is None or standing.outcome == DecisionOutcome.more_information,
+        arrest=arrest_facts(db, matter_id),
     )
     return render(request, "charging/matter.html", page)
 

@@ -1037,7 +1037,8 @@ def defense_decisions(
             select(ChargingDecision, ChargingMatter)
             .join(ChargingMatter, col(ChargingMatter.id) == ChargingDecision.matter_id)
             .where(col(ChargingMatter.person_id).in_(_defense_clients(defender)))
-            .order_by(col(ChargingDecision.id).desc())
+            # Newest first by when it was decided (issue 15): the id is only a tiebreak.
+            .order_by(col(ChargingDecision.decided_at).desc(), col(ChargingDecision.id).desc())
             .offset(offset)
             .limit(limit)
         )

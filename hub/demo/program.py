@@ -165,6 +165,8 @@ STAFF: tuple[tuple[str, Role, int], ...] = (
     ("program_office", Role.privacy_officer, 1),
     ("program_office", Role.admin, 1),
     ("oversight", Role.privacy_officer, 1),
+    # Last, so that adding them left every other demo account's row and id as it was.
+    ("defender", Role.defender_supervisor, 2),
 )
 
 # Readable passphrase words; a demo password is three of them and a number.

@@ -206,6 +206,11 @@ OUTSIDE_RECORD: dict[str, str] = {
     "person's identity through disclose_search's rules",
     "person_reconciliation": "ids of persons a police referral may duplicate, for case "
     "management to reconcile; each one's identity is shown through disclose_identities",
+    "arrest_report": "an arrest as police or a prosecutor's system reported it (legal): the "
+    "particulars as entered, for case management to reconcile; a match is a charging matter",
+    "court_hearing": "a charging matter's court date (legal): hub.hearings shows it once the "
+    "policy allowed the client's legal category",
+    "court_hearing_change": "a court date's history (legal), shown with its court date",
 }
 
 # Participation: enrolled and still in the program, engaged or not (no sanctions: LEAD).

@@ -31,6 +31,9 @@ TEXTS: dict[NotificationKind, str] = {
     NotificationKind.caseload_changed: "A client of yours moved to another case manager",
     NotificationKind.court_order_awaiting: "A court order awaits a second privacy officer",
     NotificationKind.review_flags_new: "New review flags await a privacy officer",
+    NotificationKind.new_arrest: "Your office has a new arrest of a participant",
+    NotificationKind.arrest_to_reconcile: "An arrest report awaits reconciliation",
+    NotificationKind.court_date_near: "A court date on your calendar is near",
 }
 
 CASE_MANAGEMENT_ROLES = frozenset({Role.case_manager, Role.case_manager_supervisor})

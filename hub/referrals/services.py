@@ -258,6 +258,10 @@ def _prosecuting_agency(db: Session, rules: SiteRules, level: str) -> Agency:
     return offices[0]
 
 
+# Public for the other domains that route by level (hub.arrests): the one look-up of an office.
+prosecuting_agency = _prosecuting_agency
+
+
 def _security_event(
     db: Session,
     actor: Actor,
@@ -279,6 +283,10 @@ def _security_event(
             detail=detail,
         ),
     )
+
+
+# Public for the other domains that log their steps the same way (hub.arrests, hub.hearings).
+security_event = _security_event
 
 
 def _check_time(moment: datetime, now: datetime, what: str) -> None:

@@ -19,6 +19,8 @@ from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 from hub.accounts import admin_routes as accounts_admin
 from hub.accounts import kept_form_routes as kept_forms
 from hub.accounts import routes as accounts
+from hub.arrests import api as arrests_api
+from hub.arrests import routes as arrests
 from hub.audit import routes as log_tiles
 from hub.audit.checkpoint import run_checkpointer
 from hub.audit.witnessing import checkpoint_and_witness_round
@@ -27,9 +29,11 @@ from hub.charging import routes as charging
 from hub.clients import api as clients_api
 from hub.clients import routes as clients
 from hub.db import check_schema_current, get_engine
+from hub.defense import routes as defense
 from hub.disclosure import routes as privacy_actions
 from hub.disclosure.releases import PolicyUnavailable, heard_of_a_release, policy_in_force
 from hub.disclosure.watcher import start_watching, stop_watching
+from hub.hearings import routes as hearings
 from hub.notifications import routes as notifications
 from hub.privacy import routes as privacy_console
 from hub.privacy.flag_rounds import run_flag_rounds
@@ -131,6 +135,10 @@ def create_app() -> FastAPI:
     app.include_router(privacy_console.router)
     app.include_router(log_tiles.router)
     app.include_router(research.router)
+    app.include_router(arrests.router)
+    app.include_router(arrests_api.router)
+    app.include_router(hearings.router)
+    app.include_router(defense.router)
     _add_error_pages(app)
     return app
 

@@ -44,7 +44,14 @@ def _pages(role: Role, ids: Ids) -> list[str]:
     client = f"/clients/{ids.client}"
     meeting = f"/work-group/meetings/{ids.meeting}"
     return {
-        Role.officer: ["/", "/referrals", "/referrals/new/arrest", "/notifications", "/account"],
+        Role.officer: [
+            "/",
+            "/referrals",
+            "/referrals/new/arrest",
+            "/arrests/new",
+            "/notifications",
+            "/account",
+        ],
         Role.sergeant: ["/", "/referrals/overrides", "/referrals/new/social-contact"],
         Role.case_manager: [
             "/",
@@ -55,16 +62,25 @@ def _pages(role: Role, ids: Ids) -> list[str]:
             f"{client}/consents",
             f"{client}/consents/new",
         ],
-        Role.case_manager_supervisor: ["/", "/admin/approvals", "/caseload-requests"],
+        Role.case_manager_supervisor: [
+            "/",
+            "/admin/approvals",
+            "/caseload-requests",
+            "/arrests/to-reconcile",
+            "/research/hmis",
+        ],
         Role.prosecutor: [
             "/",
             "/charging",
             f"/charging/matters/{ids.matter}",
             f"/charging/matters/{ids.matter}/decide",
+            f"/charging/matters/{ids.matter}/hearings",
+            "/calendar",
             meeting,
         ],
-        Role.defender: ["/", "/defense", "/flags"],
-        Role.coordinator: ["/", "/work-group", meeting, f"{meeting}/print"],
+        Role.defender: ["/", "/defense", "/defense/clients", "/calendar", "/flags"],
+        Role.defender_supervisor: ["/", "/defense/appointments"],
+        Role.coordinator: ["/", "/work-group", meeting, f"{meeting}/print", "/research/protocols"],
         Role.privacy_officer: [
             "/",
             "/privacy",

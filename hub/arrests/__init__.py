@@ -1,0 +1,1 @@
+"""New arrests of participants, recorded by any police agency or a prosecutor's case system."""

@@ -1,0 +1,1 @@
+"""The defender's side: my clients, with their matters, decisions, court dates and flags."""

@@ -1,0 +1,1 @@
+"""Court dates and hearings on charging matters, the calendars and the reminders."""
