@@ -13,6 +13,7 @@ from hub.accounts.models import (
     UserSession,
 )
 from hub.audit.models import LogEntry, LogRetention, LogTile, TreeHead, WitnessCosignature
+from hub.caserecord.models import ContactEntry, RecordChange
 from hub.charging.models import (
     BreachSignalReview,
     ChargingDecision,
@@ -64,6 +65,7 @@ __all__ = [
     "ChargingMatter",
     "ClientAssignment",
     "Consent",
+    "ContactEntry",
     "CourtOrder",
     "CourtOrderDocument",
     "DecisionDisclosure",
@@ -87,6 +89,7 @@ __all__ = [
     "PersonContact",
     "PlanGoal",
     "PolicyRelease",
+    "RecordChange",
     "RecoveryCode",
     "Referral",
     "ReviewFlag",
