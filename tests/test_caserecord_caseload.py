@@ -2,14 +2,24 @@
 their agency's per case manager; every page is one logged disclosure; a contact moves the
 client off the work group's "not seen recently" proposals."""
 
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from sqlmodel import Session, select
 
 from hub.audit.models import LogEntry
+from hub.caserecord.contacts import log_contact
 from hub.disclosure.caseload import CaseloadQuery, disclose_caseload
-from hub.vocabulary import AgencyKind, CaseloadSort, DisclosureTag, ProgramStatus, Role
+from hub.vocabulary import (
+    AgencyKind,
+    AgendaItemKind,
+    CaseloadSort,
+    DisclosureTag,
+    ProgramStatus,
+    Role,
+)
+from hub.workgroup.models import WorkGroupMeeting
+from hub.workgroup.services import compute_proposals
 from tests.fixtures.referrals import actor_of, viewer_of
 
 
@@ -94,3 +104,31 @@ def test_the_caseload_is_paged_by_record_number(db, agency):
 def test_the_caseload_is_closed_to_other_roles(sign_in, agency):
     for role in (Role.officer, Role.prosecutor, Role.defender, Role.coordinator, Role.admin):
         assert sign_in(role).client.get("/caseload").status_code == 403
+
+
+def test_a_contact_takes_the_client_off_the_agendas_not_seen_proposals(db, factories, agency):
+    coordinator = factories.User(role=Role.coordinator)
+    meeting = WorkGroupMeeting(
+        title="Work group",
+        starts_at=datetime.now(UTC) + timedelta(days=2),
+        created_by_id=coordinator.id,
+    )
+    db.add(meeting)
+    db.commit()
+    ada = agency["clients"]["Ada"]  # last seen 40 days ago
+
+    def not_seen() -> set[int]:
+        proposals = compute_proposals(db, meeting, date.today())
+        db.commit()
+        return {p.person_id for p in proposals if p.kind == AgendaItemKind.not_seen}
+
+    assert ada.id in not_seen()
+    viewer = viewer_of(db, agency["first"])
+    log_contact(
+        db,
+        viewer,
+        actor_of(viewer),
+        ada.id,
+        {"contact_on": date.today(), "kind": "in_person", "place_kind": "shelter"},
+    )
+    assert ada.id not in not_seen()

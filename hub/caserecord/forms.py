@@ -30,6 +30,7 @@ from hub.vocabulary import (
     ProgramStatus,
     RecordSection,
 )
+from hub.web.params import Code
 
 # A date further back than this is a typing mistake, not a record (bad input is refused).
 OLDEST_DATE = date(1990, 1, 1)
@@ -72,6 +73,14 @@ def _today(info: ValidationInfo) -> date:
 class _Values(BaseModel):
     model_config = ConfigDict(str_strip_whitespace=True, extra="forbid")
 
+    @field_validator("*")
+    @classmethod
+    def _no_nul(cls, value: Any) -> Any:
+        # PostgreSQL cannot store it, and no person types one (as hub.clients.web.refuse_nul).
+        if isinstance(value, str) and "\x00" in value:
+            raise ValueError("must not contain NUL characters")
+        return value
+
 
 class ContactValues(_Values):
     """contact: how to reach the client (sealed at rest)."""
@@ -83,7 +92,7 @@ class ContactValues(_Values):
 class HousingValues(_Values):
     """housing: HUD HMIS 3.917 living situation and a public waiting list (non-displacement)."""
 
-    living_situation: Annotated[int | None, Optional] = None
+    living_situation: Annotated[Code | None, Optional] = None
     waitlist: Text200 = None
     waitlist_since: Annotated[date | None, Optional] = None
 

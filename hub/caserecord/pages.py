@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from hub.clients.pages import SectionView
+from hub.db import utcnow
 from hub.disclosure.history import ChangeEntry, ContactLogEntry
 from hub.vocabulary import (
     HMIS_LIVING_SITUATIONS,
@@ -94,7 +95,9 @@ def field_views(
 def section_values(section: RecordSection, view: SectionView) -> dict[str, Any]:
     """The current values of the section, from what the read disclosed (status: none; a
     status form asks for the new status)."""
-    if section == RecordSection.status or view.data is None:
+    if section == RecordSection.status:
+        return {"effective_on": utcnow().date()}  # a change is recorded as it happens
+    if view.data is None:
         return {}
     return {s.name: getattr(view.data, s.name, None) for s in SECTION_FIELDS[section]}
 
