@@ -14,6 +14,7 @@ from hub.accounts.models import (
 )
 from hub.arrests.models import ArrestReport
 from hub.audit.models import LogEntry, LogRetention, LogTile, TreeHead, WitnessCosignature
+from hub.caserecord.models import ContactEntry, RecordChange
 from hub.charging.models import (
     BreachSignalReview,
     ChargingDecision,
@@ -68,6 +69,7 @@ __all__ = [
     "ChargingMatter",
     "ClientAssignment",
     "Consent",
+    "ContactEntry",
     "CourtHearing",
     "CourtHearingChange",
     "CourtOrder",
@@ -93,6 +95,7 @@ __all__ = [
     "PersonContact",
     "PlanGoal",
     "PolicyRelease",
+    "RecordChange",
     "RecoveryCode",
     "Referral",
     "ResearchProtocol",

@@ -82,6 +82,10 @@ GRANTS: dict[Action, frozenset[Role]] = {
     Action.research_protocols_confirm: frozenset({Role.privacy_officer}),
     Action.research_export: frozenset({Role.coordinator}),
     Action.hmis_export: frozenset({Role.case_manager_supervisor}),
+    # Issue 14: the door to the record's forms and the caseload; policies/write.csv decides
+    # each write (hub.caserecord.writing), the disclosure policy each row shown.
+    Action.record_write: frozenset({Role.case_manager, Role.case_manager_supervisor}),
+    Action.caseload_read: frozenset({Role.case_manager, Role.case_manager_supervisor}),
 }
 
 

@@ -101,6 +101,110 @@ class ProgramStatus(StrEnum):
     active = "active"
     not_engaged = "not_engaged"
     exited = "exited"
+    # Back after an exit or a time not engaged: no time limit on services (LEAD).
+    re_engaged = "re_engaged"
+
+
+class ExitReason(StrEnum):
+    """Why a client left the program: a fact, never a sanction (LEAD: no "non-compliance")."""
+
+    moved = "moved"
+    goals_met = "goals_met"
+    declined = "declined"
+    deceased = "deceased"
+    other = "other"
+
+
+class ContactKind(StrEnum):
+    """How a case manager met (or looked for) a client: LEAD seeks clients where they are."""
+
+    outreach_attempt = "outreach_attempt"
+    in_person = "in_person"
+    phone = "phone"
+    at_precinct = "at_precinct"
+    in_jail = "in_jail"
+
+
+class PlaceKind(StrEnum):
+    """Where a contact happened, as a kind of place (never an address)."""
+
+    street = "street"
+    shelter = "shelter"
+    office = "office"
+    home = "home"
+    precinct = "precinct"
+    jail = "jail"
+    hospital = "hospital"
+    treatment = "treatment"
+    other = "other"
+
+
+class RecordSection(StrEnum):
+    """The one-row sections of a client's record that have a form (hub.caserecord.sections)."""
+
+    contact = "contact"
+    housing = "housing"
+    health = "health"
+    status = "status"  # program status: engagement
+
+
+# HUD HMIS FY2024 3.917 current living situation, with the standard's words.
+HMIS_LIVING_SITUATIONS: dict[int, str] = {
+    116: "Place not meant for habitation",
+    101: "Emergency shelter, including a hotel or motel paid with a shelter voucher",
+    118: "Safe Haven",
+    215: "Foster care home or foster care group home",
+    206: "Hospital or other residential non-psychiatric medical facility",
+    207: "Jail, prison or juvenile detention facility",
+    225: "Long-term care facility or nursing home",
+    204: "Psychiatric hospital or other psychiatric facility",
+    205: "Substance abuse treatment facility or detox center",
+    302: "Transitional housing for homeless persons",
+    329: "Residential project or halfway house with no homeless criteria",
+    314: "Hotel or motel paid for without an emergency shelter voucher",
+    332: "Host home (non-crisis)",
+    335: "Staying or living in a family member's room, apartment or house",
+    336: "Staying or living in a friend's room, apartment or house",
+    312: "Staying or living with family, temporary tenure",
+    313: "Staying or living with friends, temporary tenure",
+    422: "Staying or living with family, permanent tenure",
+    423: "Staying or living with friends, permanent tenure",
+    410: "Rental by client, no ongoing housing subsidy",
+    435: "Rental by client, with ongoing housing subsidy",
+    411: "Owned by client, no ongoing housing subsidy",
+    421: "Owned by client, with ongoing housing subsidy",
+    17: "Other",
+    37: "Worker unable to determine",
+    8: "Client doesn't know",
+    9: "Client prefers not to answer",
+    99: "Data not collected",
+}
+
+
+class CaseloadSort(StrEnum):
+    """The orders a caseload page reads in (hub.disclosure.caseload)."""
+
+    last_contact = "last_contact"  # never seen first, then the longest unseen: whom to seek out
+    name = "name"
+    status = "status"
+
+
+class WriteCondition(StrEnum):
+    """What a write-policy line (policies/write.csv) may require beyond the relationship."""
+
+    none = "none"
+    part2_program = "part2_program"  # the writer's agency is a 42 CFR Part 2 program
+
+
+class WriteRefusal(StrEnum):
+    """Why a write was refused (hub.caserecord.writing): logged, never a client's data."""
+
+    admin = "admin"  # separation of duties: the admin role writes no client data
+    enforcement_rule = "enforcement_rule"  # police and prosecution keep no client record
+    not_part2_program = "not_part2_program"  # treatment: only a Part 2 program's staff
+    not_on_caseload = "not_on_caseload"  # granted for the writer's own clients only
+    cannot_read = "cannot_read"  # nobody writes what they may not read
+    deny_by_default = "deny_by_default"  # no line grants it
 
 
 class ConsentKind(StrEnum):
@@ -243,6 +347,9 @@ class SecurityEventTag(StrEnum):
     defender_appointed = "client:defense:appointed"
     defender_appointment_ended = "client:defense:ended"
     defender_appointments_imported = "client:defense:imported"
+    # Issue 14: a section of a client's record saved (its earlier value kept in record_change).
+    record_changed = "client:record:changed"
+    contact_logged = "client:contact:logged"
 
 
 class OffenseLevel(StrEnum):
@@ -274,6 +381,9 @@ class HearingChange(StrEnum):
     set = "set"
     moved = "moved"
     cancelled = "cancelled"
+    # Issue 14: a section of a client's record saved (its earlier value kept in record_change).
+    record_changed = "client:record:changed"
+    contact_logged = "client:contact:logged"
 
 
 class DeadlineStatus(StrEnum):
@@ -366,6 +476,9 @@ class DisclosureTag(StrEnum):
     # disclosures lists it (hub.disclosure.research).
     research_export_read = "disclosure:research_export:read"
     hmis_export_read = "disclosure:hmis_export:read"
+    # Issue 14: a section's history of changes, and a case manager's or supervisor's caseload.
+    record_history_read = "disclosure:record_history:read"
+    caseload_read = "disclosure:caseload:read"
 
 
 class DisclosureOutcome(StrEnum):
@@ -485,6 +598,9 @@ class Action(StrEnum):
     hearings_manage = "charging:hearing:manage"
     calendar_read = "charging:hearing:calendar"
     defense_appoint = "clients:defense:appoint"
+    # Keeping a client's record (hub.caserecord): the door; the write policy decides each write.
+    record_write = "clients:record:write"
+    caseload_read = "clients:caseload:read"
 
 
 class LogKind(StrEnum):

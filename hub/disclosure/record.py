@@ -211,11 +211,20 @@ OUTSIDE_RECORD: dict[str, str] = {
     "court_hearing": "a charging matter's court date (legal): hub.hearings shows it once the "
     "policy allowed the client's legal category",
     "court_hearing_change": "a court date's history (legal), shown with its court date",
+    "record_change": "a section's earlier values, each of its section's category: shown only "
+    "through hub.disclosure.history, under that category's read policy",
+    "contact_entry": "the contact log: engagement, its note of its own category; shown only "
+    "through hub.disclosure.history",
 }
 
 # Participation: enrolled and still in the program, engaged or not (no sanctions: LEAD).
 _PARTICIPANT_STATUSES = frozenset(
-    {ProgramStatus.enrolled, ProgramStatus.active, ProgramStatus.not_engaged}
+    {
+        ProgramStatus.enrolled,
+        ProgramStatus.active,
+        ProgramStatus.not_engaged,
+        ProgramStatus.re_engaged,
+    }
 )
 MAX_SEARCH_RESULTS = 50
 # Candidates gathered and decided at a time: one set of fact queries each.
