@@ -12,6 +12,7 @@ from hub.accounts.models import (
     User,
     UserSession,
 )
+from hub.apiclients.models import ApiClient, ApiClientRequest, ApiClientToken
 from hub.audit.models import LogEntry, LogRetention, LogTile, TreeHead, WitnessCosignature
 from hub.charging.models import (
     BreachSignalReview,
@@ -55,6 +56,9 @@ __all__ = [
     "ActionItem",
     "Agency",
     "AgendaItem",
+    "ApiClient",
+    "ApiClientRequest",
+    "ApiClientToken",
     "ApiToken",
     "BreachSignalReview",
     "BreakGlass",

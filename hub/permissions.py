@@ -65,6 +65,27 @@ GRANTS: dict[Action, frozenset[Role]] = {
             Role.privacy_officer,
         }
     ),
+    # Agency systems as OAuth 2 clients (hub.apiclients): an agency's admin or the program
+    # office asks; a second person of the approvers of the client's role decides.
+    Action.api_clients_read: frozenset(
+        {
+            Role.sergeant,
+            Role.case_manager_supervisor,
+            Role.admin,
+            Role.coordinator,
+            Role.privacy_officer,
+        }
+    ),
+    Action.api_clients_request: frozenset({Role.admin, Role.coordinator}),
+    Action.api_clients_approve: frozenset(
+        {
+            Role.sergeant,
+            Role.case_manager_supervisor,
+            Role.admin,
+            Role.coordinator,
+            Role.privacy_officer,
+        }
+    ),
 }
 
 

@@ -105,6 +105,13 @@ class Settings(BaseSettings):
         le=50 * 1024 * 1024,
         description="Largest court order copy (PDF) a privacy officer may upload.",
     )
+    api_client_token_minutes: int = Field(
+        default=15,
+        ge=1,
+        le=60,
+        description="How long a bearer token issued to an agency system's OAuth 2 client "
+        "(POST /oauth/token) lasts.",
+    )
 
     # E-mail (hub.mail): notifications, invitations and security alerts, never personal data
     smtp_host: str | None = Field(

@@ -223,6 +223,16 @@ class SecurityEventTag(StrEnum):
     # Issue 19: a witness refused a checkpoint: the log showed it another tree of a size it had
     # cosigned (a split view), or a smaller tree than it had cosigned (a rollback).
     witness_refused = "audit:witness:refused"
+    # Issue 18, item 2: agency systems as OAuth 2 clients (hub.apiclients). Registering a
+    # client or widening its scopes is new access: a second person approves it (CJIS AC-2, AC-5).
+    api_client_requested = "admin:api_client:requested"
+    api_client_approved = "admin:api_client:approved"
+    api_client_refused = "admin:api_client:refused"
+    api_client_disabled = "admin:api_client:disabled"
+    api_client_scopes_changed = "admin:api_client:scopes_changed"
+    api_client_token_issued = "api_client:token:issued"
+    api_client_token_refused = "api_client:token:refused"
+    api_client_token_revoked = "api_client:token:revoked"
 
 
 class DeadlineStatus(StrEnum):
@@ -416,6 +426,9 @@ class Action(StrEnum):
     work_group_flag = "work_group:client:flag"
     work_group_decide = "work_group:charging_decision:record"
     access_approve = "admin:access:approve"
+    api_clients_read = "admin:api_client:read"
+    api_clients_request = "admin:api_client:request"
+    api_clients_approve = "admin:api_client:approve"
 
 
 class LogKind(StrEnum):
@@ -453,6 +466,34 @@ class TokenScope(StrEnum):
 
     read = "read"
     read_write = "read_write"
+
+
+class ClientScope(StrEnum):
+    """What an agency system's OAuth 2 client may call: one scope per API area (the /api/v1
+    router's tag) and reading or writing (hub.apiclients.scopes)."""
+
+    charging_read = "charging:read"
+    charging_write = "charging:write"
+    clients_read = "clients:read"
+    clients_write = "clients:write"
+    referrals_read = "referrals:read"
+    referrals_write = "referrals:write"
+
+
+class ApiClientStatus(StrEnum):
+    """An OAuth 2 client: waiting for a second person, in use, refused or disabled."""
+
+    pending = "pending"
+    active = "active"
+    refused = "refused"
+    disabled = "disabled"
+
+
+class ApiClientRequestKind(StrEnum):
+    """What a client's request asks a second person to approve (hub.apiclients.services)."""
+
+    registration = "registration"
+    wider_scopes = "wider_scopes"
 
 
 class MailKind(StrEnum):

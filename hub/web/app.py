@@ -18,6 +18,8 @@ from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from hub.accounts import admin_routes as accounts_admin
 from hub.accounts import routes as accounts
+from hub.apiclients import oauth as api_client_oauth
+from hub.apiclients import routes as api_clients
 from hub.audit import routes as log_tiles
 from hub.audit.checkpoint import run_checkpointer
 from hub.audit.witnessing import checkpoint_and_witness_round
@@ -121,6 +123,8 @@ def create_app() -> FastAPI:
     app.include_router(workgroup.router)
     app.include_router(privacy_console.router)
     app.include_router(log_tiles.router)
+    app.include_router(api_clients.router)
+    app.include_router(api_client_oauth.router)
     _add_error_pages(app)
     return app
 
