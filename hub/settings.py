@@ -34,7 +34,9 @@ class Settings(BaseSettings):
     )
     log_signing_key: SecretStr | None = Field(
         default=None,
-        description="Ed25519 private key (base64 of the 32-byte seed) that signs log checkpoints.",
+        description="Ed25519 private key (base64 of the 32-byte seed) that signs log checkpoints. "
+        "To rotate it, put the new seed in front, comma-separated, and run `hub audit "
+        "rotate-signing-key` (deploy/README.md, Rotating keys); the first one signs.",
     )
     log_origin: str = Field(
         default="diversion-hub.example/log",

@@ -225,6 +225,8 @@ class SecurityEventTag(StrEnum):
     witness_refused = "audit:witness:refused"
     # Issue 18, item 2: agency systems as OAuth 2 clients (hub.apiclients). Registering a
     # client or widening its scopes is new access: a second person approves it (CJIS AC-2, AC-5).
+    # Issue 18, item 6: a new checkpoint signing key announced by the old one.
+    log_signing_key_rotated = "audit:signing_key:rotated"
     api_client_requested = "admin:api_client:requested"
     api_client_approved = "admin:api_client:approved"
     api_client_refused = "admin:api_client:refused"

@@ -3,6 +3,8 @@
 Issue 18, item 2. `api_client` is an agency system's client (its secret kept as a hash, its
 service account, role, scopes and expiry); `api_client_request` a registration or wider scopes
 waiting for a second person; `api_client_token` the bearer tokens issued by POST /oauth/token.
+Issue 18, item 6: `signing_key_rotation` holds the statements that announce a new checkpoint
+signing key, signed by the old key and the new.
 
 Revision ID: 0008apic
 Revises: 0007mail
@@ -157,7 +159,20 @@ def upgrade() -> None:
         )
 
 
+    op.create_table('signing_key_rotation',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('old_key', sqlmodel.sql.sqltypes.AutoString(length=255), nullable=False),
+    sa.Column('new_key', sqlmodel.sql.sqltypes.AutoString(length=255), nullable=False),
+    sa.Column('tree_size', sa.BigInteger(), nullable=False),
+    sa.Column('statement', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
+    sa.Column('created_at', hub.db.UTCDateTime(timezone=True), nullable=False),
+    sa.PrimaryKeyConstraint('id'),
+    sa.UniqueConstraint('new_key')
+    )
+
+
 def downgrade() -> None:
+    op.drop_table('signing_key_rotation')
     with op.batch_alter_table("api_client_token", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_api_client_token_api_client_id"))
 
