@@ -133,7 +133,7 @@ def test_register_approve_token_read_revoke(db, office, api, clock):
 
     # The one who asked cannot approve it.
     own = office.asker.post(f"/admin/api-clients/requests/{_request_id(db, client_id)}/approve")
-    assert own.status_code == 403 or "not yours" in own.text
+    assert own.status_code == 400 and "not yours" in own.text
     approved = office.approver.post(
         f"/admin/api-clients/requests/{_request_id(db, client_id)}/approve"
     )
@@ -280,3 +280,19 @@ def test_every_api_route_has_a_scope():
         if r.path.startswith("/api/v1")
         for m in r.methods
     }
+
+
+def test_the_page_shows_each_approver_what_they_may_decide(db, office, factories, sign_in):
+    client_id, _ = _ask(office)
+    mine = office.asker.client.get("/admin/api-clients")
+    assert mine.status_code == 200
+    assert client_id in mine.text and "Nothing waits for your approval." in mine.text
+    theirs = office.approver.client.get("/admin/api-clients")
+    assert f"/admin/api-clients/requests/{_request_id(db, client_id)}/approve" in theirs.text
+    # An admin of another office neither sees it nor may approve it (a logged refusal).
+    other = factories.Agency(name="City Attorney", kind=AgencyKind.prosecution)
+    stranger = sign_in(user=factories.User(role=Role.admin, agency_id=other.id))
+    assert client_id not in stranger.client.get("/admin/api-clients").text
+    refused = stranger.post(f"/admin/api-clients/requests/{_request_id(db, client_id)}/approve")
+    assert refused.status_code == 400
+    assert logged(db, SecurityEventTag.access_denied, action="approve_api_client")
