@@ -25,10 +25,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from hub.crypto import generate_environment, new_data_key
 
 os.environ.update({k: v for k, v in generate_environment().items() if k not in os.environ})
-OLD = f"old:{new_data_key()}"
-NEW = f"new:{new_data_key()}"
-os.environ["HUB_DATA_KEYS"] = OLD
-
 from sqlalchemy import Text, column, select, table
 from sqlmodel import Session
 
@@ -41,6 +37,8 @@ from hub.keyrotation import rotate_data_keys, sealed_columns
 from hub.settings import get_settings
 
 TODAY = date(2026, 11, 30)
+OLD = f"old:{new_data_key()}"
+NEW = f"new:{new_data_key()}"
 
 
 def _use_keys(keys: str) -> None:
