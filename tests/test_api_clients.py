@@ -209,6 +209,10 @@ def test_an_expired_token_is_401(db, office, api, clock):
     assert api.get(f"/api/v1/clients/{office.person_id}", headers=headers).status_code == 200
     clock.now = START + timedelta(minutes=15, seconds=1)
     assert api.get(f"/api/v1/clients/{office.person_id}", headers=headers).status_code == 401
+    # The client itself expires (30 days, as asked): then no token is issued at all.
+    assert _token(api, client_id, secret).status_code == 200
+    clock.now = START + timedelta(days=30, seconds=1)
+    assert _token(api, client_id, secret).status_code == 401
 
 
 def test_disabling_a_client_revokes_its_tokens(db, office, api, clock):
