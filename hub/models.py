@@ -12,6 +12,7 @@ from hub.accounts.models import (
     User,
     UserSession,
 )
+from hub.apiclients.models import ApiClient, ApiClientRequest, ApiClientToken
 from hub.arrests.models import ArrestReport
 from hub.audit.models import LogEntry, LogRetention, LogTile, TreeHead, WitnessCosignature
 from hub.caserecord.models import ContactEntry, RecordChange
@@ -59,6 +60,9 @@ __all__ = [
     "ActionItem",
     "Agency",
     "AgendaItem",
+    "ApiClient",
+    "ApiClientRequest",
+    "ApiClientToken",
     "ApiToken",
     "ArrestReport",
     "BreachSignalReview",

@@ -86,6 +86,27 @@ GRANTS: dict[Action, frozenset[Role]] = {
     # each write (hub.caserecord.writing), the disclosure policy each row shown.
     Action.record_write: frozenset({Role.case_manager, Role.case_manager_supervisor}),
     Action.caseload_read: frozenset({Role.case_manager, Role.case_manager_supervisor}),
+    # Agency systems as OAuth 2 clients (hub.apiclients): an agency's admin or the program
+    # office asks; a second person of the approvers of the client's role decides.
+    Action.api_clients_read: frozenset(
+        {
+            Role.sergeant,
+            Role.case_manager_supervisor,
+            Role.admin,
+            Role.coordinator,
+            Role.privacy_officer,
+        }
+    ),
+    Action.api_clients_request: frozenset({Role.admin, Role.coordinator}),
+    Action.api_clients_approve: frozenset(
+        {
+            Role.sergeant,
+            Role.case_manager_supervisor,
+            Role.admin,
+            Role.coordinator,
+            Role.privacy_officer,
+        }
+    ),
 }
 
 

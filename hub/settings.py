@@ -34,7 +34,9 @@ class Settings(BaseSettings):
     )
     log_signing_key: SecretStr | None = Field(
         default=None,
-        description="Ed25519 private key (base64 of the 32-byte seed) that signs log checkpoints.",
+        description="Ed25519 private key (base64 of the 32-byte seed) that signs log checkpoints. "
+        "To rotate it, put the new seed in front, comma-separated, and run `hub audit "
+        "rotate-signing-key` (deploy/README.md, Rotating keys); the first one signs.",
     )
     log_origin: str = Field(
         default="diversion-hub.example/log",
@@ -109,6 +111,13 @@ class Settings(BaseSettings):
         ge=1024,
         le=50 * 1024 * 1024,
         description="Largest court order copy (PDF) a privacy officer may upload.",
+    )
+    api_client_token_minutes: int = Field(
+        default=15,
+        ge=1,
+        le=60,
+        description="How long a bearer token issued to an agency system's OAuth 2 client "
+        "(POST /oauth/token) lasts.",
     )
 
     # E-mail (hub.mail): notifications, invitations and security alerts, never personal data

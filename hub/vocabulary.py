@@ -350,6 +350,18 @@ class SecurityEventTag(StrEnum):
     # Issue 14: a section of a client's record saved (its earlier value kept in record_change).
     record_changed = "client:record:changed"
     contact_logged = "client:contact:logged"
+    # Issue 18, item 2: agency systems as OAuth 2 clients (hub.apiclients). Registering a
+    # client or widening its scopes is new access: a second person approves it (CJIS AC-2, AC-5).
+    # Issue 18, item 6: a new checkpoint signing key announced by the old one.
+    log_signing_key_rotated = "audit:signing_key:rotated"
+    api_client_requested = "admin:api_client:requested"
+    api_client_approved = "admin:api_client:approved"
+    api_client_refused = "admin:api_client:refused"
+    api_client_disabled = "admin:api_client:disabled"
+    api_client_scopes_changed = "admin:api_client:scopes_changed"
+    api_client_token_issued = "api_client:token:issued"
+    api_client_token_refused = "api_client:token:refused"
+    api_client_token_revoked = "api_client:token:revoked"
 
 
 class OffenseLevel(StrEnum):
@@ -601,6 +613,9 @@ class Action(StrEnum):
     # Keeping a client's record (hub.caserecord): the door; the write policy decides each write.
     record_write = "clients:record:write"
     caseload_read = "clients:caseload:read"
+    api_clients_read = "admin:api_client:read"
+    api_clients_request = "admin:api_client:request"
+    api_clients_approve = "admin:api_client:approve"
 
 
 class LogKind(StrEnum):
@@ -638,6 +653,34 @@ class TokenScope(StrEnum):
 
     read = "read"
     read_write = "read_write"
+
+
+class ClientScope(StrEnum):
+    """What an agency system's OAuth 2 client may call: one scope per API area (the /api/v1
+    router's tag) and reading or writing (hub.apiclients.scopes)."""
+
+    charging_read = "charging:read"
+    charging_write = "charging:write"
+    clients_read = "clients:read"
+    clients_write = "clients:write"
+    referrals_read = "referrals:read"
+    referrals_write = "referrals:write"
+
+
+class ApiClientStatus(StrEnum):
+    """An OAuth 2 client: waiting for a second person, in use, refused or disabled."""
+
+    pending = "pending"
+    active = "active"
+    refused = "refused"
+    disabled = "disabled"
+
+
+class ApiClientRequestKind(StrEnum):
+    """What a client's request asks a second person to approve (hub.apiclients.services)."""
+
+    registration = "registration"
+    wider_scopes = "wider_scopes"
 
 
 class MailKind(StrEnum):

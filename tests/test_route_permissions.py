@@ -26,7 +26,10 @@ PUBLIC_PATHS = frozenset({"/healthz", "/healthz/page", "/static", "/api/openapi.
 # /log/... serves the log read-only in the C2SP tlog-tiles layout for monitors and witnesses,
 # who have no account: checkpoints, tiles of hashes, and entries' public parts and personal
 # digests only, never a personal part (hub/audit/routes.py).
-PUBLIC_PREFIXES = ("/sign-in", "/sign-out", "/log")
+# /oauth/token and /oauth/revoke (hub/apiclients/oauth.py): an agency system authenticates
+# itself with its client id and secret in the request (RFC 6749 2.3), not with a session or a
+# bearer token; a client not yet approved by a second person, or disabled, gets nothing.
+PUBLIC_PREFIXES = ("/sign-in", "/sign-out", "/log", "/oauth")
 
 
 def is_public(path: str) -> bool:

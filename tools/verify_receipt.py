@@ -6,6 +6,7 @@ Needs Python 3.9+ and the `cryptography` package, nothing else; short enough to 
     python3 verify_receipt.py RECEIPT.json --key 'ORIGIN+KEYID+BASE64KEY'
         [--older OLDER.checkpoint --consistency PROOF.json]
         [--witness 'NAME+KEYID+BASE64KEY' ... [--min-witnesses K]]
+        [--rotations KEY-ROTATIONS.json]
 
 What is checked, in order:
  1. the entry: when the receipt holds its personal part and salt, the personal digest is
@@ -14,7 +15,8 @@ What is checked, in order:
     canonical JSON = sorted keys, no spaces, UTF-8;
  2. the inclusion proof leads from that leaf, at its index, to a root (RFC 9162 2.1.3.2);
  3. the checkpoint (C2SP tlog-checkpoint) is signed by the key you give (C2SP signed-note,
-    Ed25519) and names that root and tree size;
+    Ed25519), or by a key that the receipt's key rotations link to it (each statement signed
+    by both the old and the new key), and names that root and tree size;
  4. optionally, an older checkpoint you kept (also signed by that key) is consistent with this
     one (RFC 9162 2.1.4.2): the log only grew in between;
  5. optionally, at least K of the witnesses you name (`hub witness pubkey` of each; K defaults
@@ -155,7 +157,8 @@ def parse_key(text, key_type=1):
     return name, key_id, Ed25519PublicKey.from_public_bytes(raw[1:])
 
 
-def open_checkpoint(note, key):
+def signed_text(note, key):
+    """The text of a signed note, if it carries a valid signature by the key."""
     name, key_id, public_key = key
     cut = note.rfind("\n\n")
     if cut < 0 or not note.endswith("\n"):
@@ -179,6 +182,12 @@ def open_checkpoint(note, key):
             break
     if not signed:
         raise Invalid("the checkpoint is not signed by the given key")
+    return text
+
+
+def open_checkpoint(note, key):
+    name = key[0]
+    text = signed_text(note, key)
     lines = text.split("\n")
     if len(lines) < 4 or lines[0] != name:
         raise Invalid("the checkpoint's origin is not the key's name")
@@ -190,6 +199,45 @@ def open_checkpoint(note, key):
     if str(size) != lines[1] or len(root) != 32:
         raise Invalid("malformed checkpoint")
     return size, root
+
+
+def announced_keys(key_text, statements):
+    """The key you trust and every key a rotation statement links to it. A statement (the
+    receipt's key_rotations) is the text ORIGIN, "key rotation", OLD KEY, NEW KEY, TREE SIZE,
+    signed by both keys, so no one holding neither key can add a key to those you trust."""
+    keys = [key_text.strip()]
+    links = []
+    for note in statements:
+        lines = note[: note.rfind("\n\n") + 1].split("\n")
+        if len(lines) != 6 or lines[1] != "key rotation":
+            continue
+        try:
+            for named in lines[2:4]:
+                key = parse_key(named)
+                if key[0] != lines[0]:
+                    raise Invalid("a rotation names a key of another origin")
+                signed_text(note, key)
+        except Invalid:
+            continue
+        links.append((lines[2], lines[3]))
+    grew = True
+    while grew:
+        grew = False
+        for old, new in links:
+            for known, other in ((old, new), (new, old)):
+                if known in keys and other not in keys:
+                    keys.append(other)
+                    grew = True
+    return keys
+
+
+def open_by_any(note, keys):
+    for key_text in keys:
+        try:
+            return open_checkpoint(note, parse_key(key_text))
+        except Invalid:
+            continue
+    raise Invalid("the checkpoint is not signed by the given key, nor by a key it announced")
 
 
 def cosigned_by(note_text, lines, witnesses):
@@ -237,9 +285,18 @@ def check_witnesses(receipt, witness_texts, min_witnesses):
     return sorted(found)
 
 
-def verify(receipt, key_text, older_note=None, consistency=None, witnesses=(), minimum=None):
+def verify(
+    receipt,
+    key_text,
+    older_note=None,
+    consistency=None,
+    witnesses=(),
+    minimum=None,
+    rotations=(),
+):
     key = parse_key(key_text)
-    if receipt.get("verifier_key") not in (None, key_text.strip()):
+    keys = announced_keys(key_text, [*(receipt.get("key_rotations") or []), *rotations])
+    if receipt.get("verifier_key") not in (None, *keys):
         raise Invalid("the receipt names another verifier key than the one given")
     leaf = entry_leaf(receipt["entry"])
     if leaf.hex() != receipt["leaf_hash"]:
@@ -248,13 +305,13 @@ def verify(receipt, key_text, older_note=None, consistency=None, witnesses=(), m
     if receipt["entry"]["public"].get("seq") != index:
         raise Invalid("the entry's seq is not its leaf index")
     proof = [unhex(p, "an inclusion proof hash") for p in receipt["inclusion_proof"]]
-    size, root = open_checkpoint(receipt["checkpoint"], key)
+    size, root = open_by_any(receipt["checkpoint"], keys)
     if size != receipt["tree_size"]:
         raise Invalid("the checkpoint's tree size is not the receipt's")
     if root_from_inclusion(index, size, leaf, proof) != root:
         raise Invalid("the inclusion proof does not lead to the signed root")
     if older_note is not None:
-        older_size, older_root = open_checkpoint(older_note, key)
+        older_size, older_root = open_by_any(older_note, keys)
         hashes = [unhex(p, "a consistency proof hash") for p in consistency or []]
         check_consistency(older_size, size, hashes, older_root, root)
     message = f"entry {index} is in the log of {key[0]} at tree size {size}"
@@ -279,6 +336,11 @@ def main(argv=None):
         help="a witness's verifier key NAME+KEYID+BASE64 (repeatable)",
     )
     parser.add_argument(
+        "--rotations",
+        help="the hub's key rotations (JSON as /log/key-rotations serves it), for a receipt "
+        "issued before a rotation that you check with the newer key",
+    )
+    parser.add_argument(
         "--min-witnesses",
         type=int,
         help="how many of the --witness keys must have cosigned (default: all)",
@@ -295,10 +357,14 @@ def main(argv=None):
                 raise Invalid("--older needs --consistency")
             with open(args.consistency, encoding="utf-8") as handle:
                 consistency = json.load(handle)
-        print(
-            "VALID: "
-            + verify(receipt, args.key, older, consistency, args.witness, args.min_witnesses)
+        rotations = []
+        if args.rotations:
+            with open(args.rotations, encoding="utf-8") as handle:
+                rotations = json.load(handle)["rotations"]
+        found = verify(
+            receipt, args.key, older, consistency, args.witness, args.min_witnesses, rotations
         )
+        print("VALID: " + found)
         return 0
     except Invalid as exc:
         print(f"INVALID: {exc}")

@@ -35,6 +35,9 @@ class Viewer:
     session_id: int | None = None  # None for an API token
     csrf_token: str | None = None
     token_scope: TokenScope | None = None  # an API token's scope; None for a session
+    # An agency system's OAuth 2 token (hub.apiclients): the ClientScope values it carries,
+    # which the /api/v1 routes check (hub.apiclients.scopes). None for a person.
+    client_scopes: frozenset[str] | None = None
 
 
 def hash_token(token: str) -> str:

@@ -30,8 +30,9 @@ from hub.audit.merkle import (
     consistency_proof,
     verify_consistency,
 )
-from hub.audit.models import LogEntry, TreeHead
+from hub.audit.models import LogEntry, SigningKeyRotation, TreeHead
 from hub.audit.notes import Checkpoint, NoteError, Signer, Verifier, open_checkpoint
+from hub.audit.signing_keys import key_chain
 from hub.audit.tiles import TileNodes, TilesMissing, covered_size, integrate
 from hub.db import get_engine, try_transaction_lock, utcnow
 from hub.settings import Settings, get_settings
@@ -49,10 +50,29 @@ class CheckpointRefused(RuntimeError):
     """The log as stored cannot be signed: it does not extend the last signed head."""
 
 
-def signer(settings: Settings | None = None) -> Signer:
+def signers(settings: Settings | None = None) -> list[Signer]:
+    """The signing keys in HUB_LOG_SIGNING_KEY, newest (the one that signs) first."""
     settings = settings or get_settings()
     assert settings.log_signing_key is not None  # Settings refuses to load without it
-    return Signer.from_seed(settings.log_origin, settings.log_signing_key.get_secret_value())
+    seeds = settings.log_signing_key.get_secret_value().split(",")
+    return [Signer.from_seed(settings.log_origin, seed.strip()) for seed in seeds]
+
+
+def signer(settings: Settings | None = None) -> Signer:
+    return signers(settings)[0]
+
+
+def rotation_statements(db: Session) -> list[str]:
+    """The signing key's rotation statements, oldest first (hub.audit.signing_keys)."""
+    return list(
+        db.exec(select(SigningKeyRotation.statement).order_by(col(SigningKeyRotation.id))).all()
+    )
+
+
+def trusted_verifier(db: Session, settings: Settings | None = None) -> Verifier:
+    """This hub's key and the older keys its rotation statements announced (hub.audit
+    .signing_keys): what its own checkpoints are checked with."""
+    return key_chain(verifier_key(settings), rotation_statements(db))
 
 
 def verifier_key(settings: Settings | None = None) -> str:
@@ -127,7 +147,7 @@ def sign_checkpoint(db: Session, settings: Settings | None = None) -> TreeHead |
             )
         if size == previous.tree_size:
             return None
-        older = _older_tree(db, previous, Verifier.parse(key.verifier_key))
+        older = _older_tree(db, previous, trusted_verifier(db, settings))
     elif size == 0:
         return None
     newer = list(leaf_hashes(db, older.size, size))

@@ -8,6 +8,9 @@ from datetime import date
 import typer
 from sqlmodel import Session
 
+from hub.audit.key_rotation import rotate_signing_key
+from hub.audit.log import Actor
+from hub.audit.notes import NoteError
 from hub.db import get_engine
 
 audit_app = typer.Typer(
@@ -26,6 +29,19 @@ def pubkey_command() -> None:
     from hub.audit.checkpoint import verifier_key
 
     typer.echo(verifier_key())
+
+
+@audit_app.command("rotate-signing-key")
+def rotate_signing_key_command() -> None:
+    """Announce a new checkpoint signing key. Put the new seed (`hub keys generate`) in front of
+    the current one in HUB_LOG_SIGNING_KEY ("NEW,CURRENT"), run this, then restart the hub:
+    the new key signs from then on, and checkpoints of the old key still verify."""
+    try:
+        rotation = rotate_signing_key(get_engine(), Actor())
+    except NoteError as exc:
+        _fail(str(exc), 2)
+    typer.echo(rotation.statement, nl=False)
+    typer.echo(f"New verifier key: {rotation.new_key}", err=True)
 
 
 @audit_app.command("checkpoint")
@@ -61,12 +77,17 @@ def verify_command(
 ) -> None:
     """Recompute every leaf and the tree; check every signed head. Exit 1 naming the first
     entry found altered, deleted, inserted or reordered."""
-    from hub.audit.checkpoint import verifier_key
-    from hub.audit.notes import NoteError, Verifier
+    from hub.audit.checkpoint import trusted_verifier
+    from hub.audit.notes import Verifier
     from hub.audit.verify import verify_log
 
     try:
-        verifier = Verifier.parse(key or verifier_key())
+        if key:
+            verifier = Verifier.parse(key)
+        else:
+            # This hub's key and the older keys it announced (hub audit rotate-signing-key).
+            with Session(get_engine()) as db:
+                verifier = trusted_verifier(db)
     except NoteError as exc:
         _fail(str(exc), 2)
     started = time.perf_counter()

@@ -182,3 +182,18 @@ class WitnessCosignature(SQLModel, table=True):
     signature: str  # the note signature line the witness answered, without its newline
     cosigned_at: datetime = utc_field()  # the witness's timestamp
     received_at: datetime = utc_field()
+
+
+class SigningKeyRotation(SQLModel, table=True):
+    """A rotation of the checkpoint signing key (hub.audit.signing_keys): the statement, a
+    signed note by the old key and the new one, that announces the new key. A verifier that
+    trusts either key learns the other from it; a key no statement announces is not trusted."""
+
+    __tablename__ = "signing_key_rotation"
+
+    id: int | None = Field(default=None, primary_key=True)
+    old_key: str = Field(max_length=255)  # verifier keys (c2sp.org/signed-note vkey)
+    new_key: str = Field(max_length=255, unique=True)
+    tree_size: int = Field(sa_type=BigInteger)  # the log's size when the old key signed last
+    statement: str
+    created_at: datetime = utc_field()

@@ -166,3 +166,22 @@ def open_checkpoint(note: str, verifier: Verifier) -> Checkpoint:
     if checkpoint.origin != verifier.name:
         raise NoteError("the checkpoint's origin is not the verifier key's name")
     return checkpoint
+
+
+@dataclass(frozen=True)
+class KeyChain(Verifier):
+    """This log's current key and the older keys a rotation announced (hub.audit
+    .signing_keys): a note signed by any of them opens; one by any other key does not."""
+
+    previous: tuple[Verifier, ...] = ()
+
+    def open(self, note: str) -> str:
+        try:
+            return super().open(note)
+        except NoteError as current:
+            for older in self.previous:
+                try:
+                    return older.open(note)
+                except NoteError:
+                    continue
+            raise NoteError(f"{current}, nor by a key it announced") from None

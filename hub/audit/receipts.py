@@ -10,7 +10,7 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
-from hub.audit.checkpoint import proof_nodes, verifier_key
+from hub.audit.checkpoint import proof_nodes, rotation_statements, verifier_key
 from hub.audit.log import personal_part, public_part
 from hub.audit.merkle import ProofError, inclusion_proof, verify_inclusion
 from hub.audit.models import LogEntry, TreeHead, WitnessCosignature
@@ -72,4 +72,7 @@ def build_receipt(db: Session, seq: int) -> dict[str, Any]:
         # c2sp.org/tlog-cosignature lines; appended to the checkpoint they make a cosigned note.
         "cosignatures": cosignatures(db, head),
         "verifier_key": verifier_key(),
+        # The signing key's rotations: a checker who trusts an older or a newer key of this
+        # hub's follows them to the key that signed the checkpoint (hub.audit.signing_keys).
+        "key_rotations": rotation_statements(db),
     }

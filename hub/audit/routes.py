@@ -2,6 +2,7 @@
 client (a monitor, a witness, a defender's office) can follow it and check that it only grows:
 
     /log/checkpoint                      the newest signed checkpoint
+    /log/key-rotations                   the signing key's rotation statements (JSON list)
     /log/tile/<L>/<N>[.p/<W>]            the Merkle tree's tiles (hub.audit.tiles)
     /log/tile/entries/<N>[.p/<W>]        entry bundles: each entry's leaf data
 
@@ -17,7 +18,7 @@ import gzip
 from fastapi import APIRouter, HTTPException, Request, status
 from fastapi.responses import Response
 
-from hub.audit.checkpoint import latest_head
+from hub.audit.checkpoint import latest_head, rotation_statements
 from hub.audit.tiles import entry_bundle, parse_tile_path, served_tile
 from hub.web.dependencies import DB
 
@@ -32,6 +33,13 @@ def checkpoint(db: DB) -> Response:
     if head is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, "No checkpoint has been signed yet.")
     return Response(head.signed_note, media_type="text/plain; charset=utf-8")
+
+
+@router.get("/key-rotations")
+def key_rotations(db: DB) -> dict[str, list[str]]:
+    """Each rotation of the checkpoint signing key, a note signed by the old key and the new
+    (hub.audit.signing_keys), oldest first: a verifier that trusts one key learns the next."""
+    return {"rotations": rotation_statements(db)}
 
 
 @router.get("/tile/{path:path}")

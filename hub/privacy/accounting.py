@@ -25,6 +25,7 @@ from hub.audit.checkpoint import (
     latest_head,
     proof_nodes,
     sign_checkpoint,
+    trusted_verifier,
     verifier_key,
 )
 from hub.audit.integrity import missing_triggers
@@ -39,7 +40,7 @@ from hub.audit.log import (
 )
 from hub.audit.merkle import ProofError, inclusion_proof, verify_inclusion
 from hub.audit.models import LogEntry
-from hub.audit.notes import NoteError, Verifier, open_checkpoint
+from hub.audit.notes import NoteError, open_checkpoint
 from hub.audit.tiles import TilesMissing
 from hub.clients.models import Person
 from hub.db import rollback_on_error, utcnow
@@ -183,7 +184,8 @@ def verify_entries(db: Session, seqs: Sequence[int]) -> Integrity:
         return Integrity(0, len(seqs), None, None, None, key, ["no signed checkpoint"], missing)
     problems: list[str] = []
     try:
-        signed = open_checkpoint(head.signed_note, Verifier.parse(key))
+        # A head the previous key signed still opens once a rotation announced the new one.
+        signed = open_checkpoint(head.signed_note, trusted_verifier(db))
     except NoteError as exc:
         return Integrity(
             0, len(seqs), head.tree_size, head.root_hash, head.signed_note, key,

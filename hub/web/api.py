@@ -11,6 +11,7 @@ from pydantic import AfterValidator, BaseModel, BeforeValidator, Field
 from starlette.concurrency import run_in_threadpool
 
 from hub.accounts.sessions import Viewer
+from hub.apiclients.scopes import refuse_out_of_scope
 from hub.audit.log import append_refusal
 from hub.db import MAX_LOG_SEQ, MAX_RECORD_ID
 from hub.vocabulary import TokenScope
@@ -167,4 +168,10 @@ async def refuse_read_only_writes(
     raise HTTPException(status.HTTP_403_FORBIDDEN, READ_ONLY_REFUSAL)
 
 
-API_DEPENDENCIES = [BEARER, Depends(refuse_unknown_query), Depends(refuse_read_only_writes)]
+API_DEPENDENCIES = [
+    BEARER,
+    Depends(refuse_unknown_query),
+    Depends(refuse_read_only_writes),
+    # An agency system's OAuth 2 token also needs the route's scope (hub.apiclients.scopes).
+    Depends(refuse_out_of_scope),
+]

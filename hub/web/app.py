@@ -19,6 +19,8 @@ from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 from hub.accounts import admin_routes as accounts_admin
 from hub.accounts import kept_form_routes as kept_forms
 from hub.accounts import routes as accounts
+from hub.apiclients import oauth as api_client_oauth
+from hub.apiclients import routes as api_clients
 from hub.arrests import api as arrests_api
 from hub.arrests import routes as arrests
 from hub.audit import routes as log_tiles
@@ -145,6 +147,8 @@ def create_app() -> FastAPI:
     app.include_router(arrests_api.router)
     app.include_router(hearings.router)
     app.include_router(defense.router)
+    app.include_router(api_clients.router)
+    app.include_router(api_client_oauth.router)
     _add_error_pages(app)
     return app
 

@@ -16,6 +16,7 @@ from starlette.concurrency import run_in_threadpool
 
 from hub.accounts.kept_forms import keep_form
 from hub.accounts.sessions import Viewer, load_api_grant, load_session, tokens_match, viewer_for
+from hub.apiclients.tokens import client_viewer
 from hub.audit.log import Actor, append_refusal
 from hub.db import get_engine
 from hub.permissions import allowed
@@ -74,7 +75,10 @@ def optional_viewer(request: Request, db: DB) -> Viewer | None:
     token = _bearer(request)
     if token is not None:
         grant = load_api_grant(db, token)
-        return viewer_for(db, grant[0], token_scope=grant[1]) if grant else None
+        if grant is None:
+            # An agency system's OAuth 2 token (hub.apiclients), or no one.
+            return client_viewer(db, token)
+        return viewer_for(db, grant[0], token_scope=grant[1])
     cookie = request.cookies.get(get_settings().session_cookie_name)
     if not cookie:
         return None
@@ -159,8 +163,9 @@ async def csrf_protect(
     cookie and so need none."""
     if request.method in SAFE_METHODS or _bearer(request) is not None:
         return
-    if request.url.path.startswith("/api/") and not request.cookies:
-        # No cookie, so no ambient credential to forge: the route's own check answers 401.
+    if request.url.path.startswith(("/api/", "/oauth/")) and not request.cookies:
+        # No cookie, so no ambient credential to forge: the route's own check answers 401
+        # (/oauth/: the client authenticates itself in the request, RFC 6749 2.3).
         return
     given = request.headers.get(CSRF_HEADER)
     if given is None and request.headers.get("content-type", "").startswith(FORM_TYPES):
