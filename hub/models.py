@@ -33,6 +33,7 @@ from hub.clients.models import (
 )
 from hub.consents.models import Consent
 from hub.disclosure.models import BreakGlass, CourtOrder, CourtOrderDocument, PolicyRelease
+from hub.identity.models import IdentityLink, IdentityProvider, OidcAuthorization, OidcSession
 from hub.mail.models import MailPreference, OutboxMail
 from hub.notifications.models import Notification
 from hub.privacy.models import ReviewFlag
@@ -72,6 +73,8 @@ __all__ = [
     "EnrolmentLink",
     "HealthRecord",
     "HousingRecord",
+    "IdentityLink",
+    "IdentityProvider",
     "IntakeAssessment",
     "ItemEntry",
     "LogEntry",
@@ -81,6 +84,8 @@ __all__ = [
     "MeetingInvitee",
     "MeetingSeries",
     "Notification",
+    "OidcAuthorization",
+    "OidcSession",
     "OutboxMail",
     "Person",
     "PersonAlias",

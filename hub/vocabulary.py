@@ -134,6 +134,7 @@ class SignInStage(StrEnum):
     password = "password"
     second_factor = "second_factor"
     reauthentication = "reauth"  # the current password, asked again to change it
+    provider = "provider"  # an agency's OpenID provider (hub.identity)
 
 
 class SecurityEventTag(StrEnum):
@@ -223,6 +224,12 @@ class SecurityEventTag(StrEnum):
     # Issue 19: a witness refused a checkpoint: the log showed it another tree of a size it had
     # cosigned (a split view), or a smaller tree than it had cosigned (a rollback).
     witness_refused = "audit:witness:refused"
+    # Issue 18, item 1: signing in through an agency's own OpenID provider.
+    oidc_sign_in_success = "account:oidc_sign_in:success"
+    oidc_sign_in_failure = "account:oidc_sign_in:failure"
+    oidc_link_created = "account:oidc_link:created"
+    oidc_logout = "account:oidc_session:logged_out"
+    identity_provider_changed = "admin:identity_provider:changed"
 
 
 class DeadlineStatus(StrEnum):

@@ -21,6 +21,8 @@ from hub.accounts.pages import (
 )
 from hub.accounts.services import AccountError, SignInRateLimited, SignInRefused
 from hub.accounts.sessions import Viewer, new_token
+from hub.identity.config import SignInButton, sign_in_buttons
+from hub.identity.services import provider_logout_url
 from hub.mail.services import delivery_of, set_delivery
 from hub.settings import get_settings
 from hub.vocabulary import Action, MailDelivery, TokenScope, UserStatus
@@ -90,18 +92,24 @@ def _user_agent(request: Request) -> str | None:
 # --- sign-in ------------------------------------------------------------------------------------
 
 
-def _sign_in_page(request: Request, error: str | None, email: str, code: int) -> HTMLResponse:
-    page = SignInPage(title="Sign in", email=email, error=error)
+def _sign_in_page(
+    request: Request,
+    error: str | None,
+    email: str,
+    code: int,
+    providers: list[SignInButton] | None = None,
+) -> HTMLResponse:
+    page = SignInPage(title="Sign in", email=email, error=error, providers=providers or [])
     return render_presession(request, "accounts/sign_in.html", page, code)
 
 
 @router.get("/sign-in", response_class=HTMLResponse)
 def sign_in_form(
-    request: Request, viewer: Annotated[Viewer | None, Depends(optional_viewer)]
+    request: Request, db: DB, viewer: Annotated[Viewer | None, Depends(optional_viewer)]
 ) -> Response:
     if viewer is not None:
         return _redirect("/")
-    return _sign_in_page(request, None, "", 200)
+    return _sign_in_page(request, None, "", 200, sign_in_buttons(db))
 
 
 @router.post("/sign-in", response_class=HTMLResponse)
@@ -118,7 +126,8 @@ def sign_in_submit(
     except SignInRateLimited as limited:
         return _sign_in_page(request, str(limited), email, status.HTTP_429_TOO_MANY_REQUESTS)
     except SignInRefused as refused:
-        return _sign_in_page(request, str(refused), email, status.HTTP_401_UNAUTHORIZED)
+        code = status.HTTP_401_UNAUTHORIZED
+        return _sign_in_page(request, str(refused), email, code, sign_in_buttons(db))
     response = _redirect("/sign-in/enrol" if half.needs_enrolment else "/sign-in/second-factor")
     set_cookie(response, get_settings().session_cookie_name, half.token)
     return response
@@ -270,9 +279,13 @@ def sign_out(
     db: DB,
     viewer: Annotated[Viewer | None, Depends(optional_viewer)],
 ) -> Response:
+    after = "/sign-in"
     if viewer is not None and viewer.session_id is not None:
         services.sign_out(db, log_actor(request, viewer), viewer.session_id)
-    response = _redirect("/sign-in")
+        # RP-initiated logout: an account that signs in through its agency's provider is
+        # signed out there too.
+        after = provider_logout_url(db, viewer.user_id) or after
+    response = _redirect(after)
     clear_cookie(response, get_settings().session_cookie_name)
     return response
 
