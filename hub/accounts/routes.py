@@ -22,6 +22,7 @@ from hub.accounts.pages import (
 from hub.accounts.services import AccountError, SignInRateLimited, SignInRefused
 from hub.accounts.sessions import Viewer, new_token
 from hub.identity.config import SignInButton, sign_in_buttons
+from hub.identity.pages import ContinuePage
 from hub.identity.services import provider_logout_url
 from hub.mail.services import delivery_of, set_delivery
 from hub.settings import get_settings
@@ -279,13 +280,16 @@ def sign_out(
     db: DB,
     viewer: Annotated[Viewer | None, Depends(optional_viewer)],
 ) -> Response:
-    after = "/sign-in"
+    at_provider = None
     if viewer is not None and viewer.session_id is not None:
         services.sign_out(db, log_actor(request, viewer), viewer.session_id)
         # RP-initiated logout: an account that signs in through its agency's provider is
         # signed out there too.
-        after = provider_logout_url(db, viewer.user_id) or after
-    response = _redirect(after)
+        at_provider = provider_logout_url(db, viewer.user_id)
+    response: Response = _redirect("/sign-in")
+    if at_provider is not None:
+        page = ContinuePage(title="Signing out at your agency", next_url=at_provider)
+        response = render(request, "identity/continue.html", page)
     clear_cookie(response, get_settings().session_cookie_name)
     return response
 

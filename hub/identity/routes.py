@@ -1,7 +1,6 @@
 """Signing in through an agency's OpenID provider: start, callback, back-channel logout.
 Thin: the rules are in hub.identity.services."""
 
-from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import APIRouter, Form, Query, Request, status
@@ -10,6 +9,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from hub.accounts.pages import SignInPage
 from hub.accounts.routes import clear_cookie, render_presession, set_cookie
 from hub.identity.config import sign_in_buttons
+from hub.identity.pages import ContinuePage
 from hub.identity.services import (
     OidcRefused,
     ProviderDown,
@@ -20,7 +20,7 @@ from hub.identity.services import (
 from hub.settings import get_settings
 from hub.web.dependencies import ANONYMOUS_CSRF_COOKIE, BACKCHANNEL_LOGOUT_PATH, DB, log_actor
 from hub.web.params import RecordNumber
-from hub.web.templating import Page, render
+from hub.web.templating import render
 
 router = APIRouter()
 
@@ -34,11 +34,6 @@ FLOW_SECONDS = 600
 Opaque = Annotated[str | None, Query(max_length=2048)]
 
 
-@dataclass
-class ContinuePage(Page):
-    next_url: str = "/"
-
-
 def _refused(request: Request, db: DB, message: str, code: int) -> HTMLResponse:
     page = SignInPage(title="Sign in", error=message, providers=sign_in_buttons(db))
     response = render_presession(request, "accounts/sign_in.html", page, code)
@@ -46,7 +41,9 @@ def _refused(request: Request, db: DB, message: str, code: int) -> HTMLResponse:
     return response
 
 
-@router.post("/sign-in/oidc/agency/{agency_id}", response_class=HTMLResponse)
+# A link, not a form: the CSP's form-action 'self' would stop a form's redirect to the
+# provider. Nothing here can be forged into a sign-in: the flow is bound to this browser.
+@router.get("/sign-in/oidc/agency/{agency_id}", response_class=HTMLResponse)
 def start(request: Request, db: DB, agency_id: RecordNumber) -> Response:
     try:
         started = begin_sign_in(db, log_actor(request, None), agency_id)

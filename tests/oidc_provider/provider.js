@@ -42,6 +42,12 @@ const provider = new Provider(config.issuer, {
     };
   },
   interactions: { url: (ctx, interaction) => `/interaction/${interaction.uid}` },
+  // The hub under test listens on loopback, which oidc-provider's SSRF guard refuses to
+  // reach; this provider only ever posts logout tokens to the test's own hub.
+  fetch: (url, options) => {
+    delete options.dispatcher;
+    return globalThis.fetch(url, options);
+  },
   ttl: { Session: 3600, Interaction: 600, Grant: 3600, AuthorizationCode: 60, IdToken: 300, AccessToken: 300 },
 });
 provider.proxy = false;
@@ -71,8 +77,13 @@ provider.use(async (ctx, next) => {
     // provider or an administrator would: oidc-provider signs and posts the logout token.
     const url = new URL(ctx.href);
     const client = await provider.Client.find(url.searchParams.get('client_id'));
-    await client.backchannelLogout(url.searchParams.get('sub'), url.searchParams.get('sid'));
-    ctx.body = { sent: true };
+    try {
+      await client.backchannelLogout(url.searchParams.get('sub'), url.searchParams.get('sid'));
+      ctx.body = { sent: true };
+    } catch (error) {
+      ctx.status = 502;
+      ctx.body = { error: String(error), cause: String(error.cause ?? '') };
+    }
     return;
   }
   if (ctx.path.startsWith('/interaction/')) {
