@@ -191,6 +191,10 @@ def test_an_id_token_for_another_client_is_refused(db, client, prosecution):
     with pytest.raises(oidc.TokenRefused) as refused:
         oidc.validate_id_token(id_token, metadata, "another-agencys-client", pending.nonce)
     assert refused.value.reason == "wrong_audience"
+    # Nor does an ID token pass for a back-channel logout token.
+    with pytest.raises(oidc.TokenRefused) as refused:
+        oidc.validate_logout_token(id_token, metadata, CLIENT_ID)
+    assert refused.value.reason == "not_a_logout_token"
 
 
 def test_a_replayed_code_is_refused(db, client, prosecution):
@@ -297,3 +301,14 @@ def test_only_the_program_office_configures_a_provider(db, prosecution):
         )
     changes = logged(db, SecurityEventTag.identity_provider_changed)
     assert len(changes) == 1 and "secret" not in str(changes[0].detail).lower()
+
+
+def test_an_address_that_failed_too_often_is_refused_before_the_provider(
+    db, client, prosecution, settings_env
+):
+    settings_env(address_attempts_per_window=2)
+    for _ in range(2):
+        assert sign_in_through(client, prosecution, "stranger-sub").status_code == 401
+    limited = start(client, prosecution.agency.id)
+    assert limited.status_code == 429
+    assert logged(db, SecurityEventTag.sign_in_rate_limited, stage="provider")

@@ -8,6 +8,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from hub.accounts.pages import SignInPage
 from hub.accounts.routes import clear_cookie, render_presession, set_cookie
+from hub.accounts.services import SignInRateLimited
 from hub.identity.config import sign_in_buttons
 from hub.identity.pages import ContinuePage
 from hub.identity.services import (
@@ -49,6 +50,8 @@ def start(request: Request, db: DB, agency_id: RecordNumber) -> Response:
         started = begin_sign_in(db, log_actor(request, None), agency_id)
     except ProviderDown as down:
         return _refused(request, db, str(down), status.HTTP_503_SERVICE_UNAVAILABLE)
+    except SignInRateLimited as limited:
+        return _refused(request, db, str(limited), status.HTTP_429_TOO_MANY_REQUESTS)
     except OidcRefused as refused:
         return _refused(request, db, str(refused), status.HTTP_400_BAD_REQUEST)
     response = RedirectResponse(started.url, status_code=status.HTTP_303_SEE_OTHER)
@@ -86,6 +89,8 @@ def callback(
         )
     except ProviderDown as down:
         return _refused(request, db, str(down), status.HTTP_503_SERVICE_UNAVAILABLE)
+    except SignInRateLimited as limited:
+        return _refused(request, db, str(limited), status.HTTP_429_TOO_MANY_REQUESTS)
     except OidcRefused as refused:
         return _refused(request, db, str(refused), status.HTTP_401_UNAUTHORIZED)
     if signed_in.mfa_passed:

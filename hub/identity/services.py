@@ -17,7 +17,14 @@ import pyotp
 from sqlmodel import Session, col, select
 
 from hub.accounts.models import SignInAttempt, User
-from hub.accounts.services import acting_as, has_second_factor, is_inactive, record, user_by_email
+from hub.accounts.services import (
+    acting_as,
+    has_second_factor,
+    is_inactive,
+    record,
+    refuse_if_rate_limited,
+    user_by_email,
+)
 from hub.accounts.sessions import end_all_sessions, hash_token, start_session
 from hub.audit.log import Actor
 from hub.crypto import key_ring
@@ -112,7 +119,9 @@ def _fail(
 
 def begin_sign_in(db: Session, actor: Actor, agency_id: int) -> StartedSignIn:
     """Starts the authorization code flow with PKCE (S256), state and nonce, bound to the
-    browser by a flow cookie. Raises ProviderDown when the provider does not answer."""
+    browser by a flow cookie. Raises ProviderDown when the provider does not answer, and
+    SignInRateLimited when the address has failed too often (CJIS AC-7)."""
+    refuse_if_rate_limited(db, actor, SignInStage.provider)
     provider = provider_of(db, agency_id)
     if provider is None:
         raise _fail(db, actor, agency_id, "no_provider")
@@ -229,6 +238,7 @@ def complete_sign_in(
 ) -> OidcSignedIn:
     """Redeems the code, validates the ID token and opens a session: a full one when the
     provider's MFA is trusted, else one that waits for the hub's TOTP step."""
+    refuse_if_rate_limited(db, actor, SignInStage.provider)
     pending = _take_authorization(db, actor, state, browser_token)
     provider = provider_of(db, pending.agency_id)
     if provider is None:
