@@ -8,6 +8,7 @@ a replayed code, a forged logout token and a provider that is down are refused c
 """
 
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -19,9 +20,11 @@ from sqlmodel import Session, col, select
 from hub.accounts.models import Agency, User, UserSession
 from hub.accounts.services import OPERATOR, AccountError, Scope
 from hub.audit.log import Actor
+from hub.db import utcnow
 from hub.identity import provider as oidc
 from hub.identity.config import ProviderSettings, configure_provider, secret_variable
 from hub.identity.models import IdentityLink, IdentityProvider, OidcAuthorization, OidcSession
+from hub.identity.services import AUTHORIZATION_MINUTES
 from hub.settings import get_settings
 from hub.vocabulary import AgencyKind, Role, SecurityEventTag
 from tests.oidc_support import CLIENT_ID, CLIENT_SECRET, OpenIdProvider, start_provider
@@ -312,3 +315,22 @@ def test_an_address_that_failed_too_often_is_refused_before_the_provider(
     limited = start(client, prosecution.agency.id)
     assert limited.status_code == 429
     assert logged(db, SecurityEventTag.sign_in_rate_limited, stage="provider")
+
+
+def test_a_request_left_open_too_long_is_refused_and_old_ones_are_cleared(db, client, prosecution):
+    callback = callback_for(client, prosecution, "prosecutor-sub")
+    pending = _latest_authorization(db)
+    pending.created_at = utcnow() - timedelta(minutes=AUTHORIZATION_MINUTES + 1)
+    db.add(pending)
+    db.commit()
+    assert client.get(callback, follow_redirects=False).status_code == 401
+    assert logged(db, SecurityEventTag.oidc_sign_in_failure, reason="request_expired")
+    pending = fresh(db, pending)
+    pending.created_at = utcnow() - timedelta(days=2)
+    db.add(pending)
+    db.commit()
+    old_state = pending.state_hash
+    assert start(client, prosecution.agency.id).status_code == 303
+    remaining = db.exec(select(OidcAuthorization.state_hash)).all()
+    db.commit()
+    assert len(remaining) == 1 and remaining[0] != old_state

@@ -14,6 +14,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 import pyotp
+from sqlalchemy import delete
 from sqlmodel import Session, col, select
 
 from hub.accounts.models import SignInAttempt, User
@@ -128,6 +129,12 @@ def begin_sign_in(db: Session, actor: Actor, agency_id: int) -> StartedSignIn:
     metadata = _metadata(db, actor, provider)
     state, nonce, verifier = (secrets.token_urlsafe(32) for _ in range(3))
     browser_token = secrets.token_urlsafe(32)
+    # Requests older than a day are spent or abandoned: nothing can use them any more.
+    db.exec(
+        delete(OidcAuthorization).where(
+            col(OidcAuthorization.created_at) < utcnow() - timedelta(days=1)
+        )
+    )
     db.add(
         OidcAuthorization(
             state_hash=hash_token(state),
