@@ -97,21 +97,31 @@ def discover(issuer: str) -> ProviderMetadata:
 
 # --- the provider's signing keys --------------------------------------------------------------
 
-_keys: dict[str, KeySet] = {}
+# Keys are kept at most this long, so a key the provider withdrew stops working soon after.
+KEYS_MAX_AGE_SECONDS = 600.0
+# An unknown key id fetches the keys again, but not more often than this: a stream of tokens
+# with made-up key ids must not turn the hub into a flood of requests to the provider.
+KEYS_REFETCH_SECONDS = 1.0
+
+_keys: dict[str, tuple[float, KeySet]] = {}
 _keys_lock = threading.Lock()
 
 
 def _fetch_keys(jwks_uri: str) -> KeySet:
     keys = KeySet.import_key_set(_get_json(jwks_uri))  # type: ignore[arg-type]
     with _keys_lock:
-        _keys[jwks_uri] = keys
+        _keys[jwks_uri] = (time.monotonic(), keys)
     return keys
 
 
-def _cached_keys(jwks_uri: str) -> KeySet:
+def _cached_keys(jwks_uri: str, *, unknown_kid: bool = False) -> KeySet:
     with _keys_lock:
-        cached = _keys.get(jwks_uri)
-    return cached if cached is not None else _fetch_keys(jwks_uri)
+        fetched_at, keys = _keys.get(jwks_uri, (None, None))
+    age = None if fetched_at is None else time.monotonic() - fetched_at
+    limit = KEYS_REFETCH_SECONDS if unknown_kid else KEYS_MAX_AGE_SECONDS
+    if keys is None or age is None or age >= limit:
+        return _fetch_keys(jwks_uri)
+    return keys
 
 
 def forget_keys() -> None:
@@ -120,14 +130,15 @@ def forget_keys() -> None:
         _keys.clear()
 
 
-def _verified(token: str, metadata: ProviderMetadata) -> jwt.Token:
+def verify_signature(token: str, metadata: ProviderMetadata) -> jwt.Token:
     """The token's signature checked against the provider's keys. An unknown key id fetches
     the JWKS once more, so a key the provider has rotated in is found."""
     try:
         try:
             return jwt.decode(token, _cached_keys(metadata.jwks_uri), algorithms=ALGORITHMS)
         except InvalidKeyIdError:
-            return jwt.decode(token, _fetch_keys(metadata.jwks_uri), algorithms=ALGORITHMS)
+            keys = _cached_keys(metadata.jwks_uri, unknown_kid=True)
+            return jwt.decode(token, keys, algorithms=ALGORITHMS)
     except InvalidKeyIdError as exc:
         raise TokenRefused("unknown_signing_key") from exc
     except JoseError as exc:
@@ -158,7 +169,7 @@ def validate_id_token(
 ) -> dict[str, Any]:
     """The claims of an ID token (OpenID Connect Core 3.1.3.7): signature, issuer, audience,
     expiry and the nonce this browser's request carried."""
-    claims = dict(_verified(token, metadata).claims)
+    claims = dict(verify_signature(token, metadata).claims)
     _check_claims(claims, metadata, client_id)
     expires = claims.get("exp")
     if not isinstance(expires, int | float) or expires < time.time() - CLOCK_SKEW_SECONDS:
@@ -173,7 +184,7 @@ def validate_id_token(
 def validate_logout_token(token: str, metadata: ProviderMetadata, client_id: str) -> dict[str, Any]:
     """The claims of a back-channel logout token (OpenID Connect Back-Channel Logout 2.6):
     signature, issuer, audience, iat, the logout event, a sid or a sub, and no nonce."""
-    claims = dict(_verified(token, metadata).claims)
+    claims = dict(verify_signature(token, metadata).claims)
     _check_claims(claims, metadata, client_id)
     events = claims.get("events")
     if not isinstance(events, dict) or BACKCHANNEL_LOGOUT_EVENT not in events:
