@@ -334,3 +334,19 @@ def test_a_request_left_open_too_long_is_refused_and_old_ones_are_cleared(db, cl
     remaining = db.exec(select(OidcAuthorization.state_hash)).all()
     db.commit()
     assert len(remaining) == 1 and remaining[0] != old_state
+
+
+def test_an_error_from_the_provider_is_refused_and_logged_as_its_code_only(db, client, prosecution):
+    started = start(client, prosecution.agency.id)
+    state = started.headers["location"].split("state=")[1].split("&")[0]
+    refused = client.get(
+        f"/sign-in/oidc/callback?state={state}&error=access_denied%20%3Cscript%3E",
+        follow_redirects=False,
+    )
+    assert refused.status_code == 401
+    assert (
+        logged(db, SecurityEventTag.oidc_sign_in_failure, reason="provider_error")[0].detail[
+            "error"
+        ]
+        == "access_deniedscript"
+    )

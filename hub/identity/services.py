@@ -7,6 +7,7 @@ provider's multi-factor sign-in counts only where the program office trusts it (
 otherwise the hub's own TOTP step follows. Every step is a security event (AU-2).
 """
 
+import re
 import secrets
 from dataclasses import dataclass
 from datetime import timedelta
@@ -251,7 +252,10 @@ def complete_sign_in(
     if provider is None:
         raise _fail(db, actor, pending.agency_id, "no_provider")
     if provider_error is not None or not code:
-        raise _fail(db, actor, provider.agency_id, "provider_error", error=provider_error)
+        # The provider's error code only (RFC 6749 4.1.2.1: a short ASCII token), never
+        # whatever else a forged callback put there.
+        error = re.sub(r"[^a-z_]", "", (provider_error or "").lower())[:40] or None
+        raise _fail(db, actor, provider.agency_id, "provider_error", error=error)
     secret = client_secret(provider)
     if secret is None:
         raise _fail(db, actor, provider.agency_id, "client_secret_missing")
