@@ -10,6 +10,7 @@ from hub.audit.cli import audit_app
 from hub.db import SchemaBehind, check_schema_current, get_engine, migrate
 from hub.demo.cli import demo_command
 from hub.hearings.cli import calendar_app
+from hub.identity.cli import oidc_app
 from hub.mail.cli import mail_app
 from hub.notifications.cli import notifications_app
 from hub.referrals.cli import site_app
@@ -25,6 +26,7 @@ app = typer.Typer(
 keys_app = typer.Typer(help="Generate and rotate the secrets the hub needs.", no_args_is_help=True)
 app.add_typer(keys_app, name="keys")
 app.add_typer(users_app, name="users")
+agencies_app.add_typer(oidc_app, name="oidc")
 app.add_typer(agencies_app, name="agencies")
 
 

@@ -37,6 +37,7 @@ from hub.clients.models import (
 from hub.consents.models import Consent
 from hub.disclosure.models import BreakGlass, CourtOrder, CourtOrderDocument, PolicyRelease
 from hub.hearings.models import CourtHearing, CourtHearingChange
+from hub.identity.models import IdentityLink, IdentityProvider, OidcAuthorization, OidcSession
 from hub.mail.models import MailPreference, OutboxMail
 from hub.notifications.models import Notification
 from hub.privacy.models import ReviewFlag
@@ -84,6 +85,8 @@ __all__ = [
     "EnrolmentLink",
     "HealthRecord",
     "HousingRecord",
+    "IdentityLink",
+    "IdentityProvider",
     "IntakeAssessment",
     "ItemEntry",
     "LogEntry",
@@ -93,6 +96,8 @@ __all__ = [
     "MeetingInvitee",
     "MeetingSeries",
     "Notification",
+    "OidcAuthorization",
+    "OidcSession",
     "OutboxMail",
     "Person",
     "PersonAlias",

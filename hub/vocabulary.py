@@ -241,6 +241,7 @@ class SignInStage(StrEnum):
     password = "password"
     second_factor = "second_factor"
     reauthentication = "reauth"  # the current password, asked again to change it
+    provider = "provider"  # an agency's OpenID provider (hub.identity)
 
 
 class SecurityEventTag(StrEnum):
@@ -362,6 +363,12 @@ class SecurityEventTag(StrEnum):
     api_client_token_issued = "api_client:token:issued"
     api_client_token_refused = "api_client:token:refused"
     api_client_token_revoked = "api_client:token:revoked"
+    # Issue 18, item 1: signing in through an agency's own OpenID provider.
+    oidc_sign_in_success = "account:oidc_sign_in:success"
+    oidc_sign_in_failure = "account:oidc_sign_in:failure"
+    oidc_link_created = "account:oidc_link:created"
+    oidc_logout = "account:oidc_session:logged_out"
+    identity_provider_changed = "admin:identity_provider:changed"
 
 
 class OffenseLevel(StrEnum):

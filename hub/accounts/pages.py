@@ -6,6 +6,7 @@ from datetime import datetime
 
 from hub.accounts.models import AccessRequest, Agency, ApiToken, User, UserSession
 from hub.accounts.services import Enrolment
+from hub.identity.config import SignInButton
 from hub.vocabulary import (
     AccessRequestKind,
     AgencyKind,
@@ -21,6 +22,8 @@ from hub.web.templating import Page
 class SignInPage(Page):
     email: str = ""
     error: str | None = None
+    # "Sign in with <provider>" for each agency that signs in through its own provider.
+    providers: list[SignInButton] = field(default_factory=list)
 
 
 @dataclass

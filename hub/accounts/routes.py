@@ -21,6 +21,9 @@ from hub.accounts.pages import (
 )
 from hub.accounts.services import AccountError, SignInRateLimited, SignInRefused
 from hub.accounts.sessions import Viewer, new_token
+from hub.identity.config import SignInButton, sign_in_buttons
+from hub.identity.pages import ContinuePage
+from hub.identity.services import provider_logout_url
 from hub.mail.services import delivery_of, set_delivery
 from hub.settings import get_settings
 from hub.vocabulary import Action, MailDelivery, TokenScope, UserStatus
@@ -97,20 +100,32 @@ KEPT_MESSAGE = (
 
 
 def _sign_in_page(
-    request: Request, error: str | None, email: str, code: int, messages: list[str] | None = None
+    request: Request,
+    error: str | None,
+    email: str,
+    code: int,
+    providers: list[SignInButton] | None = None,
+    messages: list[str] | None = None,
 ) -> HTMLResponse:
-    page = SignInPage(title="Sign in", email=email, error=error, messages=messages or [])
+    page = SignInPage(
+        title="Sign in",
+        email=email,
+        error=error,
+        providers=providers or [],
+        messages=messages or [],
+    )
     return render_presession(request, "accounts/sign_in.html", page, code)
 
 
 @router.get("/sign-in", response_class=HTMLResponse)
 def sign_in_form(
-    request: Request, viewer: Annotated[Viewer | None, Depends(optional_viewer)]
+    request: Request, db: DB, viewer: Annotated[Viewer | None, Depends(optional_viewer)]
 ) -> Response:
     if viewer is not None:
         return _redirect("/")
     kept = request.query_params.get("kept") == "1"
-    return _sign_in_page(request, None, "", 200, [KEPT_MESSAGE] if kept else None)
+    messages = [KEPT_MESSAGE] if kept else None
+    return _sign_in_page(request, None, "", 200, sign_in_buttons(db), messages)
 
 
 @router.post("/sign-in", response_class=HTMLResponse)
@@ -127,7 +142,8 @@ def sign_in_submit(
     except SignInRateLimited as limited:
         return _sign_in_page(request, str(limited), email, status.HTTP_429_TOO_MANY_REQUESTS)
     except SignInRefused as refused:
-        return _sign_in_page(request, str(refused), email, status.HTTP_401_UNAUTHORIZED)
+        code = status.HTTP_401_UNAUTHORIZED
+        return _sign_in_page(request, str(refused), email, code, sign_in_buttons(db))
     response = _redirect("/sign-in/enrol" if half.needs_enrolment else "/sign-in/second-factor")
     set_cookie(response, get_settings().session_cookie_name, half.token)
     return response
@@ -279,9 +295,16 @@ def sign_out(
     db: DB,
     viewer: Annotated[Viewer | None, Depends(optional_viewer)],
 ) -> Response:
+    at_provider = None
     if viewer is not None and viewer.session_id is not None:
         services.sign_out(db, log_actor(request, viewer), viewer.session_id)
-    response = _redirect("/sign-in")
+        # RP-initiated logout: an account that signs in through its agency's provider is
+        # signed out there too.
+        at_provider = provider_logout_url(db, viewer.user_id)
+    response: Response = _redirect("/sign-in")
+    if at_provider is not None:
+        page = ContinuePage(title="Signing out at your agency", next_url=at_provider)
+        response = render(request, "identity/continue.html", page)
     clear_cookie(response, get_settings().session_cookie_name)
     return response
 

@@ -323,6 +323,12 @@ def _refuse_if_rate_limited(db: Session, actor: Actor, address: str, stage: Sign
     raise SignInRateLimited(RATE_LIMITED)
 
 
+def refuse_if_rate_limited(db: Session, actor: Actor, stage: SignInStage) -> None:
+    """Raises SignInRateLimited (logged) when the actor's address has failed too often: for
+    sign-in steps outside this module (hub.identity)."""
+    _refuse_if_rate_limited(db, actor, _address(actor), stage)
+
+
 def _fail(db: Session, actor: Actor, user: User | None, stage: SignInStage, reason: str) -> None:
     """Records a failed attempt, logs it, locks the account when AC-7 says so, and commits."""
     _attempt(db, user, _address(actor), stage, succeeded=False)

@@ -39,6 +39,7 @@ from hub.disclosure import routes as privacy_actions
 from hub.disclosure.releases import PolicyUnavailable, heard_of_a_release, policy_in_force
 from hub.disclosure.watcher import start_watching, stop_watching
 from hub.hearings import routes as hearings
+from hub.identity import routes as identity
 from hub.notifications import routes as notifications
 from hub.privacy import routes as privacy_console
 from hub.privacy.flag_rounds import run_flag_rounds
@@ -127,6 +128,7 @@ def create_app() -> FastAPI:
     app.add_route("/api/docs", home.api_docs_page, include_in_schema=False)
     app.include_router(accounts.router)
     app.include_router(kept_forms.router)
+    app.include_router(identity.router)
     app.include_router(accounts_admin.router)
     app.include_router(referrals.router)
     app.include_router(charging.router)

@@ -27,6 +27,9 @@ SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 CSRF_HEADER = "x-csrf-token"
 CSRF_FIELD = "csrf_token"
 ANONYMOUS_CSRF_COOKIE = "hub_signin_csrf"
+# An agency's OpenID provider posts logout tokens here, server to server (hub.identity): no
+# cookie, so no ambient credential to forge; the signed logout token is the proof.
+BACKCHANNEL_LOGOUT_PATH = "/sign-in/oidc/backchannel-logout"
 FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
 # Requests the page makes on its own, on a timer: they read the session but do not count as
 # activity, so polling cannot hold off the idle lock (CJIS AC-11). The notification badge and
@@ -166,6 +169,8 @@ async def csrf_protect(
     if request.url.path.startswith(("/api/", "/oauth/")) and not request.cookies:
         # No cookie, so no ambient credential to forge: the route's own check answers 401
         # (/oauth/: the client authenticates itself in the request, RFC 6749 2.3).
+        return
+    if request.url.path == BACKCHANNEL_LOGOUT_PATH and not request.cookies:
         return
     given = request.headers.get(CSRF_HEADER)
     if given is None and request.headers.get("content-type", "").startswith(FORM_TYPES):
