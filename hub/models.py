@@ -35,8 +35,10 @@ from hub.consents.models import Consent
 from hub.disclosure.models import BreakGlass, CourtOrder, CourtOrderDocument, PolicyRelease
 from hub.mail.models import MailPreference, OutboxMail
 from hub.notifications.models import Notification
+from hub.plans.models import PlanStep
 from hub.privacy.models import ReviewFlag
 from hub.referrals.models import CaseloadRequest, IntakeAssessment, Referral, SocialContactEntry
+from hub.services_ledger.models import ServiceRecord
 from hub.site import SiteSetting
 from hub.workgroup.models import (
     ActionItem,
@@ -86,10 +88,12 @@ __all__ = [
     "PersonAlias",
     "PersonContact",
     "PlanGoal",
+    "PlanStep",
     "PolicyRelease",
     "RecoveryCode",
     "Referral",
     "ReviewFlag",
+    "ServiceRecord",
     "SignInAttempt",
     "SiteSetting",
     "SocialContactEntry",

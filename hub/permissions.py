@@ -65,6 +65,11 @@ GRANTS: dict[Action, frozenset[Role]] = {
             Role.privacy_officer,
         }
     ),
+    # Issue 14: case management keeps the plan and the ledger (what of it, for which client,
+    # is the write policy's decision); the program office reads the ledger's monthly totals.
+    Action.plans_write: frozenset({Role.case_manager, Role.case_manager_supervisor}),
+    Action.services_write: frozenset({Role.case_manager, Role.case_manager_supervisor}),
+    Action.services_totals: frozenset({Role.coordinator}),
 }
 
 

@@ -223,6 +223,11 @@ class SecurityEventTag(StrEnum):
     # Issue 19: a witness refused a checkpoint: the log showed it another tree of a size it had
     # cosigned (a split view), or a smaller tree than it had cosigned (a rollback).
     witness_refused = "audit:witness:refused"
+    # Issue 14: the client-set plan and the services and bridge-funding ledger.
+    plan_goal_changed = "client:plan_goal:changed"
+    plan_step_changed = "client:plan_step:changed"
+    service_recorded = "client:service:recorded"
+    bridge_displacement = "program:bridge:displacement"
 
 
 class DeadlineStatus(StrEnum):
@@ -310,6 +315,10 @@ class DisclosureTag(StrEnum):
     # offense tracking number, the decision and its note).
     referral_overrides_read = "disclosure:referral_overrides:read"
     charging_matter_read = "disclosure:charging_matter:read"
+    # Issue 14: a client's plan (goals, steps, services), and the ledger's monthly totals (an
+    # aggregate disclosure: no one named, logged as such).
+    client_plan_read = "disclosure:client_plan:read"
+    service_totals_read = "disclosure:service_totals:read"
 
 
 class DisclosureOutcome(StrEnum):
@@ -328,6 +337,7 @@ class NotificationKind(StrEnum):
     caseload_requested = "caseload_requested"  # to the agency's supervisors
     caseload_changed = "caseload_changed"  # to the case manager the client leaves
     court_order_awaiting = "court_order_awaiting"  # to the other privacy officers
+    bridge_displacement = "bridge_displacement"  # to the program office's coordinators
 
 
 class AgendaItemKind(StrEnum):
@@ -416,6 +426,9 @@ class Action(StrEnum):
     work_group_flag = "work_group:client:flag"
     work_group_decide = "work_group:charging_decision:record"
     access_approve = "admin:access:approve"
+    plans_write = "clients:plan:write"
+    services_write = "clients:service:write"
+    services_totals = "program:service_totals:read"
 
 
 class LogKind(StrEnum):
@@ -486,3 +499,57 @@ class SecurityAlert(StrEnum):
     new_address = "new_address"  # signed in from a network address not seen before
     password_changed = "password_changed"
     api_token_created = "api_token_created"
+
+
+class PlanDomain(StrEnum):
+    """The life area of a client-set goal. Substance use is treatment data (42 CFR Part 2)
+    whoever records it (hub.disclosure.origin)."""
+
+    housing = "housing"
+    health = "health"
+    income = "income"
+    legal = "legal"
+    relationships = "relationships"
+    substance_use = "substance_use"
+
+
+class GoalStatus(StrEnum):
+    """Harm reduction: a goal is met or set aside by the client, never "failed"."""
+
+    open = "open"
+    met = "met"
+    set_aside = "set_aside"
+
+
+class StepStatus(StrEnum):
+    planned = "planned"
+    done = "done"
+    set_aside = "set_aside"
+
+
+class FundingSource(StrEnum):
+    """Who paid for a service (the bridge-funding ledger)."""
+
+    lead = "lead"
+    medicaid = "medicaid"
+    other_public = "other_public"
+    other = "other"
+
+
+class ServiceKind(StrEnum):
+    """Services given or bought; hub.services_ledger.kinds says each one's category."""
+
+    motel_stay = "motel_stay"
+    rent_assistance = "rent_assistance"
+    transport = "transport"
+    phone = "phone"
+    id_documents = "id_documents"
+    food = "food"
+    storage = "storage"
+    legal_help = "legal_help"
+    medical_visit = "medical_visit"
+    mental_health_counseling = "mental_health_counseling"
+    substance_use_treatment = "substance_use_treatment"
+    detox = "detox"
+    medication_for_opioid_use = "medication_for_opioid_use"
+    other = "other"

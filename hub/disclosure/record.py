@@ -152,7 +152,17 @@ FIELD_MAP: dict[str, dict[str, Category | RowCategory]] = {
     },
     "plan_goal": {
         name: C.plan
-        for name in ("id", "person_id", "goal", "services", "status", "created_at", "created_by_id")
+        for name in (
+            "id",
+            "person_id",
+            "goal",
+            "services",
+            "status",
+            "created_at",
+            "created_by_id",
+            "domain",
+            "updated_at",
+        )
     },
     "housing_record": {
         name: C.housing
@@ -206,6 +216,9 @@ OUTSIDE_RECORD: dict[str, str] = {
     "person's identity through disclose_search's rules",
     "person_reconciliation": "ids of persons a police referral may duplicate, for case "
     "management to reconcile; each one's identity is shown through disclose_identities",
+    "plan_step": "a plan goal's steps, read with their goal through hub.disclosure.plans",
+    "service_record": "services and the bridge-funding ledger, read through "
+    "hub.disclosure.plans (plan, or health/treatment for a clinical kind)",
 }
 
 # Participation: enrolled and still in the program, engaged or not (no sanctions: LEAD).
@@ -331,6 +344,8 @@ class PlanGoalEntry:
     created_at: datetime
     created_by_id: int | None
     part2: bool = False  # recorded by a Part 2 program: the 42 CFR 2.32 notice goes with it
+    domain: str | None = None  # substance use is treatment data (hub.disclosure.origin)
+    updated_at: datetime | None = None
 
 
 @dataclass(frozen=True)

@@ -30,6 +30,7 @@ TEXTS: dict[NotificationKind, str] = {
     NotificationKind.caseload_requested: "A case manager asks for a client: approve or refuse",
     NotificationKind.caseload_changed: "A client of yours moved to another case manager",
     NotificationKind.court_order_awaiting: "A court order awaits a second privacy officer",
+    NotificationKind.bridge_displacement: "A bridge service was paid after the client's turn came",
 }
 
 CASE_MANAGEMENT_ROLES = frozenset({Role.case_manager, Role.case_manager_supervisor})
