@@ -13,6 +13,7 @@ from hub.accounts.models import (
     UserSession,
 )
 from hub.audit.models import LogEntry, LogRetention, LogTile, TreeHead, WitnessCosignature
+from hub.caserecord.models import ContactEntry, RecordChange
 from hub.charging.models import (
     BreachSignalReview,
     ChargingDecision,
@@ -66,6 +67,7 @@ __all__ = [
     "ChargingMatter",
     "ClientAssignment",
     "Consent",
+    "ContactEntry",
     "CourtOrder",
     "CourtOrderDocument",
     "DecisionDisclosure",
@@ -90,6 +92,7 @@ __all__ = [
     "PlanGoal",
     "PlanStep",
     "PolicyRelease",
+    "RecordChange",
     "RecoveryCode",
     "Referral",
     "ReviewFlag",

@@ -65,10 +65,11 @@ GRANTS: dict[Action, frozenset[Role]] = {
             Role.privacy_officer,
         }
     ),
-    # Issue 14: case management keeps the plan and the ledger (what of it, for which client,
-    # is the write policy's decision); the program office reads the ledger's monthly totals.
-    Action.plans_write: frozenset({Role.case_manager, Role.case_manager_supervisor}),
-    Action.services_write: frozenset({Role.case_manager, Role.case_manager_supervisor}),
+    # Issue 14: the door to the record's forms and the caseload; policies/write.csv decides
+    # each write (hub.caserecord.writing), the disclosure policy each row shown.
+    Action.record_write: frozenset({Role.case_manager, Role.case_manager_supervisor}),
+    Action.caseload_read: frozenset({Role.case_manager, Role.case_manager_supervisor}),
+    # Issue 14: the program office reads the ledger's monthly totals (an aggregate).
     Action.services_totals: frozenset({Role.coordinator}),
 }
 

@@ -98,6 +98,60 @@ class ProgramStatus(StrEnum):
     active = "active"
     not_engaged = "not_engaged"
     exited = "exited"
+    # Back after an exit or a time not engaged: no time limit on services (LEAD).
+    re_engaged = "re_engaged"
+
+
+class ExitReason(StrEnum):
+    """Why a client left the program: a fact, never a sanction (LEAD: no "non-compliance")."""
+
+    moved = "moved"
+    goals_met = "goals_met"
+    declined = "declined"
+    deceased = "deceased"
+    other = "other"
+
+
+class ContactKind(StrEnum):
+    """How a case manager met (or looked for) a client: LEAD seeks clients where they are."""
+
+    outreach_attempt = "outreach_attempt"
+    in_person = "in_person"
+    phone = "phone"
+    at_precinct = "at_precinct"
+    in_jail = "in_jail"
+
+
+class PlaceKind(StrEnum):
+    """Where a contact happened, as a kind of place (never an address)."""
+
+    street = "street"
+    shelter = "shelter"
+    office = "office"
+    home = "home"
+    precinct = "precinct"
+    jail = "jail"
+    hospital = "hospital"
+    treatment = "treatment"
+    other = "other"
+
+
+class WriteCondition(StrEnum):
+    """What a write-policy line (policies/write.csv) may require beyond the relationship."""
+
+    none = "none"
+    part2_program = "part2_program"  # the writer's agency is a 42 CFR Part 2 program
+
+
+class WriteRefusal(StrEnum):
+    """Why a write was refused (hub.caserecord.writing): logged, never a client's data."""
+
+    admin = "admin"  # separation of duties: the admin role writes no client data
+    enforcement_rule = "enforcement_rule"  # police and prosecution keep no client record
+    not_part2_program = "not_part2_program"  # treatment: only a Part 2 program's staff
+    not_on_caseload = "not_on_caseload"  # granted for the writer's own clients only
+    cannot_read = "cannot_read"  # nobody writes what they may not read
+    deny_by_default = "deny_by_default"  # no line grants it
 
 
 class ConsentKind(StrEnum):
@@ -223,6 +277,8 @@ class SecurityEventTag(StrEnum):
     # Issue 19: a witness refused a checkpoint: the log showed it another tree of a size it had
     # cosigned (a split view), or a smaller tree than it had cosigned (a rollback).
     witness_refused = "audit:witness:refused"
+    # Issue 14: a section of a client's record saved (its earlier value kept in record_change).
+    record_changed = "client:record:changed"
     # Issue 14: the client-set plan and the services and bridge-funding ledger.
     plan_goal_changed = "client:plan_goal:changed"
     plan_step_changed = "client:plan_step:changed"
@@ -315,6 +371,9 @@ class DisclosureTag(StrEnum):
     # offense tracking number, the decision and its note).
     referral_overrides_read = "disclosure:referral_overrides:read"
     charging_matter_read = "disclosure:charging_matter:read"
+    # Issue 14: a section's history of changes, and a case manager's or supervisor's caseload.
+    record_history_read = "disclosure:record_history:read"
+    caseload_read = "disclosure:caseload:read"
     # Issue 14: a client's plan (goals, steps, services), and the ledger's monthly totals (an
     # aggregate disclosure: no one named, logged as such).
     client_plan_read = "disclosure:client_plan:read"
@@ -426,8 +485,9 @@ class Action(StrEnum):
     work_group_flag = "work_group:client:flag"
     work_group_decide = "work_group:charging_decision:record"
     access_approve = "admin:access:approve"
-    plans_write = "clients:plan:write"
-    services_write = "clients:service:write"
+    # Keeping a client's record (hub.caserecord): the door; the write policy decides each write.
+    record_write = "clients:record:write"
+    caseload_read = "clients:caseload:read"
     services_totals = "program:service_totals:read"
 
 

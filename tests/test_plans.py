@@ -15,14 +15,15 @@ from sqlmodel import Session, col, select
 from hub.accounts.models import Agency, User
 from hub.audit.log import Actor
 from hub.audit.models import LogEntry
+from hub.caserecord.models import RecordChange
+from hub.caserecord.writing import WriteRefused
 from hub.clients.models import ClientAssignment, Person, PlanGoal
 from hub.disclosure.origin import holds_part2
 from hub.disclosure.plans import disclose_plan
 from hub.notifications.models import Notification
 from hub.plans.forms import FormErrors, GoalChangeForm, GoalForm, StepForm
-from hub.plans.gate import WriteRefused
 from hub.plans.models import PlanStep
-from hub.plans.services import GoalNotFound, add_goal, add_step, change_goal, change_step
+from hub.plans.services import GoalConflict, add_goal, add_step, change_goal, change_step
 from hub.services_ledger.models import ServiceRecord
 from hub.services_ledger.services import ServiceForm, TurnForm, record_service, record_turn
 from hub.vocabulary import (
@@ -33,6 +34,7 @@ from hub.vocabulary import (
     DisclosureTag,
     GoalStatus,
     NotificationKind,
+    PlanDomain,
     Purpose,
     Role,
     SecurityEventTag,
@@ -87,6 +89,9 @@ def program(db: Session, factories: SimpleNamespace) -> Program:
         "police": make(name="Metro Police", kind=AgencyKind.police),
         # Not a Part 2 program: what its staff record is plan data, except substance use.
         "housing": make(name="Harbor Housing Services", kind=AgencyKind.case_management),
+        "treatment": make(
+            name="Evergreen Harm Reduction", kind=AgencyKind.case_management, part2_program=True
+        ),
         "prosecutor": make(name="County Prosecutor", kind=AgencyKind.prosecution),
         "office": make(name="Program Office", kind=AgencyKind.program_office),
     }
@@ -96,6 +101,7 @@ def program(db: Session, factories: SimpleNamespace) -> Program:
             ("officer", Role.officer, "police"),
             ("cm", Role.case_manager, "housing"),
             ("other_cm", Role.case_manager, "housing"),
+            ("p2_cm", Role.case_manager, "treatment"),
             ("prosecutor", Role.prosecutor, "prosecutor"),
             ("coordinator", Role.coordinator, "office"),
         )
@@ -107,9 +113,12 @@ def program(db: Session, factories: SimpleNamespace) -> Program:
         case_management_agency_id=agencies["housing"].id,
         forwarded_to_agency_id=agencies["prosecutor"].id,
     )
-    db.add(
-        ClientAssignment(person_id=person.id, user_id=users["cm"].id, kind=AssignmentKind.caseload)
-    )
+    for name in ("cm", "p2_cm"):
+        db.add(
+            ClientAssignment(
+                person_id=person.id, user_id=users[name].id, kind=AssignmentKind.caseload
+            )
+        )
     # A general consent naming the prosecutor's office and the police for plan data.
     for recipient in ("prosecutor", "police"):
         db.add(
@@ -230,21 +239,29 @@ def test_a_goal_is_never_failed_and_every_bad_field_is_named_at_once(program):
     assert program.db.get(PlanGoal, goal_id).status == GoalStatus.open.value
 
 
-def test_a_stale_goal_form_never_overwrites_a_newer_change(program):
+def test_a_stale_goal_form_never_overwrites_a_newer_change_and_history_keeps_both(program):
     goal_id = program.goal("cm", HOUSING_GOAL, "housing")
-    seen = program.db.get(PlanGoal, goal_id).updated_at.isoformat()
-    program.db.commit()
-    first = GoalChangeForm(status="met", seen=seen)
+    first = GoalChangeForm(status="met", version=1)
     change_goal(
         program.db, program.viewer("cm"), program.person.id, goal_id, first, program.actor("cm")
     )
-    stale = GoalChangeForm(status="set_aside", seen=seen)
-    with pytest.raises(FormErrors) as caught:
+    stale = GoalChangeForm(status="set_aside", version=1)
+    with pytest.raises(GoalConflict) as caught:
         change_goal(
             program.db, program.viewer("cm"), program.person.id, goal_id, stale, program.actor("cm")
         )
-    assert set(caught.value.errors) == {"seen"}
+    assert set(caught.value.errors) == {"version"}
     assert program.db.get(PlanGoal, goal_id).status == GoalStatus.met.value
+    changes = program.db.exec(
+        select(RecordChange)
+        .where(RecordChange.section == f"plan_goal:{goal_id}")
+        .order_by(col(RecordChange.version))
+    ).all()
+    assert [c.version for c in changes] == [1, 2]
+    assert changes[0].previous is None and '"status": "open"' in changes[0].saved
+    assert '"status": "open"' in changes[1].previous and '"status": "met"' in changes[1].saved
+    assert all(c.changed_by_id == program.users["cm"].id for c in changes)
+    assert [c.category for c in changes] == [Category.plan, Category.plan]
 
 
 def test_only_case_management_on_the_caseload_writes_the_plan_and_refusals_are_logged(program):
@@ -252,7 +269,7 @@ def test_only_case_management_on_the_caseload_writes_the_plan_and_refusals_are_l
     for name in ("officer", "prosecutor", "coordinator", "other_cm"):
         with pytest.raises(WriteRefused):
             program.goal(name, "A goal someone else wrote", "income")
-        with pytest.raises(GoalNotFound):
+        with pytest.raises(WriteRefused):
             change_goal(
                 program.db,
                 program.viewer(name),
@@ -268,12 +285,20 @@ def test_only_case_management_on_the_caseload_writes_the_plan_and_refusals_are_l
 
 
 def test_a_substance_use_goal_is_treatment_data_whoever_records_it(program):
-    """42 CFR Part 2 (issue 14, item 4): the housing agency is no Part 2 program, yet its case
-    manager's substance-use goal never reaches police or prosecution, not even on a consent
-    naming them; its plan-data neighbour does."""
+    """42 CFR Part 2 (issue 14, item 4): a substance-use goal never reaches police or
+    prosecution, not even on a consent naming them, whoever recorded it (here the housing
+    agency, no Part 2 program, before the write policy); its plan-data neighbour does."""
     housing = program.goal("cm", HOUSING_GOAL, "housing")
-    drugs = program.goal("cm", DRUG_GOAL, "substance_use")
-    mine = program.plan("cm", Purpose.case_management)
+    recorded = PlanGoal(
+        person_id=program.person.id,
+        goal=DRUG_GOAL,
+        domain=PlanDomain.substance_use,
+        created_by_id=program.users["cm"].id,
+    )
+    program.db.add(recorded)
+    program.db.commit()
+    drugs = recorded.id
+    mine = program.plan("p2_cm", Purpose.case_management)
     assert [g.goal for g in mine.goals] == [HOUSING_GOAL, DRUG_GOAL]
     assert [g.part2 for g in mine.goals] == [False, True]
     assert mine.notice is not None
@@ -297,13 +322,18 @@ def test_a_substance_use_goal_is_treatment_data_whoever_records_it(program):
     assert Category.treatment.value not in entry.categories
 
 
-def test_a_substance_use_goal_takes_someone_who_may_write_treatment(program, factories):
-    # A supervisor of another agency sees none of this client and writes none of it.
-    outsider = factories.User(role=Role.case_manager_supervisor, agency=program.agencies["police"])
-    program.users["outsider"] = outsider
+def test_only_a_part2_programs_staff_write_a_substance_use_goal(program):
     with pytest.raises(WriteRefused):
-        program.goal("outsider", DRUG_GOAL, "substance_use")
+        program.goal("cm", DRUG_GOAL, "substance_use")
+    refusal = _entries(program.db, SecurityEventTag.access_denied.value)[-1]
+    assert refusal.detail["category"] == Category.treatment.value
     assert program.db.exec(select(PlanGoal)).all() == []
+    drugs = program.goal("p2_cm", DRUG_GOAL, "substance_use")
+    change = program.db.exec(
+        select(RecordChange).where(RecordChange.section == f"plan_goal:{drugs}")
+    ).one()
+    assert change.category == Category.treatment
+    assert [g.id for g in program.plan("prosecutor", Purpose.charging_decision).goals] == []
 
 
 # --- services and the bridge-funding ledger ---------------------------------------------------
@@ -379,8 +409,10 @@ def test_only_lead_money_bridges_and_a_bridge_names_its_place(program):
 
 def test_a_clinical_service_is_health_or_treatment_data(program):
     program.service("cm", provided_on="2026-11-01", kind="transport", cost="12")
-    program.service("cm", provided_on="2026-11-02", kind="detox", funding_source="medicaid")
-    mine = program.plan("cm", Purpose.case_management)
+    program.service("p2_cm", provided_on="2026-11-02", kind="detox", funding_source="medicaid")
+    with pytest.raises(WriteRefused):  # treatment: only a Part 2 program's staff record it
+        program.service("cm", provided_on="2026-11-02", kind="detox", funding_source="medicaid")
+    mine = program.plan("p2_cm", Purpose.case_management)
     assert [s.kind for s in mine.services] == ["transport", "detox"]
     theirs = program.plan("prosecutor", Purpose.charging_decision)
     assert [s.kind for s in theirs.services] == ["transport"]
@@ -429,12 +461,26 @@ def test_the_plan_page_adds_a_goal_and_answers_bad_input_per_field(program, sign
     assert 'data-field-error="goal"' in bad.text and 'data-field-error="domain"' in bad.text
     fragment = cm.client.post(
         f"{url}/goals",
-        data={"goal": DRUG_GOAL, "domain": "substance_use"},
+        data={"goal": "Get my ID back", "domain": "legal"},
         headers={"HX-Request": "true", "X-CSRF-Token": cm.csrf_token},
     )
     assert fragment.status_code == 200
-    assert fragment.text.lstrip().startswith("{#") is False and 'id="plan"' in fragment.text
-    assert DRUG_GOAL in fragment.text and "data-part2-notice" in fragment.text
+    assert 'id="plan"' in fragment.text and "<html" not in fragment.text
+    assert "Get my ID back" in fragment.text
+    # Not a Part 2 program's staff: a substance-use goal is refused (403) and logged.
+    refused = cm.client.post(
+        f"{url}/goals",
+        data={"goal": DRUG_GOAL, "domain": "substance_use", "csrf_token": cm.csrf_token},
+    )
+    assert refused.status_code == 403
+    p2 = sign_in(user=program.users["p2_cm"])
+    written = p2.client.post(
+        f"{url}/goals",
+        data={"goal": DRUG_GOAL, "domain": "substance_use"},
+        headers={"HX-Request": "true", "X-CSRF-Token": p2.csrf_token},
+    )
+    assert written.status_code == 200
+    assert DRUG_GOAL in written.text and "data-part2-notice" in written.text
     prosecutor = sign_in(user=program.users["prosecutor"])
     theirs = prosecutor.client.get(url)
     assert theirs.status_code == 200

@@ -33,7 +33,25 @@ def policy_test(
         f"policy {policy.version[:12]}: {len(rows)} rows in {len(paths)} tables, "
         f"{len(mismatches)} mismatches"
     )
-    if mismatches or not rows:
+    # Issue 14: the write policy (policies/write.csv) and its tables in tests/write/.
+    from hub.caserecord.tables import check_write_tables, read_write_rows
+    from hub.caserecord.writing import WRITE_TABLES_DIR, load_write_policy
+
+    write_policy = load_write_policy(directory)
+    write_paths = sorted((directory / WRITE_TABLES_DIR).glob("*.csv"))
+    write_rows = read_write_rows(write_paths)
+    write_mismatches = check_write_tables(write_rows, write_policy)
+    for w in write_mismatches:
+        v = w.row.values
+        typer.echo(
+            f"MISMATCH {w.row.source}: {v['role']} {v['relationship']} agency={v['agency']} "
+            f"write {v['category']}: expected {v['expected']}, got {w.got}"
+        )
+    typer.echo(
+        f"write policy {write_policy.version[:12]}: {len(write_rows)} rows in "
+        f"{len(write_paths)} tables, {len(write_mismatches)} mismatches"
+    )
+    if mismatches or not rows or write_mismatches or not write_rows:
         raise typer.Exit(1)
 
 

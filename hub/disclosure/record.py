@@ -216,6 +216,10 @@ OUTSIDE_RECORD: dict[str, str] = {
     "person's identity through disclose_search's rules",
     "person_reconciliation": "ids of persons a police referral may duplicate, for case "
     "management to reconcile; each one's identity is shown through disclose_identities",
+    "record_change": "a section's earlier values, each of its section's category: shown only "
+    "through hub.disclosure.history, under that category's read policy",
+    "contact_entry": "the contact log: engagement, its note of its own category; shown only "
+    "through hub.disclosure.history",
     "plan_step": "a plan goal's steps, read with their goal through hub.disclosure.plans",
     "service_record": "services and the bridge-funding ledger, read through "
     "hub.disclosure.plans (plan, or health/treatment for a clinical kind)",

@@ -53,14 +53,16 @@ class Mismatch:
     got: str
 
 
-def read_rows(paths: list[Path]) -> list[Row]:
+def read_rows(paths: list[Path], columns: list[str] = COLUMNS) -> list[Row]:
+    """The rows of the tables, each with its file:line; `columns`: the header they must have
+    (the write policy's tables have their own, hub.caserecord.tables)."""
     rows = []
     for path in paths:
         lines = path.read_text().splitlines()
         body = [(n, line) for n, line in enumerate(lines, 1) if not line.lstrip().startswith("#")]
         reader = csv.DictReader(line for _, line in body)
-        if [c.strip() for c in reader.fieldnames or []] != COLUMNS:
-            raise ValueError(f"{path}: the header must be {','.join(COLUMNS)}")
+        if [c.strip() for c in reader.fieldnames or []] != columns:
+            raise ValueError(f"{path}: the header must be {','.join(columns)}")
         for (number, _), record in zip(body[1:], reader, strict=True):
             values = {k.strip(): (v or "").strip() for k, v in record.items()}
             rows.append(Row(source=f"{path.name}:{number}", values=values))

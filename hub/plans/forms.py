@@ -7,6 +7,8 @@ from typing import TypeVar
 
 from pydantic import BaseModel, Field
 
+from hub.web.params import Count
+
 # A step's date: a plan looks a few years back and ahead, no further (bad input, not history).
 STEP_DATE_PAST = timedelta(days=5 * 366)
 STEP_DATE_FUTURE = timedelta(days=3 * 366)
@@ -35,8 +37,9 @@ class GoalChangeForm(BaseModel):
 
     status: str = Field(default="", max_length=32)
     goal: str = Field(default="", max_length=500)
-    # The goal's updated_at the form was drawn from: a stale form never overwrites.
-    seen: str = Field(default="", max_length=40)
+    # The goal's version in the record's history the form was drawn from: a stale form never
+    # overwrites (hub.caserecord.writing.StaleVersion).
+    version: Count | None = None
 
 
 class StepForm(BaseModel):

@@ -6,19 +6,27 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Form, Request, status
+from fastapi import APIRouter, Depends, Form, HTTPException, Request, status
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlmodel import Session
 
 from hub.accounts.sessions import Viewer
+from hub.caserecord.writing import WriteRefused, may_write
 from hub.clients.web import ClientReader, PersonId, RecordPurpose, not_found
 from hub.db import utcnow
 from hub.disclosure.plans import DisclosedPlan, disclose_plan
 from hub.disclosure.policy import PersonNotFound
 from hub.permissions import allowed
 from hub.plans.forms import FormErrors, GoalChangeForm, GoalForm, StepForm
-from hub.plans.gate import WriteRefused
-from hub.plans.services import GoalNotFound, add_goal, add_step, change_goal, change_step
+from hub.plans.services import (
+    GoalConflict,
+    GoalNotFound,
+    add_goal,
+    add_step,
+    change_goal,
+    change_step,
+    version_of,
+)
 from hub.services_ledger.services import (
     ServiceForm,
     ServiceNotFound,
@@ -28,6 +36,7 @@ from hub.services_ledger.services import (
 )
 from hub.vocabulary import (
     Action,
+    Category,
     FundingSource,
     GoalStatus,
     PlanDomain,
@@ -41,10 +50,11 @@ from hub.web.templating import Page, is_htmx, render
 
 router = APIRouter(include_in_schema=False)
 
-PlanWriter = Annotated[Viewer, Depends(require(Action.plans_write))]
-ServiceWriter = Annotated[Viewer, Depends(require(Action.services_write))]
-GoalId = RecordNumber
-REFUSED = "You cannot keep this part of this client's record."
+# The door (hub.permissions); the write policy decides each write (hub.caserecord.writing).
+RecordWriter = Annotated[Viewer, Depends(require(Action.record_write))]
+PlanWriter = RecordWriter
+ServiceWriter = RecordWriter
+REFUSED = "You cannot keep this part of this client's record; the attempt was logged."
 
 
 @dataclass
@@ -58,6 +68,8 @@ class PlanPage(Page):
     form: str = ""
     errors: dict[str, str] = field(default_factory=dict)
     values: dict[str, Any] = field(default_factory=dict)
+    # Each goal's version in the record's history, which its form carries (a stale form conflicts).
+    versions: dict[int, int] = field(default_factory=dict)
     domains: tuple[PlanDomain, ...] = tuple(PlanDomain)
     goal_statuses: tuple[GoalStatus, ...] = tuple(GoalStatus)
     step_statuses: tuple[StepStatus, ...] = tuple(StepStatus)
@@ -89,6 +101,11 @@ def _page(
     **extra: Any,
 ) -> PlanPage:
     plan = _read(db, viewer, person_id, purpose, request)
+    writes = allowed(viewer.role, Action.record_write) and may_write(
+        db, viewer, person_id, Category.plan
+    )
+    versions = {g.id: version_of(db, g.id, person_id) for g in plan.goals or ()}
+    db.rollback()  # SQLite: release the read before the next write
     return PlanPage(
         title="Plan",
         viewer=viewer,
@@ -96,8 +113,9 @@ def _page(
         person_id=person_id,
         plan=plan,
         notice=plan.notice,
-        can_write_plan=allowed(viewer.role, Action.plans_write),
-        can_write_services=allowed(viewer.role, Action.services_write),
+        can_write_plan=writes,
+        can_write_services=writes,
+        versions=versions,
         **extra,
     )
 
@@ -124,7 +142,16 @@ def _written(
     every error at once (422), or 404 for a client or goal the viewer may not write."""
     try:
         write()
+    except WriteRefused as exc:
+        if exc.not_found:
+            raise not_found() from None
+        raise HTTPException(status.HTTP_403_FORBIDDEN, REFUSED) from None
     except FormErrors as exc:
+        code = (
+            status.HTTP_409_CONFLICT
+            if isinstance(exc, GoalConflict)
+            else status.HTTP_422_UNPROCESSABLE_CONTENT
+        )
         page = _page(
             db,
             viewer,
@@ -135,8 +162,8 @@ def _written(
             errors=exc.errors,
             values=form.model_dump(),
         )
-        return _answer(request, page, status.HTTP_422_UNPROCESSABLE_CONTENT)
-    except (PersonNotFound, WriteRefused, GoalNotFound, ServiceNotFound):
+        return _answer(request, page, code)
+    except (PersonNotFound, GoalNotFound, ServiceNotFound):
         raise not_found() from None
     if is_htmx(request):
         return _answer(request, _page(db, viewer, person_id, purpose, request))

@@ -2,9 +2,10 @@
 
 LEAD's rules shape it: the client sets the goals, a goal is met or set aside and never
 "failed", there is no time limit and no sanction. A substance-use goal is treatment data (42 CFR
-Part 2) whoever records it, so only someone who may write treatment data for the client records
-or changes one (hub.plans.gate). Each change is a security event naming the goal and what
-changed, never the words (they are client data), and commits with the change."""
+Part 2) whoever records it, so only someone who may write treatment data for the client (the
+staff of a Part 2 program: hub.caserecord.writing) records or changes one. Each change keeps
+its previous value in the record's history (`plan_goal:<id>`, record_section_change) and is a
+security event naming the goal and what changed, never the words (they are client data)."""
 
 from dataclasses import dataclass
 from datetime import date
@@ -13,6 +14,13 @@ from sqlmodel import Session, select
 
 from hub.accounts.sessions import Viewer
 from hub.audit.log import Actor, Event, append_and_commit, append_refusal
+from hub.caserecord.writing import (
+    StaleVersion,
+    WriteGrant,
+    record_section_change,
+    require_write,
+    section_version,
+)
 from hub.clients.models import PlanGoal
 from hub.db import rollback_on_error, utcnow
 from hub.disclosure.origin import part2_ids
@@ -27,7 +35,6 @@ from hub.plans.forms import (
     choice,
     words,
 )
-from hub.plans.gate import PersonNotFound, WriteRefused, require_write
 from hub.plans.models import PlanStep
 from hub.vocabulary import (
     Action,
@@ -41,7 +48,34 @@ from hub.vocabulary import (
 
 
 class GoalNotFound(LookupError):
-    """No goal of that number for this client."""
+    """No goal of that number for this client (or not one this viewer may write)."""
+
+
+class GoalConflict(FormErrors):
+    """The goal changed since the form was drawn: nothing was written (a 409 showing both)."""
+
+
+def goal_section(goal_id: int) -> str:
+    """The goal's section of the record's history: its words, status and steps."""
+    return f"plan_goal:{goal_id}"
+
+
+def goal_value(goal: PlanGoal) -> dict[str, object]:
+    return {
+        "goal": goal.goal,
+        "domain": goal.domain.value if goal.domain else None,
+        "status": goal.status,
+        "services": goal.services,
+    }
+
+
+def step_value(step: PlanStep) -> dict[str, object]:
+    return {
+        "step_id": step.id,
+        "step": step.step,
+        "status": step.status.value,
+        "on_date": step.on_date,
+    }
 
 
 @dataclass(frozen=True)
@@ -62,12 +96,10 @@ def goal_category(db: Session, goal: PlanGoal) -> Category:
     return Category.plan
 
 
-def _refused(db: Session, actor: Actor, person_id: int, goal_id: int | None) -> None:
-    # A refused write is a refused access (ASVS V16): logged with the numbers, never the words.
+def _refused(db: Session, actor: Actor, person_id: int, goal_id: int) -> None:
+    # A goal of another client, or none: a refused access (ASVS V16), logged with the numbers.
     db.rollback()
-    detail: dict[str, object] = {"action": Action.plans_write.value, "person_id": person_id}
-    if goal_id is not None:
-        detail["goal_id"] = goal_id
+    detail = {"action": Action.record_write.value, "person_id": person_id, "goal_id": goal_id}
     append_refusal(db, actor, detail)
 
 
@@ -76,8 +108,7 @@ def _logged(
     actor: Actor,
     tag: SecurityEventTag,
     person_id: int,
-    category: Category,
-    policy_version: str,
+    grant: WriteGrant,
     detail: dict[str, object],
 ) -> int:
     entry = append_and_commit(
@@ -89,17 +120,52 @@ def _logged(
             outcome="success",
             purpose=Purpose.case_management.value,
             person_id=person_id,
-            categories=[category.value],
-            policy_version=policy_version,
-            detail=detail,
+            categories=[grant.category.value],
+            policy_version=grant.read.policy_version,
+            detail={**detail, "write_policy_version": grant.write_policy_version},
         ),
     )
     return entry.seq
 
 
+def _history(
+    db: Session,
+    viewer: Viewer,
+    actor: Actor,
+    grant: WriteGrant,
+    goal_id: int,
+    based_on: int,
+    previous: dict[str, object] | None,
+    saved: dict[str, object],
+    recorded_by_id: int | None,
+) -> None:
+    """Keeps the change in the goal's history; a form drawn before the last change conflicts."""
+    try:
+        record_section_change(
+            db,
+            viewer,
+            actor,
+            grant.person_id,
+            goal_section(goal_id),
+            grant.category,
+            based_on=based_on,
+            previous=previous,
+            saved=saved,
+            previous_recorded_by_id=recorded_by_id,
+            write_policy_version=grant.write_policy_version,
+        )
+    except StaleVersion as exc:
+        raise GoalConflict(
+            {
+                "version": f"The goal changed since this form was opened (version {exc.current}, "
+                f"the form had {exc.based_on}): look again and retry."
+            }
+        ) from None
+
+
 def add_goal(db: Session, viewer: Viewer, person_id: int, form: GoalForm, actor: Actor) -> Written:
-    """Records a goal the client set; raises FormErrors (every field at once), WriteRefused or
-    PersonNotFound, and changes nothing then."""
+    """Records a goal the client set; raises FormErrors (every field at once) or WriteRefused
+    (logged), and changes nothing then."""
     errors: dict[str, str] = {}
     goal_text = words(form.goal, "goal", errors)
     domain = choice(PlanDomain, form.domain, "domain", errors)
@@ -109,11 +175,7 @@ def add_goal(db: Session, viewer: Viewer, person_id: int, form: GoalForm, actor:
     assert domain is not None
     category = Category.treatment if domain == PlanDomain.substance_use else Category.plan
     with rollback_on_error(db):
-        try:
-            decision = require_write(db, viewer, person_id, category, Action.plans_write)
-        except (WriteRefused, PersonNotFound):
-            _refused(db, actor, person_id, None)
-            raise
+        grant = require_write(db, viewer, person_id, category, actor)
         now = utcnow()
         goal = PlanGoal(
             person_id=person_id,
@@ -128,13 +190,13 @@ def add_goal(db: Session, viewer: Viewer, person_id: int, form: GoalForm, actor:
         db.add(goal)
         db.flush()
         assert goal.id is not None
+        _history(db, viewer, actor, grant, goal.id, 0, None, goal_value(goal), None)
         seq = _logged(
             db,
             actor,
             SecurityEventTag.plan_goal_changed,
             person_id,
-            category,
-            decision.policy_version,
+            grant,
             {"goal_id": goal.id, "change": "added", "domain": domain.value},
         )
         return Written(goal.id, None, seq)
@@ -151,58 +213,60 @@ def _goal_of(db: Session, person_id: int, goal_id: int) -> PlanGoal:
 
 def _writable_goal(
     db: Session, viewer: Viewer, person_id: int, goal_id: int, actor: Actor
-) -> tuple[PlanGoal, Category, str]:
-    """The goal, its category and the policy version, once the viewer may write it; a goal
-    they may not write answers as no goal (its existence is not told) and is logged."""
+) -> tuple[PlanGoal, WriteGrant]:
+    """The goal and the grant to write it (its category: plan, or treatment), or GoalNotFound
+    for another client's goal (logged) and WriteRefused (logged by the write policy)."""
     try:
         goal = _goal_of(db, person_id, goal_id)
-        category = goal_category(db, goal)
-        decision = require_write(db, viewer, person_id, category, Action.plans_write)
-    except (WriteRefused, PersonNotFound, GoalNotFound):
+    except GoalNotFound:
         _refused(db, actor, person_id, goal_id)
-        raise GoalNotFound("No goal of that number for this client.") from None
-    return goal, category, decision.policy_version
+        raise
+    grant = require_write(db, viewer, person_id, goal_category(db, goal), actor)
+    return goal, grant
+
+
+def version_of(db: Session, goal_id: int, person_id: int) -> int:
+    """The goal's version in the record's history: what a form carries to detect a conflict."""
+    return section_version(db, person_id, goal_section(goal_id))
 
 
 def change_goal(
     db: Session, viewer: Viewer, person_id: int, goal_id: int, form: GoalChangeForm, actor: Actor
 ) -> Written:
-    """Changes a goal's status or words; a form drawn before the goal's last change is
-    refused (FormErrors on `seen`), so nothing is silently overwritten."""
+    """Changes a goal's status or words; a form drawn before the goal's last change raises
+    GoalConflict and writes nothing, so nothing is silently overwritten."""
     errors: dict[str, str] = {}
     status = choice(GoalStatus, form.status, "status", errors)
     goal_text = form.goal.strip()
+    based_on = form.version
     if errors:
         raise FormErrors(errors)
     assert status is not None
     with rollback_on_error(db):
-        goal, category, version = _writable_goal(db, viewer, person_id, goal_id, actor)
-        seen = goal.updated_at.isoformat() if goal.updated_at else ""
-        if form.seen and form.seen != seen:
-            raise FormErrors(
-                {"seen": "The goal changed since this form was opened: look again and retry."}
-            )
-        previous = goal.status
+        goal, grant = _writable_goal(db, viewer, person_id, goal_id, actor)
+        previous = goal_value(goal)
+        previous_status = goal.status
         goal.status = status.value
-        changed = ["status"] if previous != status.value else []
-        if goal_text and goal_text != goal.goal:
+        if goal_text:
             goal.goal = goal_text
-            changed.append("goal")
         goal.updated_at = utcnow()
         db.add(goal)
         db.flush()
+        if based_on is None:
+            based_on = version_of(db, goal_id, person_id)
+        saved = goal_value(goal)
+        _history(db, viewer, actor, grant, goal_id, based_on, previous, saved, goal.created_by_id)
         seq = _logged(
             db,
             actor,
             SecurityEventTag.plan_goal_changed,
             person_id,
-            category,
-            version,
+            grant,
             {
                 "goal_id": goal_id,
                 "change": "changed",
-                "fields": changed,
-                "previous_status": previous,
+                "fields": [k for k in saved if saved[k] != previous[k]],
+                "previous_status": previous_status,
                 "status": status.value,
             },
         )
@@ -229,7 +293,7 @@ def add_step(
         raise FormErrors(errors)
     assert status is not None
     with rollback_on_error(db):
-        goal, category, version = _writable_goal(db, viewer, person_id, goal_id, actor)
+        goal, grant = _writable_goal(db, viewer, person_id, goal_id, actor)
         now = utcnow()
         step = PlanStep(
             goal_id=goal_id,
@@ -245,13 +309,14 @@ def add_step(
         db.add_all([step, goal])
         db.flush()
         assert step.id is not None
+        based_on = version_of(db, goal_id, person_id)
+        _history(db, viewer, actor, grant, goal_id, based_on, None, step_value(step), None)
         seq = _logged(
             db,
             actor,
             SecurityEventTag.plan_step_changed,
             person_id,
-            category,
-            version,
+            grant,
             {"goal_id": goal_id, "step_id": step.id, "change": "added", "status": status.value},
         )
         return Written(goal_id, step.id, seq)
@@ -277,32 +342,34 @@ def change_step(
         raise FormErrors(errors)
     assert status is not None
     with rollback_on_error(db):
-        goal, category, version = _writable_goal(db, viewer, person_id, goal_id, actor)
+        goal, grant = _writable_goal(db, viewer, person_id, goal_id, actor)
         step = db.exec(
             select(PlanStep).where(PlanStep.id == step_id, PlanStep.goal_id == goal_id)
         ).first()
         if step is None:
             _refused(db, actor, person_id, goal_id)
             raise GoalNotFound("No step of that number for this goal.")
-        previous = step.status
+        previous = step_value(step)
         step.status = status
         if on_date is not None:
             step.on_date = on_date
         step.updated_at = goal.updated_at = utcnow()
         db.add_all([step, goal])
         db.flush()
+        based_on = version_of(db, goal_id, person_id)
+        saved = step_value(step)
+        _history(db, viewer, actor, grant, goal_id, based_on, previous, saved, step.created_by_id)
         seq = _logged(
             db,
             actor,
             SecurityEventTag.plan_step_changed,
             person_id,
-            category,
-            version,
+            grant,
             {
                 "goal_id": goal_id,
                 "step_id": step_id,
                 "change": "changed",
-                "previous_status": previous.value,
+                "previous_status": previous["status"],
                 "status": status.value,
             },
         )

@@ -16,12 +16,17 @@ from sqlmodel import Session, col, select
 
 from hub.accounts.sessions import Viewer
 from hub.audit.log import Actor, Event, append, append_and_commit, append_refusal
+from hub.caserecord.writing import (
+    WriteGrant,
+    record_section_change,
+    require_write,
+    section_version,
+)
 from hub.clients.models import PlanGoal
 from hub.db import rollback_on_error, utcnow
 from hub.disclosure.plans import viewer_actor
 from hub.notifications.services import notify, users_with_role
 from hub.plans.forms import FormErrors, bounded_date, choice
-from hub.plans.gate import PersonNotFound, WriteRefused, require_write
 from hub.services_ledger.models import KIND_CATEGORY, ServiceRecord, displaces, is_bridge
 from hub.vocabulary import (
     Action,
@@ -90,12 +95,45 @@ def _cents(text: str, errors: dict[str, str]) -> int | None:
     return value
 
 
-def _refused(db: Session, actor: Actor, person_id: int, service_id: int | None = None) -> None:
+def _refused(db: Session, actor: Actor, person_id: int, **record: int) -> None:
+    # Another client's goal or service, or none: a refused access (ASVS V16), numbers only.
     db.rollback()
-    detail: dict[str, object] = {"action": Action.services_write.value, "person_id": person_id}
-    if service_id is not None:
-        detail["service_id"] = service_id
-    append_refusal(db, actor, detail)
+    append_refusal(
+        db, actor, {"action": Action.record_write.value, "person_id": person_id, **record}
+    )
+
+
+def service_value(service: ServiceRecord) -> dict[str, object]:
+    """A service as its history keeps it (record_change, sealed at rest)."""
+    return {
+        name: getattr(service, name).value if name in ("kind", "funding_source") else value
+        for name, value in service.model_dump().items()
+        if name not in ("id", "person_id", "created_at", "recorded_by_id")
+    }
+
+
+def _history(
+    db: Session,
+    viewer: Viewer,
+    actor: Actor,
+    grant: WriteGrant,
+    service: ServiceRecord,
+    previous: dict[str, object] | None,
+) -> None:
+    section = f"service:{service.id}"
+    record_section_change(
+        db,
+        viewer,
+        actor,
+        service.person_id,
+        section,
+        grant.category,
+        based_on=section_version(db, service.person_id, section),
+        previous=previous,
+        saved=service_value(service),
+        previous_recorded_by_id=service.recorded_by_id if previous else None,
+        write_policy_version=grant.write_policy_version,
+    )
 
 
 def _known_turn(db: Session, person_id: int, waitlist: str) -> date | None:
@@ -170,20 +208,15 @@ def record_service(
     assert kind is not None and source is not None and provided_on is not None
     category = KIND_CATEGORY[kind]
     with rollback_on_error(db):
-        try:
-            decision = require_write(db, viewer, person_id, category, Action.services_write)
-            if (
-                goal_id is not None
-                and not db.exec(
-                    select(PlanGoal.id).where(
-                        PlanGoal.id == goal_id, PlanGoal.person_id == person_id
-                    )
-                ).first()
-            ):
-                raise WriteRefused("No goal of that number for this client.")
-        except (WriteRefused, PersonNotFound):
-            _refused(db, actor, person_id)
-            raise
+        grant = require_write(db, viewer, person_id, category, actor)
+        if (
+            goal_id is not None
+            and not db.exec(
+                select(PlanGoal.id).where(PlanGoal.id == goal_id, PlanGoal.person_id == person_id)
+            ).first()
+        ):
+            _refused(db, actor, person_id, goal_id=goal_id)
+            raise FormErrors({"goal_id": "No goal of that number for this client."})
         if waitlist and turn is None:
             turn = _known_turn(db, person_id, waitlist)
         service = ServiceRecord(
@@ -203,6 +236,7 @@ def record_service(
         )
         db.add(service)
         db.flush()
+        _history(db, viewer, actor, grant, service, None)
         if displaces(service):
             _flag_displacement(db, actor, service)
         append_and_commit(
@@ -215,7 +249,7 @@ def record_service(
                 purpose=Purpose.case_management.value,
                 person_id=person_id,
                 categories=[category.value],
-                policy_version=decision.policy_version,
+                policy_version=grant.read.policy_version,
                 detail={"service_id": service.id, "change": "added", "bridge": is_bridge(service)},
             ),
         )
@@ -247,15 +281,10 @@ def record_turn(
                 ServiceRecord.id == service_id, ServiceRecord.person_id == person_id
             )
         ).first()
-        try:
-            if service is None or not is_bridge(service):
-                raise WriteRefused("No bridge of that number for this client.")
-            decision = require_write(
-                db, viewer, person_id, KIND_CATEGORY[service.kind], Action.services_write
-            )
-        except (WriteRefused, PersonNotFound):
-            _refused(db, actor, person_id, service_id)
-            raise ServiceNotFound("No bridge of that number for this client.") from None
+        if service is None or not is_bridge(service):
+            _refused(db, actor, person_id, service_id=service_id)
+            raise ServiceNotFound("No bridge of that number for this client.")
+        grant = require_write(db, viewer, person_id, KIND_CATEGORY[service.kind], actor)
         bridges = db.exec(
             select(ServiceRecord).where(
                 ServiceRecord.person_id == person_id, ServiceRecord.waitlist == service.waitlist
@@ -263,11 +292,12 @@ def record_turn(
         ).all()
         flagged: list[int] = []
         for bridge in bridges:
-            already = displaces(bridge)
+            already, previous = displaces(bridge), service_value(bridge)
             bridge.turn_came_on = turn
             db.add(bridge)
+            db.flush()
+            _history(db, viewer, actor, grant, bridge, previous)
             if displaces(bridge) and not already:
-                db.flush()
                 _flag_displacement(db, actor, bridge)
                 flagged.append(bridge.id or 0)
         append_and_commit(
@@ -280,7 +310,7 @@ def record_turn(
                 purpose=Purpose.case_management.value,
                 person_id=person_id,
                 categories=[KIND_CATEGORY[service.kind].value],
-                policy_version=decision.policy_version,
+                policy_version=grant.read.policy_version,
                 detail={"service_id": service_id, "change": "turn_came", "flagged": flagged},
             ),
         )

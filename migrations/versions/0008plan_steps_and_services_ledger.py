@@ -6,7 +6,7 @@ status and date; `service_record` holds services given or bought with their fund
 and for a LEAD bridge the public waiting list, the client's place and the day their turn came.
 
 Revision ID: 0008plan
-Revises: 0007mail
+Revises: 0008case
 """
 
 from collections.abc import Sequence
@@ -18,7 +18,7 @@ from alembic import op
 import hub.db
 
 revision: str = "0008plan"
-down_revision: str | None = "0007mail"
+down_revision: str | None = "0008case"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -1,0 +1,184 @@
+"""The write policy (issue 14, item 1): who may keep which part of a client's record, its
+decision tables, and the history every save leaves (record_section_change)."""
+
+import json
+from pathlib import Path
+
+import pytest
+from sqlmodel import Session, select
+
+from hub.audit.models import LogEntry
+from hub.caserecord.models import RecordChange
+from hub.caserecord.tables import check_write_tables, read_write_rows
+from hub.caserecord.writing import (
+    WRITE_TABLES_DIR,
+    StaleVersion,
+    WriteRefused,
+    load_write_policy,
+    may_write,
+    record_section_change,
+    require_write,
+    section_version,
+)
+from hub.crypto import EncryptedText
+from hub.disclosure.policy import POLICY_DIR, PolicyError
+from hub.vocabulary import AgencyKind, Category, Role, SecurityEventTag, WriteRefusal
+from tests.fixtures.referrals import actor_of, viewer_of
+
+KEPT = (Category.contact, Category.engagement, Category.plan, Category.housing, Category.health)
+
+
+def test_the_write_decision_tables_pass():
+    paths = sorted((POLICY_DIR / WRITE_TABLES_DIR).glob("*.csv"))
+    rows = read_write_rows(paths)
+    assert len(rows) > 200
+    assert check_write_tables(rows, load_write_policy()) == []
+
+
+def test_a_misspelt_write_line_is_refused(tmp_path: Path):
+    (tmp_path / "write_model.conf").write_text((POLICY_DIR / "write_model.conf").read_text())
+    (tmp_path / "write.csv").write_text("p, case_manager, caseload, housin, none\n")
+    with pytest.raises(PolicyError, match="unknown category"):
+        load_write_policy(tmp_path)
+
+
+def test_a_line_cannot_let_police_or_the_admin_write(tmp_path: Path):
+    (tmp_path / "write_model.conf").write_text((POLICY_DIR / "write_model.conf").read_text())
+    (tmp_path / "write.csv").write_text(
+        "p, officer, own_referral, contact, none\np, admin, everyone, contact, none\n"
+        "p, case_manager, caseload, treatment, none\n"
+    )
+    policy = load_write_policy(tmp_path)
+    rows = [
+        "role,relationship,agency,category,expected",
+        "officer,own_referral,none,contact,refused:enforcement_rule",
+        "admin,none,none,contact,refused:admin",
+        "case_manager,caseload,none,treatment,refused:not_part2_program",
+        "case_manager,caseload,part2_program,treatment,allowed",
+    ]
+    table = tmp_path / "t.csv"
+    table.write_text("\n".join(rows) + "\n")
+    assert check_write_tables(read_write_rows([table]), policy) == []
+
+
+@pytest.fixture
+def world(db: Session, factories):
+    cm_agency = factories.Agency(kind=AgencyKind.case_management, part2_program=True)
+    other_cm = factories.Agency(kind=AgencyKind.case_management)
+    police = factories.Agency(kind=AgencyKind.police)
+    users = {
+        "case_manager": factories.User(role=Role.case_manager, agency=cm_agency),
+        "colleague": factories.User(role=Role.case_manager, agency=cm_agency),
+        "supervisor": factories.User(role=Role.case_manager_supervisor, agency=cm_agency),
+        "other_supervisor": factories.User(role=Role.case_manager_supervisor, agency=other_cm),
+        "outside_case_manager": factories.User(role=Role.case_manager, agency=other_cm),
+        "officer": factories.User(role=Role.officer, agency=police),
+        "prosecutor": factories.User(role=Role.prosecutor),
+        "defender": factories.User(role=Role.defender),
+        "coordinator": factories.User(role=Role.coordinator),
+        "privacy_officer": factories.User(role=Role.privacy_officer),
+        "admin": factories.User(role=Role.admin, agency=cm_agency),
+    }
+    person = factories.Person()
+    factories.Referral(
+        person_id=person.id,
+        referring_user=users["officer"],
+        case_management_agency_id=cm_agency.id,
+    )
+    factories.ClientAssignment(person_id=person.id, user_id=users["case_manager"].id)
+    factories.ClientAssignment(person_id=person.id, user_id=users["defender"].id, kind="defense")
+    return users, person
+
+
+# Who may keep each kept category of a client referred to a Part 2 program's agency and on
+# "case_manager"'s caseload. Treatment: only that Part 2 program's own staff.
+EXPECTED = {
+    "case_manager": True,
+    "colleague": False,
+    "supervisor": True,
+    "other_supervisor": False,
+    "outside_case_manager": False,
+    "officer": False,
+    "prosecutor": False,
+    "defender": False,
+    "coordinator": False,
+    "privacy_officer": False,
+    "admin": False,
+}
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED))
+def test_each_role_may_write_only_what_the_policy_grants(db, world, name):
+    users, person = world
+    viewer = viewer_of(db, users[name])
+    for category in (*KEPT, Category.treatment):
+        assert may_write(db, viewer, person.id, category) is EXPECTED[name], category
+    for category in (Category.identity, Category.referral, Category.legal):
+        assert may_write(db, viewer, person.id, category) is False
+
+
+def test_a_refused_write_is_logged_and_says_whether_the_client_is_unseen(db, world):
+    users, person = world
+    officer = viewer_of(db, users["officer"])
+    with pytest.raises(WriteRefused) as refused:
+        require_write(db, officer, person.id, Category.housing, actor_of(officer))
+    assert refused.value.reason == WriteRefusal.enforcement_rule
+    assert refused.value.not_found is False  # the referring officer sees who it is
+    admin = viewer_of(db, users["admin"])
+    with pytest.raises(WriteRefused) as refused:
+        require_write(db, admin, person.id, Category.housing, actor_of(admin))
+    assert refused.value.not_found is True
+    with pytest.raises(WriteRefused) as refused:
+        require_write(db, admin, 999_999, Category.housing, actor_of(admin))
+    assert refused.value.not_found is True
+    denied = db.exec(
+        select(LogEntry).where(LogEntry.tag == SecurityEventTag.access_denied.value)
+    ).all()
+    assert [e.detail["person_id"] for e in denied] == [person.id, person.id, 999_999]
+    assert {e.detail["category"] for e in denied} == {"housing"}
+    assert db.exec(select(RecordChange)).all() == []
+
+
+def test_record_section_change_keeps_the_history_and_refuses_a_stale_version(db, world):
+    users, person = world
+    viewer = viewer_of(db, users["case_manager"])
+    actor = actor_of(viewer)
+    grant = require_write(db, viewer, person.id, Category.housing, actor)
+    assert section_version(db, person.id, "housing") == 0
+
+    def save(based_on: int, previous: str | None, saved: str) -> RecordChange:
+        return record_section_change(
+            db,
+            viewer,
+            actor,
+            person.id,
+            "housing",
+            Category.housing,
+            based_on=based_on,
+            previous=None if previous is None else {"waitlist": previous},
+            saved={"waitlist": saved},
+            write_policy_version=grant.write_policy_version,
+        )
+
+    save(0, None, "Cedar")
+    db.commit()
+    save(1, "Cedar", "Birch")
+    db.commit()
+    with pytest.raises(StaleVersion) as stale:
+        save(1, "Cedar", "Oak")
+    db.rollback()
+    assert (stale.value.based_on, stale.value.current) == (1, 2)
+    changes = db.exec(select(RecordChange).order_by(RecordChange.version)).all()
+    assert [c.version for c in changes] == [1, 2]
+    assert json.loads(changes[1].previous) == {"waitlist": "Cedar"}
+    assert json.loads(changes[1].saved) == {"waitlist": "Birch"}
+    # Sealed at rest: the column holds no plain text.
+    raw = db.connection().exec_driver_sql("SELECT saved FROM record_change").all()
+    assert all("Birch" not in row[0] and "Cedar" not in row[0] for row in raw)
+    assert isinstance(RecordChange.__table__.c.saved.type, EncryptedText)
+    events = db.exec(
+        select(LogEntry).where(LogEntry.tag == SecurityEventTag.record_changed.value)
+    ).all()
+    assert [e.detail["version"] for e in events] == [1, 2]
+    assert all("Birch" not in json.dumps(e.detail) for e in events)
+    assert events[0].categories == ["housing"] and events[0].person_id == person.id
