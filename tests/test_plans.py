@@ -10,9 +10,11 @@ from types import SimpleNamespace
 from unittest import mock
 
 import pytest
+from fastapi.testclient import TestClient
 from sqlmodel import Session, col, select
 
 from hub.accounts.models import Agency, User
+from hub.accounts.services import create_api_token
 from hub.audit.log import Actor
 from hub.audit.models import LogEntry
 from hub.caserecord.models import RecordChange
@@ -39,6 +41,7 @@ from hub.vocabulary import (
     Role,
     SecurityEventTag,
     StepStatus,
+    TokenScope,
 )
 from tests.factories import ConsentFactory
 from tests.fixtures.referrals import actor_of, viewer_of
@@ -490,3 +493,77 @@ def test_the_plan_page_adds_a_goal_and_answers_bad_input_per_field(program, sign
         data={"goal": "x", "domain": "income", "csrf_token": prosecutor.csrf_token},
     )
     assert refused.status_code == 403
+
+
+# --- the API -----------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def api(app, db: Session):
+    clients: list[TestClient] = []
+
+    def _api(user: User, scope: TokenScope = TokenScope.read_write) -> TestClient:
+        token = create_api_token(db, Actor(request_id="plans"), user, "plans", 30, scope=scope)
+        client = TestClient(
+            app, base_url="https://testserver", headers={"Authorization": f"Bearer {token}"}
+        )
+        client.__enter__()
+        clients.append(client)
+        return client
+
+    yield _api
+    for client in clients:
+        client.__exit__(None, None, None)
+
+
+def test_the_api_writes_goals_steps_and_services_and_reads_the_plan(program, api):
+    cm = api(program.users["cm"])
+    base = f"/api/v1/clients/{program.person.id}"
+    created = cm.post(f"{base}/plan/goals", json={"goal": HOUSING_GOAL, "domain": "housing"})
+    assert created.status_code == 201, created.text
+    goal_id = created.json()["goal_id"]
+    step = cm.post(f"{base}/plan/goals/{goal_id}/steps", json={"step": "Call the landlord"})
+    assert step.status_code == 201, step.text
+    stale = cm.post(f"{base}/plan/goals/{goal_id}", json={"status": "met", "version": 0})
+    assert stale.status_code == 409
+    met = cm.post(f"{base}/plan/goals/{goal_id}", json={"status": "met", "version": 2})
+    assert met.status_code == 200, met.text
+    service = cm.post(
+        f"{base}/services",
+        json={
+            "kind": "motel_stay",
+            "provider": "Sea-Tac Motel",
+            "provided_on": "2026-11-01",
+            "cost": "80",
+            "funding_source": "lead",
+            "waitlist": "County housing voucher list",
+            "waitlist_place": "12",
+            "turn_came_on": "2026-10-20",
+            "goal_id": str(goal_id),
+        },
+    )
+    assert service.status_code == 201, service.text
+    assert service.json()["displacement"] is True
+    plan = cm.get(f"{base}/plan")
+    assert plan.status_code == 200
+    (goal,) = plan.json()["goals"]
+    assert goal["status"] == "met" and goal["steps"][0]["step"] == "Call the landlord"
+    assert goal["services"][0]["displacement"] is True
+    bad = cm.post(f"{base}/services", json={"kind": "spa", "funding_source": "x", "units": "0"})
+    assert bad.status_code == 422
+    fields = {p["field"] for p in bad.json()["detail"]}
+    assert {"kind", "funding_source", "units", "provider", "provided_on"} <= fields
+
+
+def test_the_api_refuses_read_only_tokens_and_police_writes(program, api):
+    base = f"/api/v1/clients/{program.person.id}"
+    reader = api(program.users["cm"], TokenScope.read)
+    assert (
+        reader.post(f"{base}/plan/goals", json={"goal": "x", "domain": "income"}).status_code == 403
+    )
+    officer = api(program.users["officer"])
+    assert (
+        officer.post(f"{base}/plan/goals", json={"goal": "x", "domain": "income"}).status_code
+        == 403
+    )
+    assert program.db.exec(select(PlanGoal)).all() == []

@@ -30,6 +30,7 @@ from hub.disclosure import routes as privacy_actions
 from hub.disclosure.releases import PolicyUnavailable, heard_of_a_release, policy_in_force
 from hub.disclosure.watcher import start_watching, stop_watching
 from hub.notifications import routes as notifications
+from hub.plans import api as plans_api
 from hub.plans import routes as plans
 from hub.privacy import routes as privacy_console
 from hub.referrals import api as referrals_api
@@ -124,6 +125,7 @@ def create_app() -> FastAPI:
     app.include_router(privacy_console.router)
     app.include_router(log_tiles.router)
     app.include_router(plans.router)
+    app.include_router(plans_api.router)
     app.include_router(services_ledger.router)
     _add_error_pages(app)
     return app
