@@ -34,6 +34,7 @@ from hub.clients.models import (
 )
 from hub.consents.models import Consent
 from hub.disclosure.models import BreakGlass, CourtOrder, CourtOrderDocument, PolicyRelease
+from hub.documents.models import ClientDocument
 from hub.mail.models import MailPreference, OutboxMail
 from hub.notifications.models import Notification
 from hub.plans.models import PlanStep
@@ -66,6 +67,7 @@ __all__ = [
     "ChargingDecision",
     "ChargingMatter",
     "ClientAssignment",
+    "ClientDocument",
     "Consent",
     "ContactEntry",
     "CourtOrder",

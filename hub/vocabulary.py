@@ -284,6 +284,7 @@ class SecurityEventTag(StrEnum):
     plan_step_changed = "client:plan_step:changed"
     service_recorded = "client:service:recorded"
     bridge_displacement = "program:bridge:displacement"
+    document_attached = "client:document:attached"
 
 
 class DeadlineStatus(StrEnum):
@@ -378,6 +379,9 @@ class DisclosureTag(StrEnum):
     # aggregate disclosure: no one named, logged as such).
     client_plan_read = "disclosure:client_plan:read"
     service_totals_read = "disclosure:service_totals:read"
+    # A client's documents: the list (what each is), and each download of one.
+    documents_read = "disclosure:client_documents:read"
+    document_read = "disclosure:client_document:read"
 
 
 class DisclosureOutcome(StrEnum):
@@ -612,4 +616,12 @@ class ServiceKind(StrEnum):
     substance_use_treatment = "substance_use_treatment"
     detox = "detox"
     medication_for_opioid_use = "medication_for_opioid_use"
+    other = "other"
+
+
+class DocumentKind(StrEnum):
+    """What a document attached to a client is (hub.documents)."""
+
+    signed_release = "signed_release"  # a consent as the client signed it
+    id_document = "id_document"
     other = "other"

@@ -37,6 +37,7 @@ RECORDER: dict[str, str] = {
     "discussion_flag": "flagged_by_id",
     "plan_step": "created_by_id",
     "service_record": "recorded_by_id",
+    "client_document": "uploaded_by_id",
 }
 
 

@@ -29,6 +29,7 @@ from hub.db import check_schema_current, get_engine
 from hub.disclosure import routes as privacy_actions
 from hub.disclosure.releases import PolicyUnavailable, heard_of_a_release, policy_in_force
 from hub.disclosure.watcher import start_watching, stop_watching
+from hub.documents import routes as documents
 from hub.notifications import routes as notifications
 from hub.plans import api as plans_api
 from hub.plans import routes as plans
@@ -127,6 +128,7 @@ def create_app() -> FastAPI:
     app.include_router(plans.router)
     app.include_router(plans_api.router)
     app.include_router(services_ledger.router)
+    app.include_router(documents.router)
     _add_error_pages(app)
     return app
 

@@ -4,6 +4,8 @@ Issue 14, items 4 and 6. `plan_goal` gains its life area (`domain`: substance us
 data, hub.disclosure.origin) and when it last changed; `plan_step` holds a goal's steps with
 status and date; `service_record` holds services given or bought with their funding source,
 and for a LEAD bridge the public waiting list, the client's place and the day their turn came.
+Item 7: `client_document` holds a document attached to a client or a consent (PDF, PNG or JPEG
+by its bytes), sealed at rest, of its own disclosure category.
 
 Revision ID: 0008plan
 Revises: 0008case
@@ -15,6 +17,7 @@ import sqlalchemy as sa
 import sqlmodel
 from alembic import op
 
+import hub.crypto
 import hub.db
 
 revision: str = "0008plan"
@@ -154,8 +157,68 @@ def upgrade() -> None:
             sa.Column("updated_at", hub.db.UTCDateTime(timezone=True), nullable=True)
         )
 
+    op.create_table(
+        "client_document",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("person_id", sa.Integer(), nullable=False),
+        sa.Column("consent_id", sa.Integer(), nullable=True),
+        sa.Column(
+            "kind",
+            sa.Enum(
+                "signed_release",
+                "id_document",
+                "other",
+                name="documentkind",
+                native_enum=False,
+                length=32,
+            ),
+            nullable=False,
+        ),
+        sa.Column(
+            "category",
+            sa.Enum(
+                "identity",
+                "demographics",
+                "contact",
+                "referral",
+                "legal",
+                "engagement",
+                "plan",
+                "housing",
+                "health",
+                "treatment",
+                name="category",
+                native_enum=False,
+                length=32,
+            ),
+            nullable=False,
+        ),
+        sa.Column("media_type", sqlmodel.sql.sqltypes.AutoString(length=32), nullable=False),
+        sa.Column("content", hub.crypto.EncryptedText(), nullable=False),
+        sa.Column("size_bytes", sa.Integer(), nullable=False),
+        sa.Column("sha256", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
+        sa.Column("uploaded_by_id", sa.Integer(), nullable=False),
+        sa.Column("uploaded_at", hub.db.UTCDateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(["consent_id"], ["consent.id"]),
+        sa.ForeignKeyConstraint(["person_id"], ["person.id"]),
+        sa.ForeignKeyConstraint(["uploaded_by_id"], ["user.id"]),
+        sa.PrimaryKeyConstraint("id"),
+    )
+    with op.batch_alter_table("client_document", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_client_document_consent_id"), ["consent_id"], unique=False
+        )
+        batch_op.create_index(
+            batch_op.f("ix_client_document_person_id"), ["person_id"], unique=False
+        )
+
 
 def downgrade() -> None:
+    with op.batch_alter_table("client_document", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_client_document_person_id"))
+        batch_op.drop_index(batch_op.f("ix_client_document_consent_id"))
+
+    op.drop_table("client_document")
     with op.batch_alter_table("plan_goal", schema=None) as batch_op:
         batch_op.drop_column("updated_at")
         batch_op.drop_column("domain")
