@@ -37,6 +37,7 @@ from hub.disclosure.models import BreakGlass, CourtOrder, CourtOrderDocument, Po
 from hub.documents.models import ClientDocument
 from hub.mail.models import MailPreference, OutboxMail
 from hub.notifications.models import Notification
+from hub.person_merges.models import PersonMerge
 from hub.plans.models import PlanStep
 from hub.privacy.models import ReviewFlag
 from hub.referrals.models import CaseloadRequest, IntakeAssessment, Referral, SocialContactEntry
@@ -91,6 +92,7 @@ __all__ = [
     "Person",
     "PersonAlias",
     "PersonContact",
+    "PersonMerge",
     "PlanGoal",
     "PlanStep",
     "PolicyRelease",

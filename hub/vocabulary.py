@@ -285,6 +285,10 @@ class SecurityEventTag(StrEnum):
     service_recorded = "client:service:recorded"
     bridge_displacement = "program:bridge:displacement"
     document_attached = "client:document:attached"
+    # Two records of one person merged: asked by one supervisor, confirmed by a second person.
+    merge_requested = "client:person:merge_requested"
+    merge_confirmed = "client:person:merged"
+    merge_refused = "client:person:merge_refused"
 
 
 class DeadlineStatus(StrEnum):
@@ -493,6 +497,7 @@ class Action(StrEnum):
     record_write = "clients:record:write"
     caseload_read = "clients:caseload:read"
     services_totals = "program:service_totals:read"
+    persons_merge = "clients:person:merge"
 
 
 class LogKind(StrEnum):
@@ -625,3 +630,11 @@ class DocumentKind(StrEnum):
     signed_release = "signed_release"  # a consent as the client signed it
     id_document = "id_document"
     other = "other"
+
+
+class MergeStatus(StrEnum):
+    """A merge of two records of one person (hub.person_merges): it takes a second person."""
+
+    pending = "pending"
+    merged = "merged"
+    refused = "refused"

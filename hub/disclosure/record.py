@@ -223,6 +223,8 @@ OUTSIDE_RECORD: dict[str, str] = {
     "plan_step": "a plan goal's steps, read with their goal through hub.disclosure.plans",
     "service_record": "services and the bridge-funding ledger, read through "
     "hub.disclosure.plans (plan, or health/treatment for a clinical kind)",
+    "person_merge": "which record of a person was merged into which (ids only): the tombstone "
+    "that keeps both numbers findable in the log and the accounting",
     "client_document": "documents attached to a client or a consent, each of its own category: "
     "listed and downloaded only through hub.disclosure.documents",
 }

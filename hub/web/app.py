@@ -31,6 +31,7 @@ from hub.disclosure.releases import PolicyUnavailable, heard_of_a_release, polic
 from hub.disclosure.watcher import start_watching, stop_watching
 from hub.documents import routes as documents
 from hub.notifications import routes as notifications
+from hub.person_merges import routes as person_merges
 from hub.plans import api as plans_api
 from hub.plans import routes as plans
 from hub.privacy import routes as privacy_console
@@ -129,6 +130,7 @@ def create_app() -> FastAPI:
     app.include_router(plans_api.router)
     app.include_router(services_ledger.router)
     app.include_router(documents.router)
+    app.include_router(person_merges.router)
     _add_error_pages(app)
     return app
 

@@ -5,7 +5,8 @@ data, hub.disclosure.origin) and when it last changed; `plan_step` holds a goal'
 status and date; `service_record` holds services given or bought with their funding source,
 and for a LEAD bridge the public waiting list, the client's place and the day their turn came.
 Item 7: `client_document` holds a document attached to a client or a consent (PDF, PNG or JPEG
-by its bytes), sealed at rest, of its own disclosure category.
+by its bytes), sealed at rest, of its own disclosure category. Item 8: `person_merge` records
+which record of a person was merged into which (a tombstone), and who asked and confirmed.
 
 Revision ID: 0008plan
 Revises: 0008case
@@ -212,8 +213,43 @@ def upgrade() -> None:
             batch_op.f("ix_client_document_person_id"), ["person_id"], unique=False
         )
 
+    op.create_table(
+        "person_merge",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("merged_person_id", sa.Integer(), nullable=False),
+        sa.Column("survivor_id", sa.Integer(), nullable=False),
+        sa.Column(
+            "status",
+            sa.Enum(
+                "pending", "merged", "refused", name="mergestatus", native_enum=False, length=32
+            ),
+            nullable=False,
+        ),
+        sa.Column("requested_by_id", sa.Integer(), nullable=False),
+        sa.Column("requested_at", hub.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("decided_by_id", sa.Integer(), nullable=True),
+        sa.Column("decided_at", hub.db.UTCDateTime(timezone=True), nullable=True),
+        sa.ForeignKeyConstraint(["decided_by_id"], ["user.id"]),
+        sa.ForeignKeyConstraint(["merged_person_id"], ["person.id"]),
+        sa.ForeignKeyConstraint(["requested_by_id"], ["user.id"]),
+        sa.ForeignKeyConstraint(["survivor_id"], ["person.id"]),
+        sa.PrimaryKeyConstraint("id"),
+    )
+    with op.batch_alter_table("person_merge", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_person_merge_merged_person_id"), ["merged_person_id"], unique=False
+        )
+        batch_op.create_index(
+            batch_op.f("ix_person_merge_survivor_id"), ["survivor_id"], unique=False
+        )
+
 
 def downgrade() -> None:
+    with op.batch_alter_table("person_merge", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_person_merge_survivor_id"))
+        batch_op.drop_index(batch_op.f("ix_person_merge_merged_person_id"))
+
+    op.drop_table("person_merge")
     with op.batch_alter_table("client_document", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_client_document_person_id"))
         batch_op.drop_index(batch_op.f("ix_client_document_consent_id"))
