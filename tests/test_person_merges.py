@@ -190,3 +190,34 @@ def test_the_accounting_for_either_number_lists_both(world):
         )
         listed = {s for section in report.sections for line in section.lines for s in line.seqs}
         assert {before.log_seq, after.log_seq} <= listed, number
+
+
+def test_the_merge_pages_ask_and_confirm_by_number(world, sign_in):
+    sup1 = sign_in(user=world.users["sup1"])
+    assert sup1.client.get("/person-merges").status_code == 200
+    asked = sup1.client.post(
+        "/person-merges",
+        data={
+            "merged_person_id": str(world.duplicate.id),
+            "survivor_id": str(world.on_file.id),
+            "csrf_token": sup1.csrf_token,
+        },
+    )
+    assert asked.status_code == 200, asked.text
+    merge = world.db.exec(select(PersonMerge)).one()
+    world.db.commit()
+    # No names on the page: record numbers only.
+    assert world.duplicate.last_name not in asked.text
+    again = sup1.client.post(
+        f"/person-merges/{merge.id}/confirm", data={"csrf_token": sup1.csrf_token}
+    )
+    assert again.status_code == 422
+    sup2 = sign_in(user=world.users["sup2"])
+    done = sup2.client.post(
+        f"/person-merges/{merge.id}/confirm", data={"csrf_token": sup2.csrf_token}
+    )
+    assert done.status_code == 200
+    world.db.refresh(merge)
+    assert merge.status == MergeStatus.merged
+    officer = sign_in(user=world.users["officer"])
+    assert officer.client.get("/person-merges").status_code == 403

@@ -9,9 +9,9 @@ from fastapi import APIRouter, Depends, Form, Request, status
 from fastapi.responses import HTMLResponse, Response
 
 from hub.accounts.sessions import Viewer
-from hub.person_merges.models import PersonMerge
 from hub.person_merges.services import (
     MergeRefused,
+    PendingMerge,
     confirm_merge,
     pending_merges,
     request_merge,
@@ -28,7 +28,7 @@ Merger = Annotated[Viewer, Depends(require(Action.persons_merge))]
 
 @dataclass
 class MergesPage(Page):
-    pending: list[PersonMerge] = field(default_factory=list)
+    pending: list[PendingMerge] = field(default_factory=list)
     error: str | None = None
 
 

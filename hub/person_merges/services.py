@@ -9,6 +9,9 @@ merged record stays as a tombstone (`person_merge`), so a search of the log or a
 of disclosures for either number finds both (`merge_family`). Each step is a security event;
 no client data is read, only record numbers."""
 
+from dataclasses import dataclass
+from datetime import datetime
+
 from sqlalchemy import Table, and_, func, or_, update
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, SQLModel, col, select
@@ -236,12 +239,23 @@ def merge_family(db: Session, person_id: int) -> list[int]:
         family = grown
 
 
-def pending_merges(db: Session) -> list[PersonMerge]:
+@dataclass(frozen=True)
+class PendingMerge:
+    """A merge awaiting a second person: record numbers only."""
+
+    id: int
+    merged_person_id: int
+    survivor_id: int
+    requested_at: datetime
+
+
+def pending_merges(db: Session) -> list[PendingMerge]:
     """Merges awaiting a second person, oldest first (ids only)."""
-    return list(
-        db.exec(
-            select(PersonMerge)
-            .where(PersonMerge.status == MergeStatus.pending)
-            .order_by(col(PersonMerge.requested_at))
-        ).all()
-    )
+    rows = db.exec(
+        select(PersonMerge)
+        .where(PersonMerge.status == MergeStatus.pending)
+        .order_by(col(PersonMerge.requested_at))
+    ).all()
+    return [
+        PendingMerge(m.id or 0, m.merged_person_id, m.survivor_id, m.requested_at) for m in rows
+    ]
