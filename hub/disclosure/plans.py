@@ -223,14 +223,9 @@ def disclose_plan(
         part2 = any(g.part2 for g in views) or any(
             s.part2 or s.category == C.treatment for s in services
         )
-        shown = sorted(
-            {C.plan} if plan_allowed else set(),
-            key=list(Category).index,
-        )
-        shown_categories = [c.value for c in shown]
-        for service in services:
-            if service.category.value not in shown_categories:
-                shown_categories.append(service.category.value)
+        shown = {C.plan} if plan_allowed else set()
+        shown |= {service.category for service in services}
+        shown_categories = [c.value for c in Category if c in shown]
         if part2 and C.treatment.value not in shown_categories:
             # Data a Part 2 program recorded is treatment data wherever it sits: the entry
             # lists treatment so the charging binding and the accountings find it.
