@@ -136,6 +136,56 @@ class PlaceKind(StrEnum):
     other = "other"
 
 
+class RecordSection(StrEnum):
+    """The one-row sections of a client's record that have a form (hub.caserecord.sections)."""
+
+    contact = "contact"
+    housing = "housing"
+    health = "health"
+    status = "status"  # program status: engagement
+
+
+# HUD HMIS FY2024 3.917 current living situation, with the standard's words.
+HMIS_LIVING_SITUATIONS: dict[int, str] = {
+    116: "Place not meant for habitation",
+    101: "Emergency shelter, including a hotel or motel paid with a shelter voucher",
+    118: "Safe Haven",
+    215: "Foster care home or foster care group home",
+    206: "Hospital or other residential non-psychiatric medical facility",
+    207: "Jail, prison or juvenile detention facility",
+    225: "Long-term care facility or nursing home",
+    204: "Psychiatric hospital or other psychiatric facility",
+    205: "Substance abuse treatment facility or detox center",
+    302: "Transitional housing for homeless persons",
+    329: "Residential project or halfway house with no homeless criteria",
+    314: "Hotel or motel paid for without an emergency shelter voucher",
+    332: "Host home (non-crisis)",
+    335: "Staying or living in a family member's room, apartment or house",
+    336: "Staying or living in a friend's room, apartment or house",
+    312: "Staying or living with family, temporary tenure",
+    313: "Staying or living with friends, temporary tenure",
+    422: "Staying or living with family, permanent tenure",
+    423: "Staying or living with friends, permanent tenure",
+    410: "Rental by client, no ongoing housing subsidy",
+    435: "Rental by client, with ongoing housing subsidy",
+    411: "Owned by client, no ongoing housing subsidy",
+    421: "Owned by client, with ongoing housing subsidy",
+    17: "Other",
+    37: "Worker unable to determine",
+    8: "Client doesn't know",
+    9: "Client prefers not to answer",
+    99: "Data not collected",
+}
+
+
+class CaseloadSort(StrEnum):
+    """The orders a caseload page reads in (hub.disclosure.caseload)."""
+
+    last_contact = "last_contact"  # never seen first, then the longest unseen: whom to seek out
+    name = "name"
+    status = "status"
+
+
 class WriteCondition(StrEnum):
     """What a write-policy line (policies/write.csv) may require beyond the relationship."""
 
@@ -279,6 +329,7 @@ class SecurityEventTag(StrEnum):
     witness_refused = "audit:witness:refused"
     # Issue 14: a section of a client's record saved (its earlier value kept in record_change).
     record_changed = "client:record:changed"
+    contact_logged = "client:contact:logged"
     # Issue 14: the client-set plan and the services and bridge-funding ledger.
     plan_goal_changed = "client:plan_goal:changed"
     plan_step_changed = "client:plan_step:changed"

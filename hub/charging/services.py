@@ -157,6 +157,7 @@ def record_new_arrest(
     if person is None or person.program_status not in (
         ProgramStatus.enrolled,
         ProgramStatus.active,
+        ProgramStatus.re_engaged,
     ):
         # Same answer for "no such person" and "not a client": an officer learns nothing.
         raise ChargingError("make an arrest referral for a person who is not an enrolled client")

@@ -22,6 +22,7 @@ from sqlmodel import Session, SQLModel
 
 from hub.accounts.models import Agency, User
 from hub.accounts.passwords import hash_password
+from hub.caserecord.models import ContactEntry, RecordChange
 from hub.charging.models import ChargingDecision, ChargingMatter
 from hub.clients.models import (
     CaseNote,
@@ -37,6 +38,7 @@ from hub.clients.models import (
 from hub.consents.models import Consent
 from hub.crypto import key_ring
 from hub.demo import phrases
+from hub.demo.caserecord import demo_contact_rows, re_engage
 from hub.referrals.models import IntakeAssessment, Referral, SocialContactEntry
 from hub.settings import get_settings
 from hub.vocabulary import (
@@ -253,6 +255,7 @@ def build_demo(
             _plan_person(i, seed, fake, today, deadline, staff)
             for i in range(start, min(persons, start + CHUNK))
         ]
+        re_engage([plan.person for plan in plans])
         _insert_persons(
             conn,
             plans,
@@ -1094,6 +1097,12 @@ def _insert_persons(
         rank += 1
     for model, rows in children.items():
         _insert(conn, model, rows)
+    # Issue 14: the contact log and status history behind each caseload client's record.
+    contacts, changes = demo_contact_rows(
+        [(pid, plan.person, plan.assignments) for pid, plan in zip(person_ids, plans, strict=True)]
+    )
+    _insert(conn, ContactEntry, contacts)
+    _insert(conn, RecordChange, changes)
     intakes = []
     for plan, referral_id in zip(plans, referral_ids, strict=True):
         if plan.intake is not None:

@@ -231,7 +231,12 @@ OUTSIDE_RECORD: dict[str, str] = {
 
 # Participation: enrolled and still in the program, engaged or not (no sanctions: LEAD).
 _PARTICIPANT_STATUSES = frozenset(
-    {ProgramStatus.enrolled, ProgramStatus.active, ProgramStatus.not_engaged}
+    {
+        ProgramStatus.enrolled,
+        ProgramStatus.active,
+        ProgramStatus.not_engaged,
+        ProgramStatus.re_engaged,
+    }
 )
 MAX_SEARCH_RESULTS = 50
 # Candidates gathered and decided at a time: one set of fact queries each.

@@ -647,7 +647,11 @@ def _enrol_when_complete(db: Session, referral: Referral, person: Person, at: da
     if referral.screening_done_at is None or referral.intake_done_at is None:
         return
     # Both intake steps done: the person becomes a client.
-    if person.program_status not in (ProgramStatus.enrolled, ProgramStatus.active):
+    if person.program_status not in (
+        ProgramStatus.enrolled,
+        ProgramStatus.active,
+        ProgramStatus.re_engaged,
+    ):
         _set_status(person, ProgramStatus.enrolled, at)
 
 

@@ -21,6 +21,9 @@ from hub.accounts import routes as accounts
 from hub.audit import routes as log_tiles
 from hub.audit.checkpoint import run_checkpointer
 from hub.audit.witnessing import checkpoint_and_witness_round
+from hub.caserecord import api as caserecord_api
+from hub.caserecord import caseload_routes as caseload
+from hub.caserecord import routes as caserecord
 from hub.charging import api as charging_api
 from hub.charging import routes as charging
 from hub.clients import api as clients_api
@@ -122,6 +125,9 @@ def create_app() -> FastAPI:
     app.include_router(charging_api.router)
     app.include_router(clients.router)
     app.include_router(clients_api.router)
+    app.include_router(caserecord.router)
+    app.include_router(caseload.router)
+    app.include_router(caserecord_api.router)
     app.include_router(privacy_actions.router)
     app.include_router(workgroup.router)
     app.include_router(privacy_console.router)

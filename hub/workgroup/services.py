@@ -100,7 +100,12 @@ KIND_CATEGORY: dict[AgendaItemKind, Category | None] = {
     AgendaItemKind.not_seen: Category.engagement,
     AgendaItemKind.manual: Category.identity,
 }
-_PARTICIPANT_STATUSES = (ProgramStatus.enrolled, ProgramStatus.active, ProgramStatus.not_engaged)
+_PARTICIPANT_STATUSES = (
+    ProgramStatus.enrolled,
+    ProgramStatus.active,
+    ProgramStatus.not_engaged,
+    ProgramStatus.re_engaged,
+)
 _OPEN_MEETING = (MeetingStatus.published, MeetingStatus.held)
 
 

@@ -1,0 +1,117 @@
+"""How long a case manager's caseload page (GET /caseload) takes through the real route with a
+TestClient, on SQLite with the demo program's data: every client on the page decided for case
+management, only the allowed columns read, one disclosure entry appended, one commit. The case
+manager is given CLIENTS clients (the demo's caseload plus reassigned ones) first.
+
+    .venv/bin/python bench/bench_caseload.py [--clients 60] [--iterations 100] [--persons 300]
+
+Prints median and p99 in milliseconds; asserts nothing. (Issue 14's target is measured at
+`hub demo --scale 100 --build-only`; --persons sets the demo size here.)
+"""
+
+import argparse
+import os
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from hub.crypto import generate_environment
+
+os.environ.update({k: v for k, v in generate_environment().items() if k not in os.environ})
+os.environ["HUB_CHECKPOINT_INTERVAL_SECONDS"] = "3600"  # sign no checkpoints while timing
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+def give_caseload(db, clients: int) -> int:  # type: ignore[no-untyped-def]
+    """The first demo case manager, with `clients` open caseload assignments; their user id."""
+    from sqlmodel import col, select
+
+    from hub.accounts.models import User
+    from hub.clients.models import ClientAssignment
+    from hub.vocabulary import AssignmentKind, Role
+
+    manager = db.exec(
+        select(User).where(User.role == Role.case_manager).order_by(col(User.id))
+    ).first()
+    assert manager is not None
+    open_ones = db.exec(
+        select(ClientAssignment)
+        .join(User, col(User.id) == ClientAssignment.user_id)
+        .where(
+            col(ClientAssignment.ended_at).is_(None),
+            ClientAssignment.kind == AssignmentKind.caseload,
+            User.agency_id == manager.agency_id,
+        )
+        .order_by(col(ClientAssignment.id))
+    ).all()
+    mine = [a for a in open_ones if a.user_id == manager.id]
+    for assignment in [a for a in open_ones if a.user_id != manager.id]:
+        if len(mine) >= clients:
+            break
+        assignment.user_id = manager.id
+        db.add(assignment)
+        mine.append(assignment)
+    db.commit()
+    return int(manager.id)  # type: ignore[arg-type]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--clients", type=int, default=60)
+    parser.add_argument("--iterations", type=int, default=100)
+    parser.add_argument("--persons", type=int, default=300)
+    args = parser.parse_args()
+
+    with tempfile.TemporaryDirectory() as scratch:
+        url = f"sqlite:///{scratch}/bench.db"
+        os.environ["HUB_DATABASE_URL"] = url
+        from fastapi.testclient import TestClient
+        from sqlmodel import Session
+
+        from hub.accounts.models import User
+        from hub.accounts.sessions import start_session
+        from hub.db import engine_for
+        from hub.demo.services import rebuild_demo
+        from hub.settings import get_settings
+        from hub.web.app import create_app
+
+        get_settings.cache_clear()
+        rebuild_demo(url, 2011, args.persons)
+        engine = engine_for(url)
+        with Session(engine, expire_on_commit=False) as db:
+            manager_id = give_caseload(db, args.clients)
+            manager = db.get(User, manager_id)
+            assert manager is not None
+            token, _ = start_session(
+                db, manager, mfa_passed=True, address="bench", user_agent="bench"
+            )
+            db.commit()
+        with TestClient(create_app(), base_url="https://testserver") as client:
+            client.cookies.set(get_settings().session_cookie_name, token)
+            first = client.get("/caseload")
+            assert first.status_code == 200, first.status_code
+            total = first.text.split(" client", 1)[0].rsplit(">", 1)[-1]
+            timings = []
+            for _ in range(args.iterations):
+                started = time.perf_counter()
+                response = client.get("/caseload")
+                timings.append((time.perf_counter() - started) * 1000)
+                assert response.status_code == 200
+        print(
+            f"caseload page of a case manager with {total} clients (first page of 25; SQLite, "
+            f"{args.persons} demo persons, {args.iterations} renders): "
+            f"median {statistics.median(timings):.1f} ms, p99 {percentile(timings, 0.99):.1f} ms"
+        )
+        engine.dispose()
+
+
+if __name__ == "__main__":
+    main()
