@@ -18,6 +18,7 @@ from hub.person_merges.services import (
     MergeRefused,
     confirm_merge,
     merge_family,
+    refuse_merge,
     request_merge,
 )
 from hub.plans.forms import GoalForm
@@ -221,3 +222,20 @@ def test_the_merge_pages_ask_and_confirm_by_number(world, sign_in):
     assert merge.status == MergeStatus.merged
     officer = sign_in(user=world.users["officer"])
     assert officer.client.get("/person-merges").status_code == 403
+
+
+def test_a_refused_merge_moves_nothing(world):
+    merge = _ask(world)
+    with pytest.raises(MergeRefused):
+        refuse_merge(world.db, world.viewer("other_sup"), merge.id, world.actor("other_sup"))
+    refuse_merge(world.db, world.viewer("sup2"), merge.id, world.actor("sup2"))
+    assert world.db.get(PersonMerge, merge.id).status == MergeStatus.refused
+    with pytest.raises(MergeRefused):
+        confirm_merge(world.db, world.viewer("privacy"), merge.id, world.actor("privacy"))
+    assert merge_family(world.db, world.duplicate.id) == [world.duplicate.id]
+    referral = world.db.exec(select(Referral).where(Referral.person_id == world.duplicate.id))
+    assert referral.one()
+    refused = world.db.exec(
+        select(LogEntry).where(LogEntry.tag == SecurityEventTag.merge_refused.value)
+    ).one()
+    assert refused.detail["merged_person_id"] == world.duplicate.id

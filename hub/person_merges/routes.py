@@ -14,6 +14,7 @@ from hub.person_merges.services import (
     PendingMerge,
     confirm_merge,
     pending_merges,
+    refuse_merge,
     request_merge,
 )
 from hub.vocabulary import Action
@@ -71,3 +72,12 @@ def confirm(request: Request, db: DB, viewer: Merger, merge_id: RecordNumber) ->
     except MergeRefused as exc:
         return _page(request, db, viewer, status.HTTP_422_UNPROCESSABLE_CONTENT, error=str(exc))
     return _page(request, db, viewer, messages=["Merged: the records are one."])
+
+
+@router.post("/person-merges/{merge_id}/refuse", response_class=HTMLResponse)
+def refuse(request: Request, db: DB, viewer: Merger, merge_id: RecordNumber) -> Response:
+    try:
+        refuse_merge(db, viewer, merge_id, log_actor(request, viewer))
+    except MergeRefused as exc:
+        return _page(request, db, viewer, status.HTTP_422_UNPROCESSABLE_CONTENT, error=str(exc))
+    return _page(request, db, viewer, messages=["Refused: the records stay apart."])

@@ -219,6 +219,43 @@ def confirm_merge(db: Session, viewer: Viewer, merge_id: int, actor: Actor) -> P
         return merge
 
 
+def refuse_merge(db: Session, viewer: Viewer, merge_id: int, actor: Actor) -> PersonMerge:
+    """The second person says they are not one person: nothing moves; logged. Whoever may
+    confirm may refuse, and the one who asked may withdraw it."""
+    with rollback_on_error(db):
+        merge = db.get(PersonMerge, merge_id)
+        if merge is None or merge.status != MergeStatus.pending:
+            raise _refuse(
+                db, actor, "No merge of that number awaits a decision.", merge_id=merge_id
+            )
+        requester = db.get(User, merge.requested_by_id)
+        same_agency = requester is not None and requester.agency_id == viewer.agency_id
+        if not (
+            viewer.role == Role.privacy_officer
+            or (viewer.role == Role.case_manager_supervisor and same_agency)
+        ):
+            raise _refuse(
+                db,
+                actor,
+                "Another supervisor of the agency or a privacy officer decides.",
+                merge_id=merge_id,
+            )
+        merge.status = MergeStatus.refused
+        merge.decided_by_id = viewer.user_id
+        merge.decided_at = utcnow()
+        db.add(merge)
+        db.flush()
+        detail = {
+            "merge_id": merge.id,
+            "merged_person_id": merge.merged_person_id,
+            "survivor_id": merge.survivor_id,
+        }
+        append_and_commit(
+            db, actor, _event(SecurityEventTag.merge_refused, merge.survivor_id, detail)
+        )
+        return merge
+
+
 def merge_family(db: Session, person_id: int) -> list[int]:
     """This client's number and every number merged with it (survivor and tombstones), so
     that the log and the accounting of disclosures for either find both. Ids only."""
