@@ -20,11 +20,15 @@ from hub.web.dependencies import FORM_TYPES, SAFE_METHODS
 UNREADABLE = "The request is not valid UTF-8 text; nothing was changed."
 NUL = "The request holds a NUL character, which no field takes; nothing was changed."
 _MARK = "unreadable_input"
-# The routes that take a file (hub.documents): their multipart body holds a binary part, so it
-# is not read as text (each text field is a choice from a list, checked by the service); its
-# size is counted as it arrives and the upload refused (413) once past the limit and the form
-# around it, before the rest is read.
-UPLOAD_PATHS = re.compile(r"^/clients/[0-9]+/documents$")
+# The routes that take a binary file (a client's document), by the setting that bounds it:
+# their multipart body holds a binary part, so it is not read as text (each text field there
+# is a choice from a list or a number, checked by the route and the service); its size is
+# counted as it arrives and the upload refused (413) once past the limit and the form around
+# it, before the rest is read. (A court order's copy still goes through the text check: its
+# form has free text, which this check keeps from being stored with replacement characters.)
+UPLOAD_PATHS: tuple[tuple[re.Pattern[str], str], ...] = (
+    (re.compile(r"^/clients/[0-9]+/documents$"), "document_max_bytes"),
+)
 UPLOAD_OVERHEAD = 64 * 1024
 TOO_LARGE = "The file is larger than the hub takes; nothing was changed."
 
@@ -71,10 +75,11 @@ class ReadableForms:
         ):
             await self.app(scope, receive, send)
             return
-        upload = bool(UPLOAD_PATHS.match(scope.get("path", ""))) and content_type.startswith(
-            "multipart/form-data"
+        setting = next(
+            (name for path, name in UPLOAD_PATHS if path.match(scope.get("path", ""))), None
         )
-        limit = get_settings().document_max_bytes + UPLOAD_OVERHEAD
+        upload = setting is not None and content_type.startswith("multipart/form-data")
+        limit = int(getattr(get_settings(), setting or "document_max_bytes")) + UPLOAD_OVERHEAD
         declared = _header(scope, b"content-length")
         if upload and declared.isdigit() and int(declared) > limit:
             await PlainTextResponse(TOO_LARGE, status_code=413)(scope, receive, send)
