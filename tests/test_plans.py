@@ -495,6 +495,59 @@ def test_the_plan_page_adds_a_goal_and_answers_bad_input_per_field(program, sign
     assert refused.status_code == 403
 
 
+def test_the_plan_page_keeps_steps_services_and_a_bridges_end(program, sign_in):
+    goal_id = program.goal("cm", HOUSING_GOAL, "housing")
+    cm = sign_in(user=program.users["cm"])
+    url = f"/clients/{program.person.id}/plan"
+    htmx = {"HX-Request": "true", "X-CSRF-Token": cm.csrf_token}
+    step = cm.client.post(
+        f"{url}/goals/{goal_id}/steps",
+        data={"step": "Ask at the housing authority", "on_date": "2026-11-25"},
+        headers=htmx,
+    )
+    assert step.status_code == 200 and "Ask at the housing authority" in step.text
+    (step_id,) = program.db.exec(select(PlanStep.id)).all()
+    program.db.commit()
+    done = cm.client.post(
+        f"{url}/goals/{goal_id}/steps/{step_id}", data={"status": "done"}, headers=htmx
+    )
+    assert done.status_code == 200
+    bad_step = cm.client.post(
+        f"{url}/goals/{goal_id}/steps", data={"step": "", "on_date": "9999-01-01"}, headers=htmx
+    )
+    assert 'data-field-error="step"' in bad_step.text
+    assert 'data-field-error="on_date"' in bad_step.text
+    bridge = cm.client.post(
+        f"/clients/{program.person.id}/services",
+        data={
+            "kind": "motel_stay",
+            "provider": "Sea-Tac Motel",
+            "provided_on": "2026-11-10",
+            "cost": "70",
+            "funding_source": "lead",
+            "waitlist": "County housing voucher list",
+            "waitlist_place": "9",
+            "goal_id": str(goal_id),
+        },
+        headers=htmx,
+    )
+    assert bridge.status_code == 200 and "Bridges" in bridge.text
+    (service_id,) = program.db.exec(select(ServiceRecord.id)).all()
+    program.db.commit()
+    ended = cm.client.post(
+        f"/clients/{program.person.id}/services/{service_id}/turn",
+        data={"turn_came_on": "2026-11-05"},
+        headers=htmx,
+    )
+    assert ended.status_code == 200
+    assert "data-displacement" in ended.text and "turn came 2026-11-05" in ended.text
+    # A goal of no one you may see answers as none, and the attempt is logged.
+    assert (
+        cm.client.post(f"{url}/goals/999999/steps", data={"step": "x"}, headers=htmx).status_code
+        == 404
+    )
+
+
 # --- the API -----------------------------------------------------------------------------------
 
 
