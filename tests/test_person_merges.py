@@ -222,6 +222,15 @@ def test_the_merge_pages_ask_and_confirm_by_number(world, sign_in):
     assert merge.status == MergeStatus.merged
     officer = sign_in(user=world.users["officer"])
     assert officer.client.get("/person-merges").status_code == 403
+    # The privacy console's timeline of either number leads to the other's.
+    privacy = sign_in(user=world.users["privacy"])
+    for number, other in (
+        (world.on_file.id, world.duplicate.id),
+        (world.duplicate.id, world.on_file.id),
+    ):
+        timeline = privacy.client.get(f"/privacy/clients/{number}")
+        assert timeline.status_code == 200
+        assert f'data-merged-with="{other}"' in timeline.text
 
 
 def test_a_refused_merge_moves_nothing(world):
