@@ -620,3 +620,20 @@ def test_the_api_refuses_read_only_tokens_and_police_writes(program, api):
         == 403
     )
     assert program.db.exec(select(PlanGoal)).all() == []
+
+
+def test_the_client_may_reword_a_goal_and_the_history_keeps_the_old_words(program):
+    goal_id = program.goal("cm", HOUSING_GOAL, "housing")
+    reworded = GoalChangeForm(status="open", goal="A place of my own, any neighbourhood")
+    change_goal(
+        program.db, program.viewer("cm"), program.person.id, goal_id, reworded, program.actor("cm")
+    )
+    assert program.db.get(PlanGoal, goal_id).goal == "A place of my own, any neighbourhood"
+    last = program.db.exec(
+        select(RecordChange)
+        .where(RecordChange.section == f"plan_goal:{goal_id}")
+        .order_by(col(RecordChange.version).desc())
+    ).first()
+    assert HOUSING_GOAL in last.previous and "any neighbourhood" in last.saved
+    event = _entries(program.db, SecurityEventTag.plan_goal_changed.value)[-1]
+    assert event.detail["fields"] == ["goal"] and HOUSING_GOAL not in str(event.detail)
