@@ -245,7 +245,7 @@ def refuse_merge(db: Session, viewer: Viewer, merge_id: int, actor: Actor) -> Pe
         merge.decided_at = utcnow()
         db.add(merge)
         db.flush()
-        detail = {
+        detail: dict[str, object] = {
             "merge_id": merge.id,
             "merged_person_id": merge.merged_person_id,
             "survivor_id": merge.survivor_id,
