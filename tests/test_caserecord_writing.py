@@ -9,6 +9,7 @@ from sqlmodel import Session, select
 
 from hub.audit.models import LogEntry
 from hub.caserecord.models import RecordChange
+from hub.caserecord.sections import save_section
 from hub.caserecord.tables import check_write_tables, read_write_rows
 from hub.caserecord.writing import (
     WRITE_TABLES_DIR,
@@ -21,8 +22,19 @@ from hub.caserecord.writing import (
     section_version,
 )
 from hub.crypto import EncryptedText
+from hub.disclosure.history import disclose_history
 from hub.disclosure.policy import POLICY_DIR, PolicyError
-from hub.vocabulary import AgencyKind, Category, Role, SecurityEventTag, WriteRefusal
+from hub.vocabulary import (
+    AgencyKind,
+    Category,
+    ConsentKind,
+    DisclosureTag,
+    Purpose,
+    RecordSection,
+    Role,
+    SecurityEventTag,
+    WriteRefusal,
+)
 from tests.fixtures.referrals import actor_of, viewer_of
 
 KEPT = (Category.contact, Category.engagement, Category.plan, Category.housing, Category.health)
@@ -182,3 +194,47 @@ def test_record_section_change_keeps_the_history_and_refuses_a_stale_version(db,
     assert [e.detail["version"] for e in events] == [1, 2]
     assert all("Birch" not in json.dumps(e.detail) for e in events)
     assert events[0].categories == ["housing"] and events[0].person_id == person.id
+
+
+def test_history_is_read_under_the_read_policy_and_part2_by_source(db, world, factories):
+    """The case manager works for a Part 2 program, so their housing change is Part 2 data:
+    the client's defender sees it only under a Part 2 consent naming their office."""
+    users, person = world
+    writer = viewer_of(db, users["case_manager"])
+    save_section(
+        db,
+        writer,
+        actor_of(writer),
+        person.id,
+        RecordSection.housing,
+        {"waitlist": "Harbor House"},
+        based_on=0,
+    )
+    defender = viewer_of(db, users["defender"])
+
+    def housing_history() -> list:
+        history = disclose_history(db, defender, person.id, Purpose.defense, actor_of(defender))
+        return [c for c in history.changes if c.category == Category.housing]
+
+    assert housing_history() == []
+    consent = {
+        "person_id": person.id,
+        "recipient_agency_id": users["defender"].agency_id,
+        "discloser_agency_id": users["case_manager"].agency_id,
+        "created_by_id": users["case_manager"].id,
+    }
+    factories.Consent(kind=ConsentKind.general, **consent)
+    assert housing_history() == []  # a general consent does not release Part 2 data
+    factories.Consent(kind=ConsentKind.part2, **consent)
+    shown = housing_history()
+    assert [c.saved["waitlist"] for c in shown] == ["Harbor House"] and shown[0].part2
+    reads = db.exec(
+        select(LogEntry).where(LogEntry.tag == DisclosureTag.record_history_read.value)
+    ).all()
+    assert [("treatment" in e.categories) for e in reads] == [False, False, True]
+    # The case manager's own history shows it, the officer's none of it.
+    mine = disclose_history(db, writer, person.id, Purpose.case_management, actor_of(writer))
+    assert [c.section for c in mine.changes] == ["housing"]
+    officer = viewer_of(db, users["officer"])
+    theirs = disclose_history(db, officer, person.id, Purpose.referral, actor_of(officer))
+    assert theirs.changes == ()
