@@ -36,13 +36,17 @@ from hub.clients.models import (
 )
 from hub.consents.models import Consent
 from hub.disclosure.models import BreakGlass, CourtOrder, CourtOrderDocument, PolicyRelease
+from hub.documents.models import ClientDocument
 from hub.hearings.models import CourtHearing, CourtHearingChange
 from hub.identity.models import IdentityLink, IdentityProvider, OidcAuthorization, OidcSession
 from hub.mail.models import MailPreference, OutboxMail
 from hub.notifications.models import Notification
+from hub.person_merges.models import PersonMerge
+from hub.plans.models import PlanStep
 from hub.privacy.models import ReviewFlag
 from hub.referrals.models import CaseloadRequest, IntakeAssessment, Referral, SocialContactEntry
 from hub.research.models import ResearchProtocol
+from hub.services_ledger.models import ServiceRecord
 from hub.site import SiteSetting
 from hub.workgroup.models import (
     ActionItem,
@@ -73,6 +77,7 @@ __all__ = [
     "ChargingDecision",
     "ChargingMatter",
     "ClientAssignment",
+    "ClientDocument",
     "Consent",
     "ContactEntry",
     "CourtHearing",
@@ -102,13 +107,16 @@ __all__ = [
     "Person",
     "PersonAlias",
     "PersonContact",
+    "PersonMerge",
     "PlanGoal",
+    "PlanStep",
     "PolicyRelease",
     "RecordChange",
     "RecoveryCode",
     "Referral",
     "ResearchProtocol",
     "ReviewFlag",
+    "ServiceRecord",
     "SignInAttempt",
     "SiteSetting",
     "SocialContactEntry",

@@ -107,6 +107,11 @@ GRANTS: dict[Action, frozenset[Role]] = {
             Role.privacy_officer,
         }
     ),
+    # Issue 14: the program office reads the ledger's monthly totals (an aggregate).
+    Action.services_totals: frozenset({Role.coordinator}),
+    # Merging two records of one person: a supervisor asks, another supervisor of the agency
+    # or a privacy officer confirms (hub.person_merges: no one widens their own access).
+    Action.persons_merge: frozenset({Role.case_manager_supervisor, Role.privacy_officer}),
 }
 
 

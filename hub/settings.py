@@ -119,6 +119,13 @@ class Settings(BaseSettings):
         description="How long a bearer token issued to an agency system's OAuth 2 client "
         "(POST /oauth/token) lasts.",
     )
+    document_max_bytes: int = Field(
+        default=10 * 1024 * 1024,
+        ge=1024,
+        le=50 * 1024 * 1024,
+        description="Largest document (PDF, PNG or JPEG) attached to a client or a consent; "
+        "a larger upload is refused as it arrives, before it is read in full.",
+    )
 
     # E-mail (hub.mail): notifications, invitations and security alerts, never personal data
     smtp_host: str | None = Field(

@@ -369,6 +369,16 @@ class SecurityEventTag(StrEnum):
     oidc_link_created = "account:oidc_link:created"
     oidc_logout = "account:oidc_session:logged_out"
     identity_provider_changed = "admin:identity_provider:changed"
+    # Issue 14: the client-set plan and the services and bridge-funding ledger.
+    plan_goal_changed = "client:plan_goal:changed"
+    plan_step_changed = "client:plan_step:changed"
+    service_recorded = "client:service:recorded"
+    bridge_displacement = "program:bridge:displacement"
+    document_attached = "client:document:attached"
+    # Two records of one person merged: asked by one supervisor, confirmed by a second person.
+    merge_requested = "client:person:merge_requested"
+    merge_confirmed = "client:person:merged"
+    merge_refused = "client:person:merge_refused"
 
 
 class OffenseLevel(StrEnum):
@@ -403,6 +413,16 @@ class HearingChange(StrEnum):
     # Issue 14: a section of a client's record saved (its earlier value kept in record_change).
     record_changed = "client:record:changed"
     contact_logged = "client:contact:logged"
+    # Issue 14: the client-set plan and the services and bridge-funding ledger.
+    plan_goal_changed = "client:plan_goal:changed"
+    plan_step_changed = "client:plan_step:changed"
+    service_recorded = "client:service:recorded"
+    bridge_displacement = "program:bridge:displacement"
+    document_attached = "client:document:attached"
+    # Two records of one person merged: asked by one supervisor, confirmed by a second person.
+    merge_requested = "client:person:merge_requested"
+    merge_confirmed = "client:person:merged"
+    merge_refused = "client:person:merge_refused"
 
 
 class DeadlineStatus(StrEnum):
@@ -498,6 +518,13 @@ class DisclosureTag(StrEnum):
     # Issue 14: a section's history of changes, and a case manager's or supervisor's caseload.
     record_history_read = "disclosure:record_history:read"
     caseload_read = "disclosure:caseload:read"
+    # Issue 14: a client's plan (goals, steps, services), and the ledger's monthly totals (an
+    # aggregate disclosure: no one named, logged as such).
+    client_plan_read = "disclosure:client_plan:read"
+    service_totals_read = "disclosure:service_totals:read"
+    # A client's documents: the list (what each is), and each download of one.
+    documents_read = "disclosure:client_documents:read"
+    document_read = "disclosure:client_document:read"
 
 
 class DisclosureOutcome(StrEnum):
@@ -520,6 +547,7 @@ class NotificationKind(StrEnum):
     new_arrest = "new_arrest"  # to the prosecuting office: a participant's new arrest
     arrest_to_reconcile = "arrest_to_reconcile"  # to case management: no participant matched
     court_date_near = "court_date_near"  # to the matter's office and the client's defender
+    bridge_displacement = "bridge_displacement"  # to the program office's coordinators
 
 
 class AgendaItemKind(StrEnum):
@@ -623,6 +651,8 @@ class Action(StrEnum):
     api_clients_read = "admin:api_client:read"
     api_clients_request = "admin:api_client:request"
     api_clients_approve = "admin:api_client:approve"
+    services_totals = "program:service_totals:read"
+    persons_merge = "clients:person:merge"
 
 
 class LogKind(StrEnum):
@@ -721,3 +751,73 @@ class SecurityAlert(StrEnum):
     new_address = "new_address"  # signed in from a network address not seen before
     password_changed = "password_changed"
     api_token_created = "api_token_created"
+
+
+class PlanDomain(StrEnum):
+    """The life area of a client-set goal. Substance use is treatment data (42 CFR Part 2)
+    whoever records it (hub.disclosure.origin)."""
+
+    housing = "housing"
+    health = "health"
+    income = "income"
+    legal = "legal"
+    relationships = "relationships"
+    substance_use = "substance_use"
+
+
+class GoalStatus(StrEnum):
+    """Harm reduction: a goal is met or set aside by the client, never "failed"."""
+
+    open = "open"
+    met = "met"
+    set_aside = "set_aside"
+
+
+class StepStatus(StrEnum):
+    planned = "planned"
+    done = "done"
+    set_aside = "set_aside"
+
+
+class FundingSource(StrEnum):
+    """Who paid for a service (the bridge-funding ledger)."""
+
+    lead = "lead"
+    medicaid = "medicaid"
+    other_public = "other_public"
+    other = "other"
+
+
+class ServiceKind(StrEnum):
+    """Services given or bought; hub.services_ledger.kinds says each one's category."""
+
+    motel_stay = "motel_stay"
+    rent_assistance = "rent_assistance"
+    transport = "transport"
+    phone = "phone"
+    id_documents = "id_documents"
+    food = "food"
+    storage = "storage"
+    legal_help = "legal_help"
+    medical_visit = "medical_visit"
+    mental_health_counseling = "mental_health_counseling"
+    substance_use_treatment = "substance_use_treatment"
+    detox = "detox"
+    medication_for_opioid_use = "medication_for_opioid_use"
+    other = "other"
+
+
+class DocumentKind(StrEnum):
+    """What a document attached to a client is (hub.documents)."""
+
+    signed_release = "signed_release"  # a consent as the client signed it
+    id_document = "id_document"
+    other = "other"
+
+
+class MergeStatus(StrEnum):
+    """A merge of two records of one person (hub.person_merges): it takes a second person."""
+
+    pending = "pending"
+    merged = "merged"
+    refused = "refused"

@@ -8,7 +8,7 @@ from sqlmodel import Field, SQLModel
 
 from hub.crypto import EncryptedText
 from hub.db import JSONList, enum_column, utc_field, utcnow
-from hub.vocabulary import Category, ProgramStatus
+from hub.vocabulary import Category, PlanDomain, ProgramStatus
 
 
 class Person(SQLModel, table=True):
@@ -82,6 +82,10 @@ class PlanGoal(SQLModel, table=True):
     status: str = Field(default="open", max_length=16)  # open | met | set_aside
     created_at: datetime = utc_field(default_factory=utcnow)
     created_by_id: int | None = Field(default=None, foreign_key="user.id")
+    # Issue 14: the life area (substance use is treatment data, hub.disclosure.origin) and when
+    # the goal last changed (its steps and services live in hub.plans, hub.services_ledger).
+    domain: PlanDomain | None = Field(default=None, sa_column=enum_column(PlanDomain))
+    updated_at: datetime | None = utc_field(default=None)
 
 
 class HousingRecord(SQLModel, table=True):

@@ -18,7 +18,7 @@ from sqlmodel import Session, SQLModel, col, select
 
 from hub.accounts.models import Agency, User
 from hub.clients.models import CaseNote, HealthRecord, HousingRecord, PersonContact, PlanGoal
-from hub.vocabulary import Category
+from hub.vocabulary import Category, PlanDomain
 from hub.workgroup.models import ActionItem, DiscussionFlag, ItemEntry
 
 # HUD HMIS 3.917 current living situation / 3.12 destination codes that name substance-use
@@ -35,6 +35,9 @@ RECORDER: dict[str, str] = {
     "item_entry": "author_id",
     "action_item": "created_by_id",
     "discussion_flag": "flagged_by_id",
+    "plan_step": "created_by_id",
+    "service_record": "recorded_by_id",
+    "client_document": "uploaded_by_id",
 }
 
 
@@ -55,6 +58,10 @@ def part2_origin(table: type[SQLModel]) -> ColumnElement[bool]:
     if table is HousingRecord:
         living = columns.living_situation
         return labelled | and_(living.is_not(None), living.in_(sorted(TREATMENT_LIVING_SITUATIONS)))
+    if table is PlanGoal:
+        # A substance-use goal is treatment data whoever records it (issue 14, item 4).
+        domain = columns.domain
+        return labelled | and_(domain.is_not(None), domain == PlanDomain.substance_use.value)
     return labelled
 
 

@@ -152,7 +152,17 @@ FIELD_MAP: dict[str, dict[str, Category | RowCategory]] = {
     },
     "plan_goal": {
         name: C.plan
-        for name in ("id", "person_id", "goal", "services", "status", "created_at", "created_by_id")
+        for name in (
+            "id",
+            "person_id",
+            "goal",
+            "services",
+            "status",
+            "created_at",
+            "created_by_id",
+            "domain",
+            "updated_at",
+        )
     },
     "housing_record": {
         name: C.housing
@@ -215,6 +225,13 @@ OUTSIDE_RECORD: dict[str, str] = {
     "through hub.disclosure.history, under that category's read policy",
     "contact_entry": "the contact log: engagement, its note of its own category; shown only "
     "through hub.disclosure.history",
+    "plan_step": "a plan goal's steps, read with their goal through hub.disclosure.plans",
+    "service_record": "services and the bridge-funding ledger, read through "
+    "hub.disclosure.plans (plan, or health/treatment for a clinical kind)",
+    "person_merge": "which record of a person was merged into which (ids only): the tombstone "
+    "that keeps both numbers findable in the log and the accounting",
+    "client_document": "documents attached to a client or a consent, each of its own category: "
+    "listed and downloaded only through hub.disclosure.documents",
 }
 
 # Participation: enrolled and still in the program, engaged or not (no sanctions: LEAD).
@@ -345,6 +362,8 @@ class PlanGoalEntry:
     created_at: datetime
     created_by_id: int | None
     part2: bool = False  # recorded by a Part 2 program: the 42 CFR 2.32 notice goes with it
+    domain: str | None = None  # substance use is treatment data (hub.disclosure.origin)
+    updated_at: datetime | None = None
 
 
 @dataclass(frozen=True)

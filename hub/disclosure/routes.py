@@ -25,6 +25,7 @@ from hub.consents.services import agencies_by_name
 from hub.db import record_number, utcnow
 from hub.disclosure import services
 from hub.disclosure.services import CourtOrderForm, PrivacyActionError
+from hub.documents.files import FileRefused, read_limited
 from hub.settings import get_settings
 from hub.vocabulary import Action, Category, Purpose
 from hub.web.dependencies import DB, log_actor, require
@@ -184,8 +185,11 @@ def court_order_form(request: Request, db: DB, viewer: CourtOrderOfficer) -> HTM
 def _upload(document: UploadFile | None) -> bytes:
     if document is None:
         raise PrivacyActionError("Upload the court order's copy as a PDF.")
-    # Read one byte past the limit: enough to refuse an oversized copy without holding it all.
-    return document.file.read(get_settings().court_order_max_bytes + 1)
+    # Read a chunk at a time and stop past the limit: an oversized copy is never held whole.
+    try:
+        return read_limited(document.file, get_settings().court_order_max_bytes)
+    except FileRefused as exc:
+        raise PrivacyActionError(str(exc)) from None
 
 
 @router.post("/court-orders", response_class=HTMLResponse)

@@ -34,6 +34,7 @@ TEXTS: dict[NotificationKind, str] = {
     NotificationKind.new_arrest: "Your office has a new arrest of a participant",
     NotificationKind.arrest_to_reconcile: "An arrest report awaits reconciliation",
     NotificationKind.court_date_near: "A court date on your calendar is near",
+    NotificationKind.bridge_displacement: "A bridge service was paid after the client's turn came",
 }
 
 CASE_MANAGEMENT_ROLES = frozenset({Role.case_manager, Role.case_manager_supervisor})

@@ -45,6 +45,7 @@ from hub.audit.tiles import TilesMissing
 from hub.clients.models import Person
 from hub.db import rollback_on_error, utcnow
 from hub.disclosure.notice import REDISCLOSURE_NOTICE_SHORT
+from hub.person_merges.services import merge_family
 from hub.privacy.search import Disclosure, client_disclosures, seq_range, site_zone
 from hub.vocabulary import PART2_CATEGORIES, LogKind, LogOutcome, Purpose, Role, SecurityEventTag
 
@@ -269,7 +270,12 @@ def generate_accounting(
         hipaa_since = since or _years_back(today, HIPAA_YEARS)
         part2_since = since or _years_back(today, PART2_YEARS)
         span = seq_range(db, min(hipaa_since, part2_since), until, zone)
-        found, _ = client_disclosures(db, person_id, span=span)
+        # A merged record's disclosures are the client's too (hub.person_merges): either
+        # number finds both.
+        found: list[Disclosure] = []
+        for pid in merge_family(db, person_id):
+            found += client_disclosures(db, pid, span=span)[0]
+        found = sorted({d.seq: d for d in found}.values(), key=lambda d: d.seq, reverse=True)
         disclosed = [d for d in found if d.disclosed]
 
         def local_day(d: Disclosure) -> date:

@@ -29,6 +29,7 @@ from hub.charging.models import DecisionFlag
 from hub.charging.services import flags_for
 from hub.db import MAX_LOG_SEQ
 from hub.disclosure.record import SearchError, SearchHit, SearchQuery, disclose_search
+from hub.person_merges.services import merge_family
 from hub.privacy.accounting import (
     Accounting,
     AccountingError,
@@ -123,6 +124,8 @@ class UserTimelinePage(Page):
 class ClientTimelinePage(Page):
     person_id: int = 0
     disclosures: list[Disclosure] = field(default_factory=list)
+    # Numbers merged with this one (hub.person_merges): their disclosures are the client's too.
+    merged_with: list[int] = field(default_factory=list)
     next_before: int | None = None
     names: Names = field(default_factory=Names)
 
@@ -472,6 +475,7 @@ def client_timeline(
         f"Disclosures of client #{person_id}",
         person_id=person_id,
         disclosures=disclosures,
+        merged_with=[p for p in merge_family(db, person_id) if p != person_id],
         next_before=next_before,
         names=names_for(
             db,

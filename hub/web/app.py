@@ -38,14 +38,19 @@ from hub.defense import routes as defense
 from hub.disclosure import routes as privacy_actions
 from hub.disclosure.releases import PolicyUnavailable, heard_of_a_release, policy_in_force
 from hub.disclosure.watcher import start_watching, stop_watching
+from hub.documents import routes as documents
 from hub.hearings import routes as hearings
 from hub.identity import routes as identity
 from hub.notifications import routes as notifications
+from hub.person_merges import routes as person_merges
+from hub.plans import api as plans_api
+from hub.plans import routes as plans
 from hub.privacy import routes as privacy_console
 from hub.privacy.flag_rounds import run_flag_rounds
 from hub.referrals import api as referrals_api
 from hub.referrals import routes as referrals
 from hub.research import routes as research
+from hub.services_ledger import routes as services_ledger
 from hub.settings import PROJECT_ROOT, get_settings
 from hub.web import home
 from hub.web.admission import AdmissionLimit
@@ -151,6 +156,11 @@ def create_app() -> FastAPI:
     app.include_router(defense.router)
     app.include_router(api_clients.router)
     app.include_router(api_client_oauth.router)
+    app.include_router(plans.router)
+    app.include_router(plans_api.router)
+    app.include_router(services_ledger.router)
+    app.include_router(documents.router)
+    app.include_router(person_merges.router)
     _add_error_pages(app)
     return app
 

@@ -7,16 +7,30 @@ all. FastAPI parses a route's form before any dependency runs, so the raw body i
 way in (`ReadableForms`, ASGI) and the request is refused with 422 by the app-wide dependency
 `readable_input`, through the app's error pages, before CSRF, the route or a query."""
 
+import re
 import urllib.parse
 
 from fastapi import HTTPException, Request, status
+from starlette.responses import PlainTextResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from hub.settings import get_settings
 from hub.web.dependencies import FORM_TYPES, SAFE_METHODS
 
 UNREADABLE = "The request is not valid UTF-8 text; nothing was changed."
 NUL = "The request holds a NUL character, which no field takes; nothing was changed."
 _MARK = "unreadable_input"
+# The routes that take a binary file (a client's document), by the setting that bounds it:
+# their multipart body holds a binary part, so it is not read as text (each text field there
+# is a choice from a list or a number, checked by the route and the service); its size is
+# counted as it arrives and the upload refused (413) once past the limit and the form around
+# it, before the rest is read. (A court order's copy still goes through the text check: its
+# form has free text, which this check keeps from being stored with replacement characters.)
+UPLOAD_PATHS: tuple[tuple[re.Pattern[str], str], ...] = (
+    (re.compile(r"^/clients/[0-9]+/documents$"), "document_max_bytes"),
+)
+UPLOAD_OVERHEAD = 64 * 1024
+TOO_LARGE = "The file is larger than the hub takes; nothing was changed."
 
 
 def problem_with_query(raw: bytes) -> str | None:
@@ -61,13 +75,28 @@ class ReadableForms:
         ):
             await self.app(scope, receive, send)
             return
+        setting = next(
+            (name for path, name in UPLOAD_PATHS if path.match(scope.get("path", ""))), None
+        )
+        upload = setting is not None and content_type.startswith("multipart/form-data")
+        limit = int(getattr(get_settings(), setting or "document_max_bytes")) + UPLOAD_OVERHEAD
+        declared = _header(scope, b"content-length")
+        if upload and declared.isdigit() and int(declared) > limit:
+            await PlainTextResponse(TOO_LARGE, status_code=413)(scope, receive, send)
+            return
         messages: list[Message] = []
+        size = 0
         while True:
             message = await receive()
             messages.append(message)
+            size += len(message.get("body", b""))
+            if upload and size > limit:
+                # Stop reading: the rest of the body is never taken in.
+                await PlainTextResponse(TOO_LARGE, status_code=413)(scope, receive, send)
+                return
             if message["type"] != "http.request" or not message.get("more_body", False):
                 break
-        if messages[-1]["type"] == "http.request":
+        if messages[-1]["type"] == "http.request" and not upload:
             body = b"".join(m.get("body", b"") for m in messages)
             problem = problem_with_form(body, content_type)
             if problem:

@@ -55,12 +55,20 @@ class SecurityHeaders:
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
+                given = message.get("headers", [])
                 headers: list[Any] = [
-                    (name, value)
-                    for name, value in message.get("headers", [])
-                    if name.lower() not in _OURS
+                    (name, value) for name, value in given if name.lower() not in _OURS
                 ]
                 headers.extend(_HEADERS)
+                # A download's own CSP that sandboxes it (hub.documents) is stricter: it stays.
+                sandboxed = [
+                    (name, value)
+                    for name, value in given
+                    if name.lower() == b"content-security-policy" and value.startswith(b"sandbox")
+                ]
+                if sandboxed:
+                    headers = [h for h in headers if h[0] != b"content-security-policy"]
+                    headers.extend(sandboxed)
                 if https:
                     headers.append(_HSTS)
                 headers.append((b"x-request-id", request_id.encode()))

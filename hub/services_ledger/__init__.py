@@ -1,0 +1,1 @@
+"""Services given or bought, and the bridge-funding ledger (issue 14, item 6)."""
