@@ -16,7 +16,10 @@ from hub.web.api import API_DEPENDENCIES, ApiError, Problem, api_errors
 from hub.web.dependencies import DB, log_actor, require
 
 router = APIRouter(
-    prefix="/api/v1", tags=["arrests"], responses=api_errors(), dependencies=API_DEPENDENCIES
+    prefix="/api/v1",
+    tags=["arrests", "charging"],
+    responses=api_errors(),
+    dependencies=API_DEPENDENCIES,
 )
 
 Reporter = Annotated[Viewer, Depends(require(Action.arrests_record))]

@@ -30,7 +30,7 @@ from hub.web.params import Count
 
 router = APIRouter(
     prefix="/api/v1",
-    tags=["record"],
+    tags=["record", "clients"],  # a client token needs clients:read or clients:write
     responses=api_errors(),
     dependencies=API_DEPENDENCIES,
 )

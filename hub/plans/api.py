@@ -39,7 +39,7 @@ RecordId = Annotated[int, Path(ge=1, le=MAX_RECORD_ID, description="The record's
 
 router = APIRouter(
     prefix="/api/v1",
-    tags=["plans"],
+    tags=["plans", "clients"],  # a client token needs clients:read or clients:write
     responses=api_errors(not_found="No client, goal or service this token may keep or see."),
     dependencies=API_DEPENDENCIES,
 )
