@@ -55,6 +55,10 @@ GRANTS: dict[Action, frozenset[Role]] = {
         {Role.case_manager, Role.case_manager_supervisor, Role.defender}
     ),
     Action.work_group_decide: frozenset({Role.prosecutor}),
+    # Issue 16: suppressed aggregates for the Policy Coordinating Group and the program office;
+    # the police department's eligible-arrest counts are imported by the program office.
+    Action.equity_read: frozenset({Role.policy_group, Role.coordinator, Role.sergeant}),
+    Action.equity_import: frozenset({Role.coordinator}),
     # A second person approves new access (hub.accounts.approvals.APPROVERS says whose).
     Action.access_approve: frozenset(
         {

@@ -26,6 +26,9 @@ class Role(StrEnum):
     coordinator = "coordinator"
     privacy_officer = "privacy_officer"
     admin = "admin"
+    # A member of the Policy Coordinating Group (agency leaders, community representatives):
+    # sees aggregates only, never a field about one client (issue 16).
+    policy_group = "policy_group"
 
 
 # Which roles an agency of each kind may hold. An agency's users are managed by its own admin
@@ -37,13 +40,19 @@ ROLES_BY_AGENCY_KIND: dict[AgencyKind, frozenset[Role]] = {
     ),
     AgencyKind.prosecution: frozenset({Role.prosecutor, Role.admin}),
     AgencyKind.defense: frozenset({Role.defender, Role.admin}),
-    AgencyKind.program_office: frozenset({Role.coordinator, Role.privacy_officer, Role.admin}),
+    AgencyKind.program_office: frozenset(
+        {Role.coordinator, Role.privacy_officer, Role.admin, Role.policy_group}
+    ),
     AgencyKind.oversight: frozenset({Role.privacy_officer, Role.admin}),
 }
 
 # Roles whose users work for law enforcement or prosecution: 42 CFR 2.12(d) and the program's
 # first rule keep treatment and health data from them whatever a consent says.
 ENFORCEMENT_ROLES = frozenset({Role.officer, Role.sergeant, Role.prosecutor})
+
+# Roles that see counts over many clients and never a client-level field: no policy line, no
+# consent and no court order discloses a client's record to them (hub.disclosure.policy).
+AGGREGATE_ONLY_ROLES = frozenset({Role.policy_group})
 
 
 class Category(StrEnum):
@@ -310,6 +319,9 @@ class DisclosureTag(StrEnum):
     # offense tracking number, the decision and its note).
     referral_overrides_read = "disclosure:referral_overrides:read"
     charging_matter_read = "disclosure:charging_matter:read"
+    # Counts over many clients (a dashboard, a report): names no one; its categories are what
+    # the counts drew on (hub.disclosure.aggregates).
+    aggregate_read = "disclosure:aggregate:read"
 
 
 class DisclosureOutcome(StrEnum):
@@ -416,6 +428,9 @@ class Action(StrEnum):
     work_group_flag = "work_group:client:flag"
     work_group_decide = "work_group:charging_decision:record"
     access_approve = "admin:access:approve"
+    # Issue 16: equity and outcome figures, suppressed aggregates only (hub.equity).
+    equity_read = "equity:dashboard:read"
+    equity_import = "equity:population:import"
 
 
 class LogKind(StrEnum):

@@ -103,6 +103,8 @@ EXPECTED: dict[Role, dict[Purpose, tuple[Grants, Grants]]] = {
     },
     Role.privacy_officer: {P.oversight: ({c: "glass" for c in C}, {})},
     Role.admin: {},
+    # Issue 16: aggregates only, never a client-level field, for any purpose.
+    Role.policy_group: {},
 }
 CONSENT_STATES = ("absent", "present", "revoked", "expired", "2.35")
 

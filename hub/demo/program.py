@@ -165,6 +165,7 @@ STAFF: tuple[tuple[str, Role, int], ...] = (
     ("program_office", Role.privacy_officer, 1),
     ("program_office", Role.admin, 1),
     ("oversight", Role.privacy_officer, 1),
+    ("program_office", Role.policy_group, 2),
 )
 
 # Readable passphrase words; a demo password is three of them and a number.
