@@ -33,6 +33,7 @@ from hub.clients.models import (
 )
 from hub.consents.models import Consent
 from hub.disclosure.models import BreakGlass, CourtOrder, CourtOrderDocument, PolicyRelease
+from hub.equity.models import EligibleArrestCount, EligibleArrestImport
 from hub.mail.models import MailPreference, OutboxMail
 from hub.notifications.models import Notification
 from hub.privacy.models import ReviewFlag
@@ -69,6 +70,8 @@ __all__ = [
     "DecisionDisclosure",
     "DecisionFlag",
     "DiscussionFlag",
+    "EligibleArrestCount",
+    "EligibleArrestImport",
     "EnrolmentLink",
     "HealthRecord",
     "HousingRecord",
