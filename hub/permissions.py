@@ -59,6 +59,7 @@ GRANTS: dict[Action, frozenset[Role]] = {
     # the police department's eligible-arrest counts are imported by the program office.
     Action.equity_read: frozenset({Role.policy_group, Role.coordinator, Role.sergeant}),
     Action.equity_import: frozenset({Role.coordinator}),
+    Action.equity_officers: frozenset({Role.sergeant, Role.coordinator}),
     # A second person approves new access (hub.accounts.approvals.APPROVERS says whose).
     Action.access_approve: frozenset(
         {

@@ -232,6 +232,8 @@ class SecurityEventTag(StrEnum):
     # Issue 19: a witness refused a checkpoint: the log showed it another tree of a size it had
     # cosigned (a split view), or a smaller tree than it had cosigned (a rollback).
     witness_refused = "audit:witness:refused"
+    # Issue 16: a month of the police department's eligible-arrest counts imported (aggregates).
+    eligible_arrests_imported = "equity:eligible_arrests:imported"
 
 
 class DeadlineStatus(StrEnum):
@@ -431,6 +433,8 @@ class Action(StrEnum):
     # Issue 16: equity and outcome figures, suppressed aggregates only (hub.equity).
     equity_read = "equity:dashboard:read"
     equity_import = "equity:population:import"
+    # Referrals per officer: to the officer's sergeant (their own agency) and the coordinator.
+    equity_officers = "equity:officers:read"
 
 
 class LogKind(StrEnum):

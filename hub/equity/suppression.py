@@ -43,6 +43,8 @@ class TableSpec:
     columns: Callable[[Atom], str] | None = None
     row_order: Sequence[str] = ()
     column_order: Sequence[str] = ()
+    # Only the atoms this holds for (e.g. referrals in the dashboard's period).
+    where: Callable[[Atom], bool] | None = None
 
 
 @dataclass(frozen=True)
@@ -71,6 +73,8 @@ def _counts(
 ) -> tuple[list[Count], list[str], list[str]]:
     members: dict[tuple[str, str], set[int]] = {}
     for index, (atom, _) in enumerate(cube):
+        if spec.where is not None and not spec.where(atom):
+            continue
         row = spec.rows(atom)
         column = spec.columns(atom) if spec.columns else TOTAL
         for key in {(row, column), (row, TOTAL), (TOTAL, column), (TOTAL, TOTAL)}:
@@ -88,61 +92,69 @@ def _counts(
     return counts, rows, columns
 
 
-def _basis(vectors: list[np.ndarray], width: int) -> np.ndarray:
-    """An orthonormal basis (rows) of the span of `vectors`."""
-    if not vectors:
-        return np.zeros((0, width))
-    matrix = np.vstack(vectors)
-    _, singular, vt = np.linalg.svd(matrix, full_matrices=False)
-    rank = int((singular > 1e-9 * max(1.0, singular[0] if singular.size else 1.0)).sum())
-    return vt[:rank]
+def _vectors(counts: Sequence[Count]) -> np.ndarray:
+    """One row per count over the atoms, with atoms that every count sees together merged into
+    one column (span membership is the same, and the matrix smaller)."""
+    atoms = sorted({a for c in counts for a in c.atoms})
+    signature: dict[int, list[int]] = {a: [] for a in atoms}
+    for index, count in enumerate(counts):
+        for atom in count.atoms:
+            signature[atom].append(index)
+    columns: dict[tuple[int, ...], int] = {}
+    column_of = {a: columns.setdefault(tuple(signature[a]), len(columns)) for a in atoms}
+    matrix = np.zeros((len(counts), max(len(columns), 1)))
+    for index, count in enumerate(counts):
+        matrix[index, [column_of[a] for a in count.atoms]] = 1.0
+    return matrix
 
 
-def _derivable(vector: np.ndarray, basis: np.ndarray) -> bool:
-    residual = vector - basis.T @ (basis @ vector)
-    return bool(np.linalg.norm(residual) < 1e-7 * max(1.0, np.linalg.norm(vector)))
+def _preference(other: Count, target: Count) -> tuple[int, bool, int]:
+    if other.atoms == target.atoms:
+        rank = 0  # the same count published elsewhere
+    elif other.table == target.table and (other.row == target.row or other.column == target.column):
+        rank = 1  # its own row or column
+    elif other.table == target.table:
+        rank = 2
+    else:
+        rank = 3
+    # Inner cells before totals, small before large: the least information lost.
+    return (rank, TOTAL in (other.row, other.column), other.value)
 
 
 def protect(counts: Sequence[Count], threshold: int) -> set[int]:
     """The indexes of `counts` to suppress: every count from 1 to threshold - 1, and enough
     others that none of them is a linear combination of the counts left shown."""
-    width = 1 + max((max(c.atoms) for c in counts if c.atoms), default=0)
-    vectors = []
-    for count in counts:
-        vector = np.zeros(width)
-        vector[list(count.atoms)] = 1.0
-        vectors.append(vector)
+    vectors = _vectors(counts)
     hidden = {i for i, c in enumerate(counts) if 0 < c.value < threshold}
     while True:
         shown = [i for i, c in enumerate(counts) if i not in hidden and c.atoms]
-        basis = _basis([vectors[i] for i in shown], width)
-        exposed = [i for i in sorted(hidden) if _derivable(vectors[i], basis)]
+        targets = sorted(hidden)
+        if not shown or not targets:
+            return hidden
+        # Each distinct shown vector once; hiding it hides every count it stands for (the
+        # same count published in several tables).
+        distinct: dict[bytes, list[int]] = {}
+        for i in shown:
+            distinct.setdefault(vectors[i].tobytes(), []).append(i)
+        groups = list(distinct.values())
+        basis = vectors[[g[0] for g in groups]]
+        wanted = vectors[targets]
+        # One least-squares solve for every hidden count: a residual of zero means it can be
+        # worked out, and the weights say from which shown counts.
+        weights = np.linalg.lstsq(basis.T, wanted.T, rcond=None)[0]
+        residual = np.linalg.norm(basis.T @ weights - wanted.T, axis=0)
+        exposed = [j for j, r in enumerate(residual) if r < 1e-7]
         if not exposed:
             return hidden
-        target = counts[exposed[0]]
-        # The shown counts the target is derived from (least-norm combination): hiding one of
-        # them takes that derivation away; the loop goes on until no derivation is left.
-        matrix = np.vstack([vectors[i] for i in shown])
-        weights = np.linalg.lstsq(matrix.T, vectors[exposed[0]], rcond=None)[0]
-        candidates = [i for i, w in zip(shown, weights, strict=True) if abs(w) > 1e-9]
-
-        def preference(i: int, target: Count = target) -> tuple[int, bool, int, int]:
-            other = counts[i]
-            if other.atoms == target.atoms:
-                rank = 0  # the same count published elsewhere
-            elif other.table == target.table and (
-                other.row == target.row or other.column == target.column
-            ):
-                rank = 1  # its own row or column
-            elif other.table == target.table:
-                rank = 2
-            else:
-                rank = 3
-            # Inner cells before totals, small before large: the least information lost.
-            is_total = TOTAL in (other.row, other.column)
-            return (rank, is_total, other.value, i)
-
-        hidden.add(min(candidates, key=preference))
+        for j in exposed:
+            target = counts[targets[j]]
+            used = [g for k, g in enumerate(groups) if abs(weights[k, j]) > 1e-9]
+            if any(i in hidden for g in used for i in g):
+                continue  # an earlier choice this round already took one of its sources
+            ranked = sorted(
+                (*_preference(counts[g[0]], target), g[0], n) for n, g in enumerate(used)
+            )
+            hidden.update(used[ranked[0][-1]])
 
 
 def publish(
@@ -186,3 +198,9 @@ def published_counts(
     counts = [count for spec in specs for count in _counts(spec, cube)[0]]
     hidden = protect(counts, threshold)
     return [(c, i not in hidden) for i, c in enumerate(counts)]
+
+
+def shown_or_none(value: int, threshold: int) -> int | None:
+    """A lone count outside any table (a cost table's quantity): suppressed from 1 to
+    threshold - 1, like every count here."""
+    return None if 0 < value < threshold else value

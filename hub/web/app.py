@@ -29,6 +29,7 @@ from hub.db import check_schema_current, get_engine
 from hub.disclosure import routes as privacy_actions
 from hub.disclosure.releases import PolicyUnavailable, heard_of_a_release, policy_in_force
 from hub.disclosure.watcher import start_watching, stop_watching
+from hub.equity import routes as equity
 from hub.notifications import routes as notifications
 from hub.privacy import routes as privacy_console
 from hub.referrals import api as referrals_api
@@ -121,6 +122,7 @@ def create_app() -> FastAPI:
     app.include_router(workgroup.router)
     app.include_router(privacy_console.router)
     app.include_router(log_tiles.router)
+    app.include_router(equity.router)
     _add_error_pages(app)
     return app
 

@@ -4,16 +4,24 @@ documentation page."""
 from dataclasses import dataclass, field
 
 from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse, Response
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
+from hub.vocabulary import Role
 from hub.web.dependencies import CurrentViewer
 from hub.web.templating import Page, render
 
 router = APIRouter()
 
+# Roles whose whole work is one page land on it instead of a home page (issue 16: the Policy
+# Coordinating Group reads the equity dashboard and nothing else).
+LANDING_PAGES: dict[Role, str] = {Role.policy_group: "/equity"}
+
 
 @router.get("/", response_class=HTMLResponse)
-def home_page(request: Request, viewer: CurrentViewer) -> HTMLResponse:
+def home_page(request: Request, viewer: CurrentViewer) -> Response:
+    landing = LANDING_PAGES.get(viewer.role)
+    if landing is not None:
+        return RedirectResponse(landing, status_code=303)
     return render(
         request,
         f"home/{viewer.role.value}.html",
