@@ -165,3 +165,13 @@ def test_bad_months_are_refused(db, sign_in, months):
 @pytest.mark.parametrize("role", [Role.officer, Role.case_manager, Role.prosecutor, Role.admin])
 def test_other_roles_do_not_open_it(db, sign_in, role):
     assert sign_in(role).client.get("/equity").status_code == 403
+
+
+def test_the_report_as_pdf_is_logged_and_fetches_nothing(db, demo, sign_in):
+    member = sign_in(user=_account(db, Role.policy_group))
+    before = len(_aggregate_entries(db))
+    response = member.client.get("/equity/report.pdf?months=3")
+    assert response.status_code == 200
+    assert response.headers["content-type"] == "application/pdf"
+    assert response.content.startswith(b"%PDF")
+    assert len(_aggregate_entries(db)) == before + 1

@@ -6,10 +6,11 @@ from dataclasses import dataclass, field
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, File, Form, Query, Request, UploadFile
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, Response
 
 from hub.accounts.sessions import Viewer
 from hub.db import utcnow
+from hub.equity.pdf import pdf_of
 from hub.equity.population import (
     MAX_BYTES,
     ImportRefused,
@@ -35,6 +36,7 @@ class DashboardPage(Page):
     dashboard: EquityDashboard | None = None
     error: str | None = None
     prepared: str = ""
+    pdf: bool = False  # laid out by WeasyPrint: its stylesheets are given to it, not linked
 
 
 @dataclass(frozen=True)
@@ -51,7 +53,7 @@ class ImportPage(Page):
 
 
 def _dashboard(
-    request: Request, db: DB, viewer: Viewer, months: int, template: str
+    request: Request, db: DB, viewer: Viewer, months: int, template: str, pdf: bool = False
 ) -> HTMLResponse:
     now = utcnow()
     page = DashboardPage(
@@ -59,6 +61,7 @@ def _dashboard(
         viewer=viewer,
         csrf_token=viewer.csrf_token,
         prepared=now.strftime("%Y-%m-%d"),
+        pdf=pdf,
     )
     try:
         page.dashboard = equity_dashboard(db, log_actor(request, viewer), viewer, months, now)
@@ -77,6 +80,19 @@ def dashboard(request: Request, db: DB, viewer: EquityReader, months: Months = 1
 def report(request: Request, db: DB, viewer: EquityReader, months: Months = 3) -> HTMLResponse:
     """The quarterly report for the Policy Coordinating Group, as HTML for print."""
     return _dashboard(request, db, viewer, months, "equity/report.html")
+
+
+@router.get("/report.pdf")
+def report_pdf(request: Request, db: DB, viewer: EquityReader, months: Months = 3) -> Response:
+    """The same report as PDF, a download."""
+    page = _dashboard(request, db, viewer, months, "equity/report.html", pdf=True)
+    if page.status_code != 200:
+        return page
+    return Response(
+        pdf_of(bytes(page.body).decode()),
+        media_type="application/pdf",
+        headers={"Content-Disposition": 'attachment; filename="equity-report.pdf"'},
+    )
 
 
 def _import_page(
