@@ -25,7 +25,7 @@ from hub.equity.models import EligibleArrestImport
 from hub.equity.outcomes import OutcomeFigures, outcome_figures
 from hub.equity.suppression import TOTAL, PublishedTable
 from hub.permissions import allowed
-from hub.vocabulary import Action, AgencyKind, Category, Purpose, ReferralKind
+from hub.vocabulary import Action, AgencyKind, Category, Purpose
 
 MAX_MONTHS = 36
 # What the dashboard's counts draw on: the person's HMIS codes (demographics), the referral
@@ -58,6 +58,7 @@ class EquityDashboard:
     eligible: list[PublishedTable]
     composition: list[CompositionRow]
     officers: PublishedTable | None
+    funnel: list[tuple[str, int | None]]
     outcomes: OutcomeFigures
     charts: dict[str, Chart]
     imports: list[ImportView]
@@ -85,6 +86,19 @@ def _officer_rows(table: PublishedTable, viewer: Viewer, agency_name: str) -> Pu
     )
 
 
+def funnel(figures: EquityFigures) -> list[tuple[str, int | None]]:
+    """Referrals in the period, those with an eligibility override, those with intake done."""
+    intake = figures.tables["race_intake"]
+    return [
+        ("referred", intake.value(TOTAL)),
+        (
+            "eligibility overridden",
+            figures.tables["race_override"].value(TOTAL, "eligibility overridden"),
+        ),
+        ("intake completed", intake.value(TOTAL, "intake completed")),
+    ]
+
+
 def _charts(figures: EquityFigures, outcomes: OutcomeFigures) -> dict[str, Chart]:
     by_month = figures.tables["month_kind"]
     kinds = [c for c in by_month.columns if c != TOTAL]
@@ -108,21 +122,11 @@ def _charts(figures: EquityFigures, outcomes: OutcomeFigures) -> dict[str, Chart
         horizontal=True,
         percent=True,
     )
-    funnel = figures.tables["race_intake"]
-    override = figures.tables["race_override"]
+    steps = funnel(figures)
     charts["funnel"] = bars(
         "From referral to intake",
-        ["referred", "eligibility overridden", "intake completed"],
-        [
-            (
-                "referrals",
-                [
-                    funnel.value(TOTAL),
-                    override.value(TOTAL, "eligibility overridden"),
-                    funnel.value(TOTAL, "intake completed"),
-                ],
-            )
-        ],
+        [label for label, _ in steps],
+        [("referrals", [value for _, value in steps])],
     )
     rearrest = outcomes.rearrest_rates
     charts["outcomes"] = bars(
@@ -193,9 +197,7 @@ def equity_dashboard(
         composition=figures.composition,
         officers=_officer_rows(figures.tables["officer_kind"], viewer, agency_name),
         outcomes=outcomes,
+        funnel=funnel(figures),
         charts=_charts(figures, outcomes),
         imports=imports,
     )
-
-
-__all__ = ["EquityDashboard", "EquityInputError", "ReferralKind", "equity_dashboard"]
