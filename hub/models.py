@@ -37,6 +37,7 @@ from hub.clients.models import (
 from hub.consents.models import Consent
 from hub.disclosure.models import BreakGlass, CourtOrder, CourtOrderDocument, PolicyRelease
 from hub.documents.models import ClientDocument
+from hub.equity.models import EligibleArrestCount, EligibleArrestImport
 from hub.hearings.models import CourtHearing, CourtHearingChange
 from hub.identity.models import IdentityLink, IdentityProvider, OidcAuthorization, OidcSession
 from hub.mail.models import MailPreference, OutboxMail
@@ -87,6 +88,8 @@ __all__ = [
     "DecisionDisclosure",
     "DecisionFlag",
     "DiscussionFlag",
+    "EligibleArrestCount",
+    "EligibleArrestImport",
     "EnrolmentLink",
     "HealthRecord",
     "HousingRecord",

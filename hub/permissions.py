@@ -65,6 +65,11 @@ GRANTS: dict[Action, frozenset[Role]] = {
     # Appointing a defender to a client, by the case's offense tracking number: the defender
     # office's supervisor, who sees no client data there (hub.defense.appointments).
     Action.defense_appoint: frozenset({Role.defender_supervisor}),
+    # Issue 16: suppressed aggregates for the Policy Coordinating Group and the program office;
+    # the police department's eligible-arrest counts are imported by the program office.
+    Action.equity_read: frozenset({Role.policy_group, Role.coordinator, Role.sergeant}),
+    Action.equity_import: frozenset({Role.coordinator}),
+    Action.equity_officers: frozenset({Role.sergeant, Role.coordinator}),
     # A second person approves new access (hub.accounts.approvals.APPROVERS says whose).
     Action.access_approve: frozenset(
         {

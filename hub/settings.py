@@ -171,6 +171,25 @@ class Settings(BaseSettings):
         description="Days before a court date from which `hub calendar remind` tells the "
         "matter's prosecutors and the client's defender.",
     )
+    # Issue 16: the site's own unit costs, for the equity dashboard's cost table.
+    cost_jail_day: float = Field(
+        default=0.0,
+        ge=0,
+        le=100_000,
+        description="The site's cost of one jail day, in its currency (cost table; 0: unknown).",
+    )
+    cost_booking: float = Field(
+        default=0.0,
+        ge=0,
+        le=100_000,
+        description="The site's cost of one jail booking (the cost table; 0: not known).",
+    )
+    cost_case_management_month: float = Field(
+        default=0.0,
+        ge=0,
+        le=100_000,
+        description="The site's cost of a month of case management for one client (0: unknown).",
+    )
 
     @field_validator("trusted_proxies")
     @classmethod

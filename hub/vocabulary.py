@@ -29,6 +29,9 @@ class Role(StrEnum):
     coordinator = "coordinator"
     privacy_officer = "privacy_officer"
     admin = "admin"
+    # A member of the Policy Coordinating Group (agency leaders, community representatives):
+    # sees aggregates only, never a field about one client (issue 16).
+    policy_group = "policy_group"
 
 
 # Which roles an agency of each kind may hold. An agency's users are managed by its own admin
@@ -40,13 +43,19 @@ ROLES_BY_AGENCY_KIND: dict[AgencyKind, frozenset[Role]] = {
     ),
     AgencyKind.prosecution: frozenset({Role.prosecutor, Role.admin}),
     AgencyKind.defense: frozenset({Role.defender, Role.defender_supervisor, Role.admin}),
-    AgencyKind.program_office: frozenset({Role.coordinator, Role.privacy_officer, Role.admin}),
+    AgencyKind.program_office: frozenset(
+        {Role.coordinator, Role.privacy_officer, Role.admin, Role.policy_group}
+    ),
     AgencyKind.oversight: frozenset({Role.privacy_officer, Role.admin}),
 }
 
 # Roles whose users work for law enforcement or prosecution: 42 CFR 2.12(d) and the program's
 # first rule keep treatment and health data from them whatever a consent says.
 ENFORCEMENT_ROLES = frozenset({Role.officer, Role.sergeant, Role.prosecutor})
+
+# Roles that see counts over many clients and never a client-level field: no policy line, no
+# consent and no court order discloses a client's record to them (hub.disclosure.policy).
+AGGREGATE_ONLY_ROLES = frozenset({Role.policy_group})
 
 
 class Category(StrEnum):
@@ -379,6 +388,8 @@ class SecurityEventTag(StrEnum):
     merge_requested = "client:person:merge_requested"
     merge_confirmed = "client:person:merged"
     merge_refused = "client:person:merge_refused"
+    # Issue 16: a month of the police department's eligible-arrest counts imported (aggregates).
+    eligible_arrests_imported = "equity:eligible_arrests:imported"
 
 
 class OffenseLevel(StrEnum):
@@ -525,6 +536,9 @@ class DisclosureTag(StrEnum):
     # A client's documents: the list (what each is), and each download of one.
     documents_read = "disclosure:client_documents:read"
     document_read = "disclosure:client_document:read"
+    # Counts over many clients (a dashboard, a report): names no one; its categories are what
+    # the counts drew on (hub.disclosure.aggregates).
+    aggregate_read = "disclosure:aggregate:read"
 
 
 class DisclosureOutcome(StrEnum):
@@ -653,6 +667,11 @@ class Action(StrEnum):
     api_clients_approve = "admin:api_client:approve"
     services_totals = "program:service_totals:read"
     persons_merge = "clients:person:merge"
+    # Issue 16: equity and outcome figures, suppressed aggregates only (hub.equity).
+    equity_read = "equity:dashboard:read"
+    equity_import = "equity:population:import"
+    # Referrals per officer: to the officer's sergeant (their own agency) and the coordinator.
+    equity_officers = "equity:officers:read"
 
 
 class LogKind(StrEnum):

@@ -105,6 +105,8 @@ EXPECTED: dict[Role, dict[Purpose, tuple[Grants, Grants]]] = {
     Role.admin: {},
     # Appoints defenders (hub.defense.appointments); reads no client record.
     Role.defender_supervisor: {},
+    # Issue 16: aggregates only, never a client-level field, for any purpose.
+    Role.policy_group: {},
 }
 CONSENT_STATES = ("absent", "present", "revoked", "expired", "2.35")
 

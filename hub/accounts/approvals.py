@@ -52,6 +52,8 @@ APPROVERS: dict[Role, frozenset[Role]] = {
     # An admin grants no client data, but manages accounts: a second admin of one person's
     # making would approve their requests.
     Role.admin: frozenset({Role.admin, Role.coordinator}),
+    # Aggregates only, but still access: the program office's coordinator or admin approves.
+    Role.policy_group: frozenset({Role.coordinator, Role.admin}),
 }
 
 

@@ -169,6 +169,7 @@ STAFF: tuple[tuple[str, Role, int], ...] = (
     ("oversight", Role.privacy_officer, 1),
     # Last, so that adding them left every other demo account's row and id as it was.
     ("defender", Role.defender_supervisor, 2),
+    ("program_office", Role.policy_group, 2),
 )
 
 # Readable passphrase words; a demo password is three of them and a number.

@@ -18,6 +18,8 @@ the top of policies/policy.csv):
 6. research reads are de-identified: demographics and referral only;
 7. Part 2 by source (42 CFR 2.11): what a Part 2 program records, in any category, is decided
    with rules 3 and 4 as if it were treatment (`Decision.allows_part2`; hub.disclosure.origin).
+8. the policy group (AGGREGATE_ONLY_ROLES) sees no client-level field; its counts go through
+   hub.disclosure.aggregates.
 
 hub.disclosure.record reads the data a decision allows and logs the disclosure.
 """
@@ -45,6 +47,7 @@ from hub.disclosure.models import BreakGlass, CourtOrder
 from hub.referrals.models import Referral
 from hub.settings import PROJECT_ROOT, get_settings
 from hub.vocabulary import (
+    AGGREGATE_ONLY_ROLES,
     ENFORCEMENT_ROLES,
     PART2_CATEGORIES,
     PROTECTED_HEALTH_CATEGORIES,
@@ -496,7 +499,11 @@ def decide(
         else:
             part2_withheld[category] = reason
     participation = None
-    if viewer.role != Role.admin and purpose != Purpose.research:
+    if (
+        viewer.role != Role.admin
+        and viewer.role not in AGGREGATE_ONLY_ROLES
+        and purpose != Purpose.research
+    ):
         participation, _ = _granted(viewer, facts, purpose, policy, PARTICIPATION)
     consent_ids = frozenset(
         int(b.split(":", 1)[1]) for b in disclosed.values() if b.startswith("consent:")
@@ -540,6 +547,10 @@ def _decide_one(
     """`part2`: for data of this category that a Part 2 program recorded (hard rule 7)."""
     if viewer.role == Role.admin:
         return None, WithheldReason.admin
+    if viewer.role in AGGREGATE_ONLY_ROLES:
+        # Issue 16: the Policy Coordinating Group sees aggregates only; not even a court order
+        # opens a client's record to it.
+        return None, WithheldReason.deny_by_default
     # 42 CFR 2.64/2.65: a court order, as far as it goes, is a basis of its own and the only
     # one that lifts the enforcement rule.
     # Part 2 data by its source is treatment data: its order must name treatment too.

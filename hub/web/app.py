@@ -39,6 +39,7 @@ from hub.disclosure import routes as privacy_actions
 from hub.disclosure.releases import PolicyUnavailable, heard_of_a_release, policy_in_force
 from hub.disclosure.watcher import start_watching, stop_watching
 from hub.documents import routes as documents
+from hub.equity import routes as equity
 from hub.hearings import routes as hearings
 from hub.identity import routes as identity
 from hub.notifications import routes as notifications
@@ -161,6 +162,7 @@ def create_app() -> FastAPI:
     app.include_router(services_ledger.router)
     app.include_router(documents.router)
     app.include_router(person_merges.router)
+    app.include_router(equity.router)
     _add_error_pages(app)
     return app
 

@@ -4,17 +4,25 @@ documentation page."""
 from dataclasses import dataclass, field
 
 from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse, Response
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from hub.accounts.kept_forms import kept_forms_of
+from hub.vocabulary import Role
 from hub.web.dependencies import DB, CurrentViewer
 from hub.web.templating import Page, render
 
 router = APIRouter()
 
+# Roles whose whole work is one page land on it instead of a home page (issue 16: the Policy
+# Coordinating Group reads the equity dashboard and nothing else).
+LANDING_PAGES: dict[Role, str] = {Role.policy_group: "/equity"}
+
 
 @router.get("/", response_class=HTMLResponse)
-def home_page(request: Request, viewer: CurrentViewer, db: DB) -> HTMLResponse:
+def home_page(request: Request, viewer: CurrentViewer, db: DB) -> Response:
+    landing = LANDING_PAGES.get(viewer.role)
+    if landing is not None:
+        return RedirectResponse(landing, status_code=303)
     kept = kept_forms_of(db, viewer.user_id)
     return render(
         request,

@@ -1,0 +1,97 @@
+"""How long the equity dashboard (GET /equity, issue 16) takes for a policy-group member,
+through the real route with a TestClient: the counts in one GROUP BY, every table suppressed
+together (complementary suppression), four SVG charts, one aggregate disclosure logged.
+
+    .venv/bin/python bench/bench_equity.py [--scale 10] [--iterations 20] [--months 12]
+    .venv/bin/python bench/bench_equity.py --postgres postgresql+psycopg://postgres@127.0.0.1/x
+
+--scale N builds the demo program with N x 300 persons (as `hub demo --scale N` does for its
+persons, without the two years of log). Prints median and p99 in milliseconds and the size of
+the cube; asserts nothing.
+"""
+
+import argparse
+import os
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from hub.crypto import generate_environment
+
+os.environ.update({k: v for k, v in generate_environment().items() if k not in os.environ})
+os.environ["HUB_CHECKPOINT_INTERVAL_SECONDS"] = "3600"  # sign no checkpoints while timing
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--scale", type=int, default=10)
+    parser.add_argument("--iterations", type=int, default=20)
+    parser.add_argument("--months", type=int, default=12)
+    parser.add_argument("--postgres", help="an empty PostgreSQL database's URL instead of SQLite")
+    args = parser.parse_args()
+    persons = 300 * args.scale
+
+    with tempfile.TemporaryDirectory() as scratch:
+        url = args.postgres or f"sqlite:///{scratch}/bench.db"
+        os.environ["HUB_DATABASE_URL"] = url
+        from datetime import UTC, datetime
+
+        from fastapi.testclient import TestClient
+        from sqlmodel import Session, col, select
+
+        from hub.accounts.models import User
+        from hub.accounts.sessions import start_session
+        from hub.db import engine_for
+        from hub.demo.services import rebuild_demo
+        from hub.equity.figures import months_back, referral_cube
+        from hub.settings import get_settings
+        from hub.vocabulary import Role
+        from hub.web.app import create_app
+
+        get_settings.cache_clear()
+        started = time.perf_counter()
+        rebuild_demo(url, 2011, persons)
+        built = time.perf_counter() - started
+        engine = engine_for(url)
+        with Session(engine, expire_on_commit=False) as db:
+            member = db.exec(
+                select(User).where(User.role == Role.policy_group).order_by(col(User.id))
+            ).first()
+            assert member is not None
+            token, _ = start_session(db, member, mfa_passed=True, address="bench", user_agent="b")
+            db.commit()
+            now = datetime.now(UTC)
+            atoms = len(referral_cube(db, months_back(now, args.months), now))
+            db.commit()
+        with TestClient(create_app(), base_url="https://testserver") as client:
+            client.cookies.set(get_settings().session_cookie_name, token)
+            page = f"/equity?months={args.months}"
+            first = client.get(page)
+            assert first.status_code == 200, first.status_code
+            timings = []
+            for _ in range(args.iterations):
+                started = time.perf_counter()
+                response = client.get(page)
+                timings.append((time.perf_counter() - started) * 1000)
+                assert response.status_code == 200
+        backend = "PostgreSQL" if args.postgres else "SQLite"
+        print(
+            f"equity dashboard for a policy-group member ({backend}, scale {args.scale}: "
+            f"{persons} persons, built in {built:.0f} s; cube of {atoms} groups; "
+            f"{args.iterations} renders): median {statistics.median(timings):.0f} ms, "
+            f"p99 {percentile(timings, 0.99):.0f} ms"
+        )
+        engine.dispose()
+
+
+if __name__ == "__main__":
+    main()

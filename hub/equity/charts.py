@@ -1,0 +1,156 @@
+"""Server-rendered SVG charts, inlined in the page (issue 16, item 7).
+
+matplotlib draws them with its SVG backend; then every `style` attribute becomes SVG
+presentation attributes and `<style>` elements go, so the page's CSP (style-src 'self', no
+inline script or style) stays as strict as it is. `safe_svg` refuses anything with a script,
+an event handler or a reference outside the document. Each chart is followed on the page by
+its data table, for screen readers; the SVG itself is `aria-hidden`.
+"""
+
+import io
+import re
+import xml.etree.ElementTree as ET
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from matplotlib.backends.backend_svg import FigureCanvasSVG
+from matplotlib.figure import Figure
+
+SVG_NS = "http://www.w3.org/2000/svg"
+XLINK_NS = "http://www.w3.org/1999/xlink"
+ET.register_namespace("", SVG_NS)
+ET.register_namespace("xlink", XLINK_NS)
+
+COLOURS = ["#1b5e8c", "#d9822b", "#3a8f5c", "#7b4fa0", "#a33b3b", "#5f6b73"]
+_FONT = re.compile(
+    r"^(?:(?P<style>italic|oblique|normal)\s+)?(?:(?P<weight>bold|normal|\d{3})\s+)?(?P<size>[\d.]+px)\s+(?P<family>.+)$"
+)
+
+
+class UnsafeSvg(ValueError):
+    pass
+
+
+@dataclass(frozen=True)
+class Chart:
+    title: str
+    svg: str  # markup, checked by safe_svg
+
+
+def _presentation(element: ET.Element) -> None:
+    style = element.attrib.pop("style", None)
+    if not style:
+        return
+    for declaration in style.split(";"):
+        if ":" not in declaration:
+            continue
+        name, value = (part.strip() for part in declaration.split(":", 1))
+        if name == "font":
+            match = _FONT.match(value)
+            if match:
+                element.set("font-size", match["size"])
+                element.set("font-family", match["family"].strip("'\""))
+                if match["weight"]:
+                    element.set("font-weight", match["weight"])
+            continue
+        element.set(name, value)
+
+
+def safe_svg(markup: str) -> str:
+    """The SVG without inline styles, checked: no script, no event handler, no reference
+    outside itself. Raises UnsafeSvg otherwise."""
+    root = ET.fromstring(markup)  # noqa: S314 (our own matplotlib output, not user input)
+    for parent in list(root.iter()):
+        for child in list(parent):
+            if child.tag in (f"{{{SVG_NS}}}style", f"{{{SVG_NS}}}metadata"):
+                parent.remove(child)
+    for element in root.iter():
+        if element.tag in (f"{{{SVG_NS}}}script", f"{{{SVG_NS}}}foreignObject"):
+            raise UnsafeSvg("script or foreign content in a chart")
+        _presentation(element)
+        for name, value in element.attrib.items():
+            if name.startswith("on"):
+                raise UnsafeSvg("event handler in a chart")
+            if name in ("href", f"{{{XLINK_NS}}}href") and not value.startswith("#"):
+                raise UnsafeSvg("reference outside the chart")
+            if "url(" in value and not re.fullmatch(r"url\(#[\w-]+\)", value.strip()):
+                raise UnsafeSvg("reference outside the chart")
+    root.set("role", "img")
+    root.set("aria-hidden", "true")
+    root.set("focusable", "false")
+    return ET.tostring(root, encoding="unicode")
+
+
+def _render(figure: Figure) -> str:
+    buffer = io.StringIO()
+    FigureCanvasSVG(figure)
+    figure.savefig(
+        buffer, format="svg", metadata={"Date": None, "Creator": None, "Format": None, "Type": None}
+    )
+    return safe_svg(buffer.getvalue())
+
+
+def _figure() -> Figure:
+    figure = Figure(figsize=(7.5, 3.4), dpi=72)
+    figure.set_layout_engine("constrained")
+    return figure
+
+
+def bars(
+    title: str,
+    categories: Sequence[str],
+    series: Sequence[tuple[str, Sequence[float | None]]],
+    *,
+    stacked: bool = False,
+    horizontal: bool = False,
+    percent: bool = False,
+) -> Chart:
+    """A bar chart of shown values; a suppressed value (None) is not drawn."""
+    figure = _figure()
+    axes = figure.add_subplot()
+    positions = list(range(len(categories)))
+    width = 0.8 if stacked or len(series) == 1 else 0.8 / len(series)
+    bottoms = [0.0] * len(categories)
+    for index, (name, values) in enumerate(series):
+        shown = [v if v is not None else 0.0 for v in values]
+        offset = 0.0 if stacked else (index - (len(series) - 1) / 2) * width
+        where = [p + offset for p in positions]
+        colour = COLOURS[index % len(COLOURS)]
+        if horizontal:
+            axes.barh(
+                where,
+                shown,
+                height=width,
+                left=bottoms if stacked else None,
+                label=name,
+                color=colour,
+            )
+        else:
+            axes.bar(
+                where,
+                shown,
+                width=width,
+                bottom=bottoms if stacked else None,
+                label=name,
+                color=colour,
+            )
+        if stacked:
+            bottoms = [b + s for b, s in zip(bottoms, shown, strict=True)]
+    if horizontal:
+        axes.set_yticks(positions, list(categories), fontsize=8)
+        axes.invert_yaxis()
+    else:
+        axes.set_xticks(
+            positions,
+            list(categories),
+            fontsize=8,
+            rotation=45 if len(categories) > 6 else 0,
+            ha="right" if len(categories) > 6 else "center",
+        )
+    if percent:
+        (axes.xaxis if horizontal else axes.yaxis).set_major_formatter(lambda v, _: f"{v:.0%}")
+    axes.spines[["top", "right"]].set_visible(False)
+    if len(series) > 1:
+        axes.legend(fontsize=8, frameon=False)
+    axes.set_title(title, fontsize=10)
+    return Chart(title=title, svg=_render(figure))

@@ -1,0 +1,284 @@
+"""The equity dashboard's figures, counted in the database (GROUP BY) and published through
+hub.equity.suppression: referral composition by HMIS race/ethnicity and gender against the
+eligible population, the referral funnel and charging outcomes, per agency, area and officer.
+
+Referrals and arrests are both grouped by hub.equity.population.race_group, so the two sides of
+the relative rate index count the same groups.
+"""
+
+import json
+from collections import defaultdict
+from collections.abc import Hashable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import String, and_, case, cast, func, literal
+from sqlalchemy import select as core_select
+from sqlalchemy.sql.elements import ColumnElement
+from sqlmodel import Session, col
+
+from hub.accounts.models import Agency, User
+from hub.charging.models import ChargingDecision, ChargingMatter
+from hub.clients.models import Person
+from hub.db import UTCDateTime
+from hub.equity.disparity import RelativeRate, relative_rate
+from hub.equity.models import EligibleArrestCount, EligibleArrestImport
+from hub.equity.population import race_group
+from hub.equity.suppression import TOTAL, Atom, PublishedTable, publish
+from hub.equity.tables import (
+    ELIGIBLE_TABLES,
+    GENDER_LABELS,
+    INTAKE_BUCKETS,
+    NO_INTAKE,
+    OUTCOME_TABLES,
+    RACE_LABELS,
+    RACE_ORDER,
+    REFERENCE_GROUP,
+    REFERRAL_TABLES,
+    SUPPRESS_BELOW,
+    WINDOWS,
+)
+from hub.referrals.models import Referral
+from hub.vocabulary import ProgramStatus, ReferralKind
+
+__all__ = ["SUPPRESS_BELOW", "WINDOWS", "EquityFigures", "equity_figures", "months_back"]
+
+
+def month_of(column: Any, dialect: str) -> ColumnElement:
+    """YYYY-MM of a UTC timestamp column, in SQL."""
+    if dialect == "postgresql":
+        return func.to_char(func.timezone("UTC", column), "YYYY-MM")
+    return func.strftime("%Y-%m", column)
+
+
+def gender_label(codes: list[int]) -> str:
+    if len(codes) == 1:
+        return GENDER_LABELS.get(codes[0], str(codes[0]))
+    return "More than one" if codes else GENDER_LABELS[99]
+
+
+@dataclass(frozen=True)
+class Period:
+    start: datetime  # UTC, inclusive
+    end: datetime  # UTC, exclusive
+    first_month: str
+    last_month: str
+
+
+def months_back(now: datetime, months: int) -> Period:
+    """The last `months` calendar months, this one included."""
+    year, month = now.year, now.month
+    end_year, end_month = (year + 1, 1) if month == 12 else (year, month + 1)
+    index = year * 12 + (month - 1) - (months - 1)
+    start = datetime(index // 12, index % 12 + 1, 1, tzinfo=UTC)
+    return Period(
+        start=start,
+        end=datetime(end_year, end_month, 1, tzinfo=UTC),
+        first_month=start.strftime("%Y-%m"),
+        last_month=now.strftime("%Y-%m"),
+    )
+
+
+def days_between(earlier: Any, later: Any, dialect: str) -> ColumnElement:
+    """Days from one timestamp to another, in SQL (fractional)."""
+    if dialect == "postgresql":
+        return func.extract("epoch", later - earlier) / 86400.0
+    return func.julianday(later) - func.julianday(earlier)
+
+
+def _bucket(days: ColumnElement, edges: list[tuple[float, str]], otherwise: str) -> ColumnElement:
+    return case(*((days <= edge, label) for edge, label in edges), else_=otherwise)
+
+
+def referral_cube(db: Session, period: Period, now: datetime) -> list[tuple[Atom, int]]:
+    """Every referral made before `now`, counted by every dimension the dashboard and the
+    outcome tables break them down by: one GROUP BY, never a row per person. Dimensions that
+    only the period's tables use are blank outside the period, which keeps the cube small."""
+    dialect = db.get_bind().dialect.name
+    latest_outcome = (
+        core_select(col(ChargingDecision.outcome))
+        .join(ChargingMatter, col(ChargingMatter.id) == col(ChargingDecision.matter_id))
+        .where(col(ChargingMatter.referral_id) == col(Referral.id))
+        .order_by(col(ChargingDecision.id).desc())
+        .limit(1)
+        .scalar_subquery()
+    )
+    # A later arrest: a charging matter of the same person, arrested after the referral, that
+    # is not the referral's own arrest.
+    first_rearrest = (
+        core_select(
+            func.min(
+                days_between(col(Referral.referred_at), col(ChargingMatter.arrested_at), dialect)
+            )
+        )
+        .where(
+            col(ChargingMatter.person_id) == col(Referral.person_id),
+            col(ChargingMatter.arrested_at) > col(Referral.referred_at),
+            func.coalesce(col(ChargingMatter.referral_id), 0) != col(Referral.id),
+        )
+        .scalar_subquery()
+    )
+    moment = literal(now, UTCDateTime(timezone=True))
+    age = days_between(col(Referral.referred_at), moment, dialect)
+    to_intake = days_between(col(Referral.referred_at), col(Referral.intake_done_at), dialect)
+    in_period = and_(
+        col(Referral.referred_at) >= period.start, col(Referral.referred_at) < period.end
+    )
+    inner = (
+        core_select(
+            case((in_period, 1), else_=0).label("in_period"),
+            month_of(col(Referral.referred_at), dialect).label("month"),
+            cast(Person.race_ethnicity, String).label("race"),
+            cast(Person.gender, String).label("gender"),
+            col(Referral.kind).label("kind"),
+            func.coalesce(col(Referral.precinct), "(not recorded)").label("area"),
+            col(Agency.name).label("agency"),
+            col(Agency.name).concat(": ").concat(col(User.display_name)).label("officer"),
+            case((col(Referral.exclusion_override_reason).is_(None), 0), else_=1).label("override"),
+            case(
+                (col(Referral.intake_done_at).is_(None), NO_INTAKE),
+                else_=_bucket(
+                    to_intake,
+                    list(zip([7, 14, 30], INTAKE_BUCKETS, strict=False)),
+                    INTAKE_BUCKETS[-1],
+                ),
+            ).label("intake"),
+            func.coalesce(cast(latest_outcome, String), "none").label("outcome"),
+            col(Person.program_status).label("status"),
+            _bucket(age, [(182, "0"), (365, "1"), (730, "2")], "3").label("followup"),
+            func.coalesce(
+                _bucket(
+                    first_rearrest,
+                    [(182, "6 months"), (365, "12 months"), (730, "24 months")],
+                    "later",
+                ),
+                "none",
+            ).label("rearrest"),
+        )
+        .join(Person, col(Person.id) == col(Referral.person_id))
+        .join(Agency, col(Agency.id) == col(Referral.referring_agency_id))
+        .join(User, col(User.id) == col(Referral.referring_user_id))
+        .where(col(Referral.referred_at) < now)
+        .subquery()
+    )
+    rows = db.execute(core_select(*inner.c, func.count()).group_by(*inner.c)).all()
+    cube: dict[tuple[tuple[str, Hashable], ...], int] = defaultdict(int)
+    names = [c.name for c in inner.c]
+    for *values, count in rows:
+        atom = dict(zip(names, values, strict=True))
+        atom["race"] = race_group(json.loads(atom["race"] or "[]"))
+        atom["gender"] = gender_label(sorted(json.loads(atom["gender"] or "[]")))
+        atom["kind"] = ReferralKind(atom["kind"]).value
+        atom["status"] = ProgramStatus(atom["status"]).value
+        atom["in_period"] = bool(atom["in_period"])
+        month = str(atom["month"])
+        atom["quarter"] = f"{month[:4]} Q{(int(month[5:7]) - 1) // 3 + 1}"
+        if not atom["in_period"]:
+            for name in PERIOD_ONLY:
+                atom[name] = ""
+        cube[tuple(atom.items())] += int(count)
+    return [(dict(key), count) for key, count in sorted(cube.items(), key=lambda kv: str(kv[0]))]
+
+
+PERIOD_ONLY = ("month", "area", "agency", "officer", "override", "intake", "outcome", "gender")
+
+
+def eligible_cube(db: Session, period: Period) -> list[tuple[Atom, int]]:
+    """Eligible arrests in the period's months, from each agency's current import."""
+    rows = db.execute(
+        core_select(
+            col(EligibleArrestCount.race_group),
+            col(EligibleArrestCount.gender),
+            col(EligibleArrestCount.area),
+            func.sum(col(EligibleArrestCount.arrests)),
+        )
+        .join(
+            EligibleArrestImport, col(EligibleArrestImport.id) == col(EligibleArrestCount.import_id)
+        )
+        .where(
+            col(EligibleArrestImport.superseded_at).is_(None),
+            col(EligibleArrestImport.month) >= period.first_month,
+            col(EligibleArrestImport.month) <= period.last_month,
+        )
+        .group_by(
+            col(EligibleArrestCount.race_group),
+            col(EligibleArrestCount.gender),
+            col(EligibleArrestCount.area),
+        )
+    ).all()
+    return [
+        ({"race": race, "gender": GENDER_LABELS.get(gender, str(gender)), "area": area}, int(n))
+        for race, gender, area, n in rows
+        if n
+    ]
+
+
+@dataclass(frozen=True)
+class CompositionRow:
+    group: str
+    arrest_referrals: int | None
+    eligible: int | None
+    referral_share: float | None
+    eligible_share: float | None
+    rate: RelativeRate | None
+    reference: bool
+
+
+def composition(referrals: PublishedTable, eligible: PublishedTable) -> list[CompositionRow]:
+    """Arrest referrals against eligible arrests by race and ethnicity, with the RRI where both
+    counts are shown (an RRI of a suppressed count would give it away)."""
+    ref_label = RACE_LABELS[REFERENCE_GROUP]
+    ref_referrals = referrals.value(ref_label, ReferralKind.arrest.value)
+    ref_eligible = eligible.value(ref_label)
+    total_referrals = referrals.value(TOTAL, ReferralKind.arrest.value)
+    total_eligible = eligible.value(TOTAL)
+    rows = []
+    for label in RACE_ORDER:
+        n = referrals.value(label, ReferralKind.arrest.value)
+        e = eligible.value(label)
+        if (label, ReferralKind.arrest.value) not in referrals.values and (
+            label,
+            TOTAL,
+        ) not in eligible.values:
+            continue
+        rate = None
+        if None not in (n, e, ref_referrals, ref_eligible) and label != ref_label:
+            rate = relative_rate(n or 0, e or 0, ref_referrals or 0, ref_eligible or 0)
+        rows.append(
+            CompositionRow(
+                group=label,
+                arrest_referrals=n,
+                eligible=e,
+                referral_share=(n / total_referrals) if n is not None and total_referrals else None,
+                eligible_share=(e / total_eligible) if e is not None and total_eligible else None,
+                rate=rate,
+                reference=label == ref_label,
+            )
+        )
+    return rows
+
+
+@dataclass(frozen=True)
+class EquityFigures:
+    period: Period
+    tables: dict[str, PublishedTable]  # the period's and the outcome tables
+    eligible: dict[str, PublishedTable]
+    composition: list[CompositionRow]
+
+
+def equity_figures(db: Session, period: Period, now: datetime) -> EquityFigures:
+    """Every table of the dashboard for the period and the outcome tables, suppressed
+    together: they count one population."""
+    cube = referral_cube(db, period, now)
+    specs = [*REFERRAL_TABLES, *OUTCOME_TABLES]
+    tables = {t.name: t for t in publish(cube, specs, SUPPRESS_BELOW)}
+    eligible = {
+        t.name: t for t in publish(eligible_cube(db, period), ELIGIBLE_TABLES, SUPPRESS_BELOW)
+    }
+    return EquityFigures(
+        period=period,
+        tables=tables,
+        eligible=eligible,
+        composition=composition(tables["race_kind"], eligible["eligible_race"]),
+    )
