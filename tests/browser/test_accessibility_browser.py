@@ -80,7 +80,15 @@ def _pages(role: Role, ids: Ids) -> list[str]:
         ],
         Role.defender: ["/", "/defense", "/defense/clients", "/calendar", "/flags"],
         Role.defender_supervisor: ["/", "/defense/appointments"],
-        Role.coordinator: ["/", "/work-group", meeting, f"{meeting}/print", "/research/protocols"],
+        Role.coordinator: [
+            "/",
+            "/work-group",
+            meeting,
+            f"{meeting}/print",
+            "/research/protocols",
+            "/equity",
+        ],
+        Role.policy_group: ["/equity", "/equity/report"],
         Role.privacy_officer: [
             "/",
             "/privacy",
