@@ -19,6 +19,7 @@ from hub.charging.models import (
     ChargingMatter,
     DecisionDisclosure,
     DecisionFlag,
+    MatterDeputy,
 )
 from hub.clients.models import (
     CaseNote,
@@ -35,6 +36,7 @@ from hub.consents.models import Consent
 from hub.disclosure.models import BreakGlass, CourtOrder, CourtOrderDocument, PolicyRelease
 from hub.mail.models import MailPreference, OutboxMail
 from hub.notifications.models import Notification
+from hub.priors.models import PriorMatter, Warrant
 from hub.privacy.models import ReviewFlag
 from hub.referrals.models import CaseloadRequest, IntakeAssessment, Referral, SocialContactEntry
 from hub.site import SiteSetting
@@ -78,6 +80,7 @@ __all__ = [
     "LogRetention",
     "LogTile",
     "MailPreference",
+    "MatterDeputy",
     "MeetingInvitee",
     "MeetingSeries",
     "Notification",
@@ -87,6 +90,7 @@ __all__ = [
     "PersonContact",
     "PlanGoal",
     "PolicyRelease",
+    "PriorMatter",
     "RecoveryCode",
     "Referral",
     "ReviewFlag",
@@ -97,6 +101,7 @@ __all__ = [
     "TreeHead",
     "User",
     "UserSession",
+    "Warrant",
     "WitnessCosignature",
     "WorkGroupMeeting",
     "metadata",

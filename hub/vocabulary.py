@@ -113,6 +113,20 @@ class DecisionOutcome(StrEnum):
     more_information = "more_information"
 
 
+class WarrantStatus(StrEnum):
+    active = "active"
+    served = "served"
+    recalled = "recalled"
+    quashed = "quashed"
+
+
+class PriorSource(StrEnum):
+    """How an earlier matter or warrant reached the hub."""
+
+    entered = "entered"  # typed in by a prosecutor
+    imported = "imported"  # from the prosecutor's case system (CSV)
+
+
 class MeetingStatus(StrEnum):
     draft = "draft"
     published = "published"
@@ -223,6 +237,11 @@ class SecurityEventTag(StrEnum):
     # Issue 19: a witness refused a checkpoint: the log showed it another tree of a size it had
     # cosigned (a split view), or a smaller tree than it had cosigned (a rollback).
     witness_refused = "audit:witness:refused"
+    # Issue 15: earlier matters and warrants, and the deputy who handles a matter.
+    prior_matter_recorded = "charging:prior_matter:recorded"
+    warrant_recorded = "charging:warrant:recorded"
+    priors_imported = "charging:priors:imported"
+    matter_deputy_assigned = "charging:matter:deputy_assigned"
 
 
 class DeadlineStatus(StrEnum):
@@ -310,6 +329,8 @@ class DisclosureTag(StrEnum):
     # offense tracking number, the decision and its note).
     referral_overrides_read = "disclosure:referral_overrides:read"
     charging_matter_read = "disclosure:charging_matter:read"
+    # Issue 15: the period's decisions of an office (an aggregate: names no one).
+    charging_period_read = "disclosure:charging_period:read"
 
 
 class DisclosureOutcome(StrEnum):
@@ -416,6 +437,8 @@ class Action(StrEnum):
     work_group_flag = "work_group:client:flag"
     work_group_decide = "work_group:charging_decision:record"
     access_approve = "admin:access:approve"
+    priors_record = "charging:prior_matter:record"
+    charging_period = "charging:period:read"
 
 
 class LogKind(StrEnum):

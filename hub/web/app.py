@@ -22,6 +22,8 @@ from hub.audit import routes as log_tiles
 from hub.audit.checkpoint import run_checkpointer
 from hub.audit.witnessing import checkpoint_and_witness_round
 from hub.charging import api as charging_api
+from hub.charging import period_api as charging_period_api
+from hub.charging import queue_routes as charging_queue
 from hub.charging import routes as charging
 from hub.clients import api as clients_api
 from hub.clients import routes as clients
@@ -30,6 +32,7 @@ from hub.disclosure import routes as privacy_actions
 from hub.disclosure.releases import PolicyUnavailable, heard_of_a_release, policy_in_force
 from hub.disclosure.watcher import start_watching, stop_watching
 from hub.notifications import routes as notifications
+from hub.priors import routes as priors
 from hub.privacy import routes as privacy_console
 from hub.referrals import api as referrals_api
 from hub.referrals import routes as referrals
@@ -112,9 +115,12 @@ def create_app() -> FastAPI:
     app.include_router(accounts_admin.router)
     app.include_router(referrals.router)
     app.include_router(charging.router)
+    app.include_router(charging_queue.router)
+    app.include_router(priors.router)
     app.include_router(notifications.router)
     app.include_router(referrals_api.router)
     app.include_router(charging_api.router)
+    app.include_router(charging_period_api.router)
     app.include_router(clients.router)
     app.include_router(clients_api.router)
     app.include_router(privacy_actions.router)
