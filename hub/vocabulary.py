@@ -331,6 +331,8 @@ class DisclosureTag(StrEnum):
     charging_matter_read = "disclosure:charging_matter:read"
     # Issue 15: the period's decisions of an office (an aggregate: names no one).
     charging_period_read = "disclosure:charging_period:read"
+    # The queue's count of matters per deadline state (engagement, in aggregate).
+    charging_queue_counts_read = "disclosure:charging_queue_counts:read"
 
 
 class DisclosureOutcome(StrEnum):

@@ -73,12 +73,21 @@ def counts(page):
 
 
 def test_counts_filters_and_the_due_date_where_only_intake_status_is_withheld(
-    world, queue, sign_in
+    world, queue, sign_in, db
 ):
     prosecutor = sign_in(user=world.users["county_prosecutor"])
     page = prosecutor.client.get("/charging")
     assert page.status_code == 200
-    assert counts(page) == {
+    # The counts come in a request of their own (htmx), or with the page without JavaScript.
+    assert 'hx-get="/charging/counts"' in page.text and counts(page) == {}
+    fragment = prosecutor.client.get("/charging/counts", headers={"HX-Request": "true"})
+    assert counts(fragment) == counts(prosecutor.client.get("/charging?counts=true"))
+    logged = db.exec(
+        select(LogEntry).where(LogEntry.tag == DisclosureTag.charging_queue_counts_read.value)
+    ).all()
+    db.commit()
+    assert len(logged) == 2 and all(e.person_id is None for e in logged)
+    assert counts(fragment) == {
         "missed": 1,
         "near": 0,
         "pending": 1,

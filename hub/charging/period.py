@@ -31,6 +31,8 @@ from hub.referrals.rules import SiteRules
 from hub.vocabulary import Category, DecisionOutcome, DisclosureTag, Purpose, Role
 
 EARLIEST_MONTH = date(1900, 1, 1)
+# Made once, so that the query's compiled form is cached.
+_SUPERSEDING = aliased(ChargingDecision)
 FINAL = (DecisionOutcome.file, DecisionOutcome.decline, DecisionOutcome.divert)
 
 
@@ -104,7 +106,7 @@ def period_report(
     # A day either side in UTC, then the site's own dates decide.
     low = datetime.combine(month - timedelta(days=1), time(), tzinfo=UTC)
     high = datetime.combine(end + timedelta(days=1), time(), tzinfo=UTC)
-    superseding = aliased(ChargingDecision)
+    superseding = _SUPERSEDING
     rows = db.exec(
         select(  # type: ignore[call-overload]
             ChargingDecision.outcome,

@@ -79,11 +79,15 @@ class QueueCut:
     counts: dict[QueueState, int]
 
 
+# Made once, so that the query's compiled form is cached (see services._decided).
+_STANDING = aliased(ChargingDecision)
+_SUPERSEDING = aliased(ChargingDecision)
+
+
 def _more_information_asked(office_id: int) -> object:
     """Matters of the office with a standing request for more information (the decided ones
     have left the queue already)."""
-    standing = aliased(ChargingDecision)
-    superseding = aliased(ChargingDecision)
+    standing, superseding = _STANDING, _SUPERSEDING
     return (
         select(standing.matter_id)
         .join(ChargingMatter, col(ChargingMatter.id) == standing.matter_id)
@@ -163,27 +167,36 @@ def cut_queue(
     offset: int,
     size: int,
     clock_shown: Callable[[Collection[int]], Collection[int]],
+    *,
+    count_states: bool = False,
 ) -> QueueCut:
-    """Filters, counts and pages the queue. `clock_shown(person_ids)` is the policy's answer
-    (hub.disclosure.record.allowed_persons, engagement), asked once for every person with a
-    clock, since the counts need each one's state; it discloses nothing and logs nothing."""
+    """Filters and pages the queue, and with `count_states` counts the matters in each state.
+    `clock_shown(person_ids)` is the policy's answer (hub.disclosure.record.allowed_persons,
+    engagement); it discloses and logs nothing, and is asked only about the persons the answer
+    needs: none beyond the page's (services.queue_page_keys) without a state filter or counts,
+    the persons whose clock reads the chosen state with one, every person with a clock for the
+    counts (so they are a request of their own: hub.charging.queue_routes)."""
+    decided: dict[int, bool] = {}
+
+    def shown(persons: Collection[int]) -> list[int]:
+        todo = sorted({p for p in persons if p not in decided})
+        if todo:
+            allowed = set(clock_shown(todo))
+            decided.update((p, p in allowed) for p in todo)
+        return [p for p in persons if decided[p]]
+
     matching = [k for k in keys if _matches(k, wanted)]
-    with_clock = {k.key.person_id for k in matching if k.key.deadline_status is not None}
-    shown = set(clock_shown(sorted(with_clock))) if with_clock else set()
-    states = {k.key.matter_id: state_of(k, k.key.person_id in shown) for k in matching}
-    counts = {s: 0 for s in QueueState}
-    for state in states.values():
-        counts[state] += 1
+    counts: dict[QueueState, int] = {}
+    if count_states:
+        shown([k.key.person_id for k in matching if k.key.deadline_status is not None])
+        counts = {s: 0 for s in QueueState}
+        for k in matching:
+            counts[state_of(k, decided.get(k.key.person_id, False))] += 1
     if wanted.state is not None:
-        matching = [k for k in matching if states[k.key.matter_id] == wanted.state]
+        matching = _in_state(matching, wanted.state, shown, decided)
     by_matter = {k.key.matter_id: k for k in matching}
     if wanted.sort == QueueSort.urgency:
-        page = queue_page_keys(
-            [k.key for k in matching],
-            offset,
-            size,
-            lambda persons: [p for p in persons if p in shown],
-        )
+        page = queue_page_keys([k.key for k in matching], offset, size, shown)
         ordered = [by_matter[k.matter_id] for k in page]
     else:
         if wanted.sort == QueueSort.arrest:
@@ -192,3 +205,21 @@ def cut_queue(
             matching.sort(key=lambda k: (k.due_on is None, k.due_on or date.min, k.key.matter_id))
         ordered = matching[offset : offset + size]
     return QueueCut(keys=ordered, total=len(matching), counts=counts)
+
+
+def _in_state(
+    keys: list[OfficeKey],
+    state: QueueState,
+    shown: Callable[[Collection[int]], Collection[int]],
+    decided: dict[int, bool],
+) -> list[OfficeKey]:
+    """The matters in `state` as this prosecutor may know it: only the persons whose clock
+    could read so are decided (every clock for "not shared", one status otherwise)."""
+    if state == QueueState.new_arrest:
+        return [k for k in keys if k.key.deadline_status is None]
+    if state == QueueState.not_shared:
+        candidates = [k for k in keys if k.key.deadline_status is not None]
+    else:
+        candidates = [k for k in keys if k.key.deadline_status == state.value]
+    shown([k.key.person_id for k in candidates])
+    return [k for k in candidates if state_of(k, decided[k.key.person_id]) == state]

@@ -17,6 +17,7 @@ from hub.charging import deputies, period, services
 from hub.charging.deputies import Deputy
 from hub.charging.queue import (
     OfficeKey,
+    QueueCut,
     QueueFilter,
     QueueOutcome,
     QueueSort,
@@ -27,9 +28,10 @@ from hub.charging.queue import (
 )
 from hub.charging.services import ChargingError
 from hub.db import utcnow
+from hub.disclosure.aggregates import log_aggregate
 from hub.disclosure.record import Identity, WithheldCategory, allowed_persons, disclose_identities
 from hub.referrals.rules import ReasonCode, current_rules
-from hub.vocabulary import Action, Category, DecisionOutcome, Purpose
+from hub.vocabulary import Action, Category, DecisionOutcome, DisclosureTag, Purpose
 from hub.web.dependencies import DB, log_actor, refused_as_not_found, require
 from hub.web.paging import MAX_PAGE, PAGE_SIZE, Paging
 from hub.web.params import RecordNumber
@@ -127,6 +129,7 @@ class QueueQuery(BaseModel):
     state: QueueState | None = None
     outcome: QueueOutcome | None = None
     sort: QueueSort = QueueSort.urgency
+    counts: bool = False  # count the matters in each state (without JavaScript; htmx asks apart)
 
     @model_validator(mode="before")
     @classmethod
@@ -141,29 +144,50 @@ class QueueQuery(BaseModel):
 
     def query(self) -> str:
         """The filters again, for the pager's links."""
-        chosen = self.model_dump(exclude={"page"}, exclude_defaults=True, mode="json")
+        chosen = self.model_dump(exclude={"page", "counts"}, exclude_defaults=True, mode="json")
         return urlencode(
             {k: str(v).lower() if isinstance(v, bool) else v for k, v in chosen.items()}
         )
+
+
+def _cut(
+    request: Request, db: Session, viewer: Viewer, filters: QueueQuery, count_states: bool
+) -> QueueCut:
+    rules = current_rules(db)
+    today = utcnow().astimezone(rules.tz).date()
+    keys = office_keys(
+        db, viewer, today, services.queue_keys(db, viewer, today, rules=rules), rules
+    )
+    cut = cut_queue(
+        keys,
+        filters.wanted(),
+        (filters.page - 1) * PAGE_SIZE,
+        PAGE_SIZE,
+        lambda persons: allowed_persons(db, viewer, persons, PURPOSE, Category.engagement),
+        count_states=count_states,
+    )
+    if count_states:
+        # An aggregate of engagement: logged, naming no one.
+        log_aggregate(
+            db,
+            viewer,
+            log_actor(request, viewer),
+            tag=DisclosureTag.charging_queue_counts_read,
+            purpose=PURPOSE,
+            categories=(Category.engagement,),
+            detail={
+                "filters": filters.query(),
+                "counts": {s.value: n for s, n in cut.counts.items()},
+            },
+        )
+    return cut
 
 
 @router.get("/charging", response_class=HTMLResponse)
 def queue(
     request: Request, db: DB, viewer: Prosecutor, filters: Annotated[QueueQuery, Query()]
 ) -> Response:
-    rules = current_rules(db)
-    today = utcnow().astimezone(rules.tz).date()
-    keys = office_keys(
-        db, viewer, today, services.queue_keys(db, viewer, today, rules=rules), rules
-    )
-    offset = (filters.page - 1) * PAGE_SIZE
-    cut = cut_queue(
-        keys,
-        filters.wanted(),
-        offset,
-        PAGE_SIZE,
-        lambda persons: allowed_persons(db, viewer, persons, PURPOSE, Category.engagement),
-    )
+    cut = _cut(request, db, viewer, filters, filters.counts)
     office = deputies.office_deputies(db, viewer)
     return render(
         request,
@@ -180,6 +204,23 @@ def queue(
             query=filters.query(),
         ),
     )
+
+
+@router.get("/charging/counts", response_class=HTMLResponse)
+def queue_counts(
+    request: Request, db: DB, viewer: Prosecutor, filters: Annotated[QueueQuery, Query()]
+) -> Response:
+    """The count of matters in each state (htmx loads it after the page): every person with a
+    clock is decided for it, so it is a request of its own and the queue's page stays quick."""
+    cut = _cut(request, db, viewer, filters, True)
+    page = FilteredQueuePage(
+        title="Charging queue",
+        viewer=viewer,
+        csrf_token=viewer.csrf_token,
+        counts=cut.counts,
+        query=filters.query(),
+    )
+    return render(request, "charging/_queue_counts.html", page)
 
 
 @router.post("/charging/matters/{matter_id}/deputy")
