@@ -47,6 +47,8 @@ CASES = (
     ("sort=arrest, page 2", "sort=arrest&page=2"),
     ("state=pending, sort=due, page 3", "state=pending&sort=due&page=3"),
 )
+# The counts per state decide every person with a clock: htmx asks for them apart.
+COUNTS = ("counts per state (/charging/counts)", "/charging/counts")
 
 
 def figures(samples: list[float]) -> str:
@@ -140,6 +142,9 @@ def run(url: str, repeat: int, scratch: bool) -> None:
             rows = response.text.count("<tr data-matter=")
             samples = timed(lambda path=path: client.get(path), repeat)
             print(f"  {name:34} {rows:3} rows   {figures(samples)}", flush=True)
+        name, path = COUNTS
+        samples = timed(lambda: client.get(path, headers={"HX-Request": "true"}), repeat)
+        print(f"  {name:34}            {figures(samples)}", flush=True)
 
 
 def main() -> None:

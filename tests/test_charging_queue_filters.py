@@ -216,3 +216,18 @@ def test_the_decide_form_checks_no_outcome_and_offers_only_its_reasons(world, qu
         select(LogEntry).where(LogEntry.tag == DisclosureTag.charging_matter_read.value)
     ).all()
     assert entries and all("referral" in e.categories for e in entries)
+
+
+def test_a_due_date_moved_from_the_referral_date_is_the_clocks_and_stays_withheld(
+    world, queue, sign_in, db
+):
+    referral = world.referrals["pending_withheld"][0]
+    moved = intake_due_on(referral.referred_at, world.rules) + timedelta(days=5)
+    referral.intake_due_on = moved
+    db.add(referral)
+    db.commit()
+    prosecutor = sign_in(user=world.users["county_prosecutor"])
+    shown = rows(prosecutor.client.get("/charging"))
+    assert moved.isoformat() not in shown[queue["pending_withheld"].id]
+    seen = world.referrals["pending_seen"][0]
+    assert seen.intake_due_on.isoformat() in shown[queue["pending_seen"].id]

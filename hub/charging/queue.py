@@ -64,7 +64,10 @@ class OfficeKey:
 
     key: QueueKey
     referred_at: datetime | None
-    due_on: date | None  # from the referral date alone
+    due_on: date | None
+    # Whether the due date follows from the referral date alone (referral data): shown with
+    # the referral. One moved since (say, by the site's rules) is the clock's: engagement.
+    due_from_referral: bool
     deputy_id: int | None
     more_information: bool
 
@@ -106,17 +109,20 @@ def office_keys(
     whether more information was asked: three queries of ids and dates, however long the
     queue."""
     matter_ids = [k.matter_id for k in keys]
-    referred: dict[int, datetime] = {}
+    referred: dict[int, tuple[datetime, date]] = {}
     deputies: dict[int, int] = {}
     asked: set[int] = set()
     if matter_ids:
-        referred = dict(
-            db.exec(
-                select(ChargingMatter.id, Referral.referred_at)
+        referred = {
+            matter_id: (referred_at, due)
+            for matter_id, referred_at, due in db.exec(
+                select(  # type: ignore[call-overload]
+                    ChargingMatter.id, Referral.referred_at, Referral.intake_due_on
+                )
                 .join(Referral, col(Referral.id) == ChargingMatter.referral_id)
                 .where(ChargingMatter.prosecuting_agency_id == prosecutor.agency_id)
-            ).all()  # type: ignore[arg-type]
-        )
+            ).all()
+        }
         deputies = dict(
             db.exec(
                 select(MatterDeputy.matter_id, MatterDeputy.deputy_id)
@@ -131,14 +137,16 @@ def office_keys(
     return [
         OfficeKey(
             key=k,
-            referred_at=referred.get(k.matter_id),
-            due_on=(
-                intake_due_on(referred[k.matter_id], rules) if k.matter_id in referred else None
+            referred_at=referral[0] if referral else None,
+            due_on=referral[1] if referral else None,
+            due_from_referral=(
+                referral is not None and referral[1] == intake_due_on(referral[0], rules)
             ),
             deputy_id=deputies.get(k.matter_id),
             more_information=k.matter_id in asked,
         )
         for k in keys
+        for referral in (referred.get(k.matter_id),)
     ]
 
 

@@ -110,7 +110,12 @@ def _lines(
                 offense_tracking_number=item.offense_tracking_number if legal else None,
                 offenses=list(item.offenses) if legal else [],
                 days_since_arrest=k.key.days_since_arrest,
-                due_on=k.due_on if known.allows(pid, Category.referral) else None,
+                due_on=(
+                    k.due_on
+                    if known.allows(pid, Category.engagement)
+                    or (k.due_from_referral and known.allows(pid, Category.referral))
+                    else None
+                ),
                 deputy=names.get(k.deputy_id) if k.deputy_id else None,
                 more_information=k.more_information,
             )
