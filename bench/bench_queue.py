@@ -117,7 +117,9 @@ def run(url: str, repeat: int, scratch: bool) -> None:
     from fastapi.testclient import TestClient
     from sqlmodel import Session
 
+    from hub.accounts.services import create_api_token
     from hub.accounts.sessions import start_session
+    from hub.audit.log import Actor
     from hub.db import engine_for
     from hub.settings import get_settings
     from hub.web.app import create_app
@@ -128,6 +130,7 @@ def run(url: str, repeat: int, scratch: bool) -> None:
         prosecutor, matters = busiest_office(db)
         named = name_deputies(db, prosecutor) if scratch else 0
         token, _ = start_session(db, prosecutor, mfa_passed=True, address="bench", user_agent="b")
+        bearer = create_api_token(db, Actor(user_id=prosecutor.id), prosecutor, "bench", 1)
         db.commit()
         deputy = prosecutor.id
     print(f"office {prosecutor.agency_id}: {matters} matters, {named} with a deputy named here")
@@ -145,6 +148,10 @@ def run(url: str, repeat: int, scratch: bool) -> None:
         name, path = COUNTS
         samples = timed(lambda: client.get(path, headers={"HX-Request": "true"}), repeat)
         print(f"  {name:34}            {figures(samples)}", flush=True)
+        # For comparison: the API's queue, which still runs the queue code main had.
+        api = {"Authorization": f"Bearer {bearer}"}
+        samples = timed(lambda: client.get("/api/v1/charging/queue", headers=api), repeat)
+        print(f"  {'API queue (the earlier code)':34}            {figures(samples)}", flush=True)
 
 
 def main() -> None:
@@ -153,9 +160,12 @@ def main() -> None:
     parser.add_argument("--postgres", action="store_true")
     parser.add_argument("--url", help="a database built before (same HUB_ keys)")
     parser.add_argument("--repeat", type=int, default=30)
+    parser.add_argument(
+        "--name-deputies", action="store_true", help="with --url: write the deputies there too"
+    )
     args = parser.parse_args()
     if args.url:
-        run(args.url, args.repeat, scratch=False)
+        run(args.url, args.repeat, scratch=args.name_deputies)
         return
     with ExitStack() as stack:
         if args.postgres:

@@ -108,7 +108,7 @@ def office_keys(
     """The queue's keys (services.queue_keys) with their referral date, due date, deputy and
     whether more information was asked: three queries of ids and dates, however long the
     queue."""
-    matter_ids = [k.matter_id for k in keys]
+    matter_ids = sorted(k.matter_id for k in keys)
     referred: dict[int, tuple[datetime, date]] = {}
     deputies: dict[int, int] = {}
     asked: set[int] = set()
@@ -120,7 +120,7 @@ def office_keys(
                     ChargingMatter.id, Referral.referred_at, Referral.intake_due_on
                 )
                 .join(Referral, col(Referral.id) == ChargingMatter.referral_id)
-                .where(ChargingMatter.prosecuting_agency_id == prosecutor.agency_id)
+                .where(col(ChargingMatter.id).in_(matter_ids))
             ).all()
         }
         deputies = dict(
@@ -148,6 +148,24 @@ def office_keys(
         for k in keys
         for referral in (referred.get(k.matter_id),)
     ]
+
+
+def page_matters(
+    db: Session, prosecutor: Viewer, matter_ids: list[int]
+) -> dict[int, tuple[str, list[str]]]:
+    """The offense tracking number and offenses of a page's matters of the office, by id: the
+    columns the queue shows, without loading the rows."""
+    if not matter_ids:
+        return {}
+    rows = db.exec(
+        select(
+            ChargingMatter.id, ChargingMatter.offense_tracking_number, ChargingMatter.offenses
+        ).where(
+            col(ChargingMatter.id).in_(sorted(matter_ids)),
+            ChargingMatter.prosecuting_agency_id == prosecutor.agency_id,
+        )
+    ).all()
+    return {mid: (otn, list(offenses)) for mid, otn, offenses in rows if mid is not None}
 
 
 def state_of(key: OfficeKey, clock_shown: bool) -> QueueState:

@@ -24,6 +24,7 @@ from hub.charging.queue import (
     QueueState,
     cut_queue,
     office_keys,
+    page_matters,
     state_of,
 )
 from hub.charging.services import ChargingError
@@ -80,12 +81,7 @@ def _lines(
 ) -> list[QueueLine]:
     """The page's rows: only its persons disclosed (identity, legal, referral, engagement),
     in one logged entry."""
-    items = {
-        i.matter_id: i
-        for i in services.prosecutor_queue(
-            db, viewer, utcnow().date(), matter_ids=[k.key.matter_id for k in keys]
-        )
-    }
+    items = page_matters(db, viewer, [k.key.matter_id for k in keys])
     known = disclose_identities(
         db,
         viewer,
@@ -107,8 +103,8 @@ def _lines(
                 identity=known.identity(pid),
                 state=state_of(k, known.allows(pid, Category.engagement)),
                 shows_legal=legal,
-                offense_tracking_number=item.offense_tracking_number if legal else None,
-                offenses=list(item.offenses) if legal else [],
+                offense_tracking_number=item[0] if legal else None,
+                offenses=list(item[1]) if legal else [],
                 days_since_arrest=k.key.days_since_arrest,
                 due_on=(
                     k.due_on
