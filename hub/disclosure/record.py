@@ -762,26 +762,19 @@ def _legal_many(
     by_matter: dict[int, list[ChargingDecisionEntry]] = {}
     for row in decisions:
         by_matter.setdefault(row["matter_id"], []).append(_build(ChargingDecisionEntry, row))
-    # Earlier matters newest first, as a court docket reads; warrants likewise.
-    priors = _by_person(
-        _rows(
-            db,
-            PriorMatter,
-            {C.legal},
-            col(PriorMatter.person_id).in_(person_ids),
-            col(PriorMatter.id),
-            key=PriorMatter.person_id,
+    # Earlier matters and warrants (hub.priors), newest first as a court docket reads.
+    priors, warrants = (
+        _by_person(
+            _rows(
+                db,
+                table,
+                {C.legal},
+                col(table.person_id).in_(person_ids),
+                col(table.id),
+                key=table.person_id,
+            )
         )
-    )
-    warrants = _by_person(
-        _rows(
-            db,
-            Warrant,
-            {C.legal},
-            col(Warrant.person_id).in_(person_ids),
-            col(Warrant.id),
-            key=Warrant.person_id,
-        )
+        for table in (PriorMatter, Warrant)
     )
     return {
         person_id: Legal(
