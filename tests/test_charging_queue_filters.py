@@ -231,3 +231,12 @@ def test_a_due_date_moved_from_the_referral_date_is_the_clocks_and_stays_withhel
     assert moved.isoformat() not in shown[queue["pending_withheld"].id]
     seen = world.referrals["pending_seen"][0]
     assert seen.intake_due_on.isoformat() in shown[queue["pending_seen"].id]
+
+
+def test_the_api_queue_shows_the_due_date_with_the_referral(world, queue, api, db):
+    answer = api(world.users["county_prosecutor"]).get("/api/v1/charging/queue").json()
+    by_matter = {q["matter_id"]: q for q in answer}
+    withheld = by_matter[queue["pending_withheld"].id]
+    assert withheld["deadline_status"] is None  # engagement: no 2.35 consent
+    due = intake_due_on(world.referrals["pending_withheld"][0].referred_at, world.rules)
+    assert withheld["intake_due_on"] == due.isoformat()

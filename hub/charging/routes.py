@@ -34,7 +34,7 @@ from hub.disclosure.policy import PersonNotFound
 from hub.disclosure.record import allowed_persons, disclose_identities, disclose_record
 from hub.permissions import allowed
 from hub.referrals.rules import current_rules
-from hub.referrals.services import current_decisions
+from hub.referrals.services import current_decisions, intake_due_on
 from hub.vocabulary import Action, Category, DecisionOutcome, DisclosureTag, FlagStatus, Purpose
 from hub.web.dependencies import DB, log_actor, refused_as_not_found, require
 from hub.web.paging import PageNumber, Paging
@@ -139,7 +139,13 @@ def queue_rows(
             identity=known.identity(i.person_id),
             shows_legal=known.allows(i.person_id, Category.legal),
             shows_clock=known.allows(i.person_id, Category.engagement),
-            shows_due=known.allows(i.person_id, Category.referral),
+            # The due date is referral data where it follows from the referral date alone.
+            shows_due=known.allows(i.person_id, Category.engagement)
+            or (
+                known.allows(i.person_id, Category.referral)
+                and i.referred_at is not None
+                and i.intake_due_on == intake_due_on(i.referred_at, rules)
+            ),
         )
         for i in page_items
     ]
