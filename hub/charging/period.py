@@ -69,16 +69,20 @@ class PeriodReport:
         return self.intake_completed_declined / self.intake_completed
 
 
+class MonthOutOfRange(ChargingError):
+    """A month before 1900 or in the future: no decision can have been made in it."""
+
+
 def parse_month(text: str, today: date) -> date:
     """A month as YYYY-MM, from 1900 to this month."""
-    try:
-        first = date.fromisoformat(f"{text}-01")
-    except ValueError:
-        raise ChargingError("month: give it as YYYY-MM") from None
-    if first < EARLIEST_MONTH:
-        raise ChargingError("month: before 1900")
+    year, _, month = text.partition("-")
+    if not (year.isdigit() and month.isdigit() and len(year) == 4 and 1 <= int(month) <= 12):
+        raise ChargingError("month: give it as YYYY-MM")
+    if int(year) < EARLIEST_MONTH.year:
+        raise MonthOutOfRange("month: before 1900")
+    first = date(int(year), int(month), 1)
     if first > today.replace(day=1):
-        raise ChargingError("month: in the future")
+        raise MonthOutOfRange("month: in the future")
     return first
 
 

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends, HTTPException, Query, Request, status
 from pydantic import BaseModel, Field
 
 from hub.accounts.sessions import Viewer
-from hub.charging.period import PeriodReport
+from hub.charging.period import MonthOutOfRange, PeriodReport
 from hub.charging.queue_routes import MONTH, period_for
 from hub.charging.services import ChargingError
 from hub.vocabulary import Action, DecisionOutcome
@@ -84,6 +84,10 @@ def period(
     decision. Logged as an aggregate disclosure."""
     try:
         report = period_for(request, db, viewer, office, month, "api")
+    except MonthOutOfRange as error:
+        # Before 1900 or in the future: no such period (the schema cannot say "until now").
+        db.rollback()
+        raise HTTPException(status.HTTP_404_NOT_FOUND, str(error)) from error
     except ChargingError as error:
         db.rollback()
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(error)) from error

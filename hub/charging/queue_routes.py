@@ -43,7 +43,9 @@ router = APIRouter()
 Prosecutor = Annotated[Viewer, Depends(require(Action.charging_decide))]
 PeriodReader = Annotated[Viewer, Depends(require(Action.charging_period))]
 PURPOSE = Purpose.charging_decision
-MONTH = Annotated[str | None, Query(max_length=7, pattern=r"^\d{4}-\d{2}$")]
+MONTH = Annotated[
+    str | None, Query(max_length=7, pattern=r"^\d{4}-(0[1-9]|1[0-2])$", description="YYYY-MM")
+]
 
 
 @dataclass(frozen=True)
