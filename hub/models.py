@@ -22,6 +22,7 @@ from hub.charging.models import (
     ChargingMatter,
     DecisionDisclosure,
     DecisionFlag,
+    MatterDeputy,
 )
 from hub.clients.models import (
     CaseNote,
@@ -44,6 +45,7 @@ from hub.mail.models import MailPreference, OutboxMail
 from hub.notifications.models import Notification
 from hub.person_merges.models import PersonMerge
 from hub.plans.models import PlanStep
+from hub.priors.models import PriorMatter, Warrant
 from hub.privacy.models import ReviewFlag
 from hub.referrals.models import CaseloadRequest, IntakeAssessment, Referral, SocialContactEntry
 from hub.research.models import ResearchProtocol
@@ -101,6 +103,7 @@ __all__ = [
     "LogRetention",
     "LogTile",
     "MailPreference",
+    "MatterDeputy",
     "MeetingInvitee",
     "MeetingSeries",
     "Notification",
@@ -114,6 +117,7 @@ __all__ = [
     "PlanGoal",
     "PlanStep",
     "PolicyRelease",
+    "PriorMatter",
     "RecordChange",
     "RecoveryCode",
     "Referral",
@@ -127,6 +131,7 @@ __all__ = [
     "TreeHead",
     "User",
     "UserSession",
+    "Warrant",
     "WitnessCosignature",
     "WorkGroupMeeting",
     "metadata",

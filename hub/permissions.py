@@ -43,6 +43,9 @@ GRANTS: dict[Action, frozenset[Role]] = {
     Action.charging_decide: frozenset({Role.prosecutor}),
     Action.charging_export: frozenset({Role.prosecutor}),
     Action.defense_decisions: frozenset({Role.defender}),
+    # Issue 15: earlier matters and warrants come from the prosecutor's case system.
+    Action.priors_record: frozenset({Role.prosecutor}),
+    Action.charging_period: frozenset({Role.prosecutor}),
     # A defender reads the flags on their own clients' decisions; a privacy officer reviews all.
     Action.flags_read: frozenset({Role.defender, Role.privacy_officer}),
     Action.flags_review: frozenset({Role.privacy_officer}),

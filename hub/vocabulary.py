@@ -229,6 +229,20 @@ class DecisionOutcome(StrEnum):
     more_information = "more_information"
 
 
+class WarrantStatus(StrEnum):
+    active = "active"
+    served = "served"
+    recalled = "recalled"
+    quashed = "quashed"
+
+
+class PriorSource(StrEnum):
+    """How an earlier matter or warrant reached the hub."""
+
+    entered = "entered"  # typed in by a prosecutor
+    imported = "imported"  # from the prosecutor's case system (CSV)
+
+
 class MeetingStatus(StrEnum):
     draft = "draft"
     published = "published"
@@ -390,6 +404,11 @@ class SecurityEventTag(StrEnum):
     merge_refused = "client:person:merge_refused"
     # Issue 16: a month of the police department's eligible-arrest counts imported (aggregates).
     eligible_arrests_imported = "equity:eligible_arrests:imported"
+    # Issue 15: earlier matters and warrants, and the deputy who handles a matter.
+    prior_matter_recorded = "charging:prior_matter:recorded"
+    warrant_recorded = "charging:warrant:recorded"
+    priors_imported = "charging:priors:imported"
+    matter_deputy_assigned = "charging:matter:deputy_assigned"
 
 
 class OffenseLevel(StrEnum):
@@ -539,6 +558,10 @@ class DisclosureTag(StrEnum):
     # Counts over many clients (a dashboard, a report): names no one; its categories are what
     # the counts drew on (hub.disclosure.aggregates).
     aggregate_read = "disclosure:aggregate:read"
+    # Issue 15: the period's decisions of an office (an aggregate: names no one).
+    charging_period_read = "disclosure:charging_period:read"
+    # The queue's count of matters per deadline state (engagement, in aggregate).
+    charging_queue_counts_read = "disclosure:charging_queue_counts:read"
 
 
 class DisclosureOutcome(StrEnum):
@@ -672,6 +695,8 @@ class Action(StrEnum):
     equity_import = "equity:population:import"
     # Referrals per officer: to the officer's sergeant (their own agency) and the coordinator.
     equity_officers = "equity:officers:read"
+    priors_record = "charging:prior_matter:record"
+    charging_period = "charging:period:read"
 
 
 class LogKind(StrEnum):

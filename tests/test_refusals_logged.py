@@ -63,8 +63,11 @@ def test_a_prosecutors_decision_pages_are_logged_disclosures(world, sign_in, db)
     assert page.status_code == 200 and "Thin." in page.text
     shown = _disclosures(db, DisclosureTag.charging_matter_read, since)
     assert len(shown) == 2
+    # The decide form repeats the referral date and the due date beside the form (issue 15):
+    # referral data, decided and logged with the matter's own legal fields.
+    assert [e.categories for e in shown] == [["legal", "referral"], ["legal"]]
     for entry in shown:
-        assert entry.person_id == matter.person_id and entry.categories == ["legal"]
+        assert entry.person_id == matter.person_id
         assert entry.actor_user_id == world.users["county_prosecutor"].id
 
 

@@ -65,7 +65,8 @@ def _person(person_id: int, identity: Identity | WithheldCategory) -> PersonOut:
 
 class QueueItemOut(BaseModel):
     """A matter awaiting a decision. A null column is withheld by the policy (the intake
-    clock needs the client's 42 CFR 2.35 consent)."""
+    clock needs the client's 42 CFR 2.35 consent; its due date follows from the referral
+    date alone, and shows with the referral)."""
 
     matter_id: int
     person: PersonOut
@@ -130,7 +131,7 @@ def queue(
             offenses=row.item.offenses if row.shows_legal else None,
             arrested_at=row.item.arrested_at if row.shows_legal else None,
             deadline_status=row.item.deadline_status if row.shows_clock else None,
-            intake_due_on=row.item.intake_due_on if row.shows_clock else None,
+            intake_due_on=row.item.intake_due_on if row.shows_due else None,
             more_information_asked=row.item.standing_outcome is not None,
         )
         for row in rows

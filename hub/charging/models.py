@@ -104,3 +104,17 @@ class BreachSignalReview(SQLModel, table=True):
     reviewed_by_id: int = Field(foreign_key="user.id")
     reviewed_at: datetime = utc_field(default_factory=utcnow)
     note: str = Field(max_length=2000)
+
+
+class MatterDeputy(SQLModel, table=True):
+    """The deputy (liaison prosecutor) of the office who handles a matter. A reassignment ends
+    the current row and starts a new one, so who handled it when stays on record."""
+
+    __tablename__ = "matter_deputy"
+
+    id: int | None = Field(default=None, primary_key=True)
+    matter_id: int = Field(foreign_key="charging_matter.id", index=True)
+    deputy_id: int = Field(foreign_key="user.id", index=True)
+    assigned_by_id: int = Field(foreign_key="user.id")
+    assigned_at: datetime = utc_field(default_factory=utcnow)
+    ended_at: datetime | None = utc_field(default=None)

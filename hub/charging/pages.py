@@ -3,6 +3,8 @@
 from dataclasses import dataclass, field
 
 from hub.arrests.services import ArrestFacts
+from hub.charging.deputies import Deputy
+from hub.charging.facts import MatterFacts
 from hub.charging.models import ChargingDecision, ChargingMatter, DecisionFlag
 from hub.charging.services import (
     BoundDisclosure,
@@ -24,6 +26,8 @@ class QueueRow:
     identity: Who
     shows_legal: bool
     shows_clock: bool  # engagement: whether intake was done (42 CFR 2.35 consent)
+    # The intake due date follows from the referral date alone: referral data.
+    shows_due: bool = False
 
 
 @dataclass
@@ -42,6 +46,8 @@ class MatterPage(Page):
     standing: ChargingDecision | None = None
     awaiting: bool = True
     arrest: ArrestFacts | None = None  # a reported arrest's offense, level and victim
+    deputy_id: int | None = None
+    deputies: list[Deputy] = field(default_factory=list)
 
 
 @dataclass
@@ -55,6 +61,7 @@ class DecisionFormPage(Page):
     note: str = ""
     material: list[int] = field(default_factory=list)
     error: str | None = None
+    facts: MatterFacts | None = None  # the referral's date and due date, where shown
 
 
 @dataclass

@@ -17,6 +17,8 @@ from sqlmodel import Session
 from hub.accounts.sessions import Viewer
 from hub.arrests.services import arrest_facts
 from hub.charging import services
+from hub.charging.deputies import current_deputy, office_deputies
+from hub.charging.facts import matter_facts
 from hub.charging.pages import (
     DecisionFormPage,
     DecisionPage,
@@ -25,7 +27,6 @@ from hub.charging.pages import (
     FlagPage,
     FlagsPage,
     MatterPage,
-    QueuePage,
     QueueRow,
 )
 from hub.charging.services import ChargingError, DisclosedIdentity
@@ -34,7 +35,7 @@ from hub.disclosure.policy import PersonNotFound
 from hub.disclosure.record import allowed_persons, disclose_identities, disclose_record
 from hub.permissions import allowed
 from hub.referrals.rules import current_rules
-from hub.referrals.services import current_decisions
+from hub.referrals.services import current_decisions, intake_due_on
 from hub.vocabulary import Action, Category, DecisionOutcome, DisclosureTag, FlagStatus, Purpose
 from hub.web.dependencies import DB, log_actor, refused_as_not_found, require
 from hub.web.paging import PageNumber, Paging
@@ -66,22 +67,27 @@ def _not_found(
     return refused_as_not_found(request, db, viewer, action, str(error), **record)
 
 
-def _disclose_matter(request: Request, db: Session, viewer: Viewer, matter: Any) -> None:
+def _disclose_matter(
+    request: Request, db: Session, viewer: Viewer, matter: Any, *, with_referral: bool = False
+) -> bool:
     """A page that shows a matter's own legal fields (offense tracking number, decisions and
-    their notes) without naming the person: decided and logged by the policy layer first."""
+    their notes) without naming the person: decided and logged by the policy layer first.
+    `with_referral`: the referral's date too (the decide form's facts); returns whether the
+    policy allows it."""
     known = disclose_identities(
         db,
         viewer,
         [matter.person_id],
         CHARGING_PURPOSE,
         log_actor(request, viewer),
-        with_categories=(Category.legal,),
+        with_categories=(Category.legal, Category.referral) if with_referral else (Category.legal,),
         tag=DisclosureTag.charging_matter_read,
         with_identity=False,
     )
     if not known.allows(matter.person_id, Category.legal):
         # The withheld read is logged; the page answers as for a matter not there.
         raise HTTPException(status.HTTP_404_NOT_FOUND, "no such matter for your office")
+    return known.allows(matter.person_id, Category.referral)
 
 
 def receipts_module() -> ModuleType | None:
@@ -126,7 +132,7 @@ def queue_rows(
         [i.person_id for i in page_items],
         CHARGING_PURPOSE,
         log_actor(request, viewer),
-        with_categories=(Category.legal, Category.engagement),
+        with_categories=(Category.legal, Category.engagement, Category.referral),
     )
     rows = [
         QueueRow(
@@ -134,26 +140,20 @@ def queue_rows(
             identity=known.identity(i.person_id),
             shows_legal=known.allows(i.person_id, Category.legal),
             shows_clock=known.allows(i.person_id, Category.engagement),
+            # The due date is referral data where it follows from the referral date alone.
+            shows_due=known.allows(i.person_id, Category.engagement)
+            or (
+                known.allows(i.person_id, Category.referral)
+                and i.referred_at is not None
+                and i.intake_due_on == intake_due_on(i.referred_at, rules)
+            ),
         )
         for i in page_items
     ]
     return rows, paging
 
 
-@router.get("/charging", response_class=HTMLResponse)
-def queue(request: Request, db: DB, viewer: Prosecutor, page: PageNumber = 1) -> Response:
-    rows, paging = queue_rows(request, db, viewer, page)
-    return render(
-        request,
-        "charging/queue.html",
-        QueuePage(
-            title="Charging queue",
-            viewer=viewer,
-            csrf_token=viewer.csrf_token,
-            rows=rows,
-            paging=paging,
-        ),
-    )
+# The queue page itself, with its filters and counts: hub.charging.queue_routes.
 
 
 @router.get("/charging/matters/{matter_id}", response_class=HTMLResponse)
@@ -167,6 +167,8 @@ def matter_page(request: Request, db: DB, viewer: Prosecutor, matter_id: RecordN
         raise _not_found(request, db, viewer, error, matter_id=matter_id) from error
     decisions = services.decision_chain(db, matter_id)
     standing = current_decisions(db, [matter_id]).get(matter_id)
+    deputy = current_deputy(db, matter_id)
+    office = office_deputies(db, viewer)
     page = MatterPage(
         title=f"Matter {matter.offense_tracking_number}",
         viewer=viewer,
@@ -179,6 +181,8 @@ def matter_page(request: Request, db: DB, viewer: Prosecutor, matter_id: RecordN
         standing=standing,
         awaiting=standing is None or standing.outcome == DecisionOutcome.more_information,
         arrest=arrest_facts(db, matter_id),
+        deputy_id=deputy.deputy_id if deputy else None,
+        deputies=office,
     )
     return render(request, "charging/matter.html", page)
 
@@ -206,15 +210,17 @@ def _form_page(
         if supersedes_id is not None:
             raise _not_found(request, db, viewer, error, decision_id=supersedes_id) from error
         raise _not_found(request, db, viewer, error, matter_id=matter_id) from error
-    _disclose_matter(request, db, viewer, matter)
+    shows_referral = _disclose_matter(request, db, viewer, matter, with_referral=True)
+    rules = current_rules(db)
     return DecisionFormPage(
         title=f"Correct decision {supersedes_id}" if supersedes_id else "Charging decision",
         viewer=viewer,
         csrf_token=viewer.csrf_token,
         matter=matter,
-        rules=current_rules(db),
+        rules=rules,
         disclosures=services.pending_disclosures(db, viewer, matter_id),
         supersedes=supersedes,
+        facts=matter_facts(db, matter, rules) if shows_referral else None,
         **extra,
     )
 

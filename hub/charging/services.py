@@ -231,11 +231,16 @@ def urgency(status: DeadlineStatus | None) -> int:
     return _URGENCY[status]
 
 
+# Made once: a new alias on every call misses SQLAlchemy's compiled-statement cache, and
+# compiling the queue's query again cost 15 ms a page (bench/bench_queue.py).
+_STANDING = aliased(ChargingDecision)
+_SUPERSEDING = aliased(ChargingDecision)
+
+
 def _decided() -> Any:
     """A matter whose standing decision (one no other supersedes) is other than asking for
     more information: it has left the queue."""
-    standing = aliased(ChargingDecision)
-    superseding = aliased(ChargingDecision)
+    standing, superseding = _STANDING, _SUPERSEDING
     return (
         select(standing.id)
         .where(

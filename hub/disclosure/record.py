@@ -43,6 +43,7 @@ from hub.disclosure.policy import (
     gather_facts_many,
 )
 from hub.disclosure.releases import policy_in_force
+from hub.priors.models import PriorMatter, Warrant
 from hub.referrals.models import Referral
 from hub.vocabulary import (
     Category,
@@ -150,6 +151,39 @@ FIELD_MAP: dict[str, dict[str, Category | RowCategory]] = {
             "tree_head_id",
         )
     },
+    # Issue 15: earlier matters and warrants, from the prosecutor's case system.
+    "prior_matter": {
+        name: C.legal
+        for name in (
+            "id",
+            "person_id",
+            "case_number",
+            "court",
+            "offense_code",
+            "offense_description",
+            "level",
+            "filed_on",
+            "disposed_on",
+            "disposition",
+            "source",
+            "recorded_by_id",
+            "recorded_at",
+        )
+    },
+    "warrant": {
+        name: C.legal
+        for name in (
+            "id",
+            "person_id",
+            "issued_on",
+            "court",
+            "kind",
+            "status",
+            "source",
+            "recorded_by_id",
+            "recorded_at",
+        )
+    },
     "plan_goal": {
         name: C.plan
         for name in (
@@ -206,6 +240,7 @@ OUTSIDE_RECORD: dict[str, str] = {
     "break_glass": "read by the policy; reviewed by privacy officers",
     "decision_disclosure": "links a charging decision to log entries; read by the accountings",
     "decision_flag": "a file decision resting on care data, for the defender and privacy review",
+    "matter_deputy": "which deputy of the office handles a matter: the office's own workflow",
     "intake_assessment": "the intake clock's second step; its services reach the record as plan "
     "data only through hub.disclosure",
     "agenda_item": "a work group's agenda item: ids and kind; its client's record is read here",
@@ -348,9 +383,35 @@ class ChargingMatterEntry:
 
 
 @dataclass(frozen=True)
+class PriorMatterEntry:
+    id: int
+    case_number: str
+    court: str
+    offense_code: str
+    offense_description: str
+    level: str
+    filed_on: date
+    disposed_on: date | None
+    disposition: str | None
+    source: str
+
+
+@dataclass(frozen=True)
+class WarrantEntry:
+    id: int
+    issued_on: date
+    court: str
+    kind: str
+    status: str
+    source: str
+
+
+@dataclass(frozen=True)
 class Legal:
     forwarded_to_agency_ids: tuple[int, ...]
     matters: tuple[ChargingMatterEntry, ...]
+    prior_matters: tuple[PriorMatterEntry, ...] = ()
+    warrants: tuple[WarrantEntry, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -734,6 +795,20 @@ def _legal_many(
     by_matter: dict[int, list[ChargingDecisionEntry]] = {}
     for row in decisions:
         by_matter.setdefault(row["matter_id"], []).append(_build(ChargingDecisionEntry, row))
+    # Earlier matters and warrants (hub.priors), newest first as a court docket reads.
+    priors, warrants = (
+        _by_person(
+            _rows(
+                db,
+                table,
+                {C.legal},
+                col(table.person_id).in_(person_ids),
+                col(table.id),
+                key=table.person_id,
+            )
+        )
+        for table in (PriorMatter, Warrant)
+    )
     return {
         person_id: Legal(
             forwarded_to_agency_ids=tuple(
@@ -744,6 +819,20 @@ def _legal_many(
             matters=tuple(
                 _build(ChargingMatterEntry, m, decisions=tuple(by_matter.get(m["id"], [])))
                 for m in matters.get(person_id, [])
+            ),
+            prior_matters=tuple(
+                sorted(
+                    (_build(PriorMatterEntry, r) for r in priors.get(person_id, [])),
+                    key=lambda p: (p.filed_on, p.id),
+                    reverse=True,
+                )
+            ),
+            warrants=tuple(
+                sorted(
+                    (_build(WarrantEntry, r) for r in warrants.get(person_id, [])),
+                    key=lambda w: (w.issued_on, w.id),
+                    reverse=True,
+                )
             ),
         )
         for person_id in person_ids

@@ -30,6 +30,8 @@ from hub.caserecord import api as caserecord_api
 from hub.caserecord import caseload_routes as caseload
 from hub.caserecord import routes as caserecord
 from hub.charging import api as charging_api
+from hub.charging import period_api as charging_period_api
+from hub.charging import queue_routes as charging_queue
 from hub.charging import routes as charging
 from hub.clients import api as clients_api
 from hub.clients import routes as clients
@@ -46,6 +48,7 @@ from hub.notifications import routes as notifications
 from hub.person_merges import routes as person_merges
 from hub.plans import api as plans_api
 from hub.plans import routes as plans
+from hub.priors import routes as priors
 from hub.privacy import routes as privacy_console
 from hub.privacy.flag_rounds import run_flag_rounds
 from hub.referrals import api as referrals_api
@@ -138,9 +141,12 @@ def create_app() -> FastAPI:
     app.include_router(accounts_admin.router)
     app.include_router(referrals.router)
     app.include_router(charging.router)
+    app.include_router(charging_queue.router)
+    app.include_router(priors.router)
     app.include_router(notifications.router)
     app.include_router(referrals_api.router)
     app.include_router(charging_api.router)
+    app.include_router(charging_period_api.router)
     app.include_router(clients.router)
     app.include_router(clients_api.router)
     app.include_router(caserecord.router)

@@ -1,0 +1,182 @@
+"""How fast is the prosecutor's charging queue, with its filters, at N times the demo program?
+
+Builds `hub demo --scale N --build-only` (hub.demo.services.rebuild_demo) into a scratch SQLite
+file, or with --postgres a scratch PostgreSQL database, unless --url names a database built
+before (run with the HUB_ keys it was built with). Names a deputy on every fifth matter of the
+busiest office (scratch databases only), signs in that office's prosecutor with a session (as
+the tests do), and times GET /charging through a TestClient, the whole request: the policy's
+decisions for the counts, one page's disclosure and its log entry, the template. Prints the
+median and p99 of --repeat requests per case and the queue's length; asserts nothing.
+
+    /work/venv/bin/python bench/bench_queue.py [--scale 10] [--postgres] [--url URL] [--repeat 30]
+
+Target (issue 15): median at most 40 ms at 100 times the demo.
+"""
+
+import argparse
+import os
+import statistics
+import sys
+import tempfile
+import time
+from contextlib import ExitStack
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from hub.crypto import generate_environment
+
+os.environ.update({k: v for k, v in generate_environment().items() if k not in os.environ})
+os.environ["HUB_CHECKPOINT_INTERVAL_SECONDS"] = "3600"  # sign no checkpoints while timing
+os.environ["HUB_COOKIE_SECURE"] = "false"
+
+from timing import timed
+
+from bench.scratch import scratch_postgres
+
+CASES = (
+    ("no filter", ""),
+    ("state=missed", "state=missed"),
+    ("state=not_shared", "state=not_shared"),
+    ("state=pending", "state=pending"),
+    ("outcome=more_information", "outcome=more_information"),
+    ("deputy=<one>", "deputy={deputy}"),
+    ("unassigned", "unassigned=true"),
+    ("sort=due", "sort=due"),
+    ("sort=arrest, page 2", "sort=arrest&page=2"),
+    ("state=pending, sort=due, page 3", "state=pending&sort=due&page=3"),
+)
+# The counts per state decide every person with a clock: htmx asks for them apart.
+COUNTS = ("counts per state (/charging/counts)", "/charging/counts")
+
+
+def figures(samples: list[float]) -> str:
+    ordered = sorted(samples)
+    p99 = ordered[min(len(ordered) - 1, round(0.99 * (len(ordered) - 1)))]
+    return f"median {statistics.median(ordered) * 1000:7.1f} ms   p99 {p99 * 1000:7.1f} ms"
+
+
+def build(url: str, scale: int) -> None:
+    from hub.demo.program import DEFAULT_PERSONS
+    from hub.demo.services import rebuild_demo
+    from hub.settings import get_settings
+
+    os.environ["HUB_DATABASE_URL"] = url
+    get_settings.cache_clear()
+    started = time.perf_counter()
+    rebuild_demo(url, 2011, DEFAULT_PERSONS, scale=scale)
+    print(f"built the demo at scale {scale} in {time.perf_counter() - started:.0f} s", flush=True)
+
+
+def busiest_office(db):  # type: ignore[no-untyped-def]
+    """The prosecutor (the first by id) of the office with the most matters."""
+    from sqlmodel import col, func, select
+
+    from hub.accounts.models import User
+    from hub.charging.models import ChargingMatter
+    from hub.vocabulary import Role, UserStatus
+
+    office, matters = db.exec(
+        select(ChargingMatter.prosecuting_agency_id, func.count())
+        .group_by(col(ChargingMatter.prosecuting_agency_id))
+        .order_by(func.count().desc())
+    ).first()
+    user = db.exec(
+        select(User)
+        .where(
+            User.agency_id == office,
+            User.role == Role.prosecutor,
+            User.status == UserStatus.active,
+        )
+        .order_by(col(User.id))
+    ).first()
+    return user, matters
+
+
+def name_deputies(db, prosecutor) -> int:  # type: ignore[no-untyped-def]
+    """A deputy on every fifth matter of the office (bench data, scratch databases only)."""
+    from sqlmodel import col, select
+
+    from hub.charging.models import ChargingMatter, MatterDeputy
+
+    ids = db.exec(
+        select(ChargingMatter.id)
+        .where(ChargingMatter.prosecuting_agency_id == prosecutor.agency_id)
+        .order_by(col(ChargingMatter.id))
+    ).all()
+    db.add_all(
+        MatterDeputy(matter_id=m, deputy_id=prosecutor.id, assigned_by_id=prosecutor.id)
+        for m in ids[::5]
+    )
+    db.commit()
+    return len(ids[::5])
+
+
+def run(url: str, repeat: int, scratch: bool) -> None:
+    from fastapi.testclient import TestClient
+    from sqlmodel import Session
+
+    from hub.accounts.services import create_api_token
+    from hub.accounts.sessions import start_session
+    from hub.audit.log import Actor
+    from hub.db import engine_for
+    from hub.settings import get_settings
+    from hub.web.app import create_app
+
+    os.environ["HUB_DATABASE_URL"] = url
+    get_settings.cache_clear()
+    with Session(engine_for(url), expire_on_commit=False) as db:
+        prosecutor, matters = busiest_office(db)
+        named = name_deputies(db, prosecutor) if scratch else 0
+        token, _ = start_session(db, prosecutor, mfa_passed=True, address="bench", user_agent="b")
+        bearer = create_api_token(db, Actor(user_id=prosecutor.id), prosecutor, "bench", 1)
+        db.commit()
+        deputy = prosecutor.id
+    print(f"office {prosecutor.agency_id}: {matters} matters, {named} with a deputy named here")
+    with TestClient(create_app(), base_url="https://testserver") as client:
+        client.cookies.set(get_settings().session_cookie_name, token)
+        first = client.get("/charging")
+        assert first.status_code == 200, first.status_code
+        for name, query in CASES:
+            path = "/charging?" + query.format(deputy=deputy)
+            response = client.get(path)
+            assert response.status_code == 200, (path, response.status_code)
+            rows = response.text.count("<tr data-matter=")
+            samples = timed(lambda path=path: client.get(path), repeat)
+            print(f"  {name:34} {rows:3} rows   {figures(samples)}", flush=True)
+        name, path = COUNTS
+        samples = timed(lambda: client.get(path, headers={"HX-Request": "true"}), repeat)
+        print(f"  {name:34}            {figures(samples)}", flush=True)
+        # For comparison: the API's queue, which still runs the queue code main had.
+        api = {"Authorization": f"Bearer {bearer}"}
+        samples = timed(lambda: client.get("/api/v1/charging/queue", headers=api), repeat)
+        print(f"  {'API queue (the earlier code)':34}            {figures(samples)}", flush=True)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--scale", type=int, default=10)
+    parser.add_argument("--postgres", action="store_true")
+    parser.add_argument("--url", help="a database built before (same HUB_ keys)")
+    parser.add_argument("--repeat", type=int, default=30)
+    parser.add_argument(
+        "--name-deputies", action="store_true", help="with --url: write the deputies there too"
+    )
+    args = parser.parse_args()
+    if args.url:
+        run(args.url, args.repeat, scratch=args.name_deputies)
+        return
+    with ExitStack() as stack:
+        if args.postgres:
+            url = stack.enter_context(scratch_postgres())
+        else:
+            directory = stack.enter_context(tempfile.TemporaryDirectory())
+            url = f"sqlite:///{Path(directory) / 'queue.db'}"
+        build(url, args.scale)
+        print(f"scale {args.scale} ({'PostgreSQL' if args.postgres else 'SQLite'})")
+        run(url, args.repeat, scratch=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,251 @@
+"""The prosecutor's queue with filters (deputy, deadline state, outcome), a sort and the count
+of each state: which matters of the office await a decision and in what order. Ids and order
+keys only; the page discloses its own rows through the policy layer (hub.charging.queue_routes).
+
+A deadline state is engagement (whether intake was done: 42 CFR 2.35), so a matter whose clock
+the policy withholds from this prosecutor is counted and filtered as "not shared", never by its
+real state, and the default order places it as if its deadline were met
+(services.queue_page_keys). The intake due date is referral data: it follows from the referral
+date alone (hub.referrals.services.intake_due_on).
+"""
+
+from collections.abc import Callable, Collection
+from dataclasses import dataclass
+from datetime import date, datetime
+from enum import StrEnum
+
+from sqlalchemy.orm import aliased
+from sqlmodel import Session, col, select
+
+from hub.accounts.sessions import Viewer
+from hub.charging.models import ChargingDecision, ChargingMatter, MatterDeputy
+from hub.charging.services import QueueKey, queue_page_keys
+from hub.referrals.models import Referral
+from hub.referrals.rules import SiteRules
+from hub.referrals.services import intake_due_on
+from hub.vocabulary import DecisionOutcome
+
+
+class QueueState(StrEnum):
+    """A matter's place in the queue, as this prosecutor may know it."""
+
+    missed = "missed"
+    near = "near"
+    pending = "pending"
+    met = "met"
+    new_arrest = "new_arrest"  # a client's new arrest: no intake clock
+    not_shared = "not_shared"  # the clock is engagement: no 42 CFR 2.35 consent
+
+
+class QueueOutcome(StrEnum):
+    awaiting = "awaiting"  # no decision yet
+    more_information = "more_information"  # more information asked before
+
+
+class QueueSort(StrEnum):
+    urgency = "urgency"  # missed, then ripe, then running clocks; oldest arrest first
+    arrest = "arrest"  # oldest arrest first
+    due = "due"  # soonest intake due date first; new arrests last
+
+
+@dataclass(frozen=True)
+class QueueFilter:
+    deputy_id: int | None = None
+    unassigned: bool = False
+    state: QueueState | None = None
+    outcome: QueueOutcome | None = None
+    sort: QueueSort = QueueSort.urgency
+
+
+@dataclass(frozen=True)
+class OfficeKey:
+    """A queue key with what the filters need: the referral date, the deputy, and whether
+    more information was asked."""
+
+    key: QueueKey
+    referred_at: datetime | None
+    due_on: date | None
+    # Whether the due date follows from the referral date alone (referral data): shown with
+    # the referral. One moved since (say, by the site's rules) is the clock's: engagement.
+    due_from_referral: bool
+    deputy_id: int | None
+    more_information: bool
+
+
+@dataclass(frozen=True)
+class QueueCut:
+    """One page of the filtered queue (its keys, in order), how many match the filters, and
+    how many matters of the office's queue are in each state."""
+
+    keys: list[OfficeKey]
+    total: int
+    counts: dict[QueueState, int]
+
+
+# Made once, so that the query's compiled form is cached (see services._decided).
+_STANDING = aliased(ChargingDecision)
+_SUPERSEDING = aliased(ChargingDecision)
+
+
+def _more_information_asked(office_id: int) -> object:
+    """Matters of the office with a standing request for more information (the decided ones
+    have left the queue already)."""
+    standing, superseding = _STANDING, _SUPERSEDING
+    return (
+        select(standing.matter_id)
+        .join(ChargingMatter, col(ChargingMatter.id) == standing.matter_id)
+        .where(
+            ChargingMatter.prosecuting_agency_id == office_id,
+            standing.outcome == DecisionOutcome.more_information,
+            ~select(superseding.id).where(superseding.supersedes_id == standing.id).exists(),
+        )
+    )
+
+
+def office_keys(
+    db: Session, prosecutor: Viewer, today: date, keys: list[QueueKey], rules: SiteRules
+) -> list[OfficeKey]:
+    """The queue's keys (services.queue_keys) with their referral date, due date, deputy and
+    whether more information was asked: three queries of ids and dates, however long the
+    queue."""
+    matter_ids = sorted(k.matter_id for k in keys)
+    referred: dict[int, tuple[datetime, date]] = {}
+    deputies: dict[int, int] = {}
+    asked: set[int] = set()
+    if matter_ids:
+        referred = {
+            matter_id: (referred_at, due)
+            for matter_id, referred_at, due in db.exec(
+                select(  # type: ignore[call-overload]
+                    ChargingMatter.id, Referral.referred_at, Referral.intake_due_on
+                )
+                .join(Referral, col(Referral.id) == ChargingMatter.referral_id)
+                .where(col(ChargingMatter.id).in_(matter_ids))
+            ).all()
+        }
+        deputies = dict(
+            db.exec(
+                select(MatterDeputy.matter_id, MatterDeputy.deputy_id)
+                .join(ChargingMatter, col(ChargingMatter.id) == MatterDeputy.matter_id)
+                .where(
+                    ChargingMatter.prosecuting_agency_id == prosecutor.agency_id,
+                    col(MatterDeputy.ended_at).is_(None),
+                )
+            ).all()
+        )
+        asked = set(db.exec(_more_information_asked(prosecutor.agency_id)).all())  # type: ignore[call-overload]
+    return [
+        OfficeKey(
+            key=k,
+            referred_at=referral[0] if referral else None,
+            due_on=referral[1] if referral else None,
+            due_from_referral=(
+                referral is not None and referral[1] == intake_due_on(referral[0], rules)
+            ),
+            deputy_id=deputies.get(k.matter_id),
+            more_information=k.matter_id in asked,
+        )
+        for k in keys
+        for referral in (referred.get(k.matter_id),)
+    ]
+
+
+def page_matters(
+    db: Session, prosecutor: Viewer, matter_ids: list[int]
+) -> dict[int, tuple[str, list[str]]]:
+    """The offense tracking number and offenses of a page's matters of the office, by id: the
+    columns the queue shows, without loading the rows."""
+    if not matter_ids:
+        return {}
+    rows = db.exec(
+        select(
+            ChargingMatter.id, ChargingMatter.offense_tracking_number, ChargingMatter.offenses
+        ).where(
+            col(ChargingMatter.id).in_(sorted(matter_ids)),
+            ChargingMatter.prosecuting_agency_id == prosecutor.agency_id,
+        )
+    ).all()
+    return {mid: (otn, list(offenses)) for mid, otn, offenses in rows if mid is not None}
+
+
+def state_of(key: OfficeKey, clock_shown: bool) -> QueueState:
+    status = key.key.deadline_status
+    if status is None:
+        return QueueState.new_arrest
+    if not clock_shown:
+        return QueueState.not_shared
+    return QueueState(status.value)
+
+
+def _matches(key: OfficeKey, wanted: QueueFilter) -> bool:
+    if wanted.deputy_id is not None and key.deputy_id != wanted.deputy_id:
+        return False
+    if wanted.unassigned and key.deputy_id is not None:
+        return False
+    if wanted.outcome == QueueOutcome.awaiting and key.more_information:
+        return False
+    return not (wanted.outcome == QueueOutcome.more_information and not key.more_information)
+
+
+def cut_queue(
+    keys: Collection[OfficeKey],
+    wanted: QueueFilter,
+    offset: int,
+    size: int,
+    clock_shown: Callable[[Collection[int]], Collection[int]],
+    *,
+    count_states: bool = False,
+) -> QueueCut:
+    """Filters and pages the queue, and with `count_states` counts the matters in each state.
+    `clock_shown(person_ids)` is the policy's answer (hub.disclosure.record.allowed_persons,
+    engagement); it discloses and logs nothing, and is asked only about the persons the answer
+    needs: none beyond the page's (services.queue_page_keys) without a state filter or counts,
+    the persons whose clock reads the chosen state with one, every person with a clock for the
+    counts (so they are a request of their own: hub.charging.queue_routes)."""
+    decided: dict[int, bool] = {}
+
+    def shown(persons: Collection[int]) -> list[int]:
+        todo = sorted({p for p in persons if p not in decided})
+        if todo:
+            allowed = set(clock_shown(todo))
+            decided.update((p, p in allowed) for p in todo)
+        return [p for p in persons if decided[p]]
+
+    matching = [k for k in keys if _matches(k, wanted)]
+    counts: dict[QueueState, int] = {}
+    if count_states:
+        shown([k.key.person_id for k in matching if k.key.deadline_status is not None])
+        counts = {s: 0 for s in QueueState}
+        for k in matching:
+            counts[state_of(k, decided.get(k.key.person_id, False))] += 1
+    if wanted.state is not None:
+        matching = _in_state(matching, wanted.state, shown, decided)
+    by_matter = {k.key.matter_id: k for k in matching}
+    if wanted.sort == QueueSort.urgency:
+        page = queue_page_keys([k.key for k in matching], offset, size, shown)
+        ordered = [by_matter[k.matter_id] for k in page]
+    else:
+        if wanted.sort == QueueSort.arrest:
+            matching.sort(key=lambda k: (-k.key.days_since_arrest, k.key.matter_id))
+        else:
+            matching.sort(key=lambda k: (k.due_on is None, k.due_on or date.min, k.key.matter_id))
+        ordered = matching[offset : offset + size]
+    return QueueCut(keys=ordered, total=len(matching), counts=counts)
+
+
+def _in_state(
+    keys: list[OfficeKey],
+    state: QueueState,
+    shown: Callable[[Collection[int]], Collection[int]],
+    decided: dict[int, bool],
+) -> list[OfficeKey]:
+    """The matters in `state` as this prosecutor may know it: only the persons whose clock
+    could read so are decided (every clock for "not shared", one status otherwise)."""
+    if state == QueueState.new_arrest:
+        return [k for k in keys if k.key.deadline_status is None]
+    if state == QueueState.not_shared:
+        candidates = [k for k in keys if k.key.deadline_status is not None]
+    else:
+        candidates = [k for k in keys if k.key.deadline_status == state.value]
+    shown([k.key.person_id for k in candidates])
+    return [k for k in candidates if state_of(k, decided[k.key.person_id]) == state]
