@@ -164,11 +164,13 @@ def _phone_problems(page: Any) -> list[str]:
     problems = []
     if found["overflow"] > 0:
         wide = page.evaluate(
-            """() => [...document.querySelectorAll('main *')]
-                .filter(e => e.getBoundingClientRect().right > window.innerWidth + 1)
+            """() => [...document.querySelectorAll('body *')]
+                .filter(e => e.getBoundingClientRect().right > window.innerWidth
+                    && !(e.parentElement && e.parentElement.closest('nav')))
                 .slice(-3)
                 .map(e => e.tagName.toLowerCase() + (e.id ? '#' + e.id : '')
-                    + (e.className ? '.' + String(e.className).split(' ')[0] : ''))"""
+                    + (e.className ? '.' + String(e.className).split(' ')[0] : '')
+                    + ' "' + e.textContent.trim().slice(0, 30) + '"')"""
         )
         problems.append(f"scrolls sideways by {found['overflow']} px ({', '.join(wide)})")
     if found["nav"] > NAV_LIMIT:
