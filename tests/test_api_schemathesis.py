@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, settings
-from schemathesis.specs.openapi.checks import allow_header_conformance
+from schemathesis.specs.openapi.checks import allow_header_conformance, positive_data_acceptance
 from sqlmodel import Session, select
 
 from hub.accounts.models import User
@@ -108,15 +108,22 @@ FUZZING = settings(
 )
 
 
+# Rules that no schema can state: an arrest reported within the last two years (relative to
+# now) and an offense tracking number not reported before (relative to the data). A report
+# that fits the schema may still be refused (422, every problem listed); the other checks hold.
+RULES_BEYOND_THE_SCHEMA = {("POST", "/api/v1/arrests")}
+
+
 @schema.parametrize()
 @FUZZING
 def test_api_conforms_to_its_schema_and_discloses_no_treatment(case, api):
+    # Starlette's 405 lists the methods of the first route matching the path only (GET
+    # /notes, not POST /notes too): a framework limit, not the hub's answer to check.
+    excluded = [allow_header_conformance]
+    if (case.method, case.path) in RULES_BEYOND_THE_SCHEMA:
+        excluded.append(positive_data_acceptance)
     case.call_and_validate(
-        headers=api.headers,
-        additional_checks=[no_treatment_or_health],
-        # Starlette's 405 lists the methods of the first route matching the path only (GET
-        # /notes, not POST /notes too): a framework limit, not the hub's answer to check.
-        excluded_checks=[allow_header_conformance],
+        headers=api.headers, additional_checks=[no_treatment_or_health], excluded_checks=excluded
     )
 
 

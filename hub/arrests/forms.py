@@ -30,16 +30,17 @@ class ArrestForm(BaseModel):
 class ArrestIn(BaseModel):
     """An arrest as a police or prosecution records system submits it."""
 
-    first_name: NulFree = Field(max_length=100)
-    last_name: NulFree = Field(max_length=100)
+    # Not blank: at least one character that is not a space, as the service checks.
+    first_name: NulFree = Field(min_length=1, max_length=100, pattern=r"\S")
+    last_name: NulFree = Field(min_length=1, max_length=100, pattern=r"\S")
     date_of_birth: date | None = None
-    offense_code: NulFree = Field(max_length=64)
-    offense_description: NulFree = Field(max_length=200)
+    offense_code: NulFree = Field(min_length=1, max_length=64, pattern=r"\S")
+    offense_description: NulFree = Field(min_length=1, max_length=200, pattern=r"\S")
     offense_level: OffenseLevel
     has_victim: bool
     arrested_at: AwareDatetime
     place: NulFree = Field(default="", max_length=200)
-    offense_tracking_number: NulFree = Field(max_length=40)
+    offense_tracking_number: NulFree = Field(min_length=1, max_length=40, pattern=r"\S")
 
 
 def details_from_form(form: ArrestForm, rules: SiteRules) -> ArrestDetails:
