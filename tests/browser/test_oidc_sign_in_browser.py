@@ -56,6 +56,9 @@ def test_sign_in_through_the_provider_then_back_channel_logout(
     queue = page.goto("/charging")
     assert queue is not None and queue.status == 200
     assert page.url == f"{live_server.url}/charging"
+    # The queue loads its counts by htmx after the page: let that finish while signed in, or
+    # it may land after the logout and answer 401.
+    page.wait_for_load_state("networkidle")
 
     federated = db.exec(select(OidcSession)).one()
     db.commit()
