@@ -31,11 +31,8 @@ from hub.web.app import create_app
 from hub.workgroup import schedule
 from hub.workgroup.models import WorkGroupMeeting
 from hub.workgroup.rules import WorkGroupError
-from tests import test_disclosure_record
+from tests.fixtures.consents import consent_form
 from tests.routes import flat_routes, parameters
-from tests.test_client_workflows import _consent_form
-
-program = test_disclosure_record.program  # a case manager, an officer, a prosecutor, one client
 
 TOO_LARGE = [2**31, 2**63, 10**30]
 
@@ -148,7 +145,7 @@ def test_a_consent_naming_an_agency_past_the_database_changes_nothing(app, db, p
     for field, value in (("discloser_agency_id", str(10**11)), ("recipient", f"agency:{2**63}")):
         response = me.post(
             f"/clients/{program.person.id}/consents",
-            data=_consent_form(program, **{field: value}),
+            data=consent_form(program, **{field: value}),
         )
         assert response.status_code == 422, field
         assert "from the list" in response.text or "Choose who may receive" in response.text
