@@ -38,6 +38,7 @@ pytest_plugins = [
     "tests.fixtures.browser",
     "tests.fixtures.accounts",
     "tests.fixtures.referrals",
+    "tests.fixtures.small_program",
 ]
 
 

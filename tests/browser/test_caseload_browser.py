@@ -5,10 +5,7 @@ changes the program status; nothing the page runs is blocked by the CSP."""
 import pyotp
 import pytest
 
-from tests import test_disclosure_record
 from tests.factories import PASSWORD, totp_secret_of
-
-program = test_disclosure_record.program  # a case manager with one client on their caseload
 
 pytestmark = [pytest.mark.browser]
 
