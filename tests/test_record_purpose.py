@@ -12,7 +12,11 @@ from hub.vocabulary import AgencyKind, Role
 
 def viewer(role: Role) -> Viewer:
     return Viewer(
-        user_id=1, role=role, agency_id=1, agency_kind=AgencyKind.program_office, display_name="A. Person"
+        user_id=1,
+        role=role,
+        agency_id=1,
+        agency_kind=AgencyKind.program_office,
+        display_name="A. Person",
     )
 
 
