@@ -163,7 +163,7 @@ class PostgresServer:
 
     A test's copy of the template is made ahead, while the test before it runs, and dropped
     behind it: DROP DATABASE waits for a checkpoint (over a second on a shared disk), so drops
-    run on a few threads of their own, where the server folds their checkpoints into one."""
+    run on threads of their own, where the server folds their checkpoints into one."""
 
     def __init__(self, run_id: str, worker: str) -> None:
         self.run_id = run_id
@@ -171,7 +171,7 @@ class PostgresServer:
         self.created: list[str] = []
         self._lock = threading.Lock()
         self._making = ThreadPoolExecutor(max_workers=1, thread_name_prefix="hub-test-create")
-        self._dropping = ThreadPoolExecutor(max_workers=4, thread_name_prefix="hub-test-drop")
+        self._dropping = ThreadPoolExecutor(max_workers=8, thread_name_prefix="hub-test-drop")
         self._spare: dict[str, Future[str]] = {}  # template -> its next copy, being made
         self._drops: list[Future[None]] = []
 
