@@ -4,6 +4,7 @@ management, only the allowed columns read, one disclosure entry appended, one co
 manager is given CLIENTS clients (the demo's caseload plus reassigned ones) first.
 
     .venv/bin/python bench/bench_caseload.py [--clients 60] [--iterations 100] [--persons 300]
+    .venv/bin/python bench/bench_caseload.py --url sqlite:////tmp/copy-of-scale100.sqlite
 
 Prints median and p99 in milliseconds; asserts nothing. (Issue 14's target is measured at
 `hub demo --scale 100 --build-only`; --persons sets the demo size here.)
@@ -74,24 +75,34 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=60)
     parser.add_argument("--iterations", type=int, default=100)
     parser.add_argument("--persons", type=int, default=300)
+    parser.add_argument(
+        "--url",
+        help="an existing demo database to measure instead of building one (a copy: the bench "
+        "changes one case manager's caseload and appends to its log); its secrets from the "
+        "environment",
+    )
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory() as scratch:
-        url = f"sqlite:///{scratch}/bench.db"
+        url = args.url or f"sqlite:///{scratch}/bench.db"
         os.environ["HUB_DATABASE_URL"] = url
         from fastapi.testclient import TestClient
-        from sqlmodel import Session
+        from sqlmodel import Session, func, select
 
         from hub.accounts.models import User
         from hub.accounts.sessions import start_session
+        from hub.clients.models import Person
         from hub.db import engine_for
         from hub.demo.services import rebuild_demo
         from hub.settings import get_settings
         from hub.web.app import create_app
 
         get_settings.cache_clear()
-        rebuild_demo(url, 2011, args.persons)
+        if args.url is None:
+            rebuild_demo(url, 2011, args.persons)
         engine = engine_for(url)
+        with Session(engine) as db:
+            persons = db.exec(select(func.count()).select_from(Person)).one()
         with Session(engine, expire_on_commit=False) as db:
             manager_id = give_caseload(db, args.clients)
             manager = db.get(User, manager_id)
@@ -119,7 +130,7 @@ def main() -> None:
                 home.append((time.perf_counter() - started) * 1000)
         print(
             f"caseload page of a case manager with {total.group(1)} clients (first page of 25; "
-            f"SQLite, {args.persons} demo persons, {args.iterations} renders): "
+            f"{engine.dialect.name}, {persons} persons, {args.iterations} renders): "
             f"median {statistics.median(timings):.1f} ms, p99 {percentile(timings, 0.99):.1f} ms"
         )
         print(
