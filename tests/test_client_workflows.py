@@ -13,6 +13,7 @@ from sqlmodel import col, select
 
 from hub.audit import log as audit_log
 from hub.audit.models import LogEntry
+from hub.caserecord.writing import load_write_policy
 from hub.clients.models import CaseNote
 from hub.consents.models import Consent
 from hub.disclosure.models import BreakGlass, CourtOrder
@@ -170,7 +171,10 @@ def test_case_manager_adds_a_note_with_htmx_and_it_is_logged(app, db, program, s
     db.commit()
     assert note.body == "Viewed a studio on Pine St." and note.category == Category.housing
     created = [e for e in entries(db) if e.tag == SecurityEventTag.case_note_created.value]
-    assert created[-1].detail == {"note_id": note.id}
+    assert created[-1].detail == {
+        "note_id": note.id,
+        "write_policy_version": load_write_policy().version,
+    }
 
     refused = me.post(
         f"/clients/{program.person.id}/notes", data={"category": "housing", "body": "  "}
@@ -217,10 +221,10 @@ def test_the_note_form_preselects_no_category_and_a_missing_one_is_refused(db, p
 
 def test_note_in_a_category_the_author_cannot_see_is_refused(app, db, program, sign_in, factories):
     other = factories.User(role=Role.case_manager, agency=program.cm_agency)
-    me = sign_in(user=other)  # same agency, not on the caseload: identity and engagement only
+    me = sign_in(user=other)  # same agency, not on the caseload: the write policy gives none
     page = me.client.get(f"/clients/{program.person.id}/notes")
     options = re.findall(r'<option value="([a-z_]+)"', page.text)
-    assert set(options) == {"identity", "engagement"}
+    assert options == [] and "Add a case note" not in page.text
     response = me.post(
         f"/clients/{program.person.id}/notes", data={"category": "treatment", "body": "x"}
     )
@@ -230,6 +234,10 @@ def test_note_in_a_category_the_author_cannot_see_is_refused(app, db, program, s
 
 
 def test_notes_api(app, db, program):
+    # Treatment notes are kept only by a 42 CFR Part 2 program's staff (the write policy).
+    program.cm_agency.part2_program = True
+    db.add(program.cm_agency)
+    db.commit()
     token = _token(db, program.case_manager)
     with TestClient(app, base_url="https://testserver") as api:
         headers = {"Authorization": f"Bearer {token}"}
