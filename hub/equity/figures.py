@@ -10,10 +10,10 @@ import json
 from collections import defaultdict
 from collections.abc import Hashable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Any
 
-from sqlalchemy import String, and_, case, cast, func, literal
+from sqlalchemy import Date, String, and_, case, cast, exists, func, literal
 from sqlalchemy import select as core_select
 from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import Session, col
@@ -23,13 +23,20 @@ from hub.charging.models import ChargingDecision, ChargingMatter
 from hub.clients.models import Person
 from hub.db import UTCDateTime
 from hub.equity.disparity import RelativeRate, relative_rate
-from hub.equity.models import EligibleArrestCount, EligibleArrestImport
+from hub.equity.models import (
+    EligibleArrestCount,
+    EligibleArrestImport,
+    JailBooking,
+    JailBookingImport,
+)
 from hub.equity.population import race_group
 from hub.equity.suppression import TOTAL, Atom, PublishedTable, publish
 from hub.equity.tables import (
     ELIGIBLE_TABLES,
     GENDER_LABELS,
     INTAKE_BUCKETS,
+    JAIL_BOOKED,
+    JAIL_NOT_BOOKED,
     NO_INTAKE,
     OUTCOME_TABLES,
     RACE_LABELS,
@@ -40,16 +47,73 @@ from hub.equity.tables import (
     WINDOWS,
 )
 from hub.referrals.models import Referral
+from hub.referrals.rules import current_rules
 from hub.vocabulary import ProgramStatus, ReferralKind
 
 __all__ = ["SUPPRESS_BELOW", "WINDOWS", "EquityFigures", "equity_figures", "months_back"]
 
 
-def month_of(column: Any, dialect: str) -> ColumnElement:
-    """YYYY-MM of a UTC timestamp column, in SQL."""
-    if dialect == "postgresql":
-        return func.to_char(func.timezone("UTC", column), "YYYY-MM")
-    return func.strftime("%Y-%m", column)
+class SiteClock:
+    """The site's local time of UTC timestamp columns, in SQL: months and days are the site's
+    (hub.referrals.rules: the site rules' timezone), not UTC's. PostgreSQL converts with its
+    own zone database; SQLite has none, so it adds the zone's UTC offset, one CASE branch per
+    offset change between `since` and `until` (two a year where clocks change)."""
+
+    def __init__(self, zone: tzinfo, dialect: str, since: datetime, until: datetime) -> None:
+        self.zone = zone
+        self.dialect = dialect
+        self.offsets = offset_changes(zone, since, until)
+
+    def _julian(self, column: Any) -> ColumnElement:
+        first = self.offsets[0][1]
+        if len(self.offsets) == 1:
+            return func.julianday(column) + first / 86400.0
+        # Before each change, the offset in force since the one before it.
+        offset = case(
+            *(
+                (column < moment, self.offsets[i][1])
+                for i, (moment, _) in enumerate(self.offsets[1:])
+            ),
+            else_=self.offsets[-1][1],
+        )
+        return func.julianday(column) + offset / 86400.0
+
+    def month(self, column: Any) -> ColumnElement:
+        """YYYY-MM of the site's local time."""
+        if self.dialect == "postgresql":
+            return func.to_char(func.timezone(str(self.zone), column), "YYYY-MM")
+        return func.strftime("%Y-%m", self._julian(column))
+
+    def day(self, column: Any, plus_days: int = 0) -> ColumnElement:
+        """The site's local date of the timestamp, `plus_days` later."""
+        if self.dialect == "postgresql":
+            return cast(func.timezone(str(self.zone), column), Date) + plus_days
+        return func.date(self._julian(column), f"{plus_days:+d} days")
+
+
+def offset_changes(zone: tzinfo, since: datetime, until: datetime) -> list[tuple[datetime, int]]:
+    """The zone's UTC offset (seconds) at `since` and at each change up to `until`: [(moment
+    it takes effect, offset)], the first moment being `since`."""
+
+    def offset(moment: datetime) -> int:
+        delta = moment.astimezone(zone).utcoffset()
+        return int(delta.total_seconds()) if delta else 0
+
+    changes = [(since, offset(since))]
+    day = since
+    while day < until:
+        following = day + timedelta(days=1)
+        if offset(following) != changes[-1][1]:
+            low, high = day, following  # the change lies between: bisect to the second
+            while high - low > timedelta(seconds=1):
+                middle = low + (high - low) / 2
+                if offset(middle) == changes[-1][1]:
+                    low = middle
+                else:
+                    high = middle
+            changes.append((high.replace(microsecond=0), offset(following)))
+        day = following
+    return changes
 
 
 def gender_label(codes: list[int]) -> str:
@@ -66,18 +130,33 @@ class Period:
     last_month: str
 
 
-def months_back(now: datetime, months: int) -> Period:
-    """The last `months` calendar months, this one included."""
-    year, month = now.year, now.month
-    end_year, end_month = (year + 1, 1) if month == 12 else (year, month + 1)
-    index = year * 12 + (month - 1) - (months - 1)
-    start = datetime(index // 12, index % 12 + 1, 1, tzinfo=UTC)
+def _month_start(index: int, zone: tzinfo) -> datetime:
+    """Midnight on the first of month `index` (year * 12 + month - 1) in the zone, in UTC."""
+    return datetime(index // 12, index % 12 + 1, 1, tzinfo=zone).astimezone(UTC)
+
+
+def months_back(now: datetime, months: int, zone: tzinfo = UTC) -> Period:
+    """The last `months` calendar months of the site's time zone, this one included."""
+    local = now.astimezone(zone)
+    this = local.year * 12 + local.month - 1
+    start = _month_start(this - (months - 1), zone)
     return Period(
         start=start,
-        end=datetime(end_year, end_month, 1, tzinfo=UTC),
-        first_month=start.strftime("%Y-%m"),
-        last_month=now.strftime("%Y-%m"),
+        end=_month_start(this + 1, zone),
+        first_month=start.astimezone(zone).strftime("%Y-%m"),
+        last_month=local.strftime("%Y-%m"),
     )
+
+
+def site_zone(db: Session) -> tzinfo:
+    """The site's time zone, from its referral rules."""
+    return current_rules(db).tz
+
+
+def site_clock(db: Session, now: datetime) -> SiteClock:
+    """The site's clock over every referral so far."""
+    since = db.execute(core_select(func.min(col(Referral.referred_at)))).scalar_one()
+    return SiteClock(site_zone(db), db.get_bind().dialect.name, min(since or now, now), now)
 
 
 def days_between(earlier: Any, later: Any, dialect: str) -> ColumnElement:
@@ -119,8 +198,22 @@ def referral_cube(db: Session, period: Period, now: datetime) -> list[tuple[Atom
         )
         .scalar_subquery()
     )
+    clock = site_clock(db, now)
     moment = literal(now, UTCDateTime(timezone=True))
     age = days_between(col(Referral.referred_at), moment, dialect)
+    followup = _bucket(age, [(182, "0"), (365, "1"), (730, "2")], "3")
+    # Jail bookings in the year before and the year after referral, only where that year has
+    # passed (the followup of the 12-month re-arrest table).
+    year_passed = age > WINDOWS["12 months"]
+    referred_on = clock.day(col(Referral.referred_at))
+    booked = {
+        "jail_before": jail_booked(
+            col(Referral.person_id), clock.day(col(Referral.referred_at), -365), referred_on
+        ),
+        "jail_after": jail_booked(
+            col(Referral.person_id), referred_on, clock.day(col(Referral.referred_at), 365)
+        ),
+    }
     to_intake = days_between(col(Referral.referred_at), col(Referral.intake_done_at), dialect)
     in_period = and_(
         col(Referral.referred_at) >= period.start, col(Referral.referred_at) < period.end
@@ -128,7 +221,7 @@ def referral_cube(db: Session, period: Period, now: datetime) -> list[tuple[Atom
     inner = (
         core_select(
             case((in_period, 1), else_=0).label("in_period"),
-            month_of(col(Referral.referred_at), dialect).label("month"),
+            clock.month(col(Referral.referred_at)).label("month"),
             cast(Person.race_ethnicity, String).label("race"),
             cast(Person.gender, String).label("gender"),
             col(Referral.kind).label("kind"),
@@ -146,7 +239,13 @@ def referral_cube(db: Session, period: Period, now: datetime) -> list[tuple[Atom
             ).label("intake"),
             func.coalesce(cast(latest_outcome, String), "none").label("outcome"),
             col(Person.program_status).label("status"),
-            _bucket(age, [(182, "0"), (365, "1"), (730, "2")], "3").label("followup"),
+            followup.label("followup"),
+            *(
+                case(
+                    (year_passed, case((found, JAIL_BOOKED), else_=JAIL_NOT_BOOKED)), else_=""
+                ).label(name)
+                for name, found in booked.items()
+            ),
             func.coalesce(
                 _bucket(
                     first_rearrest,
@@ -179,6 +278,22 @@ def referral_cube(db: Session, period: Period, now: datetime) -> list[tuple[Atom
                 atom[name] = ""
         cube[tuple(atom.items())] += int(count)
     return [(dict(key), count) for key, count in sorted(cube.items(), key=lambda kv: str(kv[0]))]
+
+
+def jail_booked(person_id: Any, first_day: ColumnElement, until_day: ColumnElement) -> Any:
+    """Whether the person has a booking from `first_day` up to (not including) `until_day`
+    in the jail's current imports."""
+    return exists(
+        core_select(literal(1))
+        .select_from(JailBooking)
+        .join(JailBookingImport, col(JailBookingImport.id) == col(JailBooking.import_id))
+        .where(
+            col(JailBooking.person_id) == person_id,
+            col(JailBooking.booked_on) >= first_day,
+            col(JailBooking.booked_on) < until_day,
+            col(JailBookingImport.superseded_at).is_(None),
+        )
+    )
 
 
 PERIOD_ONLY = ("month", "area", "agency", "officer", "override", "intake", "outcome", "gender")
