@@ -11,6 +11,7 @@ from collections import defaultdict
 from collections.abc import Hashable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, tzinfo
+from functools import cache
 from typing import Any
 
 from sqlalchemy import Date, String, and_, case, cast, exists, func, literal
@@ -201,7 +202,6 @@ def referral_cube(db: Session, period: Period, now: datetime) -> list[tuple[Atom
     clock = site_clock(db, now)
     moment = literal(now, UTCDateTime(timezone=True))
     age = days_between(col(Referral.referred_at), moment, dialect)
-    followup = _bucket(age, [(182, "0"), (365, "1"), (730, "2")], "3")
     # Jail bookings in the year before and the year after referral, only where that year has
     # passed (the followup of the 12-month re-arrest table).
     year_passed = age > WINDOWS["12 months"]
@@ -218,66 +218,92 @@ def referral_cube(db: Session, period: Period, now: datetime) -> list[tuple[Atom
     in_period = and_(
         col(Referral.referred_at) >= period.start, col(Referral.referred_at) < period.end
     )
-    inner = (
+
+    def period_only(expression: Any) -> ColumnElement:
+        # Blank outside the period: fewer groups, and a CASE skips its subquery there.
+        return case((in_period, expression), else_="")
+
+    # One row per referral with each subquery worked out once; OFFSET 0 keeps the database
+    # from folding it into the GROUP BY, which would work each out again per bucket.
+    per_referral = (
         core_select(
             case((in_period, 1), else_=0).label("in_period"),
             clock.month(col(Referral.referred_at)).label("month"),
             cast(Person.race_ethnicity, String).label("race"),
-            cast(Person.gender, String).label("gender"),
+            period_only(cast(Person.gender, String)).label("gender"),
             col(Referral.kind).label("kind"),
-            func.coalesce(col(Referral.precinct), "(not recorded)").label("area"),
-            col(Agency.name).label("agency"),
-            col(Agency.name).concat(": ").concat(col(User.display_name)).label("officer"),
-            case((col(Referral.exclusion_override_reason).is_(None), 0), else_=1).label("override"),
-            case(
-                (col(Referral.intake_done_at).is_(None), NO_INTAKE),
-                else_=_bucket(
-                    to_intake,
-                    list(zip([7, 14, 30], INTAKE_BUCKETS, strict=False)),
-                    INTAKE_BUCKETS[-1],
-                ),
+            period_only(func.coalesce(col(Referral.precinct), "(not recorded)")).label("area"),
+            period_only(col(Agency.name)).label("agency"),
+            period_only(col(Agency.name).concat(": ").concat(col(User.display_name))).label(
+                "officer"
+            ),
+            period_only(
+                case((col(Referral.exclusion_override_reason).is_(None), "0"), else_="1")
+            ).label("override"),
+            period_only(
+                case(
+                    (col(Referral.intake_done_at).is_(None), NO_INTAKE),
+                    else_=_bucket(
+                        to_intake,
+                        list(zip([7, 14, 30], INTAKE_BUCKETS, strict=False)),
+                        INTAKE_BUCKETS[-1],
+                    ),
+                )
             ).label("intake"),
-            func.coalesce(cast(latest_outcome, String), "none").label("outcome"),
+            period_only(func.coalesce(cast(latest_outcome, String), "none")).label("outcome"),
             col(Person.program_status).label("status"),
-            followup.label("followup"),
+            age.label("age"),
             *(
                 case(
                     (year_passed, case((found, JAIL_BOOKED), else_=JAIL_NOT_BOOKED)), else_=""
                 ).label(name)
                 for name, found in booked.items()
             ),
-            func.coalesce(
-                _bucket(
-                    first_rearrest,
-                    [(182, "6 months"), (365, "12 months"), (730, "24 months")],
-                    "later",
-                ),
-                "none",
-            ).label("rearrest"),
+            first_rearrest.label("rearrest_days"),
         )
         .join(Person, col(Person.id) == col(Referral.person_id))
         .join(Agency, col(Agency.id) == col(Referral.referring_agency_id))
         .join(User, col(User.id) == col(Referral.referring_user_id))
         .where(col(Referral.referred_at) < now)
+        .offset(0)
         .subquery()
     )
+    kept = [c for c in per_referral.c if c.name not in ("age", "rearrest_days")]
+    inner = core_select(
+        *kept,
+        _bucket(per_referral.c.age, [(182, "0"), (365, "1"), (730, "2")], "3").label("followup"),
+        func.coalesce(
+            _bucket(
+                per_referral.c.rearrest_days,
+                [(182, "6 months"), (365, "12 months"), (730, "24 months")],
+                "later",
+            ),
+            "none",
+        ).label("rearrest"),
+    ).subquery()
     rows = db.execute(core_select(*inner.c, func.count()).group_by(*inner.c)).all()
-    cube: dict[tuple[tuple[str, Hashable], ...], int] = defaultdict(int)
     names = [c.name for c in inner.c]
+    at = {name: i for i, name in enumerate(names)}
+    cube: dict[tuple[Hashable, ...], int] = defaultdict(int)
+    # Groups repeat the same few raw values: each is turned into its label once.
+    race_of = cache(lambda raw: race_group(json.loads(raw or "[]")))
+    gender_of = cache(lambda raw: gender_label(sorted(json.loads(raw))) if raw else "")
+    quarter_of = cache(lambda month: f"{month[:4]} Q{(int(month[5:7]) - 1) // 3 + 1}")
     for *values, count in rows:
-        atom = dict(zip(names, values, strict=True))
-        atom["race"] = race_group(json.loads(atom["race"] or "[]"))
-        atom["gender"] = gender_label(sorted(json.loads(atom["gender"] or "[]")))
-        atom["kind"] = ReferralKind(atom["kind"]).value
-        atom["status"] = ProgramStatus(atom["status"]).value
-        atom["in_period"] = bool(atom["in_period"])
-        month = str(atom["month"])
-        atom["quarter"] = f"{month[:4]} Q{(int(month[5:7]) - 1) // 3 + 1}"
-        if not atom["in_period"]:
-            for name in PERIOD_ONLY:
-                atom[name] = ""
-        cube[tuple(atom.items())] += int(count)
-    return [(dict(key), count) for key, count in sorted(cube.items(), key=lambda kv: str(kv[0]))]
+        values[at["race"]] = race_of(values[at["race"]])
+        values[at["gender"]] = gender_of(values[at["gender"]])
+        values[at["kind"]] = ReferralKind(values[at["kind"]]).value
+        values[at["status"]] = ProgramStatus(values[at["status"]]).value
+        inside = bool(values[at["in_period"]])
+        values[at["in_period"]] = inside
+        values[at["override"]] = values[at["override"]] == "1" if inside else ""
+        month = str(values[at["month"]])
+        if not inside:
+            values[at["month"]] = ""  # the period's tables alone use it; the quarter stays
+        cube[(*values, quarter_of(month))] += int(count)
+    keys = [*names, "quarter"]
+    ordered = sorted(cube.items(), key=lambda kv: tuple(map(str, kv[0])))
+    return [(dict(zip(keys, key, strict=True)), count) for key, count in ordered]
 
 
 def jail_booked(person_id: Any, first_day: ColumnElement, until_day: ColumnElement) -> Any:
@@ -294,9 +320,6 @@ def jail_booked(person_id: Any, first_day: ColumnElement, until_day: ColumnEleme
             col(JailBookingImport.superseded_at).is_(None),
         )
     )
-
-
-PERIOD_ONLY = ("month", "area", "agency", "officer", "override", "intake", "outcome", "gender")
 
 
 def eligible_cube(db: Session, period: Period) -> list[tuple[Atom, int]]:

@@ -1,8 +1,11 @@
-"""equity: jail bookings imported from the jail, counted before and after referral
+"""equity: jail bookings imported from the jail, counted before and after referral; an index
+for the equity dashboard
 
 Issue 16, item 3. `jail_booking_import` is one imported month of the jail's bookings (a
 re-import supersedes it and keeps it); `jail_booking` holds each booking of a person the hub
 knows and the days spent in custody. Read only as counts by hub.equity.outcomes.
+`ix_charging_matter_referral_id` lets the dashboard's cube find a referral's charging outcome
+without scanning every matter.
 
 Revision ID: 0009eqt
 Revises: 0008que
@@ -57,7 +60,17 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f("ix_jail_booking_person_id"), ["person_id"], unique=False)
 
 
+    # The equity cube looks up each referral's charging matter (its outcome): without this
+    # index one scan of charging_matter per referral (bench/bench_equity.py).
+    with op.batch_alter_table("charging_matter", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_charging_matter_referral_id"), ["referral_id"], unique=False
+        )
+
+
 def downgrade() -> None:
+    with op.batch_alter_table("charging_matter", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_charging_matter_referral_id"))
     with op.batch_alter_table("jail_booking", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_jail_booking_person_id"))
         batch_op.drop_index(batch_op.f("ix_jail_booking_import_id"))
