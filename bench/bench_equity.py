@@ -12,10 +12,10 @@ persons, without the two years of log). --url times a database already built and
 Prints median and p99 in milliseconds and the size of the cube; asserts nothing.
 
 Measured 2026-12-04, SQLite, 2-core machine shared with other work (load average 7 to 11):
-demo (scale 1) median 291 ms, p99 394 ms (884 / 1,635 ms before); scale 10 median 2,010 ms,
-p99 2,720 ms; scale 100 (the shared demo copy, 30,000 persons, a cube of 14,350 groups)
-median 2,989 ms, p99 4,985 ms. The issue's 300 ms at 100x is missed; docs/equity.md, "How
-fast", says where the time goes.
+demo (scale 1) median 175 ms, p99 283 ms (884 / 1,635 ms before this work); scale 10 median
+2,010 ms, p99 2,720 ms (PostgreSQL 2,500 / 3,605 ms); scale 100 (the shared demo copy, 30,000
+persons, a cube of 14,351 groups) median 2,422 ms, p99 4,947 ms. The issue's 300 ms at 100x is
+missed; docs/equity.md, "How fast", says where the time goes.
 """
 
 import argparse
