@@ -11,11 +11,12 @@ persons, without the two years of log). --url times a database already built and
 (a copy, never a shared one: it gains a session). --profile prints a cProfile of one render.
 Prints median and p99 in milliseconds and the size of the cube; asserts nothing.
 
-Measured 2026-12-04, SQLite, 2-core machine shared with other work (load average 7 to 11):
-demo (scale 1) median 175 ms, p99 283 ms (884 / 1,635 ms before this work); scale 10 median
-2,010 ms, p99 2,720 ms (PostgreSQL 2,500 / 3,605 ms); scale 100 (the shared demo copy, 30,000
-persons, a cube of 14,351 groups) median 2,422 ms, p99 4,947 ms. The issue's 300 ms at 100x is
-missed; docs/equity.md, "How fast", says where the time goes.
+Measured 2026-12-04 17:14-17:16 UTC, SQLite unless said, 2-core machine shared with other
+work (load average about 3); main = the code before this work, same command:
+demo (scale 1) median 141 ms, p99 232 ms (main 730 / 875 ms); scale 10 median 881 ms, p99
+1,135 ms (main 2,885 / 3,957 ms; PostgreSQL 776 / 1,063 ms); scale 100 (the shared demo copy,
+30,000 persons, a cube of 14,351 groups, --url) median 1,222 ms, p99 1,286 ms. The issue's
+300 ms at 100x is missed; docs/equity.md, "How fast", says where the time goes.
 """
 
 import argparse

@@ -103,12 +103,13 @@ def _vectors(counts: Sequence[Count]) -> np.ndarray:
     atom vectors and no more: the rows X with X Xᵀ = G, G the Gram matrix of the 0/1 atom
     vectors (G[i, j] = atoms the two counts share). At most one column per count however many
     atoms the cube has, so each round's solve is small."""
-    atoms = sorted({a for c in counts for a in c.atoms})
-    column = {a: i for i, a in enumerate(atoms)}
+    # Atoms are the cube's row numbers: they index the columns as they are.
+    width = max((max(c.atoms) for c in counts if c.atoms), default=0) + 1
     # float32 holds these 0/1 sums exactly (fewer than 2**24 atoms) and halves the product's time
-    matrix = np.zeros((len(counts), max(len(atoms), 1)), dtype=np.float32)
+    matrix = np.zeros((len(counts), width), dtype=np.float32)
     for index, count in enumerate(counts):
-        matrix[index, [column[a] for a in count.atoms]] = 1.0
+        if count.atoms:
+            matrix[index, np.fromiter(count.atoms, dtype=np.intp, count=len(count.atoms))] = 1.0
     gram = (matrix @ matrix.T).astype(np.float64)
     values, vectors = np.linalg.eigh(gram)
     keep = values > max(float(values[-1]), 1.0) * 1e-10 if values.size else values > 0
