@@ -38,7 +38,12 @@ from hub.clients.models import (
 from hub.consents.models import Consent
 from hub.disclosure.models import BreakGlass, CourtOrder, CourtOrderDocument, PolicyRelease
 from hub.documents.models import ClientDocument
-from hub.equity.models import EligibleArrestCount, EligibleArrestImport
+from hub.equity.models import (
+    EligibleArrestCount,
+    EligibleArrestImport,
+    JailBooking,
+    JailBookingImport,
+)
 from hub.hearings.models import CourtHearing, CourtHearingChange
 from hub.identity.models import IdentityLink, IdentityProvider, OidcAuthorization, OidcSession
 from hub.mail.models import MailPreference, OutboxMail
@@ -99,6 +104,8 @@ __all__ = [
     "IdentityProvider",
     "IntakeAssessment",
     "ItemEntry",
+    "JailBooking",
+    "JailBookingImport",
     "LogEntry",
     "LogRetention",
     "LogTile",

@@ -404,6 +404,8 @@ class SecurityEventTag(StrEnum):
     merge_refused = "client:person:merge_refused"
     # Issue 16: a month of the police department's eligible-arrest counts imported (aggregates).
     eligible_arrests_imported = "equity:eligible_arrests:imported"
+    # Issue 16: a month of the jail's bookings of known persons imported (counted, never shown).
+    jail_bookings_imported = "equity:jail_bookings:imported"
     # Issue 15: earlier matters and warrants, and the deputy who handles a matter.
     prior_matter_recorded = "charging:prior_matter:recorded"
     warrant_recorded = "charging:warrant:recorded"

@@ -174,3 +174,22 @@ def test_a_treatment_living_situation_goes_only_on_a_part2_consent_with_its_noti
     with frozen():
         accounting = generate_accounting(db, privacy, ids[1], actor_of(privacy))
     assert accounting.sections[1].disclosures == 1  # 42 CFR 2.24: consent-based Part 2
+
+
+def test_the_fy2024_living_situation_lists_and_how_recorded_codes_fold_into_them():
+    """FY2024 3.917 and 4.12 name a family member's or friend's place (335, 336) whatever the
+    tenure; the tenure codes are destinations (3.12) only, and 1.1 has no period type 2."""
+    assert {335, 336} <= spec.PRIOR_LIVING_SITUATION
+    assert not {312, 313, 422, 423, 327, 426, 17, 37} & spec.PRIOR_LIVING_SITUATION
+    assert {17, 37} == spec.CURRENT_LIVING_SITUATION_CODES - spec.PRIOR_LIVING_SITUATION
+    assert {312, 313, 422, 423, 327, 426, 24, 30} <= spec.DESTINATION
+    assert not {335, 336, 37} & spec.DESTINATION
+    assert {1, 3, 4} == spec.EXPORT_PERIOD_TYPE
+    assert [spec.prior_living_situation(c) for c in (312, 423, 17, None, 116)] == [
+        335,
+        336,
+        99,
+        99,
+        116,
+    ]
+    assert [spec.current_living_situation(c) for c in (422, 313, 37)] == [335, 336, 37]

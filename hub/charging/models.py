@@ -14,7 +14,8 @@ class ChargingMatter(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     person_id: int = Field(foreign_key="person.id", index=True)
-    referral_id: int | None = Field(default=None, foreign_key="referral.id")
+    # Indexed: the equity cube finds each referral's charging outcome by it (hub.equity.figures).
+    referral_id: int | None = Field(default=None, foreign_key="referral.id", index=True)
     prosecuting_agency_id: int = Field(foreign_key="agency.id", index=True)
     offense_tracking_number: str = Field(max_length=40, unique=True)
     offenses: list[str] = Field(default_factory=list, sa_column=Column(JSONList))

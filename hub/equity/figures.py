@@ -10,10 +10,11 @@ import json
 from collections import defaultdict
 from collections.abc import Hashable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta, tzinfo
+from functools import cache
 from typing import Any
 
-from sqlalchemy import String, and_, case, cast, func, literal
+from sqlalchemy import Date, String, and_, case, cast, exists, func, literal
 from sqlalchemy import select as core_select
 from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import Session, col
@@ -23,13 +24,20 @@ from hub.charging.models import ChargingDecision, ChargingMatter
 from hub.clients.models import Person
 from hub.db import UTCDateTime
 from hub.equity.disparity import RelativeRate, relative_rate
-from hub.equity.models import EligibleArrestCount, EligibleArrestImport
+from hub.equity.models import (
+    EligibleArrestCount,
+    EligibleArrestImport,
+    JailBooking,
+    JailBookingImport,
+)
 from hub.equity.population import race_group
 from hub.equity.suppression import TOTAL, Atom, PublishedTable, publish
 from hub.equity.tables import (
     ELIGIBLE_TABLES,
     GENDER_LABELS,
     INTAKE_BUCKETS,
+    JAIL_BOOKED,
+    JAIL_NOT_BOOKED,
     NO_INTAKE,
     OUTCOME_TABLES,
     RACE_LABELS,
@@ -40,16 +48,73 @@ from hub.equity.tables import (
     WINDOWS,
 )
 from hub.referrals.models import Referral
+from hub.referrals.rules import current_rules
 from hub.vocabulary import ProgramStatus, ReferralKind
 
 __all__ = ["SUPPRESS_BELOW", "WINDOWS", "EquityFigures", "equity_figures", "months_back"]
 
 
-def month_of(column: Any, dialect: str) -> ColumnElement:
-    """YYYY-MM of a UTC timestamp column, in SQL."""
-    if dialect == "postgresql":
-        return func.to_char(func.timezone("UTC", column), "YYYY-MM")
-    return func.strftime("%Y-%m", column)
+class SiteClock:
+    """The site's local time of UTC timestamp columns, in SQL: months and days are the site's
+    (hub.referrals.rules: the site rules' timezone), not UTC's. PostgreSQL converts with its
+    own zone database; SQLite has none, so it adds the zone's UTC offset, one CASE branch per
+    offset change between `since` and `until` (two a year where clocks change)."""
+
+    def __init__(self, zone: tzinfo, dialect: str, since: datetime, until: datetime) -> None:
+        self.zone = zone
+        self.dialect = dialect
+        self.offsets = offset_changes(zone, since, until)
+
+    def _julian(self, column: Any) -> ColumnElement:
+        first = self.offsets[0][1]
+        if len(self.offsets) == 1:
+            return func.julianday(column) + first / 86400.0
+        # Before each change, the offset in force since the one before it.
+        offset = case(
+            *(
+                (column < moment, self.offsets[i][1])
+                for i, (moment, _) in enumerate(self.offsets[1:])
+            ),
+            else_=self.offsets[-1][1],
+        )
+        return func.julianday(column) + offset / 86400.0
+
+    def month(self, column: Any) -> ColumnElement:
+        """YYYY-MM of the site's local time."""
+        if self.dialect == "postgresql":
+            return func.to_char(func.timezone(str(self.zone), column), "YYYY-MM")
+        return func.strftime("%Y-%m", self._julian(column))
+
+    def day(self, column: Any, plus_days: int = 0) -> ColumnElement:
+        """The site's local date of the timestamp, `plus_days` later."""
+        if self.dialect == "postgresql":
+            return cast(func.timezone(str(self.zone), column), Date) + plus_days
+        return func.date(self._julian(column), f"{plus_days:+d} days")
+
+
+def offset_changes(zone: tzinfo, since: datetime, until: datetime) -> list[tuple[datetime, int]]:
+    """The zone's UTC offset (seconds) at `since` and at each change up to `until`: [(moment
+    it takes effect, offset)], the first moment being `since`."""
+
+    def offset(moment: datetime) -> int:
+        delta = moment.astimezone(zone).utcoffset()
+        return int(delta.total_seconds()) if delta else 0
+
+    changes = [(since, offset(since))]
+    day = since
+    while day < until:
+        following = day + timedelta(days=1)
+        if offset(following) != changes[-1][1]:
+            low, high = day, following  # the change lies between: bisect to the second
+            while high - low > timedelta(seconds=1):
+                middle = low + (high - low) / 2
+                if offset(middle) == changes[-1][1]:
+                    low = middle
+                else:
+                    high = middle
+            changes.append((high.replace(microsecond=0), offset(following)))
+        day = following
+    return changes
 
 
 def gender_label(codes: list[int]) -> str:
@@ -66,18 +131,33 @@ class Period:
     last_month: str
 
 
-def months_back(now: datetime, months: int) -> Period:
-    """The last `months` calendar months, this one included."""
-    year, month = now.year, now.month
-    end_year, end_month = (year + 1, 1) if month == 12 else (year, month + 1)
-    index = year * 12 + (month - 1) - (months - 1)
-    start = datetime(index // 12, index % 12 + 1, 1, tzinfo=UTC)
+def _month_start(index: int, zone: tzinfo) -> datetime:
+    """Midnight on the first of month `index` (year * 12 + month - 1) in the zone, in UTC."""
+    return datetime(index // 12, index % 12 + 1, 1, tzinfo=zone).astimezone(UTC)
+
+
+def months_back(now: datetime, months: int, zone: tzinfo = UTC) -> Period:
+    """The last `months` calendar months of the site's time zone, this one included."""
+    local = now.astimezone(zone)
+    this = local.year * 12 + local.month - 1
+    start = _month_start(this - (months - 1), zone)
     return Period(
         start=start,
-        end=datetime(end_year, end_month, 1, tzinfo=UTC),
-        first_month=start.strftime("%Y-%m"),
-        last_month=now.strftime("%Y-%m"),
+        end=_month_start(this + 1, zone),
+        first_month=start.astimezone(zone).strftime("%Y-%m"),
+        last_month=local.strftime("%Y-%m"),
     )
+
+
+def site_zone(db: Session) -> tzinfo:
+    """The site's time zone, from its referral rules."""
+    return current_rules(db).tz
+
+
+def site_clock(db: Session, now: datetime) -> SiteClock:
+    """The site's clock over every referral so far."""
+    since = db.execute(core_select(func.min(col(Referral.referred_at)))).scalar_one()
+    return SiteClock(site_zone(db), db.get_bind().dialect.name, min(since or now, now), now)
 
 
 def days_between(earlier: Any, later: Any, dialect: str) -> ColumnElement:
@@ -119,69 +199,143 @@ def referral_cube(db: Session, period: Period, now: datetime) -> list[tuple[Atom
         )
         .scalar_subquery()
     )
+    clock = site_clock(db, now)
     moment = literal(now, UTCDateTime(timezone=True))
     age = days_between(col(Referral.referred_at), moment, dialect)
+    # Jail bookings in the year before and the year after referral, only where that year has
+    # passed (the followup of the 12-month re-arrest table).
+    year_passed = age > WINDOWS["12 months"]
+    referred_on = clock.day(col(Referral.referred_at))
+    booked = {
+        "jail_before": jail_booked(
+            col(Referral.person_id), clock.day(col(Referral.referred_at), -365), referred_on
+        ),
+        "jail_after": jail_booked(
+            col(Referral.person_id), referred_on, clock.day(col(Referral.referred_at), 365)
+        ),
+    }
     to_intake = days_between(col(Referral.referred_at), col(Referral.intake_done_at), dialect)
     in_period = and_(
         col(Referral.referred_at) >= period.start, col(Referral.referred_at) < period.end
     )
-    inner = (
+
+    def period_only(expression: Any) -> ColumnElement:
+        # Blank outside the period: fewer groups, and a CASE skips its subquery there.
+        return case((in_period, expression), else_="")
+
+    # One row per referral with each subquery worked out once; OFFSET 0 keeps the database
+    # from folding it into the GROUP BY, which would work each out again per bucket.
+    per_referral = (
         core_select(
             case((in_period, 1), else_=0).label("in_period"),
-            month_of(col(Referral.referred_at), dialect).label("month"),
+            clock.month(col(Referral.referred_at)).label("month"),
             cast(Person.race_ethnicity, String).label("race"),
-            cast(Person.gender, String).label("gender"),
+            period_only(cast(Person.gender, String)).label("gender"),
             col(Referral.kind).label("kind"),
-            func.coalesce(col(Referral.precinct), "(not recorded)").label("area"),
-            col(Agency.name).label("agency"),
-            col(Agency.name).concat(": ").concat(col(User.display_name)).label("officer"),
-            case((col(Referral.exclusion_override_reason).is_(None), 0), else_=1).label("override"),
-            case(
-                (col(Referral.intake_done_at).is_(None), NO_INTAKE),
-                else_=_bucket(
-                    to_intake,
-                    list(zip([7, 14, 30], INTAKE_BUCKETS, strict=False)),
-                    INTAKE_BUCKETS[-1],
-                ),
+            period_only(func.coalesce(col(Referral.precinct), "(not recorded)")).label("area"),
+            # Record numbers, named after the GROUP BY: short keys, and no join per referral.
+            case((in_period, col(Referral.referring_agency_id))).label("agency"),
+            case((in_period, col(Referral.referring_user_id))).label("officer"),
+            period_only(
+                case((col(Referral.exclusion_override_reason).is_(None), "0"), else_="1")
+            ).label("override"),
+            period_only(
+                case(
+                    (col(Referral.intake_done_at).is_(None), NO_INTAKE),
+                    else_=_bucket(
+                        to_intake,
+                        list(zip([7, 14, 30], INTAKE_BUCKETS, strict=False)),
+                        INTAKE_BUCKETS[-1],
+                    ),
+                )
             ).label("intake"),
-            func.coalesce(cast(latest_outcome, String), "none").label("outcome"),
+            period_only(func.coalesce(cast(latest_outcome, String), "none")).label("outcome"),
             col(Person.program_status).label("status"),
-            _bucket(age, [(182, "0"), (365, "1"), (730, "2")], "3").label("followup"),
-            func.coalesce(
-                _bucket(
-                    first_rearrest,
-                    [(182, "6 months"), (365, "12 months"), (730, "24 months")],
-                    "later",
-                ),
-                "none",
-            ).label("rearrest"),
+            age.label("age"),
+            *(
+                case(
+                    (year_passed, case((found, JAIL_BOOKED), else_=JAIL_NOT_BOOKED)), else_=""
+                ).label(name)
+                for name, found in booked.items()
+            ),
+            first_rearrest.label("rearrest_days"),
         )
         .join(Person, col(Person.id) == col(Referral.person_id))
-        .join(Agency, col(Agency.id) == col(Referral.referring_agency_id))
-        .join(User, col(User.id) == col(Referral.referring_user_id))
         .where(col(Referral.referred_at) < now)
+        .offset(0)
         .subquery()
     )
-    rows = db.execute(core_select(*inner.c, func.count()).group_by(*inner.c)).all()
-    cube: dict[tuple[tuple[str, Hashable], ...], int] = defaultdict(int)
+    kept = [c for c in per_referral.c if c.name not in ("age", "rearrest_days")]
+    inner = core_select(
+        *kept,
+        _bucket(per_referral.c.age, [(182, "0"), (365, "1"), (730, "2")], "3").label("followup"),
+        func.coalesce(
+            _bucket(
+                per_referral.c.rearrest_days,
+                [(182, "6 months"), (365, "12 months"), (730, "24 months")],
+                "later",
+            ),
+            "none",
+        ).label("rearrest"),
+    ).subquery()
+    # Through the session's connection (its transaction) as plain rows: the ORM's row handling
+    # cost more than the query at 14,000 groups.
+    rows = db.connection().execute(core_select(*inner.c, func.count()).group_by(*inner.c)).all()
     names = [c.name for c in inner.c]
+    at = {name: i for i, name in enumerate(names)}
+    cube: dict[tuple[Hashable, ...], int] = defaultdict(int)
+    # Groups repeat the same few raw values: each is turned into its label once.
+    race_of = cache(lambda raw: race_group(json.loads(raw or "[]")))
+    gender_of = cache(lambda raw: gender_label(sorted(json.loads(raw))) if raw else "")
+    quarter_of = cache(lambda month: f"{month[:4]} Q{(int(month[5:7]) - 1) // 3 + 1}")
+    agency_names = {
+        id_: name for id_, name in db.execute(core_select(col(Agency.id), col(Agency.name)))
+    }
+    officers = {values[at["officer"]] for *values, _ in rows} - {None}
+    officer_names = {
+        id_: name
+        for id_, name in db.execute(
+            core_select(col(User.id), col(User.display_name)).where(col(User.id).in_(officers))
+        )
+    }
     for *values, count in rows:
-        atom = dict(zip(names, values, strict=True))
-        atom["race"] = race_group(json.loads(atom["race"] or "[]"))
-        atom["gender"] = gender_label(sorted(json.loads(atom["gender"] or "[]")))
-        atom["kind"] = ReferralKind(atom["kind"]).value
-        atom["status"] = ProgramStatus(atom["status"]).value
-        atom["in_period"] = bool(atom["in_period"])
-        month = str(atom["month"])
-        atom["quarter"] = f"{month[:4]} Q{(int(month[5:7]) - 1) // 3 + 1}"
-        if not atom["in_period"]:
-            for name in PERIOD_ONLY:
-                atom[name] = ""
-        cube[tuple(atom.items())] += int(count)
-    return [(dict(key), count) for key, count in sorted(cube.items(), key=lambda kv: str(kv[0]))]
+        agency, officer = values[at["agency"]], values[at["officer"]]
+        values[at["agency"]] = agency_names.get(agency, "") if agency is not None else ""
+        values[at["officer"]] = (
+            f"{agency_names.get(agency, '')}: {officer_names.get(officer, '')}"
+            if officer is not None
+            else ""
+        )
+        values[at["race"]] = race_of(values[at["race"]])
+        values[at["gender"]] = gender_of(values[at["gender"]])
+        values[at["kind"]] = ReferralKind(values[at["kind"]]).value
+        values[at["status"]] = ProgramStatus(values[at["status"]]).value
+        inside = bool(values[at["in_period"]])
+        values[at["in_period"]] = inside
+        values[at["override"]] = values[at["override"]] == "1" if inside else ""
+        month = str(values[at["month"]])
+        if not inside:
+            values[at["month"]] = ""  # the period's tables alone use it; the quarter stays
+        cube[(*values, quarter_of(month))] += int(count)
+    keys = [*names, "quarter"]
+    ordered = sorted(cube.items(), key=lambda kv: tuple(map(str, kv[0])))
+    return [(dict(zip(keys, key, strict=True)), count) for key, count in ordered]
 
 
-PERIOD_ONLY = ("month", "area", "agency", "officer", "override", "intake", "outcome", "gender")
+def jail_booked(person_id: Any, first_day: ColumnElement, until_day: ColumnElement) -> Any:
+    """Whether the person has a booking from `first_day` up to (not including) `until_day`
+    in the jail's current imports."""
+    return exists(
+        core_select(literal(1))
+        .select_from(JailBooking)
+        .join(JailBookingImport, col(JailBookingImport.id) == col(JailBooking.import_id))
+        .where(
+            col(JailBooking.person_id) == person_id,
+            col(JailBooking.booked_on) >= first_day,
+            col(JailBooking.booked_on) < until_day,
+            col(JailBookingImport.superseded_at).is_(None),
+        )
+    )
 
 
 def eligible_cube(db: Session, period: Period) -> list[tuple[Atom, int]]:

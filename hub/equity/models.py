@@ -1,27 +1,32 @@
 """The eligible population: counts of arrests for LEAD-eligible offenses that the police
 department sends each month, per area, race/ethnicity and gender. Aggregates, never persons."""
 
-from datetime import datetime
+from datetime import date, datetime
 
 from sqlmodel import Field, SQLModel
 
 from hub.db import utc_field, utcnow
 
 
-class EligibleArrestImport(SQLModel, table=True):
-    """One imported file's month for one police agency. A later import of the same agency and
-    month supersedes it; the earlier one is kept with `superseded_at` set (issue 16)."""
-
-    __tablename__ = "eligible_arrest_import"
+class MonthImport(SQLModel):
+    """What every imported month records: who imported which file when, and when a later import
+    of the same month superseded it (issue 16: the earlier one is kept)."""
 
     id: int | None = Field(default=None, primary_key=True)
-    agency_id: int = Field(foreign_key="agency.id", index=True)
     month: str = Field(max_length=7, index=True)  # YYYY-MM
     imported_at: datetime = utc_field(default_factory=utcnow)
     imported_by_id: int = Field(foreign_key="user.id")
     file_sha256: str = Field(max_length=64)
     rows: int
     superseded_at: datetime | None = utc_field(default=None)
+
+
+class EligibleArrestImport(MonthImport, table=True):
+    """One imported file's month for one police agency."""
+
+    __tablename__ = "eligible_arrest_import"
+
+    agency_id: int = Field(foreign_key="agency.id", index=True)
     superseded_by_id: int | None = Field(default=None, foreign_key="eligible_arrest_import.id")
 
 
@@ -37,3 +42,24 @@ class EligibleArrestCount(SQLModel, table=True):
     race_group: str = Field(max_length=32)
     gender: int
     arrests: int
+
+
+class JailBookingImport(MonthImport, table=True):
+    """One imported month of the jail's bookings (by booking date)."""
+
+    __tablename__ = "jail_booking_import"
+
+    superseded_by_id: int | None = Field(default=None, foreign_key="jail_booking_import.id")
+
+
+class JailBooking(SQLModel, table=True):
+    """legal: one booking into the jail of a person the hub knows, and the days they spent in
+    custody on it. Read only as counts (hub.equity.outcomes)."""
+
+    __tablename__ = "jail_booking"
+
+    id: int | None = Field(default=None, primary_key=True)
+    import_id: int = Field(foreign_key="jail_booking_import.id", index=True)
+    person_id: int = Field(foreign_key="person.id", index=True)
+    booked_on: date = Field(index=True)
+    jail_days: int

@@ -10,10 +10,12 @@ import csv
 import hashlib
 import io
 import re
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Protocol, TypeVar
 
-from sqlmodel import Session, col, select
+from sqlmodel import Session, SQLModel, col, select
 
 from hub.accounts.models import Agency
 from hub.audit.log import Actor, Event, append_and_commit
@@ -116,11 +118,14 @@ def _row(values: dict[str, str], now: datetime) -> tuple[str, ArrestRow | None, 
     return month, ArrestRow(area, race_group(race), gender, arrests), []
 
 
-def parse_arrest_file(data: bytes, now: datetime) -> ArrestFile:
-    """Checks the whole file and returns its rows, or raises ImportRefused naming every bad
-    line. One file is one month: every row must name the same month."""
-    if len(data) > MAX_BYTES:
-        raise ImportRefused([LineError(0, f"the file is larger than {MAX_BYTES} bytes")])
+def csv_records(
+    data: bytes, columns: list[str], max_bytes: int
+) -> Iterator[tuple[int, dict[str, str]] | LineError]:
+    """Each data line of a CSV file with `columns` as its header, as (line, values), or a
+    LineError for a line with the wrong number of fields; raises ImportRefused for a problem of
+    the whole file (size, encoding, header). Blank lines are skipped; line 1 is the header."""
+    if len(data) > max_bytes:
+        raise ImportRefused([LineError(0, f"the file is larger than {max_bytes} bytes")])
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError:
@@ -129,22 +134,43 @@ def parse_arrest_file(data: bytes, now: datetime) -> ArrestFile:
         raise ImportRefused([LineError(0, "the file holds a NUL character")])
     reader = csv.reader(io.StringIO(text, newline=""))
     header = next(reader, None)
-    if header is None or [h.strip() for h in header] != COLUMNS:
-        raise ImportRefused([LineError(1, f"the header must be {','.join(COLUMNS)}")])
+    if header is None or [h.strip() for h in header] != columns:
+        raise ImportRefused([LineError(1, f"the header must be {','.join(columns)}")])
+    for record in reader:
+        if not any(field.strip() for field in record):
+            continue
+        if len(record) != len(columns):
+            yield LineError(reader.line_num, f"expected {len(columns)} fields, found {len(record)}")
+            continue
+        yield reader.line_num, dict(zip(columns, (f.strip() for f in record), strict=True))
+
+
+def one_month(months: set[str], rows: int, errors: list[LineError]) -> str:
+    """The file's one month, or ImportRefused with every error: one file is one month."""
+    if len(months) > 1:
+        errors.append(
+            LineError(0, f"one file is one month; this one has {', '.join(sorted(months))}")
+        )
+    if not rows and not errors:
+        errors.append(LineError(0, "the file has no rows"))
+    if errors:
+        raise ImportRefused(sorted(errors, key=lambda e: e.line))
+    return months.pop()
+
+
+def parse_arrest_file(data: bytes, now: datetime) -> ArrestFile:
+    """Checks the whole file and returns its rows, or raises ImportRefused naming every bad
+    line. One file is one month: every row must name the same month."""
     errors: list[LineError] = []
     rows: list[ArrestRow] = []
     months: set[str] = set()
     seen: dict[tuple[str, str, int], int] = {}
-    for record in reader:
-        line = reader.line_num
-        if not any(field.strip() for field in record):
+    for record in csv_records(data, COLUMNS, MAX_BYTES):
+        if isinstance(record, LineError):
+            errors.append(record)
             continue
-        if len(record) != len(COLUMNS):
-            errors.append(LineError(line, f"expected {len(COLUMNS)} fields, found {len(record)}"))
-            continue
-        month, row, reasons = _row(
-            dict(zip(COLUMNS, (f.strip() for f in record), strict=True)), now
-        )
+        line, values = record
+        month, row, reasons = _row(values, now)
         errors.extend(LineError(line, reason) for reason in reasons)
         if row is None:
             continue
@@ -159,15 +185,60 @@ def parse_arrest_file(data: bytes, now: datetime) -> ArrestFile:
             continue
         seen[key] = line
         rows.append(row)
-    if len(months) > 1:
-        errors.append(
-            LineError(0, f"one file is one month; this one has {', '.join(sorted(months))}")
-        )
-    if not rows and not errors:
-        errors.append(LineError(0, "the file has no rows"))
-    if errors:
-        raise ImportRefused(sorted(errors, key=lambda e: e.line))
-    return ArrestFile(month=months.pop(), rows=rows, sha256=hashlib.sha256(data).hexdigest())
+    month = one_month(months, len(rows), errors)
+    return ArrestFile(month=month, rows=rows, sha256=hashlib.sha256(data).hexdigest())
+
+
+class MonthImport(Protocol):
+    """An imported month (hub.equity.models): a later import of it supersedes it."""
+
+    id: int | None
+    month: str
+    rows: int
+    imported_at: datetime
+    superseded_at: datetime | None
+    superseded_by_id: int | None
+
+
+B = TypeVar("B", bound=MonthImport)
+
+
+def record_import(
+    db: Session,
+    actor: Actor,
+    batch: B,
+    previous: Sequence[B],
+    rows: Callable[[int], Iterable[SQLModel]],
+    tag: SecurityEventTag,
+    **detail: object,
+) -> B:
+    """Writes an imported month and its rows, marks the earlier imports of that month replaced
+    and keeps them (issue 16), logs the import and commits: all of it, or nothing."""
+    db.add(batch)
+    db.flush()
+    assert batch.id is not None
+    for earlier in previous:
+        earlier.superseded_at = batch.imported_at
+        earlier.superseded_by_id = batch.id
+        db.add(earlier)
+    db.add_all(rows(batch.id))
+    append_and_commit(
+        db,
+        actor,
+        Event(
+            kind="security",
+            tag=tag.value,
+            outcome="success",
+            detail={
+                "import_id": batch.id,
+                **detail,
+                "month": batch.month,
+                "rows": batch.rows,
+                "superseded": sorted(e.id for e in previous if e.id is not None),
+            },
+        ),
+    )
+    return batch
 
 
 def police_agencies(db: Session) -> list[Agency]:
@@ -200,37 +271,25 @@ def import_eligible_arrests(
         file_sha256=parsed.sha256,
         rows=len(parsed.rows),
     )
-    db.add(batch)
-    db.flush()
-    assert batch.id is not None
-    for earlier in previous:
-        earlier.superseded_at = now
-        earlier.superseded_by_id = batch.id
-        db.add(earlier)
-    db.add_all(
-        EligibleArrestCount(
-            import_id=batch.id,
-            area=row.area,
-            race_group=row.race_group,
-            gender=row.gender,
-            arrests=row.arrests,
-        )
-        for row in parsed.rows
-    )
-    append_and_commit(
+
+    def counts(import_id: int) -> list[SQLModel]:
+        return [
+            EligibleArrestCount(
+                import_id=import_id,
+                area=row.area,
+                race_group=row.race_group,
+                gender=row.gender,
+                arrests=row.arrests,
+            )
+            for row in parsed.rows
+        ]
+
+    return record_import(
         db,
         actor,
-        Event(
-            kind="security",
-            tag=SecurityEventTag.eligible_arrests_imported.value,
-            outcome="success",
-            detail={
-                "import_id": batch.id,
-                "agency_id": agency_id,
-                "month": parsed.month,
-                "rows": len(parsed.rows),
-                "superseded": sorted(e.id for e in previous if e.id is not None),
-            },
-        ),
+        batch,
+        previous,
+        counts,
+        SecurityEventTag.eligible_arrests_imported,
+        agency_id=agency_id,
     )
-    return batch

@@ -10,7 +10,11 @@ from fastapi.responses import HTMLResponse, Response
 
 from hub.accounts.sessions import Viewer
 from hub.db import utcnow
+from hub.equity.jail import COLUMNS as BOOKING_COLUMNS
+from hub.equity.jail import MAX_BYTES as JAIL_MAX_BYTES
+from hub.equity.jail import import_jail_bookings
 from hub.equity.pdf import pdf_of
+from hub.equity.population import COLUMNS as ARREST_COLUMNS
 from hub.equity.population import (
     MAX_BYTES,
     ImportRefused,
@@ -29,6 +33,7 @@ router = APIRouter(prefix="/equity")
 EquityReader = Annotated[Viewer, Depends(require(Action.equity_read))]
 EquityImporter = Annotated[Viewer, Depends(require(Action.equity_import))]
 Months = Annotated[Count, Query()]
+NO_FILE = LineError(0, "choose a CSV file")
 
 
 @dataclass
@@ -48,6 +53,8 @@ class AgencyChoice:
 @dataclass
 class ImportPage(Page):
     agencies: list[AgencyChoice] = field(default_factory=list)
+    intro: str = ""
+    action: str = ""
     errors: list[LineError] = field(default_factory=list)
     imported: str | None = None
 
@@ -95,19 +102,38 @@ def report_pdf(request: Request, db: DB, viewer: EquityReader, months: Months = 
     )
 
 
+ELIGIBLE_INTRO = (
+    "One month of one police agency's arrests for LEAD-eligible offenses, counted by area, race"
+    " and ethnicity (HMIS 3.04) and gender (HMIS 3.06): a CSV file with the header"
+    f" {','.join(ARREST_COLUMNS)} (docs/equity.md)."
+)
+JAIL_INTRO = (
+    "One month of the jail's bookings of persons the hub knows, each with the days spent in"
+    f" custody: a CSV file with the header {','.join(BOOKING_COLUMNS)} (docs/equity.md). The"
+    " dashboard counts them before and after referral; no page shows a booking."
+)
+
+
 def _import_page(
-    request: Request, db: DB, viewer: Viewer, status_code: int = 200, **fields: object
+    request: Request,
+    db: DB,
+    viewer: Viewer,
+    jail: bool = False,
+    status_code: int = 200,
+    **fields: object,
 ) -> HTMLResponse:
-    agencies = [AgencyChoice(a.id or 0, a.name) for a in police_agencies(db)]
+    agencies = [] if jail else [AgencyChoice(a.id or 0, a.name) for a in police_agencies(db)]
     db.commit()
     page = ImportPage(
-        title="Import eligible arrests",
+        title="Import jail bookings" if jail else "Import eligible arrests",
         viewer=viewer,
         csrf_token=viewer.csrf_token,
+        intro=JAIL_INTRO if jail else ELIGIBLE_INTRO,
+        action="/equity/jail-bookings" if jail else "/equity/eligible-arrests",
         agencies=agencies,
         **fields,  # type: ignore[arg-type]
     )
-    return render(request, "equity/eligible_arrests.html", page, status_code)
+    return render(request, "equity/import.html", page, status_code)
 
 
 @router.get("/eligible-arrests", response_class=HTMLResponse)
@@ -124,7 +150,7 @@ def import_file(
     file: Annotated[UploadFile | None, File()] = None,
 ) -> HTMLResponse:
     if file is None:
-        return _import_page(request, db, viewer, 422, errors=[LineError(0, "choose a CSV file")])
+        return _import_page(request, db, viewer, False, 422, errors=[NO_FILE])
     data = file.file.read(MAX_BYTES + 1)
     try:
         batch = import_eligible_arrests(
@@ -132,5 +158,28 @@ def import_file(
         )
     except ImportRefused as refused:
         db.rollback()
-        return _import_page(request, db, viewer, 422, errors=refused.errors)
+        return _import_page(request, db, viewer, False, 422, errors=refused.errors)
     return _import_page(request, db, viewer, imported=f"{batch.month}: {batch.rows} rows")
+
+
+@router.get("/jail-bookings", response_class=HTMLResponse)
+def jail_form(request: Request, db: DB, viewer: EquityImporter) -> HTMLResponse:
+    return _import_page(request, db, viewer, jail=True)
+
+
+@router.post("/jail-bookings", response_class=HTMLResponse)
+def jail_file(
+    request: Request,
+    db: DB,
+    viewer: EquityImporter,
+    file: Annotated[UploadFile | None, File()] = None,
+) -> HTMLResponse:
+    if file is None:
+        return _import_page(request, db, viewer, True, 422, errors=[NO_FILE])
+    data = file.file.read(JAIL_MAX_BYTES + 1)
+    try:
+        batch = import_jail_bookings(db, log_actor(request, viewer), viewer.user_id, data, utcnow())
+    except ImportRefused as refused:
+        db.rollback()
+        return _import_page(request, db, viewer, True, 422, errors=refused.errors)
+    return _import_page(request, db, viewer, True, imported=f"{batch.month}: {batch.rows} rows")

@@ -20,6 +20,7 @@ from hub.equity.figures import (
     Period,
     equity_figures,
     months_back,
+    site_zone,
 )
 from hub.equity.models import EligibleArrestImport
 from hub.equity.outcomes import OutcomeFigures, outcome_figures
@@ -158,7 +159,7 @@ def equity_dashboard(
     (purpose oversight)."""
     if not 1 <= months <= MAX_MONTHS:
         raise EquityInputError(f"months must be from 1 to {MAX_MONTHS}")
-    period = months_back(now, months)
+    period = months_back(now, months, site_zone(db))
 
     def read(session: Session) -> tuple[EquityFigures, OutcomeFigures, list[ImportView]]:
         figures = equity_figures(session, period, now)
@@ -182,6 +183,7 @@ def equity_dashboard(
         "officer_kind",
         "intake_days",
         "status_quarter",
+        "jail_booked",
         *(f"rearrest_{d}" for d in WINDOWS.values()),
     }
     tables = [t for name, t in figures.tables.items() if name not in outcome_names]

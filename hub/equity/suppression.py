@@ -71,41 +71,49 @@ def _ordered(seen: Iterable[str], order: Sequence[str]) -> list[str]:
 def _counts(
     spec: TableSpec, cube: Sequence[tuple[Atom, int]]
 ) -> tuple[list[Count], list[str], list[str]]:
-    members: dict[tuple[str, str], set[int]] = {}
-    for index, (atom, _) in enumerate(cube):
+    # Each atom falls in one inner cell; the totals are unions of cells, built once per cell
+    # rather than once per atom.
+    cells: dict[tuple[str, str], list[int]] = {}
+    sums: dict[tuple[str, str], int] = {}
+    for index, (atom, weight) in enumerate(cube):
         if spec.where is not None and not spec.where(atom):
             continue
-        row = spec.rows(atom)
-        column = spec.columns(atom) if spec.columns else TOTAL
+        key = (spec.rows(atom), spec.columns(atom) if spec.columns else TOTAL)
+        cells.setdefault(key, []).append(index)
+        sums[key] = sums.get(key, 0) + weight
+    rows = _ordered({r for r, _ in cells}, spec.row_order)
+    columns = _ordered({c for _, c in cells}, spec.column_order) if spec.columns else []
+    members: dict[tuple[str, str], set[int]] = {}
+    values: dict[tuple[str, str], int] = {}
+    for (row, column), atoms in cells.items():
         for key in {(row, column), (row, TOTAL), (TOTAL, column), (TOTAL, TOTAL)}:
-            members.setdefault(key, set()).add(index)
-    rows = _ordered({r for r, _ in members if r != TOTAL}, spec.row_order)
-    columns = _ordered({c for _, c in members if c != TOTAL}, spec.column_order)
-    if spec.columns is None:
-        columns = []
+            members.setdefault(key, set()).update(atoms)
+            values[key] = values.get(key, 0) + sums[(row, column)]
     counts = []
     for row in [*rows, TOTAL]:
         for column in [*columns, TOTAL]:
-            atoms = frozenset(members.get((row, column), set()))
-            value = sum(cube[i][1] for i in atoms)
-            counts.append(Count(spec.name, row, column, atoms, value))
+            key = (row, column)
+            shared = frozenset(members.get(key, ()))
+            counts.append(Count(spec.name, row, column, shared, values.get(key, 0)))
     return counts, rows, columns
 
 
 def _vectors(counts: Sequence[Count]) -> np.ndarray:
-    """One row per count over the atoms, with atoms that every count sees together merged into
-    one column (span membership is the same, and the matrix smaller)."""
-    atoms = sorted({a for c in counts for a in c.atoms})
-    signature: dict[int, list[int]] = {a: [] for a in atoms}
+    """One row per count, in coordinates that keep every linear relation between the counts'
+    atom vectors and no more: the rows X with X Xᵀ = G, G the Gram matrix of the 0/1 atom
+    vectors (G[i, j] = atoms the two counts share). At most one column per count however many
+    atoms the cube has, so each round's solve is small."""
+    # Atoms are the cube's row numbers: they index the columns as they are.
+    width = max((max(c.atoms) for c in counts if c.atoms), default=0) + 1
+    # float32 holds these 0/1 sums exactly (fewer than 2**24 atoms) and halves the product's time
+    matrix = np.zeros((len(counts), width), dtype=np.float32)
     for index, count in enumerate(counts):
-        for atom in count.atoms:
-            signature[atom].append(index)
-    columns: dict[tuple[int, ...], int] = {}
-    column_of = {a: columns.setdefault(tuple(signature[a]), len(columns)) for a in atoms}
-    matrix = np.zeros((len(counts), max(len(columns), 1)))
-    for index, count in enumerate(counts):
-        matrix[index, [column_of[a] for a in count.atoms]] = 1.0
-    return matrix
+        if count.atoms:
+            matrix[index, np.fromiter(count.atoms, dtype=np.intp, count=len(count.atoms))] = 1.0
+    gram = (matrix @ matrix.T).astype(np.float64)
+    values, vectors = np.linalg.eigh(gram)
+    keep = values > max(float(values[-1]), 1.0) * 1e-10 if values.size else values > 0
+    return vectors[:, keep] * np.sqrt(values[keep])
 
 
 def _preference(other: Count, target: Count) -> tuple[int, bool, int]:
@@ -133,9 +141,9 @@ def protect(counts: Sequence[Count], threshold: int) -> set[int]:
             return hidden
         # Each distinct shown vector once; hiding it hides every count it stands for (the
         # same count published in several tables).
-        distinct: dict[bytes, list[int]] = {}
+        distinct: dict[frozenset[int], list[int]] = {}
         for i in shown:
-            distinct.setdefault(vectors[i].tobytes(), []).append(i)
+            distinct.setdefault(counts[i].atoms, []).append(i)
         groups = list(distinct.values())
         basis = vectors[[g[0] for g in groups]]
         wanted = vectors[targets]
@@ -146,9 +154,10 @@ def protect(counts: Sequence[Count], threshold: int) -> set[int]:
         exposed = [j for j, r in enumerate(residual) if r < 1e-7]
         if not exposed:
             return hidden
-        for j in exposed:
+        uses = np.abs(weights[:, exposed]) > 1e-9
+        for column, j in enumerate(exposed):
             target = counts[targets[j]]
-            used = [g for k, g in enumerate(groups) if abs(weights[k, j]) > 1e-9]
+            used = [groups[k] for k in np.flatnonzero(uses[:, column])]
             if any(i in hidden for g in used for i in g):
                 continue  # an earlier choice this round already took one of its sources
             ranked = sorted(

@@ -46,6 +46,8 @@ OUTCOME_LABELS = {
 WINDOWS = {"6 months": 182, "12 months": 365, "24 months": 730}
 INTAKE_BUCKETS = ["within 7 days", "8 to 14 days", "15 to 30 days", "more than 30 days"]
 NO_INTAKE = "no intake yet"
+JAIL_BOOKED = "booked"
+JAIL_NOT_BOOKED = "not booked"
 
 
 def _race(atom: Atom) -> str:
@@ -205,6 +207,18 @@ OUTCOME_TABLES = [
     _rearrest_table("6 months", 1),
     _rearrest_table("12 months", 2),
     _rearrest_table("24 months", 3),
+    # Jail bookings from the jail's import, the same referrals as the 12-month re-arrest table.
+    TableSpec(
+        "jail_booked",
+        "Referrals booked into jail in the 12 months before and after referral"
+        " (referrals at least 12 months old)",
+        "12 months before",
+        lambda atom: f"before: {atom['jail_before']}",
+        lambda atom: f"after: {atom['jail_after']}",
+        [f"before: {JAIL_BOOKED}", f"before: {JAIL_NOT_BOOKED}"],
+        [f"after: {JAIL_BOOKED}", f"after: {JAIL_NOT_BOOKED}"],
+        lambda atom: int(str(atom["followup"])) >= 2,
+    ),
 ]
 
 

@@ -34,9 +34,9 @@ from hub.vocabulary import Action, ProgramStatus
 
 NOT_COLLECTED = 99
 PROJECT_SERVICES_ONLY = 6
-SOURCE_STANDALONE = 2  # 1.1: a standalone/agency-specific application, not the CoC's HMIS
-PERIOD_REPORTING = 3  # 1.2
-DIRECTIVE_FULL_REFRESH = 2  # 1.3
+SOURCE_STANDALONE = 2  # 1.9: a standalone/agency-specific application, not the CoC's HMIS
+PERIOD_REPORTING = 3  # 1.1
+DIRECTIVE_FULL_REFRESH = 2  # 1.2
 UNHASHED = 1  # 1.5
 NAME_FULL = 1  # 3.01.5: full name reported
 DOB_FULL = 1  # 3.03.2: full DOB reported
@@ -156,7 +156,7 @@ def hmis_tables(
                 "EntryDate": _day(source.intake_on or source.referred_on),
                 "HouseholdID": f"H{pid}",
                 "RelationshipToHoH": str(SELF),
-                "LivingSituation": str(source.living_situation or NOT_COLLECTED),
+                "LivingSituation": str(spec.prior_living_situation(source.living_situation)),
                 "DisablingCondition": str(NOT_COLLECTED),
                 **common,
             }
@@ -177,7 +177,9 @@ def hmis_tables(
                     "CurrentLivingSitID": pid,
                     **enrollment,
                     "InformationDate": _day(source.living_situation_on),
-                    "CurrentLivingSituation": str(source.living_situation),
+                    "CurrentLivingSituation": str(
+                        spec.current_living_situation(source.living_situation)
+                    ),
                     **common,
                 }
             )

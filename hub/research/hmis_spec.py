@@ -1,10 +1,17 @@
 """HUD HMIS CSV Format Specifications, FY2024 (CSV version 2024, effective 1 October 2023):
 the files this hub writes, their columns in the specification's order, and the code lists of
-the coded columns it fills. Written down once here, from the specification's section 2
-("Export", "Organization", "Project", "Client", "Enrollment", "Exit", "Services",
-"CurrentLivingSituation") and the FY2024 HMIS Data Dictionary's code lists (1.x lists, 3.04,
-3.06, 3.12, 3.917). Taken from memory without the published PDF at hand: check every list
-against the published specification before the first real submission.
+the coded columns it fills, from the specification's file definitions (Export, Organization,
+Project, Client, Enrollment, Exit, Services, CurrentLivingSituation) and its Appendix B lists.
+
+Checked on 2026-12-04 against two public transcriptions of the FY2024 specification, the
+published PDF not being at hand: the column lists of Green River's HMIS warehouse
+(github.com/greenriver/hmis-warehouse, app/models/concerns/hmis_structure/*.rb, version
+'2024') and its lists (lib/util/concerns/hud_lists_2024.rb), and COHHIO/ryha's
+data-raw/LivingCodes.R ("FY2024 HMIS CSV Format Specifications - Version 1.2, Appendix B").
+The columns matched; the code lists did not in three places, corrected here: 1.1
+ExportPeriodType has no 2 in FY2024; 3.917 prior and 4.12 current living situation have 335
+and 336 (in a family member's or friend's place) and not the tenure codes 312, 313, 422, 423,
+327, 426, which are destinations (3.12) only; and the list numbers in the comments.
 """
 
 CSV_VERSION = "2024"
@@ -104,15 +111,15 @@ FILES: dict[str, tuple[str, ...]] = {
 
 # --- code lists (FY2024 HMIS Data Dictionary) ----------------------------------------------
 
-NO_YES = frozenset({0, 1})  # 1.7
+NO_YES = frozenset({0, 1})  # 1.10
 NO_YES_REASONS_MISSING = frozenset({0, 1, 8, 9, 99})  # 1.8
 NAME_DATA_QUALITY = frozenset({1, 2, 8, 9, 99})  # 3.01.5
 SSN_DATA_QUALITY = frozenset({1, 2, 8, 9, 99})  # 3.02.2
 DOB_DATA_QUALITY = frozenset({1, 2, 8, 9, 99})  # 3.03.2
-NONE_REASONS = frozenset({8, 9, 99})  # RaceNone, GenderNone: 1.6 without Yes/No
-SOURCE_TYPE = frozenset({1, 2, 3, 4})  # 1.1 (CoC HMIS, standalone, data warehouse, other)
-EXPORT_PERIOD_TYPE = frozenset({1, 2, 3, 4})  # 1.2 (updated, effective, reporting, other)
-EXPORT_DIRECTIVE = frozenset({1, 2, 3})  # 1.3 (delta, full refresh, other)
+NONE_REASONS = frozenset({8, 9, 99})  # 1.6 RaceNone, GenderNone
+SOURCE_TYPE = frozenset({1, 2, 3, 4})  # 1.9 (CoC HMIS, standalone, data warehouse, other)
+EXPORT_PERIOD_TYPE = frozenset({1, 3, 4})  # 1.1 (updated, reporting period, other)
+EXPORT_DIRECTIVE = frozenset({1, 2, 3})  # 1.2 (delta, full refresh, other)
 HASH_STATUS = frozenset({1, 2, 3, 4})  # 1.5 (unhashed, SHA-1, hashed other, SHA-256)
 PROJECT_TYPE = frozenset({0, 1, 2, 3, 4, 6, 7, 8, 9, 10, 11, 12, 13, 14})  # 2.02.6
 RELATIONSHIP_TO_HOH = frozenset({1, 2, 3, 4, 5, 99})  # 3.15
@@ -139,18 +146,43 @@ GENDER_COLUMNS: dict[int, str] = {
     6: "DifferentIdentity",
 }
 
-# 3.917 prior / 4.12 current living situation (FY2024): homeless, institutional, temporary and
-# permanent situations, and the reasons data is missing.
-LIVING_SITUATION = frozenset(
-    {116, 101, 118}
-    | {215, 206, 207, 225, 204, 205}
-    | {302, 329, 314, 332, 312, 313, 327}
-    | {422, 423, 426, 410, 435, 421, 411}
-    | {8, 9, 99}
+HOMELESS = frozenset({116, 101, 118})
+INSTITUTIONAL = frozenset({215, 206, 207, 225, 204, 205})
+PERMANENT = frozenset({410, 435, 411, 421})
+MISSING = frozenset({8, 9, 99})
+# 3.917 prior living situation (Enrollment.LivingSituation), FY2024.
+PRIOR_LIVING_SITUATION = (
+    HOMELESS | INSTITUTIONAL | {302, 329, 314, 332, 335, 336} | PERMANENT | MISSING
 )
-CURRENT_LIVING_SITUATION_CODES = LIVING_SITUATION | {17, 37}  # other; worker unable to determine
-# 3.12 Destination (FY2024): the living situations plus deceased, other, no exit interview.
-DESTINATION = LIVING_SITUATION | {24, 17, 30}
+# 4.12 current living situation: the same, and other, and worker unable to determine.
+CURRENT_LIVING_SITUATION_CODES = PRIOR_LIVING_SITUATION | {17, 37}
+# 3.12 destination, FY2024: tenure still counts here (312, 313, 422, 423), HOPWA moves (327,
+# 426), and deceased, other, no exit interview.
+DESTINATION = (
+    HOMELESS
+    | INSTITUTIONAL
+    | {302, 329, 314, 332, 312, 313, 327}
+    | {422, 423, 426}
+    | PERMANENT
+    | {24, 17, 30}
+    | MISSING
+)
+# FY2024 folded the temporary and permanent tenure of staying with family or friends into 335
+# and 336 for the living situations: how the hub's recorded codes read on those lists.
+_FOLDED = {312: 335, 422: 335, 313: 336, 423: 336}
+
+
+def prior_living_situation(code: int | None) -> int:
+    """A recorded living situation as a 3.917 code; 99 (not collected) off the list."""
+    folded = _FOLDED.get(code, code) if code is not None else 99
+    return folded if folded in PRIOR_LIVING_SITUATION else 99
+
+
+def current_living_situation(code: int) -> int:
+    """A recorded living situation as a 4.12 code; 99 (not collected) off the list."""
+    folded = _FOLDED.get(code, code)
+    return folded if folded in CURRENT_LIVING_SITUATION_CODES else 99
+
 
 # Which code list each coded column of each file must hold (a blank cell is allowed where the
 # specification makes the field optional; the tests check every value against these).
@@ -175,7 +207,7 @@ CODED: dict[str, dict[str, frozenset[int]]] = {
     },
     "Enrollment.csv": {
         "RelationshipToHoH": RELATIONSHIP_TO_HOH,
-        "LivingSituation": LIVING_SITUATION,
+        "LivingSituation": PRIOR_LIVING_SITUATION,
         "DisablingCondition": NO_YES_REASONS_MISSING,
     },
     "Exit.csv": {"Destination": DESTINATION, "ProjectCompletionStatus": PROJECT_COMPLETION},

@@ -87,6 +87,7 @@ def _pages(role: Role, ids: Ids) -> list[str]:
             f"{meeting}/print",
             "/research/protocols",
             "/equity",
+            "/equity/jail-bookings",
         ],
         Role.policy_group: ["/equity", "/equity/report"],
         Role.privacy_officer: [
