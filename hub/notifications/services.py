@@ -35,6 +35,8 @@ TEXTS: dict[NotificationKind, str] = {
     NotificationKind.arrest_to_reconcile: "An arrest report awaits reconciliation",
     NotificationKind.court_date_near: "A court date on your calendar is near",
     NotificationKind.bridge_displacement: "A bridge service was paid after the client's turn came",
+    NotificationKind.referral_withdrawn: "An officer withdrew a referral made in error",
+    NotificationKind.referral_corrected: "An officer corrected a referral to your agency",
 }
 
 CASE_MANAGEMENT_ROLES = frozenset({Role.case_manager, Role.case_manager_supervisor})

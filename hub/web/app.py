@@ -52,6 +52,7 @@ from hub.priors import routes as priors
 from hub.privacy import routes as privacy_console
 from hub.privacy.flag_rounds import run_flag_rounds
 from hub.referrals import api as referrals_api
+from hub.referrals import correction_routes as referral_corrections
 from hub.referrals import routes as referrals
 from hub.research import routes as research
 from hub.services_ledger import routes as services_ledger
@@ -139,6 +140,8 @@ def create_app() -> FastAPI:
     app.include_router(kept_forms.router)
     app.include_router(identity.router)
     app.include_router(accounts_admin.router)
+    # Before referrals: its /referrals/{id} would take /referrals/overrides.
+    app.include_router(referral_corrections.router)
     app.include_router(referrals.router)
     app.include_router(charging.router)
     app.include_router(charging_queue.router)
