@@ -7,18 +7,23 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request, status
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from sqlmodel import Session
 
 from hub.accounts.sessions import Viewer
+from hub.clients.purposes import RECORD_PURPOSE
+from hub.disclosure.record import Identity, disclose_identities
 from hub.notifications.services import (
     NotificationError,
     NotificationLine,
+    Subject,
     mark_all_read,
     mark_read,
     notification_lines,
+    subjects,
     unread_count,
 )
 from hub.vocabulary import Action
-from hub.web.dependencies import DB, refused_as_not_found, require
+from hub.web.dependencies import DB, log_actor, refused_as_not_found, require
 from hub.web.params import RecordNumber
 from hub.web.templating import Page, is_htmx, render
 
@@ -38,6 +43,9 @@ class BadgeFragment(Page):
 class NotificationsPage(Page):
     lines: list[NotificationLine] = field(default_factory=list)
     unread: int = 0
+    # By link: what each line is about, and who, as far as the policy names them to the viewer.
+    subjects: dict[str, Subject] = field(default_factory=dict)
+    names: dict[str, Identity] = field(default_factory=dict)
 
 
 @router.get("/notifications/badge", response_class=HTMLResponse)
@@ -48,20 +56,41 @@ def badge(request: Request, db: DB, viewer: Reader) -> Response:
     return render(request, "notifications/_notification_badge.html", page)
 
 
-def _list_page(db: DB, viewer: Viewer) -> NotificationsPage:
+def _names(
+    request: Request, db: Session, viewer: Viewer, found: dict[str, Subject]
+) -> dict[str, Identity]:
+    """Who each subject is, as the policy layer names them to this viewer for their role's
+    purpose (and logs it); a role with no client purpose is told no names."""
+    purpose = RECORD_PURPOSE.get(viewer.role)
+    persons = [s.person_id for s in found.values() if s.person_id is not None]
+    if purpose is None or not persons:
+        return {}
+    known = disclose_identities(db, viewer, persons, purpose, log_actor(request, viewer))
+    names = {}
+    for link, subject in found.items():
+        identity = known.identity(subject.person_id) if subject.person_id is not None else None
+        if isinstance(identity, Identity):
+            names[link] = identity
+    return names
+
+
+def _list_page(request: Request, db: Session, viewer: Viewer) -> NotificationsPage:
     lines = notification_lines(db, viewer.user_id)
+    found = subjects(db, [line.link for line in lines])
     return NotificationsPage(
         title="Notifications",
         viewer=viewer,
         csrf_token=viewer.csrf_token,
         lines=lines,
         unread=sum(line.unread for line in lines),
+        subjects=found,
+        names=_names(request, db, viewer, found),
     )
 
 
 @router.get("/notifications", response_class=HTMLResponse)
 def notifications(request: Request, db: DB, viewer: Reader) -> Response:
-    return render(request, "notifications/list.html", _list_page(db, viewer))
+    return render(request, "notifications/list.html", _list_page(request, db, viewer))
 
 
 @router.post("/notifications/read-all")
@@ -70,7 +99,7 @@ def read_all(request: Request, db: DB, viewer: Reader) -> Response:
     # notification holds no personal data and reading it discloses nothing).
     mark_all_read(db, viewer.user_id)
     if is_htmx(request):
-        return render(request, "notifications/_list.html", _list_page(db, viewer))
+        return render(request, "notifications/_list.html", _list_page(request, db, viewer))
     return RedirectResponse("/notifications", status.HTTP_303_SEE_OTHER)
 
 
