@@ -882,3 +882,31 @@ class MergeStatus(StrEnum):
     pending = "pending"
     merged = "merged"
     refused = "refused"
+
+
+# HUD HMIS FY2024 data standards, 3.04 RaceAndEthnicity and 3.06 Gender: the response
+# codes' labels, for pages (exports keep the codes).
+HMIS_RACE_ETHNICITY_LABELS: dict[int, str] = {
+    1: "American Indian, Alaska Native, or Indigenous",
+    2: "Asian or Asian American",
+    3: "Black, African American, or African",
+    4: "Native Hawaiian or Pacific Islander",
+    5: "White",
+    6: "Hispanic/Latina/e/o",
+    7: "Middle Eastern or North African",
+    8: "Client doesn't know",
+    9: "Client prefers not to answer",
+    99: "Data not collected",
+}
+HMIS_GENDER_LABELS: dict[int, str] = {
+    0: "Woman (girl, if child)",
+    1: "Man (boy, if child)",
+    2: "Culturally specific identity",
+    3: "Transgender",
+    4: "Non-binary",
+    5: "Questioning",
+    6: "Different identity",
+    8: "Client doesn't know",
+    9: "Client prefers not to answer",
+    99: "Data not collected",
+}
