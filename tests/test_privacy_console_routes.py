@@ -202,6 +202,31 @@ def test_the_accounting_page_is_printable_and_shows_the_checkpoint(db, officer, 
     assert bad.status_code == 422
 
 
+def test_the_accounting_letter_tells_the_client_in_plain_words(db, officer, data):
+    """Issue 17, item 7: a letter the privacy officer can hand over, with the integrity check
+    said plainly; the log's codes stay in the table version."""
+    form = officer.client.get(f"/privacy/clients/{data['person'].id}/accounting").text
+    assert 'name="form" value="letter" checked' in form
+    letter = officer.post(
+        f"/privacy/clients/{data['person'].id}/accounting",
+        data={"summarise": "1", "form": "letter"},
+    )
+    assert letter.status_code == 200
+    text = letter.text
+    assert "print.css" in text and "Who has seen information about you" in text
+    # One summarised line: who, what and why in words, how often.
+    said = re.findall(r"<li>On [0-9-]+(.*?)</li>", text)
+    assert len(said) == 2 and "and 2 more times until" in said[0]
+    assert "<strong>Casey Manager, case manager at " in said[0]
+    assert "saw whether you take part in the program and your name and date of birth" in said[0]
+    assert "to work with you as your case manager" in said[0]
+    assert "The check passed: the log is intact." in text
+    for code in ("case_management", "engagement,", "relationship:", "role,"):
+        assert code not in text, code
+    assert "Zebulon" not in text  # the client's name is written in by hand
+    assert len(logged(db, SecurityEventTag.accounting_generated)) == 1
+
+
 def test_console_and_home_page_link_to_it(officer):
     home = officer.client.get("/")
     assert 'href="/privacy"' in home.text
