@@ -253,3 +253,17 @@ def test_notifications_name_their_subject_as_far_as_the_policy_allows(world, sig
     db.commit()
     assert entries and entries[-1].purpose == Purpose.referral.value
     assert referral.person_id in entries[-1].detail["person_ids"]
+
+
+def test_many_notifications_come_a_page_at_a_time_newest_first(world, sign_in, db):
+    officer = world.users["officer"]
+    for i in range(1, 56):
+        notify(db, [officer.id], NotificationKind.decision_on_referral, f"/referrals/{i}", f"d{i}")
+    db.commit()
+    user = sign_in(user=officer)
+    first = user.client.get("/notifications").text
+    assert "Rows 1–50 of 55." in first and 'href="/notifications?page=2"' in first
+    second = user.client.get("/notifications?page=2").text
+    assert second.count('<li class="unread">') == 5
+    # Mark all read still marks every page's notes.
+    assert "Mark all read" in second

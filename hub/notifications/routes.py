@@ -24,6 +24,7 @@ from hub.notifications.services import (
 )
 from hub.vocabulary import Action
 from hub.web.dependencies import DB, log_actor, refused_as_not_found, require
+from hub.web.paging import PageNumber, Paging
 from hub.web.params import RecordNumber
 from hub.web.templating import Page, is_htmx, render
 
@@ -46,6 +47,7 @@ class NotificationsPage(Page):
     # By link: what each line is about, and who, as far as the policy names them to the viewer.
     subjects: dict[str, Subject] = field(default_factory=dict)
     names: dict[str, Identity] = field(default_factory=dict)
+    paging: Paging | None = None
 
 
 @router.get("/notifications/badge", response_class=HTMLResponse)
@@ -74,23 +76,28 @@ def _names(
     return names
 
 
-def _list_page(request: Request, db: Session, viewer: Viewer) -> NotificationsPage:
+def _list_page(request: Request, db: Session, viewer: Viewer, page: int = 1) -> NotificationsPage:
+    """One page of the grouped lines, newest first; only that page's subjects are named (and
+    logged): an officer with hundreds of referrals is not told all their names at once."""
     lines = notification_lines(db, viewer.user_id)
-    found = subjects(db, [line.link for line in lines])
+    paging = Paging(page, len(lines))
+    shown = lines[paging.offset : paging.offset + paging.size]
+    found = subjects(db, [line.link for line in shown])
     return NotificationsPage(
         title="Notifications",
         viewer=viewer,
         csrf_token=viewer.csrf_token,
-        lines=lines,
+        lines=shown,
         unread=sum(line.unread for line in lines),
         subjects=found,
         names=_names(request, db, viewer, found),
+        paging=paging,
     )
 
 
 @router.get("/notifications", response_class=HTMLResponse)
-def notifications(request: Request, db: DB, viewer: Reader) -> Response:
-    return render(request, "notifications/list.html", _list_page(request, db, viewer))
+def notifications(request: Request, db: DB, viewer: Reader, page: PageNumber = 1) -> Response:
+    return render(request, "notifications/list.html", _list_page(request, db, viewer, page))
 
 
 @router.post("/notifications/read-all")
