@@ -262,7 +262,7 @@ def test_many_notifications_come_a_page_at_a_time_newest_first(world, sign_in, d
     db.commit()
     user = sign_in(user=officer)
     first = user.client.get("/notifications").text
-    assert "Rows 1–50 of 55." in first and 'href="/notifications?page=2"' in first
+    assert "Rows 1\u201350 of 55." in first and 'href="/notifications?page=2"' in first
     second = user.client.get("/notifications?page=2").text
     assert second.count('<li class="unread">') == 5
     # Mark all read still marks every page's notes.

@@ -12,7 +12,7 @@ from sqlmodel import col, select
 from hub.audit.models import LogEntry
 from hub.privacy.flags import compute_flags
 from hub.privacy.models import ReviewFlag
-from hub.vocabulary import Role, SecurityEventTag
+from hub.vocabulary import DisclosureTag, Role, SecurityEventTag
 from tests.privacy_support import actor, record_read, search_read
 from tests.signing_in import logged
 
@@ -258,3 +258,52 @@ def logged_disclosures(db):
 def test_other_users_cannot_see_the_console_link(sign_in):
     cm = sign_in(Role.case_manager)
     assert 'href="/privacy"' not in cm.client.get("/").text
+
+
+def test_the_client_picker_finds_by_record_number_or_name_within_the_policy(db, officer, data):
+    """Issue 17, item 7: break-glass, court orders and accountings start from a picker, not a
+    typed number; it names a client only as the policy lets a privacy officer see them."""
+    from hub.disclosure.services import open_break_glass
+    from tests.fixtures.referrals import actor_of, viewer_of
+
+    person = data["person"]
+    for path, field in (("/privacy/break-glass", "glass-person"), ("/privacy/court-orders", "")):
+        page = officer.client.get(path).text
+        assert 'action="/privacy/pick"' in page and (field in page)
+    assert 'name="picked_for" value="accounting"' in officer.client.get("/privacy").text
+
+    def picker_entries():
+        found = db.exec(
+            select(LogEntry)
+            .where(LogEntry.tag == DisclosureTag.client_list_read.value)
+            .order_by(col(LogEntry.seq))
+        ).all()
+        db.commit()
+        return found
+
+    before = len(picker_entries())
+    by_number = officer.post(
+        "/privacy/pick",
+        data={"query": str(person.id), "picked_for": "break_glass"},
+        headers={"HX-Request": "true"},
+    )
+    assert by_number.status_code == 200 and "<html" not in by_number.text
+    assert f"Client record {person.id}" in by_number.text and "name withheld" in by_number.text
+    assert f'data-pick="{person.id}" data-pick-into="glass-person"' in by_number.text
+    assert "Zebulon" not in by_number.text
+    # The answer is the policy layer's, logged under oversight.
+    entries = picker_entries()
+    assert len(entries) == before + 1 and entries[-1].purpose == "oversight"
+    by_name = officer.post(
+        "/privacy/pick", data={"query": "Quarrington", "picked_for": "accounting"}
+    )
+    assert by_name.status_code == 200 and "No client found whose name you may see" in by_name.text
+    assert officer.post("/privacy/pick", data={"query": " "}).status_code == 422
+    # Under an open break-glass the name finds the client, with the way to their accounting.
+    viewer = viewer_of(db, officer.user)
+    open_break_glass(
+        db, viewer, person.id, "Client complaint about who read the record.", actor_of(viewer)
+    )
+    found = officer.post("/privacy/pick", data={"query": "Quarrington", "picked_for": "accounting"})
+    assert f"Client record {person.id}: Zebulon Quarrington" in found.text
+    assert f'href="/privacy/clients/{person.id}/accounting"' in found.text
