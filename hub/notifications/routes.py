@@ -10,8 +10,6 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlmodel import Session
 
 from hub.accounts.sessions import Viewer
-from hub.clients.purposes import RECORD_PURPOSE
-from hub.disclosure.record import Identity, disclose_identities
 from hub.notifications.services import (
     NotificationError,
     NotificationLine,
@@ -23,7 +21,7 @@ from hub.notifications.services import (
     unread_count,
 )
 from hub.vocabulary import Action
-from hub.web.dependencies import DB, log_actor, refused_as_not_found, require
+from hub.web.dependencies import DB, refused_as_not_found, require
 from hub.web.paging import PageNumber, Paging
 from hub.web.params import RecordNumber
 from hub.web.templating import Page, is_htmx, render
@@ -44,9 +42,9 @@ class BadgeFragment(Page):
 class NotificationsPage(Page):
     lines: list[NotificationLine] = field(default_factory=list)
     unread: int = 0
-    # By link: what each line is about, and who, as far as the policy names them to the viewer.
+    # By link: which record each line is about ("Referral 12"). The list names no person: a
+    # notification carries no personal data, and the page it opens discloses (and logs).
     subjects: dict[str, Subject] = field(default_factory=dict)
-    names: dict[str, Identity] = field(default_factory=dict)
     paging: Paging | None = None
 
 
@@ -58,31 +56,12 @@ def badge(request: Request, db: DB, viewer: Reader) -> Response:
     return render(request, "notifications/_notification_badge.html", page)
 
 
-def _names(
-    request: Request, db: Session, viewer: Viewer, found: dict[str, Subject]
-) -> dict[str, Identity]:
-    """Who each subject is, as the policy layer names them to this viewer for their role's
-    purpose (and logs it); a role with no client purpose is told no names."""
-    purpose = RECORD_PURPOSE.get(viewer.role)
-    persons = [s.person_id for s in found.values() if s.person_id is not None]
-    if purpose is None or not persons:
-        return {}
-    known = disclose_identities(db, viewer, persons, purpose, log_actor(request, viewer))
-    names = {}
-    for link, subject in found.items():
-        identity = known.identity(subject.person_id) if subject.person_id is not None else None
-        if isinstance(identity, Identity):
-            names[link] = identity
-    return names
-
-
 def _list_page(request: Request, db: Session, viewer: Viewer, page: int = 1) -> NotificationsPage:
-    """One page of the grouped lines, newest first; only that page's subjects are named (and
-    logged): an officer with hundreds of referrals is not told all their names at once."""
+    """One page of the grouped lines, newest first, each naming the record it is about."""
     lines = notification_lines(db, viewer.user_id)
     paging = Paging(page, len(lines))
     shown = lines[paging.offset : paging.offset + paging.size]
-    found = subjects(db, [line.link for line in shown])
+    found = subjects(line.link for line in shown)
     return NotificationsPage(
         title="Notifications",
         viewer=viewer,
@@ -90,7 +69,6 @@ def _list_page(request: Request, db: Session, viewer: Viewer, page: int = 1) -> 
         lines=shown,
         unread=sum(line.unread for line in lines),
         subjects=found,
-        names=_names(request, db, viewer, found),
         paging=paging,
     )
 

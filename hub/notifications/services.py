@@ -6,14 +6,12 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any
 
 from sqlalchemy import ColumnElement, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from hub.accounts.models import User
-from hub.charging.models import ChargingMatter
 from hub.clients.models import ClientAssignment
 from hub.db import utcnow
 from hub.mail.services import mail_notification
@@ -168,11 +166,10 @@ def notification_lines(db: Session, user_id: int) -> list[NotificationLine]:
 
 @dataclass(frozen=True)
 class Subject:
-    """What a notification is about, from its link: a label that names the record by kind and
-    number ("Referral 12"), and the person it concerns (for the policy layer to name, or not)."""
+    """What a notification is about, from its link: the record by kind and number ("Referral
+    12"). No person: the list shows no personal data; the linked page discloses, and logs."""
 
     label: str
-    person_id: int | None = None
 
 
 _SUBJECT_LINKS = re.compile(
@@ -187,32 +184,13 @@ _SUBJECT_WORDS = {
 }
 
 
-def subjects(db: Session, links: Iterable[str | None]) -> dict[str, Subject]:
-    """The subject of each link that names one record; two queries of ids, however many."""
-    parsed = {
-        link: (m.group(1), int(m.group(2)))
+def subjects(links: Iterable[str | None]) -> dict[str, Subject]:
+    """The record each link names, if it names one."""
+    return {
+        link: Subject(f"{_SUBJECT_WORDS[m.group(1)]} {m.group(2)}")
         for link in links
         if link and (m := _SUBJECT_LINKS.match(link))
     }
-
-    def persons(model: Any, kind: str) -> dict[int, int]:
-        ids = sorted({i for k, i in parsed.values() if k == kind})
-        if not ids:
-            return {}
-        rows = db.exec(select(model.id, model.person_id).where(col(model.id).in_(ids)))
-        return {rid: pid for rid, pid in rows}
-
-    referral_persons = persons(Referral, "referrals")
-    matter_persons = persons(ChargingMatter, "charging/matters")
-    found = {}
-    for link, (kind, number) in parsed.items():
-        person = {
-            "referrals": referral_persons.get(number),
-            "charging/matters": matter_persons.get(number),
-            "clients": number,
-        }.get(kind)
-        found[link] = Subject(f"{_SUBJECT_WORDS[kind]} {number}", person)
-    return found
 
 
 def unread_count(db: Session, user_id: int) -> int:

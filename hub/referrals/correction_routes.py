@@ -23,6 +23,7 @@ from hub.referrals.routes import feedback_refused
 from hub.referrals.rules import current_rules
 from hub.vocabulary import Action, Category, DisclosureTag, Purpose
 from hub.web.dependencies import DB, log_actor, refused_as_not_found, require
+from hub.web.paging import PageNumber, Paging
 from hub.web.params import RecordNumber
 from hub.web.templating import render
 
@@ -33,9 +34,20 @@ Referrer = Annotated[Viewer, Depends(require(Action.referrals_create))]
 
 
 def _overrides_page(
-    request: Request, db: Session, viewer: Viewer, referral_id: int | None = None, **extra: object
+    request: Request,
+    db: Session,
+    viewer: Viewer,
+    referral_id: int | None = None,
+    page: int = 1,
+    **extra: object,
 ) -> OverridesPage:
-    items = services.overrides_for_sergeant(db, viewer, referral_id=referral_id)
+    """One page of the agency's overrides (or the one asked for); only those are disclosed."""
+    paging = None
+    if referral_id is None:
+        paging = Paging(page, services.override_count(db, viewer))
+        items = services.overrides_for_sergeant(db, viewer, offset=paging.offset, limit=paging.size)
+    else:
+        items = services.overrides_for_sergeant(db, viewer, referral_id=referral_id)
     if referral_id is not None and not items:
         raise refused_as_not_found(
             request,
@@ -73,13 +85,15 @@ def _overrides_page(
         ),
         exclusion_labels={e.code: e.label for e in rules.exclusions},
         single=referral_id is not None,
+        paging=paging,
         **extra,  # type: ignore[arg-type]
     )
 
 
 @router.get("/referrals/overrides", response_class=HTMLResponse)
-def overrides(request: Request, db: DB, viewer: Sergeant) -> Response:
-    return render(request, "referrals/overrides.html", _overrides_page(request, db, viewer))
+def overrides(request: Request, db: DB, viewer: Sergeant, page: PageNumber = 1) -> Response:
+    listing = _overrides_page(request, db, viewer, page=page)
+    return render(request, "referrals/overrides.html", listing)
 
 
 @router.get("/referrals/overrides/{referral_id}", response_class=HTMLResponse)

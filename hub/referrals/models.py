@@ -11,9 +11,16 @@ class Referral(SQLModel, table=True):
     """referral category: kind, date, referring officer, offenses, eligibility.
     The intake clock (screening and full intake by the deadline) lives here too."""
 
-    # The intake queue's tabs cut an agency's open referrals by due date in SQL.
+    # The intake queue in SQL: an agency's open referrals (no intake yet) in due-date order,
+    # and its recently completed ones by completion, from one index.
     __table_args__ = (
-        Index("ix_referral_agency_due", "case_management_agency_id", "intake_due_on"),
+        Index(
+            "ix_referral_agency_intake",
+            "case_management_agency_id",
+            "intake_done_at",
+            "withdrawn_at",
+            "intake_due_on",
+        ),
     )
 
     id: int | None = Field(default=None, primary_key=True)

@@ -102,6 +102,7 @@ class OverridesPage(Page):
     officers: dict[int, str] = field(default_factory=dict)
     exclusion_labels: dict[str, str] = field(default_factory=dict)
     single: bool = False  # one override, with its approve action
+    paging: Paging | None = None
     error: str | None = None
     # Referral ids whose referral fields (exclusions, reason) the policy disclosed.
     disclosed: frozenset[int] = frozenset()

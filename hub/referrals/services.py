@@ -1120,14 +1120,12 @@ def overrides_for_sergeant(
     *,
     since: datetime | None = None,
     referral_id: int | None = None,
+    offset: int = 0,
+    limit: int | None = None,
 ) -> list[OverrideItem]:
     """Referrals from the sergeant's agency that overrode a presumptive exclusion, newest
-    first (`referral_id`: only that one)."""
-    _require_role(sergeant, frozenset({Role.sergeant}), "review overrides")
-    query = select(Referral).where(
-        Referral.referring_agency_id == sergeant.agency_id,
-        Referral.eligibility == EligibilityResult.presumptively_excluded.value,
-    )
+    first (`referral_id`: only that one; `offset`/`limit`: one page, cut by the database)."""
+    query = select(Referral).where(*_overrides_of(sergeant))
     if since is not None:
         query = query.where(col(Referral.referred_at) >= since)
     if referral_id is not None:
@@ -1146,8 +1144,26 @@ def overrides_for_sergeant(
             approved_by_id=r.override_approved_by_id,
             withdrawn=r.withdrawn_at is not None,
         )
-        for r in db.exec(query.order_by(col(Referral.referred_at).desc()))
+        for r in db.exec(
+            query.order_by(col(Referral.referred_at).desc(), col(Referral.id).desc())
+            .offset(offset)
+            .limit(limit)
+        )
     ]
+
+
+def _overrides_of(sergeant: Viewer) -> tuple[Any, ...]:
+    _require_role(sergeant, frozenset({Role.sergeant}), "review overrides")
+    return (
+        col(Referral.referring_agency_id) == sergeant.agency_id,
+        col(Referral.eligibility) == EligibilityResult.presumptively_excluded.value,
+    )
+
+
+def override_count(db: Session, sergeant: Viewer) -> int:
+    """How many overrides overrides_for_sergeant lists in all."""
+    conditions = _overrides_of(sergeant)
+    return db.exec(select(func.count()).select_from(Referral).where(*conditions)).one()
 
 
 # --- the case manager's intake queue ------------------------------------------------------
@@ -1199,9 +1215,11 @@ def _open_intake(agency_id: int, today: date, tab: str) -> Any:
     last OLD_MISS_DAYS days or later, on the "older" tab due before that."""
     cut = today - timedelta(days=OLD_MISS_DAYS)
     due = col(Referral.intake_due_on)
+    # Intake is recorded only after the screening (record_intake), so an open referral is one
+    # without intake, read from ix_referral_agency_intake in due-date order.
     return (
         col(Referral.case_management_agency_id) == agency_id,
-        col(Referral.screening_done_at).is_(None) | col(Referral.intake_done_at).is_(None),
+        col(Referral.intake_done_at).is_(None),
         col(Referral.withdrawn_at).is_(None),
         due >= cut if tab == CURRENT_TAB else due < cut,
     )

@@ -3,7 +3,7 @@
 Issue 17, item 6: an officer corrects or withdraws a referral made in error within a day (the
 reason logged as a code, the note kept on `referral_correction`); a second person, a sergeant,
 approves an override of a presumptive exclusion. Item 4: the intake queue's tabs filter on the
-open referrals' due dates (index on case_management_agency_id, intake_due_on).
+open referrals' due dates and on recent completions (ix_referral_agency_intake).
 
 Revision ID: 0009day
 Revises: 0008que
@@ -42,7 +42,9 @@ def upgrade() -> None:
             "fk_referral_withdrawn_by_id_user", "user", ["withdrawn_by_id"], ["id"]
         )
         batch_op.create_index(
-            "ix_referral_agency_due", ["case_management_agency_id", "intake_due_on"], unique=False
+            "ix_referral_agency_intake",
+            ["case_management_agency_id", "intake_done_at", "withdrawn_at", "intake_due_on"],
+            unique=False,
         )
     op.create_table(
         "referral_correction",
@@ -73,7 +75,7 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_referral_correction_referral_id"))
     op.drop_table("referral_correction")
     with op.batch_alter_table("referral", schema=None) as batch_op:
-        batch_op.drop_index("ix_referral_agency_due")
+        batch_op.drop_index("ix_referral_agency_intake")
         batch_op.drop_constraint("fk_referral_withdrawn_by_id_user", type_="foreignkey")
         batch_op.drop_constraint("fk_referral_override_approved_by_id_user", type_="foreignkey")
         batch_op.drop_column("withdrawn_by_id")
