@@ -16,6 +16,7 @@ from hub.notifications.services import (
     Subject,
     mark_all_read,
     mark_read,
+    notification_line_count,
     notification_lines,
     subjects,
     unread_count,
@@ -58,16 +59,15 @@ def badge(request: Request, db: DB, viewer: Reader) -> Response:
 
 def _list_page(request: Request, db: Session, viewer: Viewer, page: int = 1) -> NotificationsPage:
     """One page of the grouped lines, newest first, each naming the record it is about."""
-    lines = notification_lines(db, viewer.user_id)
-    paging = Paging(page, len(lines))
-    shown = lines[paging.offset : paging.offset + paging.size]
+    paging = Paging(page, notification_line_count(db, viewer.user_id))
+    shown = notification_lines(db, viewer.user_id, offset=paging.offset, limit=paging.size)
     found = subjects(line.link for line in shown)
     return NotificationsPage(
         title="Notifications",
         viewer=viewer,
         csrf_token=viewer.csrf_token,
         lines=shown,
-        unread=sum(line.unread for line in lines),
+        unread=unread_count(db, viewer.user_id),
         subjects=found,
         paging=paging,
     )
