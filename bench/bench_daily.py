@@ -130,6 +130,8 @@ def run(url: str, repeat: int) -> None:
         ("case manager", "intake, missed long ago", "/intake?tab=older", "<tr"),
         ("officer", "notifications", "/notifications", "<li class="),
         ("sergeant", "overrides", "/referrals/overrides", "<tr"),
+        # For comparison: a signed-in page with no client data (session, nav, template).
+        ("officer", "home (no client data)", "/", "<tr"),
     )
     with TestClient(create_app(), base_url="https://testserver") as client:
         for who, name, path, row in cases:
