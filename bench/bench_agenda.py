@@ -45,7 +45,7 @@ def seat(db, items: int) -> tuple[int, int]:  # type: ignore[no-untyped-def]
     from hub.clients.models import Person
     from hub.db import utcnow
     from hub.vocabulary import Role
-    from hub.workgroup import services
+    from hub.workgroup import agenda_edits, schedule
 
     def user(role: Role) -> User:
         found = db.exec(select(User).where(User.role == role).order_by(col(User.id))).first()
@@ -64,17 +64,17 @@ def seat(db, items: int) -> tuple[int, int]:  # type: ignore[no-untyped-def]
     )
     others = [p for p in db.exec(select(Person.id).order_by(col(Person.id))) if p not in office]
     persons = (office + others)[:items]
-    meeting = services.create_meeting(
+    meeting = schedule.create_meeting(
         db,
         viewer,
-        services.MeetingForm(
+        schedule.MeetingForm(
             "Bench", utcnow() + timedelta(days=1), "Room B", None, [prosecutor.id]
         ),
         actor,
     )
     for n, person_id in enumerate(persons):
         category = CATEGORIES[n % len(CATEGORIES)]
-        services.add_manual_item(
+        agenda_edits.add_manual_item(
             db,
             viewer,
             meeting.id,  # type: ignore[arg-type]
@@ -83,7 +83,7 @@ def seat(db, items: int) -> tuple[int, int]:  # type: ignore[no-untyped-def]
             category=category,
             text=f"An update on {category} for the work group.",
         )
-    services.publish(db, viewer, meeting.id, actor)  # type: ignore[arg-type]
+    schedule.publish(db, viewer, meeting.id, actor)  # type: ignore[arg-type]
     return meeting.id, prosecutor.id  # type: ignore[return-value]
 
 

@@ -97,7 +97,7 @@ def run(url: str, repeat: int, scratch: bool) -> None:
     from fastapi.testclient import TestClient
     from sqlmodel import Session
 
-    from hub.accounts.services import create_api_token
+    from hub.accounts.own_access import create_api_token
     from hub.accounts.sessions import start_session
     from hub.audit.log import Actor
     from hub.db import engine_for

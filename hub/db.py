@@ -6,6 +6,7 @@ behind the code.
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any
@@ -16,9 +17,24 @@ from sqlmodel import Session, create_engine
 
 from hub.settings import PROJECT_ROOT, get_settings
 
+# A moment set by clock_at: the demo records each past event through the real services at the
+# moment it happened. Unset everywhere else: the wall clock.
+_SET_CLOCK: ContextVar[datetime | None] = ContextVar("hub_set_clock", default=None)
+
 
 def utcnow() -> datetime:
-    return datetime.now(UTC)
+    return _SET_CLOCK.get() or datetime.now(UTC)
+
+
+@contextmanager
+def clock_at(moment: datetime) -> Iterator[None]:
+    """Within the block, utcnow() (and so every service, log entry and form's "today") is
+    `moment`, an aware datetime."""
+    token = _SET_CLOCK.set(moment.astimezone(UTC))
+    try:
+        yield
+    finally:
+        _SET_CLOCK.reset(token)
 
 
 # Record ids are INTEGER columns: 32-bit on PostgreSQL. A larger number names no row, and the

@@ -37,7 +37,7 @@ class ServerLogFormatter(_WithheldMessages, DefaultFormatter):
     """uvicorn's server lines (and the hub's), tracebacks without messages."""
 
 
-# An enrolment link's token is a one-time secret (hub.accounts.services.ENROLMENT_PATH): whoever
+# An enrolment link's token is a one-time secret (hub.accounts.rules.ENROLMENT_PATH): whoever
 # reads the access log must not be able to enrol in the new user's place.
 _ENROLMENT_TOKEN = re.compile(r"(/sign-in/welcome/)[^/?#\s]+")
 

@@ -26,9 +26,8 @@ GRANTS: dict[Action, frozenset[Role]] = {
     Action.clients_read: _CLIENT_READERS,
     Action.clients_search: _CLIENT_READERS,
     Action.consents_manage: frozenset({Role.case_manager, Role.case_manager_supervisor}),
-    Action.notes_write: frozenset(
-        {Role.case_manager, Role.case_manager_supervisor, Role.defender, Role.coordinator}
-    ),
+    # Case notes are kept under the write policy (policies/write.csv): only case management.
+    Action.notes_write: frozenset({Role.case_manager, Role.case_manager_supervisor}),
     Action.privacy_console: frozenset({Role.privacy_officer}),
     Action.privacy_break_glass: frozenset({Role.privacy_officer}),
     Action.privacy_court_orders: frozenset({Role.privacy_officer}),

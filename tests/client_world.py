@@ -1,4 +1,4 @@
-"""The world of tests/test_policy_matrix.py (a viewer of every role, and for each role one
+"""The world of tests/fixtures/policy_world.py (a viewer of every role, and for each role one
 client per consent state x relationship), served: an application on that database, a
 signed-in browser session and an API token for every role. Used by the page and API matrices,
 one database per module and backend.
@@ -17,7 +17,7 @@ from fastapi.testclient import TestClient
 from sqlmodel import col, select
 
 from hub.accounts.models import User
-from hub.accounts.services import create_api_token
+from hub.accounts.own_access import create_api_token
 from hub.accounts.sessions import start_session
 from hub.audit.log import Actor
 from hub.audit.models import LogEntry
@@ -25,7 +25,7 @@ from hub.clients.purposes import RECORD_PURPOSE
 from hub.settings import get_settings
 from hub.vocabulary import Category, Purpose, Role, SecurityEventTag, TokenScope
 from tests.conftest import reset_caches
-from tests.test_policy_matrix import CONSENT_STATES, Case, World, expected_categories
+from tests.fixtures.policy_world import CONSENT_STATES, Case, World, expected_categories
 
 # Every row of the matrix: role x relationship x consent state (the purpose is the route's).
 ROWS = [

@@ -13,8 +13,10 @@ import secrets
 import shutil
 import subprocess
 import sys
+import threading
 import uuid
 from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +38,7 @@ pytest_plugins = [
     "tests.fixtures.browser",
     "tests.fixtures.accounts",
     "tests.fixtures.referrals",
+    "tests.fixtures.small_program",
 ]
 
 
@@ -156,27 +159,66 @@ class PostgresServer:
 
     Every name starts hub_test_<run id>_: each process drops what it made, and at the end the
     controlling process drops whatever is left under this run's id (a crashed xdist worker's);
-    other runs on the same server (other worktrees, other CI jobs) are never touched."""
+    other runs on the same server (other worktrees, other CI jobs) are never touched.
+
+    A test's copy of the template is made ahead, while the test before it runs, and dropped
+    behind it: DROP DATABASE waits for a checkpoint (over a second on a shared disk), so drops
+    run on threads of their own, where the server folds their checkpoints into one."""
 
     def __init__(self, run_id: str, worker: str) -> None:
         self.run_id = run_id
         self.prefix = f"hub_test_{run_id}_{worker}"
         self.created: list[str] = []
+        self._lock = threading.Lock()
+        self._making = ThreadPoolExecutor(max_workers=1, thread_name_prefix="hub-test-create")
+        self._dropping = ThreadPoolExecutor(max_workers=8, thread_name_prefix="hub-test-drop")
+        self._spare: dict[str, Future[str]] = {}  # template -> its next copy, being made
+        self._drops: list[Future[None]] = []
 
     def create(self, name: str, template: str | None = None) -> str:
         with _admin_connection() as conn:  # type: ignore[attr-defined]
             suffix = f" TEMPLATE {template}" if template else ""
             conn.execute(f'CREATE DATABASE "{name}"{suffix}')
-        self.created.append(name)
+            # A test's database outlives no crash, so its commits need not wait for the disk.
+            conn.execute(f'ALTER DATABASE "{name}" SET synchronous_commit = off')
+        with self._lock:
+            self.created.append(name)
         return f"{POSTGRES_URL}/{name}"
+
+    def copy_of(self, template: str) -> tuple[str, str]:
+        """A fresh copy of `template` (its name and URL), and the next one started."""
+        with self._lock:
+            made = self._spare.pop(template, None)
+        name = made.result() if made is not None else self._make_copy(template)
+        with self._lock:
+            self._spare[template] = self._making.submit(self._make_copy, template)
+        return name, f"{POSTGRES_URL}/{name}"
+
+    def _make_copy(self, template: str) -> str:
+        name = f"{self.prefix}_{secrets.token_hex(4)}"
+        self.create(name, template=template)
+        return name
 
     def drop(self, name: str) -> None:
         with _admin_connection() as conn:  # type: ignore[attr-defined]
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        if name in self.created:
-            self.created.remove(name)
+        with self._lock:
+            if name in self.created:
+                self.created.remove(name)
+
+    def drop_later(self, name: str) -> None:
+        with self._lock:
+            self._drops = [d for d in self._drops if not d.done()]
+            self._drops.append(self._dropping.submit(self.drop, name))
 
     def drop_all(self) -> None:
+        with self._lock:
+            spares, self._spare = list(self._spare.values()), {}
+            drops = list(self._drops)
+        for waiting in [*spares, *drops]:
+            waiting.exception()  # wait; a failed one leaves its name for the loop below
+        self._making.shutdown(wait=True)
+        self._dropping.shutdown(wait=True)
         for name in list(reversed(self.created)):
             self.drop(name)
 
@@ -244,7 +286,7 @@ def _use_database(url: str, drop: str | None, request: pytest.FixtureRequest) ->
 
     get_engine().dispose()
     if drop:
-        request.getfixturevalue("postgres_server").drop(drop)
+        request.getfixturevalue("postgres_server").drop_later(drop)
 
 
 @pytest.fixture(params=BACKENDS)
@@ -260,13 +302,10 @@ def database_url(backend: str, request: pytest.FixtureRequest, tmp_path: Path) -
         path = tmp_path / "hub.db"
         shutil.copyfile(template, path)
         url = f"sqlite:///{path}"
-        drop = None
+        drop: str | None = None
     else:
         server: PostgresServer = request.getfixturevalue("postgres_server")
-        template_name: str = request.getfixturevalue("postgres_template")
-        name = f"{server.prefix}_{secrets.token_hex(4)}"
-        url = server.create(name, template=template_name)
-        drop = name
+        drop, url = server.copy_of(request.getfixturevalue("postgres_template"))
     yield from _use_database(url, drop, request)
 
 

@@ -10,7 +10,7 @@ import pyotp
 import pytest
 from sqlmodel import col, select, update
 
-from hub.accounts import approvals, services
+from hub.accounts import approvals, rules
 from hub.accounts.models import AccessRequest, EnrolmentLink, User
 from hub.audit.log import Actor
 from hub.db import utcnow
@@ -168,7 +168,7 @@ def test_no_one_approves_their_own_request(db, factories, sign_in, coordinator):
 
 def test_an_approver_of_another_agency_cannot_approve(db, factories, sign_in, evergreen_admin):
     evergreen_id = evergreen_admin.user.agency_id
-    evergreen = services.agency_of(db, evergreen_id)
+    evergreen = rules.agency_of(db, evergreen_id)
     db.commit()
     _create(evergreen_admin, evergreen, Role.case_manager, "cm@evergreen-hrs.example")
     request = _request_of(db, _account(db, "cm@evergreen-hrs.example"))
@@ -213,7 +213,7 @@ def test_a_privacy_officer_is_approved_by_another_privacy_officer(
 
 def test_an_enrolment_link_expires_after_72_hours(db, client, evergreen, evergreen_admin):
     path = link_in(_create(evergreen_admin, evergreen, Role.case_manager))
-    hours = timedelta(hours=services.ENROLMENT_LINK_HOURS)
+    hours = timedelta(hours=rules.ENROLMENT_LINK_HOURS)
     moved = utcnow() - hours - timedelta(seconds=1)
     db.exec(update(EnrolmentLink).values(created_at=moved, expires_at=moved + hours))
     db.commit()

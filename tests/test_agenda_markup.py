@@ -10,7 +10,7 @@ from sqlmodel import func, select
 
 from hub.db import utcnow
 from hub.vocabulary import Category, SecurityEventTag
-from hub.workgroup import services
+from hub.workgroup import proposing, schedule
 from hub.workgroup.models import ItemEntry, MeetingInvitee
 from tests.signing_in import logged
 from tests.workgroup_support import (
@@ -60,10 +60,10 @@ def test_proposals_carry_an_opaque_key(world, sign_in, db):
     # A fresh draft: the coordinator is proposed the new referral, whose key names its
     # charging matter; the coordinator does not see legal data at the work group.
     world.arrest()
-    meeting = services.create_meeting(
+    meeting = schedule.create_meeting(
         db,
         world.viewer("coordinator"),
-        services.MeetingForm(
+        schedule.MeetingForm(
             "Work group", utcnow() + timedelta(days=1), "Room B", None, [world.users["officer"].id]
         ),
         world.actor("coordinator"),
@@ -72,12 +72,12 @@ def test_proposals_carry_an_opaque_key(world, sign_in, db):
     assert page.status_code == 200 and 'name="proposal"' in page.text
     proposals = page.text.split('id="proposals"')[1].split("</section>")[0]
     # A key names the kind, the client and the matter (an arrest is legal data).
-    keys = [p.key for p in services.compute_proposals(db, meeting, date.today())]
+    keys = [p.key for p in proposing.compute_proposals(db, meeting, date.today())]
     db.commit()
     assert keys and not [k for k in keys if k in page.text]
     # The opaque key still adds the item.
     token = proposals.split('name="proposal" value="')[1].split('"')[0]
-    added = services.add_proposed_items(
+    added = proposing.add_proposed_items(
         db,
         world.viewer("coordinator"),
         meeting.id,

@@ -15,7 +15,7 @@ from schemathesis.specs.openapi.checks import allow_header_conformance, positive
 from sqlmodel import Session, select
 
 from hub.accounts.models import User
-from hub.accounts.services import create_api_token
+from hub.accounts.own_access import create_api_token
 from hub.audit.log import Actor
 from hub.clients.models import Person
 from hub.demo.program import DEFAULT_SEED, build_demo, demo_accounts

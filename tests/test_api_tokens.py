@@ -12,7 +12,7 @@ from sqlmodel import col, select
 
 from hub.accounts import approvals
 from hub.accounts.models import AccessRequest, ApiToken
-from hub.accounts.services import create_api_token
+from hub.accounts.own_access import create_api_token
 from hub.audit.log import Actor
 from hub.db import utcnow
 from hub.vocabulary import AccessRequestStatus, AgencyKind, Role, SecurityEventTag, TokenScope
@@ -168,8 +168,7 @@ def test_every_api_route_that_writes_checks_the_token_scope():
     # token write. Every POST/PUT/PATCH/DELETE under /api/ must run the scope check.
     from hub.web.api import refuse_read_only_writes
     from hub.web.app import create_app
-    from tests.routes import flat_routes
-    from tests.test_route_permissions import calls
+    from tests.routes import calls, flat_routes
 
     writes = [
         route

@@ -11,7 +11,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlmodel import func, select
 
-from hub.accounts.services import create_api_token
+from hub.accounts.own_access import create_api_token
 from hub.arrests.models import ArrestReport
 from hub.arrests.services import (
     RECEIVED,

@@ -28,14 +28,11 @@ from hub.referrals.models import Referral
 from hub.referrals.rules import default_rules
 from hub.vocabulary import Role
 from hub.web.app import create_app
-from hub.workgroup import services as workgroup
+from hub.workgroup import schedule
 from hub.workgroup.models import WorkGroupMeeting
-from hub.workgroup.services import WorkGroupError
-from tests import test_disclosure_record
+from hub.workgroup.rules import WorkGroupError
+from tests.fixtures.consents import consent_form
 from tests.routes import flat_routes, parameters
-from tests.test_client_workflows import _consent_form
-
-program = test_disclosure_record.program  # a case manager, an officer, a prosecutor, one client
 
 TOO_LARGE = [2**31, 2**63, 10**30]
 
@@ -148,7 +145,7 @@ def test_a_consent_naming_an_agency_past_the_database_changes_nothing(app, db, p
     for field, value in (("discloser_agency_id", str(10**11)), ("recipient", f"agency:{2**63}")):
         response = me.post(
             f"/clients/{program.person.id}/consents",
-            data=_consent_form(program, **{field: value}),
+            data=consent_form(program, **{field: value}),
         )
         assert response.status_code == 422, field
         assert "from the list" in response.text or "Choose who may receive" in response.text
@@ -275,8 +272,8 @@ def test_a_query_that_is_not_utf8_is_refused(app, program, sign_in):
 NOW = datetime(2026, 12, 3, 9, 0, tzinfo=UTC)
 
 
-def _meeting_form(world, starts_at: datetime) -> workgroup.MeetingForm:
-    return workgroup.MeetingForm("LEAD", starts_at, "Room B", None, [world.users["defender"].id])
+def _meeting_form(world, starts_at: datetime) -> schedule.MeetingForm:
+    return schedule.MeetingForm("LEAD", starts_at, "Room B", None, [world.users["defender"].id])
 
 
 @pytest.mark.parametrize(
@@ -291,18 +288,16 @@ def _meeting_form(world, starts_at: datetime) -> workgroup.MeetingForm:
 def test_a_meeting_in_the_past_or_years_ahead_is_refused(db, world, starts_at):
     coordinator, actor = world.viewer("coordinator"), world.actor("coordinator")
     with pytest.raises(WorkGroupError, match=r"past|two years ahead"):
-        workgroup.create_meeting(db, coordinator, _meeting_form(world, starts_at), actor, now=NOW)
+        schedule.create_meeting(db, coordinator, _meeting_form(world, starts_at), actor, now=NOW)
     with pytest.raises(WorkGroupError, match=r"past|two years ahead"):
-        workgroup.create_series(
-            db, coordinator, _meeting_form(world, starts_at), 14, actor, now=NOW
-        )
+        schedule.create_series(db, coordinator, _meeting_form(world, starts_at), 14, actor, now=NOW)
     assert db.exec(select(WorkGroupMeeting.id)).all() == []
 
 
 def test_a_meeting_between_now_and_two_years_ahead_is_set(db, world):
     coordinator, actor = world.viewer("coordinator"), world.actor("coordinator")
     for starts_at in (datetime(2026, 12, 3, 9, 0, tzinfo=UTC), datetime(2028, 12, 3, tzinfo=UTC)):
-        meeting = workgroup.create_meeting(
+        meeting = schedule.create_meeting(
             db, coordinator, _meeting_form(world, starts_at), actor, now=NOW
         )
         assert meeting.starts_at == starts_at

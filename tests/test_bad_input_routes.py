@@ -20,16 +20,15 @@ from hypothesis import strategies as st
 from pydantic import BaseModel
 
 from hub.accounts.models import Agency
-from hub.accounts.services import create_api_token
+from hub.accounts.own_access import create_api_token
 from hub.accounts.sessions import start_session
 from hub.audit.log import Actor
 from hub.permissions import GRANTS
 from hub.privacy.search import LogFilter
 from hub.settings import get_settings
 from hub.vocabulary import Action, Role, UserStatus
-from tests.routes import flat_routes, parameters
+from tests.routes import calls, flat_routes, is_public, parameters
 from tests.signing_in import csrf_of
-from tests.test_route_permissions import calls, is_public
 
 EXAMPLES_PER_ROUTE = 12
 

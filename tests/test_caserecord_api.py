@@ -8,7 +8,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlmodel import Session, select
 
-from hub.accounts.services import create_api_token
+from hub.accounts.own_access import create_api_token
 from hub.audit.log import Actor
 from hub.caserecord.models import ContactEntry, RecordChange
 from hub.clients.models import Person, PersonContact

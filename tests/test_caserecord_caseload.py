@@ -19,7 +19,7 @@ from hub.vocabulary import (
     Role,
 )
 from hub.workgroup.models import WorkGroupMeeting
-from hub.workgroup.services import compute_proposals
+from hub.workgroup.proposing import compute_proposals
 from tests.fixtures.referrals import actor_of, viewer_of
 
 

@@ -5,7 +5,7 @@ import json
 from pathlib import Path
 
 import pytest
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from hub.audit.models import LogEntry
 from hub.caserecord.models import RecordChange
@@ -21,10 +21,14 @@ from hub.caserecord.writing import (
     require_write,
     section_version,
 )
+from hub.clients.models import CaseNote
+from hub.clients.services import NoteError, add_case_note, note_categories
 from hub.crypto import EncryptedText
 from hub.disclosure.history import disclose_history
 from hub.disclosure.policy import POLICY_DIR, PolicyError
+from hub.permissions import allowed
 from hub.vocabulary import (
+    Action,
     AgencyKind,
     Category,
     ConsentKind,
@@ -125,8 +129,9 @@ def test_each_role_may_write_only_what_the_policy_grants(db, world, name):
     viewer = viewer_of(db, users[name])
     for category in (*KEPT, Category.treatment):
         assert may_write(db, viewer, person.id, category) is EXPECTED[name], category
+    # A note or document about these is filed in the plan file (write.csv's g lines).
     for category in (Category.identity, Category.referral, Category.legal):
-        assert may_write(db, viewer, person.id, category) is False
+        assert may_write(db, viewer, person.id, category) is EXPECTED[name], category
 
 
 def test_a_refused_write_is_logged_and_says_whether_the_client_is_unseen(db, world):
@@ -238,3 +243,52 @@ def test_history_is_read_under_the_read_policy_and_part2_by_source(db, world, fa
     officer = viewer_of(db, users["officer"])
     theirs = disclose_history(db, officer, person.id, Purpose.referral, actor_of(officer))
     assert theirs.changes == ()
+
+
+# --- case notes under the same write policy ---------------------------------------------------
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED))
+def test_case_notes_follow_the_write_policy(db, world, name):
+    users, person = world
+    viewer = viewer_of(db, users[name])
+    writes = EXPECTED[name] and allowed(viewer.role, Action.notes_write)
+    for category in (Category.engagement, Category.legal, Category.treatment):
+        if writes:
+            note = add_case_note(
+                db, viewer, person.id, category, "Met at the shelter.", actor_of(viewer)
+            )
+            assert note.category == category and note.author_id == viewer.user_id
+        else:
+            with pytest.raises(NoteError):
+                add_case_note(
+                    db, viewer, person.id, category, "Met at the shelter.", actor_of(viewer)
+                )
+    expected = [*Category] if writes else []
+    assert note_categories(db, viewer, person.id) == expected
+
+
+def test_a_refused_note_is_a_logged_refusal_and_changes_nothing(db, world, factories):
+    users, person = world
+    # The colleague works in the same Part 2 program but the client is not on their caseload;
+    # an outside case manager's agency is no Part 2 program.
+    colleague = viewer_of(db, users["colleague"])
+    outsider = viewer_of(db, users["outside_case_manager"])
+    factories.ClientAssignment(person_id=person.id, user_id=outsider.user_id)
+    before = db.exec(select(LogEntry.seq)).all()
+    with pytest.raises(NoteError, match="engagement"):
+        add_case_note(
+            db, colleague, person.id, Category.engagement, "Came in.", actor_of(colleague)
+        )
+    with pytest.raises(NoteError, match="treatment"):
+        add_case_note(
+            db, outsider, person.id, Category.treatment, "Started MOUD.", actor_of(outsider)
+        )
+    assert db.exec(select(CaseNote)).all() == []
+    entries = db.exec(select(LogEntry).where(col(LogEntry.seq).not_in(before))).all()
+    assert [(e.tag, e.detail["category"], e.detail["reason"]) for e in entries] == [
+        (SecurityEventTag.access_denied.value, "engagement", WriteRefusal.not_on_caseload.value),
+        (SecurityEventTag.access_denied.value, "treatment", WriteRefusal.not_part2_program.value),
+    ]
+    assert {e.detail["action"] for e in entries} == {Action.record_write.value}
+    assert all("Came in" not in json.dumps(e.detail) for e in entries)

@@ -9,15 +9,16 @@ from fastapi.testclient import TestClient
 from hub.clients.models import Person
 from hub.disclosure.notice import REDISCLOSURE_NOTICE
 from hub.vocabulary import Category, DisclosureTag, Role, WithheldReason
-from tests import client_world, test_policy_matrix
+from tests import client_world
 from tests.client_world import (
     ROWS,
     expected,
     route_purpose,
 )
+from tests.fixtures import policy_world
 
 # Module fixtures: one database per backend for the whole module.
-world = test_policy_matrix.world
+world = policy_world.world
 served = client_world.served
 
 C = Category

@@ -14,10 +14,7 @@ from hub.accounts.models import UserSession
 from hub.audit.models import LogEntry
 from hub.clients.models import CaseNote
 from hub.settings import get_settings
-from tests import test_disclosure_record
 from tests.event_loop import run_to_completion
-
-program = test_disclosure_record.program  # a case manager, an officer, a prosecutor, one client
 
 FORM = "application/x-www-form-urlencoded"
 

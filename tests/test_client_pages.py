@@ -2,14 +2,14 @@
 relationship x consent state (absent, present, revoked, expired, 2.35), at the purpose the
 role's client routes are fixed to, exactly the expected categories carry data-disclosure, the
 others say why they are withheld, the Part 2 notice follows the treatment data, and every
-read wrote its log entry with that purpose. The expectations are tests/test_policy_matrix.py's.
+read wrote its log entry with that purpose. The expectations are tests/fixtures/policy_world.py's.
 """
 
 import pytest
 
 from hub.disclosure.notice import REDISCLOSURE_NOTICE
 from hub.vocabulary import Category, DisclosureTag, Role
-from tests import client_world, test_policy_matrix
+from tests import client_world
 from tests.client_world import (
     ROWS,
     disclosed_in,
@@ -17,9 +17,10 @@ from tests.client_world import (
     route_purpose,
     withheld_in,
 )
+from tests.fixtures import policy_world
 
 # Module fixtures: one database per backend for the whole module.
-world = test_policy_matrix.world
+world = policy_world.world
 served = client_world.served
 
 C = Category

@@ -13,6 +13,7 @@ from sqlmodel import col, select
 
 from hub.audit import log as audit_log
 from hub.audit.models import LogEntry
+from hub.caserecord.writing import load_write_policy
 from hub.clients.models import CaseNote
 from hub.consents.models import Consent
 from hub.disclosure.models import BreakGlass, CourtOrder
@@ -20,10 +21,9 @@ from hub.disclosure.notice import REDISCLOSURE_NOTICE
 from hub.permissions import allowed
 from hub.settings import get_settings
 from hub.vocabulary import Action, AgencyKind, Category, DisclosureTag, Role, SecurityEventTag
-from tests import test_disclosure_record
 from tests.client_world import disclosed_in
+from tests.fixtures.consents import consent_form
 
-program = test_disclosure_record.program  # a case manager, an officer, a prosecutor, one client
 HTMX = {"HX-Request": "true"}
 
 
@@ -134,7 +134,7 @@ def test_a_failed_log_write_shows_nothing(app, db, program, sign_in, monkeypatch
 
 
 def _token(db, user):
-    from hub.accounts.services import create_api_token
+    from hub.accounts.own_access import create_api_token
     from hub.audit.log import Actor
     from hub.vocabulary import TokenScope
 
@@ -171,7 +171,10 @@ def test_case_manager_adds_a_note_with_htmx_and_it_is_logged(app, db, program, s
     db.commit()
     assert note.body == "Viewed a studio on Pine St." and note.category == Category.housing
     created = [e for e in entries(db) if e.tag == SecurityEventTag.case_note_created.value]
-    assert created[-1].detail == {"note_id": note.id}
+    assert created[-1].detail == {
+        "note_id": note.id,
+        "write_policy_version": load_write_policy().version,
+    }
 
     refused = me.post(
         f"/clients/{program.person.id}/notes", data={"category": "housing", "body": "  "}
@@ -218,10 +221,10 @@ def test_the_note_form_preselects_no_category_and_a_missing_one_is_refused(db, p
 
 def test_note_in_a_category_the_author_cannot_see_is_refused(app, db, program, sign_in, factories):
     other = factories.User(role=Role.case_manager, agency=program.cm_agency)
-    me = sign_in(user=other)  # same agency, not on the caseload: identity and engagement only
+    me = sign_in(user=other)  # same agency, not on the caseload: the write policy gives none
     page = me.client.get(f"/clients/{program.person.id}/notes")
     options = re.findall(r'<option value="([a-z_]+)"', page.text)
-    assert set(options) == {"identity", "engagement"}
+    assert options == [] and "Add a case note" not in page.text
     response = me.post(
         f"/clients/{program.person.id}/notes", data={"category": "treatment", "body": "x"}
     )
@@ -231,6 +234,10 @@ def test_note_in_a_category_the_author_cannot_see_is_refused(app, db, program, s
 
 
 def test_notes_api(app, db, program):
+    # Treatment notes are kept only by a 42 CFR Part 2 program's staff (the write policy).
+    program.cm_agency.part2_program = True
+    db.add(program.cm_agency)
+    db.commit()
     token = _token(db, program.case_manager)
     with TestClient(app, base_url="https://testserver") as api:
         headers = {"Authorization": f"Bearer {token}"}
@@ -256,24 +263,6 @@ def test_notes_api(app, db, program):
 
 
 # --- consents -------------------------------------------------------------------------------
-
-
-def _consent_form(program, **changes):
-    form = {
-        "kind": "part2",
-        "discloser_agency_id": str(program.cm_agency.id),
-        "recipient": f"agency:{program.prosecution.id}",
-        "categories": ["plan", "housing"],
-        "purposes": ["charging_decision"],
-        "description": "Plan and housing, so the prosecutor can see progress.",
-        "right_to_revoke": "In writing, at any time, at the case-management agency.",
-        "expires_on": (date.today() + timedelta(days=180)).isoformat(),
-        "signed_by": "The client",
-        "signature_on_file": "yes",
-        "signed_on": date.today().isoformat(),
-    }
-    form.update(changes)
-    return form
 
 
 def test_consent_recipients_are_grouped_agencies_kinds_people(db, program, sign_in):
@@ -302,7 +291,7 @@ def test_consent_recipients_are_grouped_agencies_kinds_people(db, program, sign_
     # A refused consent keeps the recipient chosen, inside its group.
     chosen = f"user:{program.prosecutor.id}"
     refused = me.post(
-        f"/clients/{pid}/consents", data=_consent_form(program, recipient=chosen, signed_by="")
+        f"/clients/{pid}/consents", data=consent_form(program, recipient=chosen, signed_by="")
     )
     assert refused.status_code == 422
     body, _ = recipient_select(refused.text)
@@ -318,15 +307,13 @@ def test_consent_is_recorded_listed_printed_and_revoked(app, db, program, sign_i
     for element in ("2.31(a)(1)", "2.31(a)(4)", "2.31(a)(6)", "2.31(a)(9)"):
         assert element in form_page.text
 
-    incomplete = me.post(
-        f"/clients/{pid}/consents", data=_consent_form(program, right_to_revoke="")
-    )
+    incomplete = me.post(f"/clients/{pid}/consents", data=consent_form(program, right_to_revoke=""))
     assert incomplete.status_code == 422 and "the right to revoke" in incomplete.text
     assert db.exec(select(Consent)).first() is None
     db.commit()
 
     created = me.post(
-        f"/clients/{pid}/consents", data=_consent_form(program), follow_redirects=False
+        f"/clients/{pid}/consents", data=consent_form(program), follow_redirects=False
     )
     assert created.status_code == 303
     consent = db.exec(select(Consent)).one()
@@ -364,7 +351,7 @@ def test_consents_are_managed_only_by_the_clients_agency(app, db, program, sign_
     assert me.client.get(f"/clients/{program.person.id}/consents").status_code == 403
     prosecutor = sign_in(user=program.prosecutor)
     assert prosecutor.client.get(f"/clients/{program.person.id}/consents").status_code == 403
-    refused = me.post(f"/clients/{program.person.id}/consents", data=_consent_form(program))
+    refused = me.post(f"/clients/{program.person.id}/consents", data=consent_form(program))
     assert refused.status_code == 403
     assert db.exec(select(Consent)).first() is None
     db.commit()

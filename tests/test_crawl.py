@@ -5,7 +5,7 @@ rule: what is shared for care never becomes the basis for enforcement).
 The crawl starts at the home page and at every client's record page (a number typed into the
 address bar is as reachable as a link), follows every same-origin link and htmx hx-get, GET
 only, and checks every answer against the plaintext the database holds, read here with the
-data keys, and against the decision table of tests/test_policy_matrix.py."""
+data keys, and against the decision table of tests/fixtures/policy_world.py."""
 
 import html
 import re
@@ -24,7 +24,7 @@ from hub.demo.program import DEFAULT_SEED, build_demo, demo_accounts
 from hub.disclosure.policy import decide, gather_facts
 from hub.vocabulary import Category, Role
 from tests.client_world import disclosed_in
-from tests.test_policy_matrix import CONSENT_STATES, expected_categories
+from tests.fixtures.policy_world import CONSENT_STATES, expected_categories
 
 PERSONS = 60
 PAGE_LIMIT = 1500  # bounded: a loop in the links fails the test instead of hanging it

@@ -23,6 +23,7 @@ from typer.testing import CliRunner
 from hub.accounts.models import Agency, User
 from hub.accounts.passwords import MIN_LENGTH, verify_password
 from hub.audit.models import LogEntry
+from hub.caserecord.models import ContactEntry, RecordChange
 from hub.charging.models import ChargingDecision, ChargingMatter
 from hub.cli import app as cli
 from hub.clients.models import (
@@ -49,6 +50,7 @@ from hub.demo.services import (
     rebuild_demo,
 )
 from hub.referrals.models import Referral
+from hub.services_ledger.models import ServiceRecord
 from hub.settings import PROJECT_ROOT, get_settings
 from hub.site import read_setting, write_setting
 from hub.vocabulary import (
@@ -57,10 +59,12 @@ from hub.vocabulary import (
     Category,
     ConsentKind,
     DecisionOutcome,
+    FundingSource,
     MeetingStatus,
     ProgramStatus,
     ReferralKind,
     Role,
+    SecurityEventTag,
 )
 from hub.workgroup.models import MeetingInvitee, WorkGroupMeeting
 from tests.conftest import POSTGRES_URL, reset_caches
@@ -289,8 +293,41 @@ def test_demo_program_has_every_kind_of_thing(database_url):
     invited = {users[i.user_id].agency_id for i in rows(MeetingInvitee)}
     assert {agencies[a].kind for a in invited} == set(AgencyKind)
 
-    # Seeding disclosed nothing to anyone: the log starts empty.
-    assert rows(LogEntry) == []
+    # Seeding disclosed nothing to anyone; the log holds the changes the case managers'
+    # services recorded, each under the write policy (issue 14, item 10).
+    log = rows(LogEntry)
+    assert log and {e.kind for e in log} == {"security"}
+    assert {users[e.actor_user_id].role for e in log} == {Role.case_manager}
+    assert {e.tag for e in log} >= {
+        SecurityEventTag.record_changed.value,
+        SecurityEventTag.contact_logged.value,
+        SecurityEventTag.plan_goal_changed.value,
+        SecurityEventTag.service_recorded.value,
+        SecurityEventTag.case_note_created.value,
+        SecurityEventTag.bridge_displacement.value,
+    }
+    assert [e.recorded_at for e in log] == sorted(e.recorded_at for e in log)
+    # Status history with its reasons; contacts set last contact; sections dated "updated".
+    history = [c for c in rows(RecordChange) if c.section == "status"]
+    assert {json.loads(c.saved)["program_status"] for c in history} >= {
+        "active",
+        "not_engaged",
+        "exited",
+    }
+    assert all(len(json.loads(c.saved)["reason"]) > 10 for c in history)
+    latest: dict[int, date] = {}
+    for entry in rows(ContactEntry):
+        latest[entry.person_id] = max(
+            entry.contact_on, latest.get(entry.person_id, entry.contact_on)
+        )
+    assert latest and all(persons[pid].last_contact_on == day for pid, day in latest.items())
+    assert all(h.updated_at.date() < TODAY for h in rows(HousingRecord))
+    # Services tied to goals, bridges naming their list, one paid after the client's turn.
+    services = rows(ServiceRecord)
+    assert any(s.goal_id for s in services)
+    bridges = [s for s in services if s.waitlist]
+    assert bridges and all(s.funding_source == FundingSource.lead for s in bridges)
+    assert len([s for s in bridges if s.turn_came_on and s.provided_on > s.turn_came_on]) == 1
 
 
 def test_demo_accounts_sign_in_with_their_password_and_totp_secret(database_url):

@@ -8,7 +8,6 @@ from sqlmodel import SQLModel, select
 
 from hub.accounts.sessions import viewer_for
 from hub.audit import log as audit_log
-from hub.audit.log import Actor
 from hub.audit.models import LogEntry
 from hub.clients.models import CaseNote
 from hub.disclosure.notice import REDISCLOSURE_NOTICE
@@ -24,40 +23,9 @@ from hub.disclosure.record import (
     disclose_search,
 )
 from hub.models import metadata
-from hub.vocabulary import AgencyKind, AssignmentKind, Category, Purpose, Role, WithheldReason
+from hub.vocabulary import Category, Purpose, Role, WithheldReason
 from tests.factories import full_client
-
-ACTOR = Actor(request_id="req-1", address="203.0.113.9")
-
-
-@pytest.fixture
-def program(db, factories):
-    """A small program: a case-management agency with a case manager, a police agency with an
-    officer, a prosecutor's office, and one client referred by the officer to the agency and
-    on the case manager's caseload."""
-    cm_agency = factories.Agency(kind=AgencyKind.case_management)
-    police = factories.Agency(kind=AgencyKind.police)
-    prosecution = factories.Agency(kind=AgencyKind.prosecution)
-    case_manager = factories.User(role=Role.case_manager, agency=cm_agency)
-    officer = factories.User(role=Role.officer, agency=police)
-    prosecutor = factories.User(role=Role.prosecutor, agency=prosecution)
-    person = full_client(
-        db,
-        referring_user=officer,
-        case_management_agency_id=cm_agency.id,
-        prosecuting_agency_id=prosecution.id,
-        note_author=case_manager,
-    )
-    factories.ClientAssignment(
-        person_id=person.id, user_id=case_manager.id, kind=AssignmentKind.caseload
-    )
-
-    class Program:
-        pass
-
-    p = Program()
-    p.__dict__.update(locals())
-    return p
+from tests.fixtures.small_program import ACTOR
 
 
 def entries(db):

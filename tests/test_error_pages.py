@@ -10,7 +10,7 @@ import pytest
 from fastapi import Depends, FastAPI
 from fastapi.testclient import TestClient
 
-from tests.test_sessions import _assert_security_headers
+from tests.fixtures.security_headers import assert_security_headers
 
 # What a crash might carry: a database error quotes the values of its statement.
 SECRET = "Marguerite Oyelaran-Test 1984-02-29"
@@ -73,7 +73,7 @@ def test_a_crash_has_the_headers_the_request_id_and_no_detail(crashing, caplog, 
     with caplog.at_level(logging.INFO, logger="hub"):
         response = crashing.get(path)
     assert response.status_code == 500
-    _assert_security_headers(response)
+    assert_security_headers(response)
     assert response.headers["x-frame-options"] == "DENY"
     request_id = response.headers["x-request-id"]
     assert len(request_id) == 24
@@ -94,7 +94,7 @@ def test_a_crash_after_the_response_went_out_is_logged_the_same(crashing, caplog
     with caplog.at_level(logging.INFO, logger="hub"):
         response = crashing.get(path)
     assert response.status_code == 200
-    _assert_security_headers(response)
+    assert_security_headers(response)
     _assert_one_crash_line(caplog, response.headers["x-request-id"], path)
 
 

@@ -3,7 +3,7 @@ nothing else (no database, no session, so no user activity; nothing in the API s
 
 import pytest
 
-from tests.test_sessions import _assert_security_headers
+from tests.fixtures.security_headers import assert_security_headers
 
 
 def test_the_bare_page_renders_through_the_middleware_without_the_database(app, client):
@@ -20,7 +20,7 @@ def test_the_bare_page_renders_through_the_middleware_without_the_database(app, 
     assert "<h1>Ready</h1>" in page.text
     assert len(page.headers["x-request-id"]) == 24
     assert "set-cookie" not in page.headers
-    _assert_security_headers(page)
+    assert_security_headers(page)
 
 
 def test_the_bare_page_is_in_no_api_schema(client):

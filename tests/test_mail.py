@@ -12,7 +12,7 @@ from sqlalchemy import text
 from sqlmodel import Session, col, select
 from typer.testing import CliRunner
 
-from hub.accounts import services as accounts
+from hub.accounts import administration, own_access
 from hub.accounts.models import SignInAttempt
 from hub.accounts.sessions import viewer_for
 from hub.audit.log import Actor
@@ -159,8 +159,8 @@ def test_a_daily_digest_gathers_the_days_notifications_into_one_mail(world, smtp
 def test_the_invitation_carries_the_enrolment_link_sealed_at_rest(db, factories, smtp, caplog):
     agency = factories.Agency()
     admin = factories.User(role=Role.admin, agency_id=agency.id)
-    scope = accounts.Scope.of(viewer_for(db, admin))
-    new = accounts.create_user(
+    scope = administration.Scope.of(viewer_for(db, admin))
+    new = administration.create_user(
         db,
         Actor(user_id=admin.id, role=admin.role.value),
         scope,
@@ -210,8 +210,8 @@ def test_security_alerts_go_at_once_without_a_preference(app, db, factories, smt
     assert outbox(db) == []
     sign_in_from("203.0.113.9", 1)  # a new address
     db.refresh(user)
-    accounts.create_api_token(db, Actor(user_id=user.id), user, "records system", 30)
-    accounts.change_password(
+    own_access.create_api_token(db, Actor(user_id=user.id), user, "records system", 30)
+    own_access.change_password(
         db,
         Actor(user_id=user.id),
         user,

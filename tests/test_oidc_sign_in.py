@@ -17,8 +17,9 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlmodel import Session, col, select
 
+from hub.accounts.administration import OPERATOR, Scope
 from hub.accounts.models import Agency, User, UserSession
-from hub.accounts.services import OPERATOR, AccountError, Scope
+from hub.accounts.rules import AccountError
 from hub.audit.log import Actor
 from hub.db import utcnow
 from hub.identity import provider as oidc

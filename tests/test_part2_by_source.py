@@ -17,8 +17,10 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlmodel import Session, func, select
 
+from hub.accounts.administration import Scope, set_part2_program
 from hub.accounts.models import Agency, User
-from hub.accounts.services import NotPermitted, Scope, create_api_token, set_part2_program
+from hub.accounts.own_access import create_api_token
+from hub.accounts.rules import NotPermitted
 from hub.audit.log import Actor
 from hub.audit.models import LogEntry
 from hub.charging.models import ChargingDecision, ChargingMatter, DecisionFlag

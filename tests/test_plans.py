@@ -14,7 +14,7 @@ from fastapi.testclient import TestClient
 from sqlmodel import Session, col, select
 
 from hub.accounts.models import Agency, User
-from hub.accounts.services import create_api_token
+from hub.accounts.own_access import create_api_token
 from hub.audit.log import Actor
 from hub.audit.models import LogEntry
 from hub.caserecord.models import RecordChange

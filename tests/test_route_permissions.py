@@ -4,44 +4,16 @@ short list of public routes below. And every Action is granted somewhere (datase
 fails the run on an unregistered action), so `require(Action.X)` never silently admits nobody."""
 
 import inspect
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from fastapi import APIRouter, FastAPI
-from fastapi.dependencies.models import Dependant
 
 from hub.permissions import GRANTS
 from hub.vocabulary import Action, Role
 from hub.web.app import create_app
 from hub.web.dependencies import current_viewer
-from tests.routes import flat_routes, route_paths
-
-# Reachable without signing in. Adding to this list is a security decision: say why in the commit.
-# /healthz/page renders a fixed template with no database, session or client data: the load
-# test's ceiling (bench/load) and a check that the process can render.
-PUBLIC_PATHS = frozenset({"/healthz", "/healthz/page", "/static", "/api/openapi.json", "/api/docs"})
-# /sign-in and /sign-in/... (second factor, enrolment); /sign-out ends whatever session the
-# cookie names and must work when that session has already timed out (CSRF still applies).
-# /log/... serves the log read-only in the C2SP tlog-tiles layout for monitors and witnesses,
-# who have no account: checkpoints, tiles of hashes, and entries' public parts and personal
-# digests only, never a personal part (hub/audit/routes.py).
-# /oauth/token and /oauth/revoke (hub/apiclients/oauth.py): an agency system authenticates
-# itself with its client id and secret in the request (RFC 6749 2.3), not with a session or a
-# bearer token; a client not yet approved by a second person, or disabled, gets nothing.
-PUBLIC_PREFIXES = ("/sign-in", "/sign-out", "/log", "/oauth")
-
-
-def is_public(path: str) -> bool:
-    return path in PUBLIC_PATHS or any(
-        path == prefix or path.startswith(f"{prefix}/") for prefix in PUBLIC_PREFIXES
-    )
-
-
-def calls(dependant: Dependant) -> Iterator[Any]:
-    for dependency in dependant.dependencies:
-        yield dependency.call
-        yield from calls(dependency)
+from tests.routes import PUBLIC_PATHS, calls, flat_routes, is_public, route_paths
 
 
 def declares_viewer(route: Any) -> bool:

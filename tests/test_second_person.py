@@ -25,11 +25,9 @@ from hub.vocabulary import (
     Role,
     SecurityEventTag,
 )
-from tests import test_disclosure_record
 from tests.client_world import disclosed_in
+from tests.fixtures.small_program import ACTOR
 from tests.signing_in import logged
-
-program = test_disclosure_record.program  # a case manager's client, a prosecutor's office
 
 # A minimal PDF: the hub sniffs the first bytes, whatever the browser says the file is.
 PDF = b"%PDF-1.7\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n"
@@ -200,7 +198,7 @@ def test_only_a_confirmed_unexpired_order_counts(db, program, factories):
         judge="Hon. B. Example",
         document=PDF,
     )
-    actor = test_disclosure_record.ACTOR
+    actor = ACTOR
     order = record_court_order(db, viewer_for(db, recorder), form, actor)
     prosecutor = viewer_for(db, program.prosecutor)
     confirmed_at = datetime(2026, 3, 2, 12, tzinfo=UTC)

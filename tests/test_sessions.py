@@ -7,14 +7,14 @@ from datetime import timedelta
 import pytest
 from sqlmodel import col, select, update
 
-from hub.accounts import services
+from hub.accounts import own_access
 from hub.accounts.models import ApiToken, UserSession
 from hub.accounts.sessions import hash_token, load_api_token
 from hub.db import utcnow
 from hub.settings import get_settings
 from hub.vocabulary import Role, SecurityEventTag, UserStatus
-from hub.web.security import HTMX_URL
 from tests.factories import PASSWORD
+from tests.fixtures.security_headers import assert_security_headers
 from tests.signing_in import csrf_of, fresh, logged, sign_in_for_real, submit_password
 
 NEW_PASSWORD = "a much longer new passphrase"
@@ -215,7 +215,7 @@ def test_a_bearer_token_cannot_manage_the_account(app, db, factories):
     from hub.audit.log import Actor
 
     user = factories.User()
-    token = services.create_api_token(db, Actor(), user, "script", 5)
+    token = own_access.create_api_token(db, Actor(), user, "script", 5)
     with TestClient(app, base_url="https://testserver") as api:
         bearer = {"Authorization": f"Bearer {token}"}
         # Pages ignore bearer tokens altogether: the request is as good as anonymous.
@@ -312,44 +312,28 @@ def test_a_half_signed_in_session_token_is_not_the_csrf_token(client, factories)
 # --- security headers --------------------------------------------------------------------------
 
 
-def _assert_security_headers(response, https=True):
-    csp = response.headers["content-security-policy"]
-    directives = dict(d.strip().split(" ", 1) for d in csp.split(";"))
-    assert directives["default-src"] == "'self'"
-    assert directives["script-src"] == f"'self' {HTMX_URL}"
-    assert directives["frame-ancestors"] == "'none'"
-    assert "unsafe-inline" not in csp
-    assert response.headers["x-content-type-options"] == "nosniff"
-    assert response.headers["referrer-policy"] == "no-referrer"
-    assert response.headers["cache-control"] == "no-store"
-    if https:
-        assert response.headers["strict-transport-security"].startswith("max-age=")
-    else:
-        assert "strict-transport-security" not in response.headers
-
-
 def test_security_headers_on_html_json_and_errors(client, sign_in):
     html = client.get("/sign-in")
     assert html.headers["content-type"].startswith("text/html")
-    _assert_security_headers(html)
-    _assert_security_headers(client.get("/healthz"))
-    _assert_security_headers(client.get("/api/openapi.json"))
+    assert_security_headers(html)
+    assert_security_headers(client.get("/healthz"))
+    assert_security_headers(client.get("/api/openapi.json"))
     not_found = client.get("/no-such-page")
     assert not_found.status_code == 404
-    _assert_security_headers(not_found)
+    assert_security_headers(not_found)
     api_error = client.get("/api/no-such-thing")
     assert api_error.status_code == 404 and api_error.json()["detail"]
-    _assert_security_headers(api_error)
+    assert_security_headers(api_error)
     forbidden = sign_in(Role.officer).client.get("/admin/users")
     assert forbidden.status_code == 403
-    _assert_security_headers(forbidden)
+    assert_security_headers(forbidden)
 
 
 def test_no_hsts_over_plain_http(app):
     from fastapi.testclient import TestClient
 
     with TestClient(app, base_url="http://testserver") as plain:
-        _assert_security_headers(plain.get("/healthz"), https=False)
+        assert_security_headers(plain.get("/healthz"), https=False)
 
 
 def test_real_sign_in_then_sign_out_through_the_page(client, db, factories):

@@ -8,9 +8,9 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlmodel import col, select
 
-from hub.accounts import services
+from hub.accounts import signing_in
 from hub.accounts.models import SignInAttempt, UserSession
-from hub.accounts.services import BAD_CODE, GENERIC_FAILURE, RATE_LIMITED
+from hub.accounts.rules import BAD_CODE, GENERIC_FAILURE, RATE_LIMITED
 from hub.accounts.sessions import hash_token
 from hub.db import utcnow
 from hub.settings import get_settings
@@ -256,7 +256,7 @@ def test_disable_inactive_accounts_service(db, factories, sign_in):
     busy = factories.User(created_at=long_ago, last_active_at=utcnow())
     session = sign_in(user=idle)
 
-    disabled = services.disable_inactive_accounts(db, Actor(role="operator"))
+    disabled = signing_in.disable_inactive_accounts(db, Actor(role="operator"))
     assert sorted(disabled) == sorted([idle.id, never_used.id])
     for user, expected in [
         (idle, UserStatus.disabled),

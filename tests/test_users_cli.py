@@ -9,7 +9,7 @@ import pytest
 from sqlmodel import col, select
 from typer.testing import CliRunner
 
-from hub.accounts import services
+from hub.accounts import enrolment, signing_in
 from hub.accounts.models import Agency, ApiToken, User
 from hub.accounts.sessions import hash_token, load_api_token
 from hub.audit.log import Actor
@@ -64,10 +64,10 @@ def test_agencies_add_and_users_add(db):
     assert logged(db, SecurityEventTag.enrolment_link_issued, account_id=user.id)
 
     # The person sets their own password and second factor through the link...
-    link, _ = services.enrolment_link(db, token)
+    link, _ = enrolment.enrolment_link(db, token)
     secret = key_ring().open(link.pending_totp_sealed)
     password = "the sergeant's own passphrase"
-    services.complete_enrolment(
+    enrolment.complete_enrolment(
         db, Actor(address="cli-test"), token, password, password, pyotp.TOTP(secret).now()
     )
     # ...and the operator approves the first sergeant of a new agency, whom nobody else can.
@@ -78,13 +78,13 @@ def test_agencies_add_and_users_add(db):
     assert hub("users", "approve", "sgt@example.test").exit_code == 1  # nothing waits
 
     # What the person chose signs them in (the next time step's code: the last one is used).
-    half = services.sign_in_with_password(
+    half = signing_in.sign_in_with_password(
         db, "sgt@example.test", password, actor=Actor(address="cli-test"), user_agent=None
     )
     assert not half.needs_enrolment
-    loaded = services.load_half_session(db, half.token)
+    loaded = signing_in.load_half_session(db, half.token)
     assert loaded is not None
-    services.pass_second_factor(
+    signing_in.pass_second_factor(
         db,
         *loaded,
         pyotp.TOTP(secret).at(time.time() + 30),

@@ -29,9 +29,9 @@ from hub.vocabulary import (
     Role,
     SecurityEventTag,
 )
-from hub.workgroup import services
+from hub.workgroup import access, agenda_views, at_the_table, proposing, schedule
 from hub.workgroup.models import ItemEntry, WorkGroupMeeting
-from hub.workgroup.services import WorkGroupError
+from hub.workgroup.rules import WorkGroupError
 from tests.signing_in import logged
 from tests.workgroup_support import (
     agenda_items,
@@ -103,7 +103,7 @@ def test_updates_reach_only_the_members_their_category_allows(db, table):
     for person_id in (table.consented, table.other):
         item = client_item(db, table, person_id)
         for category in (Category.housing, Category.treatment, Category.engagement):
-            entry = services.add_entry(
+            entry = at_the_table.add_entry(
                 db,
                 cm,
                 item.id,
@@ -115,7 +115,9 @@ def test_updates_reach_only_the_members_their_category_allows(db, table):
             writes[entry.id] = (person_id, category)
     for name in table.members:
         before = last_seq(db)
-        agenda = services.agenda_for(db, world.viewer(name), table.meeting.id, world.actor(name))
+        agenda = agenda_views.agenda_for(
+            db, world.viewer(name), table.meeting.id, world.actor(name)
+        )
         visible = {a.row.id for i in agenda.items for a in i.shown.entries}
         expected = {
             entry_id
@@ -129,7 +131,7 @@ def test_updates_reach_only_the_members_their_category_allows(db, table):
         assert logged_entries == visible, name
     prosecutor_sees = {
         writes[a.row.id]
-        for i in services.agenda_for(
+        for i in agenda_views.agenda_for(
             db, world.viewer(table.prosecutor), table.meeting.id, world.actor(table.prosecutor)
         ).items
         for a in i.shown.entries
@@ -157,7 +159,7 @@ def test_a_client_update_needs_its_category_and_bad_input_changes_nothing(db, ta
     assert response.status_code == 400
     assert db.exec(select(ItemEntry.id)).all() == before
     with pytest.raises(WorkGroupError):
-        services.add_entry(
+        at_the_table.add_entry(
             db,
             world.viewer("case_manager"),
             item.id,
@@ -173,7 +175,7 @@ def test_print_is_logged_and_carries_the_notice_exactly_when_treatment_is_shown(
 ):
     world = table.world
     item = client_item(db, table, table.consented)
-    services.add_entry(
+    at_the_table.add_entry(
         db,
         world.viewer("case_manager"),
         item.id,
@@ -237,7 +239,7 @@ def test_publishing_notifies_every_invited_member_without_personal_data(db, worl
     published = select(Notification).where(Notification.kind == NotificationKind.agenda_published)
     assert not db.exec(published).all()
     db.commit()
-    services.publish(db, world.viewer("coordinator"), table.meeting.id, world.actor("coordinator"))
+    schedule.publish(db, world.viewer("coordinator"), table.meeting.id, world.actor("coordinator"))
     notes = db.exec(published).all()
     db.commit()
     members = {world.users[n].id for n in table.members} - {world.users["coordinator"].id}
@@ -248,7 +250,7 @@ def test_publishing_notifies_every_invited_member_without_personal_data(db, worl
     db.commit()
     assert not any(name in n.text for n in notes for name in names)
     with pytest.raises(WorkGroupError):
-        services.publish(
+        schedule.publish(
             db, world.viewer("coordinator"), table.meeting.id, world.actor("coordinator")
         )
 
@@ -258,7 +260,7 @@ def test_a_draft_agenda_and_other_meetings_are_hidden_from_members(db, world, si
     member = sign_in(user=world.users["case_manager"])
     assert member.client.get(f"/work-group/meetings/{table.meeting.id}").status_code == 404
     outsider = sign_in(user=world.users["other_case_manager"])
-    services.publish(db, world.viewer("coordinator"), table.meeting.id, world.actor("coordinator"))
+    schedule.publish(db, world.viewer("coordinator"), table.meeting.id, world.actor("coordinator"))
     assert member.client.get(f"/work-group/meetings/{table.meeting.id}").status_code == 200
     assert outsider.client.get(f"/work-group/meetings/{table.meeting.id}").status_code == 404
     assert item_reads(db, world.users["other_case_manager"].id) == []
@@ -269,38 +271,33 @@ def test_open_action_items_carry_over_until_done(db, table):
     coordinator, actor = world.viewer("coordinator"), world.actor("coordinator")
     item = client_item(db, table, table.consented)
     assignee = world.users["case_manager"].id
-    open_one = services.add_action_item(
+    open_one = at_the_table.add_action_item(
         db,
         coordinator,
         item.id,
-        services.ActionForm("Call about ID", assignee, None, Category.plan),
+        at_the_table.ActionForm("Call about ID", assignee, None, Category.plan),
         actor,
     )
-    done_one = services.add_action_item(
+    done_one = at_the_table.add_action_item(
         db,
         coordinator,
         item.id,
-        services.ActionForm("Book room", assignee, None, Category.engagement),
+        at_the_table.ActionForm("Book room", assignee, None, Category.engagement),
         actor,
     )
-    services.set_action_status(
+    at_the_table.set_action_status(
         db,
         world.viewer("case_manager"),
         done_one.id,
         ActionItemStatus.done,
         world.actor("case_manager"),
     )
-    services.mark_held(db, coordinator, table.meeting.id, actor)
-    services.approve_minutes(db, coordinator, table.meeting.id, actor)
-    second = (
-        services.next_in_series_or_copy(db, table)
-        if hasattr(services, "next_in_series_or_copy")
-        else None
-    )
-    second = services.create_meeting(
+    schedule.mark_held(db, coordinator, table.meeting.id, actor)
+    schedule.approve_minutes(db, coordinator, table.meeting.id, actor)
+    second = schedule.create_meeting(
         db,
         coordinator,
-        services.MeetingForm(
+        schedule.MeetingForm(
             "Next",
             table.meeting.starts_at + timedelta(days=14),
             "Room B",
@@ -311,21 +308,21 @@ def test_open_action_items_carry_over_until_done(db, table):
     )
     carried = [i for i in agenda_items(db, second.id) if i.kind == AgendaItemKind.action_item]
     assert [i.action_item_id for i in carried] == [open_one.id]
-    services.publish(db, coordinator, second.id, actor)
-    agenda = services.agenda_for(
+    schedule.publish(db, coordinator, second.id, actor)
+    agenda = agenda_views.agenda_for(
         db, world.viewer("case_manager"), second.id, world.actor("case_manager")
     )
     shown = next(i for i in agenda.items if i.item.kind == AgendaItemKind.action_item)
     assert [a.row.id for a in shown.shown.action_items] == [open_one.id]
     assert shown.label == "Open action item"
-    services.set_action_status(db, coordinator, open_one.id, ActionItemStatus.done, actor)
-    services.mark_held(
+    at_the_table.set_action_status(db, coordinator, open_one.id, ActionItemStatus.done, actor)
+    schedule.mark_held(
         db, coordinator, second.id, actor
     ) if second.status == MeetingStatus.published else None
-    third = services.create_meeting(
+    third = schedule.create_meeting(
         db,
         coordinator,
-        services.MeetingForm(
+        schedule.MeetingForm(
             "After",
             table.meeting.starts_at + timedelta(days=28),
             "Room B",
@@ -341,7 +338,7 @@ def test_minutes_are_per_member_and_approved_by_the_coordinator(db, table, sign_
     world = table.world
     coordinator, actor = world.viewer("coordinator"), world.actor("coordinator")
     item = client_item(db, table, table.consented)
-    services.add_entry(
+    at_the_table.add_entry(
         db,
         coordinator,
         item.id,
@@ -350,12 +347,12 @@ def test_minutes_are_per_member_and_approved_by_the_coordinator(db, table, sign_
         "Housing voucher soon",
         actor,
     )
-    services.add_entry(
+    at_the_table.add_entry(
         db, coordinator, item.id, ItemEntryKind.note, Category.legal, "Court date moved", actor
     )
     url = f"/work-group/meetings/{table.meeting.id}/minutes"
     assert sign_in(user=world.users["defender"]).client.get(url).status_code == 409  # not held yet
-    services.mark_held(db, coordinator, table.meeting.id, actor)
+    schedule.mark_held(db, coordinator, table.meeting.id, actor)
     defender = page_of(sign_in, world, "defender", url)
     prosecutor = page_of(sign_in, world, table.prosecutor, url)
     assert "Court date moved" in defender and "Housing voucher soon" not in defender
@@ -448,7 +445,7 @@ def test_proposals_cover_flags_arrests_deadlines_and_clients_not_seen(db, world,
         world.actor("officer"),
         rules=world.rules,
     )
-    services.flag_for_discussion(
+    at_the_table.flag_for_discussion(
         db,
         world.viewer("case_manager"),
         person.id,
@@ -457,7 +454,7 @@ def test_proposals_cover_flags_arrests_deadlines_and_clients_not_seen(db, world,
         world.actor("case_manager"),
     )
     with pytest.raises(WorkGroupError):
-        services.flag_for_discussion(
+        at_the_table.flag_for_discussion(
             db,
             world.viewer("case_manager2"),
             person.id,
@@ -465,17 +462,17 @@ def test_proposals_cover_flags_arrests_deadlines_and_clients_not_seen(db, world,
             "x",
             world.actor("case_manager2"),
         )
-    meeting = services.create_meeting(
+    meeting = schedule.create_meeting(
         db,
         coordinator,
-        services.MeetingForm(
+        schedule.MeetingForm(
             "W", utcnow() + timedelta(days=1), "Room", None, [world.users["case_manager"].id]
         ),
         actor,
     )
     kinds = {
         p.kind
-        for p in services.compute_proposals(db, meeting, date.today())
+        for p in proposing.compute_proposals(db, meeting, date.today())
         if p.person_id == person.id
     }
     assert kinds == {
@@ -485,12 +482,12 @@ def test_proposals_cover_flags_arrests_deadlines_and_clients_not_seen(db, world,
         AgendaItemKind.not_seen,
         AgendaItemKind.new_arrest,
     }
-    shown = services.show_proposals(db, coordinator, meeting.id, actor, date.today())
+    shown = proposing.show_proposals(db, coordinator, meeting.id, actor, date.today())
     flagged = next(s for p, s in shown if p.kind == AgendaItemKind.flagged)
     # The coordinator may not see housing at the work group: the flag's note stays withheld.
     assert flagged.flags == () and flagged.log_seq is not None
     with pytest.raises(WorkGroupError):
-        services.add_proposed_items(
+        proposing.add_proposed_items(
             db, coordinator, meeting.id, ["new_referral:999999:0:0:0:0"], actor, date.today()
         )
     assert agenda_items(db, meeting.id) == []
@@ -498,10 +495,10 @@ def test_proposals_cover_flags_arrests_deadlines_and_clients_not_seen(db, world,
 
 def test_series_make_the_next_meeting_at_the_same_local_time(db, world):
     coordinator, actor = world.viewer("coordinator"), world.actor("coordinator")
-    first = services.create_series(
+    first = schedule.create_series(
         db,
         coordinator,
-        services.MeetingForm(
+        schedule.MeetingForm(
             "LEAD",
             # Across the end of daylight saving time: still 10:00 in the program's zone.
             datetime(2030, 10, 29, 10, 0, tzinfo=world.rules.tz),
@@ -513,7 +510,7 @@ def test_series_make_the_next_meeting_at_the_same_local_time(db, world):
         actor,
         now=datetime(2030, 10, 1, tzinfo=UTC),  # a meeting is set at most two years ahead
     )
-    second = services.next_in_series(db, coordinator, first.series_id, actor)
+    second = schedule.next_in_series(db, coordinator, first.series_id, actor)
     assert second.series_id == first.series_id
     tz = world.rules.tz
     assert second.starts_at.astimezone(tz).time() == first.starts_at.astimezone(tz).time()
@@ -522,13 +519,13 @@ def test_series_make_the_next_meeting_at_the_same_local_time(db, world):
     assert (
         second.starts_at.astimezone(tz).date() - first.starts_at.astimezone(tz).date()
     ).days == 14
-    assert set(services.invitee_ids(db, second.id)) == set(services.invitee_ids(db, first.id))
+    assert set(access.invitee_ids(db, second.id)) == set(access.invitee_ids(db, first.id))
     assert second.series == "every other week"
     with pytest.raises(WorkGroupError):
-        services.create_meeting(
+        schedule.create_meeting(
             db,
             coordinator,
-            services.MeetingForm("x", utcnow(), None, None, [world.users["defender"].id]),
+            schedule.MeetingForm("x", utcnow(), None, None, [world.users["defender"].id]),
             actor,
         )
     assert db.exec(select(WorkGroupMeeting.id)).all() == [first.id, second.id]
@@ -541,7 +538,7 @@ def test_the_live_poll_does_not_keep_an_idle_session_alive(db, table, sign_in):
 
     member = sign_in(user=table.world.users["defender"])
     url = f"/work-group/meetings/{table.meeting.id}/live"
-    version = services.live_version(db, table.world.viewer("defender"), table.meeting.id)
+    version = agenda_views.live_version(db, table.world.viewer("defender"), table.meeting.id)
     session = db.exec(select(UserSession).where(UserSession.user_id == member.user.id)).one()
     session.last_seen_at = utcnow() - timedelta(minutes=10)
     db.add(session)

@@ -20,7 +20,7 @@ from hub.vocabulary import (
     ItemEntryKind,
     Purpose,
 )
-from hub.workgroup import services
+from hub.workgroup import at_the_table, proposing, schedule
 from hub.workgroup.models import AgendaItem, WorkGroupMeeting
 from tests.fixtures.referrals import World
 
@@ -81,10 +81,10 @@ def seat_the_table(world: World, *, publish: bool = True) -> Table:
         created_by_id=world.users["case_manager"].id,
     )
     invitees = [world.users[name].id for name in (*MEMBERS, prosecutor)]
-    meeting = services.create_meeting(
+    meeting = schedule.create_meeting(
         db,
         world.viewer("coordinator"),
-        services.MeetingForm(
+        schedule.MeetingForm(
             "Work group",
             utcnow() + timedelta(days=1),
             "Room B",
@@ -93,12 +93,12 @@ def seat_the_table(world: World, *, publish: bool = True) -> Table:
         ),
         world.actor("coordinator"),
     )
-    keys = [p.key for p in services.compute_proposals(db, meeting, date.today())]
-    services.add_proposed_items(
+    keys = [p.key for p in proposing.compute_proposals(db, meeting, date.today())]
+    proposing.add_proposed_items(
         db, world.viewer("coordinator"), meeting.id, keys, world.actor("coordinator"), date.today()
     )
     if publish:
-        services.publish(db, world.viewer("coordinator"), meeting.id, world.actor("coordinator"))
+        schedule.publish(db, world.viewer("coordinator"), meeting.id, world.actor("coordinator"))
     return Table(world, meeting, referral.person_id, other_referral.person_id, prosecutor)
 
 
@@ -191,7 +191,7 @@ def page_version(html: str) -> int:
 
 def coordinator_note(world: World, item_id: int, category: Category, text: str) -> None:
     """The coordinator's discussion note on an item, as the meeting page would add it."""
-    services.add_entry(
+    at_the_table.add_entry(
         world.db,
         world.viewer("coordinator"),
         item_id,

@@ -1,5 +1,5 @@
 """Administration of users and agencies. Thin: the agency scope and every rule are checked in
-hub.accounts.services (Scope); these routes only declare the action they need."""
+hub.accounts.administration (Scope); these routes only declare the action they need."""
 
 from collections.abc import Callable
 from typing import Annotated
@@ -8,7 +8,8 @@ from fastapi import APIRouter, Depends, Form, HTTPException, Request, status
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlmodel import Session
 
-from hub.accounts import approvals, services
+from hub.accounts import administration, approvals, own_access, rules
+from hub.accounts.administration import Scope
 from hub.accounts.models import User
 from hub.accounts.pages import (
     AdminAgenciesPage,
@@ -23,7 +24,7 @@ from hub.accounts.pages import (
     UserRow,
 )
 from hub.accounts.routes import browser_viewer
-from hub.accounts.services import AccountError, NotPermitted, Scope
+from hub.accounts.rules import AccountError, NotPermitted
 from hub.accounts.sessions import Viewer
 from hub.audit.log import Actor
 from hub.disclosure import releases
@@ -53,7 +54,7 @@ def _roles(agency_kind: AgencyKind) -> list[Role]:
 
 
 def _agency_rows(db: Session, scope: Scope) -> list[AgencyRow]:
-    return [AgencyRow.of(a, _roles(a.kind)) for a in services.list_agencies(db, scope)]
+    return [AgencyRow.of(a, _roles(a.kind)) for a in administration.list_agencies(db, scope)]
 
 
 def _users_page(db: Session, viewer: Viewer, **extra: object) -> AdminUsersPage:
@@ -63,7 +64,7 @@ def _users_page(db: Session, viewer: Viewer, **extra: object) -> AdminUsersPage:
         title="Users",
         viewer=viewer,
         csrf_token=viewer.csrf_token,
-        users=[UserRow.of(u, a) for u, a in services.list_users(db, scope)],
+        users=[UserRow.of(u, a) for u, a in administration.list_users(db, scope)],
         agencies=agencies,
         roles=sorted({r for a in agencies for r in a.roles}, key=lambda r: r.value),
         **extra,  # type: ignore[arg-type]
@@ -93,7 +94,7 @@ def create_user(
     try:
         if role is None:
             raise AccountError("Choose a role.")
-        created = services.create_user(
+        created = administration.create_user(
             db,
             log_actor(request, viewer),
             Scope.of(viewer),
@@ -118,19 +119,19 @@ def create_user(
 
 
 def enrolment_url(request: Request, token: str) -> str:
-    return str(request.base_url).rstrip("/") + services.ENROLMENT_PATH + token
+    return str(request.base_url).rstrip("/") + rules.ENROLMENT_PATH + token
 
 
 def _user_page(db: Session, viewer: Viewer, user: User, **extra: object) -> AdminUserPage:
-    agency = services.agency_of(db, user.agency_id)
-    pending = services.pending_request(db, user.id)  # type: ignore[arg-type]
+    agency = rules.agency_of(db, user.agency_id)
+    pending = administration.pending_request(db, user.id)  # type: ignore[arg-type]
     return AdminUserPage(
         title=f"User: {user.display_name}",
         viewer=viewer,
         csrf_token=viewer.csrf_token,
         user=UserRow.of(user, agency),
         roles=_roles(agency.kind),
-        live_sessions=len(services.active_sessions(db, user.id)),  # type: ignore[arg-type]
+        live_sessions=len(own_access.active_sessions(db, user.id)),  # type: ignore[arg-type]
         pending_kind=pending.kind if pending else None,
         pending_role=pending.role if pending else None,
         **extra,  # type: ignore[arg-type]
@@ -140,7 +141,7 @@ def _user_page(db: Session, viewer: Viewer, user: User, **extra: object) -> Admi
 @router.get("/users/{user_id}", response_class=HTMLResponse)
 def user_detail(request: Request, db: DB, viewer: UserManager, user_id: RecordNumber) -> Response:
     try:
-        user = services.managed_user(
+        user = administration.managed_user(
             db, log_actor(request, viewer), Scope.of(viewer), user_id, "view_user"
         )
     except AccountError as refused:
@@ -189,7 +190,7 @@ def change_role(
         db,
         viewer,
         user_id,
-        lambda: services.change_role(db, actor, scope, user_id, role),
+        lambda: administration.change_role(db, actor, scope, user_id, role),
         "The new role waits for a second person's approval; until then the role is as it was.",
     )
 
@@ -203,7 +204,7 @@ def new_enrolment_link(
     links: list[str] = []
 
     def issue() -> None:
-        links.append(services.issue_enrolment_link(db, actor, scope, user_id))
+        links.append(administration.issue_enrolment_link(db, actor, scope, user_id))
 
     response = _user_action(request, db, viewer, user_id, issue, "A new enrolment link is made.")
     if links and isinstance(response, HTMLResponse):
@@ -219,22 +220,22 @@ UserChange = Callable[[Session, Actor, Scope, int], object]
 
 # One button each on the account's page: path, service, what the manager is told.
 _USER_CHANGES: list[tuple[str, UserChange, str]] = [
-    ("disable", services.disable_user, "The account is disabled and its sessions ended."),
+    ("disable", administration.disable_user, "The account is disabled and its sessions ended."),
     (
         "enable",
-        services.enable_user,
+        administration.enable_user,
         "The account becomes active again once a second person approves it.",
     ),
-    ("release", services.release_lockout, "The lockout is released."),
+    ("release", administration.release_lockout, "The lockout is released."),
     (
         "reset-mfa",
-        services.reset_mfa,
+        administration.reset_mfa,
         "The second factor is removed and the API tokens revoked; the person sets up a new "
         "factor at the next sign-in.",
     ),
     (
         "end-sessions",
-        services.end_user_sessions,
+        administration.end_user_sessions,
         "Every session of the account has ended and its API tokens are revoked.",
     ),
 ]
@@ -267,7 +268,7 @@ for _path, _change, _message in _USER_CHANGES:
 
 def _approvals_page(db: Session, viewer: Viewer, **extra: object) -> ApprovalsPage:
     rows = approvals.requests_for(db, approvals.Approver.of(viewer))
-    names = services.display_names(db, (r.requested_by_id for r, _, _ in rows if r.requested_by_id))
+    names = rules.display_names(db, (r.requested_by_id for r, _, _ in rows if r.requested_by_id))
     return ApprovalsPage(
         title="Access to approve",
         viewer=viewer,
@@ -344,7 +345,7 @@ def create_agency(
     try:
         if kind is None:
             raise AccountError("Choose the kind of agency.")
-        services.create_agency(
+        administration.create_agency(
             db,
             log_actor(request, viewer),
             Scope.of(viewer),
@@ -360,7 +361,7 @@ def create_agency(
 
 
 def _agency_page(db: Session, viewer: Viewer, agency_id: int, **extra: object) -> AdminAgencyPage:
-    agency = services.agency_of(db, agency_id)
+    agency = rules.agency_of(db, agency_id)
     return AdminAgencyPage(
         title=f"Agency: {agency.name}",
         viewer=viewer,
@@ -406,7 +407,7 @@ def update_agency(
     jurisdiction: Annotated[str, Form(max_length=100)] = "",
 ) -> Response:
     try:
-        services.update_agency(
+        administration.update_agency(
             db,
             log_actor(request, viewer),
             Scope.of(viewer),
@@ -431,7 +432,7 @@ def set_part2_program(
 ) -> Response:
     """The program office marks an agency as a 42 CFR Part 2 program, or unmarks it."""
     try:
-        services.set_part2_program(
+        administration.set_part2_program(
             db, log_actor(request, viewer), Scope.of(viewer), agency_id, part2_program=part2_program
         )
     except AccountError as refused:
@@ -450,7 +451,7 @@ def set_part2_program(
 
 def _policy_page(db: Session, viewer: Viewer, **extra: object) -> AdminPolicyPage:
     history = releases.release_history(db)
-    names = services.display_names(db, (r.released_by_id for r in history if r.released_by_id))
+    names = rules.display_names(db, (r.released_by_id for r in history if r.released_by_id))
     rows = [
         ReleaseRow(
             id=r.id,  # type: ignore[arg-type]

@@ -1,10 +1,10 @@
 """New access takes a second person (CJIS AC-2 account approval, AC-5 separation of duties).
 
 A manager's new account, role change or re-enabling opens an `AccessRequest`
-(hub.accounts.services); nothing is granted until someone else approves it here. Who may approve
-is `APPROVERS`: the supervisor role of the account's own agency, or, for agencies without one,
-its admin or the program office's coordinator; never the person who asked, never the account
-itself. The server's operator may decide any request at the command line (`hub users
+(hub.accounts.administration); nothing is granted until someone else approves it here. Who may
+approve is `APPROVERS`: the supervisor role of the account's own agency, or, for agencies
+without one, its admin or the program office's coordinator; never the person who asked, never
+the account itself. The server's operator may decide any request at the command line (`hub users
 approve`): the first supervisor of a new agency has nobody else to approve them.
 """
 
@@ -13,17 +13,11 @@ from typing import Any
 
 from sqlmodel import Session, col, select, update
 
+from hub.accounts.administration import check_role_fits, denied
 from hub.accounts.models import AccessRequest, Agency, EnrolmentLink, User
-from hub.accounts.services import (
-    AccountError,
-    _check_role_fits,
-    _deny,
-    _set_status,
-    agency_of,
-    end_access,
-    record,
-)
+from hub.accounts.rules import AccountError, agency_of, record
 from hub.accounts.sessions import Viewer
+from hub.accounts.signing_in import end_access, set_status
 from hub.audit.log import Actor
 from hub.db import utcnow
 from hub.vocabulary import (
@@ -108,7 +102,7 @@ def _pending(
     user = db.get(User, request.user_id, populate_existing=True)
     assert user is not None
     if not may_decide(approver, request, user):
-        raise _deny(db, actor, action, request_id=request_id, account_id=user.id)
+        raise denied(db, actor, action, request_id=request_id, account_id=user.id)
     # Claimed with a conditional update, so that two approvers at once decide it only once.
     claimed = db.exec(
         update(AccessRequest)
@@ -139,7 +133,7 @@ def approve(db: Session, actor: Actor, approver: Approver, request_id: int) -> A
     """Grants what the request asked for, logs it and commits."""
     request, user = _pending(db, actor, approver, request_id, "approve_access")
     if request.kind == AccessRequestKind.role_change:
-        _check_role_fits(agency_of(db, user.agency_id), request.role)
+        check_role_fits(agency_of(db, user.agency_id), request.role)
         before, user.role = user.role, request.role
         db.add(user)
         # The new role takes effect at once: sessions and tokens of the old one end.
@@ -155,7 +149,7 @@ def approve(db: Session, actor: Actor, approver: Approver, request_id: int) -> A
             **ended,
         )
     elif user.status == UserStatus.pending:
-        _set_status(db, user, UserStatus.active, "approved")
+        set_status(db, user, UserStatus.active, "approved")
         if request.kind == AccessRequestKind.re_enable:
             record(
                 db,
@@ -180,7 +174,7 @@ def refuse(db: Session, actor: Actor, approver: Approver, request_id: int) -> Ac
     was. Logged and committed."""
     request, user = _pending(db, actor, approver, request_id, "refuse_access")
     if request.kind != AccessRequestKind.role_change and user.status == UserStatus.pending:
-        _set_status(db, user, UserStatus.disabled, "access_refused")
+        set_status(db, user, UserStatus.disabled, "access_refused")
         db.exec(
             update(EnrolmentLink)
             .where(col(EnrolmentLink.user_id) == user.id, col(EnrolmentLink.used_at).is_(None))

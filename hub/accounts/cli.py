@@ -12,9 +12,10 @@ from typing import TypeVar
 import typer
 from sqlmodel import Session
 
-from hub.accounts import approvals, services
+from hub.accounts import administration, approvals, own_access, rules, signing_in
+from hub.accounts.administration import OPERATOR
 from hub.accounts.models import Agency, User
-from hub.accounts.services import OPERATOR, OPERATOR_ROLE, AccountError
+from hub.accounts.rules import OPERATOR_ROLE, AccountError
 from hub.audit.log import Actor
 from hub.db import get_session
 from hub.vocabulary import AgencyKind, Role, TokenScope
@@ -56,7 +57,7 @@ def _run(work: Callable[[Session, Actor], T]) -> T:
 
 
 def _user(db: Session, email: str) -> User:
-    user = services.user_by_email(db, email)
+    user = rules.user_by_email(db, email)
     if user is None:
         _fail("there is no account with that e-mail address")
     assert user is not None
@@ -64,7 +65,7 @@ def _user(db: Session, email: str) -> User:
 
 
 def _agency(db: Session, name: str) -> Agency:
-    agency = next((a for a in services.list_agencies(db, OPERATOR) if a.name == name), None)
+    agency = next((a for a in administration.list_agencies(db, OPERATOR) if a.name == name), None)
     if agency is None:
         _fail(f"there is no agency named {name!r} (see `hub agencies list`)")
     assert agency is not None
@@ -84,8 +85,8 @@ def add_user(
     """Add an account awaiting approval; prints its one-time enrolment link, through which the
     person sets their own password and second factor (the operator learns neither)."""
 
-    def work(db: Session, actor: Actor) -> services.NewAccount:
-        return services.create_user(
+    def work(db: Session, actor: Actor) -> administration.NewAccount:
+        return administration.create_user(
             db,
             actor,
             OPERATOR,
@@ -104,9 +105,9 @@ def add_user(
 
 
 def _echo_link(base_url: str, token: str) -> None:
-    typer.echo(f"enrolment link: {base_url.rstrip('/')}{services.ENROLMENT_PATH}{token}")
+    typer.echo(f"enrolment link: {base_url.rstrip('/')}{rules.ENROLMENT_PATH}{token}")
     typer.echo(
-        f"Shown only now; it works once, for {services.ENROLMENT_LINK_HOURS} hours. "
+        f"Shown only now; it works once, for {rules.ENROLMENT_LINK_HOURS} hours. "
         "Hand it to the person by a safe route."
     )
 
@@ -119,7 +120,7 @@ def enrolment_link(
     """A new enrolment link for a person who has not enrolled yet (the older one stops)."""
 
     def work(db: Session, actor: Actor) -> str:
-        return services.issue_enrolment_link(db, actor, OPERATOR, _user(db, email).id)  # type: ignore[arg-type]
+        return administration.issue_enrolment_link(db, actor, OPERATOR, _user(db, email).id)  # type: ignore[arg-type]
 
     _echo_link(base_url, _run(work))
 
@@ -130,7 +131,7 @@ def approve_access(email: str = typer.Argument(..., help="The account's e-mail a
     of an agency, whom nobody in the hub can approve yet."""
 
     def work(db: Session, actor: Actor) -> object:
-        pending = services.pending_request(db, _user(db, email).id)  # type: ignore[arg-type]
+        pending = administration.pending_request(db, _user(db, email).id)  # type: ignore[arg-type]
         if pending is None:
             raise AccountError("the account has no access request waiting for approval")
         return approvals.approve(db, actor, approvals.OPERATOR_APPROVER, pending.id)  # type: ignore[arg-type]
@@ -152,7 +153,7 @@ def disable_user(email: str = typer.Argument(..., help="The account's e-mail add
     """Disable an account and end all its sessions."""
     _user_command(
         email,
-        lambda db, actor, uid: services.disable_user(db, actor, OPERATOR, uid),
+        lambda db, actor, uid: administration.disable_user(db, actor, OPERATOR, uid),
         "The account is disabled and its sessions ended.",
     )
 
@@ -162,7 +163,7 @@ def release_user(email: str = typer.Argument(..., help="The account's e-mail add
     """Release an account locked after failed sign-ins (CJIS AC-7)."""
     _user_command(
         email,
-        lambda db, actor, uid: services.release_lockout(db, actor, OPERATOR, uid),
+        lambda db, actor, uid: administration.release_lockout(db, actor, OPERATOR, uid),
         "The lockout is released.",
     )
 
@@ -172,7 +173,7 @@ def reset_mfa(email: str = typer.Argument(..., help="The account's e-mail addres
     """Remove the second factor; the person sets up a new one at the next sign-in."""
     _user_command(
         email,
-        lambda db, actor, uid: services.reset_mfa(db, actor, OPERATOR, uid),
+        lambda db, actor, uid: administration.reset_mfa(db, actor, OPERATOR, uid),
         "The second factor is removed and the account's sessions ended.",
     )
 
@@ -182,14 +183,14 @@ def create_token(
     email: str = typer.Argument(..., help="The account's e-mail address."),
     name: str = typer.Option(..., help="What the token is for."),
     days: int = typer.Option(
-        services.API_TOKEN_DEFAULT_DAYS, help="Days until it expires (1 to 365)."
+        rules.API_TOKEN_DEFAULT_DAYS, help="Days until it expires (1 to 365)."
     ),
     scope: TokenScope = typer.Option(TokenScope.read, help="read, or read_write."),
 ) -> None:
     """Create an API bearer token for an account; prints it once (it is kept hashed)."""
 
     def work(db: Session, actor: Actor) -> str:
-        return services.create_api_token(db, actor, _user(db, email), name, days, scope=scope)
+        return own_access.create_api_token(db, actor, _user(db, email), name, days, scope=scope)
 
     token = _run(work)
     typer.echo(token)
@@ -198,7 +199,7 @@ def create_token(
 @users_app.command("disable-inactive")
 def disable_inactive() -> None:
     """Disable every account unused for HUB_INACTIVE_ACCOUNT_DAYS (CJIS AC-2(3))."""
-    disabled = _run(services.disable_inactive_accounts)
+    disabled = _run(signing_in.disable_inactive_accounts)
     typer.echo(f"Disabled {len(disabled)} inactive account(s).")
 
 
@@ -211,7 +212,7 @@ def add_agency(
     """Add an agency."""
 
     def work(db: Session, actor: Actor) -> Agency:
-        return services.create_agency(
+        return administration.create_agency(
             db, actor, OPERATOR, name=name, kind=kind, jurisdiction=jurisdiction
         )
 
@@ -223,7 +224,7 @@ def add_agency(
 def list_agencies() -> None:
     """List the agencies and their kinds (and which are 42 CFR Part 2 programs)."""
     with _database() as db:
-        for agency in services.list_agencies(db, OPERATOR):
+        for agency in administration.list_agencies(db, OPERATOR):
             part2 = "\tpart2_program" if agency.part2_program else ""
             typer.echo(f"{agency.name}\t{agency.kind.value}{part2}")
 
@@ -239,7 +240,7 @@ def part2_program(
     def work(db: Session, actor: Actor) -> Agency:
         agency_id = _agency(db, name).id
         assert agency_id is not None
-        return services.set_part2_program(db, actor, OPERATOR, agency_id, part2_program=on)
+        return administration.set_part2_program(db, actor, OPERATOR, agency_id, part2_program=on)
 
     agency = _run(work)
     state = "a Part 2 program" if agency.part2_program else "not a Part 2 program"

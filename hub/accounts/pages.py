@@ -5,7 +5,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from hub.accounts.models import AccessRequest, Agency, ApiToken, User, UserSession
-from hub.accounts.services import Enrolment
+from hub.accounts.second_factor import Enrolment
 from hub.identity.config import SignInButton
 from hub.vocabulary import (
     AccessRequestKind,
@@ -183,7 +183,7 @@ class AdminAgenciesPage(Page):
 class AdminAgencyPage(Page):
     agency: AgencyRow | None = None
     error: str | None = None
-    # Only the program office marks a Part 2 program (hub.accounts.services.set_part2_program).
+    # Only the program office marks a Part 2 program (administration.set_part2_program).
     can_mark_part2: bool = False
 
 

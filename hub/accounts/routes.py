@@ -1,5 +1,5 @@
 """Sign-in (password, then a second factor or its enrolment), sign-out and the account page.
-Thin: the rules are in hub.accounts.services."""
+Thin: the rules are in hub.accounts (signing_in, second_factor, own_access, enrolment)."""
 
 from typing import Annotated
 
@@ -7,7 +7,7 @@ from fastapi import APIRouter, Depends, Form, HTTPException, Request, status
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlmodel import Session
 
-from hub.accounts import services
+from hub.accounts import enrolment, own_access, rules, second_factor, signing_in
 from hub.accounts.models import User, UserSession
 from hub.accounts.pages import (
     AccountPage,
@@ -19,7 +19,7 @@ from hub.accounts.pages import (
     TokenRow,
     WelcomePage,
 )
-from hub.accounts.services import AccountError, SignInRateLimited, SignInRefused
+from hub.accounts.rules import AccountError, SignInRateLimited, SignInRefused
 from hub.accounts.sessions import Viewer, new_token
 from hub.identity.config import SignInButton, sign_in_buttons
 from hub.identity.pages import ContinuePage
@@ -136,7 +136,7 @@ def sign_in_submit(
     password: Password = "",
 ) -> Response:
     try:
-        half = services.sign_in_with_password(
+        half = signing_in.sign_in_with_password(
             db, email, password, actor=log_actor(request, None), user_agent=_user_agent(request)
         )
     except SignInRateLimited as limited:
@@ -151,7 +151,7 @@ def sign_in_submit(
 
 def _half_session(request: Request, db: Session) -> tuple[UserSession, User] | None:
     token = request.cookies.get(get_settings().session_cookie_name)
-    return services.load_half_session(db, token) if token else None
+    return signing_in.load_half_session(db, token) if token else None
 
 
 @router.get("/sign-in/second-factor", response_class=HTMLResponse)
@@ -159,7 +159,7 @@ def second_factor_form(request: Request, db: DB) -> Response:
     half = _half_session(request, db)
     if half is None:
         return _redirect("/sign-in")
-    if not services.has_second_factor(half[1]):
+    if not second_factor.has_second_factor(half[1]):
         return _redirect("/sign-in/enrol")
     page = SecondFactorPage(title="Second factor")
     return render_presession(request, "accounts/second_factor.html", page)
@@ -170,9 +170,7 @@ def _refused_at_second_step(
 ) -> Response:
     if half.ended_at is not None:
         # The failure locked the account: start again from the password, told nothing more.
-        response = _sign_in_page(
-            request, services.GENERIC_FAILURE, "", status.HTTP_401_UNAUTHORIZED
-        )
+        response = _sign_in_page(request, rules.GENERIC_FAILURE, "", status.HTTP_401_UNAUTHORIZED)
         clear_cookie(response, get_settings().session_cookie_name)
         return response
     return render_presession(request, template, page, status.HTTP_401_UNAUTHORIZED)
@@ -185,7 +183,7 @@ def second_factor_submit(request: Request, db: DB, code: Code = "") -> Response:
         return _redirect("/sign-in")
     session, user = half
     try:
-        token = services.pass_second_factor(
+        token = signing_in.pass_second_factor(
             db,
             session,
             user,
@@ -207,7 +205,7 @@ def enrol_form(request: Request, db: DB) -> Response:
     half = _half_session(request, db)
     if half is None:
         return _redirect("/sign-in")
-    enrolment = services.pending_enrolment(*half)
+    enrolment = second_factor.pending_enrolment(*half)
     if enrolment is None:
         return _redirect("/sign-in/second-factor")
     page = EnrolPage(title="Set up your second factor", enrolment=enrolment)
@@ -221,16 +219,16 @@ def enrol_submit(request: Request, db: DB, code: Code = "") -> Response:
         return _redirect("/sign-in")
     session, user = half
     try:
-        token, codes = services.enrol_during_sign_in(
+        token, codes = signing_in.enrol_during_sign_in(
             db, session, user, code, actor=log_actor(request, None), user_agent=_user_agent(request)
         )
     except SignInRateLimited as limited:
         page = EnrolPage(title="Set up your second factor", error=str(limited))
-        page.enrolment = services.pending_enrolment(session, user)
+        page.enrolment = second_factor.pending_enrolment(session, user)
         return render_presession(request, "accounts/enrol.html", page, 429)
     except AccountError as refused:
         page = EnrolPage(title="Set up your second factor", error=str(refused))
-        page.enrolment = services.pending_enrolment(session, user)
+        page.enrolment = second_factor.pending_enrolment(session, user)
         return _refused_at_second_step(request, session, "accounts/enrol.html", page)
     shown = RecoveryCodesPage(title="Your recovery codes", codes=codes)
     return _signed_in(render(request, "accounts/recovery_codes.html", shown), token)
@@ -242,16 +240,16 @@ def enrol_submit(request: Request, db: DB, code: Code = "") -> Response:
 def _welcome(
     request: Request, db: Session, token: str, error: str | None = None, code: int = 200
 ) -> Response:
-    found = services.enrolment_link(db, token)
+    found = enrolment.enrolment_link(db, token)
     if found is None:
-        bad = SignInPage(title="Enrolment link", error=services.BAD_LINK)
+        bad = SignInPage(title="Enrolment link", error=enrolment.BAD_LINK)
         return render_presession(request, "accounts/sign_in.html", bad, status.HTTP_404_NOT_FOUND)
     link, user = found
     page = WelcomePage(
         title="Set up your account",
         email=user.email,
-        enrolment=services.link_enrolment(link, user),
-        action=services.ENROLMENT_PATH + token,
+        enrolment=enrolment.link_enrolment(link, user),
+        action=rules.ENROLMENT_PATH + token,
         error=error,
     )
     return render_presession(request, "accounts/welcome.html", page, code)
@@ -274,7 +272,7 @@ def welcome_submit(
     code: Code = "",
 ) -> Response:
     try:
-        enrolled = services.complete_enrolment(
+        enrolled = enrolment.complete_enrolment(
             db, log_actor(request, None), token, new_password, new_password_again, code
         )
     except AccountError as refused:
@@ -297,7 +295,7 @@ def sign_out(
 ) -> Response:
     at_provider = None
     if viewer is not None and viewer.session_id is not None:
-        services.sign_out(db, log_actor(request, viewer), viewer.session_id)
+        signing_in.sign_out(db, log_actor(request, viewer), viewer.session_id)
         # RP-initiated logout: an account that signs in through its agency's provider is
         # signed out there too.
         at_provider = provider_logout_url(db, viewer.user_id)
@@ -339,13 +337,13 @@ def account_page(db: Session, viewer: Viewer, **extra: object) -> AccountPage:
         csrf_token=viewer.csrf_token,
         email=user.email,
         mfa_enrolled_at=user.mfa_enrolled_at,
-        recovery_codes_left=services.unused_recovery_codes(db, user),
+        recovery_codes_left=second_factor.unused_recovery_codes(db, user),
         password_changed_at=user.password_changed_at,
         sessions=[
             SessionRow.of(s, viewer.session_id)
-            for s in services.active_sessions(db, viewer.user_id)
+            for s in own_access.active_sessions(db, viewer.user_id)
         ],
-        tokens=[TokenRow.of(t) for t in services.api_tokens(db, viewer.user_id)],
+        tokens=[TokenRow.of(t) for t in own_access.api_tokens(db, viewer.user_id)],
         mail_delivery=delivery_of(db, viewer.user_id),
         **extra,  # type: ignore[arg-type]
     )
@@ -367,7 +365,7 @@ def change_password(
 ) -> Response:
     user, _ = _own(db, viewer)
     try:
-        ended = services.change_password(
+        ended = own_access.change_password(
             db,
             log_actor(request, viewer),
             user,
@@ -391,7 +389,7 @@ def end_session(
     request: Request, db: DB, viewer: AccountViewer, session_id: RecordNumber
 ) -> Response:
     try:
-        services.end_own_session(db, log_actor(request, viewer), viewer.user_id, session_id)
+        own_access.end_own_session(db, log_actor(request, viewer), viewer.user_id, session_id)
     except AccountError as refused:
         raise HTTPException(status.HTTP_404_NOT_FOUND, str(refused)) from refused
     if session_id == viewer.session_id:
@@ -413,13 +411,13 @@ def create_token(
     db: DB,
     viewer: AccountViewer,
     name: Annotated[str, Form(max_length=200)] = "",
-    days: Annotated[int, Form(ge=0, le=10_000)] = services.API_TOKEN_DEFAULT_DAYS,
+    days: Annotated[int, Form(ge=0, le=10_000)] = rules.API_TOKEN_DEFAULT_DAYS,
     scope: Annotated[TokenScope, Form()] = TokenScope.read,
 ) -> Response:
     user, _ = _own(db, viewer)
     template = "accounts/_tokens.html" if is_htmx(request) else "accounts/account.html"
     try:
-        token = services.create_api_token(
+        token = own_access.create_api_token(
             db, log_actor(request, viewer), user, name, days, scope=scope
         )
     except AccountError as refused:
@@ -449,7 +447,7 @@ def revoke_token(
     request: Request, db: DB, viewer: AccountViewer, token_id: RecordNumber
 ) -> Response:
     try:
-        services.revoke_api_token(db, log_actor(request, viewer), viewer.user_id, token_id)
+        own_access.revoke_api_token(db, log_actor(request, viewer), viewer.user_id, token_id)
     except AccountError as refused:
         raise HTTPException(status.HTTP_404_NOT_FOUND, str(refused)) from refused
     if is_htmx(request):
@@ -463,7 +461,9 @@ def start_reenrolment(
 ) -> Response:
     user, session = _own(db, viewer)
     try:
-        services.start_reenrolment(db, log_actor(request, viewer), user, session, current_password)
+        own_access.start_reenrolment(
+            db, log_actor(request, viewer), user, session, current_password
+        )
     except AccountError as refused:
         if user.status != UserStatus.active:
             return _redirect("/sign-in")
@@ -473,7 +473,7 @@ def start_reenrolment(
 
 
 def _reenrol_page(
-    viewer: Viewer, enrolment: services.Enrolment | None, error: str | None = None
+    viewer: Viewer, enrolment: second_factor.Enrolment | None, error: str | None = None
 ) -> EnrolPage:
     return EnrolPage(
         title="Set up a new second factor",
@@ -488,7 +488,7 @@ def _reenrol_page(
 @router.get("/account/mfa", response_class=HTMLResponse)
 def reenrolment_form(request: Request, db: DB, viewer: AccountViewer) -> Response:
     user, session = _own(db, viewer)
-    enrolment = services.pending_enrolment(session, user)
+    enrolment = second_factor.pending_enrolment(session, user)
     if enrolment is None:
         return _redirect("/account")
     return render(request, "accounts/enrol.html", _reenrol_page(viewer, enrolment))
@@ -500,9 +500,9 @@ def reenrolment_submit(
 ) -> Response:
     user, session = _own(db, viewer)
     try:
-        codes = services.confirm_reenrolment(db, log_actor(request, viewer), user, session, code)
+        codes = own_access.confirm_reenrolment(db, log_actor(request, viewer), user, session, code)
     except AccountError as refused:
-        page = _reenrol_page(viewer, services.pending_enrolment(session, user), str(refused))
+        page = _reenrol_page(viewer, second_factor.pending_enrolment(session, user), str(refused))
         return render(request, "accounts/enrol.html", page, status.HTTP_400_BAD_REQUEST)
     shown = RecoveryCodesPage(
         title="Your new recovery codes",

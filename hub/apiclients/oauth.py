@@ -29,7 +29,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse, Response
 from sqlmodel import Session
 
-from hub.accounts.services import record
+from hub.accounts.rules import record
 from hub.apiclients.models import ApiClient, ApiClientToken
 from hub.apiclients.services import scope_list, scopes_text, secret_matches
 from hub.apiclients.tokens import (

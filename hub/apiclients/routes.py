@@ -10,8 +10,8 @@ from fastapi.responses import HTMLResponse, Response
 from pydantic import BaseModel, Field
 from sqlmodel import Session, col, select
 
+from hub.accounts.administration import Scope
 from hub.accounts.models import Agency
-from hub.accounts.services import Scope
 from hub.accounts.sessions import Viewer
 from hub.apiclients import services, views
 from hub.apiclients.services import CLIENT_MAX_DAYS, ApiClientError

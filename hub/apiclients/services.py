@@ -1,10 +1,11 @@
 """Registering agency systems as OAuth 2 clients, and a second person's decision.
 
-A manager of the agency (its admin, or the program office's coordinator: hub.accounts.services
-.Scope) asks for a client with a role the agency may hold and the scopes it needs; the secret
-is shown once, to them, and kept hashed. The client obtains no token until someone of the
-approvers of that role (hub.accounts.approvals.APPROVERS, never the one who asked) approves it.
-Wider scopes take the same second person; narrower scopes and disabling take effect at once.
+A manager of the agency (its admin, or the program office's coordinator:
+hub.accounts.administration.Scope) asks for a client with a role the agency may hold and the
+scopes it needs; the secret is shown once, to them, and kept hashed. The client obtains no token
+until someone of the approvers of that role (hub.accounts.approvals.APPROVERS, never the one who
+asked) approves it. Wider scopes take the same second person; narrower scopes and disabling take
+effect at once.
 """
 
 import hashlib
@@ -18,8 +19,9 @@ from typing import Any
 from sqlmodel import Session, col, update
 
 from hub.accounts import approvals
+from hub.accounts.administration import Scope
 from hub.accounts.models import AccessRequest, Agency, User
-from hub.accounts.services import AccountError, Scope, record
+from hub.accounts.rules import AccountError, record
 from hub.accounts.sessions import Viewer
 from hub.apiclients.models import ApiClient, ApiClientRequest, ApiClientToken
 from hub.audit.log import Actor

@@ -6,8 +6,8 @@ from datetime import datetime
 
 from sqlmodel import Session, col, select
 
+from hub.accounts.administration import Scope
 from hub.accounts.models import Agency
-from hub.accounts.services import Scope
 from hub.accounts.sessions import Viewer
 from hub.apiclients.models import ApiClient, ApiClientRequest
 from hub.apiclients.services import may_decide, scope_list

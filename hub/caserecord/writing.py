@@ -52,6 +52,7 @@ from hub.disclosure.policy import (
 from hub.disclosure.releases import policy_in_force
 from hub.vocabulary import (
     ENFORCEMENT_ROLES,
+    PROTECTED_HEALTH_CATEGORIES,
     Action,
     Category,
     Purpose,
@@ -111,6 +112,9 @@ def _write_lines(policy_text: str) -> list[str]:
         if not line or line.startswith("#"):
             continue
         tokens = [token.strip() for token in line.split(",")]
+        if tokens[0] == "g":
+            lines.append(_filing_line(number, tokens))
+            continue
         if tokens[0] != "p" or len(tokens) != 5:
             raise PolicyError(
                 f"write.csv line {number}: expected p, role, relationship, category, condition"
@@ -123,6 +127,16 @@ def _write_lines(policy_text: str) -> list[str]:
                 raise PolicyError(f"write.csv line {number}: unknown {what} {token!r}")
         lines.append(", ".join(tokens))
     return lines
+
+
+def _filing_line(number: int, tokens: list[str]) -> str:
+    """A `g, CATEGORY, FILED_AS` line, checked: Part 2 and health data are filed as
+    themselves, never as a category whose writers need no Part 2 program (hard rule 4)."""
+    if len(tokens) != 3 or not all(token in frozenset(Category) for token in tokens[1:]):
+        raise PolicyError(f"write.csv line {number}: expected g, category, category")
+    if Category(tokens[1]) in PROTECTED_HEALTH_CATEGORIES:
+        raise PolicyError(f"write.csv line {number}: {tokens[1]} is filed as itself")
+    return ", ".join(tokens)
 
 
 def compile_write_policy(model_text: str, policy_text: str) -> WritePolicy:
@@ -212,39 +226,57 @@ class WriteGrant:
     read: Decision  # the writer's own read of the client, for case management
 
 
-def _decision(
-    db: Session, viewer: Viewer, person_id: int, category: Category
-) -> tuple[WriteRefusal | None, bool, WritePolicy, Decision | None]:
-    """(refusal or None, whether the client is unseen, write policy, read decision)."""
+@dataclass(frozen=True)
+class _Writer:
+    """What every write decision about one writer and one client rests on, gathered once."""
+
+    policy: WritePolicy
+    facts: WriteFacts
+    read: Decision | None  # the writer's read for case management (None: client unknown)
+    unseen: bool  # the client's identity is withheld for the purpose the viewer reads for
+
+
+def _writer(db: Session, viewer: Viewer, person_id: int, facts: Facts | None = None) -> _Writer:
     policy = load_write_policy()
+    part2_program = bool(
+        db.exec(select(Agency.part2_program).where(Agency.id == viewer.agency_id)).first()
+    )
     try:
-        facts: Facts = gather_facts(db, viewer, person_id, utcnow())
+        facts = facts or gather_facts(db, viewer, person_id, utcnow())
     except PersonNotFound:
-        return WriteRefusal.deny_by_default, True, policy, None
+        return _Writer(policy, WriteFacts(frozenset(), part2_program), None, True)
     in_force = policy_in_force(db)
     read = decide(viewer, facts, Purpose.case_management, in_force)
-    # Unseen: the client's identity withheld for the purpose the viewer reads records for.
     own_purpose = RECORD_PURPOSE.get(viewer.role)
     own_read = read if own_purpose == Purpose.case_management else None
     if own_read is None and own_purpose is not None:
         own_read = decide(viewer, facts, own_purpose, in_force)
     unseen = own_read is None or not own_read.allows(Category.identity)
-    part2_program = bool(
-        db.exec(select(Agency.part2_program).where(Agency.id == viewer.agency_id)).first()
-    )
-    refusal = decide_write(
-        viewer.role, WriteFacts(facts.relationships, part2_program), category, policy
-    )
-    if refusal is None and not read.allows(category):
+    return _Writer(policy, WriteFacts(facts.relationships, part2_program), read, unseen)
+
+
+def _refusal(viewer: Viewer, writer: _Writer, category: Category) -> WriteRefusal | None:
+    if writer.read is None:
+        return WriteRefusal.deny_by_default
+    refusal = decide_write(viewer.role, writer.facts, category, writer.policy)
+    if refusal is None and not writer.read.allows(category):
         refusal = WriteRefusal.cannot_read  # hard rule 5
-    return refusal, unseen, policy, read
+    return refusal
 
 
 def may_write(db: Session, viewer: Viewer, person_id: int, category: Category) -> bool:
     """Whether this viewer may keep this category of this client's record (a page asks it to
     show a form); decides without reading, writing or logging anything."""
-    refusal, _, _, _ = _decision(db, viewer, person_id, category)
-    return refusal is None
+    return _refusal(viewer, _writer(db, viewer, person_id), category) is None
+
+
+def writable_categories(
+    db: Session, viewer: Viewer, person_id: int, facts: Facts | None = None
+) -> list[Category]:
+    """Every category this viewer may keep (or file a note under) for this client, deciding
+    once for all; `facts`, when a page has just gathered them for a read, are reused."""
+    writer = _writer(db, viewer, person_id, facts)
+    return [c for c in Category if _refusal(viewer, writer, c) is None]
 
 
 def require_write(
@@ -252,7 +284,8 @@ def require_write(
 ) -> WriteGrant:
     """The grant to write, or WriteRefused after the refusal is logged (and committed on its
     own: nothing else of the refused attempt is kept). Call it before writing anything."""
-    refusal, unseen, policy, read = _decision(db, viewer, person_id, category)
+    writer = _writer(db, viewer, person_id)
+    refusal, read = _refusal(viewer, writer, category), writer.read
     if refusal is not None or read is None:
         db.rollback()
         append_refusal(
@@ -265,8 +298,8 @@ def require_write(
                 "reason": (refusal or WriteRefusal.deny_by_default).value,
             },
         )
-        raise WriteRefused(refusal or WriteRefusal.deny_by_default, not_found=unseen)
-    return WriteGrant(person_id, category, policy.version, read)
+        raise WriteRefused(refusal or WriteRefusal.deny_by_default, not_found=writer.unseen)
+    return WriteGrant(person_id, category, writer.policy.version, read)
 
 
 # --- history ------------------------------------------------------------------------------------

@@ -372,7 +372,7 @@ def create_note(
             db, viewer, person_id, note.category, note.body, log_actor(request, viewer)
         )
     except NoteError as exc:
-        if isinstance(exc.__cause__, PersonNotFound):
+        if exc.not_found:
             raise not_found() from None
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from None
     # 42 CFR 2.11: a note a Part 2 program's staff write is Part 2 data whatever its category.

@@ -16,8 +16,6 @@ Work-group and research reads belong to the work-group and reporting pages, whic
 own purposes.
 """
 
-from fastapi import HTTPException, status
-
 from hub.accounts.sessions import Viewer
 from hub.vocabulary import Purpose, Role
 
@@ -36,10 +34,15 @@ RECORD_PURPOSE: dict[Role, Purpose] = {
 CONSENTS_PURPOSE = Purpose.case_management
 
 
+class NoRecordPurpose(PermissionError):
+    """This role reads no client record for any purpose (the web layer answers 403)."""
+
+
 def record_purpose(viewer: Viewer) -> Purpose:
-    """The purpose a client page or API read is made for by this viewer; 403 for a role with
-    none (fail closed: a role added to the vocabulary reads nothing until it is named here)."""
+    """The purpose a client page or API read is made for by this viewer; NoRecordPurpose for a
+    role with none (fail closed: a role added to the vocabulary reads nothing until it is named
+    here)."""
     purpose = RECORD_PURPOSE.get(viewer.role)
     if purpose is None:
-        raise HTTPException(status.HTTP_403_FORBIDDEN, "Your role does not read client records.")
+        raise NoRecordPurpose("Your role does not read client records.")
     return purpose

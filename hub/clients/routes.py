@@ -189,7 +189,7 @@ def add_note(
     try:
         add_case_note(db, viewer, person_id, category, body, log_actor(request, viewer))  # type: ignore[arg-type]
     except NoteError as exc:
-        if isinstance(exc.__cause__, PersonNotFound):
+        if exc.not_found:
             raise not_found() from None
         error = str(exc)
     if error is None and not is_htmx(request):

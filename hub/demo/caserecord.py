@@ -1,10 +1,9 @@
-"""The demo's contact log and status history (issue 14): for each client on a caseload, the
-contact that set their last contact and the status change that put them where they stand,
-as the pages would have recorded them.
-
-Rows, not service calls: the demo is seeded in bulk and discloses nothing to anyone (its log
-starts empty); the rows are what hub.caserecord's services write. Each person has a random
-stream of its own, so the rest of the demo is unchanged."""
+"""The demo's contact log and status history as rows (issue 14), for `hub demo --scale N`: for
+each client on a caseload, the contact that set their last contact and the status change that
+put them where they stand. The demo at its own size keeps them through the services instead
+(hub.demo.keeping); at scale, one service call per event would take an hour, so the same
+records go in bulk. Each person has a random stream of its own, so the rest of the demo is
+unchanged."""
 
 import json
 import random

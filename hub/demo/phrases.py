@@ -187,3 +187,58 @@ RIGHT_TO_REVOKE_2_35 = (
     "charges, as 42 CFR 2.35 allows; after that I may revoke it in writing or by telling my "
     "case manager."
 )
+
+# The life area of each goal in GOALS (PlanDomain values), in the same order.
+GOAL_DOMAINS: tuple[str, ...] = (
+    "legal",
+    "housing",
+    "relationships",
+    "substance_use",
+    "health",
+    "income",
+    "relationships",
+    "income",
+    "relationships",
+    "legal",
+    "substance_use",
+    "legal",
+    "housing",
+    "health",
+)
+
+# Why a client's program status changed, as a case manager writes it: facts, never sanctions.
+STATUS_REASONS: dict[str, tuple[str, ...]] = {
+    "active": (
+        "Meets with me most weeks and set a first goal.",
+        "Came to the office twice this month; working on ID.",
+    ),
+    "not_engaged": (
+        "Not found at the usual spots for several weeks; outreach continues.",
+        "Said they want a break from meetings for now; door stays open.",
+    ),
+    "exited": (
+        "Moved out of the county to be near family.",
+        "Goals met; housed and connected to services.",
+        "Chose to leave the program; may come back any time.",
+    ),
+    "re_engaged": (
+        "Came back to the office asking for help with housing.",
+        "Found at the shelter; wants to pick up where we left off.",
+    ),
+}
+
+# Who gives or sells each kind of service (fictional providers).
+SERVICE_PROVIDERS: dict[str, str] = {
+    "motel_stay": "South Corridor Motel (fictional)",
+    "rent_assistance": "Cascadia Rental Aid (fictional)",
+    "transport": "Salish Transit (fictional)",
+    "phone": "Lifeline phone program (fictional)",
+    "id_documents": "State licensing office (fictional)",
+    "food": "Harbor Food Bank (fictional)",
+    "storage": "Safe Storage Lockers (fictional)",
+    "legal_help": "Salish Legal Clinic (fictional)",
+    "medical_visit": "Harbor Community Clinic (fictional)",
+    "mental_health_counseling": "Cascadia Community Mental Health (fictional)",
+    "substance_use_treatment": "Evergreen outpatient group (fictional)",
+    "medication_for_opioid_use": "Low-barrier buprenorphine clinic (fictional)",
+}

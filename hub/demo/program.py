@@ -17,7 +17,7 @@ from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
 from faker import Faker
-from sqlalchemy import Connection, Table, insert
+from sqlalchemy import Connection, Engine, Table, insert
 from sqlmodel import Session, SQLModel
 
 from hub.accounts.models import Agency, User
@@ -39,6 +39,7 @@ from hub.consents.models import Consent
 from hub.crypto import key_ring
 from hub.demo import phrases
 from hub.demo.caserecord import demo_contact_rows, re_engage
+from hub.demo.keeping import KeptEvent, keep_records, take_record
 from hub.referrals.models import IntakeAssessment, Referral, SocialContactEntry
 from hub.settings import get_settings
 from hub.vocabulary import (
@@ -240,11 +241,15 @@ def build_demo(
     persons: int = DEFAULT_PERSONS,
     *,
     today: date | None = None,
+    through_services: bool = True,
 ) -> list[DemoAccount]:
     """Seed an empty, migrated database with the demo program and return its accounts.
 
-    Writes in the caller's transaction; the caller commits. No disclosure-log entries are
-    written: seeding discloses nothing to anyone.
+    The program's people, referrals and staff go in as rows, in the caller's transaction;
+    then (`through_services`) each caseload client's record is kept through the real services
+    (hub.demo.keeping), which commit as they go and log each change as a security event. No
+    disclosure is logged: seeding discloses nothing to anyone. Without `through_services` the
+    record is inserted as rows too, and the caller commits.
     """
     today = today or datetime.now(UTC).date()
     conn = db.connection()
@@ -253,17 +258,29 @@ def build_demo(
     _insert_meetings(conn, staff, today)
     fake = Faker("en_US")
     deadline = get_settings().intake_deadline_days
+    events: list[KeptEvent] = []
+    ended: list[tuple[dict[str, Any], datetime]] = []
+    person_ids: list[int] = []
     for start in range(0, persons, CHUNK):
-        plans = [
-            _plan_person(i, seed, fake, today, deadline, staff)
-            for i in range(start, min(persons, start + CHUNK))
-        ]
+        indexes = range(start, min(persons, start + CHUNK))
+        plans = [_plan_person(i, seed, fake, today, deadline, staff) for i in indexes]
         re_engage([plan.person for plan in plans])
-        _insert_persons(
+        if through_services:
+            for i, plan in zip(indexes, plans, strict=True):
+                taken = take_record(i, seed, plan, today, showcase=i < len(_SHOWCASE))
+                plan.inserted = taken.person
+                events.extend(taken.events)
+                ended.extend(taken.ended)
+        person_ids += _insert_persons(
             conn,
             plans,
             staff.of("case_management", Role.case_manager, Role.case_manager_supervisor),
         )
+    if through_services:
+        db.commit()
+        engine = db.get_bind()
+        assert isinstance(engine, Engine)
+        keep_records(engine, events, person_ids, ended)
     return accounts
 
 
@@ -549,6 +566,8 @@ class _PersonRows:
     matter: dict[str, Any] | None = None
     decisions: list[dict[str, Any]] = field(default_factory=list)
     intake: dict[str, Any] | None = None  # the full intake assessment, once done
+    # The person's row as inserted, where the case record is then kept through the services.
+    inserted: dict[str, Any] = field(default_factory=dict)
 
     def children(self) -> dict[type[SQLModel], list[dict[str, Any]]]:
         return {
@@ -1065,8 +1084,10 @@ def _consents(
 
 def _insert_persons(
     conn: Connection, plans: list[_PersonRows], case_managers: list[int] | None = None
-) -> None:
-    person_ids = _insert_returning(conn, Person, [plan.person for plan in plans])
+) -> list[int]:
+    person_ids = _insert_returning(
+        conn, Person, [{**plan.person, **plan.inserted} for plan in plans]
+    )
     children: dict[type[SQLModel], list[dict[str, Any]]] = {}
     for person_id, plan in zip(person_ids, plans, strict=True):
         plan.referral["person_id"] = person_id
@@ -1100,9 +1121,14 @@ def _insert_persons(
         rank += 1
     for model, rows in children.items():
         _insert(conn, model, rows)
-    # Issue 14: the contact log and status history behind each caseload client's record.
+    # Issue 14: the contact log and status history behind each caseload client's record, as
+    # rows where it is not kept through the services (hub.demo.keeping took it out).
     contacts, changes = demo_contact_rows(
-        [(pid, plan.person, plan.assignments) for pid, plan in zip(person_ids, plans, strict=True)]
+        [
+            (pid, plan.person, plan.assignments)
+            for pid, plan in zip(person_ids, plans, strict=True)
+            if not plan.inserted
+        ]
     )
     _insert(conn, ContactEntry, contacts)
     _insert(conn, RecordChange, changes)
@@ -1114,6 +1140,7 @@ def _insert_persons(
             )
     _insert(conn, IntakeAssessment, intakes)
     _insert_follow_up(conn, plans, referral_ids, case_managers or [])
+    return person_ids
 
 
 def _insert_follow_up(

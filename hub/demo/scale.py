@@ -8,7 +8,7 @@ the same seed and N give the same data), a scale build adds:
   secret), so that a load test signs in many users at once without replaying a TOTP code;
 - the work group's agendas: each past meeting discussed the referrals made since the one
   before; the next meeting has a published agenda of about AGENDA_ITEMS items, chosen by the
-  coordinator's own proposal rules (hub.workgroup.services.compute_proposals);
+  coordinator's own proposal rules (hub.workgroup.proposing.compute_proposals);
 - two years of the disclosure log, LOG_ENTRIES_PER_SCALE x N entries: staff sign in, search
   and open the records of the clients they work with, each disclosure carrying the categories
   the compiled policy decides for that role, purpose and relationship; written in bulk
@@ -185,7 +185,7 @@ def _insert_agendas(db: Session, seed: int, today: date) -> None:
     """Past meetings discussed the referrals made since the meeting before; the next meeting
     gets a published agenda built from the coordinator's proposals."""
     from hub.notifications.services import notify
-    from hub.workgroup.services import Proposal, _awaiting_matter, compute_proposals
+    from hub.workgroup.proposing import Proposal, awaiting_matter, compute_proposals
 
     conn = db.connection()
     meetings = _table(WorkGroupMeeting)
@@ -263,7 +263,7 @@ def _insert_agendas(db: Session, seed: int, today: date) -> None:
                 "kind": p.kind,
                 "person_id": p.person_id,
                 "referral_id": p.referral_id,
-                "matter_id": p.matter_id or _awaiting_matter(db, p.person_id),
+                "matter_id": p.matter_id or awaiting_matter(db, p.person_id),
                 "flag_id": p.flag_id,
                 "action_item_id": None,
                 "topic": None,

@@ -23,7 +23,7 @@ from hub.accounts.sessions import Viewer
 from hub.audit.log import Actor, Event, append_and_commit, append_refusal
 from hub.clients.models import ClientAssignment, Person, PlanGoal
 from hub.consents.models import Consent
-from hub.consents.services import is_active
+from hub.consents.services import CONSENT_TERMS, is_active
 from hub.db import rollback_on_error, utcnow
 from hub.disclosure.origin import part2_origin
 from hub.disclosure.policy import Decision, decide, gather_facts_many
@@ -92,6 +92,7 @@ class _Page:
     case_manager_of: dict[int, int]
     total: int
     next_after: int | None
+    people: dict[int, Any]  # the page's rows: name, status, last contact (read once)
 
 
 def _order_key(sort: str, row: Any) -> tuple[Any, ...]:
@@ -139,6 +140,7 @@ def _caseload_page(db: Session, viewer: Viewer, query: CaseloadQuery, limit: int
         case_manager_of={r.id: r.user_id for r in page},
         total=len(rows),
         next_after=page[-1].id if page and more else None,
+        people={r.id: r for r in page},
     )
 
 
@@ -225,7 +227,7 @@ def _rows(
     ids = page.ids
     if not ids:
         return []
-    people = {p.id: p for p in db.execute(_person_columns(ids)).all()}
+    people = page.people
     intake = _intake(db, ids)
     goals = _next_steps(db, ids, decisions)
     items = _open_action_items(db, ids, decisions)
@@ -253,16 +255,6 @@ def _rows(
             )
         )
     return rows
-
-
-def _person_columns(ids: Sequence[int]) -> Any:
-    return sa_select(
-        col(Person.id),
-        col(Person.first_name),
-        col(Person.last_name),
-        col(Person.program_status),
-        col(Person.last_contact_on),
-    ).where(col(Person.id).in_(ids))
 
 
 def _intake(db: Session, ids: Sequence[int]) -> dict[int, tuple[date, bool]]:
@@ -319,8 +311,9 @@ def _consents_expiring(db: Session, ids: Sequence[int], today: date) -> dict[int
     horizon = today + timedelta(days=CONSENT_WARNING_DAYS)
     now = utcnow()
     soonest: dict[int, date] = {}
-    for consent in db.exec(
-        select(Consent).where(
+    # Rows of the columns is_active reads, as hub.disclosure.policy does: no ORM objects.
+    for consent in db.execute(
+        sa_select(*(getattr(Consent, name) for name in CONSENT_TERMS)).where(
             col(Consent.person_id).in_(ids),
             col(Consent.revoked_at).is_(None),
             col(Consent.expires_on) <= horizon,

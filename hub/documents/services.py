@@ -3,8 +3,8 @@
 The document takes a category: an ID is identity; a signed release is identity, or treatment
 when it is a 42 CFR Part 2 consent (it names the program and says the client is its patient);
 anything else the uploader names. Only someone the write policy lets keep that category of the
-client's record attaches it (hub.caserecord.writing); the write policy gives no one identity,
-so an identity document is kept as part of the client's plan file (`WRITTEN_AS`). The bytes
+client's record attaches it (hub.caserecord.writing); the write policy files an identity
+document as part of the client's plan file (its `g` lines, as for case notes). The bytes
 decide its type, it is sealed at rest, and the attachment is a security event naming its
 number and digest."""
 
@@ -30,15 +30,6 @@ from hub.vocabulary import (
     Purpose,
     SecurityEventTag,
 )
-
-# The category a document is written under, where the write policy has no line for its own:
-# the case file (plan). Treatment stays treatment: only a Part 2 program's staff keep it.
-WRITTEN_AS = {
-    Category.identity: Category.plan,
-    Category.demographics: Category.plan,
-    Category.referral: Category.plan,
-    Category.legal: Category.plan,
-}
 
 
 class DocumentErrors(ValueError):
@@ -105,7 +96,7 @@ def attach_document(
         raise DocumentErrors(errors)
     assert kind is not None and category is not None and file_type is not None and form.content
     with rollback_on_error(db):
-        grant = require_write(db, viewer, person_id, WRITTEN_AS.get(category, category), actor)
+        grant = require_write(db, viewer, person_id, category, actor)
         if form.consent_id is not None:
             consent = db.exec(
                 select(Consent.id).where(

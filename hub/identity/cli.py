@@ -10,9 +10,10 @@ from contextlib import contextmanager
 import typer
 from sqlmodel import Session, col, select
 
+from hub.accounts.administration import OPERATOR
 from hub.accounts.cli import operator_actor
 from hub.accounts.models import Agency
-from hub.accounts.services import OPERATOR, AccountError
+from hub.accounts.rules import AccountError
 from hub.db import get_session
 from hub.identity.config import (
     ProviderSettings,

@@ -11,8 +11,9 @@ from dataclasses import dataclass
 
 from sqlmodel import Session, col, select
 
+from hub.accounts.administration import Scope
 from hub.accounts.models import Agency
-from hub.accounts.services import AccountError, Scope, agency_of, record
+from hub.accounts.rules import AccountError, agency_of, record
 from hub.audit.log import Actor
 from hub.db import utcnow
 from hub.identity.models import IdentityProvider

@@ -8,7 +8,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from hub.accounts.pages import SignInPage
 from hub.accounts.routes import clear_cookie, render_presession, set_cookie
-from hub.accounts.services import SignInRateLimited
+from hub.accounts.rules import SignInRateLimited
 from hub.identity.config import sign_in_buttons
 from hub.identity.pages import ContinuePage
 from hub.identity.services import (

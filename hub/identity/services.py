@@ -19,15 +19,10 @@ from sqlalchemy import delete
 from sqlmodel import Session, col, select
 
 from hub.accounts.models import SignInAttempt, User
-from hub.accounts.services import (
-    acting_as,
-    has_second_factor,
-    is_inactive,
-    record,
-    refuse_if_rate_limited,
-    user_by_email,
-)
+from hub.accounts.rules import acting_as, record, user_by_email
+from hub.accounts.second_factor import has_second_factor
 from hub.accounts.sessions import end_all_sessions, hash_token, start_session
+from hub.accounts.signing_in import is_inactive, refuse_if_rate_limited
 from hub.audit.log import Actor
 from hub.crypto import key_ring
 from hub.db import utcnow

@@ -35,6 +35,7 @@ from hub.charging import queue_routes as charging_queue
 from hub.charging import routes as charging
 from hub.clients import api as clients_api
 from hub.clients import routes as clients
+from hub.clients.purposes import NoRecordPurpose
 from hub.db import check_schema_current, get_engine
 from hub.defense import routes as defense
 from hub.disclosure import routes as privacy_actions
@@ -232,6 +233,10 @@ def _add_error_pages(app: FastAPI) -> None:
             return JSONResponse({"detail": problems}, status_code=422)
         text = "; ".join(f"{p['field'] or 'request'}: {p['problem']}" for p in problems)
         return _error(request, 422, f"Some of what was sent is not valid: {text}", None)
+
+    @app.exception_handler(NoRecordPurpose)
+    async def _no_purpose(request: Request, exc: NoRecordPurpose) -> Response:
+        return _error(request, 403, str(exc), None)
 
     @app.exception_handler(PolicyUnavailable)
     async def _no_policy(request: Request, exc: PolicyUnavailable) -> Response:

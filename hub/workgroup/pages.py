@@ -16,8 +16,10 @@ from hub.vocabulary import (
     WithheldReason,
 )
 from hub.web.templating import Page
+from hub.workgroup.agenda_views import AgendaView
 from hub.workgroup.models import MeetingSeries, WorkGroupMeeting
-from hub.workgroup.services import KIND_LABELS, AgendaView, Proposal
+from hub.workgroup.proposing import Proposal
+from hub.workgroup.rules import KIND_LABELS
 
 # Said briefly where a withheld category would be (docs/policy.md: never an empty field).
 WITHHELD_WORDS: dict[WithheldReason, str] = {

@@ -1,5 +1,6 @@
-"""Work-group pages (purpose: work_group, fixed here). Thin: every rule is in
-hub.workgroup.services, every client read in hub.disclosure.items."""
+"""Work-group pages (purpose: work_group, fixed here). Thin: every rule is in the work
+group's use-case modules (schedule, proposing, agenda_edits, at_the_table, agenda_views), every
+client read in hub.disclosure.items."""
 
 from datetime import date, datetime
 from typing import Annotated
@@ -19,9 +20,18 @@ from hub.vocabulary import Action, ItemEntryKind, Role, UserStatus
 from hub.web.dependencies import DB, log_actor, refused_as_not_found, require
 from hub.web.params import Count, LogSeq, RecordNumber
 from hub.web.templating import render
-from hub.workgroup import services
+from hub.workgroup import (
+    access,
+    agenda_edits,
+    agenda_views,
+    at_the_table,
+    proposing,
+    rules,
+    schedule,
+)
+from hub.workgroup.models import AgendaItem
 from hub.workgroup.pages import IndexPage, MeetingPage, MemberOption
-from hub.workgroup.services import MeetingNotFound, WorkGroupError
+from hub.workgroup.rules import MeetingNotFound, WorkGroupError
 
 router = APIRouter(prefix="/work-group")
 
@@ -57,10 +67,10 @@ def _index(db: Session, viewer: Viewer, **extra: object) -> IndexPage:
         title="Work group",
         viewer=viewer,
         csrf_token=viewer.csrf_token,
-        meetings=services.meetings_for(db, viewer),
-        series=services.series_list(db) if coordinator else [],
+        meetings=access.meetings_for(db, viewer),
+        series=schedule.series_list(db) if coordinator else [],
         members=_members(db) if coordinator else [],
-        not_seen_days=services.not_seen_days(db),
+        not_seen_days=rules.not_seen_days(db),
         is_coordinator=coordinator,
         can_flag=allowed(viewer.role, Action.work_group_flag),
         zone=current_rules(db).tz,
@@ -80,9 +90,9 @@ def _meeting_page(
     actor = log_actor(request, viewer)
     try:
         if view == "print":
-            agenda = services.print_agenda(db, viewer, meeting_id, actor)
+            agenda = agenda_views.print_agenda(db, viewer, meeting_id, actor)
         else:
-            agenda = services.agenda_for(db, viewer, meeting_id, actor, view=view)
+            agenda = agenda_views.agenda_for(db, viewer, meeting_id, actor, view=view)
     except MeetingNotFound as missing:
         raise _not_invited(request, db, viewer, Action.work_group_read, meeting_id) from missing
     except WorkGroupError as refused:
@@ -91,8 +101,8 @@ def _meeting_page(
     coordinator = viewer.role == Role.coordinator
     proposals = []
     if coordinator and view == "agenda" and meeting.status.value == "draft":
-        proposals = services.show_proposals(db, viewer, meeting_id, actor, _today(db))
-    invited = services.invitee_ids(db, meeting_id)
+        proposals = proposing.show_proposals(db, viewer, meeting_id, actor, _today(db))
+    invited = access.invitee_ids(db, meeting_id)
     shown = [i.shown for i in agenda.items] + [s for _, s in proposals]
     authors = (
         {a.row.author_id for s in shown for a in s.entries}
@@ -106,7 +116,7 @@ def _meeting_page(
         agenda=agenda,
         view=view,
         proposals=proposals,
-        names=services.member_names(db, sorted(authors | set(invited))),
+        names=agenda_views.member_names(db, sorted(authors | set(invited))),
         members=_members(db, invited) if coordinator else [],
         reason_codes=list(current_rules(db).reason_codes),
         is_coordinator=coordinator,
@@ -143,8 +153,6 @@ def _refused(
 
 
 def _meeting_of_item(request: Request, db: Session, viewer: Viewer, item_id: int) -> int:
-    from hub.workgroup.models import AgendaItem
-
     item = db.get(AgendaItem, item_id)
     if item is None:
         raise refused_as_not_found(
@@ -168,14 +176,14 @@ def index(request: Request, db: DB, viewer: Reader) -> Response:
 
 def _form(
     title: str, starts_at: str, place: str, call_link: str, invitees: list[int], db: Session
-) -> services.MeetingForm:
+) -> schedule.MeetingForm:
     try:
         local = datetime.fromisoformat(starts_at)
     except ValueError:
         raise WorkGroupError("give the date and time the meeting starts") from None
     if local.tzinfo is None:
         local = local.replace(tzinfo=current_rules(db).tz)
-    return services.MeetingForm(title, local, place or None, call_link or None, invitees)
+    return schedule.MeetingForm(title, local, place or None, call_link or None, invitees)
 
 
 @router.post("/meetings", response_class=HTMLResponse)
@@ -194,9 +202,9 @@ def create_meeting(
     try:
         form = _form(title, starts_at, place, call_link, invitees or [], db)
         if interval_days:
-            meeting = services.create_series(db, viewer, form, interval_days, actor)
+            meeting = schedule.create_series(db, viewer, form, interval_days, actor)
         else:
-            meeting = services.create_meeting(db, viewer, form, actor)
+            meeting = schedule.create_meeting(db, viewer, form, actor)
     except WorkGroupError as refused:
         db.rollback()
         page = _index(db, viewer, error=str(refused))
@@ -209,7 +217,7 @@ def next_in_series(
     request: Request, db: DB, viewer: Coordinator, series_id: RecordNumber
 ) -> Response:
     try:
-        meeting = services.next_in_series(db, viewer, series_id, log_actor(request, viewer))
+        meeting = schedule.next_in_series(db, viewer, series_id, log_actor(request, viewer))
     except WorkGroupError as refused:
         db.rollback()
         page = _index(db, viewer, error=str(refused))
@@ -222,7 +230,7 @@ def settings(
     request: Request, db: DB, viewer: Coordinator, not_seen_days: Annotated[Count, Form()] = 0
 ) -> Response:
     try:
-        services.set_not_seen_days(db, viewer, not_seen_days, log_actor(request, viewer))
+        rules.set_not_seen_days(db, viewer, not_seen_days, log_actor(request, viewer))
     except WorkGroupError as refused:
         page = _index(db, viewer, error=str(refused))
         return render(request, "workgroup/index.html", page, status.HTTP_400_BAD_REQUEST)
@@ -239,7 +247,7 @@ def flag(
     note: Annotated[str, Form(max_length=1000)] = "",
 ) -> Response:
     try:
-        services.flag_for_discussion(
+        at_the_table.flag_for_discussion(
             db, viewer, person_id, category, note, log_actor(request, viewer)
         )
     except WorkGroupError as refused:
@@ -268,7 +276,7 @@ def live(
     """The live agenda's poll: a version check that carries no client data and logs nothing
     when nothing changed (204); otherwise the fragment, disclosed and logged like the page."""
     try:
-        version = services.live_version(db, viewer, meeting_id)
+        version = agenda_views.live_version(db, viewer, meeting_id)
     except MeetingNotFound as missing:
         raise _not_invited(request, db, viewer, Action.work_group_read, meeting_id) from missing
     if version == since:
@@ -299,7 +307,7 @@ def add_items(
     proposal: Annotated[list[str] | None, Form()] = None,
 ) -> Response:
     try:
-        services.add_proposed_items(
+        proposing.add_proposed_items(
             db, viewer, meeting_id, proposal or [], log_actor(request, viewer), _today(db)
         )
     except WorkGroupError as refused:
@@ -319,7 +327,7 @@ def add_manual(
     text: Annotated[str, Form(max_length=4000)] = "",
 ) -> Response:
     try:
-        services.add_manual_item(
+        agenda_edits.add_manual_item(
             db,
             viewer,
             meeting_id,
@@ -335,10 +343,10 @@ def add_manual(
 
 
 _MEETING_STEPS = {
-    "group": services.group_by_kind,
-    "publish": services.publish,
-    "held": services.mark_held,
-    "approve": services.approve_minutes,
+    "group": agenda_edits.group_by_kind,
+    "publish": schedule.publish,
+    "held": schedule.mark_held,
+    "approve": schedule.approve_minutes,
 }
 
 
@@ -368,7 +376,7 @@ def move(
 ) -> Response:
     meeting_id = _meeting_of_item(request, db, viewer, item_id)
     try:
-        services.move_item(db, viewer, item_id, direction, log_actor(request, viewer))
+        agenda_edits.move_item(db, viewer, item_id, direction, log_actor(request, viewer))
     except WorkGroupError as refused:
         return _refused(request, db, viewer, meeting_id, refused)
     return _back(meeting_id, f"#item-{item_id}")
@@ -378,7 +386,7 @@ def move(
 def remove(request: Request, db: DB, viewer: Coordinator, item_id: RecordNumber) -> Response:
     meeting_id = _meeting_of_item(request, db, viewer, item_id)
     try:
-        services.remove_item(db, viewer, item_id, log_actor(request, viewer))
+        agenda_edits.remove_item(db, viewer, item_id, log_actor(request, viewer))
     except WorkGroupError as refused:
         return _refused(request, db, viewer, meeting_id, refused)
     return _back(meeting_id)
@@ -388,7 +396,7 @@ def remove(request: Request, db: DB, viewer: Coordinator, item_id: RecordNumber)
 def discussed(request: Request, db: DB, viewer: Coordinator, item_id: RecordNumber) -> Response:
     meeting_id = _meeting_of_item(request, db, viewer, item_id)
     try:
-        services.mark_discussed(db, viewer, item_id, log_actor(request, viewer))
+        at_the_table.mark_discussed(db, viewer, item_id, log_actor(request, viewer))
     except WorkGroupError as refused:
         return _refused(request, db, viewer, meeting_id, refused)
     return _back(meeting_id, f"#item-{item_id}")
@@ -406,7 +414,7 @@ def add_entry(
 ) -> Response:
     meeting_id = _meeting_of_item(request, db, viewer, item_id)
     try:
-        services.add_entry(
+        at_the_table.add_entry(
             db, viewer, item_id, kind, category or None, body, log_actor(request, viewer)
         )
     except WorkGroupError as refused:
@@ -426,9 +434,9 @@ def add_action(
     category: Annotated[str, Form(max_length=32)] = "",
 ) -> Response:
     meeting_id = _meeting_of_item(request, db, viewer, item_id)
-    form = services.ActionForm(description, assignee_id, due_on, category or None)
+    form = at_the_table.ActionForm(description, assignee_id, due_on, category or None)
     try:
-        services.add_action_item(db, viewer, item_id, form, log_actor(request, viewer))
+        at_the_table.add_action_item(db, viewer, item_id, form, log_actor(request, viewer))
     except WorkGroupError as refused:
         return _refused(request, db, viewer, meeting_id, refused)
     return _back(meeting_id, f"#item-{item_id}")
@@ -447,7 +455,7 @@ def decision(
 ) -> Response:
     meeting_id = _meeting_of_item(request, db, viewer, item_id)
     try:
-        services.decide_from_item(
+        at_the_table.decide_from_item(
             db,
             viewer,
             item_id,
@@ -472,7 +480,9 @@ def action_status(
     new_status: Annotated[str, Form(alias="status", max_length=16)] = "",
 ) -> Response:
     try:
-        services.set_action_status(db, viewer, action_id, new_status, log_actor(request, viewer))
+        at_the_table.set_action_status(
+            db, viewer, action_id, new_status, log_actor(request, viewer)
+        )
     except WorkGroupError as refused:
         return _refused(request, db, viewer, meeting_id, refused)
     return _back(meeting_id)

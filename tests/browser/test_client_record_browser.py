@@ -11,11 +11,8 @@ import pyotp
 import pytest
 
 from hub.disclosure.notice import REDISCLOSURE_NOTICE
-from tests import test_disclosure_record
 from tests.factories import PASSWORD, totp_secret_of
 from tests.fixtures import browser as browser_fixtures
-
-program = test_disclosure_record.program  # a case manager with one client on their caseload
 
 pytestmark = [
     pytest.mark.browser,

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from sqlmodel import select
 
-from hub.accounts.services import OPERATOR
+from hub.accounts.administration import OPERATOR
 from hub.audit.log import Actor
 from hub.identity import provider as oidc
 from hub.identity.config import ProviderSettings, configure_provider, secret_variable

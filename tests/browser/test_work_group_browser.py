@@ -12,7 +12,7 @@ from sqlmodel import Session, col, select
 
 from hub.db import get_engine, utcnow
 from hub.vocabulary import AgendaItemKind, Category, ItemEntryKind, MeetingStatus
-from hub.workgroup import services
+from hub.workgroup import at_the_table, schedule
 from hub.workgroup.models import WorkGroupMeeting
 from tests.fixtures.browser import sign_in
 from tests.workgroup_support import MEMBERS, agenda_items, seat_the_table
@@ -29,10 +29,10 @@ def test_a_work_group_meeting_end_to_end(page, live_server, world, browser_log):
     db = world.db
     table = seat_the_table(world, publish=False)
     # The meeting is part of a fortnightly series, so the next one is a click away.
-    meeting = services.create_series(
+    meeting = schedule.create_series(
         db,
         world.viewer("coordinator"),
-        services.MeetingForm(
+        schedule.MeetingForm(
             "LEAD work group",
             utcnow() + timedelta(days=1),
             "Room B",
@@ -97,7 +97,7 @@ def test_a_work_group_meeting_end_to_end(page, live_server, world, browser_log):
 
     # While the page stays open, the coordinator's note appears without a reload.
     with Session(get_engine(), expire_on_commit=False) as coordinator_desk:
-        services.add_entry(
+        at_the_table.add_entry(
             coordinator_desk,
             world.viewer("coordinator"),
             consented.id,

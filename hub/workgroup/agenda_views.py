@@ -1,0 +1,222 @@
+"""One agenda, many views: each member's agenda, minutes and print, every client item through
+hub.disclosure.items (one disclosure entry per item, committed before anything is shown), and
+the live agenda's per-viewer version, which changes only when what that viewer receives does."""
+
+import hashlib
+from collections.abc import Sequence
+from dataclasses import astuple, dataclass, field
+from typing import Any
+
+from sqlmodel import Session, col, select
+
+from hub.accounts.models import User
+from hub.accounts.sessions import Viewer
+from hub.audit.log import Actor, canonical_json
+from hub.db import rollback_on_error
+from hub.disclosure.items import (
+    DisclosedItem,
+    ItemRequest,
+    ItemShape,
+    disclose_items,
+    item_shapes,
+)
+from hub.disclosure.notice import REDISCLOSURE_NOTICE
+from hub.referrals.services import ident
+from hub.vocabulary import (
+    Category,
+    ItemEntryKind,
+    MeetingStatus,
+    SecurityEventTag,
+)
+from hub.workgroup.access import items_on, meeting_for
+from hub.workgroup.models import (
+    ActionItem,
+    AgendaItem,
+    DiscussionFlag,
+    ItemEntry,
+    WorkGroupMeeting,
+)
+from hub.workgroup.rules import KIND_CATEGORY, KIND_LABELS, PURPOSE, WorkGroupError, security_event
+
+
+def live_version(db: Session, viewer: Viewer, meeting_id: int) -> int:
+    """This viewer's version of the live agenda, for its poll: no client data, no log. It
+    changes only when what this viewer receives changes (decided, nothing read or shown), so
+    an update they may not see does not tell them that something was written."""
+    meeting = meeting_for(db, viewer, meeting_id)
+    items = items_on(db, meeting_id)
+    version = viewer_version(
+        meeting, items, item_shapes(db, viewer, item_requests(db, items), PURPOSE)
+    )
+    db.rollback()  # SQLite: end the read transaction (and its write lock) at once
+    return version
+
+
+def viewer_version(
+    meeting: WorkGroupMeeting, items: Sequence[AgendaItem], shapes: Sequence[ItemShape]
+) -> int:
+    """A number for the agenda as one viewer receives it: its status, and each item's place,
+    discussion mark, topic (program business) and the ids and states of what reaches them."""
+    by_key = {s.key: s for s in shapes}
+    rows = [
+        [
+            item.id,
+            item.position,
+            item.discussed_at is not None,
+            item.topic if item.person_id is None else None,
+            astuple(by_key[str(item.id)]),
+        ]
+        for item in items
+        if str(item.id) in by_key
+    ]
+    digest = hashlib.sha256(canonical_json([meeting.status.value, rows])).hexdigest()
+    return int(digest[:12], 16)  # 48 bits: a query parameter, not a secret
+
+
+@dataclass(frozen=True)
+class AgendaEntryView:
+    item: AgendaItem
+    shown: DisclosedItem
+
+    @property
+    def label(self) -> str:
+        if self.item.person_id is None:
+            return self.item.topic or KIND_LABELS[self.item.kind]
+        return KIND_LABELS[self.item.kind] if self.shown.reason_shown else "Client item"
+
+    def entries(self, kind: ItemEntryKind) -> list[Any]:
+        return [a for a in self.shown.entries if a.row.kind == kind]
+
+
+@dataclass(frozen=True)
+class AgendaView:
+    meeting: WorkGroupMeeting
+    items: list[AgendaEntryView] = field(default_factory=list)
+    version: int = 0  # this viewer's version (viewer_version), for the live agenda's poll
+
+    @property
+    def part2(self) -> bool:
+        return any(i.shown.part2 for i in self.items)
+
+    @property
+    def notice(self) -> str | None:
+        # 42 CFR 2.32: whatever shows treatment data carries the notice.
+        return REDISCLOSURE_NOTICE if self.part2 else None
+
+    @property
+    def log_seqs(self) -> list[int]:
+        return [i.shown.log_seq for i in self.items if i.shown.log_seq is not None]
+
+
+def item_requests(db: Session, items: Sequence[AgendaItem]) -> list[ItemRequest]:
+    ids = [ident(i.id) for i in items]
+    entries: dict[int, list[int]] = {}
+    for entry_id, item_id in db.exec(
+        select(ItemEntry.id, ItemEntry.item_id)
+        .where(col(ItemEntry.item_id).in_(ids))
+        .order_by(col(ItemEntry.written_at), col(ItemEntry.id))
+    ):
+        entries.setdefault(item_id, []).append(ident(entry_id))
+    actions: dict[int, list[int]] = {}
+    carried = {i.action_item_id: ident(i.id) for i in items if i.action_item_id}
+    for action_id, agreed_on in db.exec(
+        select(ActionItem.id, ActionItem.item_id)
+        .where(col(ActionItem.item_id).in_(ids) | col(ActionItem.id).in_(list(carried)))
+        .order_by(col(ActionItem.id))
+    ):
+        target = carried.get(ident(action_id)) or agreed_on
+        if target is not None:
+            actions.setdefault(target, []).append(ident(action_id))
+    categories = _reason_categories(db, items)
+    return [
+        ItemRequest(
+            key=str(i.id),
+            person_id=i.person_id,
+            entry_ids=entries.get(ident(i.id), []),
+            action_item_ids=actions.get(ident(i.id), []),
+            flag_ids=[i.flag_id] if i.flag_id else (),
+            reason_category=categories.get(ident(i.id)),
+        )
+        for i in items
+    ]
+
+
+def _reason_categories(db: Session, items: Sequence[AgendaItem]) -> dict[int, Category | None]:
+    flag_ids = [i.flag_id for i in items if i.flag_id]
+    action_ids = [i.action_item_id for i in items if i.action_item_id]
+    # Each query only when some item needs it: most agendas have neither (a round trip each).
+    flags: dict[int, Category] = (
+        dict(
+            db.exec(  # type: ignore[arg-type]
+                select(DiscussionFlag.id, DiscussionFlag.category).where(
+                    col(DiscussionFlag.id).in_(flag_ids)
+                )
+            ).all()
+        )
+        if flag_ids
+        else {}
+    )
+    actions: dict[int, Category | None] = (
+        dict(
+            db.exec(  # type: ignore[arg-type]
+                select(ActionItem.id, ActionItem.category).where(col(ActionItem.id).in_(action_ids))
+            ).all()
+        )
+        if action_ids
+        else {}
+    )
+    result: dict[int, Category | None] = {}
+    for item in items:
+        if item.flag_id:
+            result[ident(item.id)] = flags.get(item.flag_id)
+        elif item.action_item_id:
+            result[ident(item.id)] = actions.get(item.action_item_id)
+        else:
+            result[ident(item.id)] = KIND_CATEGORY.get(item.kind)
+    return result
+
+
+def agenda_for(
+    db: Session, viewer: Viewer, meeting_id: int, actor: Actor, *, view: str = "agenda"
+) -> AgendaView:
+    """The agenda as this member may see it: every item through the policy (purpose
+    work_group), one disclosure entry per client item, committed before anything is shown."""
+    meeting = meeting_for(db, viewer, meeting_id)
+    if view == "minutes" and meeting.status not in (
+        MeetingStatus.held,
+        MeetingStatus.minutes_approved,
+    ):
+        raise WorkGroupError("the minutes exist once the meeting is held")
+    items = items_on(db, meeting_id)
+    shown = disclose_items(db, viewer, item_requests(db, items), PURPOSE, actor, view=view)
+    by_key = {s.key: s for s in shown}
+    return AgendaView(
+        meeting=meeting,
+        items=[AgendaEntryView(i, by_key[str(i.id)]) for i in items if str(i.id) in by_key],
+        version=viewer_version(meeting, items, [s.shape for s in shown]),
+    )
+
+
+def print_agenda(db: Session, viewer: Viewer, meeting_id: int, actor: Actor) -> AgendaView:
+    """The member's printable agenda: disclosed like the page (view "print") and its printing
+    logged as a security event naming the item entries and whether the notice is on it."""
+    agenda = agenda_for(db, viewer, meeting_id, actor, view="print")
+    with rollback_on_error(db):
+        security_event(
+            db,
+            actor,
+            SecurityEventTag.agenda_printed,
+            {
+                "meeting_id": meeting_id,
+                "log_seqs": agenda.log_seqs,
+                "items": len(agenda.items),
+                "part2_notice": agenda.part2,
+            },
+        )
+        db.commit()
+    return agenda
+
+
+def member_names(db: Session, user_ids: Sequence[int]) -> dict[int, str]:
+    rows = db.exec(select(User.id, User.display_name).where(col(User.id).in_(list(user_ids))))
+    return {ident(uid): name for uid, name in rows}

@@ -1,0 +1,270 @@
+"""Meetings and their series: creating them (with invitees and carried-over action items),
+the next meeting of a series, and the meeting's course: published, held, minutes approved."""
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, time, timedelta
+
+from sqlmodel import Session, col, select
+
+from hub.accounts.models import User
+from hub.accounts.sessions import Viewer
+from hub.audit.log import Actor
+from hub.db import rollback_on_error, utcnow
+from hub.notifications.services import notify
+from hub.referrals.rules import SiteRules, current_rules
+from hub.referrals.services import ident
+from hub.vocabulary import (
+    MeetingStatus,
+    NotificationKind,
+    Role,
+    SecurityEventTag,
+    UserStatus,
+)
+from hub.workgroup.access import carry_over, invitee_ids, meeting_for, open_draft, touch
+from hub.workgroup.models import (
+    MeetingInvitee,
+    MeetingSeries,
+    WorkGroupMeeting,
+)
+from hub.workgroup.rules import WorkGroupError, checked_text, require_coordinator, security_event
+
+
+@dataclass(frozen=True)
+class MeetingForm:
+    title: str
+    starts_at: datetime  # aware
+    place: str | None
+    call_link: str | None
+    invitee_ids: Sequence[int]
+
+
+# How far ahead a meeting may be set: a date further out is a slip of the keyboard (9999).
+MEETING_HORIZON = timedelta(days=731)
+
+
+def _check_form(db: Session, form: MeetingForm, now: datetime) -> list[int]:
+    checked_text(form.title, "title", 200)
+    if form.starts_at.tzinfo is None:
+        raise WorkGroupError("the start time needs a time zone")
+    if form.starts_at < now:
+        raise WorkGroupError("a meeting cannot start in the past: give a time still to come")
+    if form.starts_at > now + MEETING_HORIZON:
+        raise WorkGroupError("a meeting can be set at most two years ahead")
+    if not ((form.place or "").strip() or (form.call_link or "").strip()):
+        raise WorkGroupError("give a place or a call link")
+    if form.call_link and not form.call_link.strip().startswith("https://"):
+        raise WorkGroupError("a call link starts with https://")
+    ids = sorted(set(form.invitee_ids))
+    found = set(
+        db.exec(
+            select(User.id).where(col(User.id).in_(ids), User.status == UserStatus.active)
+        ).all()
+    )
+    if not ids or found != set(ids):
+        raise WorkGroupError("invite active users (of any agency)")
+    admins = db.exec(select(User.id).where(col(User.id).in_(ids), User.role == Role.admin)).all()
+    if admins:
+        raise WorkGroupError("an administrator sees no client data and cannot be invited")
+    return ids
+
+
+def _new_meeting(
+    db: Session,
+    coordinator: Viewer,
+    form: MeetingForm,
+    invitees: list[int],
+    actor: Actor,
+    series: MeetingSeries | None = None,
+) -> WorkGroupMeeting:
+    meeting = WorkGroupMeeting(
+        title=form.title.strip(),
+        starts_at=form.starts_at.astimezone(UTC).replace(second=0, microsecond=0),
+        place=(form.place or "").strip() or None,
+        call_link=(form.call_link or "").strip() or None,
+        created_by_id=coordinator.user_id,
+        series_id=series.id if series else None,
+        series=_series_label(series) if series else None,
+    )
+    db.add(meeting)
+    db.flush()
+    for user_id in sorted({*invitees, coordinator.user_id}):
+        db.add(MeetingInvitee(meeting_id=ident(meeting.id), user_id=user_id))
+    db.flush()
+    carry_over(db, meeting, coordinator.user_id)
+    security_event(
+        db,
+        actor,
+        SecurityEventTag.meeting_created,
+        {"meeting_id": meeting.id, "series_id": meeting.series_id, "invitees": len(invitees)},
+    )
+    return meeting
+
+
+def _series_label(series: MeetingSeries) -> str:
+    weeks, days = divmod(series.interval_days, 7)
+    if days == 0 and weeks == 1:
+        return "every week"
+    if days == 0 and weeks == 2:
+        return "every other week"
+    return f"every {series.interval_days} days"
+
+
+def create_meeting(
+    db: Session,
+    coordinator: Viewer,
+    form: MeetingForm,
+    actor: Actor,
+    *,
+    now: datetime | None = None,
+) -> WorkGroupMeeting:
+    """A one-off meeting in draft, with its invitees (the coordinator always among them) and
+    any open action items carried onto its agenda. It starts between now and two years ahead.
+    Commits."""
+    require_coordinator(coordinator)
+    with rollback_on_error(db):
+        invitees = _check_form(db, form, now or utcnow())
+        meeting = _new_meeting(db, coordinator, form, invitees, actor)
+        db.commit()
+    return meeting
+
+
+def create_series(
+    db: Session,
+    coordinator: Viewer,
+    form: MeetingForm,
+    interval_days: int,
+    actor: Actor,
+    *,
+    now: datetime | None = None,
+) -> WorkGroupMeeting:
+    """A recurring series (e.g. every 14 days) and its first meeting, which starts between now
+    and two years ahead. Commits."""
+    require_coordinator(coordinator)
+    if not 1 <= interval_days <= 56:
+        raise WorkGroupError("a series meets every 1 to 56 days")
+    with rollback_on_error(db):
+        invitees = _check_form(db, form, now or utcnow())
+        series = MeetingSeries(
+            title=form.title.strip(),
+            interval_days=interval_days,
+            place=(form.place or "").strip() or None,
+            call_link=(form.call_link or "").strip() or None,
+            created_by_id=coordinator.user_id,
+        )
+        db.add(series)
+        db.flush()
+        meeting = _new_meeting(db, coordinator, form, invitees, actor, series)
+        db.commit()
+    return meeting
+
+
+def next_in_series(
+    db: Session,
+    coordinator: Viewer,
+    series_id: int,
+    actor: Actor,
+    *,
+    rules: SiteRules | None = None,
+) -> WorkGroupMeeting:
+    """The series' next meeting: the latest one plus the interval, at the same local time (the
+    site's time zone, so a daylight-saving change does not move it), same invitees. Commits."""
+    require_coordinator(coordinator)
+    rules = rules or current_rules(db)
+    series = db.get(MeetingSeries, series_id)
+    if series is None or series.ended_at is not None:
+        raise WorkGroupError("no such series")
+    last = db.exec(
+        select(WorkGroupMeeting)
+        .where(WorkGroupMeeting.series_id == series_id)
+        .order_by(col(WorkGroupMeeting.starts_at).desc())
+    ).first()
+    if last is None:
+        raise WorkGroupError("the series has no meeting to follow")
+    local = last.starts_at.astimezone(rules.tz)
+    day = local.date() + timedelta(days=series.interval_days)
+    starts_at = datetime.combine(day, time(local.hour, local.minute), rules.tz)
+    invitees = list(
+        db.exec(select(MeetingInvitee.user_id).where(MeetingInvitee.meeting_id == last.id)).all()
+    )
+    form = MeetingForm(series.title, starts_at, series.place, series.call_link, invitees)
+    with rollback_on_error(db):
+        meeting = _new_meeting(db, coordinator, form, invitees, actor, series)
+        db.commit()
+    return meeting
+
+
+def series_list(db: Session) -> list[MeetingSeries]:
+    return list(
+        db.exec(
+            select(MeetingSeries)
+            .where(col(MeetingSeries.ended_at).is_(None))
+            .order_by(col(MeetingSeries.id))
+        )
+    )
+
+
+def publish(db: Session, coordinator: Viewer, meeting_id: int, actor: Actor) -> int:
+    """Publishes a draft agenda and notifies every invited member (a fixed text and a link by
+    id: no personal data). Returns how many were notified. Commits."""
+    meeting = open_draft(db, coordinator, meeting_id)
+    if meeting.status != MeetingStatus.draft:
+        raise WorkGroupError("the agenda is already published")
+    with rollback_on_error(db):
+        carry_over(db, meeting, coordinator.user_id)
+        meeting.status = MeetingStatus.published
+        meeting.published_at = utcnow()
+        touch(db, meeting)
+        members = [u for u in invitee_ids(db, meeting_id) if u != coordinator.user_id]
+        notified = notify(
+            db,
+            members,
+            NotificationKind.agenda_published,
+            f"/work-group/meetings/{meeting_id}",
+            f"agenda_published:meeting:{meeting_id}",
+        )
+        security_event(
+            db,
+            actor,
+            SecurityEventTag.agenda_published,
+            {"meeting_id": meeting_id, "notified": notified},
+        )
+        db.commit()
+    return notified
+
+
+def mark_held(db: Session, coordinator: Viewer, meeting_id: int, actor: Actor) -> None:
+    """The meeting took place: the agenda closes, the minutes can be reviewed. Commits."""
+    require_coordinator(coordinator)
+    meeting = meeting_for(db, coordinator, meeting_id)
+    if meeting.status != MeetingStatus.published:
+        raise WorkGroupError("only a published meeting can be marked held")
+    with rollback_on_error(db):
+        meeting.status = MeetingStatus.held
+        meeting.held_at = utcnow()
+        touch(db, meeting)
+        security_event(db, actor, SecurityEventTag.meeting_held, {"meeting_id": meeting_id})
+        db.commit()
+
+
+def approve_minutes(db: Session, coordinator: Viewer, meeting_id: int, actor: Actor) -> None:
+    """Approves the minutes; open action items go onto the agendas of later meetings not yet
+    held. Commits."""
+    require_coordinator(coordinator)
+    meeting = meeting_for(db, coordinator, meeting_id)
+    if meeting.status != MeetingStatus.held:
+        raise WorkGroupError("minutes are approved after the meeting is held")
+    with rollback_on_error(db):
+        meeting.status = MeetingStatus.minutes_approved
+        meeting.minutes_approved_at = utcnow()
+        meeting.minutes_approved_by_id = coordinator.user_id
+        touch(db, meeting)
+        for later in db.exec(
+            select(WorkGroupMeeting).where(
+                WorkGroupMeeting.starts_at > meeting.starts_at,
+                col(WorkGroupMeeting.status).in_([MeetingStatus.draft, MeetingStatus.published]),
+            )
+        ):
+            carry_over(db, later, coordinator.user_id)
+        security_event(db, actor, SecurityEventTag.minutes_approved, {"meeting_id": meeting_id})
+        db.commit()
