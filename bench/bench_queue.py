@@ -15,10 +15,8 @@ Target (issue 15): median at most 40 ms at 100 times the demo.
 
 import argparse
 import os
-import statistics
 import sys
 import tempfile
-import time
 from contextlib import ExitStack
 from pathlib import Path
 
@@ -31,7 +29,7 @@ os.environ.update({k: v for k, v in generate_environment().items() if k not in o
 os.environ["HUB_CHECKPOINT_INTERVAL_SECONDS"] = "3600"  # sign no checkpoints while timing
 os.environ["HUB_COOKIE_SECURE"] = "false"
 
-from timing import timed
+from timing import build_scaled_demo, figures, timed
 
 from bench.scratch import scratch_postgres
 
@@ -49,24 +47,6 @@ CASES = (
 )
 # The counts per state decide every person with a clock: htmx asks for them apart.
 COUNTS = ("counts per state (/charging/counts)", "/charging/counts")
-
-
-def figures(samples: list[float]) -> str:
-    ordered = sorted(samples)
-    p99 = ordered[min(len(ordered) - 1, round(0.99 * (len(ordered) - 1)))]
-    return f"median {statistics.median(ordered) * 1000:7.1f} ms   p99 {p99 * 1000:7.1f} ms"
-
-
-def build(url: str, scale: int) -> None:
-    from hub.demo.program import DEFAULT_PERSONS
-    from hub.demo.services import rebuild_demo
-    from hub.settings import get_settings
-
-    os.environ["HUB_DATABASE_URL"] = url
-    get_settings.cache_clear()
-    started = time.perf_counter()
-    rebuild_demo(url, 2011, DEFAULT_PERSONS, scale=scale)
-    print(f"built the demo at scale {scale} in {time.perf_counter() - started:.0f} s", flush=True)
 
 
 def busiest_office(db):  # type: ignore[no-untyped-def]
@@ -173,7 +153,7 @@ def main() -> None:
         else:
             directory = stack.enter_context(tempfile.TemporaryDirectory())
             url = f"sqlite:///{Path(directory) / 'queue.db'}"
-        build(url, args.scale)
+        build_scaled_demo(url, args.scale)
         print(f"scale {args.scale} ({'PostgreSQL' if args.postgres else 'SQLite'})")
         run(url, args.repeat, scratch=True)
 

@@ -52,7 +52,13 @@ from hub.person_merges.models import PersonMerge
 from hub.plans.models import PlanStep
 from hub.priors.models import PriorMatter, Warrant
 from hub.privacy.models import ReviewFlag
-from hub.referrals.models import CaseloadRequest, IntakeAssessment, Referral, SocialContactEntry
+from hub.referrals.models import (
+    CaseloadRequest,
+    IntakeAssessment,
+    Referral,
+    ReferralCorrection,
+    SocialContactEntry,
+)
 from hub.research.models import ResearchProtocol
 from hub.services_ledger.models import ServiceRecord
 from hub.site import SiteSetting
@@ -128,6 +134,7 @@ __all__ = [
     "RecordChange",
     "RecoveryCode",
     "Referral",
+    "ReferralCorrection",
     "ResearchProtocol",
     "ReviewFlag",
     "ServiceRecord",

@@ -310,6 +310,10 @@ class SecurityEventTag(StrEnum):
     policy_released = "admin:policy:released"
     referral_created = "referral:referral:created"
     exclusion_overridden = "referral:eligibility:overridden"
+    # A sergeant other than the referring officer approves an override (a second person).
+    override_approved = "referral:eligibility:override_approved"
+    referral_corrected = "referral:referral:corrected"
+    referral_withdrawn = "referral:referral:withdrawn"
     social_contact_listed = "referral:social_contact:listed"
     screening_recorded = "referral:intake:screening_recorded"
     intake_recorded = "referral:intake:assessment_recorded"
@@ -587,6 +591,19 @@ class NotificationKind(StrEnum):
     arrest_to_reconcile = "arrest_to_reconcile"  # to case management: no participant matched
     court_date_near = "court_date_near"  # to the matter's office and the client's defender
     bridge_displacement = "bridge_displacement"  # to the program office's coordinators
+    referral_withdrawn = "referral_withdrawn"  # to the case management agency and the office
+    referral_corrected = "referral_corrected"  # to the case management agency it now names
+
+
+class ReferralCorrectionReason(StrEnum):
+    """Why an officer corrects or withdraws a referral made in error: codes for the log (free
+    text may name people, so it stays on the referral)."""
+
+    wrong_person = "wrong_person"
+    not_eligible = "not_eligible"
+    duplicate = "duplicate"
+    wrong_agency = "wrong_agency"
+    entered_in_error = "entered_in_error"
 
 
 class AgendaItemKind(StrEnum):
@@ -867,3 +884,31 @@ class MergeStatus(StrEnum):
     pending = "pending"
     merged = "merged"
     refused = "refused"
+
+
+# HUD HMIS FY2024 data standards, 3.04 RaceAndEthnicity and 3.06 Gender: the response
+# codes' labels, for pages (exports keep the codes).
+HMIS_RACE_ETHNICITY_LABELS: dict[int, str] = {
+    1: "American Indian, Alaska Native, or Indigenous",
+    2: "Asian or Asian American",
+    3: "Black, African American, or African",
+    4: "Native Hawaiian or Pacific Islander",
+    5: "White",
+    6: "Hispanic/Latina/e/o",
+    7: "Middle Eastern or North African",
+    8: "Client doesn't know",
+    9: "Client prefers not to answer",
+    99: "Data not collected",
+}
+HMIS_GENDER_LABELS: dict[int, str] = {
+    0: "Woman (girl, if child)",
+    1: "Man (boy, if child)",
+    2: "Culturally specific identity",
+    3: "Transgender",
+    4: "Non-binary",
+    5: "Questioning",
+    6: "Different identity",
+    8: "Client doesn't know",
+    9: "Client prefers not to answer",
+    99: "Data not collected",
+}

@@ -284,6 +284,10 @@ def test_consent_recipients_are_grouped_agencies_kinds_people(db, program, sign_
     assert set(groups["Kinds of agency"]) == {f"kind:{k.value}" for k in AgencyKind}
     assert f"user:{program.prosecutor.id}" in groups["People"]
     assert all(v.startswith("user:") for v in groups["People"])
+    # Searchable: a field that filters the list (static/filter-select.js), loaded on the page.
+    page = me.client.get(f"/clients/{pid}/consents/new").text
+    assert 'type="search"' in page and 'data-filter-select="consent-recipient"' in page
+    assert '<script src="/static/filter-select.js" defer></script>' in page
     # A refused consent keeps the recipient chosen, inside its group.
     chosen = f"user:{program.prosecutor.id}"
     refused = me.post(

@@ -15,6 +15,7 @@ from hub.notifications.services import (
     mark_read,
     notification_lines,
     notifications_for,
+    notify,
     sweep_deadlines,
     unread_count,
 )
@@ -224,3 +225,33 @@ def test_mark_all_read_with_htmx_swaps_the_list(world, sign_in):
     assert 'id="notifications"' in fragment.text and "(34 times)" in fragment.text
     assert "Mark all read" not in fragment.text
     assert _unread(world.db, officer) == 0
+
+
+def test_notifications_name_the_record_they_are_about_and_no_person(world, sign_in, db):
+    """Issue 17, item 4: a line says which referral it is about; the person is named only on
+    the page it opens, through the policy layer (a notification holds no personal data)."""
+    referral, _ = world.arrest()
+    person = world.db.get(Person, referral.person_id)
+    link = f"/referrals/{referral.id}"
+    notify(db, [world.users["officer"].id], NotificationKind.decision_on_referral, link, "k")
+    db.commit()
+    page = sign_in(user=world.users["officer"]).client.get("/notifications").text
+    assert (
+        f"{TEXTS[NotificationKind.decision_on_referral]}: <strong>Referral {referral.id}</strong>"
+        in page
+    )
+    assert person.last_name not in page and person.first_name not in page
+
+
+def test_many_notifications_come_a_page_at_a_time_newest_first(world, sign_in, db):
+    officer = world.users["officer"]
+    for i in range(1, 56):
+        notify(db, [officer.id], NotificationKind.decision_on_referral, f"/referrals/{i}", f"d{i}")
+    db.commit()
+    user = sign_in(user=officer)
+    first = user.client.get("/notifications").text
+    assert "Rows 1\u201350 of 55." in first and 'href="/notifications?page=2"' in first
+    second = user.client.get("/notifications?page=2").text
+    assert second.count('<li class="unread">') == 5
+    # Mark all read still marks every page's notes.
+    assert "Mark all read" in second

@@ -12,7 +12,7 @@ from sqlmodel import col, select
 from hub.audit.models import LogEntry
 from hub.privacy.flags import compute_flags
 from hub.privacy.models import ReviewFlag
-from hub.vocabulary import Role, SecurityEventTag
+from hub.vocabulary import DisclosureTag, Role, SecurityEventTag
 from tests.privacy_support import actor, record_read, search_read
 from tests.signing_in import logged
 
@@ -202,6 +202,31 @@ def test_the_accounting_page_is_printable_and_shows_the_checkpoint(db, officer, 
     assert bad.status_code == 422
 
 
+def test_the_accounting_letter_tells_the_client_in_plain_words(db, officer, data):
+    """Issue 17, item 7: a letter the privacy officer can hand over, with the integrity check
+    said plainly; the log's codes stay in the table version."""
+    form = officer.client.get(f"/privacy/clients/{data['person'].id}/accounting").text
+    assert 'name="form" value="letter" checked' in form
+    letter = officer.post(
+        f"/privacy/clients/{data['person'].id}/accounting",
+        data={"summarise": "1", "form": "letter"},
+    )
+    assert letter.status_code == 200
+    text = letter.text
+    assert "print.css" in text and "Who has seen information about you" in text
+    # One summarised line: who, what and why in words, how often.
+    said = re.findall(r"<li>On [0-9-]+(.*?)</li>", text)
+    assert len(said) == 2 and "and 2 more times until" in said[0]
+    assert "<strong>Casey Manager, case manager at " in said[0]
+    assert "saw whether you take part in the program and your name and date of birth" in said[0]
+    assert "to work with you as your case manager" in said[0]
+    assert "The check passed: the log is intact." in text
+    for code in ("case_management", "engagement,", "relationship:", "role,"):
+        assert code not in text, code
+    assert "Zebulon" not in text  # the client's name is written in by hand
+    assert len(logged(db, SecurityEventTag.accounting_generated)) == 1
+
+
 def test_console_and_home_page_link_to_it(officer):
     home = officer.client.get("/")
     assert 'href="/privacy"' in home.text
@@ -233,3 +258,52 @@ def logged_disclosures(db):
 def test_other_users_cannot_see_the_console_link(sign_in):
     cm = sign_in(Role.case_manager)
     assert 'href="/privacy"' not in cm.client.get("/").text
+
+
+def test_the_client_picker_finds_by_record_number_or_name_within_the_policy(db, officer, data):
+    """Issue 17, item 7: break-glass, court orders and accountings start from a picker, not a
+    typed number; it names a client only as the policy lets a privacy officer see them."""
+    from hub.disclosure.services import open_break_glass
+    from tests.fixtures.referrals import actor_of, viewer_of
+
+    person = data["person"]
+    for path, field in (("/privacy/break-glass", "glass-person"), ("/privacy/court-orders", "")):
+        page = officer.client.get(path).text
+        assert 'action="/privacy/pick"' in page and (field in page)
+    assert 'name="picked_for" value="accounting"' in officer.client.get("/privacy").text
+
+    def picker_entries():
+        found = db.exec(
+            select(LogEntry)
+            .where(LogEntry.tag == DisclosureTag.client_list_read.value)
+            .order_by(col(LogEntry.seq))
+        ).all()
+        db.commit()
+        return found
+
+    before = len(picker_entries())
+    by_number = officer.post(
+        "/privacy/pick",
+        data={"query": str(person.id), "picked_for": "break_glass"},
+        headers={"HX-Request": "true"},
+    )
+    assert by_number.status_code == 200 and "<html" not in by_number.text
+    assert f"Client record {person.id}" in by_number.text and "name withheld" in by_number.text
+    assert f'data-pick="{person.id}" data-pick-into="glass-person"' in by_number.text
+    assert "Zebulon" not in by_number.text
+    # The answer is the policy layer's, logged under oversight.
+    entries = picker_entries()
+    assert len(entries) == before + 1 and entries[-1].purpose == "oversight"
+    by_name = officer.post(
+        "/privacy/pick", data={"query": "Quarrington", "picked_for": "accounting"}
+    )
+    assert by_name.status_code == 200 and "No client found whose name you may see" in by_name.text
+    assert officer.post("/privacy/pick", data={"query": " "}).status_code == 422
+    # Under an open break-glass the name finds the client, with the way to their accounting.
+    viewer = viewer_of(db, officer.user)
+    open_break_glass(
+        db, viewer, person.id, "Client complaint about who read the record.", actor_of(viewer)
+    )
+    found = officer.post("/privacy/pick", data={"query": "Quarrington", "picked_for": "accounting"})
+    assert f"Client record {person.id}: Zebulon Quarrington" in found.text
+    assert f'href="/privacy/clients/{person.id}/accounting"' in found.text

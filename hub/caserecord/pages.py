@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from hub.accounts.names import Names
 from hub.clients.pages import SectionView
 from hub.db import utcnow
 from hub.disclosure.history import ChangeEntry, ContactLogEntry
@@ -131,3 +132,4 @@ class HistoryPage(Page):
     fields: list[FieldView] = field(default_factory=list)
     errors: dict[str, str] = field(default_factory=dict)
     standalone: bool = False
+    staff: Names = field(default_factory=Names)  # who changed or recorded what, by name

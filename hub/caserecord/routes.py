@@ -12,6 +12,7 @@ from fastapi import APIRouter, Depends, Form, HTTPException, Request, status
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlmodel import Session
 
+from hub.accounts.names import names_for
 from hub.accounts.sessions import Viewer
 from hub.caserecord.contacts import log_contact
 from hub.caserecord.forms import FormErrors
@@ -189,6 +190,12 @@ def _history_page(
         fields=field_views(CONTACT_FIELDS, values or default, errors or {}),
         errors=dict(errors or {}),
         standalone=is_htmx(request),
+        staff=names_for(
+            db,
+            [c.changed_by_id for c in history.changes]
+            + [c.recorded_by_id for c in history.contacts],
+            [],
+        ),
     )
 
 

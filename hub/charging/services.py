@@ -270,7 +270,12 @@ def queue_keys(
             Referral.intake_done_at,
         )
         .join(Referral, col(Referral.id) == ChargingMatter.referral_id, isouter=True)
-        .where(ChargingMatter.prosecuting_agency_id == prosecutor.agency_id, ~_decided())
+        .where(
+            ChargingMatter.prosecuting_agency_id == prosecutor.agency_id,
+            ~_decided(),
+            # A referral its officer withdrew as made in error leaves the queue with it.
+            col(Referral.withdrawn_at).is_(None),
+        )
         .order_by(col(ChargingMatter.arrested_at), col(ChargingMatter.id))
     ).all()
     return [

@@ -5,6 +5,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
+from hub.accounts.names import Names
 from hub.consents.models import Consent
 from hub.consents.services import RecipientGroup, is_active, missing_elements
 from hub.disclosure.record import (
@@ -115,6 +116,9 @@ class RecordPage(Page):
     note_category: str = ""
     # A fragment returned alone carries its own notice; inside the page the page's one does.
     standalone: bool = False
+    # Officers, case managers and offices named in the sections, by name (not client data).
+    staff: Names = field(default_factory=Names)
+    codes: dict[str, str] = field(default_factory=dict)  # the site's codes by their labels
 
 
 @dataclass(frozen=True)

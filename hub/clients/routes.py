@@ -11,6 +11,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import AfterValidator
 from sqlmodel import Session
 
+from hub.accounts.names import staff_directory
 from hub.accounts.sessions import Viewer
 from hub.clients.pages import (
     ConsentFormPage,
@@ -43,6 +44,7 @@ from hub.db import record_number, utcnow
 from hub.disclosure.policy import PersonNotFound
 from hub.disclosure.record import DisclosedRecord, SearchError, SearchQuery, disclose_search
 from hub.permissions import allowed
+from hub.referrals.rules import current_rules
 from hub.vocabulary import Action, Category, ConsentKind, Purpose
 from hub.web.dependencies import DB, log_actor
 from hub.web.templating import is_htmx, render
@@ -124,6 +126,8 @@ def _record_page(db: Session, viewer: Viewer, record: DisclosedRecord, **extra: 
         notice=record.notice,
         note_categories=note_categories(db, viewer, record.person_id, record.facts),
         can_manage_consents=allowed(viewer.role, Action.consents_manage),
+        staff=staff_directory(db),
+        codes=current_rules(db).code_labels,
         **extra,
     )
 
@@ -154,6 +158,8 @@ def record_section(
         notes=record.notes,
         notice=record.notice,
         standalone=True,
+        staff=staff_directory(db),
+        codes=current_rules(db).code_labels,
     )
     return render(request, "clients/_section_alone.html", page)
 

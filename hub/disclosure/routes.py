@@ -10,6 +10,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import AfterValidator
 from sqlmodel import Session
 
+from hub.accounts.names import staff_directory
 from hub.accounts.sessions import Viewer
 from hub.clients.pages import (
     AwaitingOrder,
@@ -26,6 +27,7 @@ from hub.db import record_number, utcnow
 from hub.disclosure import services
 from hub.disclosure.services import CourtOrderForm, PrivacyActionError
 from hub.documents.files import FileRefused, read_limited
+from hub.referrals.rules import current_rules
 from hub.settings import get_settings
 from hub.vocabulary import Action, Category, Purpose
 from hub.web.dependencies import DB, log_actor, require
@@ -103,6 +105,8 @@ def _glass_record(db: Session, viewer: Viewer, person_id: int, request: Request)
         sections=[SectionView.of(record, c) for c in Category],
         notes=record.notes,
         notice=record.notice,
+        staff=staff_directory(db),
+        codes=current_rules(db).code_labels,
     )
 
 

@@ -5,7 +5,7 @@ from collections.abc import Callable, Sequence
 
 from hub.equity.population import MULTIRACIAL, UNKNOWN
 from hub.equity.suppression import Atom, TableSpec
-from hub.vocabulary import ProgramStatus, ReferralKind
+from hub.vocabulary import HMIS_GENDER_LABELS, ProgramStatus, ReferralKind
 
 SUPPRESS_BELOW = 11  # issue 16: every count under 11 is suppressed
 REFERENCE_GROUP = "5"  # White, the DMC reference group
@@ -22,18 +22,8 @@ RACE_LABELS = {
     MULTIRACIAL: "Two or more (multiracial)",
     UNKNOWN: "Unknown, not answered or not collected",
 }
-GENDER_LABELS = {
-    0: "Woman (girl, if child)",
-    1: "Man (boy, if child)",
-    2: "Culturally specific identity",
-    3: "Different identity",
-    4: "Non-binary",
-    5: "Transgender",
-    6: "Questioning",
-    8: "Client doesn't know",
-    9: "Client prefers not to answer",
-    99: "Data not collected",
-}
+# The HMIS 3.06 labels (hub.vocabulary): 3 is transgender, 5 questioning, 6 a different identity.
+GENDER_LABELS = HMIS_GENDER_LABELS
 OUTCOME_LABELS = {
     "file": "filed",
     "decline": "declined",

@@ -7,18 +7,23 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request, status
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from sqlmodel import Session
 
 from hub.accounts.sessions import Viewer
 from hub.notifications.services import (
     NotificationError,
     NotificationLine,
+    Subject,
     mark_all_read,
     mark_read,
+    notification_line_count,
     notification_lines,
+    subjects,
     unread_count,
 )
 from hub.vocabulary import Action
 from hub.web.dependencies import DB, refused_as_not_found, require
+from hub.web.paging import PageNumber, Paging
 from hub.web.params import RecordNumber
 from hub.web.templating import Page, is_htmx, render
 
@@ -38,6 +43,10 @@ class BadgeFragment(Page):
 class NotificationsPage(Page):
     lines: list[NotificationLine] = field(default_factory=list)
     unread: int = 0
+    # By link: which record each line is about ("Referral 12"). The list names no person: a
+    # notification carries no personal data, and the page it opens discloses (and logs).
+    subjects: dict[str, Subject] = field(default_factory=dict)
+    paging: Paging | None = None
 
 
 @router.get("/notifications/badge", response_class=HTMLResponse)
@@ -48,20 +57,25 @@ def badge(request: Request, db: DB, viewer: Reader) -> Response:
     return render(request, "notifications/_notification_badge.html", page)
 
 
-def _list_page(db: DB, viewer: Viewer) -> NotificationsPage:
-    lines = notification_lines(db, viewer.user_id)
+def _list_page(request: Request, db: Session, viewer: Viewer, page: int = 1) -> NotificationsPage:
+    """One page of the grouped lines, newest first, each naming the record it is about."""
+    paging = Paging(page, notification_line_count(db, viewer.user_id))
+    shown = notification_lines(db, viewer.user_id, offset=paging.offset, limit=paging.size)
+    found = subjects(line.link for line in shown)
     return NotificationsPage(
         title="Notifications",
         viewer=viewer,
         csrf_token=viewer.csrf_token,
-        lines=lines,
-        unread=sum(line.unread for line in lines),
+        lines=shown,
+        unread=unread_count(db, viewer.user_id),
+        subjects=found,
+        paging=paging,
     )
 
 
 @router.get("/notifications", response_class=HTMLResponse)
-def notifications(request: Request, db: DB, viewer: Reader) -> Response:
-    return render(request, "notifications/list.html", _list_page(db, viewer))
+def notifications(request: Request, db: DB, viewer: Reader, page: PageNumber = 1) -> Response:
+    return render(request, "notifications/list.html", _list_page(request, db, viewer, page))
 
 
 @router.post("/notifications/read-all")
@@ -70,7 +84,7 @@ def read_all(request: Request, db: DB, viewer: Reader) -> Response:
     # notification holds no personal data and reading it discloses nothing).
     mark_all_read(db, viewer.user_id)
     if is_htmx(request):
-        return render(request, "notifications/_list.html", _list_page(db, viewer))
+        return render(request, "notifications/_list.html", _list_page(request, db, viewer))
     return RedirectResponse("/notifications", status.HTTP_303_SEE_OTHER)
 
 

@@ -2,13 +2,15 @@
 behind the link discloses through the policy layer). Each event notifies a user once: the
 dedupe key makes every producer, the deadline sweep included, safe to run again."""
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import Any
 
 from sqlalchemy import ColumnElement, update
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session, col, select
+from sqlmodel import Session, col, func, select
 
 from hub.accounts.models import User
 from hub.clients.models import ClientAssignment
@@ -35,6 +37,8 @@ TEXTS: dict[NotificationKind, str] = {
     NotificationKind.arrest_to_reconcile: "An arrest report awaits reconciliation",
     NotificationKind.court_date_near: "A court date on your calendar is near",
     NotificationKind.bridge_displacement: "A bridge service was paid after the client's turn came",
+    NotificationKind.referral_withdrawn: "An officer withdrew a referral made in error",
+    NotificationKind.referral_corrected: "An officer corrected a referral to your agency",
 }
 
 CASE_MANAGEMENT_ROLES = frozenset({Role.case_manager, Role.case_manager_supervisor})
@@ -140,29 +144,84 @@ class NotificationLine:
     unread: int
 
 
-def notification_lines(db: Session, user_id: int) -> list[NotificationLine]:
-    """A user's notifications as the list shows them: grouped, newest first."""
-    groups: dict[tuple[NotificationKind, str | None], list[Notification]] = {}
-    for note in notifications_for(db, user_id):
-        groups.setdefault((note.kind, note.link), []).append(note)
-    # Each group keeps the newest-first order, so its first note is the newest; dicts keep
-    # insertion order, so the groups are newest first too.
+def _lines_of(user_id: int) -> Any:
+    """One row per line (kind and link) of a user's notifications, in SQL."""
+    return (
+        select(  # type: ignore[call-overload]  # sqlmodel types select() up to 4 columns
+            Notification.kind,
+            Notification.link,
+            func.max(Notification.created_at).label("newest_at"),
+            func.max(Notification.id).label("newest_id"),
+            func.count().label("count"),
+            func.count(col(Notification.id)).filter(col(Notification.read_at).is_(None)),
+        )
+        .where(Notification.user_id == user_id)
+        .group_by(col(Notification.kind), col(Notification.link))
+    )
+
+
+def notification_line_count(db: Session, user_id: int) -> int:
+    """How many lines notification_lines lists in all."""
+    return db.exec(select(func.count()).select_from(_lines_of(user_id).subquery())).one()
+
+
+def notification_lines(
+    db: Session, user_id: int, *, offset: int = 0, limit: int | None = None
+) -> list[NotificationLine]:
+    """A user's notifications as the list shows them: identical ones (same kind, same link)
+    as one line, newest first; `limit` of them from `offset`, grouped and cut by the database
+    (an officer's notes run to thousands at scale)."""
+    query = _lines_of(user_id).order_by(
+        func.max(Notification.created_at).desc(), func.max(Notification.id).desc()
+    )
+    rows = db.exec(query.offset(offset).limit(limit)).all()
     return [
         NotificationLine(
-            id=notes[0].id or 0,
-            kind=notes[0].kind,
-            text=notes[0].text,
-            link=notes[0].link,
-            newest_at=notes[0].created_at,
-            count=len(notes),
-            unread=sum(1 for n in notes if n.read_at is None),
+            id=newest_id,
+            kind=NotificationKind(kind),
+            text=TEXTS[NotificationKind(kind)],
+            link=link,
+            newest_at=newest_at,
+            count=count,
+            unread=unread,
         )
-        for notes in groups.values()
+        for kind, link, newest_at, newest_id, count, unread in rows
     ]
 
 
+@dataclass(frozen=True)
+class Subject:
+    """What a notification is about, from its link: the record by kind and number ("Referral
+    12"). No person: the list shows no personal data; the linked page discloses, and logs."""
+
+    label: str
+
+
+_SUBJECT_LINKS = re.compile(
+    r"^/(referrals|charging/matters|clients|flags|work-group/meetings)/(\d+)$"
+)
+_SUBJECT_WORDS = {
+    "referrals": "Referral",
+    "charging/matters": "Arrest",
+    "clients": "Client record",
+    "flags": "Flag",
+    "work-group/meetings": "Work group meeting",
+}
+
+
+def subjects(links: Iterable[str | None]) -> dict[str, Subject]:
+    """The record each link names, if it names one."""
+    return {
+        link: Subject(f"{_SUBJECT_WORDS[m.group(1)]} {m.group(2)}")
+        for link in links
+        if link and (m := _SUBJECT_LINKS.match(link))
+    }
+
+
 def unread_count(db: Session, user_id: int) -> int:
-    return len(notifications_for(db, user_id, unread_only=True))
+    """The badge's number, counted by the database (it is polled every minute)."""
+    query = select(func.count()).select_from(Notification).where(*_unread_of(user_id))
+    return db.exec(query).one()
 
 
 def _unread_of(user_id: int) -> tuple[ColumnElement[bool], ...]:

@@ -161,15 +161,32 @@ def _by_user_day(rows: Iterable[_Row], zone: tzinfo) -> dict[tuple[int | None, d
 
 
 def _clients(rows: Iterable[_Row]) -> str:
+    """ "client record 3", "2 clients (records 3 and 9)", or "": in a privacy officer's words;
+    record numbers, since the console names clients only under break-glass."""
     ids = sorted({r.person_id for r in rows if r.person_id is not None})
-    shown = ", ".join(f"#{i}" for i in ids[:10])
-    return shown + (f" and {len(ids) - 10} more" if len(ids) > 10 else "")
+    if not ids:
+        return ""
+    if len(ids) == 1:
+        return f"client record {ids[0]}"
+    shown = [str(i) for i in ids[:10]]
+    more = f" and {len(ids) - 10} more" if len(ids) > 10 else ""
+    listed = ", ".join(shown[:-1]) + f" and {shown[-1]}" if not more else ", ".join(shown) + more
+    return f"{len(ids)} clients (records {listed})"
+
+
+def _in_words(tag: str) -> str:
+    """A log tag as a privacy officer reads it: "authz:access:denied" is "access denied"."""
+    return " ".join(tag.split(":")[1:]).replace("_", " ")
+
+
+def _times(count: int, noun: str) -> str:
+    return f"1 {noun}" if count == 1 else f"{count} {noun}s"
 
 
 def _of_clients(rows: Iterable[_Row]) -> str:
-    """ ", of client(s) #3, #9" or nothing: a sign-in or a search names no client."""
+    """ ", of client record 3" or nothing: a sign-in or a search names no client."""
     named = _clients(rows)
-    return f", of client(s) {named}" if named else ""
+    return f", of {named}" if named else ""
 
 
 # --- the rules ----------------------------------------------------------------------------------
@@ -190,7 +207,7 @@ def _break_glass(rows: list[_Row]) -> list[Finding]:
         Finding(
             FlagRule.break_glass,
             f"break_glass:{glass_id}",
-            f"{len(reads)} read(s) under break-glass {glass_id}.",
+            f"{_times(len(reads), 'read')} under break-glass {glass_id}.",
             _capped(reads),
             restates_reason=False,
         )
@@ -204,8 +221,8 @@ def _break_glass(rows: list[_Row]) -> list[Finding]:
             Finding(
                 FlagRule.break_glass,
                 f"break_glass:{glass_id}",
-                f"Break-glass {glass_id} opened on client #{row.person_id}"
-                f" ({len(reads)} read(s) under it). Reason given: {reason}",
+                f"Break-glass {glass_id} opened on client record {row.person_id}"
+                f" ({_times(len(reads), 'read')} under it). Reason given: {reason}",
                 _capped([row.seq, *reads]),
                 row.actor_user_id,
                 row.person_id,
@@ -235,7 +252,7 @@ def _outside_relationship(rows: list[_Row], zone: tzinfo) -> list[Finding]:
             Finding(
                 FlagRule.outside_relationship,
                 f"outside_relationship:user:{user_id}:{day.isoformat()}",
-                f"{len(group)} read(s){_of_clients(group)} on the role alone: no "
+                f"{_times(len(group), 'read')}{_of_clients(group)} on the role alone: no "
                 "caseload, referral, office matter, consent or court order names the reader.",
                 _capped(r.seq for r in group),
                 user_id,
@@ -313,7 +330,7 @@ def _after_hours(rows: list[_Row], zone: tzinfo, settings: FlagSettings) -> list
         Finding(
             FlagRule.after_hours,
             f"after_hours:user:{user_id}:{day.isoformat()}",
-            f"{len(group)} read(s) outside working hours ({hours}), the first at "
+            f"{_times(len(group), 'read')} outside working hours ({hours}), the first at "
             f"{group[0].recorded_at.astimezone(zone):%H:%M}{_of_clients(group)}.",
             _capped(r.seq for r in group),
             user_id,
@@ -335,14 +352,15 @@ def _denied(rows: list[_Row], zone: tzinfo) -> list[Finding]:
     ]
     findings = []
     for (user_id, day), group in sorted(_by_user_day(refused, zone).items(), key=_group_order):
-        tags = sorted({r.tag for r in group})
+        tags = sorted({_in_words(r.tag) for r in group})
         who = "an unidentified caller" if user_id is None else "the user"
         findings.append(
             Finding(
                 FlagRule.denied,
                 f"denied:user:{user_id}:{day.isoformat()}",
-                f"{len(group)} attempt(s) by {who} withheld in full or refused ({', '.join(tags)})"
-                + (f"; client(s) {_clients(group)}" if any(r.person_id for r in group) else "")
+                f"{_times(len(group), 'attempt')} by {who} withheld in full or refused "
+                f"({', '.join(tags)})"
+                + (f"; {_clients(group)}" if any(r.person_id for r in group) else "")
                 + ".",
                 _capped(r.seq for r in group),
                 user_id,
@@ -482,7 +500,7 @@ def _second_person_key(row: _Row) -> tuple[FlagRule, str, str] | None:
         return (
             FlagRule.caseload_change,
             f"caseload_change:assignment:{number}",
-            (f"Caseload assignment {number} (moved from user(s) {d['previous_user_ids']})"),
+            f"Caseload assignment {number} (the client moved from another case manager)",
         )
     if tag.startswith("privacy:court_order:") and "id" in d:
         return FlagRule.court_order_pending, f"court_order:{d['id']}", f"Court order {d['id']}"
@@ -502,7 +520,8 @@ def _second_person(rows: list[_Row]) -> list[Finding]:
             Finding(
                 rule,
                 key,
-                f"{what} for client #{group[0].person_id}: {states[-1] if states else 'done'}.",
+                f"{what} for client record {group[0].person_id}: "
+                f"{states[-1] if states else 'done'}.",
                 _capped(r.seq for r in group),
                 group[0].actor_user_id,
                 group[0].person_id,
@@ -536,12 +555,12 @@ def _new_access(rows: list[_Row]) -> list[Finding]:
     for subject, group in groups.items():
         account = group[0].detail["account_id"]
         done = ", ".join(sorted({r.tag.rsplit(":", 1)[-1] for r in group}))
-        actors = ", ".join(sorted({f"#{r.actor_user_id}" for r in group if r.actor_user_id}))
+        actors = ", ".join(sorted({f"user {r.actor_user_id}" for r in group if r.actor_user_id}))
         findings.append(
             Finding(
                 FlagRule.new_access,
                 f"new_access:{subject}",
-                f"New access for account #{account} ({done}) by "
+                f"New access for account {account} ({done}) by "
                 f"{actors or 'the operator at the command line'}: check it was asked for and "
                 "approved by two different people (CJIS AC-2, AC-5).",
                 _capped(r.seq for r in group),

@@ -11,7 +11,7 @@ import json
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Form, HTTPException, Query, Request, status
 from fastapi.responses import HTMLResponse, RedirectResponse, Response, StreamingResponse
@@ -37,6 +37,7 @@ from hub.privacy.accounting import (
     generate_accounting,
 )
 from hub.privacy.flags import FlagError, compute_flags, list_flags, review_flag
+from hub.privacy.letter import LetterSection, letter_sections
 from hub.privacy.models import ReviewFlag
 from hub.privacy.search import (
     BASIS_KINDS,
@@ -144,6 +145,8 @@ class AccountingPage(Page):
     accounting: Accounting | None = None
     names: Names = field(default_factory=Names)
     generated_by: str = ""
+    # The letter to hand to the client: the same accounting in plain words.
+    letter: list[LetterSection] = field(default_factory=list)
 
 
 @dataclass
@@ -472,7 +475,7 @@ def client_timeline(
     page = _page(
         ClientTimelinePage,
         viewer,
-        f"Disclosures of client #{person_id}",
+        f"Disclosures of client record {person_id}",
         person_id=person_id,
         disclosures=disclosures,
         merged_with=[p for p in merge_family(db, person_id) if p != person_id],
@@ -500,7 +503,7 @@ def accounting_form(
     page = _page(
         AccountingFormPage,
         viewer,
-        f"Accounting of disclosures, client #{person_id}",
+        f"Accounting of disclosures, client record {person_id}",
         person_id=person_id,
         today=today,
         hipaa_since=hipaa_since,
@@ -518,6 +521,7 @@ def accounting(
     since: Annotated[str, Form()] = "",
     until: Annotated[str, Form()] = "",
     summarise: Annotated[str, Form()] = "",
+    form: Annotated[Literal["table", "letter"], Form()] = "table",
 ) -> HTMLResponse:
     try:
         first = date.fromisoformat(since) if since else None
@@ -537,7 +541,7 @@ def accounting(
         page = _page(
             AccountingFormPage,
             viewer,
-            f"Accounting of disclosures, client #{person_id}",
+            f"Accounting of disclosures, client record {person_id}",
             person_id=person_id,
             today=today,
             hipaa_since=hipaa_since,
@@ -554,12 +558,14 @@ def accounting(
     page = _page(
         AccountingPage,
         viewer,
-        f"Accounting of disclosures, client #{person_id}",
+        f"Accounting of disclosures, client record {person_id}",
         accounting=report,
         names=names,
         generated_by=names.user(viewer.user_id),
+        letter=letter_sections(report, names) if form == "letter" else [],
     )
-    return render(request, "privacy/accounting.html", page)
+    template = "privacy/accounting_letter.html" if form == "letter" else "privacy/accounting.html"
+    return render(request, template, page)
 
 
 # --- flags --------------------------------------------------------------------------------------

@@ -11,7 +11,7 @@ keeps it so, and `hub audit verify` fails a log where it does not).
 import json
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, fields
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from typing import Any
 
@@ -20,7 +20,7 @@ from sqlmodel import Session, col
 from sqlmodel import select as select_entities
 from sqlmodel.sql.expression import SelectOfScalar
 
-from hub.accounts.models import Agency, User
+from hub.accounts.names import Names, names_for
 from hub.audit.models import LogEntry, lists_category
 from hub.db import record_number
 from hub.referrals.rules import current_rules
@@ -293,43 +293,6 @@ def search_log(
 
 
 # --- names for the page -------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Names:
-    """Staff and agencies by id, for showing entries: staff names are not client data."""
-
-    users: Mapping[int, str] = field(default_factory=dict)
-    agencies: Mapping[int, str] = field(default_factory=dict)
-
-    def user(self, user_id: int | None) -> str:
-        if user_id is None:
-            return "—"
-        return self.users.get(user_id, f"user #{user_id}")
-
-    def agency(self, agency_id: int | None) -> str:
-        if agency_id is None:
-            return "—"
-        return self.agencies.get(agency_id, f"agency #{agency_id}")
-
-
-def names_for(
-    db: Session, user_ids: Iterable[int | None], agency_ids: Iterable[int | None]
-) -> Names:
-    users = sorted({u for u in user_ids if u is not None})
-    agencies = sorted({a for a in agency_ids if a is not None})
-    found = Names()
-    if users:
-        rows = db.execute(
-            select(col(User.id), col(User.display_name)).where(col(User.id).in_(users))
-        )
-        found = Names(users={int(i): str(n) for i, n in rows})
-    if agencies:
-        rows = db.execute(
-            select(col(Agency.id), col(Agency.name)).where(col(Agency.id).in_(agencies))
-        )
-        found = Names(users=found.users, agencies={int(i): str(n) for i, n in rows})
-    return found
 
 
 def names_of_entries(db: Session, entries: Sequence[Any]) -> Names:

@@ -1,15 +1,27 @@
 from datetime import date, datetime
 
-from sqlalchemy import Column
+from sqlalchemy import Column, Index
 from sqlmodel import Field, SQLModel
 
 from hub.db import JSONList, enum_column, utc_field, utcnow
-from hub.vocabulary import CaseloadRequestStatus, ReferralKind
+from hub.vocabulary import CaseloadRequestStatus, ReferralCorrectionReason, ReferralKind
 
 
 class Referral(SQLModel, table=True):
     """referral category: kind, date, referring officer, offenses, eligibility.
     The intake clock (screening and full intake by the deadline) lives here too."""
+
+    # The intake queue in SQL: an agency's open referrals (no intake yet) in due-date order,
+    # and its recently completed ones by completion, from one index.
+    __table_args__ = (
+        Index(
+            "ix_referral_agency_intake",
+            "case_management_agency_id",
+            "intake_done_at",
+            "withdrawn_at",
+            "intake_due_on",
+        ),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     person_id: int = Field(foreign_key="person.id", index=True)
@@ -27,6 +39,9 @@ class Referral(SQLModel, table=True):
     exclusions_matched: list[str] = Field(default_factory=list, sa_column=Column(JSONList))
     rules_version: str | None = Field(default=None, max_length=64)
     exclusion_override_reason: str | None = Field(default=None, max_length=1000)
+    # A sergeant of the agency, never the referring officer, approves the override.
+    override_approved_at: datetime | None = utc_field(default=None)
+    override_approved_by_id: int | None = Field(default=None, foreign_key="user.id")
     # Social contact: the prior documented involvement the officer points to.
     prior_involvement: str | None = Field(default=None, max_length=500)
     # Community referral: the social contact list entry it came from.
@@ -39,7 +54,29 @@ class Referral(SQLModel, table=True):
     screening_done_by_id: int | None = Field(default=None, foreign_key="user.id")
     intake_done_at: datetime | None = utc_field(default=None)
     intake_done_by_id: int | None = Field(default=None, foreign_key="user.id")
+    # Withdrawn by its officer as made in error (within a day): it leaves every queue.
+    withdrawn_at: datetime | None = utc_field(default=None)
+    withdrawn_by_id: int | None = Field(default=None, foreign_key="user.id")
     created_at: datetime = utc_field(default_factory=utcnow)
+
+
+class ReferralCorrection(SQLModel, table=True):
+    """referral category: an officer's correction or withdrawal of their own referral made in
+    error, with the reason (a code, logged) and the officer's note (free text, kept here)."""
+
+    __tablename__ = "referral_correction"
+
+    id: int | None = Field(default=None, primary_key=True)
+    referral_id: int = Field(foreign_key="referral.id", index=True)
+    corrected_by_id: int = Field(foreign_key="user.id")
+    corrected_at: datetime = utc_field(default_factory=utcnow)
+    withdrawn: bool = False
+    reason: ReferralCorrectionReason = Field(
+        sa_column=enum_column(ReferralCorrectionReason, nullable=False)
+    )
+    note: str | None = Field(default=None, max_length=1000)
+    # What changed, as {field: [before, after]}; codes and ids, never names.
+    changes: list[dict[str, object]] = Field(default_factory=list, sa_column=Column(JSONList))
 
 
 class SocialContactEntry(SQLModel, table=True):

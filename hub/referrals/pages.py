@@ -5,6 +5,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from hub.disclosure.record import DisclosedRecord, Identity, WithheldCategory
+from hub.referrals.corrections import CorrectionState
 from hub.referrals.eligibility import Screening
 from hub.referrals.forms import ArrestForm, ListEntryForm, PersonFields, SocialContactForm
 from hub.referrals.models import Referral
@@ -16,7 +17,7 @@ from hub.referrals.services import (
     OverrideItem,
     SocialContactListItem,
 )
-from hub.vocabulary import DeadlineStatus
+from hub.vocabulary import DeadlineStatus, ReferralCorrectionReason
 from hub.web.paging import Paging
 from hub.web.templating import Page
 
@@ -90,12 +91,19 @@ class ReferralFeedbackPage(Page):
     created: bool = False
     error: str | None = None
     reconciliation: str = RECONCILIATION
+    correction: CorrectionState | None = None
+    agencies: list[tuple[int, str]] = field(default_factory=list)
+    reasons: dict[ReferralCorrectionReason, str] = field(default_factory=dict)
 
 
 @dataclass
 class OverridesPage(Page):
     items: list[OverrideItem] = field(default_factory=list)
     officers: dict[int, str] = field(default_factory=dict)
+    exclusion_labels: dict[str, str] = field(default_factory=dict)
+    single: bool = False  # one override, with its approve action
+    paging: Paging | None = None
+    error: str | None = None
     # Referral ids whose referral fields (exclusions, reason) the policy disclosed.
     disclosed: frozenset[int] = frozenset()
 
@@ -112,6 +120,9 @@ class IntakeRow:
 class IntakeQueuePage(Page):
     rows: list[IntakeRow] = field(default_factory=list)
     paging: Paging | None = None
+    tab: str = "current"
+    counts: dict[str, int] = field(default_factory=dict)
+    old_miss_days: int = 14
 
 
 @dataclass

@@ -12,21 +12,7 @@ from sqlmodel import Session, col, select
 from hub.clients.models import Person
 from hub.referrals.models import Referral
 from hub.referrals.rules import SiteRules, current_rules
-from hub.vocabulary import EligibilityResult, ReferralKind
-
-# HUD HMIS FY2024 data standards, 3.04 RaceAndEthnicity.
-HMIS_RACE_ETHNICITY_LABELS = {
-    1: "American Indian, Alaska Native, or Indigenous",
-    2: "Asian or Asian American",
-    3: "Black, African American, or African",
-    4: "Native Hawaiian or Pacific Islander",
-    5: "White",
-    6: "Hispanic/Latina/e/o",
-    7: "Middle Eastern or North African",
-    8: "Client doesn't know",
-    9: "Client prefers not to answer",
-    99: "Data not collected",
-}
+from hub.vocabulary import HMIS_RACE_ETHNICITY_LABELS, EligibilityResult, ReferralKind
 
 
 @dataclass(frozen=True)

@@ -8,13 +8,12 @@ Routes are thin: services decide, hub.disclosure says who a person is (and logs 
 """
 
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Form, HTTPException, Path, Request, status
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlmodel import Session
 
-from hub.accounts.models import User
 from hub.accounts.sessions import Viewer
 from hub.audit.log import append_refusal
 from hub.charging.services import ChargingError, record_new_arrest
@@ -23,6 +22,7 @@ from hub.disclosure.policy import PersonNotFound
 from hub.disclosure.record import disclose_identities, disclose_record
 from hub.permissions import allowed
 from hub.referrals import services
+from hub.referrals.corrections import REASON_LABELS, correction_state
 from hub.referrals.eligibility import ReferralError, Screening, screen
 from hub.referrals.forms import (
     ArrestForm,
@@ -45,7 +45,6 @@ from hub.referrals.pages import (
     IntakeRow,
     ListRow,
     MyReferralsPage,
-    OverridesPage,
     ReferralFeedbackPage,
     ReferralFormPage,
     ScreeningFragment,
@@ -53,7 +52,7 @@ from hub.referrals.pages import (
 )
 from hub.referrals.rules import SiteRules, current_rules
 from hub.referrals.services import ArrestDetails, PersonRefused, PossibleDuplicate
-from hub.vocabulary import Action, Category, DisclosureTag, Purpose
+from hub.vocabulary import Action, Category, Purpose
 from hub.web.dependencies import DB, CurrentViewer, log_actor, refused_as_not_found, require
 from hub.web.paging import PageNumber, Paging
 from hub.web.params import RecordNumber
@@ -72,6 +71,11 @@ ListKeeper = Annotated[Viewer, Depends(require(Action.social_contacts_add))]
 CaseManager = Annotated[Viewer, Depends(require(Action.intake_manage))]
 CommunityReferrer = Annotated[Viewer, Depends(require(Action.community_refer))]
 CaseloadSupervisor = Annotated[Viewer, Depends(require(Action.caseload_approve))]
+
+CORRECTION_DONE = {
+    "withdrawn": "The referral is withdrawn. The agencies it went to have been told.",
+    "corrected": "The referral is corrected. The case management agency has been told.",
+}
 
 
 def _candidates(
@@ -359,39 +363,6 @@ def my_referrals(request: Request, db: DB, viewer: Officer, page: PageNumber = 1
     )
 
 
-@router.get("/referrals/overrides", response_class=HTMLResponse)
-def overrides(request: Request, db: DB, viewer: Sergeant) -> Response:
-    items = services.overrides_for_sergeant(db, viewer)
-    # The reasons are referral data of the persons referred: decided and logged, though the
-    # page names no one.
-    known = disclose_identities(
-        db,
-        viewer,
-        [i.person_id for i in items],
-        POLICE_PURPOSE,
-        log_actor(request, viewer),
-        with_categories=(Category.referral,),
-        tag=DisclosureTag.referral_overrides_read,
-        with_identity=False,
-    )
-    officers = {
-        u.id: u.display_name
-        for u in (db.get(User, uid) for uid in {i.referring_user_id for i in items})
-        if u is not None and u.id is not None
-    }
-    page = OverridesPage(
-        title="Overrides of presumptive exclusions",
-        viewer=viewer,
-        csrf_token=viewer.csrf_token,
-        items=items,
-        officers=officers,
-        disclosed=frozenset(
-            i.referral_id for i in items if known.allows(i.person_id, Category.referral)
-        ),
-    )
-    return render(request, "referrals/overrides.html", page)
-
-
 def own_referral(
     request: Request, db: Session, viewer: Viewer, referral_id: int
 ) -> services.OfficerReferralStatus:
@@ -416,8 +387,19 @@ def _feedback_page(
         csrf_token=viewer.csrf_token,
         row=row,
         rules=current_rules(db),
+        correction=correction_state(db, viewer, referral_id, utcnow()),
+        agencies=services.case_management_agencies(db),
+        reasons=REASON_LABELS,
         **extra,  # type: ignore[arg-type]
     )
+
+
+def feedback_refused(
+    request: Request, db: Session, viewer: Viewer, referral_id: int, message: str
+) -> Response:
+    """The officer's referral page again, with why their step was refused (400)."""
+    page = _feedback_page(request, db, viewer, referral_id, error=message)
+    return render(request, "referrals/feedback.html", page, status.HTTP_400_BAD_REQUEST)
 
 
 @router.get("/referrals/{referral_id}", response_class=HTMLResponse)
@@ -427,6 +409,7 @@ def referral_page(
     viewer: CurrentViewer,
     referral_id: RecordNumber,
     created: bool = False,
+    done: Literal["withdrawn", "corrected"] | None = None,
 ) -> Response:
     """The referrer's feedback view, or the case manager's intake page: notifications link
     here for both, and each role holds the action of one of the two."""
@@ -435,6 +418,8 @@ def referral_page(
         return render(request, "referrals/intake.html", page)
     if allowed(viewer.role, Action.referrals_feedback):
         feedback = _feedback_page(request, db, viewer, referral_id, created=created)
+        if done is not None:
+            feedback.messages.append(CORRECTION_DONE[done])
         return render(request, "referrals/feedback.html", feedback)
     raise HTTPException(status.HTTP_403_FORBIDDEN, "Your role does not allow this.")
 
@@ -482,13 +467,23 @@ def new_arrest(
 
 
 @router.get("/intake", response_class=HTMLResponse)
-def intake_queue(request: Request, db: DB, viewer: CaseManager, page: PageNumber = 1) -> Response:
-    """One page of the agency's intake queue; only the page's persons are disclosed."""
+def intake_queue(
+    request: Request,
+    db: DB,
+    viewer: CaseManager,
+    page: PageNumber = 1,
+    tab: Literal["current", "older"] = "current",
+) -> Response:
+    """One page of one tab of the agency's intake queue (current work, or the deadlines missed
+    long ago); only the page's persons are disclosed."""
     rules = current_rules(db)
     today = utcnow().astimezone(rules.tz).date()
-    paging = Paging(page, services.intake_queue_count(db, viewer, today))
+    counts = {
+        t: services.intake_queue_count(db, viewer, today, tab=t) for t in services.INTAKE_TABS
+    }
+    paging = Paging(page, counts[tab])
     items = services.intake_queue(
-        db, viewer, today, offset=paging.offset, limit=paging.size, rules=rules
+        db, viewer, today, offset=paging.offset, limit=paging.size, rules=rules, tab=tab
     )
     known = disclose_identities(
         db,
@@ -516,6 +511,9 @@ def intake_queue(request: Request, db: DB, viewer: CaseManager, page: PageNumber
             csrf_token=viewer.csrf_token,
             rows=rows,
             paging=paging,
+            tab=tab,
+            counts=counts,
+            old_miss_days=services.OLD_MISS_DAYS,
         ),
     )
 

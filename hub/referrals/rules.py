@@ -148,6 +148,16 @@ class SiteRules(_Strict):
     def reason_codes_by_code(self) -> dict[str, ReasonCode]:
         return {r.code: r for r in self.reason_codes}
 
+    @cached_property
+    def code_labels(self) -> dict[str, str]:
+        """Every offense, exclusion and reason code of the site by its label, for pages that
+        show codes stored on a record (exports keep the codes)."""
+        return {
+            **{o.code: o.label for o in self.offenses},
+            **{e.code: e.label for e in self.exclusions},
+            **{r.code: r.label for r in self.reason_codes},
+        }
+
     @property
     def tz(self) -> tzinfo:
         return ZoneInfo(self.timezone)

@@ -260,6 +260,7 @@ def _prosecuting_agency(db: Session, rules: SiteRules, level: str) -> Agency:
 
 # Public for the other domains that route by level (hub.arrests): the one look-up of an office.
 prosecuting_agency = _prosecuting_agency
+case_management_agency = _case_management_agency
 
 
 def _security_event(
@@ -664,6 +665,8 @@ def _enrol_when_complete(db: Session, referral: Referral, person: Person, at: da
 
 
 def _done_at(referral: Referral, at: datetime | None, what: str) -> datetime:
+    if referral.withdrawn_at is not None:
+        raise ReferralError("the referring officer withdrew this referral as made in error")
     now = utcnow()
     moment = at or now
     _check_time(moment, now, what)
@@ -1106,20 +1109,27 @@ class OverrideItem:
     exclusions: list[str]
     reason: str
     person_id: int  # for the policy layer's decision and the log, never shown
+    approved_at: datetime | None = None
+    approved_by_id: int | None = None
+    withdrawn: bool = False
 
 
 def overrides_for_sergeant(
-    db: Session, sergeant: Viewer, *, since: datetime | None = None
+    db: Session,
+    sergeant: Viewer,
+    *,
+    since: datetime | None = None,
+    referral_id: int | None = None,
+    offset: int = 0,
+    limit: int | None = None,
 ) -> list[OverrideItem]:
     """Referrals from the sergeant's agency that overrode a presumptive exclusion, newest
-    first."""
-    _require_role(sergeant, frozenset({Role.sergeant}), "review overrides")
-    query = select(Referral).where(
-        Referral.referring_agency_id == sergeant.agency_id,
-        Referral.eligibility == EligibilityResult.presumptively_excluded.value,
-    )
+    first (`referral_id`: only that one; `offset`/`limit`: one page, cut by the database)."""
+    query = select(Referral).where(*_overrides_of(sergeant))
     if since is not None:
         query = query.where(col(Referral.referred_at) >= since)
+    if referral_id is not None:
+        query = query.where(Referral.id == referral_id)
     return [
         OverrideItem(
             referral_id=ident(r.id),
@@ -1130,9 +1140,30 @@ def overrides_for_sergeant(
             exclusions=list(r.exclusions_matched),
             reason=r.exclusion_override_reason or "",
             person_id=r.person_id,
+            approved_at=r.override_approved_at,
+            approved_by_id=r.override_approved_by_id,
+            withdrawn=r.withdrawn_at is not None,
         )
-        for r in db.exec(query.order_by(col(Referral.referred_at).desc()))
+        for r in db.exec(
+            query.order_by(col(Referral.referred_at).desc(), col(Referral.id).desc())
+            .offset(offset)
+            .limit(limit)
+        )
     ]
+
+
+def _overrides_of(sergeant: Viewer) -> tuple[Any, ...]:
+    _require_role(sergeant, frozenset({Role.sergeant}), "review overrides")
+    return (
+        col(Referral.referring_agency_id) == sergeant.agency_id,
+        col(Referral.eligibility) == EligibilityResult.presumptively_excluded.value,
+    )
+
+
+def override_count(db: Session, sergeant: Viewer) -> int:
+    """How many overrides overrides_for_sergeant lists in all."""
+    conditions = _overrides_of(sergeant)
+    return db.exec(select(func.count()).select_from(Referral).where(*conditions)).one()
 
 
 # --- the case manager's intake queue ------------------------------------------------------
@@ -1174,11 +1205,23 @@ def _intake_columns() -> Any:
     )
 
 
-def _open_intake(agency_id: int) -> Any:
-    """Screening or intake still to do."""
+# An open referral whose deadline passed more than this long ago is an old miss: it has its
+# own tab, so that the queue opens on the work that can still be done on time (issue 17).
+OLD_MISS_DAYS = 14
+
+
+def _open_intake(agency_id: int, today: date, tab: str) -> Any:
+    """Screening or intake still to do, not withdrawn; on the "current" tab due within the
+    last OLD_MISS_DAYS days or later, on the "older" tab due before that."""
+    cut = today - timedelta(days=OLD_MISS_DAYS)
+    due = col(Referral.intake_due_on)
+    # Intake is recorded only after the screening (record_intake), so an open referral is one
+    # without intake, read from ix_referral_agency_intake in due-date order.
     return (
         col(Referral.case_management_agency_id) == agency_id,
-        col(Referral.screening_done_at).is_(None) | col(Referral.intake_done_at).is_(None),
+        col(Referral.intake_done_at).is_(None),
+        col(Referral.withdrawn_at).is_(None),
+        due >= cut if tab == CURRENT_TAB else due < cut,
     )
 
 
@@ -1192,15 +1235,33 @@ def _recently_done_intake(agency_id: int, today: date, recent_days: int) -> Any:
     )
 
 
+CURRENT_TAB = "current"
+OLDER_TAB = "older"
+INTAKE_TABS = (CURRENT_TAB, OLDER_TAB)
+
+
+def _tab_conditions(agency: int, today: date, tab: str, recent_days: int) -> list[Any]:
+    if tab not in INTAKE_TABS:
+        raise ReferralError(f"no such tab of the intake queue: {tab!r}")
+    found = [_open_intake(agency, today, tab)]
+    if tab == CURRENT_TAB:
+        found.append(_recently_done_intake(agency, today, recent_days))
+    return found
+
+
 def intake_queue_count(
-    db: Session, case_manager: Viewer, today: date, *, recent_days: int = 14
+    db: Session,
+    case_manager: Viewer,
+    today: date,
+    *,
+    recent_days: int = 14,
+    tab: str = CURRENT_TAB,
 ) -> int:
-    """How many referrals intake_queue lists in all."""
+    """How many referrals intake_queue lists in all on this tab."""
     _require_role(case_manager, CASE_MANAGEMENT_ROLES, "see the intake queue")
-    agency = case_manager.agency_id
     return sum(
         db.exec(select(func.count()).select_from(Referral).where(*conditions)).one()
-        for conditions in (_open_intake(agency), _recently_done_intake(agency, today, recent_days))
+        for conditions in _tab_conditions(case_manager.agency_id, today, tab, recent_days)
     )
 
 
@@ -1213,10 +1274,12 @@ def intake_queue(
     limit: int | None = None,
     recent_days: int = 14,
     rules: SiteRules | None = None,
+    tab: str = CURRENT_TAB,
 ) -> list[IntakeItem]:
     """The agency's referrals whose intake is open (missed first, then near, then pending), and
     those completed in the last `recent_days` days (a late one among the missed, the others
-    last); `limit` of them from `offset`, or all.
+    last); `limit` of them from `offset`, or all. The "current" tab leaves out the open ones
+    missed more than OLD_MISS_DAYS ago; the "older" tab lists only those, oldest first.
 
     The order is (status, due date, id). An open referral's status follows from its due date
     alone (missed before today, then near, then pending), so open referrals in due-date order
@@ -1225,12 +1288,12 @@ def intake_queue(
     sorts among the missed by its finishing date in the site's zone."""
     _require_role(case_manager, CASE_MANAGEMENT_ROLES, "see the intake queue")
     rules = rules or current_rules(db)
-    agency = case_manager.agency_id
-    open_rows = _intake_columns().where(*_open_intake(agency))
+    conditions = _tab_conditions(case_manager.agency_id, today, tab, recent_days)
+    open_rows = _intake_columns().where(*conditions[0])
     open_rows = open_rows.order_by(col(Referral.intake_due_on), col(Referral.id))
     if limit is not None:
         open_rows = open_rows.limit(offset + limit)
-    done_rows = _intake_columns().where(*_recently_done_intake(agency, today, recent_days))
+    queries = [open_rows] + [_intake_columns().where(*c) for c in conditions[1:]]
     items = [
         IntakeItem(
             referral_id=referral_id,
@@ -1242,8 +1305,8 @@ def intake_queue(
             intake_done_at=done,
             deadline_status=clock_status(due, screened, done, today, tz=rules.tz),
         )
-        for rows in (db.exec(open_rows).all(), db.exec(done_rows).all())
-        for referral_id, person_id, kind, referred_at, due, screened, done in rows
+        for query in queries
+        for referral_id, person_id, kind, referred_at, due, screened, done in db.exec(query).all()
     ]
     items.sort(key=lambda i: (_INTAKE_ORDER[i.deadline_status], i.intake_due_on, i.referral_id))
     return items[offset:] if limit is None else items[offset : offset + limit]

@@ -50,9 +50,11 @@ from hub.person_merges import routes as person_merges
 from hub.plans import api as plans_api
 from hub.plans import routes as plans
 from hub.priors import routes as priors
+from hub.privacy import picker_routes as privacy_picker
 from hub.privacy import routes as privacy_console
 from hub.privacy.flag_rounds import run_flag_rounds
 from hub.referrals import api as referrals_api
+from hub.referrals import correction_routes as referral_corrections
 from hub.referrals import routes as referrals
 from hub.research import routes as research
 from hub.services_ledger import routes as services_ledger
@@ -140,6 +142,8 @@ def create_app() -> FastAPI:
     app.include_router(kept_forms.router)
     app.include_router(identity.router)
     app.include_router(accounts_admin.router)
+    # Before referrals: its /referrals/{id} would take /referrals/overrides.
+    app.include_router(referral_corrections.router)
     app.include_router(referrals.router)
     app.include_router(charging.router)
     app.include_router(charging_queue.router)
@@ -156,6 +160,7 @@ def create_app() -> FastAPI:
     app.include_router(privacy_actions.router)
     app.include_router(workgroup.router)
     app.include_router(privacy_console.router)
+    app.include_router(privacy_picker.router)
     app.include_router(log_tiles.router)
     app.include_router(research.router)
     app.include_router(arrests.router)

@@ -13,6 +13,7 @@ from hub.accounts.kept_forms import KeptFormLine
 from hub.accounts.sessions import Viewer
 from hub.permissions import allowed
 from hub.settings import PROJECT_ROOT, get_settings
+from hub.vocabulary import HMIS_GENDER_LABELS, HMIS_RACE_ETHNICITY_LABELS
 from hub.web.security import HTMX_INTEGRITY, HTMX_URL
 
 templates = Jinja2Templates(directory=str(PROJECT_ROOT / "templates"))
@@ -41,6 +42,17 @@ def label(value: Enum | str | None) -> str:
 
 
 templates.env.filters["label"] = label
+
+
+def hmis_labels(codes: list[int] | None, table: dict[int, str]) -> str:
+    """HMIS response codes as their labels ("White; Hispanic/Latina/e/o"), or a dash."""
+    return "; ".join(table.get(c, f"code {c}") for c in codes or []) or "—"
+
+
+templates.env.filters["race_ethnicity"] = lambda codes: hmis_labels(
+    codes, HMIS_RACE_ETHNICITY_LABELS
+)
+templates.env.filters["gender"] = lambda codes: hmis_labels(codes, HMIS_GENDER_LABELS)
 
 
 @dataclass

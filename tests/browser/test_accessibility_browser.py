@@ -18,8 +18,9 @@ from hub.accounts.models import User
 from hub.charging.models import ChargingMatter
 from hub.clients.models import ClientAssignment
 from hub.demo.program import DEFAULT_SEED, build_demo, demo_accounts
+from hub.referrals.models import Referral
 from hub.settings import PROJECT_ROOT
-from hub.vocabulary import Role
+from hub.vocabulary import EligibilityResult, Role
 from hub.workgroup.models import WorkGroupMeeting
 
 pytestmark = pytest.mark.browser
@@ -36,6 +37,8 @@ class Ids:
     client: int  # on the first case manager's caseload
     matter: int
     meeting: int
+    referral: int  # the first officer's newest
+    override: int  # an override in the first sergeant's agency
 
 
 def _pages(role: Role, ids: Ids) -> list[str]:
@@ -51,11 +54,18 @@ def _pages(role: Role, ids: Ids) -> list[str]:
             "/arrests/new",
             "/notifications",
             "/account",
+            f"/referrals/{ids.referral}",
         ],
-        Role.sergeant: ["/", "/referrals/overrides", "/referrals/new/social-contact"],
+        Role.sergeant: [
+            "/",
+            "/referrals/overrides",
+            f"/referrals/overrides/{ids.override}",
+            "/referrals/new/social-contact",
+        ],
         Role.case_manager: [
             "/",
             "/intake",
+            "/intake?tab=older",
             "/clients/search",
             client,
             f"{client}/notes",
@@ -121,9 +131,25 @@ def demo_ids(db) -> Ids:
         .order_by(col(ChargingMatter.id))
     ).first()
     meeting = db.exec(select(WorkGroupMeeting.id).order_by(col(WorkGroupMeeting.id))).first()
+    officer = next(a for a in demo_accounts(DEFAULT_SEED) if a.role == Role.officer)
+    officer_id = db.exec(select(User.id).where(User.email == officer.email)).one()
+    referral = db.exec(
+        select(Referral.id)
+        .where(Referral.referring_user_id == officer_id)
+        .order_by(col(Referral.referred_at).desc())
+    ).first()
+    sergeant = next(a for a in demo_accounts(DEFAULT_SEED) if a.role == Role.sergeant)
+    police = db.exec(select(User.agency_id).where(User.email == sergeant.email)).one()
+    override = db.exec(
+        select(Referral.id).where(
+            Referral.referring_agency_id == police,
+            Referral.eligibility == EligibilityResult.presumptively_excluded.value,
+        )
+    ).first()
     db.commit()
     assert client and matter and meeting, "the demo has a caseload, a matter and a meeting"
-    return Ids(client=client, matter=matter, meeting=meeting)
+    assert referral and override, "the demo has an officer's referral and an override"
+    return Ids(client, matter, meeting, referral, override)
 
 
 def _sign_in(page: Any, role: Role) -> None:
