@@ -6,7 +6,7 @@ approves an override of a presumptive exclusion. Item 4: the intake queue's tabs
 open referrals' due dates and on recent completions (ix_referral_agency_intake).
 
 Revision ID: 0009day
-Revises: 0008que
+Revises: 0009eqt
 """
 
 from collections.abc import Sequence
@@ -18,7 +18,7 @@ from alembic import op
 import hub.db
 
 revision: str = "0009day"
-down_revision: str | None = "0008que"
+down_revision: str | None = "0009eqt"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
