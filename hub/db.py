@@ -202,3 +202,10 @@ def try_transaction_lock(db: Session, lock_id: int) -> bool:
         text("SELECT pg_try_advisory_xact_lock(:lock_id)").bindparams(lock_id=lock_id)
     ).scalar()
     return bool(locked)
+
+
+def ident(value: int | None) -> int:
+    """The id of a row that has been flushed (SQLModel types ids as optional)."""
+    if value is None:
+        raise RuntimeError("the row has no id yet: flush it first")
+    return value

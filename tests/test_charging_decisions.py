@@ -40,7 +40,8 @@ from hub.clients.models import ClientAssignment
 from hub.disclosure.models import CourtOrder
 from hub.notifications.models import Notification
 from hub.referrals.eligibility import ReferralError
-from hub.referrals.services import ArrestDetails, record_intake, record_screening
+from hub.referrals.intake_clock import record_intake, record_screening
+from hub.referrals.opening import ArrestDetails
 from hub.settings import get_settings
 from hub.vocabulary import (
     DeadlineStatus,

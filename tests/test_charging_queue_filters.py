@@ -14,7 +14,7 @@ from hub.audit.models import LogEntry
 from hub.charging.deputies import assign_deputy
 from hub.charging.models import ChargingDecision, MatterDeputy
 from hub.charging.services import ChargingError, record_decision
-from hub.referrals.services import intake_due_on
+from hub.referrals.opening import intake_due_on
 from hub.vocabulary import DisclosureTag, SecurityEventTag
 from tests.referral_pages import consent_2_35
 

@@ -246,7 +246,7 @@ def test_an_intake_page_is_the_same_window_of_the_whole_queue_whatever_its_mix(w
     """The database cuts open referrals at offset + limit; a completed one joins by status (a
     late one among the missed). Every window equals the same window of the whole queue."""
     from hub.accounts.sessions import viewer_for
-    from hub.referrals import services
+    from hub.referrals import intake_list
     from hub.referrals.models import Referral
 
     now = datetime.now(UTC)
@@ -274,12 +274,14 @@ def test_an_intake_page_is_the_same_window_of_the_whole_queue_whatever_its_mix(w
     viewer = viewer_for(db, world.users["case_manager"])
     today = now.date()
     # The 45-day-old referral's deadline passed more than a fortnight ago: the "older" tab.
-    tabs = {tab: services.intake_queue(db, viewer, today, tab=tab) for tab in ("current", "older")}
+    tabs = {
+        tab: intake_list.intake_queue(db, viewer, today, tab=tab) for tab in ("current", "older")
+    }
     assert [i.referral_id for i in tabs["older"]] == [referrals[0].id]
     whole = tabs["current"]
     assert len(whole) + len(tabs["older"]) == len(referrals)
     for tab, listed in tabs.items():
-        assert services.intake_queue_count(db, viewer, today, tab=tab) == len(listed)
+        assert intake_list.intake_queue_count(db, viewer, today, tab=tab) == len(listed)
     assert whole[-1].referral_id == in_time.id  # met: last
     statuses = [i.deadline_status.value for i in whole]
     assert statuses == sorted(statuses, key=["missed", "near", "pending", "met"].index)
@@ -287,7 +289,7 @@ def test_an_intake_page_is_the_same_window_of_the_whole_queue_whatever_its_mix(w
     for tab, listed in tabs.items():
         for limit in (1, 3, 5):
             for offset in range(0, len(listed) + 2):
-                window = services.intake_queue(
+                window = intake_list.intake_queue(
                     db, viewer, today, offset=offset, limit=limit, tab=tab
                 )
                 assert window == listed[offset : offset + limit], (tab, offset, limit)

@@ -3,7 +3,8 @@ says HMIS answers and offenses in words; the codes stay in the exports."""
 
 from html import escape
 
-from hub.referrals.services import NewPerson, record_screening
+from hub.referrals.intake_clock import record_screening
+from hub.referrals.referred_person import NewPerson
 
 
 def test_a_case_manager_reads_names_not_codes_on_the_record(world, sign_in):

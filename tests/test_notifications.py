@@ -19,7 +19,8 @@ from hub.notifications.services import (
     sweep_deadlines,
     unread_count,
 )
-from hub.referrals.services import assign_to_caseload, record_intake, record_screening
+from hub.referrals.caseloads import assign_to_caseload
+from hub.referrals.intake_clock import record_intake, record_screening
 from hub.vocabulary import NotificationKind
 
 

@@ -7,8 +7,8 @@ from sqlmodel import func, select
 
 from hub.audit.models import LogEntry
 from hub.clients.models import Person
+from hub.referrals.checks import RECONCILIATION
 from hub.referrals.models import PersonReconciliation, Referral
-from hub.referrals.services import RECONCILIATION
 from hub.vocabulary import DisclosureTag, SecurityEventTag
 
 

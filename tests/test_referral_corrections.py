@@ -106,7 +106,7 @@ def _refer(world, officer) -> int:
         world.agencies["case_management"].id,
         arrested_at=local_input(NOW - timedelta(hours=2)),
     )
-    with mock.patch("hub.referrals.services.utcnow", return_value=NOW):
+    with mock.patch("hub.referrals.opening.utcnow", return_value=NOW):
         response = officer.post("/referrals/new/arrest", data=data, follow_redirects=False)
     assert response.status_code == 303, response.text[-1500:]
     return referral_id_from(response)

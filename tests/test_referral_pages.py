@@ -11,8 +11,8 @@ from hub.audit.models import LogEntry
 from hub.charging.models import BreachSignalReview, ChargingMatter, DecisionFlag
 from hub.clients.models import Person
 from hub.notifications.models import Notification
+from hub.referrals.checks import RECONCILIATION
 from hub.referrals.models import PersonReconciliation, Referral, SocialContactEntry
-from hub.referrals.services import RECONCILIATION
 from hub.vocabulary import DisclosureTag, NotificationKind, Role, SecurityEventTag
 from tests.referral_pages import arrest_form, decision_id_from, local_input, referral_id_from
 from tests.signing_in import logged

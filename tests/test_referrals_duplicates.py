@@ -10,8 +10,13 @@ from hub.clients.models import Person, PersonAlias
 from hub.referrals.duplicates import find_possible_duplicates, normalise_name
 from hub.referrals.eligibility import ScreeningAnswers
 from hub.referrals.models import PersonReconciliation
+from hub.referrals.referred_person import (
+    NewPerson,
+    PersonRefused,
+    PossibleDuplicate,
+    resolve_person,
+)
 from hub.referrals.rules import default_rules, parse_rules
-from hub.referrals.services import NewPerson, PersonRefused, PossibleDuplicate, resolve_person
 
 ON_FILE = {
     "jay": ("Jay", "Smith", date(1980, 1, 2), ["J Money"]),

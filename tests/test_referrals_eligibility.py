@@ -19,13 +19,10 @@ from hub.referrals.eligibility import (
     screen,
 )
 from hub.referrals.models import Referral
+from hub.referrals.officer_feedback import overrides_for_sergeant
+from hub.referrals.opening import create_social_contact_referral
+from hub.referrals.referred_person import ExistingPerson, NewPerson
 from hub.referrals.rules import RulesError, SiteRules, default_rules, parse_rules
-from hub.referrals.services import (
-    ExistingPerson,
-    NewPerson,
-    create_social_contact_referral,
-    overrides_for_sergeant,
-)
 from hub.vocabulary import EligibilityResult, PriorInvolvementKind, SecurityEventTag
 
 

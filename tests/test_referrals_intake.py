@@ -9,29 +9,24 @@ import pytest
 from sqlmodel import select
 
 from hub.clients.models import ClientAssignment, Person
+from hub.referrals.caseloads import assign_to_caseload
 from hub.referrals.eligibility import (
     PriorInvolvement,
     ReferralError,
     ScreeningAnswers,
 )
+from hub.referrals.intake_clock import deadline_status, record_intake, record_screening
 from hub.referrals.models import Referral
-from hub.referrals.reports import referral_demographics, screening_report
-from hub.referrals.rules import default_rules, parse_rules
-from hub.referrals.services import (
-    ExistingPerson,
-    NewPerson,
-    OfficerReferralStatus,
-    PersonRefused,
+from hub.referrals.officer_feedback import OfficerReferralStatus, officer_referrals
+from hub.referrals.opening import (
     add_to_social_contact_list,
-    assign_to_caseload,
     create_community_referral,
-    deadline_status,
     intake_due_on,
-    officer_referrals,
-    record_intake,
-    record_screening,
     social_contact_list,
 )
+from hub.referrals.referred_person import ExistingPerson, NewPerson, PersonRefused
+from hub.referrals.reports import referral_demographics, screening_report
+from hub.referrals.rules import default_rules, parse_rules
 from hub.vocabulary import DeadlineStatus, PriorInvolvementKind, ProgramStatus, ReferralKind
 
 DUE = date(2026, 7, 1)

@@ -16,7 +16,7 @@ from hub.db import utcnow
 from hub.disclosure.notice import REDISCLOSURE_NOTICE
 from hub.disclosure.services import CourtOrderForm, confirm_court_order, record_court_order
 from hub.notifications.models import Notification
-from hub.referrals.services import ArrestDetails
+from hub.referrals.opening import ArrestDetails
 from hub.vocabulary import (
     ActionItemStatus,
     AgendaItemKind,

@@ -23,10 +23,10 @@ from hub.charging.services import open_charging_matter
 from hub.clients.models import Person
 from hub.db import utcnow
 from hub.notifications.services import agency_users, notify, users_with_role
+from hub.referrals.checks import prosecuting_agency, security_event
 from hub.referrals.duplicates import find_possible_duplicates
 from hub.referrals.eligibility import ReferralError
 from hub.referrals.rules import SiteRules, current_rules
-from hub.referrals.services import prosecuting_agency, security_event
 from hub.vocabulary import (
     ArrestReportStatus,
     NotificationKind,

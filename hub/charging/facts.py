@@ -8,8 +8,8 @@ from sqlmodel import Session
 
 from hub.charging.models import ChargingMatter
 from hub.referrals.models import Referral
+from hub.referrals.opening import intake_due_on
 from hub.referrals.rules import SiteRules
-from hub.referrals.services import intake_due_on
 
 
 @dataclass(frozen=True)

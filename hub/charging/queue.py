@@ -6,7 +6,7 @@ A deadline state is engagement (whether intake was done: 42 CFR 2.35), so a matt
 the policy withholds from this prosecutor is counted and filtered as "not shared", never by its
 real state, and the default order places it as if its deadline were met
 (services.queue_page_keys). The intake due date is referral data: it follows from the referral
-date alone (hub.referrals.services.intake_due_on).
+date alone (hub.referrals.opening.intake_due_on).
 """
 
 from collections.abc import Callable, Collection
@@ -21,8 +21,8 @@ from hub.accounts.sessions import Viewer
 from hub.charging.models import ChargingDecision, ChargingMatter, MatterDeputy
 from hub.charging.services import QueueKey, queue_page_keys
 from hub.referrals.models import Referral
+from hub.referrals.opening import intake_due_on
 from hub.referrals.rules import SiteRules
-from hub.referrals.services import intake_due_on
 from hub.vocabulary import DecisionOutcome
 
 

@@ -34,8 +34,9 @@ from hub.db import utcnow
 from hub.disclosure.policy import PersonNotFound
 from hub.disclosure.record import allowed_persons, disclose_identities, disclose_record
 from hub.permissions import allowed
+from hub.referrals.officer_feedback import current_decisions
+from hub.referrals.opening import intake_due_on
 from hub.referrals.rules import current_rules
-from hub.referrals.services import current_decisions, intake_due_on
 from hub.vocabulary import Action, Category, DecisionOutcome, DisclosureTag, FlagStatus, Purpose
 from hub.web.dependencies import DB, log_actor, refused_as_not_found, require
 from hub.web.paging import PageNumber, Paging

@@ -35,26 +35,23 @@ from hub.charging.models import (
     DecisionImmutable,
 )
 from hub.clients.models import ClientAssignment, Person
-from hub.db import utcnow
+from hub.db import ident, utcnow
 from hub.disclosure.models import CourtOrder
 from hub.disclosure.origin import holds_part2
 from hub.disclosure.record import names_person
 from hub.notifications.services import assignment_holders, notify, users_with_role
-from hub.referrals.eligibility import check_offenses, most_serious
-from hub.referrals.models import Referral
-from hub.referrals.rules import SiteRules, current_rules
-from hub.referrals.services import (
+from hub.referrals.checks import (
     REFERRING_OFFICER_ROLES,
-    ArrestDetails,
-    ReferralError,
-    _check_time,
-    _prosecuting_agency,
-    _security_event,
-    clock_status,
-    current_decisions,
-    deadline_status,
-    ident,
+    check_time,
+    prosecuting_agency,
+    security_event,
 )
+from hub.referrals.eligibility import ReferralError, check_offenses, most_serious
+from hub.referrals.intake_clock import clock_status, deadline_status
+from hub.referrals.models import Referral
+from hub.referrals.officer_feedback import current_decisions
+from hub.referrals.opening import ArrestDetails
+from hub.referrals.rules import SiteRules, current_rules
 from hub.vocabulary import (
     CARE_CATEGORIES,
     PROTECTED_HEALTH_CATEGORIES,
@@ -125,7 +122,7 @@ def open_charging_matter(
     )
     db.add(matter)
     db.flush()
-    _security_event(
+    security_event(
         db,
         actor,
         SecurityEventTag.charging_matter_opened,
@@ -152,7 +149,7 @@ def record_new_arrest(
     now = now or utcnow()
     if officer.role not in REFERRING_OFFICER_ROLES:
         raise ChargingError(f"a {officer.role.value} may not record an arrest")
-    _check_time(arrest.arrested_at, now, "the arrest")
+    check_time(arrest.arrested_at, now, "the arrest")
     person = db.get(Person, person_id)
     if person is None or person.program_status not in (
         ProgramStatus.enrolled,
@@ -162,7 +159,7 @@ def record_new_arrest(
         # Same answer for "no such person" and "not a client": an officer learns nothing.
         raise ChargingError("make an arrest referral for a person who is not an enrolled client")
     offenses = check_offenses(rules, list(arrest.offenses))
-    office = _prosecuting_agency(db, rules, most_serious(rules, offenses).level)
+    office = prosecuting_agency(db, rules, most_serious(rules, offenses).level)
     matter = open_charging_matter(
         db,
         actor,
@@ -493,7 +490,7 @@ def _check_part2(
         return
     # Nothing of the decision is kept, but the signal is: roll back, log, alert, commit.
     db.rollback()
-    _security_event(
+    security_event(
         db,
         actor,
         SecurityEventTag.part2_breach_signal,
@@ -622,7 +619,7 @@ def record_decision(
         for seq in sorted(bound)
     )
     flag = _flag_if_care_data(db, decision, matter, entries)
-    _security_event(
+    security_event(
         db,
         actor,
         SecurityEventTag.decision_recorded,
@@ -736,7 +733,7 @@ def review_flag(
     flag.reviewed_at = utcnow()
     flag.review_note = note.strip()
     db.add(flag)
-    _security_event(
+    security_event(
         db,
         actor,
         SecurityEventTag.flag_reviewed,
@@ -1168,7 +1165,7 @@ def review_breach_signal(
     )
     db.add(review)
     db.flush()
-    _security_event(
+    security_event(
         db,
         actor,
         SecurityEventTag.breach_signal_reviewed,

@@ -29,9 +29,9 @@ from hub.accounts.sessions import Viewer
 from hub.audit.log import Actor
 from hub.charging.models import ChargingMatter
 from hub.clients.models import ClientAssignment
-from hub.db import utcnow
+from hub.db import ident, utcnow
 from hub.permissions import allowed
-from hub.referrals.services import ident, security_event
+from hub.referrals.checks import security_event
 from hub.vocabulary import (
     Action,
     AgencyKind,

@@ -15,7 +15,7 @@ from hub.clients.models import ClientAssignment
 from hub.hearings.models import CourtHearing
 from hub.hearings.services import local
 from hub.referrals.models import Referral
-from hub.referrals.services import current_decisions
+from hub.referrals.officer_feedback import current_decisions
 from hub.vocabulary import AssignmentKind, DecisionOutcome, FlagStatus, HearingKind
 
 

@@ -21,7 +21,7 @@ from hub.db import utcnow
 from hub.hearings.models import CourtHearing, CourtHearingChange
 from hub.notifications.services import agency_users, assignment_holders, notify
 from hub.permissions import allowed
-from hub.referrals.services import security_event
+from hub.referrals.checks import security_event
 from hub.vocabulary import (
     Action,
     AssignmentKind,

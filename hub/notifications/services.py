@@ -259,7 +259,7 @@ def sweep_deadlines(db: Session, today: date, *, rules: SiteRules | None = None)
     """Notifies the case managers of every referral whose intake is not complete and whose
     deadline is near or missed; idempotent (run it daily, or as often as you like). Returns the
     number of new notifications and commits."""
-    from hub.referrals.services import deadline_status
+    from hub.referrals.intake_clock import deadline_status
 
     rules = rules or current_rules(db)
     open_referrals = db.exec(

@@ -19,17 +19,14 @@ from fastapi.responses import JSONResponse, Response
 from pydantic import AwareDatetime, BaseModel, Field
 
 from hub.accounts.sessions import Viewer
-from hub.referrals import services
+from hub.referrals import officer_feedback, opening
+from hub.referrals.checks import RECONCILIATION, REFERRING_OFFICER_ROLES
 from hub.referrals.eligibility import PriorConviction, ReferralError, ScreeningAnswers
 from hub.referrals.forms import NONE_OF_THESE, PersonFields, choose_person, prior_involvement
+from hub.referrals.opening import ArrestDetails
+from hub.referrals.referred_person import PossibleDuplicate
 from hub.referrals.routes import feedback_rows, log_person_refusal, own_referral
 from hub.referrals.rules import current_rules
-from hub.referrals.services import (
-    RECONCILIATION,
-    REFERRING_OFFICER_ROLES,
-    ArrestDetails,
-    PossibleDuplicate,
-)
 from hub.settings import get_settings
 from hub.vocabulary import Action, EligibilityResult, PriorInvolvementKind, ProgramStatus
 from hub.web.api import (
@@ -230,7 +227,7 @@ def submit_referral(request: Request, db: DB, viewer: Referrer, body: ReferralIn
         if body.kind == "arrest":
             if body.arrest is None:
                 raise ReferralError("an arrest referral needs the arrest")
-            referral, matter = services.create_arrest_referral(
+            referral, matter = opening.create_arrest_referral(
                 db,
                 viewer,
                 choice,
@@ -251,7 +248,7 @@ def submit_referral(request: Request, db: DB, viewer: Referrer, body: ReferralIn
         else:
             if body.prior_involvement is None or body.offense_category is None:
                 raise ReferralError("a social contact referral points to prior involvement")
-            referral = services.create_social_contact_referral(
+            referral = opening.create_social_contact_referral(
                 db,
                 viewer,
                 choice,
@@ -293,7 +290,7 @@ def submit_referral(request: Request, db: DB, viewer: Referrer, body: ReferralIn
 
 
 def _status(
-    request: Request, db: DB, viewer: Viewer, items: list[services.OfficerReferralStatus]
+    request: Request, db: DB, viewer: Viewer, items: list[officer_feedback.OfficerReferralStatus]
 ) -> list[ReferralStatusOut]:
     return [
         ReferralStatusOut(
@@ -320,7 +317,7 @@ def referral_statuses(
     id, `limit` a page (50 unless asked); a further page is named by the Link header
     (rel="next", `?before=<the page's last referral_id>`). Only the page's persons are
     disclosed and logged."""
-    rows = services.officer_referrals_before(db, viewer, before=before, limit=limit + 1)
+    rows = officer_feedback.officer_referrals_before(db, viewer, before=before, limit=limit + 1)
     page, next_before = keyset_page(rows, limit, lambda row: row.referral_id)
     if next_before is not None:
         response.headers["Link"] = (

@@ -16,7 +16,7 @@ from sqlmodel import Session
 from hub.accounts.sessions import Viewer
 from hub.db import utcnow
 from hub.disclosure.record import disclose_identities
-from hub.referrals import corrections, services
+from hub.referrals import corrections, officer_feedback
 from hub.referrals.eligibility import ReferralError
 from hub.referrals.pages import OverridesPage
 from hub.referrals.routes import feedback_refused
@@ -44,10 +44,12 @@ def _overrides_page(
     """One page of the agency's overrides (or the one asked for); only those are disclosed."""
     paging = None
     if referral_id is None:
-        paging = Paging(page, services.override_count(db, viewer))
-        items = services.overrides_for_sergeant(db, viewer, offset=paging.offset, limit=paging.size)
+        paging = Paging(page, officer_feedback.override_count(db, viewer))
+        items = officer_feedback.overrides_for_sergeant(
+            db, viewer, offset=paging.offset, limit=paging.size
+        )
     else:
-        items = services.overrides_for_sergeant(db, viewer, referral_id=referral_id)
+        items = officer_feedback.overrides_for_sergeant(db, viewer, referral_id=referral_id)
     if referral_id is not None and not items:
         raise refused_as_not_found(
             request,

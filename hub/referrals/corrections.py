@@ -16,15 +16,11 @@ from hub.accounts.models import User
 from hub.accounts.sessions import Viewer
 from hub.audit.log import Actor
 from hub.charging.models import ChargingDecision, ChargingMatter
+from hub.db import ident
 from hub.notifications.services import CASE_MANAGEMENT_ROLES, agency_users, notify
+from hub.referrals.checks import REFERRING_OFFICER_ROLES, case_management_agency, security_event
 from hub.referrals.eligibility import ReferralError
 from hub.referrals.models import Referral, ReferralCorrection
-from hub.referrals.services import (
-    REFERRING_OFFICER_ROLES,
-    case_management_agency,
-    ident,
-    security_event,
-)
 from hub.vocabulary import (
     EligibilityResult,
     NotificationKind,

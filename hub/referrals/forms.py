@@ -10,16 +10,12 @@ from pydantic import BaseModel, Field
 from sqlmodel import Session
 
 from hub.accounts.sessions import Viewer
+from hub.referrals.checks import REFERRING_OFFICER_ROLES
 from hub.referrals.duplicates import find_possible_duplicates
 from hub.referrals.eligibility import PriorConviction, PriorInvolvement, ReferralError
 from hub.referrals.eligibility import ScreeningAnswers as Answers
+from hub.referrals.referred_person import ExistingPerson, NewPerson, PersonChoice
 from hub.referrals.rules import SiteRules
-from hub.referrals.services import (
-    REFERRING_OFFICER_ROLES,
-    ExistingPerson,
-    NewPerson,
-    PersonChoice,
-)
 from hub.vocabulary import PriorInvolvementKind
 from hub.web.params import Code, RecordNumber
 
@@ -105,7 +101,7 @@ def choose_person(
     candidates of the particulars entered, found again here: an id typed into a form must not
     make anyone's client the referrer's own referral (and so open their record to them).
     Police are shown no candidates: the service admits only a person they referred
-    themself (hub.referrals.services.check_named_person)."""
+    themself (hub.referrals.referred_person.check_named_person)."""
     dob = parse_date(form.date_of_birth, "date of birth")
     aliases = tuple(a.strip() for a in form.aliases.splitlines() if a.strip())
     choice = form.person_choice.strip()

@@ -5,18 +5,15 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from hub.disclosure.record import DisclosedRecord, Identity, WithheldCategory
+from hub.referrals.checks import RECONCILIATION
 from hub.referrals.corrections import CorrectionState
 from hub.referrals.eligibility import Screening
 from hub.referrals.forms import ArrestForm, ListEntryForm, PersonFields, SocialContactForm
+from hub.referrals.intake_list import IntakeItem
 from hub.referrals.models import Referral
+from hub.referrals.officer_feedback import OfficerReferralStatus, OverrideItem
+from hub.referrals.opening import SocialContactListItem
 from hub.referrals.rules import SiteRules
-from hub.referrals.services import (
-    RECONCILIATION,
-    IntakeItem,
-    OfficerReferralStatus,
-    OverrideItem,
-    SocialContactListItem,
-)
 from hub.vocabulary import DeadlineStatus, ReferralCorrectionReason
 from hub.web.paging import Paging
 from hub.web.templating import Page

@@ -17,11 +17,11 @@ from sqlmodel import Session
 from hub.accounts.sessions import Viewer
 from hub.audit.log import append_refusal
 from hub.charging.services import ChargingError, record_new_arrest
-from hub.db import utcnow
+from hub.db import ident, utcnow
 from hub.disclosure.policy import PersonNotFound
 from hub.disclosure.record import disclose_identities, disclose_record
 from hub.permissions import allowed
-from hub.referrals import services
+from hub.referrals import caseloads, intake_clock, intake_list, officer_feedback, opening
 from hub.referrals.corrections import REASON_LABELS, correction_state
 from hub.referrals.eligibility import ReferralError, Screening, screen
 from hub.referrals.forms import (
@@ -35,6 +35,7 @@ from hub.referrals.forms import (
     prior_involvement,
     screening_answers,
 )
+from hub.referrals.opening import ArrestDetails
 from hub.referrals.pages import (
     Candidate,
     CaseloadRequestRow,
@@ -50,8 +51,8 @@ from hub.referrals.pages import (
     ScreeningFragment,
     SocialContactListPage,
 )
+from hub.referrals.referred_person import PersonRefused, PossibleDuplicate
 from hub.referrals.rules import SiteRules, current_rules
-from hub.referrals.services import ArrestDetails, PersonRefused, PossibleDuplicate
 from hub.vocabulary import Action, Category, Purpose
 from hub.web.dependencies import DB, CurrentViewer, log_actor, refused_as_not_found, require
 from hub.web.paging import PageNumber, Paging
@@ -138,7 +139,7 @@ def _form_page(
         kind=kind,
         form=form,
         rules=rules,
-        agencies=services.case_management_agencies(db),
+        agencies=intake_list.case_management_agencies(db),
         screening=_try_screening(rules, form),
         **extra,  # type: ignore[arg-type]
     )
@@ -186,7 +187,7 @@ def create_arrest(
     try:
         if form.case_management_agency_id is None:
             raise ReferralError("hand the referral to a case management agency")
-        referral, _matter = services.create_arrest_referral(
+        referral, _matter = opening.create_arrest_referral(
             db,
             viewer,
             choose_person(db, form, rules, viewer),
@@ -222,7 +223,7 @@ def create_social_contact(
     try:
         if form.case_management_agency_id is None:
             raise ReferralError("hand the referral to a case management agency")
-        referral = services.create_social_contact_referral(
+        referral = opening.create_social_contact_referral(
             db,
             viewer,
             choose_person(db, form, rules, viewer),
@@ -272,7 +273,7 @@ def _list_page(
     form: PersonFields | None = None,
     **extra: object,
 ) -> SocialContactListPage:
-    items = services.social_contact_list(db)
+    items = opening.social_contact_list(db)
     known = disclose_identities(
         db, viewer, [i.person_id for i in items], purpose, log_actor(request, viewer)
     )
@@ -301,7 +302,7 @@ def add_social_contact(
 ) -> Response:
     rules = current_rules(db)
     try:
-        services.add_to_social_contact_list(
+        opening.add_to_social_contact_list(
             db,
             viewer,
             choose_person(db, form, rules, viewer),
@@ -324,7 +325,10 @@ def add_social_contact(
 
 
 def feedback_rows(
-    request: Request, db: Session, viewer: Viewer, items: list[services.OfficerReferralStatus]
+    request: Request,
+    db: Session,
+    viewer: Viewer,
+    items: list[officer_feedback.OfficerReferralStatus],
 ) -> list[FeedbackRow]:
     known = disclose_identities(
         db,
@@ -348,8 +352,8 @@ def feedback_rows(
 @router.get("/referrals", response_class=HTMLResponse)
 def my_referrals(request: Request, db: DB, viewer: Officer, page: PageNumber = 1) -> Response:
     """One page of the officer's referrals, newest first; only the page's persons disclosed."""
-    paging = Paging(page, services.officer_referral_count(db, viewer))
-    items = services.officer_referrals(db, viewer, offset=paging.offset, limit=paging.size)
+    paging = Paging(page, officer_feedback.officer_referral_count(db, viewer))
+    items = officer_feedback.officer_referrals(db, viewer, offset=paging.offset, limit=paging.size)
     return render(
         request,
         "referrals/mine.html",
@@ -365,11 +369,11 @@ def my_referrals(request: Request, db: DB, viewer: Officer, page: PageNumber = 1
 
 def own_referral(
     request: Request, db: Session, viewer: Viewer, referral_id: int
-) -> services.OfficerReferralStatus:
+) -> officer_feedback.OfficerReferralStatus:
     """One of the referrer's own referrals; another's (or none) is a refusal, logged, and
     answered 404."""
     try:
-        return services.officer_referral(db, viewer, referral_id)
+        return officer_feedback.officer_referral(db, viewer, referral_id)
     except ReferralError as error:
         raise refused_as_not_found(
             request, db, viewer, Action.referrals_feedback, str(error), referral_id=referral_id
@@ -388,7 +392,7 @@ def _feedback_page(
         row=row,
         rules=current_rules(db),
         correction=correction_state(db, viewer, referral_id, utcnow()),
-        agencies=services.case_management_agencies(db),
+        agencies=intake_list.case_management_agencies(db),
         reasons=REASON_LABELS,
         **extra,  # type: ignore[arg-type]
     )
@@ -479,10 +483,10 @@ def intake_queue(
     rules = current_rules(db)
     today = utcnow().astimezone(rules.tz).date()
     counts = {
-        t: services.intake_queue_count(db, viewer, today, tab=t) for t in services.INTAKE_TABS
+        t: intake_list.intake_queue_count(db, viewer, today, tab=t) for t in intake_list.INTAKE_TABS
     }
     paging = Paging(page, counts[tab])
-    items = services.intake_queue(
+    items = intake_list.intake_queue(
         db, viewer, today, offset=paging.offset, limit=paging.size, rules=rules, tab=tab
     )
     known = disclose_identities(
@@ -513,7 +517,7 @@ def intake_queue(
             paging=paging,
             tab=tab,
             counts=counts,
-            old_miss_days=services.OLD_MISS_DAYS,
+            old_miss_days=intake_list.OLD_MISS_DAYS,
         ),
     )
 
@@ -522,7 +526,7 @@ def _intake_page(
     request: Request, db: Session, viewer: Viewer, referral_id: int, **extra: object
 ) -> IntakePage:
     try:
-        referral = services.intake_referral(db, viewer, referral_id)
+        referral = intake_list.intake_referral(db, viewer, referral_id)
         record = disclose_record(
             db, viewer, referral.person_id, INTAKE_PURPOSE, log_actor(request, viewer)
         )
@@ -538,7 +542,7 @@ def _intake_page(
     rules = current_rules(db)
     shows_clock = Category.engagement in record.disclosed_categories
     today = utcnow().astimezone(rules.tz).date()
-    candidates = services.reconciliation_candidates(db, viewer, referral.person_id)
+    candidates = intake_list.reconciliation_candidates(db, viewer, referral.person_id)
     known = disclose_identities(db, viewer, candidates, INTAKE_PURPOSE, log_actor(request, viewer))
     return IntakePage(
         title=f"Referral {referral_id}: intake",
@@ -548,8 +552,10 @@ def _intake_page(
         record=record,
         shows_referral=Category.referral in record.disclosed_categories,
         shows_clock=shows_clock,
-        deadline=services.deadline_status(referral, today, tz=rules.tz) if shows_clock else None,
-        case_managers=services.agency_case_managers(db, viewer.agency_id),
+        deadline=intake_clock.deadline_status(referral, today, tz=rules.tz)
+        if shows_clock
+        else None,
+        case_managers=intake_list.agency_case_managers(db, viewer.agency_id),
         can_assign_others=allowed(viewer.role, Action.caseload_approve),
         to_reconcile=[(pid, known.identity(pid)) for pid in candidates],
         **extra,  # type: ignore[arg-type]
@@ -588,7 +594,7 @@ def record_screening(
         db,
         viewer,
         referral_id,
-        lambda: services.record_screening(
+        lambda: intake_clock.record_screening(
             db,
             viewer,
             referral_id,
@@ -614,7 +620,7 @@ def record_intake(
         db,
         viewer,
         referral_id,
-        lambda: services.record_intake(
+        lambda: intake_clock.record_intake(
             db,
             viewer,
             referral_id,
@@ -641,10 +647,10 @@ def assign_caseload(
 
     def _assign() -> None:
         if not supervises and case_manager_id == viewer.user_id:
-            services.request_caseload(db, viewer, referral_id, actor)
+            caseloads.request_caseload(db, viewer, referral_id, actor)
             return
-        referral = services.intake_referral(db, viewer, referral_id)
-        services.assign_to_caseload(db, viewer, referral.person_id, case_manager_id, actor)
+        referral = intake_list.intake_referral(db, viewer, referral_id)
+        caseloads.assign_to_caseload(db, viewer, referral.person_id, case_manager_id, actor)
 
     done = (
         "The client is assigned to the caseload."
@@ -661,14 +667,14 @@ def assign_caseload(
 def _caseload_requests_page(
     request: Request, db: Session, viewer: Viewer, **extra: object
 ) -> CaseloadRequestsPage:
-    pending = services.pending_caseload_requests(db, viewer)
-    names = dict(services.agency_case_managers(db, viewer.agency_id))
+    pending = caseloads.pending_caseload_requests(db, viewer)
+    names = dict(intake_list.agency_case_managers(db, viewer.agency_id))
     known = disclose_identities(
         db, viewer, [r.person_id for r in pending], INTAKE_PURPOSE, log_actor(request, viewer)
     )
     rows = [
         CaseloadRequestRow(
-            request_id=services.ident(r.id),
+            request_id=ident(r.id),
             referral_id=r.referral_id,
             identity=known.identity(r.person_id),
             requested_by=names.get(r.requested_by_id, f"user {r.requested_by_id}"),
@@ -706,7 +712,7 @@ def decide_caseload_request(
 ) -> Response:
     approve = decision == "approve"
     try:
-        services.decide_caseload_request(
+        caseloads.decide_caseload_request(
             db, viewer, request_id, approve, log_actor(request, viewer)
         )
     except ReferralError as error:
@@ -742,7 +748,7 @@ def community_referral(
     form: Annotated[ScreeningFields, Form()],
 ) -> Response:
     try:
-        referral = services.create_community_referral(
+        referral = opening.create_community_referral(
             db,
             viewer,
             entry_id,

@@ -8,7 +8,7 @@ from sqlalchemy import update
 from sqlmodel import Session, col, select
 
 from hub.accounts.sessions import Viewer
-from hub.referrals.services import ident
+from hub.db import ident
 from hub.vocabulary import (
     ActionItemStatus,
     AgendaItemKind,

@@ -12,7 +12,7 @@ from sqlmodel import Session, col, select
 from hub.accounts.models import User
 from hub.accounts.sessions import Viewer
 from hub.audit.log import Actor, canonical_json
-from hub.db import rollback_on_error
+from hub.db import ident, rollback_on_error
 from hub.disclosure.items import (
     DisclosedItem,
     ItemRequest,
@@ -21,7 +21,6 @@ from hub.disclosure.items import (
     item_shapes,
 )
 from hub.disclosure.notice import REDISCLOSURE_NOTICE
-from hub.referrals.services import ident
 from hub.vocabulary import (
     Category,
     ItemEntryKind,

@@ -12,10 +12,9 @@ from hub.accounts.sessions import Viewer
 from hub.audit.log import Actor, append_refusal
 from hub.charging.models import ChargingDecision
 from hub.charging.services import record_decision
-from hub.db import rollback_on_error, utcnow
+from hub.db import ident, rollback_on_error, utcnow
 from hub.disclosure.policy import decide, gather_facts_many
 from hub.disclosure.releases import policy_in_force
-from hub.referrals.services import ident
 from hub.vocabulary import (
     Action,
     ActionItemStatus,

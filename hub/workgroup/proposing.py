@@ -14,15 +14,16 @@ from hub.accounts.sessions import Viewer
 from hub.audit.log import Actor
 from hub.charging.models import ChargingMatter
 from hub.clients.models import Person
-from hub.db import rollback_on_error, utcnow
+from hub.db import ident, rollback_on_error, utcnow
 from hub.disclosure.items import (
     DisclosedItem,
     ItemRequest,
     disclose_items,
 )
+from hub.referrals.intake_clock import deadline_status
 from hub.referrals.models import Referral
+from hub.referrals.officer_feedback import current_decisions
 from hub.referrals.rules import SiteRules, current_rules
-from hub.referrals.services import current_decisions, deadline_status, ident
 from hub.settings import get_settings
 from hub.vocabulary import (
     AgendaItemKind,

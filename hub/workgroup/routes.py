@@ -12,10 +12,9 @@ from sqlmodel import Session, col, select
 from hub.accounts.models import Agency, User
 from hub.accounts.sessions import Viewer
 from hub.charging.services import ChargingError
-from hub.db import utcnow
+from hub.db import ident, utcnow
 from hub.permissions import allowed
 from hub.referrals.rules import current_rules
-from hub.referrals.services import ident
 from hub.vocabulary import Action, ItemEntryKind, Role, UserStatus
 from hub.web.dependencies import DB, log_actor, refused_as_not_found, require
 from hub.web.params import Count, LogSeq, RecordNumber

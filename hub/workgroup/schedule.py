@@ -10,10 +10,9 @@ from sqlmodel import Session, col, select
 from hub.accounts.models import User
 from hub.accounts.sessions import Viewer
 from hub.audit.log import Actor
-from hub.db import rollback_on_error, utcnow
+from hub.db import ident, rollback_on_error, utcnow
 from hub.notifications.services import notify
 from hub.referrals.rules import SiteRules, current_rules
-from hub.referrals.services import ident
 from hub.vocabulary import (
     MeetingStatus,
     NotificationKind,
