@@ -12,6 +12,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from sqlmodel import Session
 
+from hub.accounts.models import Agency
 from hub.accounts.sessions import Viewer
 from hub.charging import deputies, period, services
 from hub.charging.deputies import Deputy
@@ -70,6 +71,7 @@ class FilteredQueuePage(Page):
     paging: Paging | None = None
     counts: dict[QueueState, int] = field(default_factory=dict)
     wanted: QueueFilter = field(default_factory=QueueFilter)
+    office_id: int | None = None
     office_name: str = ""
     deputies: list[Deputy] = field(default_factory=list)
     query: str = ""  # the filters, for the pager's links
@@ -127,6 +129,7 @@ class QueueQuery(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     page: Annotated[int, Field(ge=1, le=MAX_PAGE)] = 1
+    office: RecordNumber | None = None  # the prosecuting office: only the viewer's own
     deputy: RecordNumber | None = None
     unassigned: bool = False
     state: QueueState | None = None
@@ -151,6 +154,17 @@ class QueueQuery(BaseModel):
         return urlencode(
             {k: str(v).lower() if isinstance(v, bool) else v for k, v in chosen.items()}
         )
+
+
+def _office_name(request: Request, db: Session, viewer: Viewer, office: int | None) -> str:
+    """The office whose queue is asked for: the viewer's own. Another office's answers as none
+    (as the period report does), and the attempt is logged."""
+    if office is not None and office != viewer.agency_id:
+        raise refused_as_not_found(
+            request, db, viewer, Action.charging_decide, "no such office for you", office=office
+        )
+    agency = db.get(Agency, viewer.agency_id)
+    return agency.name if agency else ""
 
 
 def _cut(
@@ -190,6 +204,7 @@ def _cut(
 def queue(
     request: Request, db: DB, viewer: Prosecutor, filters: Annotated[QueueQuery, Query()]
 ) -> Response:
+    office_name = _office_name(request, db, viewer, filters.office)
     cut = _cut(request, db, viewer, filters, filters.counts)
     office = deputies.office_deputies(db, viewer)
     return render(
@@ -203,6 +218,8 @@ def queue(
             paging=Paging(filters.page, cut.total),
             counts=cut.counts,
             wanted=filters.wanted(),
+            office_id=viewer.agency_id,
+            office_name=office_name,
             deputies=office,
             query=filters.query(),
         ),
@@ -215,6 +232,7 @@ def queue_counts(
 ) -> Response:
     """The count of matters in each state (htmx loads it after the page): every person with a
     clock is decided for it, so it is a request of its own and the queue's page stays quick."""
+    _office_name(request, db, viewer, filters.office)
     cut = _cut(request, db, viewer, filters, True)
     page = FilteredQueuePage(
         title="Charging queue",
