@@ -103,6 +103,7 @@ def open_charging_matter(
     offenses: list[str],
     arrested_at: datetime,
     arrest_place: str | None,
+    now: datetime | None = None,
 ) -> ChargingMatter:
     """A matter awaiting a filing decision at the office the arrest report went to. Flushes in
     the caller's transaction."""
@@ -122,6 +123,7 @@ def open_charging_matter(
         offenses=offenses,
         arrested_at=arrested_at,
         arrest_place=arrest_place,
+        created_at=now or utcnow(),
     )
     db.add(matter)
     db.flush()
@@ -565,6 +567,7 @@ def record_decision(
     *,
     supersedes_id: int | None = None,
     rules: SiteRules | None = None,
+    now: datetime | None = None,
 ) -> ChargingDecision:
     """Records a charging decision (file, decline, divert before filing, more information),
     bound to the complete list of disclosures about the client that this prosecutor received
@@ -609,6 +612,7 @@ def record_decision(
         note=note,
         supersedes_id=supersedes_id,
         tree_head_id=head.id if head else None,
+        decided_at=now or utcnow(),
     )
     db.add(decision)
     db.flush()

@@ -123,7 +123,13 @@ def _appoint(
 
 
 def appoint_defender(
-    db: Session, appointer: Viewer, otn: str, defender_email: str, actor: Actor
+    db: Session,
+    appointer: Viewer,
+    otn: str,
+    defender_email: str,
+    actor: Actor,
+    *,
+    now: datetime | None = None,
 ) -> ClientAssignment:
     """Appoints a defender of the appointer's office to the client of the matter with this
     offense tracking number. Commits."""
@@ -139,7 +145,7 @@ def appoint_defender(
         problems.append(("defender_email", "already appointed to this client"))
     if problems or matter is None or defender is None:
         raise AppointmentRefused(problems)
-    assignment = _appoint(db, actor, matter.person_id, defender, utcnow(), "page")
+    assignment = _appoint(db, actor, matter.person_id, defender, now or utcnow(), "page")
     db.commit()
     return assignment
 
