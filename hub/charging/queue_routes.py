@@ -17,6 +17,7 @@ from hub.accounts.sessions import Viewer
 from hub.charging import deputies, period, services
 from hub.charging.deputies import Deputy
 from hub.charging.queue import (
+    OfficeFacts,
     OfficeKey,
     QueueCut,
     QueueFilter,
@@ -24,7 +25,6 @@ from hub.charging.queue import (
     QueueSort,
     QueueState,
     cut_queue,
-    office_keys,
     page_matters,
     state_of,
 )
@@ -32,7 +32,7 @@ from hub.charging.services import ChargingError
 from hub.db import utcnow
 from hub.disclosure.aggregates import log_aggregate
 from hub.disclosure.record import Identity, WithheldCategory, allowed_persons, disclose_identities
-from hub.referrals.rules import ReasonCode, current_rules
+from hub.referrals.rules import ReasonCode, SiteRules, current_rules
 from hub.vocabulary import Action, Category, DecisionOutcome, DisclosureTag, Purpose
 from hub.web.dependencies import DB, log_actor, refused_as_not_found, require
 from hub.web.paging import MAX_PAGE, PAGE_SIZE, Paging
@@ -81,7 +81,12 @@ class FilteredQueuePage(Page):
 
 
 def _lines(
-    request: Request, db: Session, viewer: Viewer, keys: list[OfficeKey], names: dict[int, str]
+    request: Request,
+    db: Session,
+    viewer: Viewer,
+    keys: list[OfficeKey],
+    names: dict[int, str],
+    rules: SiteRules,
 ) -> list[QueueLine]:
     """The page's rows: only its persons disclosed (identity, legal, referral, engagement),
     in one logged entry."""
@@ -113,7 +118,7 @@ def _lines(
                 due_on=(
                     k.due_on
                     if known.allows(pid, Category.engagement)
-                    or (k.due_from_referral and known.allows(pid, Category.referral))
+                    or (k.due_from_referral(rules) and known.allows(pid, Category.referral))
                     else None
                 ),
                 deputy=names.get(k.deputy_id) if k.deputy_id else None,
@@ -172,15 +177,13 @@ def _cut(
 ) -> QueueCut:
     rules = current_rules(db)
     today = utcnow().astimezone(rules.tz).date()
-    keys = office_keys(
-        db, viewer, today, services.queue_keys(db, viewer, today, rules=rules), rules
-    )
     cut = cut_queue(
-        keys,
+        services.queue_keys(db, viewer, today, rules=rules),
         filters.wanted(),
         (filters.page - 1) * PAGE_SIZE,
         PAGE_SIZE,
         lambda persons: allowed_persons(db, viewer, persons, PURPOSE, Category.engagement),
+        OfficeFacts(db, viewer.agency_id),
         count_states=count_states,
     )
     if count_states:
@@ -214,7 +217,14 @@ def queue(
             title="Charging queue",
             viewer=viewer,
             csrf_token=viewer.csrf_token,
-            lines=_lines(request, db, viewer, cut.keys, {d.user_id: d.name for d in office}),
+            lines=_lines(
+                request,
+                db,
+                viewer,
+                cut.keys,
+                {d.user_id: d.name for d in office},
+                current_rules(db),
+            ),
             paging=Paging(filters.page, cut.total),
             counts=cut.counts,
             wanted=filters.wanted(),

@@ -227,6 +227,9 @@ class QueueKey:
     person_id: int
     days_since_arrest: int
     deadline_status: DeadlineStatus | None
+    # Referral data read by the same query, so that a filtered queue needs no second one.
+    referred_at: datetime | None = None
+    intake_due_on: date | None = None
 
 
 def urgency(status: DeadlineStatus | None) -> int:
@@ -270,6 +273,7 @@ def queue_keys(
             Referral.intake_due_on,
             Referral.screening_done_at,
             Referral.intake_done_at,
+            Referral.referred_at,
         )
         .join(Referral, col(Referral.id) == ChargingMatter.referral_id, isouter=True)
         .where(ChargingMatter.prosecuting_agency_id == prosecutor.agency_id, ~_decided())
@@ -283,8 +287,10 @@ def queue_keys(
             deadline_status=(
                 clock_status(due, screened, done, today, tz=rules.tz) if due is not None else None
             ),
+            referred_at=referred_at,
+            intake_due_on=due,
         )
-        for matter_id, person_id, arrested_at, due, screened, done in rows
+        for matter_id, person_id, arrested_at, due, screened, done, referred_at in rows
     ]
 
 
