@@ -31,6 +31,7 @@ from hub.charging.queue import (
 from hub.charging.services import ChargingError
 from hub.db import utcnow
 from hub.disclosure.aggregates import log_aggregate
+from hub.disclosure.grants_sql import clause_in_force
 from hub.disclosure.record import Identity, WithheldCategory, allowed_persons, disclose_identities
 from hub.referrals.rules import ReasonCode, SiteRules, current_rules
 from hub.vocabulary import Action, Category, DecisionOutcome, DisclosureTag, Purpose
@@ -44,6 +45,7 @@ router = APIRouter()
 Prosecutor = Annotated[Viewer, Depends(require(Action.charging_decide))]
 PeriodReader = Annotated[Viewer, Depends(require(Action.charging_period))]
 PURPOSE = Purpose.charging_decision
+ENGAGEMENT = Category.engagement  # the intake clock: 42 CFR 2.35
 MONTH = Annotated[
     str | None, Query(max_length=7, pattern=r"^\d{4}-(0[1-9]|1[0-2])$", description="YYYY-MM")
 ]
@@ -177,12 +179,22 @@ def _cut(
 ) -> QueueCut:
     rules = current_rules(db)
     today = utcnow().astimezone(rules.tz).date()
+    # The policy's answer for every person of the queue, read with the queue's keys in one
+    # query (hub.disclosure.grants_sql), or, where the policy in force needs what that cannot
+    # state, from its facts for as few persons as the page needs.
+    clause = clause_in_force(db, viewer, PURPOSE, ENGAGEMENT)
+    keys = services.queue_keys(db, viewer, today, rules=rules, clock_shown=clause)
+    everyone = {k.person_id for k in keys if k.clock_shown}
     cut = cut_queue(
-        services.queue_keys(db, viewer, today, rules=rules),
+        keys,
         filters.wanted(),
         (filters.page - 1) * PAGE_SIZE,
         PAGE_SIZE,
-        lambda persons: allowed_persons(db, viewer, persons, PURPOSE, Category.engagement),
+        (
+            (lambda persons: everyone.intersection(persons))
+            if clause is not None
+            else (lambda persons: allowed_persons(db, viewer, persons, PURPOSE, ENGAGEMENT))
+        ),
         OfficeFacts(db, viewer.agency_id),
         count_states=count_states,
     )

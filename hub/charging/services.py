@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Text, cast, func
+from sqlalchemy import Text, cast, func, null
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 
@@ -230,6 +230,9 @@ class QueueKey:
     # Referral data read by the same query, so that a filtered queue needs no second one.
     referred_at: datetime | None = None
     intake_due_on: date | None = None
+    # The policy's answer on the intake clock (engagement) where the read was given it in SQL
+    # (hub.disclosure.grants_sql); None where it was not asked.
+    clock_shown: bool | None = None
 
 
 def urgency(status: DeadlineStatus | None) -> int:
@@ -258,13 +261,21 @@ def _decided() -> Any:
 
 
 def queue_keys(
-    db: Session, prosecutor: Viewer, today: date, *, rules: SiteRules | None = None
+    db: Session,
+    prosecutor: Viewer,
+    today: date,
+    *,
+    rules: SiteRules | None = None,
+    clock_shown: Callable[[Any], Any] | None = None,
 ) -> list[QueueKey]:
     """The order keys of every matter awaiting the office's decision, in one query of the
     columns that order them (no matter or referral objects): the queue pages over these and
-    reads the full items of one page only."""
+    reads the full items of one page only. `clock_shown(person_id column)`, the policy layer's
+    SQL condition for the intake clock (hub.disclosure.grants_sql.allowed_clause), is read by
+    the same query into each key's `clock_shown`."""
     _require_prosecutor(prosecutor)
     rules = rules or current_rules(db)
+    shown = clock_shown(col(ChargingMatter.person_id)) if clock_shown is not None else null()
     rows = db.exec(
         select(  # type: ignore[call-overload]  # sqlmodel types select() up to 4 columns
             ChargingMatter.id,
@@ -274,6 +285,7 @@ def queue_keys(
             Referral.screening_done_at,
             Referral.intake_done_at,
             Referral.referred_at,
+            shown,
         )
         .join(Referral, col(Referral.id) == ChargingMatter.referral_id, isouter=True)
         .where(ChargingMatter.prosecuting_agency_id == prosecutor.agency_id, ~_decided())
@@ -289,8 +301,9 @@ def queue_keys(
             ),
             referred_at=referred_at,
             intake_due_on=due,
+            clock_shown=None if clock is None else bool(clock),
         )
-        for matter_id, person_id, arrested_at, due, screened, done, referred_at in rows
+        for matter_id, person_id, arrested_at, due, screened, done, referred_at, clock in rows
     ]
 
 
