@@ -182,12 +182,15 @@ def _cut(
     # The policy's answer for every person of the queue, read with the queue's keys in one
     # query (hub.disclosure.grants_sql), or, where the policy in force needs what that cannot
     # state, from its facts for as few persons as the page needs.
-    clause = clause_in_force(db, viewer, PURPOSE, ENGAGEMENT)
+    # Only where the clock is wanted beyond the page: the counts, a state, the urgency order.
+    wanted = filters.wanted()
+    needed = count_states or wanted.state is not None or wanted.sort == QueueSort.urgency
+    clause = clause_in_force(db, viewer, PURPOSE, ENGAGEMENT) if needed else None
     keys = services.queue_keys(db, viewer, today, rules=rules, clock_shown=clause)
     everyone = {k.person_id for k in keys if k.clock_shown}
     cut = cut_queue(
         keys,
-        filters.wanted(),
+        wanted,
         (filters.page - 1) * PAGE_SIZE,
         PAGE_SIZE,
         (

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Text, cast, func, null
+from sqlalchemy import Text, case, cast, func, null
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 
@@ -275,7 +275,15 @@ def queue_keys(
     the same query into each key's `clock_shown`."""
     _require_prosecutor(prosecutor)
     rules = rules or current_rules(db)
-    shown = clock_shown(col(ChargingMatter.person_id)) if clock_shown is not None else null()
+    # Asked only of the matters with a clock (a new arrest has none).
+    shown = (
+        case(
+            (col(Referral.intake_due_on).is_(None), null()),
+            else_=clock_shown(col(ChargingMatter.person_id)),
+        )
+        if clock_shown is not None
+        else null()
+    )
     rows = db.exec(
         select(  # type: ignore[call-overload]  # sqlmodel types select() up to 4 columns
             ChargingMatter.id,
@@ -301,7 +309,7 @@ def queue_keys(
             ),
             referred_at=referred_at,
             intake_due_on=due,
-            clock_shown=None if clock is None else bool(clock),
+            clock_shown=None if clock is None else bool(clock),  # None: no clock or not asked
         )
         for matter_id, person_id, arrested_at, due, screened, done, referred_at, clock in rows
     ]

@@ -201,7 +201,8 @@ def allowed_clause(
                 met.append(_consent(viewer, person_id, purpose, category, condition, now))
             else:
                 return None
-        grants.append(and_(related, or_(false(), *met)))
+        # The condition first: most clients have none, and then the relationship is not read.
+        grants.append(and_(or_(false(), *met), related))
     return or_(*grants)
 
 
