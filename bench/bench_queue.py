@@ -41,6 +41,10 @@ two runs (medians, ms):
     sort=due          100-121      90-97
     counts            441-486     115-151
 
+At scale 1 (--scale 1 --repeat 15 --compare, two runs, load 5 to 9) before and after are
+within noise of each other: no filter 20-62 / 21-44 ms, state=missed 17-35 / 18-41 ms,
+counts 14-44 / 14-24 ms.
+
 What still dominates at scale 100: queue_keys, the SQL with the clock's condition and the
 3,552 keys built in Python (~100 ms; the datetimes parsed and put in the site's time zone),
 then the page's disclosure (~20 ms). Reaching 40 ms needs the order, the filters and the
