@@ -236,6 +236,13 @@ class WarrantStatus(StrEnum):
     quashed = "quashed"
 
 
+class ImportMode(StrEnum):
+    """What a CSV import does when some of its rows are bad: the user chooses (issue 15)."""
+
+    valid_rows = "valid_rows"  # import the valid rows in one transaction, report the others
+    all_or_nothing = "all_or_nothing"  # import nothing if any row is bad
+
+
 class PriorSource(StrEnum):
     """How an earlier matter or warrant reached the hub."""
 

@@ -17,6 +17,7 @@ from hub.charging.services import ChargingError, record_decision
 from hub.referrals.opening import intake_due_on
 from hub.vocabulary import DisclosureTag, SecurityEventTag
 from tests.referral_pages import consent_2_35
+from tests.signing_in import logged
 
 NOW = datetime(2026, 11, 20, 18, 0, tzinfo=UTC)
 ROW = re.compile(r'<tr data-matter="(\d+)">(.*?)</tr>', re.S)
@@ -240,3 +241,19 @@ def test_the_api_queue_shows_the_due_date_with_the_referral(world, queue, api, d
     assert withheld["deadline_status"] is None  # engagement: no 2.35 consent
     due = intake_due_on(world.referrals["pending_withheld"][0].referred_at, world.rules)
     assert withheld["intake_due_on"] == due.isoformat()
+
+
+def test_the_office_filter_names_the_prosecutors_own_office_and_no_other(world, queue, sign_in, db):
+    prosecutor = sign_in(user=world.users["county_prosecutor"])
+    own, other = world.agencies["county_prosecutor"], world.agencies["city_attorney"]
+    page = prosecutor.client.get(f"/charging?office={own.id}&state=not_shared")
+    assert page.status_code == 200
+    assert f'<option value="{own.id}" selected>{own.name}</option>' in page.text
+    expected = {queue[n].id for n in ("missed_withheld", "pending_withheld", "asked")}
+    assert set(rows(page)) == expected
+    assert f"office={own.id}" in page.text  # the counts and the pager keep the filter
+    # Another office's queue answers as none, and the attempt is a logged refusal.
+    for path in (f"/charging?office={other.id}", f"/charging/counts?office={other.id}"):
+        refused = prosecutor.client.get(path)
+        assert refused.status_code == 404 and "matter" not in refused.text.lower()
+    assert len(logged(db, SecurityEventTag.access_denied, office=other.id)) == 2

@@ -11,12 +11,13 @@ from sqlmodel import col, func, select
 from hub.audit.models import LogEntry
 from hub.clients.models import ClientAssignment
 from hub.defense.appointments import (
+    AppointmentImport,
     AppointmentRefused,
     appoint_defender,
     end_appointment,
     import_appointments,
 )
-from hub.vocabulary import AgencyKind, AssignmentKind, Role, SecurityEventTag
+from hub.vocabulary import AgencyKind, AssignmentKind, ImportMode, Role, SecurityEventTag
 from tests.signing_in import logged
 
 NOW = datetime(2026, 12, 3, 18, 0, tzinfo=UTC)
@@ -98,7 +99,7 @@ def test_a_good_file_is_imported_whole(world, office):
     made = import_appointments(
         world.db, world.viewer("defense_admin"), text, world.actor("defense_admin"), now=NOW
     )
-    assert made == 2
+    assert made == AppointmentImport(made=2, refused=[])
     assert [
         (a.person_id, a.started_at.date().isoformat()) for a in defense_assignments(world.db)
     ] == [
@@ -141,6 +142,76 @@ def test_one_bad_line_refuses_the_file_and_every_bad_line_is_named(world, office
         )
 
 
+def test_valid_rows_go_in_together_and_each_bad_line_is_reported(world, office):
+    text = csv_of(
+        (office[0].offense_tracking_number, world.users["defender"].email, "2026-12-01"),
+        ("OTN-NOPE", world.users["defender"].email, "2026-12-01"),
+        (office[1].offense_tracking_number, world.users["defender2"].email, "2031-01-01"),
+        (office[2].offense_tracking_number, world.users["defender2"].email, "2026-11-30"),
+    )
+    done = import_appointments(
+        world.db,
+        world.viewer("defense_admin"),
+        text,
+        world.actor("defense_admin"),
+        ImportMode.valid_rows,
+        now=NOW,
+    )
+    assert done.made == 2
+    lines = dict(done.refused)
+    assert sorted(lines) == ["line 3", "line 4"]
+    assert "no matter has this number" in lines["line 3"]
+    assert "appointed_on: lies in the future" in lines["line 4"]
+    assert [a.person_id for a in defense_assignments(world.db)] == [
+        office[0].person_id,
+        office[2].person_id,
+    ]
+    [event] = logged(world.db, SecurityEventTag.defender_appointments_imported)
+    assert event.detail == {"appointments": 2, "mode": "valid_rows", "refused_lines": [3, 4]}
+
+
+def test_a_file_of_only_bad_rows_imports_nothing_in_either_mode(world, office):
+    text = csv_of(("OTN-NOPE", world.users["defender"].email, "1999-01-01"))
+    for mode in ImportMode:
+        with pytest.raises(AppointmentRefused) as refused:
+            import_appointments(
+                world.db,
+                world.viewer("defense_admin"),
+                text,
+                world.actor("defense_admin"),
+                mode,
+                now=NOW,
+            )
+        world.db.rollback()
+        [(line, reasons)] = refused.value.problems
+        assert line == "line 2" and "more than two years back" in reasons
+    assert defense_assignments(world.db) == []
+    assert not logged(world.db, SecurityEventTag.defender_appointments_imported)
+
+
+def test_the_import_page_reports_the_lines_it_left_out(world, office, sign_in):
+    admin = sign_in(user=world.users["defense_admin"])
+    text = csv_of(
+        (office[0].offense_tracking_number, world.users["defender"].email, "2026-12-01"),
+        (office[1].offense_tracking_number, world.users["outside_defender"].email, "2026-12-01"),
+    )
+    with mock.patch("hub.defense.appointments.utcnow", return_value=NOW):
+        page = admin.post(
+            "/defense/appointments/import",
+            files={"file": ("a.csv", text.encode(), "text/csv")},
+            data={"mode": "valid_rows"},
+        )
+        assert page.status_code == 200
+        assert "1 appointment(s) imported in one transaction. 1 line(s) refused" in page.text
+        assert "<td>3</td><td>defender_email: not an active defender" in page.text
+        # The mode is the appointer's choice: no choice, no import.
+        unchosen = admin.post(
+            "/defense/appointments/import", files={"file": ("a.csv", text.encode(), "text/csv")}
+        )
+    assert unchosen.status_code == 422
+    assert len(defense_assignments(world.db)) == 1
+
+
 def test_the_pages_appoint_import_and_refuse(world, office, sign_in):
     admin = sign_in(user=world.users["defense_admin"])
     assert admin.client.get("/defense/appointments").status_code == 200
@@ -156,16 +227,20 @@ def test_the_pages_appoint_import_and_refuse(world, office, sign_in):
     bad = csv_of(("OTN-NOPE", world.users["defender"].email, "2026-12-01"))
     with mock.patch("hub.defense.appointments.utcnow", return_value=NOW):
         refused = admin.post(
-            "/defense/appointments/import", files={"file": ("a.csv", bad.encode(), "text/csv")}
+            "/defense/appointments/import",
+            files={"file": ("a.csv", bad.encode(), "text/csv")},
+            data={"mode": "all_or_nothing"},
         )
         assert refused.status_code == 422 and "line 2" in refused.text
         good = csv_of(
             (office[1].offense_tracking_number, world.users["defender2"].email, "2026-12-02")
         )
         imported = admin.post(
-            "/defense/appointments/import", files={"file": ("a.csv", good.encode(), "text/csv")}
+            "/defense/appointments/import",
+            files={"file": ("a.csv", good.encode(), "text/csv")},
+            data={"mode": "all_or_nothing"},
         )
-    assert imported.status_code == 200 and "1 appointment(s) imported." in imported.text
+    assert imported.status_code == 200 and "1 appointment(s) imported" in imported.text
     [first, second] = defense_assignments(world.db)
     ended = admin.post(f"/defense/appointments/{first.id}/end", follow_redirects=False)
     assert ended.status_code == 303

@@ -16,13 +16,12 @@ from hub.priors.services import (
     PRIOR_MATTER_COLUMNS,
     WARRANT_COLUMNS,
     ImportKind,
-    ImportMode,
     PriorMatterIn,
     PriorsError,
     import_file,
     record_entry,
 )
-from hub.vocabulary import AssignmentKind, Purpose, SecurityEventTag
+from hub.vocabulary import AssignmentKind, ImportMode, Purpose, SecurityEventTag
 
 TODAY = date(2026, 11, 20)
 

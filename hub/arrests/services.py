@@ -185,6 +185,7 @@ def _event(
 def _open_matter(
     db: Session, actor: Actor, report: ArrestReport, person_id: int, office: Agency
 ) -> ChargingMatter:
+    # Opened when the report is received (a demo's or a test's clock included).
     matter = open_charging_matter(
         db,
         actor,
@@ -195,6 +196,7 @@ def _open_matter(
         offenses=[report.offense_code],
         arrested_at=report.arrested_at,
         arrest_place=report.arrest_place,
+        now=report.reported_at,
     )
     report.person_id = person_id
     report.matter_id = matter.id

@@ -5,6 +5,7 @@ It grants no access: the deputy is a prosecutor of the same office, who sees the
 matters already; it names who answers for the matter at the work group."""
 
 from dataclasses import dataclass
+from datetime import datetime
 
 from sqlmodel import Session, col, select
 
@@ -48,7 +49,13 @@ def current_deputy(db: Session, matter_id: int) -> MatterDeputy | None:
 
 
 def assign_deputy(
-    db: Session, prosecutor: Viewer, matter_id: int, deputy_id: int, actor: Actor
+    db: Session,
+    prosecutor: Viewer,
+    matter_id: int,
+    deputy_id: int,
+    actor: Actor,
+    *,
+    now: datetime | None = None,
 ) -> MatterDeputy:
     """Names the deputy of a matter of the viewer's office, ending the current assignment if
     there is one; a security event. Commits."""
@@ -57,7 +64,7 @@ def assign_deputy(
     db.exec(select(ChargingMatter.id).where(ChargingMatter.id == matter.id).with_for_update())
     if deputy_id not in {d.user_id for d in office_deputies(db, prosecutor)}:
         raise ChargingError("name an active prosecutor of your office as the deputy")
-    now = utcnow()
+    now = now or utcnow()
     current = current_deputy(db, matter_id)
     if current is not None:
         if current.deputy_id == deputy_id:

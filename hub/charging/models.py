@@ -11,6 +11,18 @@ class ChargingMatter(SQLModel, table=True):
     """legal category: an arrest awaiting a filing decision by the office it was forwarded to."""
 
     __tablename__ = "charging_matter"
+    # The queue's read (services.queue_keys): the office's matters in arrest order, from the
+    # index alone (migration 0009pro).
+    __table_args__ = (
+        Index(
+            "ix_charging_matter_office_arrest",
+            "prosecuting_agency_id",
+            "arrested_at",
+            "id",
+            "person_id",
+            "referral_id",
+        ),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     person_id: int = Field(foreign_key="person.id", index=True)
@@ -30,7 +42,12 @@ class ChargingDecision(SQLModel, table=True):
 
     __tablename__ = "charging_decision"
     # A decision is superseded at most once, so the corrections of a decision form one chain.
-    __table_args__ = (Index("uq_charging_decision_supersedes_id", "supersedes_id", unique=True),)
+    # Whether a matter has a standing decision other than "more information", from the index
+    # alone (the queue, migration 0009pro).
+    __table_args__ = (
+        Index("uq_charging_decision_supersedes_id", "supersedes_id", unique=True),
+        Index("ix_charging_decision_matter_outcome", "matter_id", "outcome", "id"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     matter_id: int = Field(foreign_key="charging_matter.id", index=True)

@@ -12,10 +12,12 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from sqlmodel import Session
 
+from hub.accounts.models import Agency
 from hub.accounts.sessions import Viewer
 from hub.charging import deputies, period, services
 from hub.charging.deputies import Deputy
 from hub.charging.queue import (
+    OfficeFacts,
     OfficeKey,
     QueueCut,
     QueueFilter,
@@ -23,15 +25,15 @@ from hub.charging.queue import (
     QueueSort,
     QueueState,
     cut_queue,
-    office_keys,
     page_matters,
     state_of,
 )
 from hub.charging.services import ChargingError
 from hub.db import utcnow
 from hub.disclosure.aggregates import log_aggregate
+from hub.disclosure.grants_sql import clause_in_force
 from hub.disclosure.record import Identity, WithheldCategory, allowed_persons, disclose_identities
-from hub.referrals.rules import ReasonCode, current_rules
+from hub.referrals.rules import ReasonCode, SiteRules, current_rules
 from hub.vocabulary import Action, Category, DecisionOutcome, DisclosureTag, Purpose
 from hub.web.dependencies import DB, log_actor, refused_as_not_found, require
 from hub.web.paging import MAX_PAGE, PAGE_SIZE, Paging
@@ -43,6 +45,7 @@ router = APIRouter()
 Prosecutor = Annotated[Viewer, Depends(require(Action.charging_decide))]
 PeriodReader = Annotated[Viewer, Depends(require(Action.charging_period))]
 PURPOSE = Purpose.charging_decision
+ENGAGEMENT = Category.engagement  # the intake clock: 42 CFR 2.35
 MONTH = Annotated[
     str | None, Query(max_length=7, pattern=r"^\d{4}-(0[1-9]|1[0-2])$", description="YYYY-MM")
 ]
@@ -70,6 +73,7 @@ class FilteredQueuePage(Page):
     paging: Paging | None = None
     counts: dict[QueueState, int] = field(default_factory=dict)
     wanted: QueueFilter = field(default_factory=QueueFilter)
+    office_id: int | None = None
     office_name: str = ""
     deputies: list[Deputy] = field(default_factory=list)
     query: str = ""  # the filters, for the pager's links
@@ -79,7 +83,12 @@ class FilteredQueuePage(Page):
 
 
 def _lines(
-    request: Request, db: Session, viewer: Viewer, keys: list[OfficeKey], names: dict[int, str]
+    request: Request,
+    db: Session,
+    viewer: Viewer,
+    keys: list[OfficeKey],
+    names: dict[int, str],
+    rules: SiteRules,
 ) -> list[QueueLine]:
     """The page's rows: only its persons disclosed (identity, legal, referral, engagement),
     in one logged entry."""
@@ -111,7 +120,7 @@ def _lines(
                 due_on=(
                     k.due_on
                     if known.allows(pid, Category.engagement)
-                    or (k.due_from_referral and known.allows(pid, Category.referral))
+                    or (k.due_from_referral(rules) and known.allows(pid, Category.referral))
                     else None
                 ),
                 deputy=names.get(k.deputy_id) if k.deputy_id else None,
@@ -127,6 +136,7 @@ class QueueQuery(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     page: Annotated[int, Field(ge=1, le=MAX_PAGE)] = 1
+    office: RecordNumber | None = None  # the prosecuting office: only the viewer's own
     deputy: RecordNumber | None = None
     unassigned: bool = False
     state: QueueState | None = None
@@ -153,20 +163,42 @@ class QueueQuery(BaseModel):
         )
 
 
+def _office_name(request: Request, db: Session, viewer: Viewer, office: int | None) -> str:
+    """The office whose queue is asked for: the viewer's own. Another office's answers as none
+    (as the period report does), and the attempt is logged."""
+    if office is not None and office != viewer.agency_id:
+        raise refused_as_not_found(
+            request, db, viewer, Action.charging_decide, "no such office for you", office=office
+        )
+    agency = db.get(Agency, viewer.agency_id)
+    return agency.name if agency else ""
+
+
 def _cut(
     request: Request, db: Session, viewer: Viewer, filters: QueueQuery, count_states: bool
 ) -> QueueCut:
     rules = current_rules(db)
     today = utcnow().astimezone(rules.tz).date()
-    keys = office_keys(
-        db, viewer, today, services.queue_keys(db, viewer, today, rules=rules), rules
-    )
+    # The policy's answer for every person of the queue, read with the queue's keys in one
+    # query (hub.disclosure.grants_sql), or, where the policy in force needs what that cannot
+    # state, from its facts for as few persons as the page needs.
+    # Only where the clock is wanted beyond the page: the counts, a state, the urgency order.
+    wanted = filters.wanted()
+    needed = count_states or wanted.state is not None or wanted.sort == QueueSort.urgency
+    clause = clause_in_force(db, viewer, PURPOSE, ENGAGEMENT) if needed else None
+    keys = services.queue_keys(db, viewer, today, rules=rules, clock_shown=clause)
+    everyone = {k.person_id for k in keys if k.clock_shown}
     cut = cut_queue(
         keys,
-        filters.wanted(),
+        wanted,
         (filters.page - 1) * PAGE_SIZE,
         PAGE_SIZE,
-        lambda persons: allowed_persons(db, viewer, persons, PURPOSE, Category.engagement),
+        (
+            (lambda persons: everyone.intersection(persons))
+            if clause is not None
+            else (lambda persons: allowed_persons(db, viewer, persons, PURPOSE, ENGAGEMENT))
+        ),
+        OfficeFacts(db, viewer.agency_id),
         count_states=count_states,
     )
     if count_states:
@@ -190,6 +222,7 @@ def _cut(
 def queue(
     request: Request, db: DB, viewer: Prosecutor, filters: Annotated[QueueQuery, Query()]
 ) -> Response:
+    office_name = _office_name(request, db, viewer, filters.office)
     cut = _cut(request, db, viewer, filters, filters.counts)
     office = deputies.office_deputies(db, viewer)
     return render(
@@ -199,10 +232,19 @@ def queue(
             title="Charging queue",
             viewer=viewer,
             csrf_token=viewer.csrf_token,
-            lines=_lines(request, db, viewer, cut.keys, {d.user_id: d.name for d in office}),
+            lines=_lines(
+                request,
+                db,
+                viewer,
+                cut.keys,
+                {d.user_id: d.name for d in office},
+                current_rules(db),
+            ),
             paging=Paging(filters.page, cut.total),
             counts=cut.counts,
             wanted=filters.wanted(),
+            office_id=viewer.agency_id,
+            office_name=office_name,
             deputies=office,
             query=filters.query(),
         ),
@@ -215,6 +257,7 @@ def queue_counts(
 ) -> Response:
     """The count of matters in each state (htmx loads it after the page): every person with a
     clock is decided for it, so it is a request of its own and the queue's page stays quick."""
+    _office_name(request, db, viewer, filters.office)
     cut = _cut(request, db, viewer, filters, True)
     page = FilteredQueuePage(
         title="Charging queue",

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Text, cast, func
+from sqlalchemy import Text, case, cast, func, null
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 
@@ -100,6 +100,7 @@ def open_charging_matter(
     offenses: list[str],
     arrested_at: datetime,
     arrest_place: str | None,
+    now: datetime | None = None,
 ) -> ChargingMatter:
     """A matter awaiting a filing decision at the office the arrest report went to. Flushes in
     the caller's transaction."""
@@ -119,6 +120,7 @@ def open_charging_matter(
         offenses=offenses,
         arrested_at=arrested_at,
         arrest_place=arrest_place,
+        created_at=now or utcnow(),
     )
     db.add(matter)
     db.flush()
@@ -222,6 +224,12 @@ class QueueKey:
     person_id: int
     days_since_arrest: int
     deadline_status: DeadlineStatus | None
+    # Referral data read by the same query, so that a filtered queue needs no second one.
+    referred_at: datetime | None = None
+    intake_due_on: date | None = None
+    # The policy's answer on the intake clock (engagement) where the read was given it in SQL
+    # (hub.disclosure.grants_sql); None where it was not asked.
+    clock_shown: bool | None = None
 
 
 def urgency(status: DeadlineStatus | None) -> int:
@@ -250,13 +258,29 @@ def _decided() -> Any:
 
 
 def queue_keys(
-    db: Session, prosecutor: Viewer, today: date, *, rules: SiteRules | None = None
+    db: Session,
+    prosecutor: Viewer,
+    today: date,
+    *,
+    rules: SiteRules | None = None,
+    clock_shown: Callable[[Any], Any] | None = None,
 ) -> list[QueueKey]:
     """The order keys of every matter awaiting the office's decision, in one query of the
     columns that order them (no matter or referral objects): the queue pages over these and
-    reads the full items of one page only."""
+    reads the full items of one page only. `clock_shown(person_id column)`, the policy layer's
+    SQL condition for the intake clock (hub.disclosure.grants_sql.allowed_clause), is read by
+    the same query into each key's `clock_shown`."""
     _require_prosecutor(prosecutor)
     rules = rules or current_rules(db)
+    # Asked only of the matters with a clock (a new arrest has none).
+    shown = (
+        case(
+            (col(Referral.intake_due_on).is_(None), null()),
+            else_=clock_shown(col(ChargingMatter.person_id)),
+        )
+        if clock_shown is not None
+        else null()
+    )
     rows = db.exec(
         select(  # type: ignore[call-overload]  # sqlmodel types select() up to 4 columns
             ChargingMatter.id,
@@ -265,6 +289,8 @@ def queue_keys(
             Referral.intake_due_on,
             Referral.screening_done_at,
             Referral.intake_done_at,
+            Referral.referred_at,
+            shown,
         )
         .join(Referral, col(Referral.id) == ChargingMatter.referral_id, isouter=True)
         .where(
@@ -283,8 +309,11 @@ def queue_keys(
             deadline_status=(
                 clock_status(due, screened, done, today, tz=rules.tz) if due is not None else None
             ),
+            referred_at=referred_at,
+            intake_due_on=due,
+            clock_shown=None if clock is None else bool(clock),  # None: no clock or not asked
         )
-        for matter_id, person_id, arrested_at, due, screened, done in rows
+        for matter_id, person_id, arrested_at, due, screened, done, referred_at, clock in rows
     ]
 
 
@@ -567,6 +596,7 @@ def record_decision(
     *,
     supersedes_id: int | None = None,
     rules: SiteRules | None = None,
+    now: datetime | None = None,
 ) -> ChargingDecision:
     """Records a charging decision (file, decline, divert before filing, more information),
     bound to the complete list of disclosures about the client that this prosecutor received
@@ -611,6 +641,7 @@ def record_decision(
         note=note,
         supersedes_id=supersedes_id,
         tree_head_id=head.id if head else None,
+        decided_at=now or utcnow(),
     )
     db.add(decision)
     db.flush()

@@ -1,7 +1,8 @@
 """Defender appointments (issue 15, item 4): the defender office appoints one of its
 defenders to a client, by the offense tracking number of the client's matter (as a court's
 appointment order names the case), and ends the appointment; or imports the court's
-appointment records as CSV, validated whole and imported whole or not at all.
+appointment records as CSV: every row checked, then the valid rows imported in one
+transaction or nothing at all, as the appointer chooses.
 
 An appointment is a `ClientAssignment` of kind defense: the relationship the disclosure policy
 reads (defense_client). It grants the defender, never the appointer, so no one widens their own
@@ -36,6 +37,7 @@ from hub.vocabulary import (
     Action,
     AgencyKind,
     AssignmentKind,
+    ImportMode,
     Purpose,
     SecurityEventTag,
     UserStatus,
@@ -121,7 +123,13 @@ def _appoint(
 
 
 def appoint_defender(
-    db: Session, appointer: Viewer, otn: str, defender_email: str, actor: Actor
+    db: Session,
+    appointer: Viewer,
+    otn: str,
+    defender_email: str,
+    actor: Actor,
+    *,
+    now: datetime | None = None,
 ) -> ClientAssignment:
     """Appoints a defender of the appointer's office to the client of the matter with this
     offense tracking number. Commits."""
@@ -137,7 +145,7 @@ def appoint_defender(
         problems.append(("defender_email", "already appointed to this client"))
     if problems or matter is None or defender is None:
         raise AppointmentRefused(problems)
-    assignment = _appoint(db, actor, matter.person_id, defender, utcnow(), "page")
+    assignment = _appoint(db, actor, matter.person_id, defender, now or utcnow(), "page")
     db.commit()
     return assignment
 
@@ -202,12 +210,27 @@ def _read_date(text: str, today: date) -> date | str:
     return day
 
 
+@dataclass(frozen=True)
+class AppointmentImport:
+    """What an import did: the appointments made, and the lines it refused (valid_rows)."""
+
+    made: int
+    refused: list[tuple[str, str]]
+
+
 def import_appointments(
-    db: Session, appointer: Viewer, text: str, actor: Actor, *, now: datetime | None = None
-) -> int:
+    db: Session,
+    appointer: Viewer,
+    text: str,
+    actor: Actor,
+    mode: ImportMode = ImportMode.all_or_nothing,
+    *,
+    now: datetime | None = None,
+) -> AppointmentImport:
     """Imports a court's appointment records (COLUMNS, with a header line). Every row is
-    checked first; one bad row refuses the whole file, with each bad row's line number and
-    reason, and nothing is imported. Returns how many appointments were made; commits."""
+    checked first and each bad row named with its line number and reason; then, as the
+    appointer chose, the valid rows go in together (valid_rows) or, with one bad row, nothing
+    does (all_or_nothing: raises). A bad header, or no valid row, refuses the file. Commits."""
     _require_defense_office(appointer)
     now = now or utcnow()
     reader = csv.reader(io.StringIO(text))
@@ -222,8 +245,8 @@ def import_appointments(
         if not any(cell.strip() for cell in row):
             continue
         if len(wanted) + len(problems) >= MAX_ROWS:
-            problems.append((line, f"a file holds at most {MAX_ROWS} rows"))
-            break
+            # Too long a file is refused whole, whatever the mode: it is not the court's list.
+            raise AppointmentRefused([(line, f"a file holds at most {MAX_ROWS} rows")])
         if len(row) != len(COLUMNS):
             problems.append((line, f"expected {len(COLUMNS)} columns, found {len(row)}"))
             continue
@@ -247,7 +270,7 @@ def import_appointments(
             problems.append((line, "; ".join(reasons)))
         elif matter is not None and defender is not None and isinstance(day, date):
             wanted.append((matter.person_id, defender, day))
-    if problems:
+    if problems and (mode == ImportMode.all_or_nothing or not wanted):
         raise AppointmentRefused(problems)
     for person_id, defender, day in wanted:
         at = datetime.combine(day, datetime.min.time(), tzinfo=now.tzinfo)
@@ -257,8 +280,12 @@ def import_appointments(
         actor,
         SecurityEventTag.defender_appointments_imported,
         None,
-        {"appointments": len(wanted)},
+        {
+            "appointments": len(wanted),
+            "mode": mode.value,
+            "refused_lines": [int(line.removeprefix("line ")) for line, _ in problems],
+        },
         Purpose.defense,
     )
     db.commit()
-    return len(wanted)
+    return AppointmentImport(made=len(wanted), refused=problems)

@@ -14,7 +14,7 @@ from hub.defense.appointments import COLUMNS, AppointmentLine, AppointmentRefuse
 from hub.defense.services import ClientLine, defense_clients
 from hub.disclosure.record import Identity, WithheldCategory, disclose_identities
 from hub.referrals.rules import current_rules
-from hub.vocabulary import Action, Category, Purpose
+from hub.vocabulary import Action, Category, ImportMode, Purpose
 from hub.web.dependencies import DB, log_actor, refused_as_not_found, require
 from hub.web.params import RecordNumber
 from hub.web.templating import Page, render
@@ -74,6 +74,7 @@ class AppointmentsPage(Page):
     appointments: list[AppointmentLine] = field(default_factory=list)
     columns: tuple[str, ...] = COLUMNS
     problems: list[tuple[str, str]] = field(default_factory=list)
+    refused: list[tuple[str, str]] = field(default_factory=list)  # lines left out (valid_rows)
 
 
 def _appointments_page(
@@ -136,12 +137,18 @@ def end(request: Request, db: DB, viewer: Appointer, assignment_id: RecordNumber
 
 @router.post("/defense/appointments/import", response_class=HTMLResponse)
 def import_csv(
-    request: Request, db: DB, viewer: Appointer, file: Annotated[UploadFile, File()]
+    request: Request,
+    db: DB,
+    viewer: Appointer,
+    file: Annotated[UploadFile, File()],
+    mode: Annotated[ImportMode, Form()],
 ) -> Response:
-    """Imports a court's appointment records whole, or nothing with every bad line named."""
+    """Imports a court's appointment records: the valid rows, or nothing, as the appointer
+    chose; every bad line is named with its reason."""
     raw = file.file.read(MAX_IMPORT_BYTES + 1)
     problems: list[tuple[str, str]] = []
-    text, made = "", 0
+    text = ""
+    done = appointments.AppointmentImport(made=0, refused=[])
     if len(raw) > MAX_IMPORT_BYTES:
         problems.append(("file", "larger than 1 MB"))
     else:
@@ -151,12 +158,18 @@ def import_csv(
             problems.append(("file", "not UTF-8 text"))
     if not problems:
         try:
-            made = appointments.import_appointments(db, viewer, text, log_actor(request, viewer))
+            done = appointments.import_appointments(
+                db, viewer, text, log_actor(request, viewer), mode
+            )
         except AppointmentRefused as refused:
             db.rollback()
             problems = refused.problems
     if problems:
         page = _appointments_page(db, viewer, problems)
         return render(request, "defense/appointments.html", page, 422)
-    page = _appointments_page(db, viewer, message=f"{made} appointment(s) imported.")
+    message = f"{done.made} appointment(s) imported in one transaction."
+    if done.refused:
+        message += f" {len(done.refused)} line(s) refused, listed below."
+    page = _appointments_page(db, viewer, message=message)
+    page.refused = done.refused
     return render(request, "defense/appointments.html", page)

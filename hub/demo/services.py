@@ -16,6 +16,7 @@ from sqlmodel import Session
 
 from hub.crypto import generate_environment
 from hub.db import engine_for, migrate, utcnow
+from hub.demo.legal import build_legal_day
 from hub.demo.program import DemoAccount, build_demo
 from hub.demo.scale import LOAD_ACCOUNTS_PER_ROLE
 from hub.site import SiteSetting, read_setting, write_setting
@@ -149,6 +150,11 @@ def rebuild_demo(
 
             build_scale(db, seed, scale, today, timer.report)
             accounts = scale_accounts(seed)
+        else:
+            # The day's legal work, through the services. Not at scale: its log entries carry
+            # the time they were appended, and a scale build promises the same log root.
+            build_legal_day(db, today)
+            timer.done("legal day (services)")
         write_setting(db, DEMO_MARK, {**read_setting(db, DEMO_MARK), "complete": True})
         db.commit()
     return accounts

@@ -158,7 +158,8 @@ def set_hearing(
 ) -> CourtHearing:
     """A new court date on a matter. Commits."""
     matter = matter_for(db, viewer, matter_id)
-    problems = check_details(details, now or utcnow())
+    now = now or utcnow()
+    problems = check_details(details, now)
     if problems:
         raise HearingRefused(problems)
     hearing = CourtHearing(
@@ -167,6 +168,7 @@ def set_hearing(
         starts_at=details.starts_at,
         courtroom=details.courtroom.strip(),
         set_by_id=viewer.user_id,
+        created_at=now,
     )
     db.add(hearing)
     db.flush()

@@ -16,14 +16,13 @@ from hub.priors import services
 from hub.priors.services import (
     COLUMNS,
     ImportKind,
-    ImportMode,
     ImportReport,
     PriorMatterIn,
     PriorsError,
     WarrantIn,
 )
 from hub.referrals.rules import current_rules
-from hub.vocabulary import Action, WarrantStatus
+from hub.vocabulary import Action, ImportMode, WarrantStatus
 from hub.web.dependencies import DB, log_actor, refused_as_not_found, require
 from hub.web.params import RecordNumber
 from hub.web.templating import Page, render

@@ -31,7 +31,14 @@ from hub.audit.log import Actor, Event, append
 from hub.charging.models import ChargingMatter
 from hub.permissions import allowed
 from hub.priors.models import PriorMatter, Warrant
-from hub.vocabulary import Action, PriorSource, Purpose, SecurityEventTag, WarrantStatus
+from hub.vocabulary import (
+    Action,
+    ImportMode,
+    PriorSource,
+    Purpose,
+    SecurityEventTag,
+    WarrantStatus,
+)
 
 # A court record from before 1900 is a typing error, and one from the future is too.
 EARLIEST = date(1900, 1, 1)
@@ -40,11 +47,6 @@ MAX_IMPORT_ROWS = 5000
 
 class PriorsError(ValueError):
     """An earlier matter or warrant breaks a rule; the message says which. Nothing was changed."""
-
-
-class ImportMode(StrEnum):
-    valid_rows = "valid_rows"  # import the valid rows in one transaction, report the others
-    all_or_nothing = "all_or_nothing"  # import nothing if any row is bad
 
 
 class ImportKind(StrEnum):

@@ -1,8 +1,8 @@
-"""Issue 15's "Done when" in a real browser, up to the filing (the period report is another
-branch's): an officer of another agency reports a participant's arrest with a victim; the
-matter is in the prosecutor's queue as a new arrest; the prosecutor sets the arraignment; the
-defender appointed to the client sees the matter and the court date; the prosecutor files with
-harm-to-victim. The console stays clean (a CSP violation is an error)."""
+"""Issue 15's "Done when" in a real browser: an officer of another agency reports a
+participant's arrest with a victim; the matter is in the prosecutor's queue as a new arrest;
+the prosecutor sets the arraignment; the defender office's supervisor appoints a defender to
+the client, who sees the matter and the court date; the prosecutor files with harm-to-victim;
+the period report counts it. The console stays clean (a CSP violation is an error)."""
 
 import re
 from datetime import UTC, date, datetime, timedelta
@@ -49,12 +49,7 @@ def test_a_new_arrest_from_another_agency_to_a_filing(page, live_server, world, 
         date_of_birth=date(1984, 2, 29),
         program_status=ProgramStatus.active,
     )
-    db.add(
-        ClientAssignment(
-            person_id=person.id, user_id=world.users["defender"].id, kind=AssignmentKind.defense
-        )
-    )
-    db.commit()
+    supervisor = world.add_user("defense_supervisor", Role.defender_supervisor, "defense")
     deputy = world.add_user("deputy", Role.officer, "other_police")
     now = datetime.now(UTC)
 
@@ -100,6 +95,21 @@ def test_a_new_arrest_from_another_agency_to_a_filing(page, live_server, world, 
     page.wait_for_selector("table.hearings >> text=CC-3")
     _sign_out(page)
 
+    # The defender office appoints one of its defenders by the matter's number, as the
+    # court's appointment names the case.
+    _sign_in(page, live_server, supervisor)
+    _nav(page, "Defender appointments")
+    page.fill("#offense_tracking_number", "OTN-BROWSER-15")
+    page.fill("#defender_email", world.users["defender"].email)
+    page.get_by_role("button", name="Appoint").click()
+    page.locator("table", has_text=world.users["defender"].display_name).wait_for()
+    _sign_out(page)
+    appointed = db.exec(
+        select(ClientAssignment).where(ClientAssignment.kind == AssignmentKind.defense)
+    ).one()
+    db.commit()
+    assert (appointed.person_id, appointed.user_id) == (person.id, world.users["defender"].id)
+
     shown = arraignment.strftime("%Y-%m-%d %H:%M")
     _sign_in(page, live_server, world.users["defender"])
     _nav(page, "My clients")
@@ -121,6 +131,17 @@ def test_a_new_arrest_from_another_agency_to_a_filing(page, live_server, world, 
     decision = db.exec(select(ChargingDecision)).one()
     db.commit()
     assert (decision.outcome, decision.reason_codes) == (DecisionOutcome.file, ["harm-to-victim"])
+
+    # The month's report of the office counts it, by outcome and by reason.
+    month = decision.decided_at.astimezone(world.rules.tz).strftime("%Y-%m")
+    _nav(page, "The period's decisions")
+    page.wait_for_url("**/charging/period")
+    page.fill("#month", month)
+    page.get_by_role("button", name="Show").click()
+    page.wait_for_url(f"**/charging/period?month={month}")
+    assert page.locator('[data-measure="decisions"]').inner_text() == "1"
+    assert page.locator('tr[data-outcome="file"] td').last.inner_text() == "1"
+    assert page.locator('tr[data-reason="file:harm-to-victim"] td').last.inner_text() == "1"
 
     assert browser_log.errors == []
     assert browser_log.blocked == []
