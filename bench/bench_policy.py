@@ -106,7 +106,7 @@ def facts_for(role: Role) -> Facts:
 
 # An in-memory record: every field of every category, as the field map groups them.
 def sample_record() -> dict[Category, dict[str, object]]:
-    from hub.disclosure.record import FIELD_MAP, ROW_CATEGORY
+    from hub.disclosure.field_map import FIELD_MAP, ROW_CATEGORY
 
     record: dict[Category, dict[str, object]] = {c: {} for c in Category}
     for table, fields in FIELD_MAP.items():

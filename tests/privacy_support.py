@@ -91,7 +91,7 @@ def record_read(
 def search_read(
     db: Session, user: User, basis: dict[int, str], *, at: datetime | None = None
 ) -> LogEntry:
-    """A client search as hub.disclosure.record.disclose_search logs it."""
+    """A client search as hub.disclosure.record_search.disclose_search logs it."""
     with clock(at):
         entry = append(
             db,

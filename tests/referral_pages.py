@@ -10,7 +10,7 @@ from sqlmodel import Session, col, select
 from hub.audit.log import Actor
 from hub.audit.models import LogEntry
 from hub.consents.services import ConsentForm, create_consent
-from hub.disclosure.record import names_person
+from hub.disclosure.identities import names_person
 from hub.referrals.models import Referral
 from hub.referrals.rules import default_rules
 from hub.vocabulary import Category, ConsentKind, Purpose

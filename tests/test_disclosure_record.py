@@ -10,18 +10,12 @@ from hub.accounts.sessions import viewer_for
 from hub.audit import log as audit_log
 from hub.audit.models import LogEntry
 from hub.clients.models import CaseNote
+from hub.disclosure.field_map import FIELD_MAP, OUTSIDE_RECORD, ROW_CATEGORY
 from hub.disclosure.notice import REDISCLOSURE_NOTICE
 from hub.disclosure.policy import PersonNotFound, load_policy
-from hub.disclosure.record import (
-    FIELD_MAP,
-    OUTSIDE_RECORD,
-    ROW_CATEGORY,
-    SearchError,
-    SearchQuery,
-    WithheldCategory,
-    disclose_record,
-    disclose_search,
-)
+from hub.disclosure.record import disclose_record
+from hub.disclosure.record_search import SearchError, SearchQuery, disclose_search
+from hub.disclosure.record_view import WithheldCategory
 from hub.models import metadata
 from hub.vocabulary import Category, Purpose, Role, WithheldReason
 from tests.factories import full_client
@@ -219,21 +213,21 @@ def test_search_decides_candidates_a_chunk_at_a_time_and_stops_once_the_page_is_
     """A search shows at most MAX_SEARCH_RESULTS, the first in id order the viewer may see;
     it gathers facts a chunk of candidates at a time and stops once the page is full, with
     the same hits and the same log entry as deciding every candidate."""
-    from hub.disclosure import record as record_module
+    from hub.disclosure import record_search
 
     other_officer = factories.User(role=Role.officer, agency=program.police)
     strangers = [_namesake(db, program, other_officer).id for _ in range(6)]
     db.commit()
-    monkeypatch.setattr(record_module, "MAX_SEARCH_RESULTS", 2)
-    monkeypatch.setattr(record_module, "SEARCH_DECIDE_CHUNK", 2)
+    monkeypatch.setattr(record_search, "MAX_SEARCH_RESULTS", 2)
+    monkeypatch.setattr(record_search, "SEARCH_DECIDE_CHUNK", 2)
     gathered: list[list[int]] = []
-    real_gather = record_module.gather_facts_many
+    real_gather = record_search.gather_facts_many
 
     def gather(db, viewer, ids, now):
         gathered.append(list(ids))
         return real_gather(db, viewer, ids, now)
 
-    monkeypatch.setattr(record_module, "gather_facts_many", gather)
+    monkeypatch.setattr(record_search, "gather_facts_many", gather)
     candidates = sorted([program.person.id, *strangers])
     query = SearchQuery(name=program.person.last_name)
 

@@ -35,7 +35,8 @@ from hub.clients.models import (
 )
 from hub.disclosure.items import ItemRequest, disclose_items
 from hub.disclosure.notice import REDISCLOSURE_NOTICE
-from hub.disclosure.record import WithheldCategory, disclose_record
+from hub.disclosure.record import disclose_record
+from hub.disclosure.record_view import WithheldCategory
 from hub.referrals.rules import default_rules
 from hub.vocabulary import (
     AgencyKind,

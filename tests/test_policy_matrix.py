@@ -11,7 +11,8 @@ import pytest
 
 from hub.audit.log import Actor
 from hub.audit.models import LogEntry
-from hub.disclosure.record import WithheldCategory, disclose_record
+from hub.disclosure.record import disclose_record
+from hub.disclosure.record_view import WithheldCategory
 from hub.vocabulary import ENFORCEMENT_ROLES, Category, Purpose, Role, WithheldReason
 from tests.fixtures.policy_world import C, World, expected_categories, world
 

@@ -10,7 +10,8 @@ from sqlmodel import func, select
 
 from hub.audit.models import LogEntry
 from hub.clients.models import ClientAssignment
-from hub.disclosure.record import Legal, WithheldCategory, disclose_record
+from hub.disclosure.record import disclose_record
+from hub.disclosure.record_view import Legal, WithheldCategory
 from hub.priors.models import PriorMatter, Warrant
 from hub.priors.services import (
     PRIOR_MATTER_COLUMNS,

@@ -5,7 +5,7 @@ from dataclasses import dataclass, field
 
 from hub.arrests.forms import ArrestForm
 from hub.arrests.services import ArrestReceived, ArrestToReconcile
-from hub.disclosure.record import Identity, WithheldCategory
+from hub.disclosure.record_view import Identity, WithheldCategory
 from hub.vocabulary import OffenseLevel
 from hub.web.templating import Page
 

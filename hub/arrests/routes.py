@@ -12,7 +12,7 @@ from hub.arrests import services
 from hub.arrests.forms import ArrestForm, details_from_form
 from hub.arrests.pages import ArrestFormPage, ReconcilePage, ReconcileRow
 from hub.arrests.services import ArrestRefused
-from hub.disclosure.record import disclose_identities
+from hub.disclosure.identities import disclose_identities
 from hub.referrals.rules import current_rules
 from hub.vocabulary import Action, Purpose
 from hub.web.dependencies import DB, log_actor, refused_as_not_found, require

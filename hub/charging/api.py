@@ -15,7 +15,8 @@ from hub.charging import services
 from hub.charging.models import ChargingDecision, ChargingMatter
 from hub.charging.routes import CHARGING_PURPOSE, csv_response, decision_export, queue_rows
 from hub.charging.services import ChargingError, Part2BindingRefused
-from hub.disclosure.record import Identity, IdentityList, WithheldCategory, disclose_identities
+from hub.disclosure.identities import IdentityList, disclose_identities
+from hub.disclosure.record_view import Identity, WithheldCategory
 from hub.vocabulary import Action, Category, DeadlineStatus, DecisionOutcome
 from hub.web.api import (
     API_DEPENDENCIES,

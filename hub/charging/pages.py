@@ -12,7 +12,7 @@ from hub.charging.services import (
     DefenseDecisionItem,
     QueueItem,
 )
-from hub.disclosure.record import DisclosedRecord, Identity, WithheldCategory
+from hub.disclosure.record_view import DisclosedRecord, Identity, WithheldCategory
 from hub.referrals.rules import SiteRules
 from hub.web.paging import Paging
 from hub.web.templating import Page

@@ -210,7 +210,7 @@ def cut_queue(
     count_states: bool = False,
 ) -> QueueCut:
     """Filters and pages the queue, and with `count_states` counts the matters in each state.
-    `clock_shown(person_ids)` is the policy's answer (hub.disclosure.record.allowed_persons,
+    `clock_shown(person_ids)` is the policy's answer (hub.disclosure.identities.allowed_persons,
     engagement); it discloses and logs nothing, and is asked only about the persons the answer
     needs: none beyond the page's (services.queue_page_keys) without a state filter or counts,
     the persons whose clock reads the chosen state with one, every person with a clock for the

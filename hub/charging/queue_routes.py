@@ -32,7 +32,8 @@ from hub.charging.services import ChargingError
 from hub.db import utcnow
 from hub.disclosure.aggregates import log_aggregate
 from hub.disclosure.grants_sql import clause_in_force
-from hub.disclosure.record import Identity, WithheldCategory, allowed_persons, disclose_identities
+from hub.disclosure.identities import allowed_persons, disclose_identities
+from hub.disclosure.record_view import Identity, WithheldCategory
 from hub.referrals.rules import ReasonCode, SiteRules, current_rules
 from hub.vocabulary import Action, Category, DecisionOutcome, DisclosureTag, Purpose
 from hub.web.dependencies import DB, log_actor, refused_as_not_found, require

@@ -31,8 +31,9 @@ from hub.charging.pages import (
 )
 from hub.charging.services import ChargingError, DisclosedIdentity
 from hub.db import utcnow
+from hub.disclosure.identities import allowed_persons, disclose_identities
 from hub.disclosure.policy import PersonNotFound
-from hub.disclosure.record import allowed_persons, disclose_identities, disclose_record
+from hub.disclosure.record import disclose_record
 from hub.permissions import allowed
 from hub.referrals.officer_feedback import current_decisions
 from hub.referrals.opening import intake_due_on

@@ -36,9 +36,9 @@ from hub.charging.models import (
 )
 from hub.clients.models import ClientAssignment, Person
 from hub.db import ident, utcnow
+from hub.disclosure.identities import names_person
 from hub.disclosure.models import CourtOrder
 from hub.disclosure.origin import holds_part2
-from hub.disclosure.record import names_person
 from hub.notifications.services import assignment_holders, notify, users_with_role
 from hub.referrals.checks import (
     REFERRING_OFFICER_ROLES,
@@ -330,7 +330,7 @@ def queue_page_keys(
     """The keys of rows offset..offset+size of the queue in its order: by urgency (a row whose
     intake clock the policy withholds is ordered as if its deadline were met, so the order
     gives nothing away), then the oldest arrest, then the matter. `clock_shown(person_ids)` is
-    the policy's answer (hub.disclosure.record.allowed_persons) for those persons.
+    the policy's answer (hub.disclosure.identities.allowed_persons) for those persons.
 
     Only as many persons are decided as the page needs, not the whole queue: a row's place is
     at least its lower bound (its own urgency or ripe, whichever comes first), so the rows are

@@ -41,18 +41,16 @@ from hub.db import utcnow
 from hub.disclosure.notice import REDISCLOSURE_NOTICE
 from hub.disclosure.origin import part2_ids
 from hub.disclosure.policy import PersonNotFound
-from hub.disclosure.record import (
+from hub.disclosure.record_search import SearchError, SearchQuery, disclose_search
+from hub.disclosure.record_view import (
     ChargingMatterEntry,
     DisclosedRecord,
     IntakeClock,
     NoteEntry,
     PlanGoalEntry,
     ReferralEntry,
-    SearchError,
-    SearchQuery,
     TreatmentEntry,
     WithheldCategory,
-    disclose_search,
 )
 from hub.vocabulary import (
     PART2_CATEGORIES,

@@ -8,12 +8,8 @@ from typing import Any
 from hub.accounts.names import Names
 from hub.consents.models import Consent
 from hub.consents.services import RecipientGroup, is_active, missing_elements
-from hub.disclosure.record import (
-    DisclosedRecord,
-    NoteEntry,
-    SearchHit,
-    WithheldCategory,
-)
+from hub.disclosure.record_search import SearchHit
+from hub.disclosure.record_view import DisclosedRecord, NoteEntry, WithheldCategory
 from hub.vocabulary import AgencyKind, Category, ConsentKind, Purpose, WithheldReason
 from hub.web.templating import Page
 

@@ -42,7 +42,8 @@ from hub.consents import services as consents
 from hub.consents.services import ConsentError, ConsentForm, ConsentRefused
 from hub.db import record_number, utcnow
 from hub.disclosure.policy import PersonNotFound
-from hub.disclosure.record import DisclosedRecord, SearchError, SearchQuery, disclose_search
+from hub.disclosure.record_search import SearchError, SearchQuery, disclose_search
+from hub.disclosure.record_view import DisclosedRecord
 from hub.permissions import allowed
 from hub.referrals.rules import current_rules
 from hub.vocabulary import Action, Category, ConsentKind, Purpose

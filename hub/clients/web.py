@@ -11,7 +11,8 @@ from sqlmodel import Session
 from hub.accounts.sessions import Viewer
 from hub.clients.purposes import record_purpose
 from hub.disclosure.policy import PersonNotFound
-from hub.disclosure.record import DisclosedRecord, WithheldCategory, disclose_record
+from hub.disclosure.record import disclose_record
+from hub.disclosure.record_view import DisclosedRecord, WithheldCategory
 from hub.vocabulary import Action, Category, Purpose, WithheldReason
 from hub.web.api import MAX_RECORD_ID
 from hub.web.dependencies import log_actor, require

@@ -12,7 +12,8 @@ from hub.db import utcnow
 from hub.defense import appointments
 from hub.defense.appointments import COLUMNS, AppointmentLine, AppointmentRefused
 from hub.defense.services import ClientLine, defense_clients
-from hub.disclosure.record import Identity, WithheldCategory, disclose_identities
+from hub.disclosure.identities import disclose_identities
+from hub.disclosure.record_view import Identity, WithheldCategory
 from hub.referrals.rules import current_rules
 from hub.vocabulary import Action, Category, ImportMode, Purpose
 from hub.web.dependencies import DB, log_actor, refused_as_not_found, require

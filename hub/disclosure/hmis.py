@@ -28,7 +28,7 @@ from hub.consents.services import is_active
 from hub.db import rollback_on_error, utcnow
 from hub.disclosure.origin import part2_origin
 from hub.disclosure.policy import decide, gather_facts_many
-from hub.disclosure.record import _log_actor
+from hub.disclosure.record import actor_for_log
 from hub.disclosure.releases import policy_in_force
 from hub.disclosure.research import (
     DECIDE_CHUNK,
@@ -202,7 +202,7 @@ def disclose_for_hmis(
         prepared = prepare(sources)
         log_disclosures(
             db,
-            _log_actor(viewer, actor),
+            actor_for_log(viewer, actor),
             DisclosureTag.hmis_export_read,
             Purpose.case_management,
             policy.version,

@@ -26,17 +26,16 @@ from hub.db import rollback_on_error, utcnow
 from hub.disclosure.origin import part2_origin
 from hub.disclosure.policy import Decision, decide, gather_facts_many
 from hub.disclosure.record import (
-    DisclosedRecord,
-    WithheldCategory,
     _detail,
-    _log_actor,
     _outcome,
     _participant,
     _sections_many,
     _withhold_segmented,
+    actor_for_log,
     effective_categories,
     part2_disclosed,
 )
+from hub.disclosure.record_view import DisclosedRecord, WithheldCategory
 from hub.disclosure.releases import policy_in_force
 from hub.vocabulary import PART2_CATEGORIES, Category, DisclosureTag, Purpose
 from hub.workgroup.models import ActionItem, DiscussionFlag, ItemEntry
@@ -218,7 +217,7 @@ def disclose_items(
             for i, (request, decision, record, attached, _) in enumerate(read)
             if record is not None and decision is not None
         ]
-        entries = append_many(db, _log_actor(viewer, actor), [event for _, event in events])
+        entries = append_many(db, actor_for_log(viewer, actor), [event for _, event in events])
         seqs = {i: entry.seq for (i, _), entry in zip(events, entries, strict=True)}
         shown: list[DisclosedItem] = []
         for i, (request, decision, record, attached, withheld) in enumerate(read):

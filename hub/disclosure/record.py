@@ -1,17 +1,15 @@
-"""Reading a client record through the policy: the field map, the typed disclosed record, and
-the disclosure log entry that goes with every read.
+"""Reading a client record through the policy, and the disclosure log entry that goes with every
+read.
 
     record = disclose_record(db, viewer, person_id, Purpose.case_management, actor)
 
 reads only the columns and rows of the categories the decision allows (a withheld category's
 rows are never loaded), appends one disclosure entry to the log and commits, all in one
-transaction; if any of it fails the caller gets an exception and no data.
-"""
+transaction; if any of it fails the caller gets an exception and no data."""
 
 import dataclasses
 from collections.abc import Collection, Mapping, Sequence
-from dataclasses import dataclass, field
-from datetime import date, datetime
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from sqlalchemy import ColumnElement, and_, or_
@@ -32,15 +30,35 @@ from hub.clients.models import (
     TreatmentRecord,
 )
 from hub.db import rollback_on_error, utcnow
-from hub.disclosure.notice import REDISCLOSURE_NOTICE
+from hub.disclosure.field_map import FIELD_MAP, C
 from hub.disclosure.origin import allowed_rows, part2_origin, part2_persons
 from hub.disclosure.policy import (
     Decision,
-    Facts,
-    allows,
     decide,
     gather_facts,
-    gather_facts_many,
+)
+from hub.disclosure.record_view import (
+    ChargingDecisionEntry,
+    ChargingMatterEntry,
+    Contact,
+    Demographics,
+    DisclosedRecord,
+    Engagement,
+    Health,
+    Housing,
+    Identity,
+    IntakeClock,
+    Legal,
+    NoteEntry,
+    Plan,
+    PlanGoalEntry,
+    PriorMatterEntry,
+    ReferralEntry,
+    Referrals,
+    Treatment,
+    TreatmentEntry,
+    WarrantEntry,
+    WithheldCategory,
 )
 from hub.disclosure.releases import policy_in_force
 from hub.priors.models import PriorMatter, Warrant
@@ -57,218 +75,6 @@ from hub.vocabulary import (
 T = TypeVar("T")
 
 
-class RowCategory:
-    """Field-map marker: the field takes the category of its own row (case notes)."""
-
-    def __repr__(self) -> str:
-        return "ROW_CATEGORY"
-
-
-ROW_CATEGORY = RowCategory()
-
-C = Category
-# Every field of every table of the client record -> exactly one category.
-# tests/test_disclosure_record.py checks this against the models: a new column that is not
-# mapped here fails the build, so it can never be shown by accident.
-FIELD_MAP: dict[str, dict[str, Category | RowCategory]] = {
-    "person": {
-        "id": C.identity,
-        "first_name": C.identity,
-        "last_name": C.identity,
-        "date_of_birth": C.identity,
-        "race_ethnicity": C.demographics,
-        "additional_race_ethnicity": C.demographics,
-        "gender": C.demographics,
-        "program_status": C.engagement,
-        "status_changed_at": C.engagement,
-        "last_contact_on": C.engagement,
-        # The record was opened at referral, usually by the referring officer.
-        "created_at": C.referral,
-        "created_by_id": C.referral,
-    },
-    "person_alias": {"id": C.identity, "person_id": C.identity, "name": C.identity},
-    "person_contact": {
-        "person_id": C.contact,
-        "phone": C.contact,
-        "staying_at": C.contact,
-        "updated_at": C.contact,
-        "recorded_by_id": C.contact,
-    },
-    "referral": {
-        "id": C.referral,
-        "person_id": C.referral,
-        "kind": C.referral,
-        "referred_at": C.referral,
-        "referring_user_id": C.referral,
-        "referring_agency_id": C.referral,
-        "precinct": C.referral,
-        "alleged_offenses": C.referral,
-        "offense_category": C.referral,
-        "eligibility": C.referral,
-        "exclusion_override_reason": C.referral,
-        "prior_involvement": C.referral,
-        "case_management_agency_id": C.referral,
-        "created_at": C.referral,
-        # Which site rules screened the referral and which exclusions matched: eligibility.
-        "rules_version": C.referral,
-        "exclusions_matched": C.referral,
-        "social_contact_entry_id": C.referral,
-        # Where the arrest report went is the start of a charging matter.
-        "forwarded_to_agency_id": C.legal,
-        # Whether the person came to screening and intake is attendance: 42 CFR 2.35 monitoring.
-        "intake_due_on": C.engagement,
-        "screening_done_at": C.engagement,
-        "intake_done_at": C.engagement,
-        "screening_done_by_id": C.engagement,
-        "intake_done_by_id": C.engagement,
-    },
-    "charging_matter": {
-        name: C.legal
-        for name in (
-            "id",
-            "person_id",
-            "referral_id",
-            "prosecuting_agency_id",
-            "offense_tracking_number",
-            "offenses",
-            "arrested_at",
-            "arrest_place",
-            "court_date",
-            "created_at",
-        )
-    },
-    "charging_decision": {
-        name: C.legal
-        for name in (
-            "id",
-            "matter_id",
-            "decided_by_id",
-            "decided_at",
-            "outcome",
-            "reason_codes",
-            "note",
-            "supersedes_id",
-            "tree_head_id",
-        )
-    },
-    # Issue 15: earlier matters and warrants, from the prosecutor's case system.
-    "prior_matter": {
-        name: C.legal
-        for name in (
-            "id",
-            "person_id",
-            "case_number",
-            "court",
-            "offense_code",
-            "offense_description",
-            "level",
-            "filed_on",
-            "disposed_on",
-            "disposition",
-            "source",
-            "recorded_by_id",
-            "recorded_at",
-        )
-    },
-    "warrant": {
-        name: C.legal
-        for name in (
-            "id",
-            "person_id",
-            "issued_on",
-            "court",
-            "kind",
-            "status",
-            "source",
-            "recorded_by_id",
-            "recorded_at",
-        )
-    },
-    "plan_goal": {
-        name: C.plan
-        for name in (
-            "id",
-            "person_id",
-            "goal",
-            "services",
-            "status",
-            "created_at",
-            "created_by_id",
-            "domain",
-            "updated_at",
-        )
-    },
-    "housing_record": {
-        name: C.housing
-        for name in (
-            "person_id",
-            "living_situation",
-            "waitlist",
-            "waitlist_since",
-            "updated_at",
-            "recorded_by_id",
-        )
-    },
-    "health_record": {
-        name: C.health
-        for name in (
-            "person_id",
-            "mental_health",
-            "physical_health",
-            "updated_at",
-            "recorded_by_id",
-        )
-    },
-    "treatment_record": {
-        name: C.treatment
-        for name in ("id", "person_id", "program", "started_on", "ended_on", "notes", "created_at")
-    },
-    "case_note": {
-        name: ROW_CATEGORY
-        for name in ("id", "person_id", "author_id", "category", "written_at", "body")
-    },
-}
-
-# Tables about a client that are not part of the record shown: the policy layer reads them to
-# decide, and their own services show them.
-OUTSIDE_RECORD: dict[str, str] = {
-    "client_assignment": "a relationship the policy reads (caseload, defense)",
-    "consent": "the client's consents, read by the policy and managed by hub.consents",
-    "court_order": "read by the policy; recorded and shown by privacy officers",
-    "court_order_document": "a court order's sealed copy, for privacy officers only",
-    "caseload_request": "a case manager's request for a client; grants nothing until approved",
-    "break_glass": "read by the policy; reviewed by privacy officers",
-    "decision_disclosure": "links a charging decision to log entries; read by the accountings",
-    "decision_flag": "a file decision resting on care data, for the defender and privacy review",
-    "matter_deputy": "which deputy of the office handles a matter: the office's own workflow",
-    "intake_assessment": "the intake clock's second step; its services reach the record as plan "
-    "data only through hub.disclosure",
-    "agenda_item": "a work group's agenda item: ids and kind; its client's record is read here",
-    "item_entry": "work-group updates and notes, each of its own category: hub.disclosure.items",
-    "action_item": "work-group action items, each of its own category: hub.disclosure.items",
-    "discussion_flag": "a request to discuss a client, of its own category: hub.disclosure.items",
-    "social_contact_entry": "police's social-contact list; a page listing it discloses each "
-    "person's identity through disclose_search's rules",
-    "person_reconciliation": "ids of persons a police referral may duplicate, for case "
-    "management to reconcile; each one's identity is shown through disclose_identities",
-    "arrest_report": "an arrest as police or a prosecutor's system reported it (legal): the "
-    "particulars as entered, for case management to reconcile; a match is a charging matter",
-    "court_hearing": "a charging matter's court date (legal): hub.hearings shows it once the "
-    "policy allowed the client's legal category",
-    "court_hearing_change": "a court date's history (legal), shown with its court date",
-    "record_change": "a section's earlier values, each of its section's category: shown only "
-    "through hub.disclosure.history, under that category's read policy",
-    "contact_entry": "the contact log: engagement, its note of its own category; shown only "
-    "through hub.disclosure.history",
-    "plan_step": "a plan goal's steps, read with their goal through hub.disclosure.plans",
-    "service_record": "services and the bridge-funding ledger, read through "
-    "hub.disclosure.plans (plan, or health/treatment for a clinical kind)",
-    "person_merge": "which record of a person was merged into which (ids only): the tombstone "
-    "that keeps both numbers findable in the log and the accounting",
-    "client_document": "documents attached to a client or a consent, each of its own category: "
-    "listed and downloaded only through hub.disclosure.documents",
-}
-
 # Participation: enrolled and still in the program, engaged or not (no sanctions: LEAD).
 _PARTICIPANT_STATUSES = frozenset(
     {
@@ -278,253 +84,6 @@ _PARTICIPANT_STATUSES = frozenset(
         ProgramStatus.re_engaged,
     }
 )
-MAX_SEARCH_RESULTS = 50
-# Candidates gathered and decided at a time: one set of fact queries each.
-SEARCH_DECIDE_CHUNK = 100
-
-
-# --- the typed record -------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class WithheldCategory:
-    """Stands in the record where a withheld category would be: no data, only why."""
-
-    category: Category
-    reason: WithheldReason
-
-
-@dataclass(frozen=True)
-class Identity:
-    first_name: str
-    last_name: str
-    date_of_birth: date | None
-    aliases: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True)
-class Demographics:
-    race_ethnicity: list[int]
-    additional_race_ethnicity: str | None
-    gender: list[int]
-
-
-@dataclass(frozen=True)
-class Contact:
-    phone: str | None = None
-    staying_at: str | None = None
-    updated_at: datetime | None = None
-    part2: bool = False  # recorded by a Part 2 program: the 42 CFR 2.32 notice goes with it
-
-
-@dataclass(frozen=True)
-class ReferralEntry:
-    id: int
-    kind: str
-    referred_at: datetime
-    referring_user_id: int
-    referring_agency_id: int
-    precinct: str | None
-    alleged_offenses: list[str]
-    offense_category: str
-    eligibility: str
-    exclusion_override_reason: str | None
-    prior_involvement: str | None
-    case_management_agency_id: int
-    created_at: datetime
-
-
-@dataclass(frozen=True)
-class Referrals:
-    entries: tuple[ReferralEntry, ...]
-    record_created_at: datetime
-    record_created_by_id: int | None
-
-
-@dataclass(frozen=True)
-class IntakeClock:
-    intake_due_on: date
-    screening_done_at: datetime | None
-    intake_done_at: datetime | None
-
-
-@dataclass(frozen=True)
-class Engagement:
-    program_status: ProgramStatus
-    status_changed_at: datetime | None
-    last_contact_on: date | None
-    intake: tuple[IntakeClock, ...] = ()
-
-
-@dataclass(frozen=True)
-class ChargingDecisionEntry:
-    id: int
-    matter_id: int
-    decided_by_id: int
-    decided_at: datetime
-    outcome: str
-    reason_codes: list[str]
-    note: str | None
-    supersedes_id: int | None
-    tree_head_id: int | None
-
-
-@dataclass(frozen=True)
-class ChargingMatterEntry:
-    id: int
-    referral_id: int | None
-    prosecuting_agency_id: int
-    offense_tracking_number: str
-    offenses: list[str]
-    arrested_at: datetime
-    court_date: date | None
-    created_at: datetime
-    decisions: tuple[ChargingDecisionEntry, ...] = ()
-
-
-@dataclass(frozen=True)
-class PriorMatterEntry:
-    id: int
-    case_number: str
-    court: str
-    offense_code: str
-    offense_description: str
-    level: str
-    filed_on: date
-    disposed_on: date | None
-    disposition: str | None
-    source: str
-
-
-@dataclass(frozen=True)
-class WarrantEntry:
-    id: int
-    issued_on: date
-    court: str
-    kind: str
-    status: str
-    source: str
-
-
-@dataclass(frozen=True)
-class Legal:
-    forwarded_to_agency_ids: tuple[int, ...]
-    matters: tuple[ChargingMatterEntry, ...]
-    prior_matters: tuple[PriorMatterEntry, ...] = ()
-    warrants: tuple[WarrantEntry, ...] = ()
-
-
-@dataclass(frozen=True)
-class PlanGoalEntry:
-    id: int
-    goal: str
-    services: str | None
-    status: str
-    created_at: datetime
-    created_by_id: int | None
-    part2: bool = False  # recorded by a Part 2 program: the 42 CFR 2.32 notice goes with it
-    domain: str | None = None  # substance use is treatment data (hub.disclosure.origin)
-    updated_at: datetime | None = None
-
-
-@dataclass(frozen=True)
-class Plan:
-    goals: tuple[PlanGoalEntry, ...]
-    # Goals a Part 2 program recorded that this viewer may not see are left out; this says why
-    # (42 CFR 2.11: withheld with a reason, never shown as "no goals").
-    part2_withheld: WithheldReason | None = None
-
-
-@dataclass(frozen=True)
-class Housing:
-    living_situation: int | None = None
-    waitlist: str | None = None
-    waitlist_since: date | None = None
-    updated_at: datetime | None = None
-    # Recorded by a Part 2 program, or a living situation naming treatment or detox.
-    part2: bool = False
-
-
-@dataclass(frozen=True)
-class Health:
-    mental_health: str | None = None
-    physical_health: str | None = None
-    updated_at: datetime | None = None
-    part2: bool = False  # recorded by a Part 2 program: the 42 CFR 2.32 notice goes with it
-
-
-@dataclass(frozen=True)
-class TreatmentEntry:
-    id: int
-    program: str
-    started_on: date | None
-    ended_on: date | None
-    notes: str | None
-    created_at: datetime
-
-
-@dataclass(frozen=True)
-class Treatment:
-    entries: tuple[TreatmentEntry, ...]
-
-
-@dataclass(frozen=True)
-class NoteEntry:
-    id: int
-    category: Category
-    author_id: int
-    written_at: datetime
-    body: str
-    part2: bool = False  # written by a Part 2 program's staff: the 2.32 notice goes with it
-
-
-@dataclass(frozen=True)
-class DisclosedRecord:
-    """What one viewer may see of one client for one purpose. A withheld category is a
-    WithheldCategory in its place; notes are only those of disclosed categories."""
-
-    person_id: int
-    purpose: Purpose
-    policy_version: str
-    log_seq: int  # the disclosure-log entry that records this read
-    basis: Mapping[Category, str]  # legal basis per disclosed category
-    identity: Identity | WithheldCategory
-    demographics: Demographics | WithheldCategory
-    contact: Contact | WithheldCategory
-    referral: Referrals | WithheldCategory
-    legal: Legal | WithheldCategory
-    engagement: Engagement | WithheldCategory
-    plan: Plan | WithheldCategory
-    housing: Housing | WithheldCategory
-    health: Health | WithheldCategory
-    treatment: Treatment | WithheldCategory
-    notes: tuple[NoteEntry, ...]
-    # Whether the person is a participant, where the viewer may know only that (or more).
-    participant: bool | None
-    # 42 CFR 2.32: treatment data, or data a Part 2 program recorded, is present, so whatever
-    # shows this carries `notice`.
-    part2: bool
-    # What the decision was made on. Never shown: it lets the page decide what else the viewer
-    # may do with this client (file a note under which category) without gathering it again.
-    facts: Facts | None = field(default=None, repr=False, compare=False)
-
-    def section(self, category: Category) -> Any:
-        return getattr(self, category.value)
-
-    @property
-    def withheld(self) -> list[WithheldCategory]:
-        return [s for c in Category if isinstance(s := self.section(c), WithheldCategory)]
-
-    @property
-    def disclosed_categories(self) -> list[Category]:
-        return [c for c in Category if not isinstance(self.section(c), WithheldCategory)]
-
-    @property
-    def notice(self) -> str | None:
-        return REDISCLOSURE_NOTICE if self.part2 else None
-
-
-# --- reading ------------------------------------------------------------------------------------
 
 
 def _table(table: type[SQLModel]) -> Any:
@@ -541,7 +100,7 @@ def _columns(table: type[SQLModel], categories: set[Category]) -> list[Any]:
 _PERSON_LABEL = "_person_of_row"
 
 
-def _rows(
+def read_rows(
     db: Session,
     table: type[SQLModel],
     categories: set[Category],
@@ -568,7 +127,7 @@ def _rows(
     return [dict(row._mapping) for row in db.connection().execute(statement).all()]
 
 
-def _build(cls: type[T], row: Mapping[str, Any], **extra: Any) -> T:
+def build_entry(cls: type[T], row: Mapping[str, Any], **extra: Any) -> T:
     names = {f.name for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
     return cls(**{k: v for k, v in row.items() if k in names}, **extra)
 
@@ -642,9 +201,9 @@ def _sections_of_group(
     if not allowed:
         return sections
     ids = sorted(person_ids)
-    persons = _by_person(_rows(db, Person, allowed, col(Person.id).in_(ids), key=Person.id))
+    persons = _by_person(read_rows(db, Person, allowed, col(Person.id).in_(ids), key=Person.id))
     referrals = _by_person(
-        _rows(
+        read_rows(
             db,
             Referral,
             allowed,
@@ -687,17 +246,17 @@ def _sections_of_group(
         person_row = found[0] if found else {}
         their_referrals = referrals.get(person_id, [])
         if C.identity in allowed:
-            mine[C.identity] = _build(
+            mine[C.identity] = build_entry(
                 Identity, person_row, aliases=tuple(aliases.get(person_id, ()))
             )
         if C.demographics in allowed:
-            mine[C.demographics] = _build(Demographics, person_row)
+            mine[C.demographics] = build_entry(Demographics, person_row)
         if C.engagement in allowed:
-            intake = tuple(_build(IntakeClock, r) for r in their_referrals)
-            mine[C.engagement] = _build(Engagement, person_row, intake=intake)
+            intake = tuple(build_entry(IntakeClock, r) for r in their_referrals)
+            mine[C.engagement] = build_entry(Engagement, person_row, intake=intake)
         if C.referral in allowed:
             mine[C.referral] = Referrals(
-                entries=tuple(_build(ReferralEntry, r) for r in their_referrals),
+                entries=tuple(build_entry(ReferralEntry, r) for r in their_referrals),
                 record_created_at=person_row["created_at"],
                 record_created_by_id=person_row["created_by_id"],
             )
@@ -707,13 +266,13 @@ def _sections_of_group(
             mine[category] = by_person[person_id]
         if C.plan in allowed:
             mine[C.plan] = Plan(
-                goals=tuple(_build(PlanGoalEntry, r) for r in goals.get(person_id, [])),
+                goals=tuple(build_entry(PlanGoalEntry, r) for r in goals.get(person_id, [])),
                 # A placeholder: _withhold_segmented puts the decision's reason in its place.
                 part2_withheld=WithheldReason.part2 if part2_goals_hidden else None,
             )
         if C.treatment in allowed:
             mine[C.treatment] = Treatment(
-                entries=tuple(_build(TreatmentEntry, r) for r in treatment.get(person_id, []))
+                entries=tuple(build_entry(TreatmentEntry, r) for r in treatment.get(person_id, []))
             )
     return sections
 
@@ -734,7 +293,7 @@ def _entries_by_person(
         where = and_(where, allowed_rows(table, part2_allowed))
         label = part2_origin(table)
     return _by_person(
-        _rows(db, table, allowed, where, columns.id, key=columns.person_id, part2=label)
+        read_rows(db, table, allowed, where, columns.id, key=columns.person_id, part2=label)
     )
 
 
@@ -747,7 +306,7 @@ def _single_many(
     assert isinstance(category, Category)
     person = _table(table).c.person_id
     rows = _by_person(
-        _rows(
+        read_rows(
             db,
             table,
             {category},
@@ -758,7 +317,7 @@ def _single_many(
     )
     segmented = set() if part2_allowed else part2_persons(db, table, person_ids)
     return {
-        p: _build(cls, rows[p][0])
+        p: build_entry(cls, rows[p][0])
         if p in rows
         else Segmented(category)
         if p in segmented
@@ -771,7 +330,7 @@ def _legal_many(
     db: Session, person_ids: list[int], referrals: Mapping[int, list[dict[str, Any]]]
 ) -> dict[int, Legal]:
     matters = _by_person(
-        _rows(
+        read_rows(
             db,
             ChargingMatter,
             {C.legal},
@@ -782,7 +341,7 @@ def _legal_many(
     )
     matter_ids = [m["id"] for rows in matters.values() for m in rows]
     decisions = (
-        _rows(
+        read_rows(
             db,
             ChargingDecision,
             {C.legal},
@@ -794,11 +353,11 @@ def _legal_many(
     )
     by_matter: dict[int, list[ChargingDecisionEntry]] = {}
     for row in decisions:
-        by_matter.setdefault(row["matter_id"], []).append(_build(ChargingDecisionEntry, row))
+        by_matter.setdefault(row["matter_id"], []).append(build_entry(ChargingDecisionEntry, row))
     # Earlier matters and warrants (hub.priors), newest first as a court docket reads.
     priors, warrants = (
         _by_person(
-            _rows(
+            read_rows(
                 db,
                 table,
                 {C.legal},
@@ -817,19 +376,19 @@ def _legal_many(
                 if r["forwarded_to_agency_id"]
             ),
             matters=tuple(
-                _build(ChargingMatterEntry, m, decisions=tuple(by_matter.get(m["id"], [])))
+                build_entry(ChargingMatterEntry, m, decisions=tuple(by_matter.get(m["id"], [])))
                 for m in matters.get(person_id, [])
             ),
             prior_matters=tuple(
                 sorted(
-                    (_build(PriorMatterEntry, r) for r in priors.get(person_id, [])),
+                    (build_entry(PriorMatterEntry, r) for r in priors.get(person_id, [])),
                     key=lambda p: (p.filed_on, p.id),
                     reverse=True,
                 )
             ),
             warrants=tuple(
                 sorted(
-                    (_build(WarrantEntry, r) for r in warrants.get(person_id, [])),
+                    (build_entry(WarrantEntry, r) for r in warrants.get(person_id, [])),
                     key=lambda w: (w.issued_on, w.id),
                     reverse=True,
                 )
@@ -877,7 +436,7 @@ def _participant(db: Session, person_id: int, sections: dict[Category, Any]) -> 
     return status in _PARTICIPANT_STATUSES
 
 
-def _log_actor(viewer: Viewer, actor: Actor) -> Actor:
+def actor_for_log(viewer: Viewer, actor: Actor) -> Actor:
     # The entry names the viewer the decision was made for, whatever the caller passed.
     return Actor(
         user_id=viewer.user_id,
@@ -926,7 +485,7 @@ def disclose_record(
         )
         entry = append_and_commit(
             db,
-            _log_actor(viewer, actor),
+            actor_for_log(viewer, actor),
             Event(
                 kind="disclosure",
                 tag=DisclosureTag.client_record_read.value,
@@ -1027,258 +586,3 @@ def _detail(
         if plan.part2_withheld is not None:
             detail["plan_goals_withheld"] = plan.part2_withheld.value
     return detail
-
-
-# --- search ---------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class SearchQuery:
-    """Search terms: part of a name or alias, a date of birth, or both. They travel in POST
-    bodies, never in URLs, and are not written to the log."""
-
-    name: str | None = None
-    date_of_birth: date | None = None
-
-
-@dataclass(frozen=True)
-class SearchHit:
-    person_id: int
-    identity: Identity
-
-
-@dataclass(frozen=True)
-class SearchResults:
-    hits: tuple[SearchHit, ...]
-    purpose: Purpose
-    policy_version: str
-    log_seq: int
-
-
-class SearchError(ValueError):
-    """The search terms are not usable; nothing was searched."""
-
-
-def _like(term: str) -> str:
-    escaped = term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return f"%{escaped}%"
-
-
-def _candidates(db: Session, query: SearchQuery) -> list[int]:
-    conditions: list[ColumnElement[bool]] = []
-    for term in (query.name or "").split():
-        pattern = _like(term)
-        alias = select(PersonAlias.person_id).where(
-            col(PersonAlias.name).ilike(pattern, escape="\\")
-        )
-        conditions.append(
-            or_(
-                col(Person.first_name).ilike(pattern, escape="\\"),
-                col(Person.last_name).ilike(pattern, escape="\\"),
-                col(Person.id).in_(alias),
-            )
-        )
-    if query.date_of_birth is not None:
-        conditions.append(col(Person.date_of_birth) == query.date_of_birth)
-    statement = select(Person.id).where(*conditions).order_by(col(Person.id)).limit(500)
-    return [pid for pid in db.exec(statement).all() if pid is not None]
-
-
-def disclose_search(
-    db: Session, viewer: Viewer, query: SearchQuery, purpose: Purpose, actor: Actor
-) -> SearchResults:
-    """Finds clients by name, alias or date of birth and discloses their identity only, and
-    only of those whose identity this viewer may see for this purpose; logs one entry listing
-    the persons disclosed, and commits."""
-    name = (query.name or "").strip()
-    if len(name) < 2 and query.date_of_birth is None:
-        raise SearchError("Give at least two letters of a name, or a date of birth.")
-    with rollback_on_error(db):
-        policy = policy_in_force(db)
-        now = utcnow()
-        candidates = _candidates(db, SearchQuery(name=name, date_of_birth=query.date_of_birth))
-        basis: dict[int, str] = {}
-        # At most MAX_SEARCH_RESULTS are shown, the first in id order whose identity the
-        # policy discloses: gather and decide the candidates a chunk at a time and stop once
-        # the page is full, instead of gathering facts for every candidate (up to 500). The
-        # candidates after the last one shown were never shown, whether decided or not, so
-        # the log's withheld_count (candidates not disclosed) is the same either way.
-        for start in range(0, len(candidates), SEARCH_DECIDE_CHUNK):
-            chunk = candidates[start : start + SEARCH_DECIDE_CHUNK]
-            facts = gather_facts_many(db, viewer, chunk, now)
-            for pid in chunk:
-                decision = decide(viewer, facts[pid], purpose, policy)
-                if C.identity in decision.disclosed:
-                    basis[pid] = decision.disclosed[C.identity]
-                if len(basis) == MAX_SEARCH_RESULTS:
-                    break
-            if len(basis) == MAX_SEARCH_RESULTS:
-                break
-        hits = _identities(db, sorted(basis))
-        entry = append_and_commit(
-            db,
-            _log_actor(viewer, actor),
-            Event(
-                kind="disclosure",
-                tag=DisclosureTag.client_search_read.value,
-                outcome=(DisclosureOutcome.disclosed if hits else DisclosureOutcome.withheld).value,
-                purpose=purpose.value,
-                categories=[C.identity.value] if hits else [],
-                policy_version=policy.version,
-                detail={
-                    "person_ids": sorted(basis),
-                    "basis": {str(pid): b for pid, b in sorted(basis.items())},
-                    "withheld_count": len(candidates) - len(basis),
-                },
-            ),
-        )
-    return SearchResults(
-        hits=hits, purpose=purpose, policy_version=policy.version, log_seq=entry.seq
-    )
-
-
-def _identities(db: Session, person_ids: list[int]) -> tuple[SearchHit, ...]:
-    if not person_ids:
-        return ()
-    aliases: dict[int, list[str]] = {}
-    for pid, alias in db.exec(
-        select(PersonAlias.person_id, PersonAlias.name)
-        .where(col(PersonAlias.person_id).in_(person_ids))
-        .order_by(col(PersonAlias.id))
-    ).all():
-        aliases.setdefault(pid, []).append(alias)
-    rows = _rows(db, Person, {C.identity}, col(Person.id).in_(person_ids), Person.id)
-    return tuple(
-        SearchHit(
-            person_id=row["id"],
-            identity=_build(Identity, row, aliases=tuple(aliases.get(row["id"], []))),
-        )
-        for row in rows
-    )
-
-
-# --- lists ----------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class IdentityList:
-    """Who the persons of a work list are (a queue, a list of referrals, duplicate candidates),
-    as far as this viewer may know for this purpose. `identity(pid)` is the Identity or a
-    WithheldCategory; `allows(pid, category)` says whether the caller may show its own fields
-    of a further category (asked for with `with_categories`) next to that person."""
-
-    purpose: Purpose
-    policy_version: str
-    log_seq: int | None  # None when the list was empty: nothing was read, nothing logged
-    identities: Mapping[int, Identity]
-    withheld: Mapping[int, WithheldReason]
-    categories: Mapping[int, frozenset[Category]]
-
-    def identity(self, person_id: int) -> Identity | WithheldCategory:
-        found = self.identities.get(person_id)
-        if found is not None:
-            return found
-        reason = self.withheld.get(person_id, WithheldReason.deny_by_default)
-        return WithheldCategory(C.identity, reason)
-
-    def allows(self, person_id: int, category: Category) -> bool:
-        return category in self.categories.get(person_id, frozenset())
-
-
-def disclose_identities(
-    db: Session,
-    viewer: Viewer,
-    person_ids: Sequence[int],
-    purpose: Purpose,
-    actor: Actor,
-    *,
-    with_categories: Sequence[Category] = (),
-    tag: DisclosureTag = DisclosureTag.client_list_read,
-    with_identity: bool = True,
-) -> IdentityList:
-    """Identity (names, date of birth, aliases) of the listed persons whose identity this
-    viewer may see for this purpose, and nothing of the others; decides `with_categories` per
-    person too, for fields the caller shows from its own work list (a queue's offenses: legal).
-    Logs one disclosure entry naming the persons and categories disclosed, and commits. An
-    unknown id is left out; an empty list reads and logs nothing. `with_identity=False`: a
-    page that names no one but shows its own fields of `with_categories` (a sergeant's
-    overrides, a charging decision) decides and logs those only, and reads no identity."""
-    ids = sorted(set(person_ids))
-    policy = policy_in_force(db)
-    if not ids:
-        return IdentityList(purpose, policy.version, None, {}, {}, {})
-    asked = {C.identity, *with_categories} if with_identity else set(with_categories)
-    with rollback_on_error(db):
-        facts = gather_facts_many(db, viewer, ids, utcnow())
-        basis: dict[int, dict[Category, str]] = {}
-        withheld: dict[int, WithheldReason] = {}
-        for pid in sorted(facts):
-            decision = decide(viewer, facts[pid], purpose, policy)
-            granted = {c: b for c, b in decision.disclosed.items() if c in asked}
-            if granted:
-                basis[pid] = granted
-            lead = C.identity if with_identity else with_categories[0]
-            if lead not in decision.disclosed:
-                withheld[pid] = decision.withheld[lead]
-        identities = {
-            hit.person_id: hit.identity
-            for hit in _identities(db, sorted(p for p, b in basis.items() if C.identity in b))
-        }
-        disclosed = sorted(basis)
-        entry = append_and_commit(
-            db,
-            _log_actor(viewer, actor),
-            Event(
-                kind="disclosure",
-                tag=tag.value,
-                outcome=(
-                    DisclosureOutcome.disclosed if disclosed else DisclosureOutcome.withheld
-                ).value,
-                purpose=purpose.value,
-                # An entry about one person names them, so it is found like a record read.
-                person_id=disclosed[0] if len(disclosed) == 1 else None,
-                categories=sorted({c.value for b in basis.values() for c in b}),
-                policy_version=policy.version,
-                detail={
-                    "person_ids": disclosed,
-                    "basis": {
-                        str(pid): {c.value: v for c, v in sorted(b.items())}
-                        for pid, b in sorted(basis.items())
-                    },
-                    "withheld": {str(pid): r.value for pid, r in sorted(withheld.items())},
-                },
-            ),
-        )
-    return IdentityList(
-        purpose=purpose,
-        policy_version=policy.version,
-        log_seq=entry.seq,
-        identities=identities,
-        withheld=withheld,
-        categories={pid: frozenset(b) for pid, b in basis.items()},
-    )
-
-
-def allowed_persons(
-    db: Session, viewer: Viewer, person_ids: Collection[int], purpose: Purpose, category: Category
-) -> frozenset[int]:
-    """Which of these persons' `category` the policy lets this viewer see for this purpose. It
-    decides and shows nothing, so it logs nothing: a work list uses it to order every row whose
-    field it may not show the same way (the order gives nothing away) before it pages, and then
-    discloses only the rows of the page with `disclose_identities`."""
-    ids = sorted(set(person_ids))
-    if not ids:
-        return frozenset()
-    policy = policy_in_force(db)
-    facts = gather_facts_many(db, viewer, ids, utcnow())
-    return frozenset(
-        pid for pid, fact in facts.items() if allows(viewer, fact, purpose, category, policy)
-    )
-
-
-def names_person(entry_person_id: int | None, detail: Mapping[str, Any] | None, pid: int) -> bool:
-    """Whether a disclosure-log entry is about this person: a record read names them, a list
-    or search entry lists them in detail.person_ids."""
-    if entry_person_id is not None:
-        return entry_person_id == pid
-    return pid in (detail or {}).get("person_ids", [])

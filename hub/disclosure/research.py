@@ -28,7 +28,7 @@ from hub.audit.log import Actor, Event, append_many
 from hub.clients.models import Person, TreatmentRecord
 from hub.db import rollback_on_error, utcnow
 from hub.disclosure.policy import Decision, decide, gather_facts_many
-from hub.disclosure.record import _log_actor
+from hub.disclosure.record import actor_for_log
 from hub.disclosure.releases import policy_in_force
 from hub.referrals.models import Referral
 from hub.vocabulary import (
@@ -218,7 +218,7 @@ def disclose_for_research(
         prepared = prepare(_sources(db, bases, referrals))
         log_disclosures(
             db,
-            _log_actor(viewer, actor),
+            actor_for_log(viewer, actor),
             DisclosureTag.research_export_read,
             Purpose.research,
             version,

@@ -2,7 +2,7 @@
 
 from dataclasses import dataclass, field
 
-from hub.disclosure.record import Identity, WithheldCategory
+from hub.disclosure.record_view import Identity, WithheldCategory
 from hub.hearings.services import HearingItem, HistoryItem
 from hub.vocabulary import HearingKind
 from hub.web.templating import Page

@@ -12,7 +12,7 @@ from sqlmodel import Session
 from hub.accounts.sessions import Viewer
 from hub.clients.purposes import record_purpose
 from hub.db import utcnow
-from hub.disclosure.record import disclose_identities
+from hub.disclosure.identities import disclose_identities
 from hub.hearings import services
 from hub.hearings.pages import CalendarPage, CalendarRow, MatterHearingsPage
 from hub.hearings.services import HearingDetails, HearingNotFound, HearingRefused

@@ -13,13 +13,9 @@ from hub.accounts.sessions import Viewer
 from hub.audit.log import Actor
 from hub.clients.models import Person
 from hub.db import record_number
-from hub.disclosure.record import (
-    Identity,
-    SearchError,
-    SearchQuery,
-    disclose_identities,
-    disclose_search,
-)
+from hub.disclosure.identities import disclose_identities
+from hub.disclosure.record_search import SearchError, SearchQuery, disclose_search
+from hub.disclosure.record_view import Identity
 from hub.vocabulary import Purpose
 
 # The picker's answers are for oversight, the privacy officer's one purpose.

@@ -28,7 +28,7 @@ from hub.audit.services import export_lines, export_rows
 from hub.charging.models import DecisionFlag
 from hub.charging.services import flags_for
 from hub.db import MAX_LOG_SEQ
-from hub.disclosure.record import SearchError, SearchHit, SearchQuery, disclose_search
+from hub.disclosure.record_search import SearchError, SearchHit, SearchQuery, disclose_search
 from hub.person_merges.services import merge_family
 from hub.privacy.accounting import (
     Accounting,

@@ -15,7 +15,7 @@ from sqlmodel import Session
 
 from hub.accounts.sessions import Viewer
 from hub.db import utcnow
-from hub.disclosure.record import disclose_identities
+from hub.disclosure.identities import disclose_identities
 from hub.referrals import corrections, officer_feedback
 from hub.referrals.eligibility import ReferralError
 from hub.referrals.pages import OverridesPage

@@ -4,7 +4,7 @@ only as the policy layer disclosed it (an Identity, or a WithheldCategory saying
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from hub.disclosure.record import DisclosedRecord, Identity, WithheldCategory
+from hub.disclosure.record_view import DisclosedRecord, Identity, WithheldCategory
 from hub.referrals.checks import RECONCILIATION
 from hub.referrals.corrections import CorrectionState
 from hub.referrals.eligibility import Screening

@@ -18,8 +18,9 @@ from hub.accounts.sessions import Viewer
 from hub.audit.log import append_refusal
 from hub.charging.services import ChargingError, record_new_arrest
 from hub.db import ident, utcnow
+from hub.disclosure.identities import disclose_identities
 from hub.disclosure.policy import PersonNotFound
-from hub.disclosure.record import disclose_identities, disclose_record
+from hub.disclosure.record import disclose_record
 from hub.permissions import allowed
 from hub.referrals import caseloads, intake_clock, intake_list, officer_feedback, opening
 from hub.referrals.corrections import REASON_LABELS, correction_state
