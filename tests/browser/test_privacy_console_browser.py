@@ -79,6 +79,9 @@ def test_from_a_flag_to_the_users_timeline_to_a_clients_accounting(
 
     page.get_by_role("link", name="Accounting of disclosures").click()
     page.wait_for_url(f"**/privacy/clients/{person.id}/accounting")
+    # The letter for the client is the default (tests/test_privacy_console_routes.py); the file
+    # copy, with the log's codes, is the table.
+    page.get_by_label("A table for the file, with the log's codes").check()
     page.get_by_role("button", name="Generate the accounting").click()
     page.wait_for_selector("h1:has-text('Accounting of disclosures')")
     report = page.locator("main").inner_text()
