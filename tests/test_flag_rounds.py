@@ -13,6 +13,7 @@ from hub.notifications.models import Notification
 from hub.privacy.flag_rounds import flag_round, run_flag_rounds
 from hub.privacy.models import ReviewFlag
 from hub.vocabulary import FlagRule, NotificationKind, Role, SecurityEventTag
+from tests.event_loop import run_to_completion
 from tests.privacy_support import clock, local, search_read, security_event
 
 NOW = local(2026, 3, 11, 10)  # a Wednesday morning, site time
@@ -99,7 +100,7 @@ def test_rounds_repeat_and_a_failed_round_does_not_stop_them():
             raise asyncio.CancelledError
 
     with pytest.raises(asyncio.CancelledError):
-        asyncio.run(run_flag_rounds(60, round_, sleep))
+        run_to_completion(run_flag_rounds(60, round_, sleep))
     assert rounds == [0, 1, 2] and sleeps == [60, 60, 60, 60]
 
 
