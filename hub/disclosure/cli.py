@@ -78,7 +78,7 @@ def policy_release(
     how = "notified through Redis" if released.announced else "found by their version check"
     typer.echo(
         f"released policy {release.version[:12]} (release {release.id}); every process applies "
-        f"it within a second ({how})"
+        f"it within half a second ({how})"
     )
 
 

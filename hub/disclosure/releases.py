@@ -1,4 +1,4 @@
-"""The policy in force: released into the database, learned by every process within a second.
+"""The policy in force: released into the database, learned by every process within half a second.
 
     release_policy(db, actor, via=...)   # files -> checked -> a new PolicyRelease, logged
     policy_in_force(db)                   # what a decision applies, from a per-process cache
@@ -9,9 +9,10 @@ policy and learns of a new release two ways:
 
 1. a notification through Redis (HUB_REDIS_URL, hub.disclosure.watcher), which only marks
    the cache stale: its content is never trusted, the database says what is in force;
-2. a version check: at most once a second per process and database, one indexed query for the
-   newest release's id. Notifications can be lost (Redis down, restarted, unreachable); this
-   alone brings every process to a new release within about a second.
+2. a version check: at most twice a second per process and database, one indexed query for
+   the newest release's id. Notifications can be lost (Redis down, restarted, unreachable); this
+   alone brings every process to a new release within about half a second, leaving room under
+   load for the compilation and the request inside the 2 s bound.
 
 Fail closed: if the newest release cannot be compiled (its texts do not match its version, or
 this code no longer reads them), `policy_in_force` raises PolicyUnavailable and no decision is
@@ -45,7 +46,7 @@ from hub.vocabulary import AgencyKind, Role, SecurityEventTag
 log = logging.getLogger("hub.policy")
 
 # How stale a process's idea of the policy in force may be when a notification is lost.
-CHECK_INTERVAL_SECONDS = 1.0
+CHECK_INTERVAL_SECONDS = 0.5
 # How a release was made (PolicyRelease.released_via).
 VIA_COMMAND_LINE = "command_line"
 VIA_ADMIN_PAGE = "admin_page"
@@ -88,7 +89,7 @@ def heard_of_a_release() -> None:
 
 def policy_in_force(db: Session) -> CompiledPolicy:
     """The policy every decision on this database applies now. Costs a dictionary look-up,
-    and once a second (or after a notification) one query in the caller's transaction."""
+    and twice a second (or after a notification) one query in the caller's transaction."""
     engine = db.get_bind().engine
     known = _known.get(engine)
     now = time.monotonic()

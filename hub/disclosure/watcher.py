@@ -4,7 +4,7 @@ Built on pycasbin's `redis-watcher` (RedisWatcher), used outside a casbin Enforc
 callback is ours (hub.disclosure.releases.heard_of_a_release) and its `update()` publishes. A
 message carries no policy and is not trusted: it only makes each process run its version check
 at its next decision, and the database says what is in force. So a missing, dead or
-unreachable Redis costs at most the version check's second (CHECK_INTERVAL_SECONDS), never a
+unreachable Redis costs at most the version check's interval (CHECK_INTERVAL_SECONDS), never a
 request: every failure here is a warning without personal data.
 
 What we add around the package, and why:
@@ -136,7 +136,7 @@ class PolicyWatcher:
                 else:
                     log.warning(
                         "policy notifications from Redis are not arriving; each process "
-                        "relies on its version check (within a second)"
+                        "relies on its version check (within half a second)"
                     )
             self._stopped.wait(SUPERVISE_EVERY_SECONDS)
 
@@ -177,7 +177,7 @@ def _bounded(publish: Callable[[], object], quiet: bool = False) -> bool:
     if not sent and not quiet:
         log.warning(
             "could not announce the policy release through Redis; every process will find it "
-            "by its version check within a second"
+            "by its version check within half a second"
         )
     return sent
 

@@ -91,7 +91,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         run_flag_rounds(get_settings().flags_interval_seconds), name="flag-rounds"
     )
     # Hears of policy releases through Redis when HUB_REDIS_URL is set; the version check in
-    # hub.disclosure.releases finds them within a second without it.
+    # hub.disclosure.releases finds them within half a second without it.
     watcher = start_watching(get_engine(), heard_of_a_release)
     yield
     stop_watching(watcher)
