@@ -271,10 +271,15 @@ def drive(driver: Driver, target: Target, errors: Any) -> Any:
     return run
 
 
-def test_no_route_answers_a_server_error(app, db, factories, users, caplog):
+# The routes are driven in shards, each a test of its own, so that xdist workers share them.
+SHARDS = 6
+
+
+@pytest.mark.parametrize("shard", range(SHARDS))
+def test_no_route_answers_a_server_error(app, db, factories, users, caplog, shard):
     driver = Driver(app, db, factories, users)
     found = targets(app)
-    for target in found:
+    for target in found[shard::SHARDS]:
         drive(
             driver,
             target,

@@ -20,10 +20,11 @@ from hub.accounts.sessions import viewer_for
 from hub.clients.models import CaseNote, HealthRecord, Person, PersonContact, TreatmentRecord
 from hub.clients.purposes import RECORD_PURPOSE
 from hub.db import utcnow
-from hub.demo.program import DEFAULT_SEED, build_demo, demo_accounts
+from hub.demo.program import DEFAULT_SEED, demo_accounts
 from hub.disclosure.policy import decide, gather_facts
 from hub.vocabulary import Category, Role
 from tests.client_world import disclosed_in
+from tests.fixtures.demo_copies import demo_database_url
 from tests.fixtures.policy_world import CONSENT_STATES, expected_categories
 
 PERSONS = 60
@@ -82,9 +83,13 @@ def crawl(client, starts: list[str]) -> dict[str, tuple[int, str]]:
 
 
 @pytest.fixture
+def database_url(backend, request, tmp_path_factory):
+    """A copy of one demo build per process (tests/fixtures/demo_copies.py)."""
+    yield from demo_database_url(backend, request, tmp_path_factory, PERSONS, date.today())
+
+
+@pytest.fixture
 def demo(db):
-    build_demo(db, DEFAULT_SEED, PERSONS, today=date.today())
-    db.commit()
     return [p.id for p in db.exec(select(Person)).all()]
 
 

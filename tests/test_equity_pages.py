@@ -14,9 +14,10 @@ from sqlmodel import select
 from hub.accounts.models import User
 from hub.audit.models import LogEntry
 from hub.clients.models import Person, PersonAlias
-from hub.demo.program import DEFAULT_SEED, build_demo, demo_accounts
+from hub.demo.program import DEFAULT_SEED, demo_accounts
 from hub.disclosure.aggregates import AGGREGATE_CATEGORIES
 from hub.vocabulary import DisclosureTag, Purpose, Role
+from tests.fixtures.demo_copies import demo_database_url
 
 TODAY = date(2026, 11, 1)
 NOW = datetime(2026, 11, 15, 12, 0, tzinfo=UTC)
@@ -25,9 +26,9 @@ _LINK = re.compile(r'(?:href|hx-get)="([^"]+)"')
 
 
 @pytest.fixture
-def demo(db):
-    build_demo(db, DEFAULT_SEED, PERSONS, today=TODAY)
-    db.commit()
+def database_url(backend, request, tmp_path_factory):
+    """Every test here reads a copy of one demo build (tests/fixtures/demo_copies.py)."""
+    yield from demo_database_url(backend, request, tmp_path_factory, PERSONS, TODAY)
 
 
 @pytest.fixture(autouse=True)
@@ -82,7 +83,7 @@ def _crawl(client, start: str) -> dict[str, tuple[int, str]]:
     return seen
 
 
-def test_policy_group_lands_on_the_dashboard_and_sees_no_client_level_data(db, demo, sign_in):
+def test_policy_group_lands_on_the_dashboard_and_sees_no_client_level_data(db, sign_in):
     member = sign_in(user=_account(db, Role.policy_group))
     home = member.client.get("/")
     assert home.status_code == 200 and str(home.url).endswith("/equity")
@@ -106,7 +107,7 @@ def test_policy_group_lands_on_the_dashboard_and_sees_no_client_level_data(db, d
     assert api.status_code in (401, 403)
 
 
-def test_each_view_is_an_aggregate_disclosure_for_oversight(db, demo, sign_in):
+def test_each_view_is_an_aggregate_disclosure_for_oversight(db, sign_in):
     member = sign_in(user=_account(db, Role.policy_group))
     before = len(_aggregate_entries(db))
     assert member.client.get("/equity?months=6").status_code == 200
@@ -122,7 +123,7 @@ def test_each_view_is_an_aggregate_disclosure_for_oversight(db, demo, sign_in):
         assert entry.detail["view"] == "equity_dashboard"
 
 
-def test_charts_are_safe_svg_each_followed_by_its_data_table(db, demo, sign_in):
+def test_charts_are_safe_svg_each_followed_by_its_data_table(db, sign_in):
     page = sign_in(user=_account(db, Role.coordinator)).client.get("/equity").text
     figures = re.findall(
         r'<figure class="chart" data-chart="(\w+)">(.*?)</figure>\s*(<table[^>]*>)?', page, re.S
@@ -136,7 +137,7 @@ def test_charts_are_safe_svg_each_followed_by_its_data_table(db, demo, sign_in):
     assert 'data-table="officer_kind"' in page  # the coordinator sees every officer
 
 
-def test_a_sergeant_sees_only_their_own_agencys_officers(db, demo, sign_in):
+def test_a_sergeant_sees_only_their_own_agencys_officers(db, sign_in):
     sergeant = _account(db, Role.sergeant)
     page = sign_in(user=sergeant).client.get("/equity").text
     table = page.split('data-table="officer_kind"')[1].split("</table>")[0]
@@ -144,7 +145,7 @@ def test_a_sergeant_sees_only_their_own_agencys_officers(db, demo, sign_in):
     assert len(agencies) == 1, agencies
 
 
-def test_every_count_under_eleven_is_suppressed_on_the_page(db, demo, sign_in):
+def test_every_count_under_eleven_is_suppressed_on_the_page(db, sign_in):
     page = sign_in(user=_account(db, Role.policy_group)).client.get("/equity?months=36").text
     derived = "composition|rearrest_rates|costs|funnel"  # rates, money, or copies of counts
     counts = r'<table class="equity" data-table="(?!' + derived + r')\w+">(.*?)</table>'
@@ -166,7 +167,7 @@ def test_other_roles_do_not_open_it(db, sign_in, role):
     assert sign_in(role).client.get("/equity").status_code == 403
 
 
-def test_the_report_as_pdf_is_logged_and_fetches_nothing(db, demo, sign_in):
+def test_the_report_as_pdf_is_logged_and_fetches_nothing(db, sign_in):
     member = sign_in(user=_account(db, Role.policy_group))
     before = len(_aggregate_entries(db))
     response = member.client.get("/equity/report.pdf?months=3")
