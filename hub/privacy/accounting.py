@@ -46,7 +46,8 @@ from hub.clients.models import Person
 from hub.db import rollback_on_error, utcnow
 from hub.disclosure.notice import REDISCLOSURE_NOTICE_SHORT
 from hub.person_merges.services import merge_family
-from hub.privacy.search import Disclosure, client_disclosures, seq_range, site_zone
+from hub.privacy.search import Disclosure, client_disclosures, seq_range
+from hub.referrals.rules import site_zone
 from hub.vocabulary import PART2_CATEGORIES, LogKind, LogOutcome, Purpose, Role, SecurityEventTag
 
 HIPAA_YEARS = 6  # 45 CFR 164.528(a): six years before the request
