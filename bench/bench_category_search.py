@@ -71,7 +71,8 @@ def run(args: argparse.Namespace) -> None:
 
     from hub.audit.models import LogEntry
     from hub.db import engine_for
-    from hub.privacy.search import LogFilter, search_log, site_zone
+    from hub.privacy.search import LogFilter, search_log
+    from hub.referrals.rules import site_zone
     from hub.vocabulary import Category, Purpose, Role
 
     engine = engine_for(args.url)

@@ -600,6 +600,7 @@ class NotificationKind(StrEnum):
     bridge_displacement = "bridge_displacement"  # to the program office's coordinators
     referral_withdrawn = "referral_withdrawn"  # to the case management agency and the office
     referral_corrected = "referral_corrected"  # to the case management agency it now names
+    override_approved = "override_approved"  # to the officer whose override a sergeant approved
 
 
 class ReferralCorrectionReason(StrEnum):

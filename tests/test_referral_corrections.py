@@ -14,8 +14,10 @@ from sqlmodel import col, select
 
 from hub.audit.models import LogEntry
 from hub.charging.services import queue_keys
+from hub.notifications.models import Notification
 from hub.referrals.eligibility import ScreeningAnswers
 from hub.referrals.models import Referral, ReferralCorrection
+from hub.referrals.referred_person import NewPerson
 from hub.vocabulary import SecurityEventTag
 from tests.referral_pages import arrest_form, local_input, referral_id_from
 
@@ -72,6 +74,32 @@ def test_a_sergeant_approves_an_officers_override_from_its_linked_page(world, si
     # Approved once: again is refused, with a clear message, and nothing changes.
     again = sergeant.post(f"/referrals/overrides/{referral.id}/approve", data={})
     assert again.status_code == 400 and "already approved" in again.text
+
+
+def test_the_officer_hears_that_their_override_was_approved(world, sign_in, db):
+    """Item 6: the approval reaches the referring officer as a notification naming the
+    referral by number, never the client."""
+    person = NewPerson("Quillon", "Ashgrove", None)
+    referral, _ = world.arrest(
+        person=person, answers=NCO, override_reason="Known to me; safe", now=NOW
+    )
+    sergeant = sign_in(user=world.users["sergeant"])
+    with clock(NOW):
+        assert (
+            sergeant.post(f"/referrals/overrides/{referral.id}/approve", data={}).status_code == 200
+        )
+    notes = list(db.exec(select(Notification).where(Notification.kind == "override_approved")))
+    db.commit()
+    assert [(n.user_id, n.link) for n in notes] == [
+        (world.users["officer"].id, f"/referrals/{referral.id}")
+    ]
+    officer = sign_in(user=world.users["officer"])
+    listing = officer.client.get("/notifications").text
+    assert "Override approved on a referral you made" in listing
+    assert f"<strong>Referral {referral.id}</strong>" in listing
+    assert "Quillon" not in listing and "Ashgrove" not in listing
+    # The sergeant hears nothing of their own step.
+    assert "Override approved" not in sergeant.client.get("/notifications").text
 
 
 def test_a_sergeant_cannot_approve_their_own_override(world, sign_in, db):

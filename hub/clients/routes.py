@@ -3,7 +3,7 @@ alone), case notes and consents. Thin: the policy layer (hub.disclosure.record) 
 logs every read, and the services (hub.clients.services, hub.consents.services) every write.
 The purpose of every read is fixed by the viewer's role in hub.clients.purposes."""
 
-from datetime import date, datetime
+from datetime import date
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, HTTPException, Request, status
@@ -426,6 +426,6 @@ def print_consent(
         person_id=person_id,
         name=name,
         consent=row,
-        printed_at=datetime.now().astimezone(),
+        printed_at=utcnow(),
     )
     return render(request, "clients/consent_print.html", page)

@@ -48,7 +48,7 @@ from hub.equity.tables import (
     WINDOWS,
 )
 from hub.referrals.models import Referral
-from hub.referrals.rules import current_rules
+from hub.referrals.rules import site_zone
 from hub.vocabulary import ProgramStatus, ReferralKind
 
 __all__ = ["SUPPRESS_BELOW", "WINDOWS", "EquityFigures", "equity_figures", "months_back"]
@@ -147,11 +147,6 @@ def months_back(now: datetime, months: int, zone: tzinfo = UTC) -> Period:
         first_month=start.astimezone(zone).strftime("%Y-%m"),
         last_month=local.strftime("%Y-%m"),
     )
-
-
-def site_zone(db: Session) -> tzinfo:
-    """The site's time zone, from its referral rules."""
-    return current_rules(db).tz
 
 
 def site_clock(db: Session, now: datetime) -> SiteClock:

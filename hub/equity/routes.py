@@ -23,6 +23,7 @@ from hub.equity.population import (
     police_agencies,
 )
 from hub.equity.services import EquityDashboard, EquityInputError, equity_dashboard
+from hub.referrals.rules import site_zone
 from hub.vocabulary import Action
 from hub.web.dependencies import DB, log_actor, require
 from hub.web.params import Count, RecordNumber
@@ -67,7 +68,7 @@ def _dashboard(
         title="Referral demographics",
         viewer=viewer,
         csrf_token=viewer.csrf_token,
-        prepared=now.strftime("%Y-%m-%d"),
+        prepared=now.astimezone(site_zone(db)).date().isoformat(),  # the site's day
         pdf=pdf,
     )
     try:

@@ -20,12 +20,12 @@ from hub.equity.figures import (
     Period,
     equity_figures,
     months_back,
-    site_zone,
 )
 from hub.equity.models import EligibleArrestImport
 from hub.equity.outcomes import OutcomeFigures, outcome_figures
 from hub.equity.suppression import TOTAL, PublishedTable
 from hub.permissions import allowed
+from hub.referrals.rules import site_zone
 from hub.vocabulary import Action, AgencyKind, Category, Purpose
 
 MAX_MONTHS = 36

@@ -39,6 +39,7 @@ TEXTS: dict[NotificationKind, str] = {
     NotificationKind.bridge_displacement: "A bridge service was paid after the client's turn came",
     NotificationKind.referral_withdrawn: "An officer withdrew a referral made in error",
     NotificationKind.referral_corrected: "An officer corrected a referral to your agency",
+    NotificationKind.override_approved: "Override approved on a referral you made",
 }
 
 CASE_MANAGEMENT_ROLES = frozenset({Role.case_manager, Role.case_manager_supervisor})

@@ -15,7 +15,7 @@ entry it lists can be proven, by an inclusion proof, to be in a tree the hub sig
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 
 from sqlmodel import Session, col, select
 
@@ -46,7 +46,8 @@ from hub.clients.models import Person
 from hub.db import rollback_on_error, utcnow
 from hub.disclosure.notice import REDISCLOSURE_NOTICE_SHORT
 from hub.person_merges.services import merge_family
-from hub.privacy.search import Disclosure, client_disclosures, seq_range, site_zone
+from hub.privacy.search import Disclosure, client_disclosures, day_start, seq_range
+from hub.referrals.rules import site_zone
 from hub.vocabulary import PART2_CATEGORIES, LogKind, LogOutcome, Purpose, Role, SecurityEventTag
 
 HIPAA_YEARS = 6  # 45 CFR 164.528(a): six years before the request
@@ -78,10 +79,15 @@ class AccountingLine:
 
 @dataclass(frozen=True)
 class AccountingSection:
+    """One rule's disclosures over the site-local days since..until: every line falls within
+    starts_at (the first day's midnight, site time) and ends_at (the midnight after until)."""
+
     rule: str
     scope: str
     since: date
     until: date
+    starts_at: datetime  # UTC, included
+    ends_at: datetime  # UTC, excluded
     lines: list[AccountingLine]
 
     @property
@@ -115,6 +121,7 @@ class Integrity:
 @dataclass(frozen=True)
 class Accounting:
     person_id: int
+    zone: str  # the site's time zone (IANA name): its days bound the periods
     generated_at: datetime
     generated_by_id: int
     summarised: bool
@@ -278,17 +285,22 @@ def generate_accounting(
         found = sorted({d.seq: d for d in found}.values(), key=lambda d: d.seq, reverse=True)
         disclosed = [d for d in found if d.disclosed]
 
-        def local_day(d: Disclosure) -> date:
-            return d.recorded_at.astimezone(zone).date()
-
-        hipaa = [d for d in disclosed if local_day(d) >= hipaa_since]
-        part2 = [d for d in disclosed if local_day(d) >= part2_since and _part2_consent(d)]
+        # The periods are site-local days, bounded by their midnights in the site's zone: what
+        # the accounting states is exactly what it selects, across midnight UTC too.
+        ends_at = day_start(until + timedelta(days=1), zone)
+        hipaa_from, part2_from = day_start(hipaa_since, zone), day_start(part2_since, zone)
+        hipaa = [d for d in disclosed if hipaa_from <= d.recorded_at < ends_at]
+        part2 = [
+            d for d in disclosed if part2_from <= d.recorded_at < ends_at and _part2_consent(d)
+        ]
         sections = [
             AccountingSection(
                 HIPAA_RULE,
                 "Every disclosure of the client's information recorded in the hub's log.",
                 hipaa_since,
                 until,
+                hipaa_from,
+                ends_at,
                 _lines(hipaa, summarise),
             ),
             AccountingSection(
@@ -296,6 +308,8 @@ def generate_accounting(
                 "Disclosures of substance-use treatment records made with the client's consent.",
                 part2_since,
                 until,
+                part2_from,
+                ends_at,
                 _lines(part2, summarise),
             ),
         ]
@@ -327,6 +341,7 @@ def generate_accounting(
     part2_named = any(c in PART2_CATEGORIES for d in hipaa + part2 for c in d.categories)
     return Accounting(
         person_id=person_id,
+        zone=zone.key,
         generated_at=now.astimezone(UTC),
         generated_by_id=viewer.user_id,
         summarised=summarise,

@@ -45,7 +45,8 @@ from hub.audit.models import LogEntry
 from hub.db import rollback_on_error, utcnow
 from hub.notifications.services import notify, users_with_role
 from hub.privacy.models import ReviewFlag
-from hub.privacy.search import SeqRange, day_start, first_seq_from, site_zone
+from hub.privacy.search import SeqRange, day_start, first_seq_from
+from hub.referrals.rules import site_zone
 from hub.site import read_setting
 from hub.vocabulary import (
     DisclosureTag,

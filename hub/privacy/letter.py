@@ -3,6 +3,8 @@ item 7): the same Accounting, said in plain words. Codes become words here and n
 the table version (accounting.html) keeps them for the file."""
 
 from dataclasses import dataclass
+from datetime import tzinfo
+from zoneinfo import ZoneInfo
 
 from hub.accounts.names import Names
 from hub.privacy.accounting import Accounting, AccountingLine
@@ -56,8 +58,9 @@ class LetterLine:
     basis: str
 
 
-def letter_lines(line_items: list[AccountingLine], names: Names) -> list[LetterLine]:
-    """The accounting's lines in plain words, oldest first."""
+def letter_lines(line_items: list[AccountingLine], names: Names, zone: tzinfo) -> list[LetterLine]:
+    """The accounting's lines in plain words, oldest first, dated on the site's calendar (the
+    one its period is stated in)."""
     out = []
     for line in sorted(line_items, key=lambda item: item.first):
         person = names.user(line.recipient_user_id) if line.recipient_user_id else "someone"
@@ -67,8 +70,8 @@ def letter_lines(line_items: list[AccountingLine], names: Names) -> list[LetterL
         what = [CATEGORY_WORDS.get(c, c.replace("_", " ")) for c in line.categories]
         out.append(
             LetterLine(
-                first=line.first.date().isoformat(),
-                last=line.last.date().isoformat() if line.count > 1 else None,
+                first=line.first.astimezone(zone).date().isoformat(),
+                last=line.last.astimezone(zone).date().isoformat() if line.count > 1 else None,
                 count=line.count,
                 who=who,
                 what=", ".join(what[:-1]) + f" and {what[-1]}" if len(what) > 1 else "".join(what),
@@ -98,7 +101,7 @@ def letter_sections(accounting: Accounting, names: Names) -> list[LetterSection]
             heading=headings[min(index, 1)],
             since=section.since.isoformat(),
             until=section.until.isoformat(),
-            lines=letter_lines(section.lines, names),
+            lines=letter_lines(section.lines, names, ZoneInfo(accounting.zone)),
         )
         for index, section in enumerate(accounting.sections)
     ]

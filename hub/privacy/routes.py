@@ -55,8 +55,8 @@ from hub.privacy.search import (
     parse_filter,
     search_log,
     seq_range,
-    site_zone,
 )
+from hub.referrals.rules import site_zone
 from hub.vocabulary import (
     Action,
     Category,

@@ -23,7 +23,7 @@ from sqlmodel.sql.expression import SelectOfScalar
 from hub.accounts.names import Names, names_for
 from hub.audit.models import LogEntry, lists_category
 from hub.db import record_number
-from hub.referrals.rules import current_rules
+from hub.referrals.rules import site_zone
 from hub.vocabulary import (
     Category,
     DisclosureOutcome,
@@ -154,11 +154,6 @@ def parse_filter(form: Mapping[str, Any]) -> LogFilter:
 
 
 # --- time and seq -------------------------------------------------------------------------------
-
-
-def site_zone(db: Session) -> tzinfo:
-    """The site's time zone (its referral rules name it): days and working hours are local."""
-    return current_rules(db).tz
 
 
 def day_start(day: date, zone: tzinfo) -> datetime:

@@ -286,6 +286,14 @@ def approve_override(
         referral.person_id,
         {"referral_id": referral.id, "exclusions": list(referral.exclusions_matched)},
     )
+    # The officer learns it by the referral's number only: the page behind the link discloses.
+    notify(
+        db,
+        [referral.referring_user_id],
+        NotificationKind.override_approved,
+        f"/referrals/{referral.id}",
+        f"override_approved:{referral.id}",
+    )
     db.commit()
     return referral
 

@@ -9,6 +9,8 @@ migration would freeze one site's protocol into every site's schema history.
 
 import hashlib
 import re
+import time
+import weakref
 from datetime import tzinfo
 from functools import cached_property, lru_cache
 from pathlib import Path
@@ -17,6 +19,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from sqlalchemy import Engine
 from sqlmodel import Session
 
 from hub.settings import PROJECT_ROOT, get_settings
@@ -205,4 +208,37 @@ def current_rules(db: Session) -> SiteRules:
 
 
 def store_rules(db: Session, rules: SiteRules) -> None:
+    global _stored
     write_setting(db, SETTING_NAME, rules.model_dump(mode="json"))
+    _stored += 1  # this process reads the zone again at once; others within a minute
+
+
+# --- the site's time zone -----------------------------------------------------------------------
+
+# Every page shows times in the site's zone, and a page shows dozens: reading and validating
+# the whole rules document for each (or each request) would cost more than the page. A zone
+# changes perhaps once in a site's life, so a process re-reads it at most once a minute.
+ZONE_CHECK_SECONDS = 60.0
+_zones: "weakref.WeakKeyDictionary[Engine, tuple[float, int, ZoneInfo]]" = (
+    weakref.WeakKeyDictionary()
+)
+_stored = 0  # store_rules calls in this process
+
+
+def known_site_zone(db: Session) -> ZoneInfo | None:
+    """The site's zone as this process last read it, if that was recent; no I/O."""
+    known = _zones.get(db.get_bind().engine)
+    if known is None or known[1] != _stored or time.monotonic() - known[0] >= ZONE_CHECK_SECONDS:
+        return None
+    return known[2]
+
+
+def site_zone(db: Session) -> ZoneInfo:
+    """The site's time zone (its rules name it): local days, periods and every time a page
+    shows. A dictionary look-up, and at most once a minute a read of the rules."""
+    zone = known_site_zone(db)
+    if zone is None:
+        generation = _stored  # read first: a store during the read is not lost
+        zone = ZoneInfo(current_rules(db).timezone)
+        _zones[db.get_bind().engine] = (time.monotonic(), generation, zone)
+    return zone

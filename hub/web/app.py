@@ -61,7 +61,13 @@ from hub.services_ledger import routes as services_ledger
 from hub.settings import PROJECT_ROOT, get_settings
 from hub.web import home
 from hub.web.admission import AdmissionLimit
-from hub.web.dependencies import PASSIVE_PATHS, FormKept, SignInRequired, csrf_protect
+from hub.web.dependencies import (
+    PASSIVE_PATHS,
+    FormKept,
+    SignInRequired,
+    csrf_protect,
+    site_time_zone,
+)
 from hub.web.readable import ReadableForms, readable_input
 from hub.web.security import SecurityHeaders
 from hub.web.templating import Page, render
@@ -122,7 +128,7 @@ def create_app() -> FastAPI:
         summary="The shared system of a pre-booking diversion program.",
         version="0.1.0",
         lifespan=lifespan,
-        dependencies=[Depends(readable_input), Depends(csrf_protect)],
+        dependencies=[Depends(readable_input), Depends(csrf_protect), Depends(site_time_zone)],
         # /api/docs is home.api_docs_page: FastAPI's Swagger UI page has an inline script and
         # loads Swagger UI from a CDN unpinned, both refused by the CSP.
         docs_url=None,

@@ -20,8 +20,10 @@ from hub.apiclients.tokens import client_viewer
 from hub.audit.log import Actor, append_refusal
 from hub.db import get_engine
 from hub.permissions import allowed
+from hub.referrals.rules import known_site_zone, site_zone
 from hub.settings import get_settings
 from hub.vocabulary import Action
+from hub.web.templating import use_site_zone
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 CSRF_HEADER = "x-csrf-token"
@@ -147,6 +149,17 @@ def refused_as_not_found(
     detail: dict[str, object] = {"action": action.value, "path": request.url.path, **record}
     append_refusal(db, log_actor(request, viewer), detail)
     return HTTPException(status.HTTP_404_NOT_FOUND, message)
+
+
+async def site_time_zone(db: DB) -> None:
+    """The site's time zone for this request's pages (hub.web.templating's `site_time`): a
+    dictionary look-up on the event loop, and at most once a minute a read in the threadpool."""
+    # async, setting a context variable on the request's own task: the route, sync or async,
+    # runs in a copy of this context.
+    zone = known_site_zone(db)
+    if zone is None:
+        zone = await run_in_threadpool(site_zone, db)
+    use_site_zone(zone)
 
 
 def anonymous_csrf_token(cookie_value: str) -> str:

@@ -1,7 +1,9 @@
 """Rendering. A page's context is a typed object: a template sees what the route handed it,
 and client data only in the shape the policy layer returned."""
 
+from contextvars import ContextVar
 from dataclasses import dataclass, field, fields
+from datetime import UTC, date, datetime, tzinfo
 from enum import Enum
 from typing import Any
 
@@ -53,6 +55,43 @@ templates.env.filters["race_ethnicity"] = lambda codes: hmis_labels(
     codes, HMIS_RACE_ETHNICITY_LABELS
 )
 templates.env.filters["gender"] = lambda codes: hmis_labels(codes, HMIS_GENDER_LABELS)
+
+
+# The site's zone for the pages of this request, set once by hub.web.dependencies.site_time_zone.
+# A context variable rather than a template variable: macros imported from another template
+# (`when` in _who.html) do not see the page's variables. UTC, still labelled, on a page rendered
+# before it was set (an error page).
+_page_zone: ContextVar[tzinfo] = ContextVar("page_zone", default=UTC)
+
+
+def use_site_zone(zone: tzinfo) -> None:
+    """Pages rendered for this request show times in this zone."""
+    _page_zone.set(zone)
+
+
+def _in_zone(moment: datetime, zone: tzinfo) -> datetime:
+    # Stored moments are aware UTC (hub.db.UTCDateTime); a naive one can only be UTC too.
+    return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).astimezone(zone)
+
+
+def site_time(moment: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
+    """A moment on the site's clock, with its zone ("2026-12-04 14:05 PST"); exports and the
+    API keep ISO UTC. A dash for none."""
+    if moment is None:
+        return "—"
+    return _in_zone(moment, _page_zone.get()).strftime(f"{fmt} %Z")
+
+
+def site_date(moment: datetime | date | None, fmt: str = "%Y-%m-%d") -> str:
+    """The site-local day of a moment (a date is already one). A dash for none."""
+    if moment is None:
+        return "—"
+    if isinstance(moment, datetime):
+        moment = _in_zone(moment, _page_zone.get()).date()
+    return moment.strftime(fmt)
+
+
+templates.env.filters.update(site_time=site_time, site_date=site_date)
 
 
 @dataclass

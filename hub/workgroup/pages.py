@@ -2,7 +2,7 @@
 AgendaView and proposals that hub.disclosure.items returned for this viewer."""
 
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, tzinfo
+from datetime import datetime
 
 from hub.disclosure.items import DisclosedItem
 from hub.disclosure.notice import REDISCLOSURE_NOTICE_SHORT
@@ -58,7 +58,6 @@ class WorkGroupPage(Page):
     status_words: dict[MeetingStatus, str] = field(default_factory=lambda: STATUS_WORDS)
     kind_labels: dict[AgendaItemKind, str] = field(default_factory=lambda: dict(KIND_LABELS))
     notice_short: str = REDISCLOSURE_NOTICE_SHORT
-    zone: tzinfo = UTC  # the site's time zone, for dates and times on the page
     error: str | None = None
 
 

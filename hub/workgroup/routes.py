@@ -72,7 +72,6 @@ def _index(db: Session, viewer: Viewer, **extra: object) -> IndexPage:
         not_seen_days=rules.not_seen_days(db),
         is_coordinator=coordinator,
         can_flag=allowed(viewer.role, Action.work_group_flag),
-        zone=current_rules(db).tz,
         **extra,  # type: ignore[arg-type]
     )
 
@@ -122,7 +121,6 @@ def _meeting_page(
         can_contribute=allowed(viewer.role, Action.work_group_contribute),
         can_decide=allowed(viewer.role, Action.work_group_decide),
         printed_at=utcnow() if view == "print" else None,
-        zone=current_rules(db).tz,
         error=error,
     )
 
