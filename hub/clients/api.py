@@ -19,9 +19,8 @@ from pydantic.json_schema import SkipJsonSchema
 from sqlmodel import Session
 
 from hub.accounts.sessions import Viewer
-from hub.clients.models import CaseNote
 from hub.clients.pages import WITHHELD_WORDS
-from hub.clients.services import NoteError, add_case_note
+from hub.clients.services import NoteError, add_case_note, written_in_part2_program
 from hub.clients.web import (
     ClientReader,
     ClientSearcher,
@@ -39,7 +38,6 @@ from hub.consents.models import Consent
 from hub.consents.services import ConsentError, ConsentForm, ConsentRefused
 from hub.db import utcnow
 from hub.disclosure.notice import REDISCLOSURE_NOTICE
-from hub.disclosure.origin import part2_ids
 from hub.disclosure.policy import PersonNotFound
 from hub.disclosure.record_search import SearchError, SearchQuery, disclose_search
 from hub.disclosure.record_view import (
@@ -373,8 +371,7 @@ def create_note(
         if exc.not_found:
             raise not_found() from None
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from None
-    # 42 CFR 2.11: a note a Part 2 program's staff write is Part 2 data whatever its category.
-    origin = bool(part2_ids(db, CaseNote, [created.id]))  # type: ignore[list-item]
+    origin = written_in_part2_program(db, created)
     entry = NoteEntry(
         id=created.id,  # type: ignore[arg-type]
         category=created.category,

@@ -48,6 +48,7 @@ from hub.privacy.search import (
     LogPage,
     Names,
     client_disclosures,
+    client_on_file,
     filter_conditions,
     json_detail,
     names_for,
@@ -460,9 +461,7 @@ def user_timeline(
 
 
 def _person_exists(db: Session, person_id: int) -> None:
-    from hub.clients.models import Person
-
-    if db.get(Person, person_id) is None:
+    if not client_on_file(db, person_id):
         raise HTTPException(status.HTTP_404_NOT_FOUND, "There is no such client.")
 
 

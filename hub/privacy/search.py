@@ -22,6 +22,7 @@ from sqlmodel.sql.expression import SelectOfScalar
 
 from hub.accounts.names import Names, names_for
 from hub.audit.models import LogEntry, lists_category
+from hub.clients.models import Person
 from hub.db import record_number
 from hub.referrals.rules import site_zone
 from hub.vocabulary import (
@@ -374,6 +375,12 @@ def _listed_in_search(person_id: int) -> ColumnElement[bool]:
         text.like(f"%,{person_id},%"),
         text.like(f"%,{person_id}]%"),
     )
+
+
+def client_on_file(db: Session, person_id: int) -> bool:
+    """Whether a client record of this number exists: the privacy console's timelines name
+    record numbers, and the log says who read them, never what they hold."""
+    return db.get(Person, person_id) is not None
 
 
 def client_disclosures(
