@@ -235,11 +235,16 @@ def test_console_and_home_page_link_to_it(officer):
 def test_finding_a_client_by_name_goes_through_the_policy_and_finds_no_one_by_default(
     db, officer, data
 ):
-    response = officer.post("/privacy/persons", data={"name": "Quarrington"})
+    response = officer.post("/privacy/pick", data={"query": "Quarrington"})
     assert response.status_code == 200
-    assert "No client whose identity you may see matches." in response.text
+    assert "No client found whose name you may see" in response.text
     (entry,) = logged_disclosures(db)
     assert entry.actor_user_id == officer.user.id and entry.outcome == "withheld"
+
+
+def test_the_old_name_search_is_gone_for_the_picker(officer):
+    """Issue 17, item 7: one way to find a client on the console, the picker."""
+    assert officer.post("/privacy/persons", data={"name": "Quarrington"}).status_code == 404
 
 
 def logged_disclosures(db):

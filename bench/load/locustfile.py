@@ -85,7 +85,7 @@ DISCLOSING_PAGES = frozenset(
         "matter",
         "console",
         "console:search",
-        "console:persons",
+        "console:pick",
         "feedback",
     }
 )
@@ -561,9 +561,9 @@ class PrivacyOfficer(HubUser):
             200,
         )
         self.post(
-            "/privacy/persons",
-            "console:persons",
-            {"csrf_token": token, "name": random.choice(NAME_FRAGMENTS)},
+            "/privacy/pick",
+            "console:pick",
+            {"csrf_token": token, "query": random.choice(NAME_FRAGMENTS)},
             200,
         )
         people = re.findall(r'href="(/privacy/clients/\d+)"', html) or persons

@@ -28,7 +28,6 @@ from hub.audit.services import export_lines, export_rows
 from hub.charging.models import DecisionFlag
 from hub.charging.services import flags_for
 from hub.db import MAX_LOG_SEQ
-from hub.disclosure.record_search import SearchError, SearchHit, SearchQuery, disclose_search
 from hub.person_merges.services import merge_family
 from hub.privacy.accounting import (
     Accounting,
@@ -103,7 +102,6 @@ class ConsolePage(Page):
     names: Names = field(default_factory=Names)
     error: str | None = None
     open_flags: int = 0
-    found_persons: list[SearchHit] | None = None
 
 
 @dataclass
@@ -338,25 +336,6 @@ def export(request: Request, viewer: Officer, db: DB, form: FormFields) -> Respo
         media_type=f"{media}; charset=utf-8",
         headers={"Content-Disposition": f'attachment; filename="log-export.{fmt}"'},
     )
-
-
-@router.post("/persons", response_class=HTMLResponse)
-def find_person(
-    request: Request, viewer: Officer, db: DB, name: Annotated[str, Form(max_length=200)] = ""
-) -> HTMLResponse:
-    """A client by name, through the policy layer (logged there); a privacy officer finds only
-    those whose identity the policy lets them see (an open break-glass)."""
-    error = None
-    hits: list[SearchHit] = []
-    try:
-        results = disclose_search(
-            db, viewer, SearchQuery(name=name), Purpose.oversight, log_actor(request, viewer)
-        )
-        hits = list(results.hits)
-    except SearchError as exc:
-        error = str(exc)
-    page = _page(ConsolePage, viewer, "Find a client", found_persons=hits, error=error)
-    return render(request, "privacy/_persons.html", page)
 
 
 # --- one entry ----------------------------------------------------------------------------------
