@@ -84,16 +84,20 @@ def test_the_officer_hears_that_their_override_was_approved(world, sign_in, db):
         person=person, answers=NCO, override_reason="Known to me; safe", now=NOW
     )
     sergeant = sign_in(user=world.users["sergeant"])
+    officer = sign_in(user=world.users["officer"])
     with clock(NOW):
+        waiting = officer.client.get(f"/referrals/{referral.id}").text
+        assert "awaiting your sergeant's review" in waiting
         assert (
             sergeant.post(f"/referrals/overrides/{referral.id}/approve", data={}).status_code == 200
         )
+        # The page the notification opens says so too.
+        assert "approved by your sergeant" in officer.client.get(f"/referrals/{referral.id}").text
     notes = list(db.exec(select(Notification).where(Notification.kind == "override_approved")))
     db.commit()
     assert [(n.user_id, n.link) for n in notes] == [
         (world.users["officer"].id, f"/referrals/{referral.id}")
     ]
-    officer = sign_in(user=world.users["officer"])
     listing = officer.client.get("/notifications").text
     assert "Override approved on a referral you made" in listing
     assert f"<strong>Referral {referral.id}</strong>" in listing

@@ -45,6 +45,9 @@ class OfficerReferralStatus:
     referred_at: datetime
     program_status: ProgramStatus
     charging: str | None
+    # The officer's own override of a presumptive exclusion, and their sergeant's approval.
+    overridden: bool = False
+    override_approved_at: datetime | None = None
 
 
 def current_decisions(db: Session, matter_ids: list[int]) -> dict[int, ChargingDecision]:
@@ -152,6 +155,8 @@ def _with_status(db: Session, rows: list[tuple[Referral, str]]) -> list[OfficerR
                 referred_at=referral.referred_at,
                 program_status=ProgramStatus(status),
                 charging=charging,
+                overridden=referral.exclusion_override_reason is not None,
+                override_approved_at=referral.override_approved_at,
             )
         )
     return result
