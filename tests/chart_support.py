@@ -6,7 +6,8 @@ import re
 from hub.charts import safe_svg
 
 _FIGURE = re.compile(
-    r'<figure class="chart[^"]*" data-chart="(\w+)">.*?(<svg.*?</svg>).*?</figure>\s*(<table[^>]*>)',
+    r'<figure class="chart[^"]*" data-chart="(\w+)">'
+    r".*?(<svg.*?</svg>).*?</figure>\s*(<table[^>]*>)",
     re.S,
 )
 
