@@ -25,6 +25,7 @@ from hub.clients.pages import (
 )
 from hub.clients.purposes import CONSENTS_PURPOSE
 from hub.clients.services import NoteError, add_case_note, note_categories
+from hub.clients.timeline import deadline_timeline
 from hub.clients.web import (
     ClientReader,
     ClientSearcher,
@@ -117,6 +118,7 @@ def search(
 
 
 def _record_page(db: Session, viewer: Viewer, record: DisclosedRecord, **extra: Any) -> RecordPage:
+    rules = current_rules(db)
     return RecordPage(
         **_page_basics(viewer, "Client record"),
         person_id=record.person_id,
@@ -128,7 +130,8 @@ def _record_page(db: Session, viewer: Viewer, record: DisclosedRecord, **extra: 
         note_categories=note_categories(db, viewer, record.person_id, record.facts),
         can_manage_consents=allowed(viewer.role, Action.consents_manage),
         staff=staff_directory(db),
-        codes=current_rules(db).code_labels,
+        codes=rules.code_labels,
+        timeline=deadline_timeline(record, utcnow(), rules.tz),
         **extra,
     )
 
@@ -152,6 +155,7 @@ def record_section(
 ) -> HTMLResponse:
     # Reads and logs this one category only (HIPAA minimum necessary and accounting).
     record = read_record(db, viewer, person_id, purpose, request, categories={category})
+    rules = current_rules(db)
     page = RecordPage(
         **_page_basics(viewer, "Client record"),
         person_id=person_id,
@@ -160,7 +164,8 @@ def record_section(
         notice=record.notice,
         standalone=True,
         staff=staff_directory(db),
-        codes=current_rules(db).code_labels,
+        codes=rules.code_labels,
+        timeline=deadline_timeline(record, utcnow(), rules.tz),
     )
     return render(request, "clients/_section_alone.html", page)
 
