@@ -2,11 +2,13 @@
 
 Generates N log entries (1,000,000 by default) spread evenly over --days days (73 by default:
 the density of 5,000,000 entries a year, about 13,700 a day), a tenth of them security events
-and a tenth withheld reads, in a fresh migrated SQLite database (and PostgreSQL unless
---no-postgres); then times hub.privacy.activity.log_activity (31 site-local days, one GROUP BY
-over a range of the recorded_at index) and the drawing of the chart, first and then kept.
+and a tenth withheld reads, in a fresh migrated SQLite database (and a vacuumed PostgreSQL one
+unless --no-postgres); then times hub.privacy.activity.log_activity (31 site-local days: their
+bounds on the recorded_at index, the counts on the (outcome, seq) index) and the drawing of the
+charts, first and then kept; and the drawing of the caseload's and the record's pictures.
 
     .venv/bin/python bench/bench_activity.py [--entries N] [--days D] [--no-postgres]
+                                             [--drawings-only]
 """
 
 import argparse
@@ -79,12 +81,51 @@ def bench(engine, label: str) -> None:
         print(f"  {label}: console_activity, {drawn}; kept {figures(kept)}")
 
 
+def bench_drawings() -> None:
+    """The caseload's and the client record's pictures: no query of their own, only drawing."""
+    from datetime import date
+
+    from hub.caserecord.glance import caseload_glance
+    from hub.charts import _bars, _timeline, timeline
+    from hub.disclosure.caseload import CaseloadRow
+    from hub.vocabulary import ProgramStatus
+
+    today = date(2026, 11, 20)
+    statuses = list(ProgramStatus)
+    rows = [
+        CaseloadRow(n, 1, None, statuses[n % len(statuses)], None, None,
+                    today + timedelta(days=n % 40 - 20), n % 3 == 0, None, None, None)
+        for n in range(25)
+    ]  # fmt: skip
+    marks = [("referred", date(2026, 11, 2)), ("intake due", date(2026, 12, 2))]
+
+    def fresh(call) -> float:
+        _bars.cache_clear()
+        _timeline.cache_clear()
+        started = time.perf_counter()
+        call()
+        return time.perf_counter() - started
+
+    timeline("warm-up", marks, today)  # matplotlib's first drawing in a process loads fonts
+    for name, call in (
+        ("caseload glance, 25 rows", lambda: caseload_glance(rows, today)),
+        ("record timeline", lambda: timeline("Intake clock", marks, today)),
+    ):
+        drawn = [fresh(call) for _ in range(5)]
+        kept = timed(call, REPEAT)
+        print(f"  {name}: drawn {figures(drawn)} | kept {figures(kept)}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--entries", type=int, default=1_000_000)
     parser.add_argument("--days", type=int, default=73)
     parser.add_argument("--no-postgres", action="store_true")
+    parser.add_argument("--drawings-only", action="store_true")
     args = parser.parse_args()
+    bench_drawings()
+    if args.drawings_only:
+        return
     from hub.audit.bulk import write_entries
     from hub.db import engine_for, migrate
 
@@ -103,8 +144,12 @@ def main() -> None:
         engine = engine_for(url)
         write_entries(engine, rows(args.entries, args.days), batch=CHECKPOINT_EVERY)
         with engine.connect() as connection:
-            connection.exec_driver_sql("ANALYZE log_entry")
+            # As autovacuum leaves a table that has stopped changing: its visibility map set, so
+            # that counting reads the index alone.
             connection.commit()
+            connection.execution_options(isolation_level="AUTOCOMMIT").exec_driver_sql(
+                "VACUUM (ANALYZE) log_entry"
+            )
         bench(engine, f"PostgreSQL, {args.entries:,} entries over {args.days} days")
         engine.dispose()
 

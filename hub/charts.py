@@ -145,9 +145,10 @@ def bars(
 
 
 # Drawing is a pure function of what the chart shows, and the slowest part of a page (tens of
-# milliseconds a chart): the same published figures draw the same SVG, so it is kept by them.
-# Nothing read from the database is kept here, and every view still reads and logs its counts.
-@lru_cache(maxsize=64)
+# milliseconds a chart): the same figures draw the same SVG, so it is kept by them. What is kept
+# is only what a chart shows (counts, a clock's days), never a name or a record number, and
+# every view still reads through the policy layer and logs. 256 drawings of 10 to 40 KB each.
+@lru_cache(maxsize=256)
 def _bars(
     title: str,
     categories: tuple[str, ...],

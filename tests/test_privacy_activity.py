@@ -83,3 +83,11 @@ def test_the_console_shows_both_charts_with_their_data_and_nothing_personal(db, 
     assert not re.search(rf"#{entries['person'].id}(?![0-9a-f])", activity)
     assert f"/clients/{entries['person'].id}" not in activity
     assert "'unsafe-inline'" not in response.headers["content-security-policy"]
+
+
+def test_an_empty_log_and_days_after_the_last_entry_count_nothing(db, factories):
+    assert all(d.total == 0 for d in log_activity(db, date(2026, 11, 3), SITE, days=3))
+    cm = factories.User(role=Role.case_manager)
+    record_read(db, cm, 1, {"identity": "role"}, at=local(2026, 11, 1, 9))
+    days = log_activity(db, date(2026, 11, 3), SITE, days=3)
+    assert [d.total for d in days] == [1, 0, 0]
