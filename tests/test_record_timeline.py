@@ -11,6 +11,7 @@ from sqlmodel import select
 
 from hub.referrals.models import Referral
 from tests.chart_support import charts_with_their_tables
+from tests.fixtures.security_headers import assert_security_headers
 
 NOW = datetime(2026, 11, 20, 18, 0, tzinfo=UTC)  # 10:00 on 20 November in the site's zone
 # 21:00 on 2 November in the site's zone, already the 3rd in UTC: the referral's day is the 2nd.
@@ -50,7 +51,7 @@ def test_the_case_manager_sees_the_clock_as_a_timeline_in_the_sites_days(sign_in
         "intake due": "2026-12-02",
         "today": "2026-11-20",
     }
-    assert "'unsafe-inline'" not in response.headers["content-security-policy"]
+    assert_security_headers(response)  # the CSP stays strict with the charts inline
 
 
 def test_the_engagement_section_alone_draws_it_without_the_referral_it_did_not_read(
