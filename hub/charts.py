@@ -22,6 +22,7 @@ from functools import lru_cache
 from matplotlib import rc_context
 from matplotlib.backends.backend_svg import FigureCanvasSVG
 from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
 
 SVG_NS = "http://www.w3.org/2000/svg"
 XLINK_NS = "http://www.w3.org/1999/xlink"
@@ -203,8 +204,11 @@ def _bars(
             rotation=45 if len(categories) > 6 else 0,
             ha="right" if len(categories) > 6 else "center",
         )
+    values_axis = axes.xaxis if horizontal else axes.yaxis
     if percent:
-        (axes.xaxis if horizontal else axes.yaxis).set_major_formatter(lambda v, _: f"{v:.0%}")
+        values_axis.set_major_formatter(lambda v, _: f"{v:.0%}")
+    elif all(isinstance(v, int) for _, values in series for v in values if v is not None):
+        values_axis.set_major_locator(MaxNLocator(integer=True))  # no half a client
     axes.spines[["top", "right"]].set_visible(False)
     if len(series) > 1:
         axes.legend(fontsize=8, frameon=False)
@@ -222,28 +226,37 @@ def _timeline(title: str, marks: tuple[tuple[str, date], ...], today: date) -> C
     days = [day for _, day in marks] + [today]
     first, last = min(days), max(days)
     span = max((last - first).days, 1)
-    figure = _figure(left=0.04, bottom=0.22, size=(7.5, 1.7))
+    figure = _figure(left=0.02, bottom=0.04, size=(7.5, 1.9))
+    figure.subplots_adjust(right=0.98, top=0.96)
     axes = figure.add_subplot()
-    axes.set_xlim(-0.06 * span, 1.06 * span)
-    axes.set_ylim(-1.2, 1.2)
+    # Room at both ends for a label centred on the first or the last day.
+    axes.set_xlim(-0.16 * span, 1.16 * span)
+    axes.set_ylim(-1, 1)
     axes.axhline(0, color=COLOURS[-1], linewidth=1)
     for index, (label, day) in enumerate(sorted(marks, key=lambda m: m[1])):
         where = (day - first).days
-        # Labels alternate above and below the line, so marks a day apart stay readable.
-        above = index % 2 == 0
+        # Above, below, higher, lower: four marks a day apart each keep their own line.
+        offset = (8, -8, 24, -24)[index % 4]
         axes.plot([where], [0], marker="o", color=COLOURS[index % (len(COLOURS) - 1)])
         axes.annotate(
-            f"{label}\n{day:%b} {day.day}",
+            f"{label} {day:%b} {day.day}",
             (where, 0),
-            xytext=(0, 8 if above else -8),
+            xytext=(0, offset),
             textcoords="offset points",
             ha="center",
-            va="bottom" if above else "top",
+            va="bottom" if offset > 0 else "top",
             fontsize=8,
         )
     axes.axvline((today - first).days, color=COLOURS[4], linestyle="--", linewidth=1)
     axes.annotate(
-        "today", ((today - first).days, 1.2), ha="center", va="bottom", fontsize=8, color=COLOURS[4]
+        f"today {today:%b} {today.day}",
+        ((today - first).days, 1),
+        xytext=(3, -2),
+        textcoords="offset points",
+        ha="left",
+        va="top",
+        fontsize=8,
+        color=COLOURS[4],
     )
     axes.set_axis_off()
     return Chart(title=title, svg=_render(figure))
