@@ -25,7 +25,7 @@ from hub.clients.pages import (
 )
 from hub.clients.purposes import CONSENTS_PURPOSE
 from hub.clients.services import NoteError, add_case_note, note_categories
-from hub.clients.timeline import deadline_timeline
+from hub.clients.timeline import DeadlineTimeline, deadline_timeline
 from hub.clients.web import (
     ClientReader,
     ClientSearcher,
@@ -118,7 +118,6 @@ def search(
 
 
 def _record_page(db: Session, viewer: Viewer, record: DisclosedRecord, **extra: Any) -> RecordPage:
-    rules = current_rules(db)
     return RecordPage(
         **_page_basics(viewer, "Client record"),
         person_id=record.person_id,
@@ -130,10 +129,14 @@ def _record_page(db: Session, viewer: Viewer, record: DisclosedRecord, **extra: 
         note_categories=note_categories(db, viewer, record.person_id, record.facts),
         can_manage_consents=allowed(viewer.role, Action.consents_manage),
         staff=staff_directory(db),
-        codes=rules.code_labels,
-        timeline=deadline_timeline(record, utcnow(), rules.tz),
+        codes=current_rules(db).code_labels,
         **extra,
     )
+
+
+def _timeline(db: Session, record: DisclosedRecord) -> DeadlineTimeline | None:
+    # Drawn only for the pages that show the engagement section it belongs to.
+    return deadline_timeline(record, utcnow(), current_rules(db).tz)
 
 
 @router.get("/clients/{person_id}", response_class=HTMLResponse)
@@ -141,7 +144,8 @@ def record_page(
     request: Request, db: DB, viewer: ClientReader, purpose: RecordPurpose, person_id: PersonId
 ) -> HTMLResponse:
     record = read_record(db, viewer, person_id, purpose, request)
-    return render(request, "clients/record.html", _record_page(db, viewer, record))
+    page = _record_page(db, viewer, record, timeline=_timeline(db, record))
+    return render(request, "clients/record.html", page)
 
 
 @router.get("/clients/{person_id}/sections/{category}", response_class=HTMLResponse)
@@ -155,7 +159,6 @@ def record_section(
 ) -> HTMLResponse:
     # Reads and logs this one category only (HIPAA minimum necessary and accounting).
     record = read_record(db, viewer, person_id, purpose, request, categories={category})
-    rules = current_rules(db)
     page = RecordPage(
         **_page_basics(viewer, "Client record"),
         person_id=person_id,
@@ -164,8 +167,8 @@ def record_section(
         notice=record.notice,
         standalone=True,
         staff=staff_directory(db),
-        codes=rules.code_labels,
-        timeline=deadline_timeline(record, utcnow(), rules.tz),
+        codes=current_rules(db).code_labels,
+        timeline=_timeline(db, record) if category == Category.engagement else None,
     )
     return render(request, "clients/_section_alone.html", page)
 
