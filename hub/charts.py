@@ -248,12 +248,14 @@ def _timeline(title: str, marks: tuple[tuple[str, date], ...], today: date) -> C
             fontsize=8,
         )
     axes.axvline((today - first).days, color=COLOURS[4], linestyle="--", linewidth=1)
+    # Written on the side of the line with more room: today is often the last day shown.
+    left = (today - first).days > span / 2
     axes.annotate(
         f"today {today:%b} {today.day}",
         ((today - first).days, 1),
-        xytext=(3, -2),
+        xytext=(-3 if left else 3, -2),
         textcoords="offset points",
-        ha="left",
+        ha="right" if left else "left",
         va="top",
         fontsize=8,
         color=COLOURS[4],
