@@ -1,5 +1,5 @@
 """Services over the log: export for review, and erasure of personal parts at the end of
-retention. Both leave an entry in the log themselves."""
+retention (both leave an entry in the log themselves); counts of entries over time."""
 
 import csv
 import getpass
@@ -7,10 +7,11 @@ import io
 import json
 import uuid
 from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, TextIO
 
-from sqlalchemy import ColumnElement, Engine, null, select, update
+from sqlalchemy import ColumnElement, Engine, func, literal_column, null, select, union_all, update
 from sqlmodel import Session
 
 from hub.audit.log import Actor, Event, append, canonical_json, timestamp
@@ -192,3 +193,68 @@ def erase_expired(db: Session, now: datetime | None = None) -> int:
             ),
         )
     return int(erased)
+
+
+# --- counts over time -------------------------------------------------------------------------
+
+_T = LogEntry.__table__  # type: ignore[attr-defined]
+# A disclosure entry is disclosed or withheld (DisclosureOutcome); a security event succeeded,
+# failed or was denied: the outcome alone tells the three apart, on its (outcome, seq) index.
+_NOT_DISCLOSED = tuple(o.value for o in LogOutcome if o != LogOutcome.disclosed)
+
+
+@dataclass(frozen=True)
+class EntryCounts:
+    disclosures: int
+    withheld: int
+    security: int
+
+
+def _seq_bounds(db: Session, starts: Sequence[datetime]) -> list[int]:
+    """The first seq recorded at or after each moment (the log's size past its last entry), in
+    one query: two look-ups on the recorded_at index each."""
+    recorded, seq = _T.c.recorded_at, _T.c.seq
+    firsts = [
+        select(func.min(seq))
+        .where(recorded == select(func.min(recorded)).where(recorded >= s).scalar_subquery())
+        .scalar_subquery()
+        for s in starts
+    ]
+    size = select(func.coalesce(func.max(seq), -1) + 1).scalar_subquery()
+    *found, end = db.execute(select(*firsts, size)).one()
+    return [end if first is None else first for first in found]
+
+
+def entry_counts(db: Session, starts: Sequence[datetime]) -> list[EntryCounts]:
+    """Entries recorded in each span starts[i] <= recorded_at < starts[i + 1], by what they
+    record, counted in SQL however long the log (5 M entries and more)."""
+    # A span is a seq range (recorded_at never goes back along seq), whose size is the
+    # range's since seq is gapless.
+    bounds = _seq_bounds(db, starts)
+    spans = len(bounds) - 1
+    seq, outcome = _T.c.seq, _T.c.outcome
+    # Only the entries that are not disclosures are counted, each span on its own range of the
+    # (outcome, seq) index (a covering index: no row is read); disclosures, most of the log, are
+    # what is left. One UNION ALL: a quarter of the time of one scan sorting seqs into spans.
+    per_span = union_all(
+        *(
+            select(literal_column(str(n)).label("span"), outcome, func.count())
+            .where(outcome.in_(_NOT_DISCLOSED), seq >= bounds[n], seq < bounds[n + 1])
+            .group_by(outcome)
+            for n in range(spans)
+        )
+    )
+    withheld, security = [0] * spans, [0] * spans
+    for n, which, count in db.execute(per_span):
+        if which == LogOutcome.withheld.value:
+            withheld[n] += count
+        else:
+            security[n] += count
+    return [
+        EntryCounts(
+            disclosures=bounds[n + 1] - bounds[n] - withheld[n] - security[n],
+            withheld=withheld[n],
+            security=security[n],
+        )
+        for n in range(spans)
+    ]

@@ -8,13 +8,16 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse
 
 from hub.accounts.sessions import Viewer
+from hub.caserecord.glance import CaseloadGlance, caseload_glance
 from hub.clients.web import not_found
+from hub.db import utcnow
 from hub.disclosure.caseload import (
     CaseloadQuery,
     CaseloadRefused,
     CaseloadRow,
     disclose_caseload,
 )
+from hub.referrals.rules import current_rules
 from hub.vocabulary import Action, CaseloadSort, ProgramStatus
 from hub.web.dependencies import DB, log_actor, require
 from hub.web.params import RecordNumber
@@ -36,6 +39,7 @@ class CaseloadPage(Page):
     total: int = 0
     statuses: tuple[ProgramStatus, ...] = tuple(ProgramStatus)
     sorts: tuple[CaseloadSort, ...] = tuple(CaseloadSort)
+    glance: CaseloadGlance | None = None  # counts of the rows above, nothing read again
 
 
 @router.get("/caseload", response_class=HTMLResponse)
@@ -53,6 +57,7 @@ def caseload_page(
         view = disclose_caseload(db, viewer, log_actor(request, viewer), query)
     except CaseloadRefused:
         raise not_found() from None
+    today = utcnow().astimezone(current_rules(db).tz).date()
     page = CaseloadPage(
         title="My clients",
         viewer=viewer,
@@ -64,6 +69,7 @@ def caseload_page(
         case_manager_id=case_manager,
         next_after=view.next_after,
         total=view.total,
+        glance=caseload_glance(view.rows, today),
     )
     template = "caserecord/_caseload_rows.html" if is_htmx(request) else "caserecord/caseload.html"
     return render(request, template, page)

@@ -6,6 +6,7 @@ from datetime import date, datetime
 from typing import Any
 
 from hub.accounts.names import Names
+from hub.clients.timeline import DeadlineTimeline
 from hub.consents.models import Consent
 from hub.consents.services import RecipientGroup, is_active, missing_elements
 from hub.disclosure.record_search import SearchHit
@@ -115,6 +116,8 @@ class RecordPage(Page):
     # Officers, case managers and offices named in the sections, by name (not client data).
     staff: Names = field(default_factory=Names)
     codes: dict[str, str] = field(default_factory=dict)  # the site's codes by their labels
+    # The intake clock as a picture, from the engagement section above (None if withheld).
+    timeline: DeadlineTimeline | None = None
 
 
 @dataclass(frozen=True)

@@ -25,6 +25,7 @@ from hub.clients.pages import (
 )
 from hub.clients.purposes import CONSENTS_PURPOSE
 from hub.clients.services import NoteError, add_case_note, note_categories
+from hub.clients.timeline import DeadlineTimeline, deadline_timeline
 from hub.clients.web import (
     ClientReader,
     ClientSearcher,
@@ -133,12 +134,18 @@ def _record_page(db: Session, viewer: Viewer, record: DisclosedRecord, **extra: 
     )
 
 
+def _timeline(db: Session, record: DisclosedRecord) -> DeadlineTimeline | None:
+    # Drawn only for the pages that show the engagement section it belongs to.
+    return deadline_timeline(record, utcnow(), current_rules(db).tz)
+
+
 @router.get("/clients/{person_id}", response_class=HTMLResponse)
 def record_page(
     request: Request, db: DB, viewer: ClientReader, purpose: RecordPurpose, person_id: PersonId
 ) -> HTMLResponse:
     record = read_record(db, viewer, person_id, purpose, request)
-    return render(request, "clients/record.html", _record_page(db, viewer, record))
+    page = _record_page(db, viewer, record, timeline=_timeline(db, record))
+    return render(request, "clients/record.html", page)
 
 
 @router.get("/clients/{person_id}/sections/{category}", response_class=HTMLResponse)
@@ -161,6 +168,7 @@ def record_section(
         standalone=True,
         staff=staff_directory(db),
         codes=current_rules(db).code_labels,
+        timeline=_timeline(db, record) if category == Category.engagement else None,
     )
     return render(request, "clients/_section_alone.html", page)
 

@@ -10,8 +10,8 @@ from sqlmodel import Session, col, select
 from hub.accounts.models import Agency
 from hub.accounts.sessions import Viewer
 from hub.audit.log import Actor
+from hub.charts import Chart, bars
 from hub.disclosure.aggregates import disclose_aggregate
-from hub.equity.charts import Chart, bars
 from hub.equity.figures import (
     SUPPRESS_BELOW,
     WINDOWS,

@@ -35,7 +35,7 @@ from datetime import date, datetime, time, timedelta, tzinfo
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlmodel import Session, col
 from sqlmodel import select as select_entities
 
@@ -801,3 +801,15 @@ def list_flags(
     more = len(flags) > limit
     flags = flags[:limit]
     return FlagPage(flags, flags[-1].id if more else None)
+
+
+def open_flags_by_rule(db: Session) -> list[tuple[FlagRule, int]]:
+    """How many review flags are open, for every rule (zero where none): one GROUP BY."""
+    found = dict(
+        db.execute(
+            select(col(ReviewFlag.rule), func.count())
+            .where(col(ReviewFlag.status) == FlagStatus.open)
+            .group_by(col(ReviewFlag.rule))
+        ).all()
+    )
+    return [(rule, int(found.get(rule, 0))) for rule in FlagRule]

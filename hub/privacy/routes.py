@@ -35,6 +35,7 @@ from hub.privacy.accounting import (
     default_period,
     generate_accounting,
 )
+from hub.privacy.activity import ConsoleActivity, console_activity
 from hub.privacy.flags import FlagError, compute_flags, list_flags, review_flag
 from hub.privacy.letter import LetterSection, letter_sections
 from hub.privacy.models import ReviewFlag
@@ -102,6 +103,7 @@ class ConsolePage(Page):
     names: Names = field(default_factory=Names)
     error: str | None = None
     open_flags: int = 0
+    activity: ConsoleActivity | None = None  # counts only (hub.privacy.activity)
 
 
 @dataclass
@@ -250,6 +252,7 @@ def console(request: Request, viewer: Officer, db: DB) -> HTMLResponse:
         results=results,
         names=names_of_entries(db, results.entries),
         open_flags=_open_flags(db),
+        activity=console_activity(db),
     )
     _log_read(db, request, viewer, "search", filters={}, shown=len(results.entries))
     return render(request, "privacy/console.html", page)

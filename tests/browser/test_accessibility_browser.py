@@ -68,6 +68,7 @@ def _pages(role: Role, ids: Ids) -> list[str]:
             "/intake",
             "/intake?tab=older",
             "/clients/search",
+            "/caseload",  # the caseload at a glance: charts and their tables (item 9)
             client,
             f"{client}/notes",
             f"{client}/consents",

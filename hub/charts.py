@@ -1,4 +1,8 @@
-"""Server-rendered SVG charts, inlined in the page (issue 16, item 7).
+"""Server-rendered SVG charts, inlined in the page (issue 16, item 7; issue 17, item 9).
+
+Shared by the equity dashboard, the privacy console, the caseload and the client record, so it
+lives beside the other cross-cutting modules rather than in one domain or in hub/web (which
+the domains' services may not import).
 
 matplotlib draws them with its SVG backend; then every `style` attribute becomes SVG
 presentation attributes and `<style>` elements go, so the page's CSP (style-src 'self', no
@@ -12,16 +16,16 @@ import re
 import xml.etree.ElementTree as ET
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import date
 from functools import lru_cache
 
 from matplotlib import rc_context
 from matplotlib.backends.backend_svg import FigureCanvasSVG
 from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
 
 SVG_NS = "http://www.w3.org/2000/svg"
 XLINK_NS = "http://www.w3.org/1999/xlink"
-ET.register_namespace("", SVG_NS)
-ET.register_namespace("xlink", XLINK_NS)
 
 COLOURS = ["#1b5e8c", "#d9822b", "#3a8f5c", "#7b4fa0", "#a33b3b", "#5f6b73"]
 _FONT = re.compile(
@@ -80,7 +84,21 @@ def safe_svg(markup: str) -> str:
     root.set("role", "img")
     root.set("aria-hidden", "true")
     root.set("focusable", "false")
+    _spell_out_names(root)
     return ET.tostring(root, encoding="unicode")
+
+
+def _spell_out_names(root: ET.Element) -> None:
+    """Writes the names as a browser reads inline SVG (`svg`, `xlink:href`) without
+    ElementTree's global prefix registry, which any library may change: WeasyPrint's import
+    re-registers "", and every chart drawn after it came out as `<ns0:svg>`, which no HTML page
+    draws."""
+    for element in root.iter():
+        element.tag = element.tag.removeprefix(f"{{{SVG_NS}}}")
+        for name in [n for n in element.attrib if n.startswith(f"{{{XLINK_NS}}}")]:
+            element.set(f"xlink:{name.split('}', 1)[1]}", element.attrib.pop(name))
+    root.set("xmlns", SVG_NS)
+    root.set("xmlns:xlink", XLINK_NS)
 
 
 def _render(figure: Figure) -> str:
@@ -97,10 +115,12 @@ def _render(figure: Figure) -> str:
     return safe_svg(buffer.getvalue())
 
 
-def _figure(left: float = 0.08, bottom: float = 0.14) -> Figure:
+def _figure(
+    left: float = 0.08, bottom: float = 0.14, size: tuple[float, float] = (7.5, 3.4)
+) -> Figure:
     # Fixed margins rather than a layout engine, which measured every label twice (most of a
     # chart's drawing time); the callers leave room for their longest labels.
-    figure = Figure(figsize=(7.5, 3.4), dpi=72)
+    figure = Figure(figsize=size, dpi=72)
     figure.subplots_adjust(left=left, right=0.98, top=0.9, bottom=bottom)
     return figure
 
@@ -126,9 +146,10 @@ def bars(
 
 
 # Drawing is a pure function of what the chart shows, and the slowest part of a page (tens of
-# milliseconds a chart): the same published figures draw the same SVG, so it is kept by them.
-# Nothing read from the database is kept here, and every view still reads and logs its counts.
-@lru_cache(maxsize=64)
+# milliseconds a chart): the same figures draw the same SVG, so it is kept by them. What is kept
+# is only what a chart shows (counts, a clock's days), never a name or a record number, and
+# every view still reads through the policy layer and logs. 256 drawings of 10 to 40 KB each.
+@lru_cache(maxsize=256)
 def _bars(
     title: str,
     categories: tuple[str, ...],
@@ -183,10 +204,61 @@ def _bars(
             rotation=45 if len(categories) > 6 else 0,
             ha="right" if len(categories) > 6 else "center",
         )
+    values_axis = axes.xaxis if horizontal else axes.yaxis
     if percent:
-        (axes.xaxis if horizontal else axes.yaxis).set_major_formatter(lambda v, _: f"{v:.0%}")
+        values_axis.set_major_formatter(lambda v, _: f"{v:.0%}")
+    elif all(isinstance(v, int) for _, values in series for v in values if v is not None):
+        values_axis.set_major_locator(MaxNLocator(integer=True))  # no half a client
     axes.spines[["top", "right"]].set_visible(False)
     if len(series) > 1:
         axes.legend(fontsize=8, frameon=False)
     axes.set_title(title, fontsize=10)
+    return Chart(title=title, svg=_render(figure))
+
+
+def timeline(title: str, marks: Sequence[tuple[str, date]], today: date) -> Chart:
+    """Days on one line: each mark a labelled dot, today a dashed line."""
+    return _timeline(title, tuple(marks), today)
+
+
+@lru_cache(maxsize=256)
+def _timeline(title: str, marks: tuple[tuple[str, date], ...], today: date) -> Chart:
+    days = [day for _, day in marks] + [today]
+    first, last = min(days), max(days)
+    span = max((last - first).days, 1)
+    figure = _figure(left=0.02, bottom=0.04, size=(7.5, 1.9))
+    figure.subplots_adjust(right=0.98, top=0.96)
+    axes = figure.add_subplot()
+    # Room at both ends for a label centred on the first or the last day.
+    axes.set_xlim(-0.16 * span, 1.16 * span)
+    axes.set_ylim(-1, 1)
+    axes.axhline(0, color=COLOURS[-1], linewidth=1)
+    for index, (label, day) in enumerate(sorted(marks, key=lambda m: m[1])):
+        where = (day - first).days
+        # Above, below, higher, lower: four marks a day apart each keep their own line.
+        offset = (8, -8, 24, -24)[index % 4]
+        axes.plot([where], [0], marker="o", color=COLOURS[index % (len(COLOURS) - 1)])
+        axes.annotate(
+            f"{label} {day:%b} {day.day}",
+            (where, 0),
+            xytext=(0, offset),
+            textcoords="offset points",
+            ha="center",
+            va="bottom" if offset > 0 else "top",
+            fontsize=8,
+        )
+    axes.axvline((today - first).days, color=COLOURS[4], linestyle="--", linewidth=1)
+    # Written on the side of the line with more room: today is often the last day shown.
+    left = (today - first).days > span / 2
+    axes.annotate(
+        f"today {today:%b} {today.day}",
+        ((today - first).days, 1),
+        xytext=(-3 if left else 3, -2),
+        textcoords="offset points",
+        ha="right" if left else "left",
+        va="top",
+        fontsize=8,
+        color=COLOURS[4],
+    )
+    axes.set_axis_off()
     return Chart(title=title, svg=_render(figure))
