@@ -18,11 +18,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
-from matplotlib import rc_context
-from matplotlib.backends.backend_svg import FigureCanvasSVG
-from matplotlib.figure import Figure
-from matplotlib.ticker import MaxNLocator
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 SVG_NS = "http://www.w3.org/2000/svg"
 XLINK_NS = "http://www.w3.org/1999/xlink"
@@ -101,7 +100,10 @@ def _spell_out_names(root: ET.Element) -> None:
     root.set("xmlns:xlink", XLINK_NS)
 
 
-def _render(figure: Figure) -> str:
+def _render(figure: "Figure") -> str:
+    from matplotlib import rc_context
+    from matplotlib.backends.backend_svg import FigureCanvasSVG
+
     buffer = io.StringIO()
     FigureCanvasSVG(figure)
     # Text as <text>, not a path per glyph: a tenth of the markup and of the drawing time, and
@@ -117,9 +119,12 @@ def _render(figure: Figure) -> str:
 
 def _figure(
     left: float = 0.08, bottom: float = 0.14, size: tuple[float, float] = (7.5, 3.4)
-) -> Figure:
+) -> "Figure":
     # Fixed margins rather than a layout engine, which measured every label twice (most of a
-    # chart's drawing time); the callers leave room for their longest labels.
+    # chart's drawing time); the callers leave room for their longest labels. matplotlib is
+    # imported at the first drawing, not with the app: it is a second of every process's start.
+    from matplotlib.figure import Figure
+
     figure = Figure(figsize=size, dpi=72)
     figure.subplots_adjust(left=left, right=0.98, top=0.9, bottom=bottom)
     return figure
@@ -208,6 +213,8 @@ def _bars(
     if percent:
         values_axis.set_major_formatter(lambda v, _: f"{v:.0%}")
     elif all(isinstance(v, int) for _, values in series for v in values if v is not None):
+        from matplotlib.ticker import MaxNLocator
+
         values_axis.set_major_locator(MaxNLocator(integer=True))  # no half a client
     axes.spines[["top", "right"]].set_visible(False)
     if len(series) > 1:
