@@ -93,6 +93,9 @@ def test_referral_intake_and_decision_in_the_browser(page, live_server, world, d
     page.get_by_role("link", name="OTN-BROWSER-1").click()
     page.wait_for_url(f"**/charging/matters/{matter.id}")
     page.get_by_role("link", name="Record a decision").click()
+    # htmx binds the outcome's change handler once its script has run: choosing before the
+    # page's load (a slow machine) would fetch no reasons.
+    page.wait_for_url(f"**/charging/matters/{matter.id}/decide")  # waits for "load"
     page.get_by_label("Decline to file").check()
     page.get_by_label("Completed screening and intake within the deadline").check()
     page.fill("#note", "Intake completed within the deadline.")
