@@ -2,7 +2,7 @@
 .DEFAULT_GOAL := help
 VENV := .venv/bin
 
-.PHONY: help install demo test lint typecheck bench bench-micro clean
+.PHONY: help install demo test lint typecheck bench bench-micro screenshots clean
 
 help: ## List the targets
 	@grep -E '^[a-z][a-z-]*:.*## ' $(MAKEFILE_LIST) | \
@@ -29,6 +29,9 @@ bench: $(VENV)/python ## Short run of scale, load, crash and two-instance propag
 
 bench-micro: $(VENV)/python ## Run every bench/bench_*.py (one piece each: policy, agenda, console, verify)
 	$(VENV)/python bench/run_all.py
+
+screenshots: $(VENV)/python ## Redraw README's pictures (docs/screenshots/) from a demo hub in chromium
+	$(VENV)/python bench/screenshots.py
 
 $(VENV)/python:
 	scripts/install --test
