@@ -16,7 +16,6 @@ import sys
 import tempfile
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 import pyotp
 
@@ -24,8 +23,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.hubserver import HubServer, hub_environment, run_hub, sqlite_url
 from hub.settings import PROJECT_ROOT
-from hub.web.security import HTMX_URL
-from tests.fixtures.browser import CHROMIUM_ARGS, HTMX_FILE, chromium_path
+from tests.fixtures.browser import CHROMIUM_ARGS, HTMX_FILE, chromium_path, keep_to_loopback
 
 DESKTOP = {"width": 1280, "height": 900}
 # (file, the role whose demo account looks, the page, what must be on it before the picture)
@@ -80,7 +78,6 @@ def main(argv: list[str] | None = None) -> int:
         by_role = {}
         for account in accounts:
             by_role.setdefault(account["role"], account)
-        htmx = HTMX_FILE.read_bytes()
         with (
             HubServer(env, free_port(), workers=1, log_path=Path(scratch) / "hub.log") as hub,
             sync_playwright() as playwright,
@@ -90,23 +87,7 @@ def main(argv: list[str] | None = None) -> int:
             )
             context = browser.new_context(base_url=hub.base_url, viewport=DESKTOP)
 
-            def route(request_route: Any) -> None:
-                url = request_route.request.url
-                if url == HTMX_URL:
-                    request_route.fulfill(
-                        status=200,
-                        body=htmx,
-                        headers={
-                            "content-type": "application/javascript; charset=utf-8",
-                            "access-control-allow-origin": "*",
-                        },
-                    )
-                elif urlsplit(url).hostname == "127.0.0.1":
-                    request_route.continue_()
-                else:
-                    request_route.abort("blockedbyclient")
-
-            context.route("**/*", route)
+            keep_to_loopback(context, HTMX_FILE.read_bytes(), blocked=[])
             page = context.new_page()
             for name, role, path, ready in PICTURES:
                 sign_in(page, by_role[role])
