@@ -33,7 +33,8 @@ def clock(moment: datetime | None) -> Iterator[None]:
     # The log stamps entries and the flag rules take "now" from the same moment.
     with (
         mock.patch("hub.audit.log.utcnow", return_value=moment),
-        mock.patch("hub.privacy.flags.utcnow", return_value=moment),
+        mock.patch("hub.privacy.flags.computing.utcnow", return_value=moment),
+        mock.patch("hub.privacy.flags.review.utcnow", return_value=moment),
     ):
         yield
 

@@ -14,7 +14,7 @@ from hub.accounts import approvals, rules
 from hub.accounts.models import AccessRequest, EnrolmentLink, User
 from hub.audit.log import Actor
 from hub.db import utcnow
-from hub.privacy.flags import compute_flags
+from hub.privacy.flags.computing import compute_flags
 from hub.privacy.models import ReviewFlag
 from hub.vocabulary import (
     AccessRequestStatus,

@@ -18,7 +18,7 @@ from hub.audit.models import LogEntry, WitnessCosignature
 from hub.audit.receipts import build_receipt
 from hub.audit.witnessing import checkpoint_and_witness_round, post_checkpoint, witness_round
 from hub.cli import app as cli
-from hub.privacy.flags import find
+from hub.privacy.flags.computing import find
 from hub.settings import get_settings
 from hub.vocabulary import FlagRule, SecurityEventTag
 from hub.witness.cosignature import cosigner_key

@@ -9,7 +9,7 @@ from unittest import mock
 import pytest
 
 from hub.privacy.activity import console_activity, log_activity
-from hub.privacy.flags import open_flags_by_rule
+from hub.privacy.flags.listing import open_flags_by_rule
 from hub.privacy.models import ReviewFlag
 from hub.vocabulary import FlagRule, FlagStatus, Role, SecurityEventTag
 from tests.chart_support import charts_with_their_tables

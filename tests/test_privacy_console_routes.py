@@ -10,7 +10,7 @@ import pytest
 from sqlmodel import col, select
 
 from hub.audit.models import LogEntry
-from hub.privacy.flags import compute_flags
+from hub.privacy.flags.computing import compute_flags
 from hub.privacy.models import ReviewFlag
 from hub.vocabulary import DisclosureTag, Role, SecurityEventTag
 from tests.privacy_support import actor, record_read, search_read

@@ -8,7 +8,10 @@ from sqlmodel import col, select
 
 from hub.accounts.sessions import viewer_for as viewer_for_user
 from hub.audit.log import Actor
-from hub.privacy.flags import FlagError, compute_flags, flag_settings, list_flags, review_flag
+from hub.privacy.flags.computing import compute_flags
+from hub.privacy.flags.listing import list_flags
+from hub.privacy.flags.review import FlagError, review_flag
+from hub.privacy.flags.thresholds import flag_settings
 from hub.privacy.models import ReviewFlag
 from hub.site import write_setting
 from hub.vocabulary import FlagRule, FlagStatus, Role, SecurityEventTag

@@ -197,7 +197,7 @@ def flags_command(
     """Compute the privacy console's review flags from the log (idempotent: run it from cron,
     e.g. every 15 minutes). Prints how many flags were created and updated."""
     from hub.audit.services import command_line_actor
-    from hub.privacy.flags import compute_flags
+    from hub.privacy.flags.computing import compute_flags
 
     if not 1 <= days <= 400:
         _fail("--days is 1 to 400", 2)

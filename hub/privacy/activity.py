@@ -4,7 +4,7 @@ and nothing personal reaches the chart or its table.
 
 The days' bounds are computed here in the site's zone (a day when the clocks change has 23 or
 25 hours); hub.audit.services.entry_counts counts each day's entries in SQL, and
-hub.privacy.flags.open_flags_by_rule the open flags."""
+hub.privacy.flags.listing.open_flags_by_rule the open flags."""
 
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, tzinfo
@@ -14,7 +14,7 @@ from sqlmodel import Session
 from hub.audit.services import entry_counts
 from hub.charts import Chart, bars
 from hub.db import utcnow
-from hub.privacy.flags import open_flags_by_rule
+from hub.privacy.flags.listing import open_flags_by_rule
 from hub.privacy.search import day_start, site_zone
 from hub.vocabulary import FlagRule
 

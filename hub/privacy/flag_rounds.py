@@ -2,7 +2,8 @@
 break-glass, a lockout or a read on the role alone without pressing a button or keeping a cron
 job. Each app process runs a round every `HUB_FLAGS_INTERVAL_SECONDS` over today and yesterday
 (site time); on PostgreSQL an advisory lock lets one process at a time compute, and SQLite's
-write lock does the same. New flags notify every privacy officer (hub.privacy.flags)."""
+write lock does the same. New flags notify every privacy officer
+(hub.privacy.flags.computing)."""
 
 import asyncio
 import logging
@@ -14,7 +15,7 @@ from sqlmodel import Session
 
 from hub.audit.log import Actor
 from hub.db import get_engine, try_transaction_lock
-from hub.privacy.flags import FlagRun, compute_flags
+from hub.privacy.flags.computing import FlagRun, compute_flags
 
 log = logging.getLogger("hub.privacy")
 

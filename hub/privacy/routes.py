@@ -36,7 +36,9 @@ from hub.privacy.accounting import (
     generate_accounting,
 )
 from hub.privacy.activity import ConsoleActivity, console_activity
-from hub.privacy.flags import FlagError, compute_flags, list_flags, review_flag
+from hub.privacy.flags.computing import compute_flags
+from hub.privacy.flags.listing import list_flags
+from hub.privacy.flags.review import FlagError, review_flag
 from hub.privacy.letter import LetterSection, letter_sections
 from hub.privacy.models import ReviewFlag
 from hub.privacy.search import (

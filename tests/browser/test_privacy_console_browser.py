@@ -5,7 +5,7 @@ the console stays clean (a CSP violation is a console error); no URL carries a n
 import pyotp
 import pytest
 
-from hub.privacy.flags import compute_flags
+from hub.privacy.flags.computing import compute_flags
 from hub.site import write_setting
 from hub.vocabulary import Role
 from tests.factories import PASSWORD, totp_secret_of
