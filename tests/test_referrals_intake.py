@@ -294,6 +294,9 @@ def test_the_officer_sees_their_own_referrals_with_status_only(world):
         "referred_at",
         "program_status",
         "charging",
+        # The officer's own override and their sergeant's approval (issue 17): their act.
+        "overridden",
+        "override_approved_at",
     }
 
 
