@@ -54,7 +54,7 @@ def measure(url: str, repeat: int) -> None:
     from hub.audit.log import Actor, Event, append
     from hub.audit.merkle import ListNodes, inclusion_proof
     from hub.audit.receipts import build_receipt
-    from hub.charging.services import tree_head_for_decision
+    from hub.charging.binding import tree_head_for_decision
     from hub.db import engine_for
     from hub.privacy.accounting import verify_entries
     from hub.vocabulary import Category, LogKind, LogOutcome, Purpose

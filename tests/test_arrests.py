@@ -24,7 +24,7 @@ from hub.arrests.services import (
 from hub.audit.log import Actor
 from hub.audit.models import LogEntry
 from hub.charging.models import ChargingMatter
-from hub.charging.services import prosecutor_queue
+from hub.charging.queue_order import prosecutor_queue
 from hub.notifications.models import Notification
 from hub.vocabulary import (
     ArrestReportStatus,

@@ -13,6 +13,18 @@ from hub.audit.checkpoint import signer
 from hub.audit.log import Event, append
 from hub.audit.models import LogEntry, TreeHead
 from hub.audit.notes import Verifier
+from hub.charging.binding import Part2BindingRefused
+from hub.charging.checks import ChargingError
+from hub.charging.deciding import decision_chain, record_decision
+from hub.charging.decision_flags import flags_for, review_flag
+from hub.charging.decision_report import (
+    DecisionReportItem,
+    DisclosedIdentity,
+    decision_report_items,
+    format_decision_export,
+)
+from hub.charging.defense_decisions import defense_decision_count, defense_decisions
+from hub.charging.matters import record_new_arrest
 from hub.charging.models import (
     ChargingDecision,
     ChargingMatter,
@@ -20,22 +32,7 @@ from hub.charging.models import (
     DecisionFlag,
     DecisionImmutable,
 )
-from hub.charging.services import (
-    ChargingError,
-    DecisionReportItem,
-    DisclosedIdentity,
-    Part2BindingRefused,
-    decision_chain,
-    decision_report_items,
-    defense_decision_count,
-    defense_decisions,
-    flags_for,
-    format_decision_export,
-    prosecutor_queue,
-    record_decision,
-    record_new_arrest,
-    review_flag,
-)
+from hub.charging.queue_order import prosecutor_queue
 from hub.clients.models import ClientAssignment
 from hub.disclosure.models import CourtOrder
 from hub.notifications.models import Notification

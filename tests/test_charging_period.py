@@ -10,9 +10,9 @@ import pytest
 from sqlmodel import col, select
 
 from hub.audit.models import LogEntry
+from hub.charging.checks import ChargingError
 from hub.charging.models import ChargingDecision
 from hub.charging.period import format_period_csv, period_report
-from hub.charging.services import ChargingError
 from hub.vocabulary import DecisionOutcome, DisclosureTag
 from tests.referral_pages import consent_2_35, decision_id_from
 

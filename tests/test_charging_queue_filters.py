@@ -11,9 +11,10 @@ import pytest
 from sqlmodel import col, select
 
 from hub.audit.models import LogEntry
+from hub.charging.checks import ChargingError
+from hub.charging.deciding import record_decision
 from hub.charging.deputies import assign_deputy
 from hub.charging.models import ChargingDecision, MatterDeputy
-from hub.charging.services import ChargingError, record_decision
 from hub.referrals.opening import intake_due_on
 from hub.vocabulary import DisclosureTag, SecurityEventTag
 from tests.referral_pages import consent_2_35

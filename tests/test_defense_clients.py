@@ -6,8 +6,9 @@ from unittest import mock
 
 import pytest
 
+from hub.charging.deciding import record_decision
+from hub.charging.defense_decisions import defense_decisions
 from hub.charging.models import ChargingDecision
-from hub.charging.services import defense_decisions, record_decision
 from hub.clients.models import ClientAssignment
 from hub.defense.services import defense_clients
 from hub.hearings.services import HearingDetails, set_hearing

@@ -12,7 +12,7 @@ from hub.audit.log import Actor
 from hub.audit.models import LogEntry
 from hub.charging.models import ChargingDecision, ChargingMatter, MatterDeputy
 from hub.charging.period import period_report
-from hub.charging.services import queue_keys
+from hub.charging.queue_order import queue_keys
 from hub.db import get_engine
 from hub.defense.services import defense_clients
 from hub.demo.legal import build_legal_day

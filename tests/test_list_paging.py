@@ -11,7 +11,8 @@ import pytest
 from sqlmodel import col, select
 
 from hub.audit.models import LogEntry
-from hub.charging.services import queue_keys, record_decision, urgency
+from hub.charging.deciding import record_decision
+from hub.charging.queue_order import queue_keys, urgency
 from hub.clients.models import ClientAssignment
 from hub.vocabulary import DisclosureTag
 from hub.web.paging import PAGE_SIZE
@@ -157,7 +158,7 @@ def test_the_queue_orders_a_withheld_clock_as_met_before_it_pages(world, sign_in
 def test_a_queue_with_clocks_withheld_from_some_persons_pages_like_the_whole_order(
     world, sign_in, db
 ):
-    """The queue decides persons only as far as a page needs (services.queue_page_keys); each
+    """The queue decides persons only as far as a page needs (queue_order.queue_page_keys); each
     page and the count are still those of the whole queue ordered by the policy's answer for
     every person: missed clocks the prosecutor may see first, withheld ones among the ripe."""
     now = datetime.now(UTC)

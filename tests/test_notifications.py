@@ -5,7 +5,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlmodel import select
 
-from hub.charging.services import record_decision
+from hub.charging.deciding import record_decision
 from hub.clients.models import Person
 from hub.notifications.models import Notification
 from hub.notifications.services import (

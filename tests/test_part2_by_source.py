@@ -23,8 +23,9 @@ from hub.accounts.own_access import create_api_token
 from hub.accounts.rules import NotPermitted
 from hub.audit.log import Actor
 from hub.audit.models import LogEntry
+from hub.charging.binding import Part2BindingRefused
+from hub.charging.deciding import record_decision
 from hub.charging.models import ChargingDecision, ChargingMatter, DecisionFlag
-from hub.charging.services import Part2BindingRefused, record_decision
 from hub.clients.models import (
     CaseNote,
     ClientAssignment,

@@ -1,12 +1,12 @@
 """The charging queue places a page by deciding only as many persons as that page needs
-(hub.charging.services.queue_page_keys), and every page is exactly that page of the whole
+(hub.charging.queue_order.queue_page_keys), and every page is exactly that page of the whole
 queue ordered as if every person had been decided."""
 
 import random
 
 import pytest
 
-from hub.charging.services import QUEUE_DECIDE_CHUNK, QueueKey, queue_page_keys, urgency
+from hub.charging.queue_order import QUEUE_DECIDE_CHUNK, QueueKey, queue_page_keys, urgency
 from hub.vocabulary import DeadlineStatus
 
 STATUSES = [None, *DeadlineStatus]

@@ -13,7 +13,7 @@ import pytest
 from sqlmodel import col, select
 
 from hub.audit.models import LogEntry
-from hub.charging.services import queue_keys
+from hub.charging.queue_order import queue_keys
 from hub.notifications.models import Notification
 from hub.referrals.eligibility import ScreeningAnswers
 from hub.referrals.models import Referral, ReferralCorrection

@@ -264,7 +264,7 @@ def test_the_social_contact_list_lets_others_make_the_connection(world):
 
 
 def test_the_officer_sees_their_own_referrals_with_status_only(world):
-    from hub.charging.services import record_decision
+    from hub.charging.deciding import record_decision
 
     db = world.db
     first, _ = world.arrest(("prostitution",))

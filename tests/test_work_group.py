@@ -9,8 +9,8 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 from sqlmodel import select
 
+from hub.charging.matters import record_new_arrest
 from hub.charging.models import DecisionDisclosure
-from hub.charging.services import record_new_arrest
 from hub.clients.models import Person
 from hub.db import utcnow
 from hub.disclosure.notice import REDISCLOSURE_NOTICE

@@ -18,8 +18,8 @@ from hub.accounts.models import Agency
 from hub.accounts.sessions import Viewer
 from hub.arrests.models import ArrestReport
 from hub.audit.log import Actor
+from hub.charging.matters import open_charging_matter
 from hub.charging.models import ChargingMatter
-from hub.charging.services import open_charging_matter
 from hub.clients.models import Person
 from hub.db import utcnow
 from hub.notifications.services import agency_users, notify, users_with_role

@@ -11,10 +11,11 @@ from pydantic import BaseModel, Field
 from sqlmodel import Session
 
 from hub.accounts.sessions import Viewer
-from hub.charging import services
+from hub.charging import binding, checks, deciding
+from hub.charging.binding import Part2BindingRefused
+from hub.charging.checks import ChargingError
 from hub.charging.models import ChargingDecision, ChargingMatter
 from hub.charging.routes import CHARGING_PURPOSE, csv_response, decision_export, queue_rows
-from hub.charging.services import ChargingError, Part2BindingRefused
 from hub.disclosure.identities import IdentityList, disclose_identities
 from hub.disclosure.record_view import Identity, WithheldCategory
 from hub.vocabulary import Action, Category, DeadlineStatus, DecisionOutcome
@@ -154,8 +155,8 @@ def _decisions_out(
         with_categories=(Category.legal,),
     )
     ids = [d.id for d, _ in rows if d.id is not None]
-    bound = services.bound_disclosures(db, ids)
-    corrected = services.superseded_by(db, ids)
+    bound = binding.bound_disclosures(db, ids)
+    corrected = deciding.superseded_by(db, ids)
     return [
         DecisionOut(
             decision_id=d.id,  # type: ignore[arg-type]
@@ -192,13 +193,13 @@ def record_decision(
     """Record a decision (or, with supersedes_id, a correction). It is bound to every
     disclosure about the client this prosecutor received since the referral."""
     try:
-        services.matter_for(db, viewer, matter_id)
+        checks.matter_for(db, viewer, matter_id)
     except ChargingError as error:
         raise refused_as_not_found(
             request, db, viewer, Action.charging_decide, str(error), matter_id=matter_id
         ) from error
     try:
-        decision = services.record_decision(
+        decision = deciding.record_decision(
             db,
             viewer,
             matter_id,
@@ -214,7 +215,7 @@ def record_decision(
     except ChargingError as error:
         db.rollback()
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(error)) from error
-    decision_row, matter = services.decision_for(db, viewer, decision.id)  # type: ignore[arg-type]
+    decision_row, matter = deciding.decision_for(db, viewer, decision.id)  # type: ignore[arg-type]
     return _decisions_out(request, db, viewer, [(decision_row, matter)])[0]
 
 
@@ -232,13 +233,13 @@ def decisions(
     ] = None,
 ) -> list[DecisionOut]:
     """Every decision of the office (corrections and what they corrected), oldest first."""
-    return _decisions_out(request, db, viewer, services.office_decisions(db, viewer, since=since))
+    return _decisions_out(request, db, viewer, deciding.office_decisions(db, viewer, since=since))
 
 
 @router.get("/decisions/{decision_id}", responses={404: {"model": ApiError}})
 def decision(request: Request, db: DB, viewer: Prosecutor, decision_id: RecordId) -> DecisionOut:
     try:
-        row = services.decision_for(db, viewer, decision_id)
+        row = deciding.decision_for(db, viewer, decision_id)
     except ChargingError as error:
         raise refused_as_not_found(
             request, db, viewer, Action.charging_decide, str(error), decision_id=decision_id

@@ -12,8 +12,8 @@ from sqlmodel import Session, col, select
 from hub.accounts.models import User
 from hub.accounts.sessions import Viewer
 from hub.audit.log import Actor, Event, append
+from hub.charging.checks import ChargingError, matter_for
 from hub.charging.models import ChargingMatter, MatterDeputy
-from hub.charging.services import ChargingError, matter_for
 from hub.db import utcnow
 from hub.vocabulary import Purpose, Role, SecurityEventTag, UserStatus
 

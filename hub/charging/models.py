@@ -11,7 +11,7 @@ class ChargingMatter(SQLModel, table=True):
     """legal category: an arrest awaiting a filing decision by the office it was forwarded to."""
 
     __tablename__ = "charging_matter"
-    # The queue's read (services.queue_keys): the office's matters in arrest order, from the
+    # The queue's read (queue_order.queue_keys): the office's matters in arrest order, from the
     # index alone (migration 0009pro).
     __table_args__ = (
         Index(

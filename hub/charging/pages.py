@@ -3,15 +3,13 @@
 from dataclasses import dataclass, field
 
 from hub.arrests.services import ArrestFacts
+from hub.charging.binding import BoundDisclosure
+from hub.charging.breach_signals import BreachSignal
+from hub.charging.defense_decisions import DefenseDecisionItem
 from hub.charging.deputies import Deputy
 from hub.charging.facts import MatterFacts
 from hub.charging.models import ChargingDecision, ChargingMatter, DecisionFlag
-from hub.charging.services import (
-    BoundDisclosure,
-    BreachSignal,
-    DefenseDecisionItem,
-    QueueItem,
-)
+from hub.charging.queue_order import QueueItem
 from hub.disclosure.record_view import DisclosedRecord, Identity, WithheldCategory
 from hub.referrals.rules import SiteRules
 from hub.web.paging import Paging

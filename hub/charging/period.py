@@ -23,8 +23,8 @@ from sqlmodel import Session, col, select
 from hub.accounts.models import Agency
 from hub.accounts.sessions import Viewer
 from hub.audit.log import Actor
+from hub.charging.checks import ChargingError
 from hub.charging.models import ChargingDecision, ChargingMatter
-from hub.charging.services import ChargingError
 from hub.disclosure.aggregates import decide_each, log_aggregate
 from hub.referrals.models import Referral
 from hub.referrals.rules import SiteRules

@@ -8,9 +8,9 @@ from fastapi import APIRouter, Depends, HTTPException, Query, Request, status
 from pydantic import BaseModel, Field
 
 from hub.accounts.sessions import Viewer
+from hub.charging.checks import ChargingError
 from hub.charging.period import MonthOutOfRange, PeriodReport
 from hub.charging.queue_routes import MONTH, period_for
-from hub.charging.services import ChargingError
 from hub.vocabulary import Action, DecisionOutcome
 from hub.web.api import API_DEPENDENCIES, api_errors
 from hub.web.dependencies import DB, require

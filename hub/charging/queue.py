@@ -5,7 +5,7 @@ keys only; the page discloses its own rows through the policy layer (hub.chargin
 A deadline state is engagement (whether intake was done: 42 CFR 2.35), so a matter whose clock
 the policy withholds from this prosecutor is counted and filtered as "not shared", never by its
 real state, and the default order places it as if its deadline were met
-(services.queue_page_keys). The intake due date is referral data: it follows from the referral
+(queue_order.queue_page_keys). The intake due date is referral data: it follows from the referral
 date alone (hub.referrals.opening.intake_due_on).
 """
 
@@ -19,7 +19,7 @@ from sqlmodel import Session, col, select
 
 from hub.accounts.sessions import Viewer
 from hub.charging.models import ChargingDecision, ChargingMatter, MatterDeputy
-from hub.charging.services import QueueKey, queue_page_keys
+from hub.charging.queue_order import QueueKey, queue_page_keys
 from hub.referrals.opening import intake_due_on
 from hub.referrals.rules import SiteRules
 from hub.vocabulary import DecisionOutcome
@@ -91,7 +91,7 @@ class QueueCut:
     counts: dict[QueueState, int]
 
 
-# Made once, so that the query's compiled form is cached (see services._decided).
+# Made once, so that the query's compiled form is cached (see queue_order._decided).
 _STANDING = aliased(ChargingDecision)
 _SUPERSEDING = aliased(ChargingDecision)
 
@@ -212,7 +212,7 @@ def cut_queue(
     """Filters and pages the queue, and with `count_states` counts the matters in each state.
     `clock_shown(person_ids)` is the policy's answer (hub.disclosure.identities.allowed_persons,
     engagement); it discloses and logs nothing, and is asked only about the persons the answer
-    needs: none beyond the page's (services.queue_page_keys) without a state filter or counts,
+    needs: none beyond the page's (queue_order.queue_page_keys) without a state filter or counts,
     the persons whose clock reads the chosen state with one, every person with a clock for the
     counts (so they are a request of their own: hub.charging.queue_routes). `office` gives the
     deputies and requests for more information (read office-wide only for their filters)."""

@@ -14,7 +14,8 @@ from sqlmodel import Session
 
 from hub.accounts.models import Agency
 from hub.accounts.sessions import Viewer
-from hub.charging import deputies, period, services
+from hub.charging import checks, deputies, period, queue_order
+from hub.charging.checks import ChargingError
 from hub.charging.deputies import Deputy
 from hub.charging.queue import (
     OfficeFacts,
@@ -28,7 +29,6 @@ from hub.charging.queue import (
     page_matters,
     state_of,
 )
-from hub.charging.services import ChargingError
 from hub.db import utcnow
 from hub.disclosure.aggregates import log_aggregate
 from hub.disclosure.grants_sql import clause_in_force
@@ -187,7 +187,7 @@ def _cut(
     wanted = filters.wanted()
     needed = count_states or wanted.state is not None or wanted.sort == QueueSort.urgency
     clause = clause_in_force(db, viewer, PURPOSE, ENGAGEMENT) if needed else None
-    keys = services.queue_keys(db, viewer, today, rules=rules, clock_shown=clause)
+    keys = queue_order.queue_keys(db, viewer, today, rules=rules, clock_shown=clause)
     everyone = {k.person_id for k in keys if k.clock_shown}
     cut = cut_queue(
         keys,
@@ -279,7 +279,7 @@ def assign_deputy(
     deputy_id: Annotated[RecordNumber, Form()],
 ) -> Response:
     try:
-        services.matter_for(db, viewer, matter_id)
+        checks.matter_for(db, viewer, matter_id)
     except ChargingError as error:
         raise refused_as_not_found(
             request, db, viewer, Action.charging_decide, str(error), matter_id=matter_id

@@ -16,7 +16,18 @@ from sqlmodel import Session
 
 from hub.accounts.sessions import Viewer
 from hub.arrests.services import arrest_facts
-from hub.charging import services
+from hub.charging import (
+    binding,
+    breach_signals,
+    checks,
+    deciding,
+    decision_flags,
+    decision_report,
+    defense_decisions,
+    queue_order,
+)
+from hub.charging.checks import ChargingError
+from hub.charging.decision_report import DisclosedIdentity
 from hub.charging.deputies import current_deputy, office_deputies
 from hub.charging.facts import matter_facts
 from hub.charging.pages import (
@@ -29,7 +40,6 @@ from hub.charging.pages import (
     MatterPage,
     QueueRow,
 )
-from hub.charging.services import ChargingError, DisclosedIdentity
 from hub.db import utcnow
 from hub.disclosure.identities import allowed_persons, disclose_identities
 from hub.disclosure.policy import PersonNotFound
@@ -108,14 +118,14 @@ def queue_rows(
     """One page of the prosecutor's queue, most urgent first, each row with who the person is
     and which of its columns the policy lets this prosecutor see. A row whose intake clock is
     withheld is ordered as if its deadline were met, so that the order gives nothing away: the
-    queue is ordered by keys (services.queue_page_keys: the policy decides, nothing disclosed,
+    queue is ordered by keys (queue_order.queue_page_keys: the policy decides, nothing disclosed,
     only as many persons as it takes to place the page), and only the page's persons are
     disclosed and logged."""
     rules = current_rules(db)
     today = utcnow().astimezone(rules.tz).date()
-    keys = services.queue_keys(db, viewer, today, rules=rules)
+    keys = queue_order.queue_keys(db, viewer, today, rules=rules)
     paging = Paging(number, len(keys))
-    shown = services.queue_page_keys(
+    shown = queue_order.queue_page_keys(
         keys,
         paging.offset,
         paging.size,
@@ -123,7 +133,7 @@ def queue_rows(
     )
     items = {
         i.matter_id: i
-        for i in services.prosecutor_queue(
+        for i in queue_order.prosecutor_queue(
             db, viewer, today, rules=rules, matter_ids=[k.matter_id for k in shown]
         )
     }
@@ -161,13 +171,13 @@ def queue_rows(
 @router.get("/charging/matters/{matter_id}", response_class=HTMLResponse)
 def matter_page(request: Request, db: DB, viewer: Prosecutor, matter_id: RecordNumber) -> Response:
     try:
-        matter = services.matter_for(db, viewer, matter_id)
+        matter = checks.matter_for(db, viewer, matter_id)
         record = disclose_record(
             db, viewer, matter.person_id, CHARGING_PURPOSE, log_actor(request, viewer)
         )
     except (ChargingError, PersonNotFound) as error:
         raise _not_found(request, db, viewer, error, matter_id=matter_id) from error
-    decisions = services.decision_chain(db, matter_id)
+    decisions = deciding.decision_chain(db, matter_id)
     standing = current_decisions(db, [matter_id]).get(matter_id)
     deputy = current_deputy(db, matter_id)
     office = office_deputies(db, viewer)
@@ -179,7 +189,7 @@ def matter_page(request: Request, db: DB, viewer: Prosecutor, matter_id: RecordN
         record=record,
         shows_legal=Category.legal in record.disclosed_categories,
         decisions=decisions,
-        superseded_by=services.superseded_by(db, [d.id for d in decisions if d.id]),
+        superseded_by=deciding.superseded_by(db, [d.id for d in decisions if d.id]),
         standing=standing,
         awaiting=standing is None or standing.outcome == DecisionOutcome.more_information,
         arrest=arrest_facts(db, matter_id),
@@ -201,10 +211,10 @@ def _form_page(
     **extra: Any,
 ) -> DecisionFormPage:
     try:
-        matter = services.matter_for(db, viewer, matter_id)
+        matter = checks.matter_for(db, viewer, matter_id)
         supersedes = None
         if supersedes_id is not None:
-            supersedes, of_matter = services.decision_for(db, viewer, supersedes_id)
+            supersedes, of_matter = deciding.decision_for(db, viewer, supersedes_id)
             if of_matter.id != matter.id:
                 raise ChargingError("no such decision on this matter")
     except ChargingError as error:
@@ -220,7 +230,7 @@ def _form_page(
         csrf_token=viewer.csrf_token,
         matter=matter,
         rules=rules,
-        disclosures=services.pending_disclosures(db, viewer, matter_id),
+        disclosures=binding.pending_disclosures(db, viewer, matter_id),
         supersedes=supersedes,
         facts=matter_facts(db, matter, rules) if shows_referral else None,
         **extra,
@@ -240,7 +250,7 @@ def correction_form(
     request: Request, db: DB, viewer: Prosecutor, decision_id: RecordNumber
 ) -> Response:
     try:
-        _, matter = services.decision_for(db, viewer, decision_id)
+        _, matter = deciding.decision_for(db, viewer, decision_id)
     except ChargingError as error:
         raise _not_found(request, db, viewer, error, decision_id=decision_id) from error
     page = _form_page(request, db, viewer, matter.id, decision_id)  # type: ignore[arg-type]
@@ -260,7 +270,7 @@ def record_decision(
     supersedes_id: Annotated[RecordNumber | None, Form()] = None,
 ) -> Response:
     try:
-        decision = services.record_decision(
+        decision = deciding.record_decision(
             db,
             viewer,
             matter_id,
@@ -296,7 +306,7 @@ def decision_page(
     request: Request, db: DB, viewer: Prosecutor, decision_id: RecordNumber, created: bool = False
 ) -> Response:
     try:
-        decision, matter = services.decision_for(db, viewer, decision_id)
+        decision, matter = deciding.decision_for(db, viewer, decision_id)
     except ChargingError as error:
         raise _not_found(request, db, viewer, error, decision_id=decision_id) from error
     _disclose_matter(request, db, viewer, matter)
@@ -308,9 +318,9 @@ def decision_page(
         decision=decision,
         matter=matter,
         rules=current_rules(db),
-        disclosures=services.bound_disclosures(db, [decision_id])[decision_id],
-        superseded_by=services.superseded_by(db, [decision_id]).get(decision_id),
-        flags=services.decision_flags(db, decision_id),
+        disclosures=binding.bound_disclosures(db, [decision_id])[decision_id],
+        superseded_by=deciding.superseded_by(db, [decision_id]).get(decision_id),
+        flags=decision_flags.decision_flags(db, decision_id),
         receipts=receipts_module() is not None,
         standing=standing is not None and standing.id == decision_id,
         created=created,
@@ -326,10 +336,10 @@ def receipt(
     that the entry is in the log the hub signed."""
     module = receipts_module()
     try:
-        services.decision_for(db, viewer, decision_id)
+        deciding.decision_for(db, viewer, decision_id)
     except ChargingError as error:
         raise _not_found(request, db, viewer, error, decision_id=decision_id) from error
-    bound = {d.seq for d in services.bound_disclosures(db, [decision_id])[decision_id]}
+    bound = {d.seq for d in binding.bound_disclosures(db, [decision_id])[decision_id]}
     if module is None or seq not in bound:
         raise HTTPException(status.HTTP_404_NOT_FOUND, "No such receipt.")
     try:
@@ -346,7 +356,7 @@ def decision_export(request: Request, db: Session, viewer: Viewer, decision_id: 
     """The per-referral export of one decision as CSV. It discloses the person's identity (and
     the legal and referral fields of the row) to the reader, so it goes through the policy
     layer and is logged as a disclosure of its own."""
-    item = services.decision_report_item(db, viewer, decision_id)
+    item = decision_report.decision_report_item(db, viewer, decision_id)
     known = disclose_identities(
         db,
         viewer,
@@ -367,7 +377,7 @@ def decision_export(request: Request, db: Session, viewer: Viewer, decision_id: 
         date_of_birth=identity.date_of_birth if identity else None,
         zip_code=None,  # the hub keeps no address: a staying-at note is contact data
     )
-    return services.format_decision_export([item], {item.person_id: who})
+    return decision_report.format_decision_export([item], {item.person_id: who})
 
 
 def csv_response(text: str, decision_id: int) -> Response:
@@ -396,8 +406,8 @@ def export_decision(
 def defense(request: Request, db: DB, viewer: Defender, page: PageNumber = 1) -> Response:
     """One page of decisions on the defender's clients, newest first; only the page's persons
     disclosed."""
-    paging = Paging(page, services.defense_decision_count(db, viewer))
-    items = services.defense_decisions(db, viewer, offset=paging.offset, limit=paging.size)
+    paging = Paging(page, defense_decisions.defense_decision_count(db, viewer))
+    items = defense_decisions.defense_decisions(db, viewer, offset=paging.offset, limit=paging.size)
     known = disclose_identities(
         db,
         viewer,
@@ -414,7 +424,7 @@ def defense(request: Request, db: DB, viewer: Defender, page: PageNumber = 1) ->
             DefenseRow(i, known.identity(i.person_id), known.allows(i.person_id, Category.legal))
             for i in items
         ],
-        flags=services.flags_for(db, viewer),
+        flags=decision_flags.flags_for(db, viewer),
         paging=paging,
     )
     return render(request, "defense/decisions.html", shown)
@@ -429,8 +439,8 @@ def _flags_page(db: Session, viewer: Viewer, **extra: Any) -> FlagsPage:
         title="Flags and breach signals" if reviewer else "Decision flags",
         viewer=viewer,
         csrf_token=viewer.csrf_token,
-        flags=services.flags_for(db, viewer),
-        signals=services.breach_signals(db, viewer) if reviewer else [],
+        flags=decision_flags.flags_for(db, viewer),
+        signals=breach_signals.breach_signals(db, viewer) if reviewer else [],
         can_review=reviewer,
         **extra,
     )
@@ -445,7 +455,7 @@ def _flag_page(
     request: Request, db: Session, viewer: Viewer, flag_id: int, **extra: Any
 ) -> FlagPage:
     try:
-        flag = services.flag_for(db, viewer, flag_id)
+        flag = decision_flags.flag_for(db, viewer, flag_id)
     except ChargingError as error:
         raise _not_found(request, db, viewer, error, Action.flags_read, flag_id=flag_id) from error
     return FlagPage(
@@ -472,7 +482,7 @@ def review_flag(
     note: Annotated[str, Form(max_length=2000)] = "",
 ) -> Response:
     try:
-        services.review_flag(db, viewer, flag_id, note, log_actor(request, viewer))
+        decision_flags.review_flag(db, viewer, flag_id, note, log_actor(request, viewer))
     except ChargingError as error:
         db.rollback()
         page = _flag_page(request, db, viewer, flag_id, error=str(error))
@@ -491,7 +501,7 @@ def review_breach_signal(
     note: Annotated[str, Form(max_length=2000)] = "",
 ) -> Response:
     try:
-        services.review_breach_signal(db, viewer, seq, note, log_actor(request, viewer))
+        breach_signals.review_breach_signal(db, viewer, seq, note, log_actor(request, viewer))
     except ChargingError as error:
         db.rollback()
         page = _flags_page(db, viewer, error=str(error))

@@ -25,9 +25,9 @@ from hub.arrests.services import (
     record_arrest,
 )
 from hub.audit.log import Actor
+from hub.charging.deciding import record_decision
 from hub.charging.deputies import assign_deputy
 from hub.charging.models import ChargingDecision, ChargingMatter
-from hub.charging.services import record_decision
 from hub.clients.models import ClientAssignment, Person
 from hub.defense.appointments import appoint_defender
 from hub.hearings.services import HearingDetails, set_hearing

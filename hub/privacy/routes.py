@@ -25,8 +25,8 @@ from hub.audit.log import Event, append
 from hub.audit.models import LogEntry
 from hub.audit.receipts import NoReceipt, build_receipt
 from hub.audit.services import export_lines, export_rows
+from hub.charging.decision_flags import flags_for
 from hub.charging.models import DecisionFlag
-from hub.charging.services import flags_for
 from hub.db import MAX_LOG_SEQ
 from hub.person_merges.services import merge_family
 from hub.privacy.accounting import (

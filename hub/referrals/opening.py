@@ -157,7 +157,7 @@ def create_arrest_referral(
     """An arrest referral: the arrest, the hand-off to a case management agency, and the arrest
     report forwarded to the office that prosecutes its most serious offense, where it opens a
     charging matter awaiting a decision. Commits."""
-    from hub.charging.services import open_charging_matter
+    from hub.charging.matters import open_charging_matter
 
     rules = rules or current_rules(db)
     now = now or utcnow()

@@ -16,7 +16,8 @@ from sqlmodel import Session
 
 from hub.accounts.sessions import Viewer
 from hub.audit.log import append_refusal
-from hub.charging.services import ChargingError, record_new_arrest
+from hub.charging.checks import ChargingError
+from hub.charging.matters import record_new_arrest
 from hub.db import ident, utcnow
 from hub.disclosure.identities import disclose_identities
 from hub.disclosure.policy import PersonNotFound

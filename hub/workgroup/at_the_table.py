@@ -10,8 +10,8 @@ from sqlmodel import Session, col, select
 
 from hub.accounts.sessions import Viewer
 from hub.audit.log import Actor, append_refusal
+from hub.charging.deciding import record_decision
 from hub.charging.models import ChargingDecision
-from hub.charging.services import record_decision
 from hub.db import ident, rollback_on_error, utcnow
 from hub.disclosure.policy import decide, gather_facts_many
 from hub.disclosure.releases import policy_in_force
@@ -238,7 +238,7 @@ def decide_from_item(
     actor: Actor,
 ) -> ChargingDecision:
     """A prosecutor's charging decision on the item's matter, made at the meeting: recorded by
-    hub.charging.services.record_decision, which binds every disclosure about the client this
+    hub.charging.deciding.record_decision, which binds every disclosure about the client this
     prosecutor received since the referral (the item views among them; the one the decision was
     made from is marked material) and refuses if any held treatment or health data. Commits."""
     item = item_on(db, item_id)

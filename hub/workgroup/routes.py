@@ -11,7 +11,7 @@ from sqlmodel import Session, col, select
 
 from hub.accounts.models import Agency, User
 from hub.accounts.sessions import Viewer
-from hub.charging.services import ChargingError
+from hub.charging.checks import ChargingError
 from hub.db import ident, utcnow
 from hub.permissions import allowed
 from hub.referrals.rules import current_rules
