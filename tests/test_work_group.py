@@ -493,6 +493,55 @@ def test_proposals_cover_flags_arrests_deadlines_and_clients_not_seen(db, world,
     assert agenda_items(db, meeting.id) == []
 
 
+def test_a_miss_or_an_unseen_participant_is_proposed_once_not_at_every_meeting(db, world):
+    """Issue 17, item 3: misses and absences older than the last meeting were heard of there;
+    the draft proposes what happened since."""
+    from hub.workgroup.rules import not_seen_days
+
+    today = date(2026, 12, 1)
+    last_meeting = datetime(2026, 11, 17, 18, 0, tzinfo=UTC)  # held, two weeks ago
+    unseen = timedelta(days=not_seen_days(db))
+    old_miss, _ = world.arrest()
+    new_miss, _ = world.arrest()
+    cases = [
+        (old_miss, date(2026, 10, 1), today - unseen - timedelta(days=40)),  # before it
+        (new_miss, date(2026, 11, 25), today - unseen - timedelta(days=3)),  # since
+    ]
+    for referral, due, last_seen in cases:
+        referral.intake_due_on = due
+        person = db.get(Person, referral.person_id)
+        person.program_status = ProgramStatus.active
+        person.last_contact_on = last_seen
+        db.add_all([referral, person])
+    coordinator = world.users["coordinator"].id
+    db.add(
+        WorkGroupMeeting(
+            title="W", starts_at=last_meeting, status=MeetingStatus.held, created_by_id=coordinator
+        )
+    )
+    meeting = WorkGroupMeeting(
+        title="W", starts_at=datetime(2026, 12, 1, 18, 0, tzinfo=UTC), created_by_id=coordinator
+    )
+    db.add(meeting)
+    db.commit()
+
+    def proposed(kind):
+        found = proposing.compute_proposals(db, meeting, today, rules=world.rules)
+        return {p.person_id for p in found if p.kind == kind}
+
+    assert {old_miss.person_id, new_miss.person_id} & proposed(AgendaItemKind.intake_deadline) == {
+        new_miss.person_id
+    }
+    assert {old_miss.person_id, new_miss.person_id} & proposed(AgendaItemKind.not_seen) == {
+        new_miss.person_id
+    }
+    # The first meeting of a site hears of every one of them.
+    db.delete(db.exec(select(WorkGroupMeeting).where(WorkGroupMeeting.id != meeting.id)).one())
+    db.commit()
+    assert {old_miss.person_id, new_miss.person_id} <= proposed(AgendaItemKind.intake_deadline)
+    assert {old_miss.person_id, new_miss.person_id} <= proposed(AgendaItemKind.not_seen)
+
+
 def test_series_make_the_next_meeting_at_the_same_local_time(db, world):
     coordinator, actor = world.viewer("coordinator"), world.actor("coordinator")
     first = schedule.create_series(

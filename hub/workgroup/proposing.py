@@ -83,8 +83,8 @@ class Proposal:
         ).hexdigest()[:32]
 
 
-def _since(db: Session, meeting: WorkGroupMeeting) -> datetime:
-    previous = db.exec(
+def _previous_start(db: Session, meeting: WorkGroupMeeting) -> datetime | None:
+    return db.exec(
         select(WorkGroupMeeting.starts_at)
         .where(
             WorkGroupMeeting.starts_at < meeting.starts_at,
@@ -95,18 +95,24 @@ def _since(db: Session, meeting: WorkGroupMeeting) -> datetime:
         )
         .order_by(col(WorkGroupMeeting.starts_at).desc())
     ).first()
-    return previous or meeting.starts_at - timedelta(days=14)
 
 
 def compute_proposals(
     db: Session, meeting: WorkGroupMeeting, today: date, *, rules: SiteRules | None = None
 ) -> list[Proposal]:
     """Candidate items from the data since the previous meeting: new referrals, intake
-    deadlines near or missed, new arrests awaiting a filing decision, open discussion flags,
-    participants not seen for the site's number of days; those already on the agenda are left
-    out. Reads ids, dates and statuses only."""
+    deadlines near or missed since then, new arrests awaiting a filing decision, open discussion
+    flags, participants who went unseen for the site's number of days since then; those already
+    on the agenda are left out. Reads ids, dates and statuses only.
+
+    A miss or an unseen participant is news once: the meeting after it happened hears of it, the
+    ones after do not again (issue 17: a draft of 152 proposals, most of them misses of years
+    ago, fits no meeting); older misses stay on the intake queue's own tab. The first meeting
+    hears of all of them, and a participant no one has ever reached comes up every time."""
     rules = rules or current_rules(db)
-    since = _since(db, meeting)
+    previous = _previous_start(db, meeting)
+    since = previous or meeting.starts_at - timedelta(days=14)
+    since_day = previous.astimezone(rules.tz).date() if previous else date.min
     proposals: list[Proposal] = []
     # Only the columns the proposals need: ids, dates and statuses, never offenses or names.
     matters = [
@@ -162,7 +168,8 @@ def compute_proposals(
             )
         done = referral.screening_done_at is not None and referral.intake_done_at is not None
         status = deadline_status(referral, today, tz=rules.tz)
-        if not done and status in (DeadlineStatus.near, DeadlineStatus.missed):
+        missed_since = status == DeadlineStatus.missed and referral.intake_due_on >= since_day
+        if not done and (status == DeadlineStatus.near or missed_since):
             proposals.append(
                 Proposal(
                     AgendaItemKind.intake_deadline,
@@ -182,12 +189,16 @@ def compute_proposals(
         .order_by(col(DiscussionFlag.id))
     ):
         proposals.append(Proposal(AgendaItemKind.flagged, flagged_person, flag_id=flag_id))
-    cutoff = today - timedelta(days=not_seen_days(db))
+    unseen_days = timedelta(days=not_seen_days(db))
+    cutoff = today - unseen_days
+    unseen = col(Person.last_contact_on) < cutoff
+    if previous:  # since the last meeting: last seen after the day that made one unseen by then
+        unseen &= col(Person.last_contact_on) >= since_day - unseen_days
     for person_id in db.exec(
         select(Person.id)
         .where(
             col(Person.program_status).in_(_PARTICIPANT_STATUSES),
-            (col(Person.last_contact_on) < cutoff) | col(Person.last_contact_on).is_(None),
+            unseen | col(Person.last_contact_on).is_(None),
         )
         .order_by(col(Person.id))
     ):
