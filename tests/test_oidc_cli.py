@@ -57,4 +57,6 @@ def test_bad_settings_are_refused_all_at_once_and_change_nothing(db, factories):
     assert result.exit_code == 1
     assert "https://" in result.output and "e-mail domains" in result.output
     assert db.exec(select(IdentityProvider)).all() == []
-    assert hub("agencies", "oidc", "show", "No Such Agency").exit_code == 1
+    db.commit()  # on SQLite an open read holds the lock the command below would wait 30 s for
+    unknown = hub("agencies", "oidc", "show", "No Such Agency")
+    assert unknown.exit_code == 1 and "there is no agency named 'No Such Agency'" in unknown.output
