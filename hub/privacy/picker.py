@@ -11,11 +11,11 @@ from sqlmodel import Session
 
 from hub.accounts.sessions import Viewer
 from hub.audit.log import Actor
-from hub.clients.models import Person
 from hub.db import record_number
 from hub.disclosure.identities import disclose_identities
 from hub.disclosure.record_search import SearchError, SearchQuery, disclose_search
 from hub.disclosure.record_view import Identity
+from hub.privacy.search import client_on_file
 from hub.vocabulary import Purpose
 
 # The picker's answers are for oversight, the privacy officer's one purpose.
@@ -46,7 +46,7 @@ def pick_clients(db: Session, viewer: Viewer, query: str, actor: Actor) -> list[
     except ValueError:
         number = None
     if number is not None:
-        if db.get(Person, number) is None:
+        if not client_on_file(db, number):
             return []
         known = disclose_identities(db, viewer, [number], PICK_PURPOSE, actor)
         identity = known.identity(number)
