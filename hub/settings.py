@@ -162,7 +162,7 @@ class Settings(BaseSettings):
         default=7,
         ge=0,
         le=23,
-        description="Hour of the day (UTC) at which daily digests of notifications go out.",
+        description="Hour of the day, on the site's clock, at which daily digests go out.",
     )
     court_reminder_days: int = Field(
         default=2,

@@ -141,7 +141,7 @@ def test_a_daily_digest_gathers_the_days_notifications_into_one_mail(world, smtp
     db.commit()
     assert [m.status for m in outbox(db)] == [MailStatus.held] * 3
 
-    # Held until the digest hour (07:00 UTC) on the next day.
+    # Held until the digest hour (07:00 on the site's clock) on the next day.
     before = outbox(db)[0].next_attempt_at - timedelta(seconds=1)
     assert send_due(db, before).sent == 0 and smtp.received == []
     report = send_due(db, before + timedelta(seconds=1))

@@ -6,14 +6,18 @@ import re
 from contextlib import contextmanager
 from datetime import UTC, date, datetime, timedelta
 from unittest import mock
+from zoneinfo import ZoneInfo
 
 import pytest
+from sqlmodel import select
 
 from hub.accounts.sessions import viewer_for
 from hub.audit.log import Actor
+from hub.mail.models import OutboxMail
+from hub.mail.services import mail_security_alert, next_digest_at
 from hub.privacy.accounting import generate_accounting
 from hub.referrals.rules import default_rules, store_rules
-from hub.vocabulary import Role
+from hub.vocabulary import Role, SecurityAlert
 from tests.privacy_support import local, record_read
 from tests.referral_pages import local_input
 
@@ -138,3 +142,17 @@ def test_the_accounting_period_holds_its_entries_across_midnight_utc(
     assert "2026-11-19 18:30 PST" in table and UTC_TEXT not in table
     assert re.findall(r"<li>On ([0-9-]+)", letter) == ["2026-11-19"]
     assert "(dates in the program's local time, America/Los_Angeles)" in letter
+
+
+def test_mail_states_the_site_time_and_digests_go_at_the_site_hour(db, factories):
+    user = factories.User(role=Role.case_manager)
+    mail_security_alert(db, user, SecurityAlert.password_changed, now=NOW)
+    db.commit()
+    [mail] = db.exec(select(OutboxMail)).all()
+    db.commit()
+    assert SHOWN in mail.body and UTC_TEXT not in mail.body
+    # 07:00 in Los Angeles: 15:00 UTC in winter, 14:00 in summer; never 07:00 UTC.
+    la = ZoneInfo("America/Los_Angeles")
+    assert next_digest_at(NOW, la) == datetime(2026, 11, 20, 15, 0, tzinfo=UTC)
+    summer = datetime(2026, 7, 1, 16, 0, tzinfo=UTC)  # 09:00 in Los Angeles: tomorrow's hour
+    assert next_digest_at(summer, la) == datetime(2026, 7, 2, 14, 0, tzinfo=UTC)

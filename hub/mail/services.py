@@ -10,16 +10,18 @@ import smtplib
 import ssl
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 from email.message import EmailMessage
 from email.utils import format_datetime
 from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo
 
 from sqlmodel import Session, col, or_, select, update
 
 from hub.accounts.models import User
 from hub.db import utcnow
 from hub.mail.models import MailPreference, OutboxMail
+from hub.referrals.rules import site_zone
 from hub.settings import get_settings
 from hub.vocabulary import MailDelivery, MailKind, MailStatus, SecurityAlert
 
@@ -45,7 +47,7 @@ ALERT_TEXTS: dict[SecurityAlert, str] = {
     SecurityAlert.api_token_created: "An API token was created for your account",
 }
 ALERT_BODY = (
-    "{text}, at {at:%Y-%m-%d %H:%M} UTC. If this was you, there is nothing to do. If it was "
+    "{text}, at {at:%Y-%m-%d %H:%M %Z}. If this was you, there is nothing to do. If it was "
     "not, tell your agency's administrator at once, and review your account:\n{url}\n"
 )
 
@@ -109,10 +111,17 @@ def set_delivery(db: Session, user_id: int, delivery: MailDelivery) -> None:
     db.commit()
 
 
-def next_digest_at(now: datetime) -> datetime:
-    """The next time daily digests go out (HUB_MAIL_DIGEST_HOUR, UTC), after now."""
-    at = now.replace(hour=get_settings().mail_digest_hour, minute=0, second=0, microsecond=0)
-    return at if at > now else at + timedelta(days=1)
+def next_digest_at(now: datetime, zone: ZoneInfo) -> datetime:
+    """The next time daily digests go out, after now: HUB_MAIL_DIGEST_HOUR on the site's clock,
+    so a digest comes at the start of people's working day wherever the site is."""
+    local = now.astimezone(zone)
+    day = local.date()
+    for _ in range(3):  # today's hour, else tomorrow's (a day with a gap in the zone: the next)
+        at = datetime.combine(day, time(get_settings().mail_digest_hour), zone).astimezone(UTC)
+        if at > now:
+            return at
+        day += timedelta(days=1)
+    raise AssertionError("a digest hour within three days")
 
 
 def mail_notification(db: Session, user: User, now: datetime | None = None) -> None:
@@ -126,7 +135,7 @@ def mail_notification(db: Session, user: User, now: datetime | None = None) -> N
         queue_mail(db, user, MailKind.notification, NOTIFICATION_SUBJECT, body)
         return
     # Held until the digest hour, when fold_digests gathers them into one mail.
-    due = next_digest_at(now or utcnow())
+    due = next_digest_at(now or utcnow(), site_zone(db))
     queue_mail(
         db, user, MailKind.notification, NOTIFICATION_SUBJECT, body, status=MailStatus.held, due=due
     )
@@ -143,7 +152,8 @@ def mail_security_alert(
 ) -> None:
     """Tells the user at once of a security event on their account, whatever their
     preference for notifications."""
-    body = ALERT_BODY.format(text=ALERT_TEXTS[alert], at=now or utcnow(), url=link("/account"))
+    at = (now or utcnow()).astimezone(site_zone(db))
+    body = ALERT_BODY.format(text=ALERT_TEXTS[alert], at=at, url=link("/account"))
     queue_mail(db, user, MailKind.security_alert, ALERT_SUBJECT, body)
 
 
