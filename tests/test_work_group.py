@@ -314,7 +314,7 @@ def test_open_action_items_carry_over_until_done(db, table):
     )
     shown = next(i for i in agenda.items if i.item.kind == AgendaItemKind.action_item)
     assert [a.row.id for a in shown.shown.action_items] == [open_one.id]
-    assert shown.label == "Open action item"
+    assert shown.reason == "Open action item"
     at_the_table.set_action_status(db, coordinator, open_one.id, ActionItemStatus.done, actor)
     schedule.mark_held(
         db, coordinator, second.id, actor

@@ -297,19 +297,26 @@ class ReasonsPage(Page):
     outcome: DecisionOutcome | None = None
     reasons: list[ReasonCode] = field(default_factory=list)
     reason_codes: list[str] = field(default_factory=list)
+    item_id: int | None = None  # a work-group item's decision form, which has its own fieldset
 
 
 @router.get("/charging/reasons", response_class=HTMLResponse)
 def reasons(
-    request: Request, db: DB, viewer: Prosecutor, outcome: DecisionOutcome | None = None
+    request: Request,
+    db: DB,
+    viewer: Prosecutor,
+    outcome: DecisionOutcome | None = None,
+    item: RecordNumber | None = None,
 ) -> Response:
-    """The decide form's reasons for the chosen outcome (swapped in by htmx)."""
+    """The decide form's reasons for the chosen outcome (swapped in by htmx), on the matter's
+    decide page or, with `item`, in a work-group item's decision form."""
     page = ReasonsPage(
         title="Reasons",
         viewer=viewer,
         csrf_token=viewer.csrf_token,
         outcome=outcome,
         reasons=list(current_rules(db).reason_codes),
+        item_id=item,
     )
     if not is_htmx(request):
         return RedirectResponse("/charging", status.HTTP_303_SEE_OTHER)

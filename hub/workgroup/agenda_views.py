@@ -21,6 +21,7 @@ from hub.disclosure.items import (
     item_shapes,
 )
 from hub.disclosure.notice import REDISCLOSURE_NOTICE
+from hub.disclosure.record_view import WithheldCategory
 from hub.vocabulary import (
     Category,
     ItemEntryKind,
@@ -78,10 +79,24 @@ class AgendaEntryView:
     shown: DisclosedItem
 
     @property
-    def label(self) -> str:
+    def reason(self) -> str:
+        """Why the item is on the agenda, as far as this viewer may know it."""
         if self.item.person_id is None:
             return self.item.topic or KIND_LABELS[self.item.kind]
         return KIND_LABELS[self.item.kind] if self.shown.reason_shown else "Client item"
+
+    @property
+    def label(self) -> str:
+        """The reason, and whom the item is about where the policy shows them who."""
+        return f"{self.reason} · {self.client_name}" if self.client_name else self.reason
+
+    @property
+    def client_name(self) -> str | None:
+        record = self.shown.record
+        identity = record.identity if record is not None else None
+        if identity is None or isinstance(identity, WithheldCategory):
+            return None
+        return f"{identity.first_name} {identity.last_name}"
 
     def entries(self, kind: ItemEntryKind) -> list[Any]:
         return [a for a in self.shown.entries if a.row.kind == kind]
@@ -105,6 +120,22 @@ class AgendaView:
     @property
     def log_seqs(self) -> list[int]:
         return [i.shown.log_seq for i in self.items if i.shown.log_seq is not None]
+
+    @property
+    def record_shown_with(self) -> dict[int, int]:
+        """Item id -> the earlier item whose record of the same client this viewer already
+        has on the page, so a client with two items is shown once. Only where both show
+        who the client is: otherwise saying "the same client" would tell more than the policy."""
+        first: dict[int, int] = {}
+        earlier: dict[int, int] = {}
+        for i in self.items:
+            if i.item.person_id is None or i.client_name is None:
+                continue
+            if i.item.person_id in first:
+                earlier[ident(i.item.id)] = first[i.item.person_id]
+            else:
+                first[i.item.person_id] = ident(i.item.id)
+        return earlier
 
 
 def item_requests(db: Session, items: Sequence[AgendaItem]) -> list[ItemRequest]:

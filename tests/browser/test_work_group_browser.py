@@ -69,6 +69,7 @@ def test_a_work_group_meeting_end_to_end(page, live_server, world, browser_log):
     sign_in(page, world.users["case_manager"])
     page.goto(url)
     for item, words in ((consented, "Moved into transitional housing"), (other, "Waitlisted")):
+        page.locator(f"#item-{item.id}").get_by_text("Add an update").click()
         form = page.locator(f"#item-{item.id} form.update-form")
         form.locator("select[name=category]").select_option("housing")
         form.locator("textarea[name=body]").fill(words)
@@ -88,9 +89,13 @@ def test_a_work_group_meeting_end_to_end(page, live_server, world, browser_log):
     assert "Waitlisted" not in page.content()
     assert theirs.locator('[data-category="housing"][data-state="withheld"]').count() == 1
     assert "42 CFR part 2" not in page.content()  # no treatment data, no notice
+    # The decision form is folded, chooses no outcome, and offers the chosen one's reasons.
+    mine.get_by_text("Record a charging decision").click()
     decision = mine.locator("form.decision-form")
-    decision.locator("select[name=outcome]").select_option("decline")
+    assert decision.locator("input[name=outcome]:checked").count() == 0
+    decision.locator('input[name=outcome][value="decline"]').check()
     decision.locator('input[value="engaged-in-services"]').check()
+    assert decision.locator('input[value="harm-to-victim"]').count() == 0
     decision.get_by_role("button", name="Record decision").click()
     page.wait_for_url(f"**{url}*")
     assert "decision: decline" in page.locator(f"#item-{consented.id}").inner_text()
@@ -113,6 +118,7 @@ def test_a_work_group_meeting_end_to_end(page, live_server, world, browser_log):
     # the open action item is on the next agenda.
     sign_in(page, coordinator, steps_ahead=1)
     page.goto(url)
+    page.locator(f"#item-{consented.id}").get_by_text("Add an action item").click()
     action = page.locator(f"#item-{consented.id} form.action-form")
     action.locator("input[name=description]").fill("Check the voucher date")
     action.locator("select[name=category]").select_option("plan")
