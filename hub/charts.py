@@ -269,3 +269,44 @@ def _timeline(title: str, marks: tuple[tuple[str, date], ...], today: date) -> C
     )
     axes.set_axis_off()
     return Chart(title=title, svg=_render(figure))
+
+
+# A queue row's clock: one scale for every row (STRIP_DAYS either side of today), so rows can be
+# compared at a glance. Drawn by hand, not by matplotlib: a page of fifty rows draws fifty.
+STRIP_DAYS = 30
+_STRIP_WIDTH, _STRIP_HEIGHT = 122, 16
+_STRIP_COLOURS = {"missed": "#a33b3b", "near": "#b07a00", "pending": "#5f6b73", "met": "#1d6b2f"}
+
+
+def deadline_strip(
+    due: date, today: date, status: str, *, screening: date | None, intake: date | None
+) -> str:
+    """An intake clock as a small SVG: today in the middle, the due date as a diamond in the
+    colour of its state, screening (a ring) and intake (a dot) where done; a day beyond the
+    scale sits at its edge. aria-hidden: the row's cells say the same in words."""
+
+    def x(day: date) -> float:
+        offset = max(-STRIP_DAYS, min(STRIP_DAYS, (day - today).days))
+        return 1 + (offset + STRIP_DAYS) * (_STRIP_WIDTH - 2) / (2 * STRIP_DAYS)
+
+    middle = _STRIP_HEIGHT / 2
+    colour = _STRIP_COLOURS.get(status, _STRIP_COLOURS["pending"])
+    due_x = x(due)
+    parts = [
+        f'<svg class="strip" xmlns="{SVG_NS}" width="{_STRIP_WIDTH}" height="{_STRIP_HEIGHT}" '
+        f'viewBox="0 0 {_STRIP_WIDTH} {_STRIP_HEIGHT}" aria-hidden="true" focusable="false">',
+        f'<line x1="1" y1="{middle}" x2="{_STRIP_WIDTH - 1}" y2="{middle}" stroke="#c4c9cc"/>',
+        f'<line x1="{x(today):.1f}" y1="1" x2="{x(today):.1f}" y2="{_STRIP_HEIGHT - 1}" '
+        'stroke="#222" stroke-dasharray="2 2"/>',
+        f'<path d="M{due_x:.1f} 2 L{due_x + 5:.1f} {middle} L{due_x:.1f} {_STRIP_HEIGHT - 2} '
+        f'L{due_x - 5:.1f} {middle} Z" fill="{colour}"/>',
+    ]
+    if screening is not None:
+        parts.append(
+            f'<circle cx="{x(screening):.1f}" cy="{middle}" r="3.5" fill="#fff" '
+            'stroke="#1b5e8c" stroke-width="1.5"/>'
+        )
+    if intake is not None:
+        parts.append(f'<circle cx="{x(intake):.1f}" cy="{middle}" r="3.5" fill="#1b5e8c"/>')
+    parts.append("</svg>")
+    return "".join(parts)

@@ -2,8 +2,9 @@
 only as the policy layer disclosed it (an Identity, or a WithheldCategory saying why not)."""
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, date, datetime, tzinfo
 
+from hub.charts import STRIP_DAYS, deadline_strip
 from hub.disclosure.record_view import DisclosedRecord, Identity, WithheldCategory
 from hub.referrals.checks import RECONCILIATION
 from hub.referrals.corrections import CorrectionState
@@ -111,6 +112,26 @@ class IntakeRow:
     identity: Who
     shows_referral: bool
     shows_clock: bool
+    today: date | None = None  # the site's day, for the row's clock strip
+    zone: tzinfo = UTC
+
+    @property
+    def strip(self) -> str | None:
+        """The clock as a picture, only where the policy shows the clock (engagement)."""
+        if not self.shows_clock or self.today is None:
+            return None
+        item = self.item
+        return deadline_strip(
+            item.intake_due_on,
+            self.today,
+            item.deadline_status.value,
+            screening=item.screening_done_at.astimezone(self.zone).date()
+            if item.screening_done_at
+            else None,
+            intake=item.intake_done_at.astimezone(self.zone).date()
+            if item.intake_done_at
+            else None,
+        )
 
 
 @dataclass
@@ -120,6 +141,7 @@ class IntakeQueuePage(Page):
     tab: str = "current"
     counts: dict[str, int] = field(default_factory=dict)
     old_miss_days: int = 14
+    strip_days: int = STRIP_DAYS
 
 
 @dataclass

@@ -505,6 +505,8 @@ def intake_queue(
             identity=known.identity(i.person_id),
             shows_referral=known.allows(i.person_id, Category.referral),
             shows_clock=known.allows(i.person_id, Category.engagement),
+            today=today,
+            zone=rules.tz,
         )
         for i in items
     ]
