@@ -137,6 +137,19 @@ def main() -> None:
                 response = client.get(f"{page}/live", params={"since": version})
                 polls.append((time.perf_counter() - started) * 1000)
                 assert response.status_code == 204
+            # One item changes (a coordinator's note the prosecutor may see) before each poll:
+            # the answer carries that item only, and one disclosure entry.
+            changes, sent_items = [], []
+            with Session(engine, expire_on_commit=False) as desk:
+                note_on = changed_item(desk, meeting_id)
+                for n in range(args.iterations):
+                    add_note(desk, note_on, n)
+                    started = time.perf_counter()
+                    response = client.get(f"{page}/live", params={"since": version})
+                    changes.append((time.perf_counter() - started) * 1000)
+                    assert response.status_code == 200
+                    sent_items.append(response.text.count('<li id="item-'))
+                    version = response.text.split('data-version="', 1)[1].split('"', 1)[0]
         print(
             f"agenda of {shown} items for a prosecutor (SQLite, {args.persons} demo persons, "
             f"{args.iterations} renders): median {statistics.median(timings):.1f} ms, "
@@ -146,7 +159,42 @@ def main() -> None:
             f"live poll, unchanged (204, no disclosure): median {statistics.median(polls):.2f} ms, "
             f"p99 {percentile(polls, 0.99):.2f} ms"
         )
+        print(
+            f"live poll after one item changed: median {statistics.median(changes):.2f} ms, "
+            f"p99 {percentile(changes, 0.99):.2f} ms; items sent per answer: "
+            f"{min(sent_items)} to {max(sent_items)} of {shown}"
+        )
         engine.dispose()
+
+
+def changed_item(db, meeting_id: int):  # type: ignore[no-untyped-def]
+    """The first client item whose legal category the prosecutor sees (their office's)."""
+    from hub.workgroup.access import items_on
+
+    return items_on(db, meeting_id)[0]
+
+
+def add_note(db, item, n: int) -> None:  # type: ignore[no-untyped-def]
+    from sqlmodel import col, select
+
+    from hub.accounts.models import User
+    from hub.accounts.sessions import viewer_for
+    from hub.audit.log import Actor
+    from hub.vocabulary import Category, ItemEntryKind, Role
+    from hub.workgroup import at_the_table
+
+    coordinator = db.exec(
+        select(User).where(User.role == Role.coordinator).order_by(col(User.id))
+    ).first()
+    at_the_table.add_entry(
+        db,
+        viewer_for(db, coordinator),
+        item.id,
+        ItemEntryKind.note,
+        Category.legal,
+        f"Note {n} from the table.",
+        Actor(user_id=coordinator.id, role=coordinator.role.value, request_id="bench"),
+    )
 
 
 if __name__ == "__main__":

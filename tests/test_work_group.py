@@ -4,6 +4,7 @@ disclosure entry; updates reach only the members their category allows; printing
 carries the 42 CFR 2.32 notice exactly when treatment data is on it; open action items carry
 over; publishing notifies."""
 
+import re
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
@@ -29,7 +30,7 @@ from hub.vocabulary import (
     Role,
     SecurityEventTag,
 )
-from hub.workgroup import access, agenda_views, at_the_table, proposing, schedule
+from hub.workgroup import access, agenda_edits, agenda_views, at_the_table, proposing, schedule
 from hub.workgroup.models import ItemEntry, WorkGroupMeeting
 from hub.workgroup.rules import WorkGroupError
 from tests.signing_in import logged
@@ -383,13 +384,37 @@ def test_live_poll_logs_nothing_until_the_agenda_changes(db, table, sign_in):
     coordinator_note(world, item.id, Category.legal, "Plea offer withdrawn")
     response = member.client.get(url, params={"since": version})
     assert response.status_code == 200
-    assert 'id="agenda-live"' in response.text and "Plea offer withdrawn" in response.text
+    # Only the changed item is sent, swapped into its place, and only it is disclosed.
+    assert 'id="agenda-live"' not in response.text and "Plea offer withdrawn" in response.text
+    assert f'<li id="item-{item.id}" hx-swap-oob="true"' in response.text
+    assert response.text.count('<li id="item-') == 1
     newer = page_version(response.text)
     assert newer != version and f"since={newer}" in response.text
     reads = item_reads(db, world.users["defender"].id, before)
-    assert len(reads) == 2  # one per client item, once
+    assert [r.detail["item"] for r in reads] == [str(item.id)]
     assert member.client.get(url, params={"since": newer}).status_code == 204
-    assert len(item_reads(db, world.users["defender"].id, before)) == 2
+    assert len(item_reads(db, world.users["defender"].id, before)) == 1
+    # A version this process never sent (another process's, or from before a restart): the
+    # whole agenda, every item disclosed once.
+    whole = member.client.get(url, params={"since": 12345})
+    assert whole.status_code == 200 and 'id="agenda-live"' in whole.text
+    assert len(item_reads(db, world.users["defender"].id, before)) == 1 + 2
+
+
+def test_a_poll_sends_the_whole_agenda_when_its_order_changes(db, table, sign_in):
+    world = table.world
+    member = sign_in(user=world.users["defender"])
+    version = page_version(member.client.get(f"/work-group/meetings/{table.meeting.id}").text)
+    last = agenda_items(db, table.meeting.id)[-1]
+    agenda_edits.move_item(
+        db, world.viewer("coordinator"), last.id, "up", world.actor("coordinator")
+    )
+    moved = member.client.get(
+        f"/work-group/meetings/{table.meeting.id}/live", params={"since": version}
+    )
+    assert moved.status_code == 200
+    assert re.search(r'<div id="agenda-live" [^>]*hx-swap-oob="true"', moved.text)
+    assert moved.text.index(f'id="item-{last.id}"') < moved.text.rindex('<li id="item-')
 
 
 def test_a_prosecutor_records_a_decision_from_an_item_bound_to_its_view(db, table, sign_in):

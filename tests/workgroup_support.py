@@ -179,7 +179,7 @@ def last_seq(db: Session) -> int:
     return -1 if seq is None else seq
 
 
-_VERSION = re.compile(r'id="agenda-live" data-version="(\d+)"')
+_VERSION = re.compile(r'id="agenda-(?:live|poll)" data-version="(\d+)"')
 
 
 def page_version(html: str) -> int:

@@ -3,8 +3,11 @@ hub.disclosure.items (one disclosure entry per item, committed before anything i
 the live agenda's per-viewer version, which changes only when what that viewer receives does."""
 
 import hashlib
+import threading
+from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import astuple, dataclass, field
+from functools import cached_property
 from typing import Any
 
 from sqlmodel import Session, col, select
@@ -43,13 +46,7 @@ def live_version(db: Session, viewer: Viewer, meeting_id: int) -> int:
     """This viewer's version of the live agenda, for its poll: no client data, no log. It
     changes only when what this viewer receives changes (decided, nothing read or shown), so
     an update they may not see does not tell them that something was written."""
-    meeting = meeting_for(db, viewer, meeting_id)
-    items = items_on(db, meeting_id)
-    version = viewer_version(
-        meeting, items, item_shapes(db, viewer, item_requests(db, items), PURPOSE)
-    )
-    db.rollback()  # SQLite: end the read transaction (and its write lock) at once
-    return version
+    return live_change(db, viewer, meeting_id, since=None).version
 
 
 def viewer_version(
@@ -57,20 +54,91 @@ def viewer_version(
 ) -> int:
     """A number for the agenda as one viewer receives it: its status, and each item's place,
     discussion mark, topic (program business) and the ids and states of what reaches them."""
+    return _version(meeting.status, _item_rows(items, shapes))
+
+
+def _item_rows(items: Sequence[AgendaItem], shapes: Sequence[ItemShape]) -> dict[int, list[Any]]:
     by_key = {s.key: s for s in shapes}
-    rows = [
-        [
+    return {
+        ident(item.id): [
             item.id,
             item.position,
             item.discussed_at is not None,
             item.topic if item.person_id is None else None,
-            astuple(by_key[str(item.id)]),
+            list(astuple(by_key[str(item.id)])),
         ]
         for item in items
         if str(item.id) in by_key
-    ]
-    digest = hashlib.sha256(canonical_json([meeting.status.value, rows])).hexdigest()
+    }
+
+
+def _version(status: MeetingStatus, rows: dict[int, list[Any]]) -> int:
+    digest = hashlib.sha256(canonical_json([status.value, list(rows.values())])).hexdigest()
     return int(digest[:12], 16)  # 48 bits: a query parameter, not a secret
+
+
+# --- what each member was last sent, so that a change sends only the changed items ----------
+
+
+@dataclass(frozen=True)
+class SentAgenda:
+    """An agenda as one member received it: ids, places and states only, never client data."""
+
+    status: MeetingStatus
+    rows: dict[int, list[Any]]  # item id -> its row in the version, in agenda order
+
+
+# By (user, meeting, version). Kept in this process: a poll that reaches another process, or
+# comes after a restart, finds nothing and gets the whole agenda, as it did before.
+_sent_agendas: OrderedDict[tuple[int, int, int], SentAgenda] = OrderedDict()
+_sent_lock = threading.Lock()
+SENT_KEPT = 4096
+
+
+def _remember(viewer: Viewer, meeting_id: int, version: int, sent: SentAgenda) -> None:
+    with _sent_lock:
+        _sent_agendas[(viewer.user_id, meeting_id, version)] = sent
+        _sent_agendas.move_to_end((viewer.user_id, meeting_id, version))
+        while len(_sent_agendas) > SENT_KEPT:
+            _sent_agendas.popitem(last=False)
+
+
+def _recalled(viewer: Viewer, meeting_id: int, version: int | None) -> SentAgenda | None:
+    if version is None:
+        return None
+    with _sent_lock:
+        return _sent_agendas.get((viewer.user_id, meeting_id, version))
+
+
+@dataclass(frozen=True)
+class LiveChange:
+    """What a poll found: this viewer's version now, and which items changed since the version
+    they have (None: send the whole agenda, for the status, the order or the set of items
+    changed, or their version is not known here)."""
+
+    version: int
+    changed: tuple[int, ...] | None
+    since: int | None = None
+
+
+def live_change(db: Session, viewer: Viewer, meeting_id: int, since: int | None) -> LiveChange:
+    """Decides (reads and shows nothing, logs nothing) what of the agenda reaching this viewer
+    changed since the version they have."""
+    meeting = meeting_for(db, viewer, meeting_id)
+    items = items_on(db, meeting_id)
+    shapes = item_shapes(db, viewer, item_requests(db, items), PURPOSE)
+    db.rollback()  # SQLite: end the read transaction (and its write lock) at once
+    rows = _item_rows(items, shapes)
+    version = _version(meeting.status, rows)
+    sent = _recalled(viewer, meeting_id, since)
+    if sent is None or sent.status != meeting.status or _places(sent.rows) != _places(rows):
+        return LiveChange(version, None, since)
+    changed = tuple(item_id for item_id, row in rows.items() if sent.rows[item_id] != row)
+    return LiveChange(version, changed, since)
+
+
+def _places(rows: dict[int, list[Any]]) -> list[tuple[int, int]]:
+    return [(row[0], row[1]) for row in rows.values()]
 
 
 @dataclass(frozen=True)
@@ -121,7 +189,7 @@ class AgendaView:
     def log_seqs(self) -> list[int]:
         return [i.shown.log_seq for i in self.items if i.shown.log_seq is not None]
 
-    @property
+    @cached_property
     def record_shown_with(self) -> dict[int, int]:
         """Item id -> the earlier item whose record of the same client this viewer already
         has on the page, so a client with two items is shown once. Only where both show
@@ -219,11 +287,43 @@ def agenda_for(
         raise WorkGroupError("the minutes exist once the meeting is held")
     items = items_on(db, meeting_id)
     shown = disclose_items(db, viewer, item_requests(db, items), PURPOSE, actor, view=view)
+    return _sent(viewer, meeting, items, shown, _item_rows(items, [s.shape for s in shown]))
+
+
+def agenda_changes(
+    db: Session, viewer: Viewer, meeting_id: int, change: LiveChange, actor: Actor
+) -> AgendaView | None:
+    """Only the items that changed for this viewer, disclosed and logged (one entry each, and
+    none for the rest, which they already have); None when the agenda must be sent whole
+    after all (it changed again between the poll's look and this read)."""
+    sent = _recalled(viewer, meeting_id, change.since)
+    if sent is None or change.changed is None:
+        return None
+    meeting = meeting_for(db, viewer, meeting_id)
+    changed = [i for i in items_on(db, meeting_id) if ident(i.id) in set(change.changed)]
+    shown = disclose_items(db, viewer, item_requests(db, changed), PURPOSE, actor, view="live")
+    fresh = _item_rows(changed, [s.shape for s in shown])
+    if meeting.status != sent.status or set(fresh) != set(change.changed):
+        return None
+    return _sent(viewer, meeting, changed, shown, {**sent.rows, **fresh})
+
+
+def _sent(
+    viewer: Viewer,
+    meeting: WorkGroupMeeting,
+    items: Sequence[AgendaItem],
+    shown: Sequence[DisclosedItem],
+    rows: dict[int, list[Any]],
+) -> AgendaView:
+    """The view of `items` as disclosed, carrying the version of the whole agenda the member
+    will then have (`rows`), which is remembered for their next poll."""
+    version = _version(meeting.status, rows)
+    _remember(viewer, ident(meeting.id), version, SentAgenda(meeting.status, rows))
     by_key = {s.key: s for s in shown}
     return AgendaView(
         meeting=meeting,
         items=[AgendaEntryView(i, by_key[str(i.id)]) for i in items if str(i.id) in by_key],
-        version=viewer_version(meeting, items, [s.shape for s in shown]),
+        version=version,
     )
 
 

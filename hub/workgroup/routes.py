@@ -84,12 +84,15 @@ def _meeting_page(
     *,
     view: str = "agenda",
     error: str | None = None,
+    agenda: agenda_views.AgendaView | None = None,
 ) -> MeetingPage:
+    """The meeting page for this viewer: the agenda disclosed here, or `agenda` when the caller
+    disclosed it already (the live poll's changed items)."""
     actor = log_actor(request, viewer)
     try:
-        if view == "print":
+        if agenda is None and view == "print":
             agenda = agenda_views.print_agenda(db, viewer, meeting_id, actor)
-        else:
+        elif agenda is None:
             agenda = agenda_views.agenda_for(db, viewer, meeting_id, actor, view=view)
     except MeetingNotFound as missing:
         raise _not_invited(request, db, viewer, Action.work_group_read, meeting_id) from missing
@@ -271,13 +274,21 @@ def live(
     since: LogSeq = 0,
 ) -> Response:
     """The live agenda's poll: a version check that carries no client data and logs nothing
-    when nothing changed (204); otherwise the fragment, disclosed and logged like the page."""
+    when nothing changed (204); otherwise only the items that changed for this member, each
+    disclosed and logged, or the whole agenda when its order, items or status changed."""
     try:
-        version = agenda_views.live_version(db, viewer, meeting_id)
+        change = agenda_views.live_change(db, viewer, meeting_id, since)
     except MeetingNotFound as missing:
         raise _not_invited(request, db, viewer, Action.work_group_read, meeting_id) from missing
-    if version == since:
+    if change.version == since:
         return Response(status_code=status.HTTP_204_NO_CONTENT)
+    changes = agenda_views.agenda_changes(
+        db, viewer, meeting_id, change, log_actor(request, viewer)
+    )
+    if changes is not None:
+        page = _meeting_page(request, db, viewer, meeting_id, agenda=changes)
+        page.view = "live"
+        return render(request, "workgroup/_agenda_changes.html", page)
     page = _meeting_page(request, db, viewer, meeting_id)
     page.view = "live"
     return render(request, "workgroup/_agenda_live.html", page)

@@ -100,7 +100,10 @@ def test_a_work_group_meeting_end_to_end(page, live_server, world, browser_log):
     page.wait_for_url(f"**{url}*")
     assert "decision: decline" in page.locator(f"#item-{consented.id}").inner_text()
 
-    # While the page stays open, the coordinator's note appears without a reload.
+    # While the page stays open, the coordinator's note appears without a reload: only that
+    # item is sent again, and an update the prosecutor is typing in it stays open and kept.
+    mine.get_by_text("Add an update").click()
+    mine.locator("form.update-form textarea[name=body]").fill("Typing while the group talks")
     with Session(get_engine(), expire_on_commit=False) as coordinator_desk:
         at_the_table.add_entry(
             coordinator_desk,
@@ -112,6 +115,8 @@ def test_a_work_group_meeting_end_to_end(page, live_server, world, browser_log):
             world.actor("coordinator"),
         )
     page.wait_for_selector(f"#item-{consented.id} >> text=Decline noted by the group")
+    typed = mine.locator("form.update-form textarea[name=body]")
+    assert typed.is_visible() and typed.input_value() == "Typing while the group talks"
     sign_out(page)
 
     # The coordinator agrees an action item, closes the meeting, approves the minutes, and
