@@ -5,7 +5,9 @@ carries the 42 CFR 2.32 notice exactly when treatment data is on it; open action
 over; publishing notifies."""
 
 import re
+import time
 from datetime import UTC, date, datetime, timedelta
+from unittest import mock
 
 import pytest
 from sqlmodel import select
@@ -22,6 +24,7 @@ from hub.vocabulary import (
     ActionItemStatus,
     AgendaItemKind,
     Category,
+    ConsentKind,
     ItemEntryKind,
     MeetingStatus,
     NotificationKind,
@@ -415,6 +418,40 @@ def test_a_poll_sends_the_whole_agenda_when_its_order_changes(db, table, sign_in
     assert moved.status_code == 200
     assert re.search(r'<div id="agenda-live" [^>]*hx-swap-oob="true"', moved.text)
     assert moved.text.index(f'id="item-{last.id}"') < moved.text.rindex('<li id="item-')
+
+
+def test_a_new_consent_reaches_an_open_agenda_within_the_recheck_time(db, table, sign_in):
+    world = table.world
+    prosecutor = sign_in(user=world.users[table.prosecutor])
+    url = f"/work-group/meetings/{table.meeting.id}"
+    item = client_item(db, table, table.other)
+    at_the_table.add_entry(
+        db,
+        world.viewer("case_manager"),
+        item.id,
+        ItemEntryKind.update,
+        Category.housing,
+        "Waitlisted",
+        world.actor("case_manager"),
+    )
+    version = page_version(prosecutor.client.get(url).text)  # no consent: not shown
+    world.factories.Consent(
+        person_id=table.other,
+        kind=ConsentKind.general,
+        categories=[Category.housing.value],
+        purposes=[Purpose.work_group.value],
+        discloser_agency_id=world.agencies["case_management"].id,
+        recipient_agency_id=world.users[table.prosecutor].agency_id,
+        created_by_id=world.users["case_manager"].id,
+    )
+    now = time.monotonic()
+    with mock.patch("hub.workgroup.agenda_views.time.monotonic", return_value=now + 1):
+        quiet = prosecutor.client.get(f"{url}/live", params={"since": version})
+    assert quiet.status_code == 204  # decided a moment ago, nothing written to the meeting
+    later = now + agenda_views.RECHECK_SECONDS + 1
+    with mock.patch("hub.workgroup.agenda_views.time.monotonic", return_value=later):
+        fresh = prosecutor.client.get(f"{url}/live", params={"since": version})
+    assert fresh.status_code == 200 and "Waitlisted" in fresh.text
 
 
 def test_a_prosecutor_records_a_decision_from_an_item_bound_to_its_view(db, table, sign_in):

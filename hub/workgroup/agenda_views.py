@@ -4,9 +4,10 @@ the live agenda's per-viewer version, which changes only when what that viewer r
 
 import hashlib
 import threading
+import time
 from collections import OrderedDict
 from collections.abc import Sequence
-from dataclasses import astuple, dataclass, field
+from dataclasses import astuple, dataclass, field, replace
 from functools import cached_property
 from typing import Any
 
@@ -86,6 +87,18 @@ class SentAgenda:
 
     status: MeetingStatus
     rows: dict[int, list[Any]]  # item id -> its row in the version, in agenda order
+    meeting_version: int  # the meeting's write counter when it was last decided for them
+    decided_at: float  # time.monotonic() of that decision
+
+    def still_current(self, meeting: WorkGroupMeeting) -> bool:
+        """Nothing was written to the meeting since, and what the policy lets this member see
+        was decided less than RECHECK_SECONDS ago: a consent or caseload change reaches an
+        open agenda within that time, without deciding every item at every poll."""
+        return (
+            meeting.version == self.meeting_version
+            and meeting.status == self.status
+            and time.monotonic() - self.decided_at < RECHECK_SECONDS
+        )
 
 
 # By (user, meeting, version). Kept in this process: a poll that reaches another process, or
@@ -93,6 +106,7 @@ class SentAgenda:
 _sent_agendas: OrderedDict[tuple[int, int, int], SentAgenda] = OrderedDict()
 _sent_lock = threading.Lock()
 SENT_KEPT = 4096
+RECHECK_SECONDS = 10.0
 
 
 def _remember(viewer: Viewer, meeting_id: int, version: int, sent: SentAgenda) -> None:
@@ -125,14 +139,24 @@ def live_change(db: Session, viewer: Viewer, meeting_id: int, since: int | None)
     """Decides (reads and shows nothing, logs nothing) what of the agenda reaching this viewer
     changed since the version they have."""
     meeting = meeting_for(db, viewer, meeting_id)
+    sent = _recalled(viewer, meeting_id, since)
+    if sent is not None and since is not None and sent.still_current(meeting):
+        db.rollback()
+        return LiveChange(since, (), since)
     items = items_on(db, meeting_id)
     shapes = item_shapes(db, viewer, item_requests(db, items), PURPOSE)
     db.rollback()  # SQLite: end the read transaction (and its write lock) at once
     rows = _item_rows(items, shapes)
     version = _version(meeting.status, rows)
-    sent = _recalled(viewer, meeting_id, since)
     if sent is None or sent.status != meeting.status or _places(sent.rows) != _places(rows):
         return LiveChange(version, None, since)
+    if version == since:
+        _remember(
+            viewer,
+            meeting_id,
+            version,
+            replace(sent, meeting_version=meeting.version, decided_at=time.monotonic()),
+        )
     changed = tuple(item_id for item_id, row in rows.items() if sent.rows[item_id] != row)
     return LiveChange(version, changed, since)
 
@@ -318,7 +342,8 @@ def _sent(
     """The view of `items` as disclosed, carrying the version of the whole agenda the member
     will then have (`rows`), which is remembered for their next poll."""
     version = _version(meeting.status, rows)
-    _remember(viewer, ident(meeting.id), version, SentAgenda(meeting.status, rows))
+    sent = SentAgenda(meeting.status, rows, meeting.version, time.monotonic())
+    _remember(viewer, ident(meeting.id), version, sent)
     by_key = {s.key: s for s in shown}
     return AgendaView(
         meeting=meeting,
