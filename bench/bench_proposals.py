@@ -11,23 +11,17 @@ Prints the number of proposals and median and p99 in milliseconds; asserts nothi
 import argparse
 import os
 import re
-import statistics
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench.timing import figures, timed
 from hub.crypto import generate_environment
 
 os.environ.update({k: v for k, v in generate_environment().items() if k not in os.environ})
 os.environ["HUB_CHECKPOINT_INTERVAL_SECONDS"] = "3600"  # sign no checkpoints while timing
-
-
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
 def main() -> None:
@@ -92,19 +86,15 @@ def main() -> None:
                 "every group, dismissed listed": {"dismissed": "true"},
             }
             for name, params in cases.items():
-                timings = []
-                for _ in range(args.iterations):
-                    started = time.perf_counter()
-                    response = client.get(page, params=params)
-                    timings.append((time.perf_counter() - started) * 1000)
-                    assert response.status_code == 200
+                response = client.get(page, params=params)
+                assert response.status_code == 200
+                samples = timed(lambda p=params: client.get(page, params=p), args.iterations)
                 shown = response.text.count("<li data-proposal=")
                 print(
                     f"draft, {name}: {shown} of {proposals - 1} proposals shown "
                     f"({response.text.count('<li data-dismissal=')} dismissed listed) in "
                     f"{groups} groups (SQLite, {args.persons} demo persons, "
-                    f"{args.iterations} renders): median {statistics.median(timings):.1f} ms, "
-                    f"p99 {percentile(timings, 0.99):.1f} ms"
+                    f"{args.iterations} renders): {figures(samples)}"
                 )
         engine.dispose()
 
