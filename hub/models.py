@@ -69,6 +69,7 @@ from hub.workgroup.models import (
     ItemEntry,
     MeetingInvitee,
     MeetingSeries,
+    ProposalDismissal,
     WorkGroupMeeting,
 )
 
@@ -131,6 +132,7 @@ __all__ = [
     "PlanStep",
     "PolicyRelease",
     "PriorMatter",
+    "ProposalDismissal",
     "RecordChange",
     "RecoveryCode",
     "Referral",

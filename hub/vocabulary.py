@@ -342,6 +342,9 @@ class SecurityEventTag(StrEnum):
     item_entry_written = "work_group:item:entry_written"
     action_item_changed = "work_group:action_item:changed"
     discussion_flagged = "work_group:client:flagged"
+    proposal_dismissed = "work_group:proposal:dismissed"
+    proposal_restored = "work_group:proposal:restored"
+    attendance_recorded = "work_group:meeting:attendance"
     # The privacy console (hub.privacy): reading the log is itself an audited event (CJIS AU-2).
     log_read = "audit:log:read"
     accounting_generated = "audit:accounting:generated"
@@ -612,6 +615,15 @@ class ReferralCorrectionReason(StrEnum):
     duplicate = "duplicate"
     wrong_agency = "wrong_agency"
     entered_in_error = "entered_in_error"
+
+
+class DismissalReason(StrEnum):
+    """Why the coordinator leaves a proposal off the agenda: codes for the log (the optional
+    note is kept sealed on the dismissal, not logged)."""
+
+    already_handled = "already_handled"
+    not_for_this_group = "not_for_this_group"
+    discussed_elsewhere = "discussed_elsewhere"
 
 
 class AgendaItemKind(StrEnum):

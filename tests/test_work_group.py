@@ -296,7 +296,7 @@ def test_open_action_items_carry_over_until_done(db, table):
         ActionItemStatus.done,
         world.actor("case_manager"),
     )
-    schedule.mark_held(db, coordinator, table.meeting.id, actor)
+    schedule.mark_held(db, coordinator, table.meeting.id, actor, confirmed=True)
     schedule.approve_minutes(db, coordinator, table.meeting.id, actor)
     second = schedule.create_meeting(
         db,
@@ -321,7 +321,7 @@ def test_open_action_items_carry_over_until_done(db, table):
     assert shown.reason == "Open action item"
     at_the_table.set_action_status(db, coordinator, open_one.id, ActionItemStatus.done, actor)
     schedule.mark_held(
-        db, coordinator, second.id, actor
+        db, coordinator, second.id, actor, confirmed=True
     ) if second.status == MeetingStatus.published else None
     third = schedule.create_meeting(
         db,
@@ -356,7 +356,7 @@ def test_minutes_are_per_member_and_approved_by_the_coordinator(db, table, sign_
     )
     url = f"/work-group/meetings/{table.meeting.id}/minutes"
     assert sign_in(user=world.users["defender"]).client.get(url).status_code == 409  # not held yet
-    schedule.mark_held(db, coordinator, table.meeting.id, actor)
+    schedule.mark_held(db, coordinator, table.meeting.id, actor, confirmed=True)
     defender = page_of(sign_in, world, "defender", url)
     prosecutor = page_of(sign_in, world, table.prosecutor, url)
     assert "Court date moved" in defender and "Housing voucher soon" not in defender

@@ -17,6 +17,7 @@ from hub.vocabulary import (
     ActionItemStatus,
     AgendaItemKind,
     Category,
+    DismissalReason,
     ItemEntryKind,
     MeetingStatus,
 )
@@ -60,6 +61,8 @@ class WorkGroupMeeting(SQLModel, table=True):
     held_at: datetime | None = utc_field(default=None)
     minutes_approved_at: datetime | None = utc_field(default=None)
     minutes_approved_by_id: int | None = Field(default=None, foreign_key="user.id")
+    # The member who keeps the minutes, one of those who attended.
+    recorder_id: int | None = Field(default=None, foreign_key="user.id")
 
 
 class MeetingInvitee(SQLModel, table=True):
@@ -68,6 +71,8 @@ class MeetingInvitee(SQLModel, table=True):
     meeting_id: int = Field(foreign_key="work_group_meeting.id", primary_key=True)
     # Indexed on its own too: a member's meeting list asks by user (the key leads by meeting).
     user_id: int = Field(foreign_key="user.id", primary_key=True, index=True)
+    # None until the coordinator records attendance, then whether they came.
+    attended: bool | None = Field(default=None)
 
 
 class AgendaItem(SQLModel, table=True):
@@ -146,3 +151,23 @@ class DiscussionFlag(SQLModel, table=True):
     flagged_by_id: int = Field(foreign_key="user.id")
     flagged_at: datetime = utc_field(default_factory=utcnow)
     taken_up_at: datetime | None = utc_field(default=None)
+
+
+class ProposalDismissal(SQLModel, table=True):
+    """The coordinator's "not for this agenda" on a proposal, with a reason: that proposal is not
+    proposed again until the dismissal is undone. `proposal_key` holds ids only (the kind, the
+    client, the referral, matter or flag, and the occasion: the deadline or the last contact),
+    so a new miss, arrest or absence is another proposal and comes up."""
+
+    __tablename__ = "proposal_dismissal"
+
+    id: int | None = Field(default=None, primary_key=True)
+    meeting_id: int = Field(foreign_key="work_group_meeting.id", index=True)
+    proposal_key: str = Field(max_length=200, index=True)
+    reason: DismissalReason = Field(sa_column=enum_column(DismissalReason, nullable=False))
+    # Program business, but typed by a person: sealed like what members write, never logged.
+    note: str | None = Field(default=None, sa_column=Column(EncryptedText, nullable=True))
+    dismissed_by_id: int = Field(foreign_key="user.id")
+    dismissed_at: datetime = utc_field(default_factory=utcnow)
+    undone_at: datetime | None = utc_field(default=None)
+    undone_by_id: int | None = Field(default=None, foreign_key="user.id")

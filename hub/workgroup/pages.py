@@ -4,7 +4,6 @@ AgendaView and proposals that hub.disclosure.items returned for this viewer."""
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from hub.disclosure.items import DisclosedItem
 from hub.disclosure.notice import REDISCLOSURE_NOTICE_SHORT
 from hub.referrals.rules import ReasonCode
 from hub.vocabulary import (
@@ -12,14 +11,22 @@ from hub.vocabulary import (
     AgendaItemKind,
     Category,
     DecisionOutcome,
+    DismissalReason,
     MeetingStatus,
     WithheldReason,
 )
 from hub.web.templating import Page
 from hub.workgroup.agenda_views import AgendaView
 from hub.workgroup.models import MeetingSeries, WorkGroupMeeting
-from hub.workgroup.proposing import Proposal
-from hub.workgroup.rules import KIND_LABELS
+from hub.workgroup.proposing import ProposalsView
+from hub.workgroup.rules import (
+    DISMISSAL_LABELS,
+    DISMISSAL_NOTE_MAX,
+    GROUP_LABELS,
+    KIND_LABELS,
+    ProposalGroup,
+)
+from hub.workgroup.schedule import ClosingCheck, NextMeeting
 
 # Said briefly where a withheld category would be (docs/policy.md: never an empty field).
 WITHHELD_WORDS: dict[WithheldReason, str] = {
@@ -49,6 +56,18 @@ class MemberOption:
     agency: str
 
 
+@dataclass(frozen=True)
+class AttendanceView:
+    """Attendance by name (staff, not client data): for the page, the minutes and the print."""
+
+    recorded: bool
+    attended: list[str]
+    absent: list[str]
+    recorder: str | None
+    checked: frozenset[int] = frozenset()
+    recorder_id: int | None = None
+
+
 @dataclass
 class WorkGroupPage(Page):
     """Shared by every work-group page: the words and choices the templates need."""
@@ -76,7 +95,15 @@ class IndexPage(WorkGroupPage):
 class MeetingPage(WorkGroupPage):
     agenda: AgendaView | None = None
     view: str = "agenda"  # agenda | minutes | print
-    proposals: list[tuple[Proposal, DisclosedItem]] = field(default_factory=list)
+    proposals: ProposalsView | None = None
+    attendance: AttendanceView | None = None
+    next_meeting: NextMeeting | None = None
+    closing: ClosingCheck | None = None  # the check before closing, when it asks to confirm
+    group_labels: dict[ProposalGroup, str] = field(default_factory=lambda: dict(GROUP_LABELS))
+    dismissal_labels: dict[DismissalReason, str] = field(
+        default_factory=lambda: dict(DISMISSAL_LABELS)
+    )
+    dismissal_note_max: int = DISMISSAL_NOTE_MAX
     names: dict[int, str] = field(default_factory=dict)
     members: list[MemberOption] = field(default_factory=list)
     reason_codes: list[ReasonCode] = field(default_factory=list)

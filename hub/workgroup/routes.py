@@ -5,7 +5,7 @@ client read in hub.disclosure.items."""
 from datetime import date, datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Form, HTTPException, Request, status
+from fastapi import APIRouter, Depends, Form, HTTPException, Query, Request, status
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlmodel import Session, col, select
 
@@ -28,9 +28,11 @@ from hub.workgroup import (
     rules,
     schedule,
 )
-from hub.workgroup.models import AgendaItem
-from hub.workgroup.pages import IndexPage, MeetingPage, MemberOption
-from hub.workgroup.rules import MeetingNotFound, WorkGroupError
+from hub.workgroup.agenda_views import AgendaView
+from hub.workgroup.models import AgendaItem, WorkGroupMeeting
+from hub.workgroup.pages import AttendanceView, IndexPage, MeetingPage, MemberOption
+from hub.workgroup.rules import MeetingNotFound, ProposalGroup, WorkGroupError
+from hub.workgroup.schedule import CloseNotConfirmed
 
 router = APIRouter(prefix="/work-group")
 
@@ -85,6 +87,8 @@ def _meeting_page(
     view: str = "agenda",
     error: str | None = None,
     agenda: agenda_views.AgendaView | None = None,
+    group: ProposalGroup | None = None,
+    with_dismissed: bool = False,
 ) -> MeetingPage:
     """The meeting page for this viewer: the agenda disclosed here, or `agenda` when the caller
     disclosed it already (the live poll's changed items)."""
@@ -100,16 +104,25 @@ def _meeting_page(
         raise HTTPException(status.HTTP_409_CONFLICT, str(refused)) from refused
     meeting = agenda.meeting
     coordinator = viewer.role == Role.coordinator
-    proposals = []
+    proposals = None
     if coordinator and view == "agenda" and meeting.status.value == "draft":
-        proposals = proposing.show_proposals(db, viewer, meeting_id, actor, _today(db))
+        proposals = proposing.show_proposals(
+            db,
+            viewer,
+            meeting_id,
+            actor,
+            _today(db),
+            group=group,
+            with_dismissed=with_dismissed,
+        )
     invited = access.invitee_ids(db, meeting_id)
-    shown = [i.shown for i in agenda.items] + [s for _, s in proposals]
+    shown = [i.shown for i in agenda.items] + (proposals.shown if proposals else [])
     authors = (
         {a.row.author_id for s in shown for a in s.entries}
         | {a.row.assignee_id for s in shown for a in s.action_items}
         | {a.row.flagged_by_id for s in shown for a in s.flags}
     )
+    names = agenda_views.member_names(db, sorted(authors | set(invited)))
     return MeetingPage(
         title=meeting.title,
         viewer=viewer,
@@ -117,7 +130,9 @@ def _meeting_page(
         agenda=agenda,
         view=view,
         proposals=proposals,
-        names=agenda_views.member_names(db, sorted(authors | set(invited))),
+        attendance=_attendance(db, meeting, names),
+        next_meeting=schedule.next_meeting_of(db, meeting) if coordinator else None,
+        names=names,
         members=_members(db, invited) if coordinator else [],
         reason_codes=list(current_rules(db).reason_codes),
         is_coordinator=coordinator,
@@ -128,8 +143,24 @@ def _meeting_page(
     )
 
 
-def _back(meeting_id: int, anchor: str = "") -> RedirectResponse:
-    return RedirectResponse(f"/work-group/meetings/{meeting_id}{anchor}", status_code=303)
+def _attendance(db: Session, meeting: WorkGroupMeeting, names: dict[int, str]) -> AttendanceView:
+    record = schedule.attendance_of(db, meeting)
+    return AttendanceView(
+        recorded=record.recorded,
+        attended=sorted(names.get(u, f"user {u}") for u in record.attended),
+        absent=sorted(names.get(u, f"user {u}") for u in record.absent),
+        recorder=names.get(record.recorder_id) if record.recorder_id else None,
+        checked=frozenset(record.attended),
+        recorder_id=record.recorder_id,
+    )
+
+
+def _back(
+    meeting_id: int, anchor: str = "", showing: ProposalGroup | None = None
+) -> RedirectResponse:
+    # The filter is a reason group's name, never client data: it may travel in the URL.
+    query = f"?reason={showing.value}" if showing else ""
+    return RedirectResponse(f"/work-group/meetings/{meeting_id}{query}{anchor}", status_code=303)
 
 
 def _not_invited(
@@ -260,8 +291,17 @@ def flag(
 
 
 @router.get("/meetings/{meeting_id}", response_class=HTMLResponse)
-def meeting(request: Request, db: DB, viewer: Reader, meeting_id: RecordNumber) -> Response:
-    page = _meeting_page(request, db, viewer, meeting_id)
+def meeting(
+    request: Request,
+    db: DB,
+    viewer: Reader,
+    meeting_id: RecordNumber,
+    reason: Annotated[ProposalGroup | None, Query()] = None,
+    dismissed: Annotated[bool, Query()] = False,
+) -> Response:
+    """The meeting; on a draft, the coordinator's proposals, filtered by `reason` (a group of
+    a closed set) and with the dismissed ones listed when `dismissed` is asked for."""
+    page = _meeting_page(request, db, viewer, meeting_id, group=reason, with_dismissed=dismissed)
     return render(request, "workgroup/meeting.html", page)
 
 
@@ -313,14 +353,54 @@ def add_items(
     viewer: Coordinator,
     meeting_id: RecordNumber,
     proposal: Annotated[list[str] | None, Form()] = None,
+    group: Annotated[ProposalGroup | None, Form()] = None,
+    showing: Annotated[ProposalGroup | None, Form()] = None,
+) -> Response:
+    """The chosen proposals (checkboxes), or every proposal of one group ("Add all N")."""
+    actor = log_actor(request, viewer)
+    try:
+        if group:
+            proposing.add_proposal_group(db, viewer, meeting_id, group, actor, _today(db))
+        else:
+            proposing.add_proposed_items(db, viewer, meeting_id, proposal or [], actor, _today(db))
+    except WorkGroupError as refused:
+        return _refused(request, db, viewer, meeting_id, refused)
+    return _back(meeting_id, showing=showing)
+
+
+@router.post("/meetings/{meeting_id}/dismissals", response_class=HTMLResponse)
+def dismiss(
+    request: Request,
+    db: DB,
+    viewer: Coordinator,
+    meeting_id: RecordNumber,
+    token: Annotated[str, Form(max_length=64)] = "",
+    reason: Annotated[str, Form(max_length=32)] = "",
+    note: Annotated[str, Form(max_length=1000)] = "",
+    showing: Annotated[ProposalGroup | None, Form()] = None,
 ) -> Response:
     try:
-        proposing.add_proposed_items(
-            db, viewer, meeting_id, proposal or [], log_actor(request, viewer), _today(db)
+        proposing.dismiss_proposal(
+            db, viewer, meeting_id, token, reason, note, log_actor(request, viewer), _today(db)
         )
     except WorkGroupError as refused:
         return _refused(request, db, viewer, meeting_id, refused)
-    return _back(meeting_id)
+    return _back(meeting_id, "#proposals", showing)
+
+
+@router.post("/dismissals/{dismissal_id}/undo", response_class=HTMLResponse)
+def undo_dismissal(
+    request: Request,
+    db: DB,
+    viewer: Coordinator,
+    dismissal_id: RecordNumber,
+    meeting_id: Annotated[RecordNumber, Form()] = 0,
+) -> Response:
+    try:
+        proposing.restore_proposal(db, viewer, dismissal_id, log_actor(request, viewer))
+    except WorkGroupError as refused:
+        return _refused(request, db, viewer, meeting_id, refused)
+    return _back(meeting_id, "#proposals")
 
 
 @router.post("/meetings/{meeting_id}/manual", response_class=HTMLResponse)
@@ -350,10 +430,59 @@ def add_manual(
     return _back(meeting_id)
 
 
+@router.post("/meetings/{meeting_id}/attendance", response_class=HTMLResponse)
+def attendance(
+    request: Request,
+    db: DB,
+    viewer: Coordinator,
+    meeting_id: RecordNumber,
+    attended: Annotated[list[RecordNumber] | None, Form()] = None,
+    recorder_id: Annotated[RecordNumber | None, Form()] = None,
+) -> Response:
+    try:
+        schedule.record_attendance(
+            db, viewer, meeting_id, attended or [], recorder_id, log_actor(request, viewer)
+        )
+    except WorkGroupError as refused:
+        return _refused(request, db, viewer, meeting_id, refused)
+    return _back(meeting_id, "#attendance")
+
+
+@router.post("/meetings/{meeting_id}/held", response_class=HTMLResponse)
+def held(
+    request: Request,
+    db: DB,
+    viewer: Coordinator,
+    meeting_id: RecordNumber,
+    confirm: Annotated[bool, Form()] = False,
+) -> Response:
+    """Closes the meeting; with items undiscussed or before its date, first a page (or, to
+    htmx, a fragment) that says so and asks to confirm: nothing changes until then."""
+    try:
+        schedule.mark_held(db, viewer, meeting_id, log_actor(request, viewer), confirmed=confirm)
+    except CloseNotConfirmed as unconfirmed:
+        db.rollback()
+        meeting = access.meeting_for(db, viewer, meeting_id)
+        page = MeetingPage(
+            title=meeting.title,
+            viewer=viewer,
+            csrf_token=viewer.csrf_token,
+            agenda=AgendaView(meeting=meeting),
+            view="close",
+            closing=unconfirmed.check,
+            is_coordinator=True,
+        )
+        htmx = request.headers.get("HX-Request") == "true"
+        template = "workgroup/_close_check.html" if htmx else "workgroup/close_check.html"
+        return render(request, template, page)
+    except WorkGroupError as refused:
+        return _refused(request, db, viewer, meeting_id, refused)
+    return _back(meeting_id)
+
+
 _MEETING_STEPS = {
     "group": agenda_edits.group_by_kind,
     "publish": schedule.publish,
-    "held": schedule.mark_held,
     "approve": schedule.approve_minutes,
 }
 

@@ -3,6 +3,7 @@ says about a client, the checks on what members write, the coordinator's own ste
 security event each write logs in its transaction."""
 
 from collections.abc import Sequence
+from enum import StrEnum
 from typing import Any
 
 from sqlmodel import Session
@@ -14,6 +15,7 @@ from hub.site import read_setting, write_setting
 from hub.vocabulary import (
     AgendaItemKind,
     Category,
+    DismissalReason,
     MeetingStatus,
     Purpose,
     Role,
@@ -53,6 +55,35 @@ KIND_LABELS = {
     AgendaItemKind.action_item: "Open action item",
     AgendaItemKind.manual: "Added by the coordinator",
 }
+
+
+class ProposalGroup(StrEnum):
+    """The groups the coordinator's proposals are shown in, and the closed set the page filters
+    on: one per reason, and `other` for proposals whose reason the policy withholds from the
+    coordinator (grouping them by kind would tell it)."""
+
+    new_arrest = AgendaItemKind.new_arrest.value
+    intake_deadline = AgendaItemKind.intake_deadline.value
+    new_referral = AgendaItemKind.new_referral.value
+    flagged = AgendaItemKind.flagged.value
+    not_seen = AgendaItemKind.not_seen.value
+    other = "other"
+
+
+GROUP_LABELS: dict[ProposalGroup, str] = {
+    **{g: KIND_LABELS[AgendaItemKind(g.value)] for g in ProposalGroup if g != ProposalGroup.other},
+    ProposalGroup.other: "Other client items",
+}
+
+
+DISMISSAL_LABELS = {
+    DismissalReason.already_handled: "Already handled",
+    DismissalReason.not_for_this_group: "Not for this group",
+    DismissalReason.discussed_elsewhere: "Discussed elsewhere",
+}
+
+
+DISMISSAL_NOTE_MAX = 200
 
 
 # Why an item is on the agenda is itself client data of a category (that someone was

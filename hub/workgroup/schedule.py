@@ -1,5 +1,6 @@
 """Meetings and their series: creating them (with invitees and carried-over action items),
-the next meeting of a series, and the meeting's course: published, held, minutes approved."""
+the next meeting of a series, and the meeting's course: published, attendance and its
+recorder, held (after a check), minutes approved."""
 
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -20,13 +21,26 @@ from hub.vocabulary import (
     SecurityEventTag,
     UserStatus,
 )
-from hub.workgroup.access import carry_over, invitee_ids, meeting_for, open_draft, touch
+from hub.workgroup.access import (
+    carry_over,
+    invitee_ids,
+    items_on,
+    meeting_for,
+    open_draft,
+    touch,
+)
 from hub.workgroup.models import (
     MeetingInvitee,
     MeetingSeries,
     WorkGroupMeeting,
 )
-from hub.workgroup.rules import WorkGroupError, checked_text, require_coordinator, security_event
+from hub.workgroup.rules import (
+    OPEN_MEETING,
+    WorkGroupError,
+    checked_text,
+    require_coordinator,
+    security_event,
+)
 
 
 @dataclass(frozen=True)
@@ -232,18 +246,170 @@ def publish(db: Session, coordinator: Viewer, meeting_id: int, actor: Actor) -> 
     return notified
 
 
-def mark_held(db: Session, coordinator: Viewer, meeting_id: int, actor: Actor) -> None:
-    """The meeting took place: the agenda closes, the minutes can be reviewed. Commits."""
+@dataclass(frozen=True)
+class ClosingCheck:
+    """What the coordinator is asked to confirm before closing a meeting: items not marked
+    discussed, and a meeting whose scheduled start has not come."""
+
+    undiscussed: int
+    starts_at: datetime
+    not_started: bool
+
+    @property
+    def clear(self) -> bool:
+        return not self.undiscussed and not self.not_started
+
+
+class CloseNotConfirmed(WorkGroupError):
+    """Closing needs the coordinator's confirmation (`check` says why); nothing was changed."""
+
+    def __init__(self, check: ClosingCheck) -> None:
+        reasons = []
+        if check.undiscussed:
+            reasons.append(f"{check.undiscussed} item(s) not discussed")
+        if check.not_started:
+            reasons.append("the meeting's date has not come")
+        super().__init__("confirm closing: " + " and ".join(reasons))
+        self.check = check
+
+
+def closing_check(db: Session, meeting: WorkGroupMeeting, now: datetime) -> ClosingCheck:
+    undiscussed = sum(1 for i in items_on(db, ident(meeting.id)) if i.discussed_at is None)
+    return ClosingCheck(undiscussed, meeting.starts_at, now < meeting.starts_at)
+
+
+def mark_held(
+    db: Session,
+    coordinator: Viewer,
+    meeting_id: int,
+    actor: Actor,
+    *,
+    confirmed: bool = False,
+    now: datetime | None = None,
+) -> None:
+    """The meeting took place: the agenda closes, the minutes can be reviewed. With items not
+    discussed, or before its scheduled start, it raises CloseNotConfirmed (nothing changed)
+    unless `confirmed`. Commits."""
     require_coordinator(coordinator)
     meeting = meeting_for(db, coordinator, meeting_id)
     if meeting.status != MeetingStatus.published:
         raise WorkGroupError("only a published meeting can be marked held")
+    now = now or utcnow()
+    check = closing_check(db, meeting, now)
+    if not (check.clear or confirmed):
+        raise CloseNotConfirmed(check)
     with rollback_on_error(db):
         meeting.status = MeetingStatus.held
-        meeting.held_at = utcnow()
+        meeting.held_at = now
         touch(db, meeting)
-        security_event(db, actor, SecurityEventTag.meeting_held, {"meeting_id": meeting_id})
+        security_event(
+            db,
+            actor,
+            SecurityEventTag.meeting_held,
+            {
+                "meeting_id": meeting_id,
+                "undiscussed": check.undiscussed,
+                "before_start": check.not_started,
+            },
+        )
         db.commit()
+
+
+@dataclass(frozen=True)
+class Attendance:
+    """Who of the invited came (None: not recorded yet), and the recorder."""
+
+    invited: dict[int, bool | None]
+    recorder_id: int | None
+
+    @property
+    def recorded(self) -> bool:
+        return any(came is not None for came in self.invited.values())
+
+    @property
+    def attended(self) -> list[int]:
+        return [u for u, came in self.invited.items() if came]
+
+    @property
+    def absent(self) -> list[int]:
+        return [u for u, came in self.invited.items() if came is False]
+
+
+def attendance_of(db: Session, meeting: WorkGroupMeeting) -> Attendance:
+    rows = db.exec(
+        select(MeetingInvitee.user_id, MeetingInvitee.attended)
+        .where(MeetingInvitee.meeting_id == meeting.id)
+        .order_by(col(MeetingInvitee.user_id))
+    )
+    return Attendance({ident(u): came for u, came in rows}, meeting.recorder_id)
+
+
+def record_attendance(
+    db: Session,
+    coordinator: Viewer,
+    meeting_id: int,
+    attended: Sequence[int],
+    recorder_id: int | None,
+    actor: Actor,
+) -> Attendance:
+    """Who of the invited members attended, and the recorder among them, while the meeting is
+    published or held; recorded again, it replaces the earlier record. Commits."""
+    require_coordinator(coordinator)
+    meeting = meeting_for(db, coordinator, meeting_id)
+    if meeting.status not in OPEN_MEETING:
+        raise WorkGroupError("attendance is recorded while the meeting is published or held")
+    came = set(attended)
+    invitees = {row.user_id: row for row in _invitee_rows(db, meeting_id)}
+    if not came:
+        raise WorkGroupError("tick the members who attended")
+    if not came <= set(invitees):
+        raise WorkGroupError("tick invited members only")
+    if recorder_id is not None and recorder_id not in came:
+        raise WorkGroupError("the recorder is one of the members who attended")
+    with rollback_on_error(db):
+        for user_id, row in invitees.items():
+            row.attended = user_id in came
+            db.add(row)
+        meeting.recorder_id = recorder_id
+        db.add(meeting)
+        security_event(
+            db,
+            actor,
+            SecurityEventTag.attendance_recorded,
+            {"meeting_id": meeting_id, "attended": sorted(came), "recorder_id": recorder_id},
+        )
+        db.commit()
+    return attendance_of(db, meeting)
+
+
+def _invitee_rows(db: Session, meeting_id: int) -> list[MeetingInvitee]:
+    return list(db.exec(select(MeetingInvitee).where(MeetingInvitee.meeting_id == meeting_id)))
+
+
+@dataclass(frozen=True)
+class NextMeeting:
+    """After a meeting of a series: its next one if made, else the series to make it from."""
+
+    series_id: int
+    meeting: WorkGroupMeeting | None
+
+
+def next_meeting_of(db: Session, meeting: WorkGroupMeeting) -> NextMeeting | None:
+    """For a meeting of a running series: the series' next meeting, if there is one yet."""
+    if meeting.series_id is None:
+        return None
+    series = db.get(MeetingSeries, meeting.series_id)
+    if series is None or series.ended_at is not None:
+        return None
+    later = db.exec(
+        select(WorkGroupMeeting)
+        .where(
+            WorkGroupMeeting.series_id == meeting.series_id,
+            WorkGroupMeeting.starts_at > meeting.starts_at,
+        )
+        .order_by(col(WorkGroupMeeting.starts_at))
+    ).first()
+    return NextMeeting(ident(series.id), later)
 
 
 def approve_minutes(db: Session, coordinator: Viewer, meeting_id: int, actor: Actor) -> None:

@@ -20,7 +20,7 @@ from hub.clients.models import ClientAssignment
 from hub.demo.program import DEFAULT_SEED, demo_accounts
 from hub.referrals.models import Referral
 from hub.settings import PROJECT_ROOT
-from hub.vocabulary import EligibilityResult, Role
+from hub.vocabulary import EligibilityResult, MeetingStatus, Role
 from hub.workgroup.models import WorkGroupMeeting
 from tests.fixtures.demo_copies import demo_database_url
 
@@ -40,6 +40,8 @@ class Ids:
     meeting: int
     referral: int  # the first officer's newest
     override: int  # an override in the first sergeant's agency
+    draft: int  # the next meeting: its proposals, in groups, each with its dismiss form
+    held: int  # a meeting held, minutes not approved: attendance and the recorder's form
 
 
 def _pages(role: Role, ids: Ids) -> list[str]:
@@ -97,6 +99,8 @@ def _pages(role: Role, ids: Ids) -> list[str]:
             "/work-group",
             meeting,
             f"{meeting}/print",
+            f"/work-group/meetings/{ids.draft}",
+            f"/work-group/meetings/{ids.held}",
             "/research/protocols",
             "/equity",
             "/equity/jail-bookings",
@@ -137,6 +141,10 @@ def demo_ids(db) -> Ids:
         .order_by(col(ChargingMatter.id))
     ).first()
     meeting = db.exec(select(WorkGroupMeeting.id).order_by(col(WorkGroupMeeting.id))).first()
+    draft, held = (
+        db.exec(select(WorkGroupMeeting.id).where(WorkGroupMeeting.status == status)).first()
+        for status in (MeetingStatus.draft, MeetingStatus.held)
+    )
     officer = next(a for a in demo_accounts(DEFAULT_SEED) if a.role == Role.officer)
     officer_id = db.exec(select(User.id).where(User.email == officer.email)).one()
     referral = db.exec(
@@ -155,7 +163,8 @@ def demo_ids(db) -> Ids:
     db.commit()
     assert client and matter and meeting, "the demo has a caseload, a matter and a meeting"
     assert referral and override, "the demo has an officer's referral and an override"
-    return Ids(client, matter, meeting, referral, override)
+    assert draft and held, "the demo has a draft agenda and a meeting held"
+    return Ids(client, matter, meeting, referral, override, draft, held)
 
 
 def _sign_in(page: Any, role: Role) -> None:

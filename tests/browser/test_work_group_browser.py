@@ -119,8 +119,8 @@ def test_a_work_group_meeting_end_to_end(page, live_server, world, browser_log):
     assert typed.is_visible() and typed.input_value() == "Typing while the group talks"
     sign_out(page)
 
-    # The coordinator agrees an action item, closes the meeting, approves the minutes, and
-    # the open action item is on the next agenda.
+    # The coordinator agrees an action item, records attendance, closes the meeting,
+    # approves the minutes, and the open action item is on the next agenda.
     sign_in(page, coordinator, steps_ahead=1)
     page.goto(url)
     page.locator(f"#item-{consented.id}").get_by_text("Add an action item").click()
@@ -130,14 +130,31 @@ def test_a_work_group_meeting_end_to_end(page, live_server, world, browser_log):
     action.locator("select[name=assignee_id]").select_option(str(world.users["case_manager"].id))
     action.get_by_role("button", name="Add action item").click()
     page.wait_for_url(f"**{url}*")
+    # Attendance and the recorder, then closing: the meeting's date has not come and items
+    # are undiscussed, so the hub asks first.
+    page.get_by_text("Record attendance and the recorder").click()
+    attendance = page.locator("#attendance form")
+    for name in ("coordinator", "case_manager", table.prosecutor):
+        attendance.locator(f'input[name=attended][value="{world.users[name].id}"]').check()
+    attendance.locator("select[name=recorder_id]").select_option(
+        str(world.users["case_manager"].id)
+    )
+    attendance.get_by_role("button", name="Save attendance").click()
+    page.wait_for_url(f"**{url}*")
+    recorder = world.users["case_manager"].display_name
+    assert f"Recorder: {recorder}." in page.locator("#attendance").inner_text()
     page.get_by_role("button", name="Close the meeting (held)").click()
+    page.wait_for_url(f"**{url}/held")
+    assert "not marked discussed" in page.locator("#close-check").inner_text()
+    page.get_by_role("button", name="Close anyway").click()
     page.wait_for_url(f"**{url}")
     page.get_by_role("link", name="Minutes").first.click()
     page.wait_for_url(f"**{url}/minutes")
     page.get_by_role("button", name="Approve the minutes").click()
     page.wait_for_url(f"**{url}/minutes")
     assert "Approved" in page.content()
-    page.goto("/work-group")
+    assert f"Recorder: {recorder}." in page.content()
+    page.goto(url)
     page.get_by_role("button", name="Create the next meeting").click()
     page.wait_for_url("**/work-group/meetings/*")
     assert "Check the voucher date" in page.content()
