@@ -22,15 +22,14 @@ from hub.referrals.models import Referral
 from hub.settings import PROJECT_ROOT
 from hub.vocabulary import EligibilityResult, MeetingStatus, Role
 from hub.workgroup.models import WorkGroupMeeting
+from tests.fixtures.browser import WIDTHS, phone_problems
 from tests.fixtures.demo_copies import demo_database_url
 
 pytestmark = pytest.mark.browser
 
 AXE_FILE = PROJECT_ROOT / "node_modules" / "axe-core" / "axe.min.js"
 PERSONS = 60
-WIDTHS = {"desktop": {"width": 1280, "height": 800}, "phone": {"width": 390, "height": 844}}
 MINIMUM_PAGES = 25
-NAV_LIMIT = 56  # px at phone width: one line of links
 
 
 @dataclass(frozen=True)
@@ -194,32 +193,6 @@ def _violations(page: Any, axe_source: str) -> list[str]:
     return [f"{v['impact']} {v['id']} at {', '.join(v['targets'])}" for v in result]
 
 
-def _phone_problems(page: Any) -> list[str]:
-    """At phone width nothing scrolls sideways and the navigation stays one line (issue 17)."""
-    found = page.evaluate(
-        """() => ({
-            overflow: document.documentElement.scrollWidth - window.innerWidth,
-            nav: (document.querySelector('nav[aria-label="Main"]') || {offsetHeight: 0})
-                .offsetHeight,
-        })"""
-    )
-    problems = []
-    if found["overflow"] > 0:
-        wide = page.evaluate(
-            """() => [...document.querySelectorAll('body *')]
-                .filter(e => e.getBoundingClientRect().right > window.innerWidth
-                    && !(e.parentElement && e.parentElement.closest('nav')))
-                .slice(-3)
-                .map(e => e.tagName.toLowerCase() + (e.id ? '#' + e.id : '')
-                    + (e.className ? '.' + String(e.className).split(' ')[0] : '')
-                    + ' "' + e.textContent.trim().slice(0, 30) + '"')"""
-        )
-        problems.append(f"scrolls sideways by {found['overflow']} px ({', '.join(wide)})")
-    if found["nav"] > NAV_LIMIT:
-        problems.append(f"navigation {found['nav']} px tall")
-    return problems
-
-
 @pytest.fixture(scope="session")
 def axe_source() -> str:
     if not AXE_FILE.exists():
@@ -254,7 +227,7 @@ def test_no_accessibility_violation_on_any_roles_pages(
                 violations = [f"answered {status}"] if status != 200 else []
                 violations += _violations(page, axe_source)
                 if width == "phone":
-                    violations += _phone_problems(page)
+                    violations += phone_problems(page)
                 if violations:
                     found[f"{role.value} {path} ({width})"] = violations
     assert not found, "\n".join(f"{where}: {v}" for where, vs in found.items() for v in vs)

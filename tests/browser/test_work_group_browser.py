@@ -14,7 +14,7 @@ from hub.db import get_engine, utcnow
 from hub.vocabulary import AgendaItemKind, Category, ItemEntryKind, MeetingStatus
 from hub.workgroup import at_the_table, schedule
 from hub.workgroup.models import WorkGroupMeeting
-from tests.fixtures.browser import sign_in
+from tests.fixtures.browser import WIDTHS, phone_problems, sign_in
 from tests.workgroup_support import MEMBERS, agenda_items, seat_the_table
 
 pytestmark = pytest.mark.browser
@@ -25,7 +25,17 @@ def sign_out(page):
     page.wait_for_url("**/sign-in")
 
 
-def test_a_work_group_meeting_end_to_end(page, live_server, world, browser_log):
+def test_a_work_group_meeting_end_to_end(page, live_server, world, browser_log, database_url):
+    # Both widths people hold the meeting at, one per database: a laptop on SQLite, a phone
+    # (390 px, where nothing may scroll sideways at any step) on PostgreSQL.
+    phone = not database_url.startswith("sqlite")
+    page.set_viewport_size(WIDTHS["phone" if phone else "desktop"])
+    fits: list[str] = []
+
+    def check_fit(step: str) -> None:
+        if phone:
+            fits.extend(f"{step}: {problem}" for problem in phone_problems(page))
+
     db = world.db
     table = seat_the_table(world, publish=False)
     # The meeting is part of a fortnightly series, so the next one is a click away.
@@ -52,6 +62,7 @@ def test_a_work_group_meeting_end_to_end(page, live_server, world, browser_log):
     page.get_by_role("link", name="LEAD work group").click()
     page.wait_for_url(f"**{url}")
     proposals = page.locator('input[name="proposal"]')
+    check_fit("proposals")
     assert proposals.count() >= 2
     for n in range(proposals.count()):
         proposals.nth(n).check()
@@ -60,6 +71,7 @@ def test_a_work_group_meeting_end_to_end(page, live_server, world, browser_log):
     page.get_by_role("button", name="Publish the agenda and notify members").click()
     page.wait_for_url(f"**{url}")
     assert page.locator("#agenda-live").get_attribute("data-status") == "published"
+    check_fit("published agenda")
     agenda = agenda_items(db, meeting.id)
     consented = next(i for i in agenda if i.person_id == table.consented)
     other = next(i for i in agenda if i.person_id == table.other)
@@ -73,6 +85,7 @@ def test_a_work_group_meeting_end_to_end(page, live_server, world, browser_log):
         form = page.locator(f"#item-{item.id} form.update-form")
         form.locator("select[name=category]").select_option("housing")
         form.locator("textarea[name=body]").fill(words)
+        check_fit("an update being written")
         form.get_by_role("button", name="Add update").click()
         page.wait_for_url(f"**{url}*")
     sign_out(page)
@@ -95,6 +108,7 @@ def test_a_work_group_meeting_end_to_end(page, live_server, world, browser_log):
     assert decision.locator("input[name=outcome]:checked").count() == 0
     decision.locator('input[name=outcome][value="decline"]').check()
     decision.locator('input[value="engaged-in-services"]').check()
+    check_fit("a decision being recorded")
     assert decision.locator('input[value="harm-to-victim"]').count() == 0
     decision.get_by_role("button", name="Record decision").click()
     page.wait_for_url(f"**{url}*")
@@ -126,6 +140,7 @@ def test_a_work_group_meeting_end_to_end(page, live_server, world, browser_log):
     page.locator(f"#item-{consented.id}").get_by_text("Add an action item").click()
     action = page.locator(f"#item-{consented.id} form.action-form")
     action.locator("input[name=description]").fill("Check the voucher date")
+    check_fit("an action item being agreed")
     action.locator("select[name=category]").select_option("plan")
     action.locator("select[name=assignee_id]").select_option(str(world.users["case_manager"].id))
     action.get_by_role("button", name="Add action item").click()
@@ -146,6 +161,7 @@ def test_a_work_group_meeting_end_to_end(page, live_server, world, browser_log):
     page.get_by_role("button", name="Close the meeting (held)").click()
     page.wait_for_url(f"**{url}/held")
     assert "not marked discussed" in page.locator("#close-check").inner_text()
+    check_fit("the check before closing")
     page.get_by_role("button", name="Close anyway").click()
     page.wait_for_url(f"**{url}")
     page.get_by_role("link", name="Minutes").first.click()
@@ -154,15 +170,18 @@ def test_a_work_group_meeting_end_to_end(page, live_server, world, browser_log):
     page.wait_for_url(f"**{url}/minutes")
     assert "Approved" in page.content()
     assert f"Recorder: {recorder}." in page.content()
+    check_fit("approved minutes")
     page.goto(url)
     page.get_by_role("button", name="Create the next meeting").click()
     page.wait_for_url("**/work-group/meetings/*")
     assert "Check the voucher date" in page.content()
+    check_fit("the next meeting")
     assert page.locator(f'[data-kind="{AgendaItemKind.action_item.value}"]').count() == 1
 
     db.expire_all()
     meetings = list(db.exec(select(WorkGroupMeeting).order_by(col(WorkGroupMeeting.id))))
     db.commit()
     assert meetings[-2].status == MeetingStatus.minutes_approved
+    assert fits == []
     assert browser_log.errors == []
     assert browser_log.blocked == []
