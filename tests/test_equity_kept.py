@@ -3,13 +3,15 @@
 status shows on the next view, a referral crossing a follow-up edge moves the outcome tables
 at that moment, and every view, kept or computed, is one aggregate disclosure in the log."""
 
+import importlib.util
 import re
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 from unittest import mock
 
 import pytest
-from sqlalchemy import text
-from sqlmodel import col, select
+from sqlalchemy import event, text
+from sqlmodel import SQLModel, col, select
 
 from hub.accounts.models import Agency, User
 from hub.audit.models import LogEntry
@@ -17,6 +19,7 @@ from hub.clients.models import Person
 from hub.demo.program import DEFAULT_SEED, demo_accounts
 from hub.equity.figures import equity_figures, months_back
 from hub.equity.kept import data_version, forget_all, next_edge
+from hub.equity.outcomes import jail_figures
 from hub.equity.suppression import TOTAL
 from hub.referrals.models import Referral
 from hub.vocabulary import DisclosureTag, ProgramStatus, Role
@@ -174,3 +177,44 @@ def test_the_version_changes_with_what_the_figures_count_and_nothing_else(db):
     db.commit()
     seen.add(version())
     assert len(seen) == 7
+
+
+def _watched() -> dict[str, tuple[str, ...]]:
+    path = Path(__file__).parent.parent / "migrations/versions/0010eqv_equity_data_version.py"
+    spec = importlib.util.spec_from_file_location("migration_0010eqv", path)
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return dict(module.WATCHED)
+
+
+def test_every_table_and_column_the_figures_read_changes_the_version(db):
+    """A table or column read by the figures but not watched by a trigger would let them go
+    stale: every statement the computation runs is read for what it names."""
+    statements: list[str] = []
+
+    def record(conn, cursor, statement, *args):
+        statements.append(statement)
+
+    engine = db.get_bind().engine
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        figures = equity_figures(db, months_back(NOW, 36), NOW)
+        jail_figures(db, figures.tables["jail_booked"], NOW)
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+    db.commit()
+    watched = _watched()
+    named = {
+        (table.strip('"'), column)
+        for statement in statements
+        for table, column in re.findall(r'("?\w+"?)\.(\w+)', statement)
+    }
+    tables = {table for table, _ in named} & {t.name for t in SQLModel.metadata.sorted_tables}
+    assert {"referral", "person", "charging_matter", "jail_booking"} <= tables
+    # The site's rules give the time zone, which is part of what the figures are kept by.
+    assert tables - {"site_setting"} <= set(watched), tables - set(watched)
+    for table, columns in watched.items():
+        if columns:
+            read = {c for t, c in named if t == table} - {"id"}
+            assert read <= set(columns), (table, read - set(columns))
