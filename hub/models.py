@@ -41,6 +41,7 @@ from hub.documents.models import ClientDocument
 from hub.equity.models import (
     EligibleArrestCount,
     EligibleArrestImport,
+    EquityDataVersion,
     JailBooking,
     JailBookingImport,
 )
@@ -105,6 +106,7 @@ __all__ = [
     "EligibleArrestCount",
     "EligibleArrestImport",
     "EnrolmentLink",
+    "EquityDataVersion",
     "HealthRecord",
     "HousingRecord",
     "IdentityLink",

@@ -141,10 +141,12 @@ def reset_caches() -> None:
     clears them so the next read sees the change."""
     from hub.crypto import key_ring
     from hub.db import engine_for
+    from hub.equity.kept import forget_all
     from hub.settings import get_settings
 
     for cached in (get_settings, key_ring, engine_for):
         cached.cache_clear()
+    forget_all()  # figures kept per database URL and data version (hub.equity.kept)
 
 
 def _admin_connection() -> object:

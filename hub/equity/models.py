@@ -3,6 +3,7 @@ department sends each month, per area, race/ethnicity and gender. Aggregates, ne
 
 from datetime import date, datetime
 
+from sqlalchemy import BigInteger
 from sqlmodel import Field, SQLModel
 
 from hub.db import utc_field, utcnow
@@ -63,3 +64,16 @@ class JailBooking(SQLModel, table=True):
     person_id: int = Field(foreign_key="person.id", index=True)
     booked_on: date = Field(index=True)
     jail_days: int
+
+
+class EquityDataVersion(SQLModel, table=True):
+    """One row: a new random number whenever a row the equity figures count is written
+    (triggers of migration 0010eqv, in the writing transaction), so figures computed from data
+    of one version are the figures of any later moment of that version (hub.equity.kept)."""
+
+    __tablename__ = "equity_data_version"
+
+    id: int = Field(default=1, primary_key=True)
+    version: int = Field(sa_type=BigInteger)
+    # PostgreSQL: the transaction that drew it, so a transaction of many rows draws once.
+    changed_in: int | None = Field(default=None, sa_type=BigInteger)

@@ -107,8 +107,9 @@ def jail_figures(db: Session, table: PublishedTable, now: datetime) -> JailFigur
     return JailFigures(shown("before", 0), shown("after", 0), shown("before", 1), shown("after", 1))
 
 
-def _case_management_months(db: Session, now: datetime) -> float:
-    """Months of case management since intake, summed in the database."""
+def case_management_months(db: Session, now: datetime) -> float:
+    """Months of case management since intake, summed in the database (up to `now`: it grows
+    by the moment, so hub.equity.services reads it on every view)."""
     dialect = db.get_bind().dialect.name
     moment = literal(now, UTCDateTime(timezone=True))
     # Case management runs from intake to exit (the status change), or to now.
@@ -130,7 +131,7 @@ def _case_management_months(db: Session, now: datetime) -> float:
     return max(float(days or 0.0), 0.0) / DAYS_PER_MONTH
 
 
-def cost_table(jail: JailFigures, case_management_months: float) -> list[CostRow]:
+def cost_table(jail: JailFigures, months_of_case_management: float) -> list[CostRow]:
     settings = get_settings()
 
     def row(item: str, quantity: float | None, unit: float) -> CostRow:
@@ -146,7 +147,7 @@ def cost_table(jail: JailFigures, case_management_months: float) -> list[CostRow
         row("Jail days, 12 months after referral", jail.days_after, settings.cost_jail_day),
         row(
             "Months of case management",
-            shown_or_none(round(case_management_months), SUPPRESS_BELOW),
+            shown_or_none(round(months_of_case_management), SUPPRESS_BELOW),
             settings.cost_case_management_month,
         ),
     ]
@@ -156,6 +157,14 @@ def outcome_figures(
     db: Session, tables: dict[str, PublishedTable], now: datetime
 ) -> OutcomeFigures:
     jail = jail_figures(db, tables["jail_booked"], now)
+    return outcomes_of(tables, jail, case_management_months(db, now))
+
+
+def outcomes_of(
+    tables: dict[str, PublishedTable], jail: JailFigures, months_of_case_management: float
+) -> OutcomeFigures:
+    """The outcomes from the published tables, the jail's figures and the months of case
+    management."""
     return OutcomeFigures(
         rearrest=[tables[f"rearrest_{days}"] for days in WINDOWS.values()],
         rearrest_rates=rearrest_rates(tables),
@@ -163,5 +172,5 @@ def outcome_figures(
         status=tables["status_quarter"],
         jail_booked=tables["jail_booked"],
         jail=jail,
-        costs=cost_table(jail, _case_management_months(db, now)),
+        costs=cost_table(jail, months_of_case_management),
     )

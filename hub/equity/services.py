@@ -21,8 +21,15 @@ from hub.equity.figures import (
     equity_figures,
     months_back,
 )
+from hub.equity.kept import kept_or_computed
 from hub.equity.models import EligibleArrestImport
-from hub.equity.outcomes import OutcomeFigures, outcome_figures
+from hub.equity.outcomes import (
+    JailFigures,
+    OutcomeFigures,
+    case_management_months,
+    jail_figures,
+    outcomes_of,
+)
 from hub.equity.suppression import TOTAL, PublishedTable
 from hub.permissions import allowed
 from hub.referrals.rules import site_zone
@@ -159,11 +166,25 @@ def equity_dashboard(
     (purpose oversight)."""
     if not 1 <= months <= MAX_MONTHS:
         raise EquityInputError(f"months must be from 1 to {MAX_MONTHS}")
-    period = months_back(now, months, site_zone(db))
+    zone = site_zone(db)
+    period = months_back(now, months, zone)
+
+    def compute(session: Session) -> tuple[EquityFigures, JailFigures, list[ImportView]]:
+        figures = equity_figures(session, period, now)
+        jail = jail_figures(session, figures.tables["jail_booked"], now)
+        return figures, jail, _imports(session)
 
     def read(session: Session) -> tuple[EquityFigures, OutcomeFigures, list[ImportView]]:
-        figures = equity_figures(session, period, now)
-        return figures, outcome_figures(session, figures.tables, now), _imports(session)
+        # Kept per data version (hub.equity.kept): the same figures a computation now would give.
+        figures, jail, imports = kept_or_computed(
+            session,
+            ("dashboard", period.start, period.end, str(zone)),
+            now,
+            period.end,
+            lambda: compute(session),
+        )
+        outcomes = outcomes_of(figures.tables, jail, case_management_months(session, now))
+        return figures, outcomes, imports
 
     figures, outcomes, imports = disclose_aggregate(
         db,
