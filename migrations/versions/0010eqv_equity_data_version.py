@@ -14,7 +14,7 @@ row's lock is held only while the transaction commits, after every other lock it
 new deadlock) and draws once per transaction (`changed_in`).
 
 Revision ID: 0010eqv
-Revises: 0009pro
+Revises: 0010wg
 """
 
 import secrets
@@ -24,7 +24,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0010eqv"
-down_revision: str | None = "0009pro"
+down_revision: str | None = "0010wg"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
