@@ -203,7 +203,9 @@ def _status(
     if final == ProgramStatus.re_engaged:
         record.add(changed_at, _status_change(ProgramStatus.not_engaged, rng))
         back = min(changed_at.date() + timedelta(days=rng.randint(7, 40)), yesterday)
-        record.add(_evening(back), _status_change(ProgramStatus.re_engaged, rng))
+        # A time not engaged that began yesterday evening ends after it, not before.
+        back_at = max(_evening(back), changed_at + timedelta(hours=1))
+        record.add(back_at, _status_change(ProgramStatus.re_engaged, rng))
         return
     exit_reason = rng.choice(EXIT_REASONS) if final == ProgramStatus.exited else None
     record.add(changed_at, _status_change(final, rng, exit_reason))
