@@ -56,3 +56,22 @@ def test_referrals_count_in_the_sites_month(db, factories):
     assert by_month.value("2026-12", TOTAL) is None  # no such row: nothing in December yet
     assert figures.tables["status_quarter"].value("2026 Q4", TOTAL) == 23
     db.commit()
+
+
+def test_a_withdrawn_referral_is_not_counted(db, factories):
+    officer = factories.User(role=Role.officer)
+    provider = factories.Agency(kind=AgencyKind.case_management)
+    for n in range(13):
+        person = factories.Person()
+        factories.Referral(
+            person_id=person.id,
+            referring_user=officer,
+            case_management_agency_id=provider.id,
+            kind=ReferralKind.arrest,
+            referred_at=HALLOWEEN_EVENING,
+            # Two withdrawn by their officer as made in error, within the day.
+            withdrawn_at=HALLOWEEN_EVENING + timedelta(hours=2) if n < 2 else None,
+        )
+    figures = equity_figures(db, months_back(NOW, 3, PACIFIC), NOW)
+    assert figures.tables["month_kind"].value("2026-10", TOTAL) == 11
+    db.commit()

@@ -14,11 +14,13 @@ from sqlmodel import col, select
 
 from hub.audit.models import LogEntry
 from hub.charging.queue_order import queue_keys
+from hub.db import utcnow
 from hub.notifications.models import Notification
 from hub.referrals.eligibility import ScreeningAnswers
 from hub.referrals.models import Referral, ReferralCorrection
 from hub.referrals.referred_person import NewPerson
 from hub.vocabulary import SecurityEventTag
+from hub.workgroup import proposing, schedule
 from tests.referral_pages import arrest_form, local_input, referral_id_from
 
 NOW = datetime(2026, 11, 20, 18, 0, tzinfo=UTC)
@@ -184,6 +186,19 @@ def test_an_officer_withdraws_a_referral_made_in_error_within_a_day(world, sign_
     assert f"/referrals/{referral_id}" not in queue
     assert queue_keys(db, world.viewer("county_prosecutor"), NOW.date()) == []
     assert queue_keys(db, world.viewer("city_prosecutor"), NOW.date()) == []
+    # Nor is it proposed to the work group.
+    meeting = schedule.create_meeting(
+        db,
+        world.viewer("coordinator"),
+        schedule.MeetingForm(
+            "Work group", utcnow() + timedelta(days=1), "Room B", None, [world.users["officer"].id]
+        ),
+        world.actor("coordinator"),
+    )
+    meeting.starts_at = NOW + timedelta(days=1)  # the week of the referral (not saved)
+    proposed = proposing.compute_proposals(db, meeting, NOW.date())
+    db.rollback()
+    assert [p for p in proposed if p.referral_id == referral_id] == []
 
 
 def test_after_24_hours_a_withdrawal_is_refused_with_a_clear_message(world, sign_in, db):

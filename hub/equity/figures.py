@@ -256,7 +256,8 @@ def referral_cube(db: Session, period: Period, now: datetime) -> list[tuple[Atom
             first_rearrest.label("rearrest_days"),
         )
         .join(Person, col(Person.id) == col(Referral.person_id))
-        .where(col(Referral.referred_at) < now)
+        # A referral its officer withdrew as made in error was never a referral.
+        .where(col(Referral.referred_at) < now, col(Referral.withdrawn_at).is_(None))
         .offset(0)
         .subquery()
     )

@@ -83,6 +83,7 @@ def _jail_sums(db: Session, now: datetime) -> dict[str, tuple[int, int]]:
         .join(JailBookingImport, col(JailBookingImport.id) == col(JailBooking.import_id))
         .where(
             col(JailBookingImport.superseded_at).is_(None),
+            col(Referral.withdrawn_at).is_(None),
             days_between(col(Referral.referred_at), moment, dialect) > WINDOWS["12 months"],
             col(JailBooking.booked_on) >= clock.day(col(Referral.referred_at), -365),
             col(JailBooking.booked_on) < clock.day(col(Referral.referred_at), 365),
@@ -126,7 +127,11 @@ def case_management_months(db: Session, now: datetime) -> float:
     days = db.execute(
         core_select(func.sum(days_between(col(Referral.intake_done_at), until, dialect)))
         .join(Person, col(Person.id) == col(Referral.person_id))
-        .where(col(Referral.intake_done_at).is_not(None), col(Referral.intake_done_at) < now)
+        .where(
+            col(Referral.intake_done_at).is_not(None),
+            col(Referral.intake_done_at) < now,
+            col(Referral.withdrawn_at).is_(None),
+        )
     ).scalar_one()
     return max(float(days or 0.0), 0.0) / DAYS_PER_MONTH
 

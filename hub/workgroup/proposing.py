@@ -180,7 +180,10 @@ def candidates(
                 Referral.intake_due_on,
                 Referral.screening_done_at,
                 Referral.intake_done_at,
-            ).order_by(col(Referral.referred_at))
+            )
+            # A referral its officer withdrew as made in error is nothing to discuss.
+            .where(col(Referral.withdrawn_at).is_(None))
+            .order_by(col(Referral.referred_at))
         )
     ]
     for referral in referrals:
