@@ -34,21 +34,26 @@ def test_the_clocks_change_once_in_november():
     assert offset_changes(UTC, since, since + timedelta(days=400)) == [(since, 0)]
 
 
+def refer(factories, moments: list[datetime], withdrawn: int = 0) -> None:
+    """An arrest referral per moment, each of a new person; the first `withdrawn` of them
+    withdrawn by their officer two hours later, as made in error."""
+    officer = factories.User(role=Role.officer)
+    provider = factories.Agency(kind=AgencyKind.case_management)
+    for n, moment in enumerate(moments):
+        factories.Referral(
+            person_id=factories.Person().id,
+            referring_user=officer,
+            case_management_agency_id=provider.id,
+            kind=ReferralKind.arrest,
+            referred_at=moment,
+            withdrawn_at=moment + timedelta(hours=2) if n < withdrawn else None,
+        )
+
+
 def test_referrals_count_in_the_sites_month(db, factories):
     assert site_zone(db) == PACIFIC
     db.commit()
-    officer = factories.User(role=Role.officer)
-    provider = factories.Agency(kind=AgencyKind.case_management)
-    for moment, count in ((HALLOWEEN_EVENING, 11), (LAST_NIGHT_OF_NOVEMBER, 12)):
-        for _ in range(count):
-            person = factories.Person()
-            factories.Referral(
-                person_id=person.id,
-                referring_user=officer,
-                case_management_agency_id=provider.id,
-                kind=ReferralKind.arrest,
-                referred_at=moment,
-            )
+    refer(factories, [HALLOWEEN_EVENING] * 11 + [LAST_NIGHT_OF_NOVEMBER] * 12)
     figures = equity_figures(db, months_back(NOW, 3, PACIFIC), NOW)
     by_month = figures.tables["month_kind"]
     assert by_month.value("2026-10", TOTAL) == 11
@@ -59,19 +64,7 @@ def test_referrals_count_in_the_sites_month(db, factories):
 
 
 def test_a_withdrawn_referral_is_not_counted(db, factories):
-    officer = factories.User(role=Role.officer)
-    provider = factories.Agency(kind=AgencyKind.case_management)
-    for n in range(13):
-        person = factories.Person()
-        factories.Referral(
-            person_id=person.id,
-            referring_user=officer,
-            case_management_agency_id=provider.id,
-            kind=ReferralKind.arrest,
-            referred_at=HALLOWEEN_EVENING,
-            # Two withdrawn by their officer as made in error, within the day.
-            withdrawn_at=HALLOWEEN_EVENING + timedelta(hours=2) if n < 2 else None,
-        )
+    refer(factories, [HALLOWEEN_EVENING] * 13, withdrawn=2)
     figures = equity_figures(db, months_back(NOW, 3, PACIFIC), NOW)
     assert figures.tables["month_kind"].value("2026-10", TOTAL) == 11
     db.commit()
