@@ -16,8 +16,11 @@ FILE.env, so that later runs time it with --url (after `set -a; . FILE.env`); a 
 build takes about 8 minutes. Time copies if the bench writes (--name-deputies).
 
 Target (issue 15): median at most 40 ms at 100 times the demo. NOT MET on this shared machine:
-50-83 ms (SQLite, load average about 4), down from 90-130 ms for the same requests with the
-queue cut in Python, and from 1.8-3.1 s for main's code on the same build.
+51-113 ms with SQLite (load average 3.6 to 4.1), against 89-212 ms for the same requests with
+the queue cut in Python and 1.8-3.1 s for main's code on the same build; 40-196 ms with
+PostgreSQL (121-311 ms cut in Python). The process's CPU time per request (time.process_time,
+SQLite, 15 interleaved): no filter 56 ms (95 cut in Python), state=missed 46 (87), the counts
+40 (77), sort=arrest page 2 42 (68).
 
 Since this branch the queue is cut in SQL (hub.charging.queue_sql.office_queue): the order,
 filters, page (ORDER BY ... LIMIT), total (COUNT(*) OVER ()) and counts per state (GROUP BY)
@@ -37,36 +40,46 @@ made main's code take seconds on a fresh scale-100 build.
 --compare times each case with the queue cut in Python (keys for every matter, as before
 queue_sql; `python_cut` below, on the same migrated database) and in SQL, requests
 interleaved in one process. Scale 100 (office 5: 11,852 matters, 3,552 awaiting a decision),
-SQLite, --repeat 10, medians in ms, 2026-12-04:
+--repeat 10, medians in ms, 2026-12-04; SQLite two runs (load average 3.6 to 4.1),
+PostgreSQL one (a scratch build, --postgres --scale 100 --compare, load 4 to 6):
 
-    case                               main*        Python cut   SQL (this branch)
-    no filter                          2382         108          71
-    state=missed                       2703         121          71
-    state=not_shared                   2709         119          80
-    state=pending                      2582         101          71
-    outcome=more_information           1931         116          72
-    deputy=<one>                       1850         122          51
-    unassigned                         2566         131          71
-    sort=due                            243          95          58
-    sort=arrest, page 2                  79          89          53
-    state=pending, sort=due, page 3    1957         112          83
-    counts (/charging/counts)          3109         130         118
+    case                               main*   SQLite: Python / SQL   PostgreSQL: Python / SQL
+    no filter                          2382    108-146 /  71-85       289 / 146
+    state=missed                       2703    121-123 /  71-73       279 / 137
+    state=not_shared                   2709    119-136 /  80-82       221 / 150
+    state=pending                      2582    101-114 /  71-77       241 / 196
+    outcome=more_information           1931    116-142 /  63-72       300 /  93
+    deputy=<one>                       1850    122-196 /  51-81       311 / 104
+    unassigned                         2566    131-212 /  71-113      233 / 148
+    sort=due                            243     95-132 /  58-88        66 /  40
+    sort=arrest, page 2                  79     89-158 /  53-96        66 /  40
+    state=pending, sort=due, page 3    1957    112-154 /  83-113      140 / 125
+    counts (/charging/counts)          3109    130-171 /  89-118      125 /  55
 
-    * main's code (e9615fb) on an unmigrated copy of the same build, run just before
-      (load average 5.8 to 6.0); the two other columns one --compare run, load 3.8 to 4.1.
+    * main's code (e9615fb) on an unmigrated copy of the same SQLite build, run just before
+      (load average 5.8 to 6.0). The counts' first SQL run still read a page it did not show.
+
+At scale 10 with PostgreSQL (--postgres --scale 10 --compare, load 4 to 5) the two are alike
+(no filter 127 / 123 ms, counts 42 / 42) and a filter on a rare state is slower in SQL
+(state=pending 57 / 74, page 3 of it 44 / 72): below a few hundred matters building the keys
+costs less than the larger statement.
 
 The build: main's rebuild_demo at scale 100 into a kept file with its HUB_ keys (what --keep
 does now), 494 s; each column times a copy (`hub migrate`d for this branch) with
 `--url sqlite:////tmp/copy.sqlite --name-deputies --repeat 10 [--compare]`.
 
-What the SQL request spends at scale 100 (one process, load average 4 to 6): the page's
-query 24-35 ms, of which ~12-15 ms read the office's 11,852 matters and test each for a
-standing decision, ~4 ms the local days, the rest the policy's condition for the running
-clocks; then the page's disclosure (disclose_identities: gather_facts_many and one log entry
-for 50 persons) ~20 ms, the template ~5 ms, and the session, CSRF and middleware ~10-15 ms.
-Reaching 40 ms under this load needs the decided matters out of the scan (e.g. the standing
-outcome kept on the matter, indexed with the office and arrest) and a cheaper page
-disclosure; neither is done here.
+What the SQL request spends at scale 100 (SQLite, one process, load average 4 to 6): the
+page's query 21-35 ms, of which ~12-15 ms read the office's 11,852 matters and test each for
+a standing decision, ~4 ms the local days, the rest the policy's condition for the running
+clocks; then the page's disclosure (disclose_identities: gather_facts_many for 50 persons and
+one log entry, committed with a WAL fsync) ~20 ms, the template ~5 ms, and the session, CSRF
+and middleware ~10 ms. With PostgreSQL the policy's condition dominates: the sorts that need
+no clock take 40 ms, the urgency order 140 ms; PostgreSQL runs each correlated EXISTS of the
+condition as a subplan per row. Next steps, not done here: the standing outcome kept on the
+matter (indexed with the office and arrest) so that decided matters leave the scan; on
+PostgreSQL the condition's subqueries uncorrelated (`person_id IN (...)`, hashed once) -- on
+SQLite that form is slower (21 -> 39 ms: it reads all 35,329 consents); a cheaper page
+disclosure.
 """
 
 import argparse
