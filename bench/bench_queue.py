@@ -15,12 +15,13 @@ median and p99 of --repeat requests per case and the queue's length; asserts not
 FILE.env, so that later runs time it with --url (after `set -a; . FILE.env`); a scale-100
 build takes about 8 minutes. Time copies if the bench writes (--name-deputies).
 
-Target (issue 15): median at most 40 ms at 100 times the demo. NOT MET on this shared machine:
-51-113 ms with SQLite (load average 3.6 to 4.1), against 89-212 ms for the same requests with
-the queue cut in Python and 1.8-3.1 s for main's code on the same build; 40-196 ms with
-PostgreSQL (121-311 ms cut in Python). The process's CPU time per request (time.process_time,
-SQLite, 15 interleaved): no filter 56 ms (95 cut in Python), state=missed 46 (87), the counts
-40 (77), sort=arrest page 2 42 (68).
+Target (issue 15): median at most 40 ms at 100 times the demo. NOT MET for every case: with
+SQLite at a load average of 1, 34-64 ms (no filter 48 ms; 3 of the 11 cases under 40 in some
+run: state=pending, a deputy, the counts), against 68-96 ms with the queue cut in Python and
+1.8-3.1 s for main's code on the same build; at a load of 3 to 4, 33-113 ms. With PostgreSQL,
+51-146 ms (143-223 ms cut in Python). The process's CPU time per request (time.process_time,
+SQLite, 15 interleaved, load 4): no filter 56 ms (95 cut in Python), state=missed 46 (87), the
+counts 40 (77), sort=arrest page 2 42 (68).
 
 Since this branch the queue is cut in SQL (hub.charging.queue_sql.office_queue): the order,
 filters, page (ORDER BY ... LIMIT), total (COUNT(*) OVER ()) and counts per state (GROUP BY)
@@ -40,24 +41,29 @@ made main's code take seconds on a fresh scale-100 build.
 --compare times each case with the queue cut in Python (keys for every matter, as before
 queue_sql; `python_cut` below, on the same migrated database) and in SQL, requests
 interleaved in one process. Scale 100 (office 5: 11,852 matters, 3,552 awaiting a decision),
---repeat 10, medians in ms, 2026-12-04; SQLite two runs (load average 3.6 to 4.1),
-PostgreSQL one (a scratch build, --postgres --scale 100 --compare, load 4 to 6):
+--repeat 10, medians in ms, 2026-12-04/05, `uptime`'s load average beside each column:
 
-    case                               main*   SQLite: Python / SQL   PostgreSQL: Python / SQL
-    no filter                          2382    108-146 /  71-85       289 / 146
-    state=missed                       2703    121-123 /  71-73       279 / 137
-    state=not_shared                   2709    119-136 /  80-82       221 / 150
-    state=pending                      2582    101-114 /  71-77       241 / 196
-    outcome=more_information           1931    116-142 /  63-72       300 /  93
-    deputy=<one>                       1850    122-196 /  51-81       311 / 104
-    unassigned                         2566    131-212 /  71-113      233 / 148
-    sort=due                            243     95-132 /  58-88        66 /  40
-    sort=arrest, page 2                  79     89-158 /  53-96        66 /  40
-    state=pending, sort=due, page 3    1957    112-154 /  83-113      140 / 125
-    counts (/charging/counts)          3109    130-171 /  89-118      125 /  55
+                                              SQLite                        PostgreSQL
+    case                               main*  load 1   load 3-4           load 1-3.5
+                                              Py / SQL  Py / SQL           Py / SQL
+    no filter                          2382    82 / 48  108-146 / 71-85    208 / 114-116
+    state=missed                       2703    83 / 44  102-123 / 55-73    143-158 / 102-109
+    state=not_shared                   2709    82 / 51   88-136 / 54-82    151-164 / 102-109
+    state=pending                      2582    68 / 47   71-114 / 33-77    158-174 / 80-150
+    outcome=more_information           1931    86 / 40   87-142 / 42-72    191-223 / 59-70
+    deputy=<one>                       1850    86 / 34   88-196 / 35-81    146-169 / 54-64
+    unassigned                         2566    90 / 49  124-212 / 68-113   166 / 109-110
+    sort=due                            243    75 / 48   76-132 / 52-88     73-82 / 51-52
+    sort=arrest, page 2                  79    79 / 52   66-158 / 41-96     82-92 / 52-56
+    state=pending, sort=due, page 3    1957    96 / 64   66-154 / 46-113   156-180 / 142-146
+    counts (/charging/counts)          3109    94 / 53   71-171 / 38-118   175-189 / 85-86
 
     * main's code (e9615fb) on an unmigrated copy of the same SQLite build, run just before
-      (load average 5.8 to 6.0). The counts' first SQL run still read a page it did not show.
+      (load average 5.8 to 6.0). Earlier SQL runs still read a page the counts did not show,
+      and a second count for an empty first page (state=pending); the last runs do neither.
+      PostgreSQL: a build kept in a database of its own (rebuild_demo with the same keys),
+      `--url postgresql+psycopg://postgres@127.0.0.1:5432/<db> --repeat 10 --compare`; an
+      earlier scratch build (--postgres --scale 100 --compare, load 4 to 6) gave 40-196 ms.
 
 At scale 10 with PostgreSQL (--postgres --scale 10 --compare, load 4 to 5) the two are alike
 (no filter 127 / 123 ms, counts 42 / 42) and a filter on a rare state is slower in SQL
@@ -73,13 +79,13 @@ page's query 21-35 ms, of which ~12-15 ms read the office's 11,852 matters and t
 a standing decision, ~4 ms the local days, the rest the policy's condition for the running
 clocks; then the page's disclosure (disclose_identities: gather_facts_many for 50 persons and
 one log entry, committed with a WAL fsync) ~20 ms, the template ~5 ms, and the session, CSRF
-and middleware ~10 ms. With PostgreSQL the policy's condition dominates: the sorts that need
-no clock take 40 ms, the urgency order 140 ms; PostgreSQL runs each correlated EXISTS of the
-condition as a subplan per row. Next steps, not done here: the standing outcome kept on the
-matter (indexed with the office and arrest) so that decided matters leave the scan; on
-PostgreSQL the condition's subqueries uncorrelated (`person_id IN (...)`, hashed once) -- on
-SQLite that form is slower (21 -> 39 ms: it reads all 35,329 consents); a cheaper page
-disclosure.
+and middleware ~10 ms. With PostgreSQL (EXPLAIN ANALYZE, load 1) office_queue's page query
+takes 36 ms: a hash anti join for the decided matters (6 ms), then a hashed subplan that reads
+all 35,329 consents for the policy's condition (17 ms); the whole office_queue call 40 ms, the
+request about 110 (the page's disclosure is dearer there, one round trip per query). Next
+steps, not done here: the standing outcome kept on the matter (indexed with the office and
+arrest) so that decided matters leave the scan; the consents read by person on PostgreSQL too;
+a cheaper page disclosure.
 """
 
 import argparse

@@ -230,8 +230,8 @@ def office_queue(
         .offset(offset)
         .limit(size)
     ).all()
-    if page:
-        total = page[0].total
+    if page or offset == 0:
+        total = page[0].total if page else 0
     else:  # past the last page: the total alone
         total = db.execute(core_select(func.count()).select_from(rows).where(*where)).scalar_one()
     keys = [
