@@ -258,3 +258,20 @@ def test_the_office_filter_names_the_prosecutors_own_office_and_no_other(world, 
         refused = prosecutor.client.get(path)
         assert refused.status_code == 404 and "matter" not in refused.text.lower()
     assert len(logged(db, SecurityEventTag.access_denied, office=other.id)) == 2
+
+
+def test_a_policy_sql_cannot_state_orders_filters_and_counts_the_same(world, queue, sign_in):
+    """Where hub.disclosure.grants_sql cannot state the policy in force, the queue asks the
+    policy's Python decision for as few persons as it needs: the same rows, order and counts."""
+    prosecutor = sign_in(user=world.users["county_prosecutor"])
+    paths = ["/charging", "/charging?state=not_shared", "/charging?sort=due&state=missed"]
+
+    def seen():
+        pages = [list(rows(prosecutor.client.get(path))) for path in paths]
+        fragment = prosecutor.client.get("/charging/counts", headers={"HX-Request": "true"})
+        return pages, counts(fragment)
+
+    in_sql = seen()
+    with mock.patch("hub.charging.queue_routes.clause_in_force", return_value=None):
+        assert seen() == in_sql
+    assert in_sql[1]["not_shared"] == 3 and in_sql[0][1]

@@ -14,7 +14,7 @@ from hub.disclosure.grants_sql import allowed_clause
 from hub.disclosure.models import CourtOrder
 from hub.disclosure.policy import allows, gather_facts_many
 from hub.disclosure.releases import policy_in_force
-from hub.vocabulary import AgencyKind, Category, ConsentKind, Purpose
+from hub.vocabulary import AgencyKind, Category, ConsentKind, Purpose, Relationship
 
 NOW = datetime.now(UTC).replace(microsecond=0)
 TODAY = NOW.date()
@@ -168,3 +168,23 @@ def test_the_queue_question_sees_only_2_35_consents_and_court_orders(world):
     # 2.35 (office, prosecutor, every prosecution agency), expiring today; the court order.
     # (A consent revoked even for later counts as revoked, as gather_facts_many reads it.)
     assert sorted(ids.index(p) for p in shown) == [1, 2, 3, 10, 17]
+
+
+def test_a_relationship_the_query_guarantees_changes_no_answer_where_it_holds(world):
+    """The queue names office_matter as given (every row is a matter of the office): for the
+    persons with a matter there the answer is the same, and only the relationship is not read."""
+    db = world.db
+    ids = _clients(world)[:-1]  # the last has no matter at any office
+    prosecutor = world.viewer("county_prosecutor")
+    policy = policy_in_force(db)
+    question = (Purpose.charging_decision, Category.engagement, policy, NOW)
+    given = allowed_clause(
+        prosecutor, col(Person.id), *question, frozenset({Relationship.office_matter})
+    )
+    asked = allowed_clause(prosecutor, col(Person.id), *question)
+    assert given is not None and asked is not None
+    in_office = col(Person.id).in_(ids)
+    assert set(db.exec(select(Person.id).where(in_office, given))) == set(
+        db.exec(select(Person.id).where(in_office, asked))
+    )
+    assert "charging_matter" not in str(given) and "charging_matter" in str(asked)

@@ -22,6 +22,9 @@ class ChargingMatter(SQLModel, table=True):
             "person_id",
             "referral_id",
         ),
+        # The policy's SQL condition asks, per row of the queue, whether the person has a
+        # matter at the viewer's office (hub.disclosure.grants_sql, migration 0010que).
+        Index("ix_charging_matter_person_office", "person_id", "prosecuting_agency_id"),
     )
 
     id: int | None = Field(default=None, primary_key=True)

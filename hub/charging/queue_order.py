@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import case, null
+from sqlalchemy import and_, case, null
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 
@@ -95,6 +95,13 @@ def _decided() -> Any:
     )
 
 
+def awaiting_decision() -> Any:
+    """A matter of the queue (with its referral outer-joined): no standing decision other than
+    asking for more information, and not withdrawn."""
+    # A referral its officer withdrew as made in error leaves the queue with it.
+    return and_(~_decided(), col(Referral.withdrawn_at).is_(None))
+
+
 def queue_keys(
     db: Session,
     prosecutor: Viewer,
@@ -131,12 +138,7 @@ def queue_keys(
             shown,
         )
         .join(Referral, col(Referral.id) == ChargingMatter.referral_id, isouter=True)
-        .where(
-            ChargingMatter.prosecuting_agency_id == prosecutor.agency_id,
-            ~_decided(),
-            # A referral its officer withdrew as made in error leaves the queue with it.
-            col(Referral.withdrawn_at).is_(None),
-        )
+        .where(ChargingMatter.prosecuting_agency_id == prosecutor.agency_id, awaiting_decision())
         .order_by(col(ChargingMatter.arrested_at), col(ChargingMatter.id))
     ).all()
     return [

@@ -29,6 +29,7 @@ from hub.charging.queue import (
     page_matters,
     state_of,
 )
+from hub.charging.queue_sql import office_queue
 from hub.db import utcnow
 from hub.disclosure.aggregates import log_aggregate
 from hub.disclosure.grants_sql import clause_in_force
@@ -176,32 +177,48 @@ def _office_name(request: Request, db: Session, viewer: Viewer, office: int | No
 
 
 def _cut(
-    request: Request, db: Session, viewer: Viewer, filters: QueueQuery, count_states: bool
+    request: Request,
+    db: Session,
+    viewer: Viewer,
+    filters: QueueQuery,
+    count_states: bool,
+    page_size: int = PAGE_SIZE,
 ) -> QueueCut:
     rules = current_rules(db)
-    today = utcnow().astimezone(rules.tz).date()
-    # The policy's answer for every person of the queue, read with the queue's keys in one
-    # query (hub.disclosure.grants_sql), or, where the policy in force needs what that cannot
-    # state, from its facts for as few persons as the page needs.
-    # Only where the clock is wanted beyond the page: the counts, a state, the urgency order.
+    now = utcnow()
+    today = now.astimezone(rules.tz).date()
+    # The policy's answer on the intake clock, as a condition the queue's SQL reads for every
+    # person (hub.disclosure.grants_sql): ordered, filtered and counted in the database. Only
+    # where the clock is wanted beyond the page: the counts, a state, the urgency order.
     wanted = filters.wanted()
     needed = count_states or wanted.state is not None or wanted.sort == QueueSort.urgency
     clause = clause_in_force(db, viewer, PURPOSE, ENGAGEMENT) if needed else None
-    keys = queue_order.queue_keys(db, viewer, today, rules=rules, clock_shown=clause)
-    everyone = {k.person_id for k in keys if k.clock_shown}
-    cut = cut_queue(
-        keys,
-        wanted,
-        (filters.page - 1) * PAGE_SIZE,
-        PAGE_SIZE,
-        (
-            (lambda persons: everyone.intersection(persons))
-            if clause is not None
-            else (lambda persons: allowed_persons(db, viewer, persons, PURPOSE, ENGAGEMENT))
-        ),
-        OfficeFacts(db, viewer.agency_id),
-        count_states=count_states,
-    )
+    offset = (filters.page - 1) * PAGE_SIZE
+    if clause is not None or not needed:
+        cut = office_queue(
+            db,
+            viewer,
+            today,
+            now,
+            wanted,
+            offset,
+            page_size,
+            clause,
+            rules=rules,
+            count_states=count_states,
+        )
+    else:
+        # A policy in force that SQL cannot state: its facts, for as few persons as the page
+        # needs (queue_order.queue_page_keys).
+        cut = cut_queue(
+            queue_order.queue_keys(db, viewer, today, rules=rules),
+            wanted,
+            offset,
+            page_size,
+            lambda persons: allowed_persons(db, viewer, persons, PURPOSE, ENGAGEMENT),
+            OfficeFacts(db, viewer.agency_id),
+            count_states=count_states,
+        )
     if count_states:
         # An aggregate of engagement: logged, naming no one.
         log_aggregate(
@@ -259,7 +276,7 @@ def queue_counts(
     """The count of matters in each state (htmx loads it after the page): every person with a
     clock is decided for it, so it is a request of its own and the queue's page stays quick."""
     _office_name(request, db, viewer, filters.office)
-    cut = _cut(request, db, viewer, filters, True)
+    cut = _cut(request, db, viewer, filters, True, page_size=0)  # no rows: the counts alone
     page = FilteredQueuePage(
         title="Charging queue",
         viewer=viewer,

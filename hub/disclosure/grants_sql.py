@@ -16,9 +16,8 @@ None and the caller asks `hub.disclosure.record.allowed_persons` instead (fail c
 guess). tests/test_grants_sql.py checks that it answers as `allows` does.
 """
 
-from collections.abc import Callable
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import ColumnElement, Text, and_, cast, false, func, or_, true
 from sqlalchemy.orm import aliased
@@ -113,9 +112,10 @@ def _consent(
         select(col(Consent.id))
         .where(
             col(Consent.person_id) == person_id,
+            # The kind before the lists' text: cheaper, and it rules out most consents first.
+            *kinds,
             _lists(col(Consent.categories), category.value),
             _lists(col(Consent.purposes), purpose.value),
-            *kinds,
             or_(*named),
             _active_consent(now),
         )
@@ -144,9 +144,9 @@ def _court_order(
 
 
 def _relationship(
-    viewer: Viewer, person_id: Any, relationship: Relationship
+    viewer: Viewer, person_id: Any, relationship: Relationship, holds: frozenset[Relationship]
 ) -> ColumnElement[bool] | None:
-    if relationship == Relationship.everyone:
+    if relationship == Relationship.everyone or relationship in holds:
         return true()
     if relationship == Relationship.office_matter:
         return or_(
@@ -166,6 +166,37 @@ def _relationship(
     return None
 
 
+# The relationships and conditions this module states; a grant line using another leaves the
+# question to the policy (hub.disclosure.record.allowed_persons).
+_STATED_RELATIONSHIPS = frozenset({Relationship.everyone, Relationship.office_matter})
+
+
+def _hard_rule(viewer: Viewer, purpose: Purpose, category: Category) -> str | None:
+    """The hard rule that answers before the grant lines: "never", "court order" or None."""
+    if viewer.role == Role.admin or viewer.role in AGGREGATE_ONLY_ROLES:
+        return "never"
+    if category in PROTECTED_HEALTH_CATEGORIES and (
+        viewer.role in ENFORCEMENT_ROLES or purpose == Purpose.charging_decision
+    ):
+        return "court order"
+    if purpose == Purpose.research and category not in RESEARCH_CATEGORIES:
+        return "never"
+    return None
+
+
+def states(viewer: Viewer, purpose: Purpose, category: Category, policy: CompiledPolicy) -> bool:
+    """Whether `allowed_clause` can state this question (without building it)."""
+    if _hard_rule(viewer, purpose, category) is not None:
+        return True
+    return all(
+        relationship in _STATED_RELATIONSHIPS
+        and all(c == PolicyCondition.none or c in _CONSENT_CONDITIONS for c in conditions)
+        for relationship, conditions in policy.grants.get(
+            (viewer.role, purpose, category), {}
+        ).items()
+    )
+
+
 def allowed_clause(
     viewer: Viewer,
     person_id: Any,
@@ -173,52 +204,59 @@ def allowed_clause(
     category: Category,
     policy: CompiledPolicy,
     now: datetime,
+    holds: frozenset[Relationship] = frozenset(),
 ) -> ColumnElement[bool] | None:
     """True for the persons (`person_id`, a column or correlated expression) whose `category`
     `policy` lets this viewer see for this purpose at `now`, as
     hub.disclosure.policy.allows(viewer, gather_facts(...), purpose, category, policy) says;
     None where the grant lines need what this module does not state (ask the policy then).
-    Data of this category that a Part 2 program recorded is not covered (hard rule 7)."""
-    if viewer.role == Role.admin or viewer.role in AGGREGATE_ONLY_ROLES:
+    Data of this category that a Part 2 program recorded is not covered (hard rule 7).
+    `holds`: relationships the caller's own query guarantees for every row it reads (the
+    prosecutor's queue reads only the office's matters: office_matter), so not read again."""
+    if not states(viewer, purpose, category, policy):
+        return None
+    rule = _hard_rule(viewer, purpose, category)
+    if rule == "never":
         return false()
     order = _court_order(viewer, person_id, purpose, category, now)
-    if category in PROTECTED_HEALTH_CATEGORIES and (
-        viewer.role in ENFORCEMENT_ROLES or purpose == Purpose.charging_decision
-    ):
+    if rule == "court order":
         return order
-    if purpose == Purpose.research and category not in RESEARCH_CATEGORIES:
-        return false()
     grants: list[ColumnElement[bool]] = [order]
     for relationship, conditions in policy.grants.get((viewer.role, purpose, category), {}).items():
-        related = _relationship(viewer, person_id, relationship)
-        if related is None:
-            return None
-        met: list[ColumnElement[bool]] = []
-        for condition in conditions:
-            if condition == PolicyCondition.none:
-                met.append(true())
-            elif condition in _CONSENT_CONDITIONS:
-                met.append(_consent(viewer, person_id, purpose, category, condition, now))
-            else:
-                return None
+        related = _relationship(viewer, person_id, relationship, holds)
+        assert related is not None  # states() said so
+        met: list[ColumnElement[bool]] = [
+            true()
+            if condition == PolicyCondition.none
+            else _consent(viewer, person_id, purpose, category, condition, now)
+            for condition in conditions
+        ]
         # The condition first: most clients have none, and then the relationship is not read.
         grants.append(and_(or_(false(), *met), related))
     return or_(*grants)
 
 
+class PersonClause(Protocol):
+    """`allowed_clause` for a person id column given later (see clause_in_force)."""
+
+    def __call__(
+        self, person_id: Any, holds: frozenset[Relationship] = frozenset()
+    ) -> ColumnElement[bool]: ...
+
+
 def clause_in_force(
     db: Session, viewer: Viewer, purpose: Purpose, category: Category
-) -> Callable[[Any], ColumnElement[bool]] | None:
+) -> PersonClause | None:
     """`allowed_clause` under the policy in force now, for a person id column to be given
     later (a work list's own query reads it beside its rows; selecting it decides and shows
     nothing, so it logs nothing, as record.allowed_persons); None where it cannot say (ask
     record.allowed_persons then)."""
     policy, now = policy_in_force(db), utcnow()
-    if allowed_clause(viewer, col(Consent.person_id), purpose, category, policy, now) is None:
+    if not states(viewer, purpose, category, policy):
         return None
 
-    def clause(person_id: Any) -> ColumnElement[bool]:
-        answer = allowed_clause(viewer, person_id, purpose, category, policy, now)
+    def clause(person_id: Any, holds: frozenset[Relationship] = frozenset()) -> ColumnElement[bool]:
+        answer = allowed_clause(viewer, person_id, purpose, category, policy, now, holds)
         assert answer is not None  # the same policy, asked the same question
         return answer
 
