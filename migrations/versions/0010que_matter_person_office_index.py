@@ -8,7 +8,7 @@ for each row: at 10 times the demo the queue's query took 45 ms, with this index
 (bench/bench_queue.py).
 
 Revision ID: 0010que
-Revises: 0009pro
+Revises: 0010eqv
 """
 
 from collections.abc import Sequence
@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from alembic import op
 
 revision: str = "0010que"
-down_revision: str | None = "0009pro"
+down_revision: str | None = "0010eqv"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
