@@ -250,7 +250,9 @@ def test_an_intake_page_is_the_same_window_of_the_whole_queue_whatever_its_mix(w
     from hub.referrals import intake_list
     from hub.referrals.models import Referral
 
-    now = datetime.now(UTC)
+    # Noon at the site (Los Angeles): the same day in UTC and at the site, whatever the hour
+    # the suite runs at.
+    now = datetime(2026, 11, 20, 20, 0, tzinfo=UTC)
     ages = [45, 44, 40, 35, 33, 31, 20, 12, 9, 5, 3, 2, 1, 0]
     referrals = [world.arrest(now=now - timedelta(days=d), arrested_at=now - timedelta(days=d))[0]
                  for d in ages]  # fmt: skip
