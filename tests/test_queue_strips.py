@@ -62,3 +62,23 @@ def test_the_intake_queue_draws_a_clock_per_row(world, sign_in):
     assert page.status_code == 200
     rows = page.text.split("<tbody>", 1)[1].split("</tbody>", 1)[0].count("<tr")
     assert rows >= 1 and page.text.count('<svg class="strip"') == rows
+
+
+def test_the_charging_queue_draws_the_due_date_where_it_is_shown(world, sign_in):
+    _, matter = world.arrest()
+    world.arrest()
+    office = next(
+        name
+        for name in ("county_prosecutor", "city_prosecutor")
+        if world.users[name].agency_id == matter.prosecuting_agency_id
+    )
+    page = sign_in(user=world.users[office]).client.get("/charging")
+    assert page.status_code == 200
+    body = page.text.split("<tbody>", 1)[1].split("</tbody>", 1)[0]
+    rows = body.split("<tr")[1:]
+    assert rows and '<svg class="strip"' in body
+    for row in rows:
+        cells = row.split("<td")
+        due, clock = cells[6], cells[7]
+        # A clock exactly where the due date is shown (it is referral or engagement data).
+        assert ('<svg class="strip"' in clock) == ("—" not in due.split(">", 1)[1][:3])

@@ -30,6 +30,7 @@ from hub.charging.queue import (
     state_of,
 )
 from hub.charging.queue_sql import office_queue
+from hub.charts import STRIP_DAYS, deadline_strip
 from hub.db import utcnow
 from hub.disclosure.aggregates import log_aggregate
 from hub.disclosure.grants_sql import clause_in_force
@@ -67,6 +68,17 @@ class QueueLine:
     due_on: date | None  # referral data: shown where the referral is
     deputy: str | None
     more_information: bool
+    today: date | None = None  # the site's day, for the row's clock strip
+
+    @property
+    def strip(self) -> str | None:
+        """The intake due date against today, drawn where the due date is shown; its colour is
+        the deadline state only where the policy shared the clock (else the plain one)."""
+        if self.due_on is None or self.today is None:
+            return None
+        return deadline_strip(
+            self.due_on, self.today, self.state.value, screening=None, intake=None
+        )
 
 
 @dataclass
@@ -79,6 +91,7 @@ class FilteredQueuePage(Page):
     office_name: str = ""
     deputies: list[Deputy] = field(default_factory=list)
     query: str = ""  # the filters, for the pager's links
+    strip_days: int = STRIP_DAYS
     states: list[QueueState] = field(default_factory=lambda: list(QueueState))
     outcomes: list[QueueOutcome] = field(default_factory=lambda: list(QueueOutcome))
     sorts: list[QueueSort] = field(default_factory=lambda: list(QueueSort))
@@ -103,6 +116,7 @@ def _lines(
         log_actor(request, viewer),
         with_categories=(Category.legal, Category.referral, Category.engagement),
     )
+    today = utcnow().astimezone(rules.tz).date()
     lines = []
     for k in keys:
         item = items.get(k.key.matter_id)
@@ -127,6 +141,7 @@ def _lines(
                 ),
                 deputy=names.get(k.deputy_id) if k.deputy_id else None,
                 more_information=k.more_information,
+                today=today,
             )
         )
     return lines
