@@ -4,6 +4,7 @@ client's accounting lists the disclosure."""
 
 import csv
 import io
+import re
 from datetime import UTC, date, datetime
 
 import pytest
@@ -15,7 +16,15 @@ from hub.privacy.accounting import generate_accounting
 from hub.research import hmis_spec as spec
 from hub.research.hmis import HmisRequest, make_hmis_export
 from hub.research.services import ResearchError
-from hub.vocabulary import AgencyKind, Category, ConsentKind, DisclosureTag, ProgramStatus, Role
+from hub.vocabulary import (
+    HMIS_GENDER_LABELS,
+    AgencyKind,
+    Category,
+    ConsentKind,
+    DisclosureTag,
+    ProgramStatus,
+    Role,
+)
 from tests.research_support import actor_of, clients, frozen, unzip, viewer
 
 
@@ -91,6 +100,72 @@ def test_every_file_has_the_spec_header_and_every_code_is_on_its_list(db, world)
     assert all(c["BlackAfAmerican"] == "1" and c["HispanicLatinaeo"] == "1" for c in client)
     assert all(c["White"] == "0" and c["RaceNone"] == "" and c["Woman"] == "1" for c in client)
     assert all(c["NameDataQuality"] and c["DOBDataQuality"] for c in client)
+
+
+# The cells the export fills that hold no code: identifiers, names, dates and free text.
+NOT_CODED = {
+    "ExportID", "SourceID", "SourceName", "ExportDate", "ExportStartDate", "ExportEndDate",
+    "SoftwareName", "SoftwareVersion", "CSVVersion", "ImplementationID", "OrganizationID",
+    "OrganizationName", "ProjectID", "ProjectName", "OperatingStartDate", "PersonalID",
+    "FirstName", "LastName", "DOB", "AdditionalRaceEthnicity", "EnrollmentID", "EntryDate",
+    "HouseholdID", "ExitID", "ExitDate", "CurrentLivingSitID", "InformationDate",
+    "DateCreated", "DateUpdated", "UserID",
+}  # fmt: skip
+
+
+def test_every_filled_cell_of_every_file_is_on_its_code_list_or_holds_no_code(db, world):
+    """Every file with a row (Services has none yet): a coded cell is on its list, and a cell
+    the export fills is either coded or an identifier, name, date or text."""
+    person = db.get(Person, world["ids"][0])
+    person.program_status = ProgramStatus.exited
+    person.status_changed_at = at(2026, 4, 20)
+    person.gender = [3]
+    db.add(person)
+    person = db.get(Person, world["ids"][1])
+    person.gender = [5, 6]
+    db.add(person)
+    db.commit()
+    found = tables(export(db, world["supervisor"], world["coc"].id))
+    for name, columns in spec.FILES.items():
+        header, *rows = found[name]
+        assert tuple(header) == columns, name
+        assert bool(rows) == (name != "Services.csv"), name
+        for row in rows:
+            cells = dict(zip(header, row, strict=True))
+            filled = {column for column, value in cells.items() if value != ""}
+            assert filled - spec.CODED[name].keys() <= NOT_CODED, name
+            for column in filled & spec.CODED[name].keys():
+                assert int(cells[column]) in spec.CODED[name][column], (name, column)
+    client = {
+        int(r[0]): dict(zip(found["Client.csv"][0], r, strict=True))
+        for r in found["Client.csv"][1:]
+    }
+    chosen = {
+        pid: {c for c in spec.GENDER_COLUMNS.values() if row[c] == "1"}
+        for pid, row in client.items()
+    }
+    # Recorded as the hub's pages show them: 3 transgender; 5 questioning, 6 different identity.
+    assert chosen == {
+        world["ids"][0]: {"Transgender"},
+        world["ids"][1]: {"Questioning", "DifferentIdentity"},
+    }
+
+
+def test_the_fy2024_gender_list_and_every_recorded_gender_in_its_column():
+    """3.06.1 (checked against Green River's hud_utility_2024.rb, see hmis_spec): 3 is a
+    different identity, 5 transgender, 6 questioning. Each code the hub records lands in the
+    column its label on the hub's pages names."""
+    assert spec.GENDER_COLUMNS == {
+        0: "Woman", 1: "Man", 2: "CulturallySpecific", 3: "DifferentIdentity",
+        4: "NonBinary", 5: "Transgender", 6: "Questioning",
+    }  # fmt: skip
+    assert set(spec.GENDER_COLUMNS.values()) | {"GenderNone"} <= set(spec.CLIENT)
+    for code, label in HMIS_GENDER_LABELS.items():
+        if code in spec.NONE_REASONS:
+            assert spec.gender([code]) == (code,)
+            continue
+        column = spec.GENDER_COLUMNS[spec.gender([code])[0]]
+        assert re.sub("[^a-z]", "", label.casefold()).startswith(column.casefold()), label
 
 
 def test_only_clients_with_an_active_consent_naming_the_coc_are_included(db, world):

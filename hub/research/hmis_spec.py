@@ -3,16 +3,19 @@ the files this hub writes, their columns in the specification's order, and the c
 the coded columns it fills, from the specification's file definitions (Export, Organization,
 Project, Client, Enrollment, Exit, Services, CurrentLivingSituation) and its Appendix B lists.
 
-Checked on 2026-12-04 against two public transcriptions of the FY2024 specification, the
-published PDF not being at hand: the column lists of Green River's HMIS warehouse
-(github.com/greenriver/hmis-warehouse, app/models/concerns/hmis_structure/*.rb, version
-'2024') and its lists (lib/util/concerns/hud_lists_2024.rb), and COHHIO/ryha's
-data-raw/LivingCodes.R ("FY2024 HMIS CSV Format Specifications - Version 1.2, Appendix B").
-The columns matched; the code lists did not in three places, corrected here: 1.1
-ExportPeriodType has no 2 in FY2024; 3.917 prior and 4.12 current living situation have 335
-and 336 (in a family member's or friend's place) and not the tenure codes 312, 313, 422, 423,
-327, 426, which are destinations (3.12) only; and the list numbers in the comments.
+Checked on 2026-12-05 against github.com/greenriver/hmis-warehouse at commit
+2bb2a18d9449f40e976d21fa8125d46f17f29602: app/models/concerns/hmis_structure/*.rb
+(`hmis_configuration`, version '2024': the columns, in order), lib/util/concerns/
+hud_lists_2024.rb (the lists) and lib/util/hud_utility_2024.rb (`gender_id_to_field_name`,
+`race_id_to_field_name`). The published PDF was not at hand. Every column, its order, and
+every list matched but one: 3.06.1 gender is 3 different identity, 5 transgender, 6
+questioning, not the 3 transgender, 5 questioning, 6 different identity the hub records by
+(hub.vocabulary.HMIS_GENDER_LABELS), so the export translates (RECORDED_GENDER).
+An earlier check (2026-12-04, with COHHIO/ryha's data-raw/LivingCodes.R) corrected 1.1 (no
+2) and 3.917/4.12 (335 and 336; the tenure codes 312, 313, 422, 423, 327, 426 are 3.12 only).
 """
+
+from collections.abc import Iterable
 
 CSV_VERSION = "2024"
 
@@ -122,10 +125,10 @@ EXPORT_PERIOD_TYPE = frozenset({1, 3, 4})  # 1.1 (updated, reporting period, oth
 EXPORT_DIRECTIVE = frozenset({1, 2, 3})  # 1.2 (delta, full refresh, other)
 HASH_STATUS = frozenset({1, 2, 3, 4})  # 1.5 (unhashed, SHA-1, hashed other, SHA-256)
 PROJECT_TYPE = frozenset({0, 1, 2, 3, 4, 6, 7, 8, 9, 10, 11, 12, 13, 14})  # 2.02.6
-RELATIONSHIP_TO_HOH = frozenset({1, 2, 3, 4, 5, 99})  # 3.15
+RELATIONSHIP_TO_HOH = frozenset({1, 2, 3, 4, 5, 99})  # 3.15.1
 PROJECT_COMPLETION = frozenset({1, 2, 3})  # R17.1
 
-# 3.04 RaceAndEthnicity: the hub's codes -> the Client.csv column of each.
+# 3.04 RaceAndEthnicity: HUD's codes, which the hub records by -> the Client.csv column.
 RACE_COLUMNS: dict[int, str] = {
     1: "AmIndAKNative",
     2: "Asian",
@@ -135,16 +138,25 @@ RACE_COLUMNS: dict[int, str] = {
     6: "HispanicLatinaeo",
     7: "MidEastNAfrican",
 }
-# 3.06 Gender: the hub's codes -> the Client.csv column of each.
+# 3.06.1 Gender: HUD's codes -> the Client.csv column of each.
 GENDER_COLUMNS: dict[int, str] = {
     0: "Woman",
     1: "Man",
     2: "CulturallySpecific",
-    3: "Transgender",
+    3: "DifferentIdentity",
     4: "NonBinary",
-    5: "Questioning",
-    6: "DifferentIdentity",
+    5: "Transgender",
+    6: "Questioning",
 }
+# The hub records gender with 3, 5 and 6 in another order than 3.06.1 (its pages show 3 as
+# transgender, 5 questioning, 6 different identity): the export says what the hub's pages say.
+RECORDED_GENDER: dict[int, int] = {3: 5, 5: 6, 6: 3}
+
+
+def gender(codes: Iterable[int]) -> tuple[int, ...]:
+    """Recorded gender codes as 3.06.1 codes."""
+    return tuple(RECORDED_GENDER.get(code, code) for code in codes)
+
 
 HOMELESS = frozenset({116, 101, 118})
 INSTITUTIONAL = frozenset({215, 206, 207, 225, 204, 205})
