@@ -510,22 +510,22 @@ _RACE_WEIGHTS: tuple[tuple[tuple[int, ...], int], ...] = (
     ((99,), 2),
     ((9,), 1),
 )
-# HUD HMIS FY2024 gender (0 woman; 1 man; 2 culturally specific identity; 3 transgender;
-# 4 non-binary; 5 questioning; 6 different identity; 99 not collected).
+# HUD HMIS FY2024 3.06.1 gender (0 woman; 1 man; 2 culturally specific identity; 3 different
+# identity; 4 non-binary; 5 transgender; 6 questioning; 99 not collected).
 _GENDER_WEIGHTS: tuple[tuple[tuple[int, ...], int], ...] = (
     ((1,), 58),
     ((0,), 32),
-    ((0, 3), 3),
+    ((0, 5), 3),
     ((4,), 2),
-    ((1, 3), 1),
+    ((1, 5), 1),
     ((2,), 1),
-    ((5,), 1),
     ((6,), 1),
+    ((3,), 1),
     ((99,), 1),
 )
 _GENDER_WEIGHTS_PROSTITUTION: tuple[tuple[tuple[int, ...], int], ...] = (
     ((0,), 68),
-    ((0, 3), 12),
+    ((0, 5), 12),
     ((1,), 12),
     ((4,), 6),
     ((2,), 2),

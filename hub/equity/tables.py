@@ -22,7 +22,7 @@ RACE_LABELS = {
     MULTIRACIAL: "Two or more (multiracial)",
     UNKNOWN: "Unknown, not answered or not collected",
 }
-# The HMIS 3.06 labels (hub.vocabulary): 3 is transgender, 5 questioning, 6 a different identity.
+# The HMIS 3.06.1 labels (hub.vocabulary): 3 is a different identity, 5 transgender, 6 questioning.
 GENDER_LABELS = HMIS_GENDER_LABELS
 OUTCOME_LABELS = {
     "file": "filed",

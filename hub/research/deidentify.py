@@ -47,10 +47,10 @@ GENDER_LABELS = {
     0: "woman",
     1: "man",
     2: "culturally_specific_identity",
-    3: "transgender",
+    3: "different_identity",
     4: "non_binary",
-    5: "questioning",
-    6: "different_identity",
+    5: "transgender",
+    6: "questioning",
 }
 
 

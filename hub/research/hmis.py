@@ -74,7 +74,7 @@ def _flags(codes: Sequence[int] | None, columns: dict[int, str]) -> dict[str, st
 
 def client_row(source: HmisSource, common: dict[str, str]) -> dict[str, str]:
     race = _flags(source.race_ethnicity, spec.RACE_COLUMNS)
-    gender = _flags(spec.gender(source.gender or ()), spec.GENDER_COLUMNS)
+    gender = _flags(source.gender, spec.GENDER_COLUMNS)
     return {
         "PersonalID": str(source.person_id),
         "FirstName": source.first_name,

@@ -9,13 +9,11 @@ Checked on 2026-12-05 against github.com/greenriver/hmis-warehouse at commit
 hud_lists_2024.rb (the lists) and lib/util/hud_utility_2024.rb (`gender_id_to_field_name`,
 `race_id_to_field_name`). The published PDF was not at hand. Every column, its order, and
 every list matched but one: 3.06.1 gender is 3 different identity, 5 transgender, 6
-questioning, not the 3 transgender, 5 questioning, 6 different identity the hub records by
-(hub.vocabulary.HMIS_GENDER_LABELS), so the export translates (RECORDED_GENDER).
+questioning, not the 3 transgender, 5 questioning, 6 different identity the hub had (its
+labels, hub.vocabulary.HMIS_GENDER_LABELS, were corrected with it).
 An earlier check (2026-12-04, with COHHIO/ryha's data-raw/LivingCodes.R) corrected 1.1 (no
 2) and 3.917/4.12 (335 and 336; the tenure codes 312, 313, 422, 423, 327, 426 are 3.12 only).
 """
-
-from collections.abc import Iterable
 
 CSV_VERSION = "2024"
 
@@ -148,16 +146,6 @@ GENDER_COLUMNS: dict[int, str] = {
     5: "Transgender",
     6: "Questioning",
 }
-# The hub records gender with 3, 5 and 6 in another order than 3.06.1 (its pages show 3 as
-# transgender, 5 questioning, 6 different identity): the export says what the hub's pages say.
-RECORDED_GENDER: dict[int, int] = {3: 5, 5: 6, 6: 3}
-
-
-def gender(codes: Iterable[int]) -> tuple[int, ...]:
-    """Recorded gender codes as 3.06.1 codes."""
-    return tuple(RECORDED_GENDER.get(code, code) for code in codes)
-
-
 HOMELESS = frozenset({116, 101, 118})
 INSTITUTIONAL = frozenset({215, 206, 207, 225, 204, 205})
 PERMANENT = frozenset({410, 435, 411, 421})
