@@ -50,15 +50,9 @@ def live_version(db: Session, viewer: Viewer, meeting_id: int) -> int:
     return live_change(db, viewer, meeting_id, since=None).version
 
 
-def viewer_version(
-    meeting: WorkGroupMeeting, items: Sequence[AgendaItem], shapes: Sequence[ItemShape]
-) -> int:
-    """A number for the agenda as one viewer receives it: its status, and each item's place,
-    discussion mark, topic (program business) and the ids and states of what reaches them."""
-    return _version(meeting.status, _item_rows(items, shapes))
-
-
 def _item_rows(items: Sequence[AgendaItem], shapes: Sequence[ItemShape]) -> dict[int, list[Any]]:
+    """Each item as one viewer receives it, for the version: its place, discussion mark, topic
+    (program business) and the ids and states of what reaches them."""
     by_key = {s.key: s for s in shapes}
     return {
         ident(item.id): [
@@ -74,6 +68,7 @@ def _item_rows(items: Sequence[AgendaItem], shapes: Sequence[ItemShape]) -> dict
 
 
 def _version(status: MeetingStatus, rows: dict[int, list[Any]]) -> int:
+    """A number for the agenda as one viewer receives it: its status and its items' rows."""
     digest = hashlib.sha256(canonical_json([status.value, list(rows.values())])).hexdigest()
     return int(digest[:12], 16)  # 48 bits: a query parameter, not a secret
 
@@ -198,7 +193,7 @@ class AgendaEntryView:
 class AgendaView:
     meeting: WorkGroupMeeting
     items: list[AgendaEntryView] = field(default_factory=list)
-    version: int = 0  # this viewer's version (viewer_version), for the live agenda's poll
+    version: int = 0  # this viewer's version (_version), for the live agenda's poll
 
     @property
     def part2(self) -> bool:
