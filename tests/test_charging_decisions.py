@@ -183,6 +183,36 @@ def test_the_queue_is_sorted_by_urgency_and_holds_only_undecided_matters(world):
         prosecutor_queue(db, world.viewer("officer"), today)
 
 
+def test_a_new_arrest_the_referring_officer_forwards_reaches_the_offices_prosecutors(world):
+    # The same notice as for an arrest any officer reports (hub.arrests): one way to open it.
+    db = world.db
+    now = datetime.now(UTC)
+    referral, _ = world.arrest(now=now - timedelta(days=3))
+    cm, actor = world.viewer("case_manager"), world.actor("case_manager")
+    record_screening(db, cm, referral.id, actor, at=referral.referred_at + timedelta(hours=2))
+    record_intake(db, cm, referral.id, ["outreach"], actor, at=referral.referred_at + timedelta(1))
+    matter = record_new_arrest(
+        db,
+        world.viewer("officer"),
+        referral.person_id,
+        ArrestDetails(("VUCSA-possession",), now - timedelta(hours=1), "x", "West", "OTN-FWD"),
+        world.actor("officer"),
+        rules=world.rules,
+    )
+    told = db.exec(
+        select(Notification.user_id).where(
+            Notification.kind == NotificationKind.new_arrest,
+            Notification.link == f"/charging/matters/{matter.id}",
+        )
+    ).all()
+    db.commit()
+    office = matter.prosecuting_agency_id
+    prosecutors = {
+        u.id for u in world.users.values() if u.agency_id == office and u.role == Role.prosecutor
+    }
+    assert prosecutors and set(told) == prosecutors
+
+
 def test_a_new_arrest_is_only_for_an_enrolled_client(world):
     referral, _ = world.arrest()
     with pytest.raises(ChargingError, match="not an enrolled client"):

@@ -18,11 +18,11 @@ from hub.accounts.models import Agency
 from hub.accounts.sessions import Viewer
 from hub.arrests.models import ArrestReport
 from hub.audit.log import Actor
-from hub.charging.matters import open_charging_matter
+from hub.charging.matters import open_new_arrest_matter
 from hub.charging.models import ChargingMatter
 from hub.clients.models import Person
 from hub.db import utcnow
-from hub.notifications.services import agency_users, notify, users_with_role
+from hub.notifications.services import notify, users_with_role
 from hub.referrals.checks import prosecuting_agency, security_event
 from hub.referrals.duplicates import find_possible_duplicates
 from hub.referrals.eligibility import ReferralError
@@ -186,11 +186,10 @@ def _open_matter(
     db: Session, actor: Actor, report: ArrestReport, person_id: int, office: Agency
 ) -> ChargingMatter:
     # Opened when the report is received (a demo's or a test's clock included).
-    matter = open_charging_matter(
+    matter = open_new_arrest_matter(
         db,
         actor,
         person_id=person_id,
-        referral_id=None,
         prosecuting_agency_id=office.id,  # type: ignore[arg-type]
         offense_tracking_number=report.offense_tracking_number,
         offenses=[report.offense_code],
@@ -200,13 +199,6 @@ def _open_matter(
     )
     report.person_id = person_id
     report.matter_id = matter.id
-    notify(
-        db,
-        agency_users(db, office.id, [Role.prosecutor]),  # type: ignore[arg-type]
-        NotificationKind.new_arrest,
-        f"/charging/matters/{matter.id}",
-        f"new-arrest:{matter.id}",
-    )
     return matter
 
 

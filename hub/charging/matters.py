@@ -11,6 +11,7 @@ from hub.charging.checks import ChargingError
 from hub.charging.models import ChargingMatter
 from hub.clients.models import Person
 from hub.db import utcnow
+from hub.notifications.services import agency_users, notify
 from hub.referrals.checks import (
     REFERRING_OFFICER_ROLES,
     check_time,
@@ -20,7 +21,7 @@ from hub.referrals.checks import (
 from hub.referrals.eligibility import ReferralError, check_offenses, most_serious
 from hub.referrals.opening import ArrestDetails
 from hub.referrals.rules import SiteRules, current_rules
-from hub.vocabulary import ProgramStatus, Purpose, SecurityEventTag
+from hub.vocabulary import NotificationKind, ProgramStatus, Purpose, Role, SecurityEventTag
 
 
 def open_charging_matter(
@@ -96,11 +97,10 @@ def record_new_arrest(
         raise ChargingError("make an arrest referral for a person who is not an enrolled client")
     offenses = check_offenses(rules, list(arrest.offenses))
     office = prosecuting_agency(db, rules, most_serious(rules, offenses).level)
-    matter = open_charging_matter(
+    matter = open_new_arrest_matter(
         db,
         actor,
         person_id=person_id,
-        referral_id=None,
         prosecuting_agency_id=office.id,  # type: ignore[arg-type]
         offense_tracking_number=arrest.offense_tracking_number,
         offenses=[o.code for o in offenses],
@@ -108,4 +108,41 @@ def record_new_arrest(
         arrest_place=arrest.place.strip() or None,
     )
     db.commit()
+    return matter
+
+
+def open_new_arrest_matter(
+    db: Session,
+    actor: Actor,
+    *,
+    person_id: int,
+    prosecuting_agency_id: int,
+    offense_tracking_number: str,
+    offenses: list[str],
+    arrested_at: datetime,
+    arrest_place: str | None,
+    now: datetime | None = None,
+) -> ChargingMatter:
+    """A new arrest of a participant, however it came (the referring officer's page, any
+    officer's report, a case system): its matter, and the office's prosecutors told. The
+    notification names the matter only. In the caller's transaction."""
+    matter = open_charging_matter(
+        db,
+        actor,
+        person_id=person_id,
+        referral_id=None,
+        prosecuting_agency_id=prosecuting_agency_id,
+        offense_tracking_number=offense_tracking_number,
+        offenses=offenses,
+        arrested_at=arrested_at,
+        arrest_place=arrest_place,
+        now=now,
+    )
+    notify(
+        db,
+        agency_users(db, prosecuting_agency_id, [Role.prosecutor]),
+        NotificationKind.new_arrest,
+        f"/charging/matters/{matter.id}",
+        f"new-arrest:{matter.id}",
+    )
     return matter
