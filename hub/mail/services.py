@@ -114,14 +114,10 @@ def set_delivery(db: Session, user_id: int, delivery: MailDelivery) -> None:
 def next_digest_at(now: datetime, zone: ZoneInfo) -> datetime:
     """The next time daily digests go out, after now: HUB_MAIL_DIGEST_HOUR on the site's clock,
     so a digest comes at the start of people's working day wherever the site is."""
+    hour = get_settings().mail_digest_hour
     local = now.astimezone(zone)
-    day = local.date()
-    for _ in range(3):  # today's hour, else tomorrow's (a day with a gap in the zone: the next)
-        at = datetime.combine(day, time(get_settings().mail_digest_hour), zone).astimezone(UTC)
-        if at > now:
-            return at
-        day += timedelta(days=1)
-    raise AssertionError("a digest hour within three days")
+    day = local.date() if local.hour < hour else local.date() + timedelta(days=1)
+    return datetime.combine(day, time(hour), zone).astimezone(UTC)
 
 
 def mail_notification(db: Session, user: User, now: datetime | None = None) -> None:
