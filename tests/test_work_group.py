@@ -649,7 +649,7 @@ def test_the_live_poll_does_not_keep_an_idle_session_alive(db, table, sign_in):
 
     member = sign_in(user=table.world.users["defender"])
     url = f"/work-group/meetings/{table.meeting.id}/live"
-    version = agenda_views.live_version(db, table.world.viewer("defender"), table.meeting.id)
+    version = page_version(member.client.get(f"/work-group/meetings/{table.meeting.id}").text)
     session = db.exec(select(UserSession).where(UserSession.user_id == member.user.id)).one()
     session.last_seen_at = utcnow() - timedelta(minutes=10)
     db.add(session)

@@ -43,13 +43,6 @@ from hub.workgroup.models import (
 from hub.workgroup.rules import KIND_CATEGORY, KIND_LABELS, PURPOSE, WorkGroupError, security_event
 
 
-def live_version(db: Session, viewer: Viewer, meeting_id: int) -> int:
-    """This viewer's version of the live agenda, for its poll: no client data, no log. It
-    changes only when what this viewer receives changes (decided, nothing read or shown), so
-    an update they may not see does not tell them that something was written."""
-    return live_change(db, viewer, meeting_id, since=None).version
-
-
 def _item_rows(items: Sequence[AgendaItem], shapes: Sequence[ItemShape]) -> dict[int, list[Any]]:
     """Each item as one viewer receives it, for the version: its place, discussion mark, topic
     (program business) and the ids and states of what reaches them."""
