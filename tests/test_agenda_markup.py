@@ -3,14 +3,13 @@ attribute, id, class or counter tells a member why a client is on the agenda, wh
 is, or that someone wrote what they may not read; and only a member who may see a client
 writes about them."""
 
-from datetime import date, timedelta
+from datetime import date
 
 import pytest
 from sqlmodel import func, select
 
-from hub.db import utcnow
 from hub.vocabulary import Category, SecurityEventTag
-from hub.workgroup import proposing, schedule
+from hub.workgroup import proposing
 from hub.workgroup.models import ItemEntry, MeetingInvitee
 from tests.signing_in import logged
 from tests.workgroup_support import (
@@ -18,6 +17,7 @@ from tests.workgroup_support import (
     coordinator_note,
     item_reads,
     last_seq,
+    meeting_tomorrow,
     page_version,
     seat_the_table,
 )
@@ -60,14 +60,7 @@ def test_proposals_carry_an_opaque_key(world, sign_in, db):
     # A fresh draft: the coordinator is proposed the new referral, whose key names its
     # charging matter; the coordinator does not see legal data at the work group.
     world.arrest()
-    meeting = schedule.create_meeting(
-        db,
-        world.viewer("coordinator"),
-        schedule.MeetingForm(
-            "Work group", utcnow() + timedelta(days=1), "Room B", None, [world.users["officer"].id]
-        ),
-        world.actor("coordinator"),
-    )
+    meeting = meeting_tomorrow(world, [world.users["officer"].id])
     page = sign_in(user=world.users["coordinator"]).client.get(f"/work-group/meetings/{meeting.id}")
     assert page.status_code == 200 and 'name="proposal"' in page.text
     proposals = page.text.split('id="proposals"')[1].split("</section>")[0]

@@ -26,7 +26,13 @@ from hub.workgroup.models import MeetingInvitee, ProposalDismissal, WorkGroupMee
 from hub.workgroup.rules import WorkGroupError
 from tests.fixtures.referrals import World
 from tests.signing_in import logged
-from tests.workgroup_support import agenda_items, item_reads, last_seq, seat_the_table
+from tests.workgroup_support import (
+    agenda_items,
+    item_reads,
+    last_seq,
+    meeting_tomorrow,
+    seat_the_table,
+)
 
 _GROUP = re.compile(r'<div class="proposal-group" data-group="(\w+)">')
 
@@ -74,18 +80,7 @@ def draft(world, db, factories) -> Draft:
         "Lost the shelter bed",
         world.actor("case_manager"),
     )
-    meeting = schedule.create_meeting(
-        db,
-        world.viewer("coordinator"),
-        schedule.MeetingForm(
-            "Work group",
-            utcnow() + timedelta(days=1),
-            "Room B",
-            None,
-            [world.users["case_manager"].id],
-        ),
-        world.actor("coordinator"),
-    )
+    meeting = meeting_tomorrow(world, [world.users["case_manager"].id])
     return Draft(world, meeting, person.id)
 
 

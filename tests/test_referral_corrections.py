@@ -14,14 +14,14 @@ from sqlmodel import col, select
 
 from hub.audit.models import LogEntry
 from hub.charging.queue_order import queue_keys
-from hub.db import utcnow
 from hub.notifications.models import Notification
 from hub.referrals.eligibility import ScreeningAnswers
 from hub.referrals.models import Referral, ReferralCorrection
 from hub.referrals.referred_person import NewPerson
 from hub.vocabulary import SecurityEventTag
-from hub.workgroup import proposing, schedule
+from hub.workgroup import proposing
 from tests.referral_pages import arrest_form, local_input, referral_id_from
+from tests.workgroup_support import meeting_tomorrow
 
 NOW = datetime(2026, 11, 20, 18, 0, tzinfo=UTC)
 NCO = ScreeningAnswers(facts=frozenset({"no-contact-order"}))
@@ -187,14 +187,7 @@ def test_an_officer_withdraws_a_referral_made_in_error_within_a_day(world, sign_
     assert queue_keys(db, world.viewer("county_prosecutor"), NOW.date()) == []
     assert queue_keys(db, world.viewer("city_prosecutor"), NOW.date()) == []
     # Nor is it proposed to the work group.
-    meeting = schedule.create_meeting(
-        db,
-        world.viewer("coordinator"),
-        schedule.MeetingForm(
-            "Work group", utcnow() + timedelta(days=1), "Room B", None, [world.users["officer"].id]
-        ),
-        world.actor("coordinator"),
-    )
+    meeting = meeting_tomorrow(world, [world.users["officer"].id])
     meeting.starts_at = NOW + timedelta(days=1)  # the week of the referral (not saved)
     proposed = proposing.compute_proposals(db, meeting, NOW.date())
     db.rollback()

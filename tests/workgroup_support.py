@@ -48,6 +48,16 @@ class Table:
         return (*MEMBERS, self.prosecutor)
 
 
+def meeting_tomorrow(world: World, invitees: list[int]) -> WorkGroupMeeting:
+    """A draft work-group meeting for tomorrow, made by the coordinator."""
+    return schedule.create_meeting(
+        world.db,
+        world.viewer("coordinator"),
+        schedule.MeetingForm("Work group", utcnow() + timedelta(days=1), "Room B", None, invitees),
+        world.actor("coordinator"),
+    )
+
+
 def seat_the_table(world: World, *, publish: bool = True) -> Table:
     db, f = world.db, world.factories
     referral, matter = world.arrest()
@@ -81,18 +91,7 @@ def seat_the_table(world: World, *, publish: bool = True) -> Table:
         created_by_id=world.users["case_manager"].id,
     )
     invitees = [world.users[name].id for name in (*MEMBERS, prosecutor)]
-    meeting = schedule.create_meeting(
-        db,
-        world.viewer("coordinator"),
-        schedule.MeetingForm(
-            "Work group",
-            utcnow() + timedelta(days=1),
-            "Room B",
-            None,
-            invitees,
-        ),
-        world.actor("coordinator"),
-    )
+    meeting = meeting_tomorrow(world, invitees)
     keys = [p.key for p in proposing.compute_proposals(db, meeting, date.today())]
     proposing.add_proposed_items(
         db, world.viewer("coordinator"), meeting.id, keys, world.actor("coordinator"), date.today()
