@@ -454,6 +454,20 @@ def test_a_new_consent_reaches_an_open_agenda_within_the_recheck_time(db, table,
     assert fresh.status_code == 200 and "Waitlisted" in fresh.text
 
 
+def test_an_unchanged_poll_decides_nothing_after_its_first_answer_even_from_another_worker(
+    db, table, sign_in
+):
+    member = sign_in(user=table.world.users["defender"])
+    page = f"/work-group/meetings/{table.meeting.id}"
+    version = page_version(member.client.get(page).text)
+    agenda_views._sent_agendas.clear()  # the page came from another worker
+    assert member.client.get(f"{page}/live", params={"since": version}).status_code == 204
+    refused = AssertionError("decided again")
+    with mock.patch("hub.workgroup.agenda_views.item_shapes", side_effect=refused):
+        again = member.client.get(f"{page}/live", params={"since": version})
+    assert again.status_code == 204
+
+
 def test_a_prosecutor_records_a_decision_from_an_item_bound_to_its_view(db, table, sign_in):
     world = table.world
     item = client_item(db, table, table.consented)

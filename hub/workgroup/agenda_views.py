@@ -7,7 +7,7 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Sequence
-from dataclasses import astuple, dataclass, field, replace
+from dataclasses import astuple, dataclass, field
 from functools import cached_property
 from typing import Any
 
@@ -136,15 +136,13 @@ def live_change(db: Session, viewer: Viewer, meeting_id: int, since: int | None)
     db.rollback()  # SQLite: end the read transaction (and its write lock) at once
     rows = _item_rows(items, shapes)
     version = _version(meeting.status, rows)
+    if version == since:
+        # Unchanged: remembered as decided now, also where another process sent the page.
+        decided = SentAgenda(meeting.status, rows, meeting.version, time.monotonic())
+        _remember(viewer, meeting_id, version, decided)
+        return LiveChange(version, (), since)
     if sent is None or sent.status != meeting.status or _places(sent.rows) != _places(rows):
         return LiveChange(version, None, since)
-    if version == since:
-        _remember(
-            viewer,
-            meeting_id,
-            version,
-            replace(sent, meeting_version=meeting.version, decided_at=time.monotonic()),
-        )
     changed = tuple(item_id for item_id, row in rows.items() if sent.rows[item_id] != row)
     return LiveChange(version, changed, since)
 
