@@ -19,6 +19,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench.timing import scratch_demo, session_token
 from hub.crypto import generate_environment
 
 os.environ.update({k: v for k, v in generate_environment().items() if k not in os.environ})
@@ -96,29 +97,19 @@ def main() -> None:
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory() as scratch:
-        url = f"sqlite:///{scratch}/bench.db"
-        os.environ["HUB_DATABASE_URL"] = url
+        engine = scratch_demo(scratch, args.persons)
         from fastapi.testclient import TestClient
         from sqlmodel import Session
 
         from hub.accounts.models import User
-        from hub.accounts.sessions import start_session
-        from hub.db import engine_for
-        from hub.demo.services import rebuild_demo
         from hub.settings import get_settings
         from hub.web.app import create_app
 
-        get_settings.cache_clear()
-        rebuild_demo(url, 2011, args.persons)
-        engine = engine_for(url)
         with Session(engine, expire_on_commit=False) as db:
             meeting_id, prosecutor_id = seat(db, args.items)
             prosecutor = db.get(User, prosecutor_id)
             assert prosecutor is not None
-            token, _ = start_session(
-                db, prosecutor, mfa_passed=True, address="bench", user_agent="bench"
-            )
-            db.commit()
+            token = session_token(db, prosecutor)
         with TestClient(create_app(), base_url="https://testserver") as client:
             client.cookies.set(get_settings().session_cookie_name, token)
             page = f"/work-group/meetings/{meeting_id}"

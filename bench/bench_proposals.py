@@ -17,7 +17,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.timing import figures, timed
+from bench.timing import figures, scratch_demo, session_token, timed
 from hub.crypto import generate_environment
 
 os.environ.update({k: v for k, v in generate_environment().items() if k not in os.environ})
@@ -31,23 +31,16 @@ def main() -> None:
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory() as scratch:
-        url = f"sqlite:///{scratch}/bench.db"
-        os.environ["HUB_DATABASE_URL"] = url
+        engine = scratch_demo(scratch, args.persons)
         from fastapi.testclient import TestClient
         from sqlmodel import Session, col, select
 
         from hub.accounts.models import User
-        from hub.accounts.sessions import start_session
-        from hub.db import engine_for
-        from hub.demo.services import rebuild_demo
         from hub.settings import get_settings
         from hub.vocabulary import MeetingStatus, Role
         from hub.web.app import create_app
         from hub.workgroup.models import WorkGroupMeeting
 
-        get_settings.cache_clear()
-        rebuild_demo(url, 2011, args.persons)
-        engine = engine_for(url)
         with Session(engine, expire_on_commit=False) as db:
             coordinator = db.exec(
                 select(User).where(User.role == Role.coordinator).order_by(col(User.id))
@@ -56,10 +49,7 @@ def main() -> None:
                 select(WorkGroupMeeting.id).where(WorkGroupMeeting.status == MeetingStatus.draft)
             ).first()
             assert coordinator is not None and draft is not None
-            token, _ = start_session(
-                db, coordinator, mfa_passed=True, address="bench", user_agent="bench"
-            )
-            db.commit()
+            token = session_token(db, coordinator)
         page = f"/work-group/meetings/{draft}"
         with TestClient(create_app(), base_url="https://testserver") as client:
             client.cookies.set(get_settings().session_cookie_name, token)
