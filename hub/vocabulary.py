@@ -694,6 +694,7 @@ class Action(StrEnum):
     privacy_break_glass = "privacy:break_glass:open"
     privacy_court_orders = "privacy:court_order:record"
     caseload_approve = "referrals:caseload:approve"
+    caseload_hold = "referrals:caseload:hold"
     referrals_create = "referrals:referral:create"
     referrals_feedback = "referrals:referral:feedback"
     referrals_overrides = "referrals:override:review"
@@ -729,6 +730,7 @@ class Action(StrEnum):
     api_clients_approve = "admin:api_client:approve"
     services_totals = "program:service_totals:read"
     persons_merge = "clients:person:merge"
+    persons_merge_request = "clients:person:merge_request"
     # Issue 16: equity and outcome figures, suppressed aggregates only (hub.equity).
     equity_read = "equity:dashboard:read"
     equity_import = "equity:population:import"

@@ -35,6 +35,7 @@ from hub.accounts.sessions import (
 from hub.accounts.signing_in import disable_for, end_access, set_status, withdraw_requests
 from hub.audit.log import Actor
 from hub.db import utcnow
+from hub.permissions import manages_own_agency_only, may_give, role_fits, speaks_for_every_agency
 from hub.vocabulary import (
     ROLES_BY_AGENCY_KIND,
     AccessRequestKind,
@@ -50,31 +51,32 @@ from hub.vocabulary import (
 class Scope:
     """Whose accounts a manager may manage: an agency admin their own agency's, the program
     office's coordinator every agency's, the server operator (command line) everyone's.
-    `withheld_roles`: roles this manager may not hand out (the coordinator creates no privacy
-    officers or admins: those watch and run the hub, the coordinator among others)."""
+    `manager_role`: the manager's role, which decides the roles they may hand out
+    (hub.permissions.may_give); None for the operator."""
 
     all_agencies: bool
     agency_id: int | None = None
     manager_id: int | None = None
-    withheld_roles: frozenset[Role] = frozenset()
+    manager_role: Role | None = None
 
     @classmethod
     def of(cls, viewer: Viewer) -> "Scope":
-        if viewer.role == Role.coordinator and viewer.agency_kind == AgencyKind.program_office:
+        if speaks_for_every_agency(viewer.role, viewer.agency_kind):
+            return cls(all_agencies=True, manager_id=viewer.user_id, manager_role=viewer.role)
+        if manages_own_agency_only(viewer):
             return cls(
-                all_agencies=True,
+                all_agencies=False,
+                agency_id=viewer.agency_id,
                 manager_id=viewer.user_id,
-                withheld_roles=frozenset({Role.privacy_officer, Role.admin}),
+                manager_role=viewer.role,
             )
-        if viewer.role == Role.admin:
-            return cls(all_agencies=False, agency_id=viewer.agency_id, manager_id=viewer.user_id)
-        return cls(all_agencies=False, manager_id=viewer.user_id)
+        return cls(all_agencies=False, manager_id=viewer.user_id, manager_role=viewer.role)
 
     def covers(self, agency_id: int | None) -> bool:
         return self.all_agencies or (self.agency_id is not None and self.agency_id == agency_id)
 
     def grants(self, role: Role) -> bool:
-        return role not in self.withheld_roles
+        return may_give(self.manager_role, role)
 
 
 OPERATOR = Scope(all_agencies=True)
@@ -113,7 +115,7 @@ def _may_grant(db: Session, actor: Actor, scope: Scope, role: Role, action: str)
 
 
 def check_role_fits(agency: Agency, role: Role) -> None:
-    if role not in ROLES_BY_AGENCY_KIND[agency.kind]:
+    if not role_fits(agency.kind, role):
         allowed = ", ".join(sorted(r.value for r in ROLES_BY_AGENCY_KIND[agency.kind]))
         raise AccountError(
             f"A {agency.kind.value.replace('_', ' ')} agency's users can be: {allowed}."

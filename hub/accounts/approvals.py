@@ -1,11 +1,12 @@
 """New access takes a second person (CJIS AC-2 account approval, AC-5 separation of duties).
 
 A manager's new account, role change or re-enabling opens an `AccessRequest`
-(hub.accounts.administration); nothing is granted until someone else approves it here. Who may
-approve is `APPROVERS`: the supervisor role of the account's own agency, or, for agencies
-without one, its admin or the program office's coordinator; never the person who asked, never
-the account itself. The server's operator may decide any request at the command line (`hub users
-approve`): the first supervisor of a new agency has nobody else to approve them.
+(hub.accounts.administration); nothing is granted until someone else approves it here. Who
+may approve is `hub.permissions.APPROVERS`: the supervisor role of the account's own agency,
+or, for agencies without one, its admin or the program office's coordinator; never the person
+who asked, never the account itself. The server's operator may decide any request at the
+command line (`hub users approve`): the first supervisor of a new agency has nobody else to
+approve them.
 """
 
 from dataclasses import dataclass
@@ -20,6 +21,7 @@ from hub.accounts.sessions import Viewer
 from hub.accounts.signing_in import end_access, set_status
 from hub.audit.log import Actor
 from hub.db import utcnow
+from hub.permissions import approves, speaks_for_every_agency
 from hub.vocabulary import (
     AccessRequestKind,
     AccessRequestStatus,
@@ -28,27 +30,6 @@ from hub.vocabulary import (
     SecurityEventTag,
     UserStatus,
 )
-
-# Who approves new access in each role (docs/accounts.md has the same table in words). The
-# approver works in the account's agency, except the program office's coordinator, who speaks
-# for every agency.
-APPROVERS: dict[Role, frozenset[Role]] = {
-    Role.officer: frozenset({Role.sergeant}),
-    Role.sergeant: frozenset({Role.sergeant}),
-    Role.case_manager: frozenset({Role.case_manager_supervisor}),
-    Role.case_manager_supervisor: frozenset({Role.case_manager_supervisor}),
-    # Prosecution and defense offices have no supervisor role in the hub.
-    Role.prosecutor: frozenset({Role.admin, Role.coordinator}),
-    Role.defender: frozenset({Role.admin, Role.coordinator}),
-    Role.defender_supervisor: frozenset({Role.admin, Role.coordinator}),
-    Role.coordinator: frozenset({Role.coordinator, Role.admin}),
-    Role.privacy_officer: frozenset({Role.privacy_officer}),
-    # An admin grants no client data, but manages accounts: a second admin of one person's
-    # making would approve their requests.
-    Role.admin: frozenset({Role.admin, Role.coordinator}),
-    # Aggregates only, but still access: the program office's coordinator or admin approves.
-    Role.policy_group: frozenset({Role.coordinator, Role.admin}),
-}
 
 
 @dataclass(frozen=True)
@@ -74,9 +55,9 @@ def may_decide(approver: Approver, request: AccessRequest, user: User) -> bool:
         return True
     if approver.user_id in (request.requested_by_id, user.id):
         return False  # AC-5: no one approves their own request, nor access for themselves
-    if approver.role not in APPROVERS[request.role]:
+    if approver.role is None or not approves(approver.role, request.role):
         return False
-    if approver.role == Role.coordinator and approver.agency_kind == AgencyKind.program_office:
+    if speaks_for_every_agency(approver.role, approver.agency_kind):
         return True
     return approver.agency_id == user.agency_id
 

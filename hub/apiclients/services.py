@@ -3,7 +3,7 @@
 A manager of the agency (its admin, or the program office's coordinator:
 hub.accounts.administration.Scope) asks for a client with a role the agency may hold and the
 scopes it needs; the secret is shown once, to them, and kept hashed. The client obtains no token
-until someone of the approvers of that role (hub.accounts.approvals.APPROVERS, never the one who
+until someone of the approvers of that role (hub.permissions.APPROVERS, never the one who
 asked) approves it. Wider scopes take the same second person; narrower scopes and disabling take
 effect at once.
 """
@@ -26,8 +26,8 @@ from hub.accounts.sessions import Viewer
 from hub.apiclients.models import ApiClient, ApiClientRequest, ApiClientToken
 from hub.audit.log import Actor
 from hub.db import utcnow
+from hub.permissions import agency_system_may_act_as, agency_system_roles
 from hub.vocabulary import (
-    ROLES_BY_AGENCY_KIND,
     AccessRequestKind,
     AccessRequestStatus,
     ApiClientRequestKind,
@@ -39,9 +39,6 @@ from hub.vocabulary import (
 )
 
 CLIENT_MAX_DAYS = 365
-# A client acts for its agency's work, never as its administrator or its privacy officer:
-# those roles see no client data, or oversee everyone's reads.
-_NOT_FOR_CLIENTS = frozenset({Role.admin, Role.privacy_officer})
 # The service account cannot sign in: no password hashes to this (hub.accounts.passwords
 # refuses a value that is not an argon2 hash).
 _NO_PASSWORD = "!api-client"  # noqa: S105 - matches no password
@@ -77,7 +74,7 @@ def scope_list(text: str) -> list[str]:
 
 def client_roles(agency: Agency) -> list[Role]:
     """The roles a client of this agency may act in."""
-    return sorted(ROLES_BY_AGENCY_KIND[agency.kind] - _NOT_FOR_CLIENTS)
+    return agency_system_roles(agency.kind)
 
 
 def _withdraw_pending(db: Session, client: ApiClient) -> None:
@@ -151,7 +148,7 @@ def request_client(
     errors = []
     if not name or len(name) > 100:
         errors.append("Give the client a name of 1 to 100 characters.")
-    if role not in client_roles(agency):
+    if not agency_system_may_act_as(agency.kind, role):
         errors.append("A client of this agency cannot act in that role.")
     granted = scopes_text(scopes)
     if not granted:

@@ -11,8 +11,9 @@ from hub.audit.log import Actor
 from hub.audit.models import LogEntry
 from hub.charging.checks import ChargingError
 from hub.charging.models import BreachSignalReview
+from hub.permissions import authorize
 from hub.referrals.checks import security_event
-from hub.vocabulary import Purpose, Role, SecurityEventTag
+from hub.vocabulary import Action, Purpose, SecurityEventTag
 
 
 @dataclass(frozen=True)
@@ -30,8 +31,9 @@ class BreachSignal:
 
 
 def _require_privacy_officer(viewer: Viewer) -> None:
-    if viewer.role != Role.privacy_officer:
-        raise ChargingError("only a privacy officer reviews breach signals")
+    authorize(
+        viewer, Action.flags_review, ChargingError("only a privacy officer reviews breach signals")
+    )
 
 
 def breach_signals(db: Session, viewer: Viewer, *, open_only: bool = True) -> list[BreachSignal]:

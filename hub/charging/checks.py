@@ -5,7 +5,8 @@ from sqlmodel import Session
 
 from hub.accounts.sessions import Viewer
 from hub.charging.models import ChargingMatter
-from hub.vocabulary import Role
+from hub.permissions import authorize
+from hub.vocabulary import Action
 
 
 class ChargingError(ValueError):
@@ -14,8 +15,11 @@ class ChargingError(ValueError):
 
 def require_prosecutor(viewer: Viewer) -> None:
     """Charging decisions, the queue and the export are the prosecutor's alone."""
-    if viewer.role != Role.prosecutor:
-        raise ChargingError(f"a {viewer.role.value} may not make charging decisions")
+    authorize(
+        viewer,
+        Action.charging_decide,
+        ChargingError(f"a {viewer.role.value} may not make charging decisions"),
+    )
 
 
 def _matter_for(db: Session, prosecutor: Viewer, matter_id: int) -> ChargingMatter:

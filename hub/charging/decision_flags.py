@@ -13,9 +13,11 @@ from hub.charging.models import ChargingDecision, ChargingMatter, DecisionFlag
 from hub.clients.models import ClientAssignment
 from hub.db import utcnow
 from hub.notifications.services import assignment_holders, notify, users_with_role
+from hub.permissions import authorize, permits
 from hub.referrals.checks import security_event
 from hub.vocabulary import (
     CARE_CATEGORIES,
+    Action,
     AssignmentKind,
     DecisionOutcome,
     FlagStatus,
@@ -61,10 +63,13 @@ def flags_for(
     query = select(DecisionFlag)
     if status is not None:
         query = query.where(DecisionFlag.status == status)
-    if viewer.role == Role.defender:
+    authorize(
+        viewer,
+        Action.flags_read,
+        ChargingError(f"a {viewer.role.value} does not review decision flags"),
+    )
+    if not permits(viewer, Action.flags_review):  # a defender: their own clients' flags only
         query = query.where(col(DecisionFlag.person_id).in_(defender_clients(viewer.user_id)))
-    elif viewer.role != Role.privacy_officer:
-        raise ChargingError(f"a {viewer.role.value} does not review decision flags")
     return list(db.exec(query.order_by(col(DecisionFlag.id))))
 
 
@@ -83,8 +88,11 @@ def review_flag(
     db: Session, privacy_officer: Viewer, flag_id: int, note: str, actor: Actor
 ) -> DecisionFlag:
     """The privacy officer's review of a flag, with a note. Commits."""
-    if privacy_officer.role != Role.privacy_officer:
-        raise ChargingError("only a privacy officer reviews decision flags")
+    authorize(
+        privacy_officer,
+        Action.flags_review,
+        ChargingError("only a privacy officer reviews decision flags"),
+    )
     flag = db.get(DecisionFlag, flag_id)
     if flag is None:
         raise ChargingError("no such flag")

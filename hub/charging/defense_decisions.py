@@ -15,7 +15,8 @@ from hub.charging.deciding import superseded_by
 from hub.charging.decision_flags import defender_clients
 from hub.charging.models import ChargingDecision, ChargingMatter
 from hub.db import ident
-from hub.vocabulary import DecisionOutcome, Role
+from hub.permissions import authorize
+from hub.vocabulary import Action, DecisionOutcome
 
 
 @dataclass(frozen=True)
@@ -39,8 +40,11 @@ class DefenseDecisionItem:
 
 def _defense_clients(defender: Viewer) -> Any:
     """The defender's clients as a subquery (see defender_clients)."""
-    if defender.role != Role.defender:
-        raise ChargingError(f"a {defender.role.value} has no defense clients")
+    authorize(
+        defender,
+        Action.defense_decisions,
+        ChargingError(f"a {defender.role.value} has no defense clients"),
+    )
     return defender_clients(defender.user_id)
 
 

@@ -12,8 +12,8 @@ from hub.charging.models import ChargingMatter
 from hub.clients.models import Person
 from hub.db import utcnow
 from hub.notifications.services import agency_users, notify
+from hub.permissions import authorize
 from hub.referrals.checks import (
-    REFERRING_OFFICER_ROLES,
     check_time,
     prosecuting_agency,
     security_event,
@@ -21,7 +21,7 @@ from hub.referrals.checks import (
 from hub.referrals.eligibility import ReferralError, check_offenses, most_serious
 from hub.referrals.opening import ArrestDetails
 from hub.referrals.rules import SiteRules, current_rules
-from hub.vocabulary import NotificationKind, ProgramStatus, Purpose, Role, SecurityEventTag
+from hub.vocabulary import Action, NotificationKind, ProgramStatus, Purpose, Role, SecurityEventTag
 
 
 def open_charging_matter(
@@ -84,8 +84,11 @@ def record_new_arrest(
     prosecutors weigh such charges case by case). Commits."""
     rules = rules or current_rules(db)
     now = now or utcnow()
-    if officer.role not in REFERRING_OFFICER_ROLES:
-        raise ChargingError(f"a {officer.role.value} may not record an arrest")
+    authorize(
+        officer,
+        Action.referrals_create,
+        ChargingError(f"a {officer.role.value} may not record an arrest"),
+    )
     check_time(arrest.arrested_at, now, "the arrest")
     person = db.get(Person, person_id)
     if person is None or person.program_status not in (

@@ -26,9 +26,10 @@ from hub.audit.log import Actor
 from hub.charging.checks import ChargingError
 from hub.charging.models import ChargingDecision, ChargingMatter
 from hub.disclosure.aggregates import decide_each, log_aggregate
+from hub.permissions import authorize
 from hub.referrals.models import Referral
 from hub.referrals.rules import SiteRules
-from hub.vocabulary import Category, DecisionOutcome, DisclosureTag, Purpose, Role
+from hub.vocabulary import Action, Category, DecisionOutcome, DisclosureTag, Purpose
 
 EARLIEST_MONTH = date(1900, 1, 1)
 # Made once, so that the query's compiled form is cached.
@@ -102,8 +103,12 @@ def period_report(
 ) -> PeriodReport:
     """The report of `month` (its first day) for the prosecutor's own office, logged as an
     aggregate disclosure (`form`: page, csv or api). Commits."""
-    if prosecutor.role != Role.prosecutor or office_id != prosecutor.agency_id:
-        raise ChargingError("no such office for you")
+    authorize(
+        prosecutor,
+        Action.charging_period,
+        ChargingError("no such office for you"),
+        agency_id=office_id,
+    )
     office = db.get(Agency, office_id)
     assert office is not None
     end = _next_month(month)

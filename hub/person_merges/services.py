@@ -23,6 +23,7 @@ from hub.caserecord.models import RecordChange
 from hub.caserecord.writing import may_write
 from hub.clients.models import Person, PersonAlias
 from hub.db import rollback_on_error, utcnow
+from hub.permissions import permits
 from hub.person_merges.models import PersonMerge
 from hub.referrals.models import PersonReconciliation
 from hub.vocabulary import (
@@ -30,7 +31,6 @@ from hub.vocabulary import (
     Category,
     MergeStatus,
     Purpose,
-    Role,
     SecurityEventTag,
 )
 
@@ -97,7 +97,7 @@ def request_merge(
     put side by side by the duplicate check, neither merged already. Nothing moves yet."""
     with rollback_on_error(db):
         ids = {"person_id": merged_id, "survivor_id": survivor_id}
-        if viewer.role != Role.case_manager_supervisor:
+        if not permits(viewer, Action.persons_merge_request):
             raise _refuse(db, actor, "A case-management supervisor asks for a merge.", **ids)
         if merged_id == survivor_id:
             raise _refuse(db, actor, "A record cannot be merged into itself.", **ids)
@@ -179,10 +179,8 @@ def confirm_merge(db: Session, viewer: Viewer, merge_id: int, actor: Actor) -> P
         if merge.requested_by_id == viewer.user_id:
             raise _refuse(db, actor, "A second person confirms a merge.", merge_id=merge_id)
         requester = db.get(User, merge.requested_by_id)
-        same_agency = requester is not None and requester.agency_id == viewer.agency_id
-        if not (
-            viewer.role == Role.privacy_officer
-            or (viewer.role == Role.case_manager_supervisor and same_agency)
+        if not permits(
+            viewer, Action.persons_merge, agency_id=requester.agency_id if requester else None
         ):
             raise _refuse(
                 db,
@@ -229,10 +227,8 @@ def refuse_merge(db: Session, viewer: Viewer, merge_id: int, actor: Actor) -> Pe
                 db, actor, "No merge of that number awaits a decision.", merge_id=merge_id
             )
         requester = db.get(User, merge.requested_by_id)
-        same_agency = requester is not None and requester.agency_id == viewer.agency_id
-        if not (
-            viewer.role == Role.privacy_officer
-            or (viewer.role == Role.case_manager_supervisor and same_agency)
+        if not permits(
+            viewer, Action.persons_merge, agency_id=requester.agency_id if requester else None
         ):
             raise _refuse(
                 db,

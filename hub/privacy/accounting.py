@@ -45,10 +45,18 @@ from hub.audit.tiles import TilesMissing
 from hub.clients.models import Person
 from hub.db import rollback_on_error, utcnow
 from hub.disclosure.notice import REDISCLOSURE_NOTICE_SHORT
+from hub.permissions import authorize
 from hub.person_merges.services import merge_family
 from hub.privacy.search import Disclosure, client_disclosures, day_start, seq_range
 from hub.referrals.rules import site_zone
-from hub.vocabulary import PART2_CATEGORIES, LogKind, LogOutcome, Purpose, Role, SecurityEventTag
+from hub.vocabulary import (
+    PART2_CATEGORIES,
+    Action,
+    LogKind,
+    LogOutcome,
+    Purpose,
+    SecurityEventTag,
+)
 
 HIPAA_YEARS = 6  # 45 CFR 164.528(a): six years before the request
 PART2_YEARS = 3  # 42 CFR 2.25: three years before the request
@@ -254,8 +262,11 @@ def generate_accounting(
     own look-back (six years for HIPAA, three for Part 2 consent-based disclosures); with it,
     both sections cover since..until. Signs a checkpoint, proves every entry listed against
     it, logs the accounting and commits."""
-    if viewer.role != Role.privacy_officer:
-        raise AccountingError("Only a privacy officer generates an accounting of disclosures.")
+    authorize(
+        viewer,
+        Action.privacy_console,
+        AccountingError("Only a privacy officer generates an accounting of disclosures."),
+    )
     zone = site_zone(db)
     now = utcnow()
     today = now.astimezone(zone).date()

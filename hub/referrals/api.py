@@ -19,8 +19,9 @@ from fastapi.responses import JSONResponse, Response
 from pydantic import AwareDatetime, BaseModel, Field
 
 from hub.accounts.sessions import Viewer
+from hub.permissions import permits
 from hub.referrals import officer_feedback, opening
-from hub.referrals.checks import RECONCILIATION, REFERRING_OFFICER_ROLES
+from hub.referrals.checks import RECONCILIATION
 from hub.referrals.eligibility import PriorConviction, ReferralError, ScreeningAnswers
 from hub.referrals.forms import NONE_OF_THESE, PersonFields, choose_person, prior_involvement
 from hub.referrals.opening import ArrestDetails
@@ -285,7 +286,7 @@ def submit_referral(request: Request, db: DB, viewer: Referrer, body: ReferralIn
         matter_id=matter_id,
         eligibility=EligibilityResult(referral.eligibility),
         intake_due_on=referral.intake_due_on,
-        reconciliation=RECONCILIATION if viewer.role in REFERRING_OFFICER_ROLES else None,
+        reconciliation=RECONCILIATION if permits(viewer, Action.referrals_create) else None,
     )
 
 

@@ -10,8 +10,9 @@ from hub.accounts.sessions import Viewer
 from hub.audit.log import Actor, append_refusal
 from hub.clients.models import ClientAssignment
 from hub.db import ident, utcnow
-from hub.notifications.services import CASE_MANAGEMENT_ROLES, agency_users, notify
-from hub.referrals.checks import require_role, security_event
+from hub.notifications.services import agency_users, notify
+from hub.permissions import permits
+from hub.referrals.checks import require, security_event
 from hub.referrals.eligibility import (
     ReferralError,
 )
@@ -20,6 +21,7 @@ from hub.referrals.models import (
     Referral,
 )
 from hub.vocabulary import (
+    Action,
     AssignmentKind,
     CaseloadRequestStatus,
     NotificationKind,
@@ -93,7 +95,7 @@ def _active_case_manager(db: Session, user_id: int, agency_id: int) -> None:
     if (
         target is None
         or target.agency_id != agency_id
-        or target.role != Role.case_manager
+        or not permits(target, Action.caseload_hold)
         or target.status != UserStatus.active
     ):
         raise ReferralError("assign to an active case manager of your agency")
@@ -105,8 +107,8 @@ def assign_to_caseload(
     """A supervisor puts a client on a case manager of their agency's caseload (ending any
     other caseload assignment; the case manager it leaves is told). A case manager cannot: they
     request a client (request_caseload) and a supervisor decides. Commits."""
-    require_role(assigned_by, CASE_MANAGEMENT_ROLES, "assign caseloads")
-    if assigned_by.role == Role.case_manager:
+    require(assigned_by, Action.intake_manage, "assign caseloads")
+    if not permits(assigned_by, Action.caseload_approve):
         _refuse_caseload(
             db,
             actor,
@@ -137,7 +139,7 @@ def request_caseload(
     """A case manager asks to take the client of a referral to their agency onto their own
     caseload. Nothing changes (and nothing more is disclosed) until a supervisor approves it;
     the agency's supervisors are told. Commits."""
-    require_role(case_manager, [Role.case_manager], "request a client")
+    require(case_manager, Action.caseload_hold, "request a client")
     referral = referral_for_intake(db, case_manager, referral_id)
     holders = [a.user_id for a in open_caseload(db, referral.person_id)]
     if case_manager.user_id in holders:
@@ -184,7 +186,7 @@ def decide_caseload_request(
 ) -> CaseloadRequest:
     """A supervisor of the requester's agency approves a caseload request (the client moves;
     the case manager it leaves is told) or refuses it. Commits."""
-    require_role(supervisor, [Role.case_manager_supervisor], "decide caseload requests")
+    require(supervisor, Action.caseload_approve, "decide caseload requests")
     request = db.get(CaseloadRequest, request_id)
     if request is None or request.agency_id != supervisor.agency_id:
         _refuse_caseload(
@@ -222,7 +224,7 @@ def decide_caseload_request(
 
 def pending_caseload_requests(db: Session, supervisor: Viewer) -> list[CaseloadRequest]:
     """The supervisor's agency's caseload requests awaiting a decision, oldest first."""
-    require_role(supervisor, [Role.case_manager_supervisor], "decide caseload requests")
+    require(supervisor, Action.caseload_approve, "decide caseload requests")
     return list(
         db.exec(
             select(CaseloadRequest)
@@ -236,7 +238,7 @@ def pending_caseload_requests(db: Session, supervisor: Viewer) -> list[CaseloadR
 
 
 def referral_for_intake(db: Session, case_manager: Viewer, referral_id: int) -> Referral:
-    require_role(case_manager, CASE_MANAGEMENT_ROLES, "record intake")
+    require(case_manager, Action.intake_manage, "record intake")
     referral = db.get(Referral, referral_id)
     # Another agency's referral answers as none: a case manager sees their own agency's.
     if referral is None or referral.case_management_agency_id != case_manager.agency_id:

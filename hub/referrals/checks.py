@@ -8,19 +8,10 @@ from sqlmodel import Session, select
 from hub.accounts.models import Agency
 from hub.accounts.sessions import Viewer
 from hub.audit.log import Actor, Event, append
-from hub.referrals.eligibility import (
-    ReferralError,
-)
+from hub.permissions import authorize
+from hub.referrals.eligibility import ReferralError
 from hub.referrals.rules import SiteRules
-from hub.vocabulary import (
-    AgencyKind,
-    Purpose,
-    Role,
-    SecurityEventTag,
-)
-
-REFERRING_OFFICER_ROLES = frozenset({Role.officer, Role.sergeant})
-
+from hub.vocabulary import Action, AgencyKind, Purpose, SecurityEventTag
 
 # What police are told of the duplicate check, match or no match: nothing about who is on file.
 RECONCILIATION = (
@@ -28,9 +19,8 @@ RECONCILIATION = (
 )
 
 
-def require_role(viewer: Viewer, roles: frozenset[Role] | list[Role], what: str) -> None:
-    if viewer.role not in roles:
-        raise ReferralError(f"a {viewer.role.value} may not {what}")
+def require(viewer: Viewer, action: Action, what: str) -> None:
+    authorize(viewer, action, ReferralError(f"a {viewer.role.value} may not {what}"))
 
 
 def case_management_agency(db: Session, agency_id: int) -> Agency:

@@ -18,10 +18,12 @@ from hub.audit.log import Actor
 from hub.charging.models import ChargingDecision, ChargingMatter
 from hub.db import ident
 from hub.notifications.services import CASE_MANAGEMENT_ROLES, agency_users, notify
-from hub.referrals.checks import REFERRING_OFFICER_ROLES, case_management_agency, security_event
+from hub.permissions import authorize
+from hub.referrals.checks import case_management_agency, security_event
 from hub.referrals.eligibility import ReferralError
 from hub.referrals.models import Referral, ReferralCorrection
 from hub.vocabulary import (
+    Action,
     EligibilityResult,
     NotificationKind,
     ReferralCorrectionReason,
@@ -68,8 +70,11 @@ class CorrectionState:
 
 
 def _officers_referral(db: Session, officer: Viewer, referral_id: int) -> Referral:
-    if officer.role not in REFERRING_OFFICER_ROLES:
-        raise ReferralError(f"a {officer.role.value} may not correct a referral")
+    authorize(
+        officer,
+        Action.referrals_feedback,
+        ReferralError(f"a {officer.role.value} may not correct a referral"),
+    )
     referral = db.get(Referral, referral_id)
     # Another officer's referral answers as none, as on the feedback page.
     if referral is None or referral.referring_user_id != officer.user_id:
@@ -259,8 +264,11 @@ def approve_override(
 ) -> Referral:
     """A sergeant of the referring agency approves an officer's override of a presumptive
     exclusion. A second person: the sergeant who overrode cannot approve their own. Commits."""
-    if sergeant.role != Role.sergeant:
-        raise ReferralError(f"a {sergeant.role.value} may not approve overrides")
+    authorize(
+        sergeant,
+        Action.referrals_overrides,
+        ReferralError(f"a {sergeant.role.value} may not approve overrides"),
+    )
     referral = db.get(Referral, referral_id)
     if (
         referral is None

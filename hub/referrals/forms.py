@@ -10,13 +10,13 @@ from pydantic import BaseModel, Field
 from sqlmodel import Session
 
 from hub.accounts.sessions import Viewer
-from hub.referrals.checks import REFERRING_OFFICER_ROLES
+from hub.permissions import permits
 from hub.referrals.duplicates import find_possible_duplicates
 from hub.referrals.eligibility import PriorConviction, PriorInvolvement, ReferralError
 from hub.referrals.eligibility import ScreeningAnswers as Answers
 from hub.referrals.referred_person import ExistingPerson, NewPerson, PersonChoice
 from hub.referrals.rules import SiteRules
-from hub.vocabulary import PriorInvolvementKind
+from hub.vocabulary import Action, PriorInvolvementKind
 from hub.web.params import Code, RecordNumber
 
 NONE_OF_THESE = "none"
@@ -108,7 +108,7 @@ def choose_person(
     if choice and choice != NONE_OF_THESE:
         if not choice.isdigit():
             raise ReferralError("choose one of the persons shown, or none of these")
-        if referrer.role in REFERRING_OFFICER_ROLES:
+        if permits(referrer, Action.referrals_create):  # police: see referred_person
             return ExistingPerson(int(choice))
         candidates = find_possible_duplicates(
             db, form.first_name, form.last_name, dob, aliases, rules=rules

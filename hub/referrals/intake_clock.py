@@ -9,6 +9,7 @@ from hub.accounts.sessions import Viewer
 from hub.audit.log import Actor
 from hub.clients.models import Person
 from hub.db import utcnow
+from hub.permissions import permits
 from hub.referrals.caseloads import assign, open_caseload, referral_for_intake
 from hub.referrals.checks import check_time, security_event
 from hub.referrals.eligibility import (
@@ -20,10 +21,10 @@ from hub.referrals.models import (
 )
 from hub.settings import get_settings
 from hub.vocabulary import (
+    Action,
     DeadlineStatus,
     ProgramStatus,
     Purpose,
-    Role,
     SecurityEventTag,
 )
 
@@ -123,7 +124,7 @@ def record_screening(
         {"referral_id": referral.id},
         Purpose.case_management,
     )
-    if case_manager.role == Role.case_manager and not open_caseload(db, person.id):  # type: ignore[arg-type]
+    if permits(case_manager, Action.caseload_hold) and not open_caseload(db, person.id):  # type: ignore[arg-type]
         assign(db, person.id, case_manager.user_id, actor)  # type: ignore[arg-type]
     db.commit()
     return referral

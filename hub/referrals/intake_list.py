@@ -10,9 +10,8 @@ from sqlmodel import Session, col, func, select
 from hub.accounts.models import Agency, User
 from hub.accounts.sessions import Viewer
 from hub.db import ident
-from hub.notifications.services import CASE_MANAGEMENT_ROLES
 from hub.referrals.caseloads import referral_for_intake
-from hub.referrals.checks import require_role
+from hub.referrals.checks import require
 from hub.referrals.eligibility import (
     ReferralError,
 )
@@ -23,6 +22,7 @@ from hub.referrals.models import (
 )
 from hub.referrals.rules import SiteRules, current_rules
 from hub.vocabulary import (
+    Action,
     AgencyKind,
     DeadlineStatus,
     ReferralKind,
@@ -124,7 +124,7 @@ def intake_queue_count(
     tab: str = CURRENT_TAB,
 ) -> int:
     """How many referrals intake_queue lists in all on this tab."""
-    require_role(case_manager, CASE_MANAGEMENT_ROLES, "see the intake queue")
+    require(case_manager, Action.intake_manage, "see the intake queue")
     return sum(
         db.exec(select(func.count()).select_from(Referral).where(*conditions)).one()
         for conditions in _tab_conditions(case_manager.agency_id, today, tab, recent_days)
@@ -152,7 +152,7 @@ def intake_queue(
     are already in list order, and a page needs at most offset + limit of them: the database
     sorts and cuts. Completed ones (a fortnight's worth) are read whole, because a late one
     sorts among the missed by its finishing date in the site's zone."""
-    require_role(case_manager, CASE_MANAGEMENT_ROLES, "see the intake queue")
+    require(case_manager, Action.intake_manage, "see the intake queue")
     rules = rules or current_rules(db)
     conditions = _tab_conditions(case_manager.agency_id, today, tab, recent_days)
     open_rows = _intake_columns().where(*conditions[0])
@@ -182,7 +182,7 @@ def reconciliation_candidates(db: Session, case_manager: Viewer, person_id: int)
     """The persons on file a police referral's person may be, while no one has reconciled
     them: ids only, for the case management agency (the page names them through the policy
     layer). Police never see this."""
-    require_role(case_manager, CASE_MANAGEMENT_ROLES, "reconcile referrals")
+    require(case_manager, Action.intake_manage, "reconcile referrals")
     flag = db.exec(
         select(PersonReconciliation).where(
             PersonReconciliation.person_id == person_id,

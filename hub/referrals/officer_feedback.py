@@ -12,7 +12,7 @@ from hub.accounts.sessions import Viewer
 from hub.charging.models import ChargingDecision, ChargingMatter
 from hub.clients.models import Person
 from hub.db import ident
-from hub.referrals.checks import require_role
+from hub.referrals.checks import require
 from hub.referrals.eligibility import (
     ReferralError,
 )
@@ -20,10 +20,10 @@ from hub.referrals.models import (
     Referral,
 )
 from hub.vocabulary import (
+    Action,
     EligibilityResult,
     ProgramStatus,
     ReferralKind,
-    Role,
 )
 
 
@@ -219,7 +219,7 @@ def overrides_for_sergeant(
 
 
 def _overrides_of(sergeant: Viewer) -> tuple[Any, ...]:
-    require_role(sergeant, frozenset({Role.sergeant}), "review overrides")
+    require(sergeant, Action.referrals_overrides, "review overrides")
     return (
         col(Referral.referring_agency_id) == sergeant.agency_id,
         col(Referral.eligibility) == EligibilityResult.presumptively_excluded.value,

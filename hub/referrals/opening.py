@@ -12,12 +12,12 @@ from hub.charging.models import ChargingMatter
 from hub.clients.models import Person
 from hub.db import utcnow
 from hub.notifications.services import CASE_MANAGEMENT_ROLES, agency_users, notify
+from hub.permissions import holds_site_role
 from hub.referrals.checks import (
-    REFERRING_OFFICER_ROLES,
     case_management_agency,
     check_time,
     prosecuting_agency,
-    require_role,
+    require,
     security_event,
 )
 from hub.referrals.eligibility import (
@@ -43,6 +43,7 @@ from hub.referrals.referred_person import (
 )
 from hub.referrals.rules import SiteRules, current_rules
 from hub.vocabulary import (
+    Action,
     NotificationKind,
     ProgramStatus,
     ReferralKind,
@@ -161,7 +162,7 @@ def create_arrest_referral(
 
     rules = rules or current_rules(db)
     now = now or utcnow()
-    require_role(officer, REFERRING_OFFICER_ROLES, "make an arrest referral")
+    require(officer, Action.referrals_create, "make an arrest referral")
     check_named_person(db, officer, person)
     check_time(arrest.arrested_at, now, "the arrest")
     if not arrest.place.strip() or not arrest.precinct.strip():
@@ -222,7 +223,7 @@ def create_social_contact_referral(
     the hub's records). Commits."""
     rules = rules or current_rules(db)
     now = now or utcnow()
-    require_role(officer, REFERRING_OFFICER_ROLES, "make a social contact referral")
+    require(officer, Action.referrals_create, "make a social contact referral")
     check_named_person(db, officer, person)
     case_management_agency(db, case_management_agency_id)
     existing_id = person.person_id if isinstance(person, ExistingPerson) else None
@@ -264,7 +265,7 @@ def add_to_social_contact_list(
     """Police identify a person for a social contact referral, on the same prerequisite as the
     referral itself, so that others can make the connection. Commits."""
     rules = rules or current_rules(db)
-    require_role(officer, REFERRING_OFFICER_ROLES, "add to the social contact list")
+    require(officer, Action.referrals_create, "add to the social contact list")
     check_named_person(db, officer, person)
     existing_id = person.person_id if isinstance(person, ExistingPerson) else None
     involvement = check_prior_involvement(
@@ -335,7 +336,8 @@ def create_community_referral(
     Commits."""
     rules = rules or current_rules(db)
     now = now or utcnow()
-    require_role(referrer, rules.community_referrer_roles, "make a community referral")
+    if not holds_site_role(referrer, rules.community_referrer_roles):
+        raise ReferralError(f"a {referrer.role.value} may not make a community referral")
     entry = db.get(SocialContactEntry, social_contact_entry_id)
     if entry is None or entry.closed_at is not None:
         raise ReferralError("no such open entry on the social contact list")

@@ -9,7 +9,7 @@ from sqlmodel import Session, select
 from hub.accounts.sessions import Viewer
 from hub.clients.models import Person, PersonAlias
 from hub.db import ident, utcnow
-from hub.referrals.checks import REFERRING_OFFICER_ROLES
+from hub.permissions import permits
 from hub.referrals.duplicates import DuplicateCandidate, find_possible_duplicates
 from hub.referrals.eligibility import (
     ReferralError,
@@ -19,6 +19,7 @@ from hub.referrals.models import (
     Referral,
 )
 from hub.referrals.rules import SiteRules
+from hub.vocabulary import Action
 
 # HUD HMIS FY2024 data standards: 3.04 RaceAndEthnicity and 3.06 Gender response codes.
 HMIS_RACE_ETHNICITY = {1, 2, 3, 4, 5, 6, 7, 8, 9, 99}
@@ -103,7 +104,7 @@ def check_named_person(db: Session, referrer: Viewer, choice: PersonChoice) -> N
     anything else about the referral, so that no other answer tells who or what is on file."""
     if (
         isinstance(choice, ExistingPerson)
-        and referrer.role in REFERRING_OFFICER_ROLES
+        and permits(referrer, Action.referrals_create)
         and not _referred_by(db, choice.person_id, referrer.user_id)
     ):
         raise PersonRefused(choice.person_id)
@@ -118,7 +119,7 @@ def resolve_person(
     referred them themself, and particulars that resemble persons on file make a new person
     all the same, flagged for the case management agency to reconcile (PersonReconciliation).
     Whether a match was found changes nothing in what police are answered."""
-    police = referrer.role in REFERRING_OFFICER_ROLES
+    police = permits(referrer, Action.referrals_create)
     check_named_person(db, referrer, choice)
     if isinstance(choice, ExistingPerson):
         person = db.get(Person, choice.person_id)

@@ -9,11 +9,12 @@ from sqlmodel import Session, col, select
 
 from hub.accounts.sessions import Viewer
 from hub.db import ident
+from hub.permissions import permits
 from hub.vocabulary import (
+    Action,
     ActionItemStatus,
     AgendaItemKind,
     MeetingStatus,
-    Role,
 )
 from hub.workgroup.models import (
     ActionItem,
@@ -35,7 +36,7 @@ def meetings_for(db: Session, viewer: Viewer) -> list[WorkGroupMeeting]:
     """The coordinator's every meeting; a member's meetings they are invited to, once
     published. Newest first."""
     query = select(WorkGroupMeeting)
-    if viewer.role != Role.coordinator:
+    if not permits(viewer, Action.work_group_manage):
         query = query.join(
             MeetingInvitee, col(MeetingInvitee.meeting_id) == WorkGroupMeeting.id
         ).where(
@@ -51,7 +52,7 @@ def meeting_for(db: Session, viewer: Viewer, meeting_id: int) -> WorkGroupMeetin
     meeting = db.get(WorkGroupMeeting, meeting_id)
     if meeting is None:
         raise MeetingNotFound("no such meeting")
-    if viewer.role == Role.coordinator:
+    if permits(viewer, Action.work_group_manage):
         return meeting
     invited = db.get(MeetingInvitee, (meeting_id, viewer.user_id)) is not None
     if not invited or meeting.status == MeetingStatus.draft:

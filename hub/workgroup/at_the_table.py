@@ -15,6 +15,7 @@ from hub.charging.models import ChargingDecision
 from hub.db import ident, rollback_on_error, utcnow
 from hub.disclosure.policy import decide, gather_facts_many
 from hub.disclosure.releases import policy_in_force
+from hub.permissions import permits
 from hub.vocabulary import (
     Action,
     ActionItemStatus,
@@ -22,7 +23,6 @@ from hub.vocabulary import (
     DecisionOutcome,
     ItemEntryKind,
     MeetingStatus,
-    Role,
     SecurityEventTag,
 )
 from hub.workgroup.access import invitee_ids, item_on, meeting_for, touch
@@ -197,7 +197,9 @@ def set_action_status(
             ActionItem.id == action_id
         )
     ).first()
-    if found is None or (viewer.role != Role.coordinator and found[0] != viewer.user_id):
+    if found is None or (
+        not permits(viewer, Action.work_group_manage) and found[0] != viewer.user_id
+    ):
         raise MeetingNotFound("no such action item")
     _, meeting_id, person_id = found
     try:
@@ -275,7 +277,7 @@ def flag_for_discussion(
 ) -> DiscussionFlag:
     """A case manager or defender asks the work group to discuss a client they work with; the
     note carries its category. Commits."""
-    if viewer.role not in (Role.case_manager, Role.case_manager_supervisor, Role.defender):
+    if not permits(viewer, Action.work_group_flag):
         raise WorkGroupError("case managers and defenders flag clients for discussion")
     facts = gather_facts_many(db, viewer, [person_id], utcnow())
     policy = policy_in_force(db)

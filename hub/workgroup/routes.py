@@ -13,7 +13,7 @@ from hub.accounts.models import Agency, User
 from hub.accounts.sessions import Viewer
 from hub.charging.checks import ChargingError
 from hub.db import ident, utcnow
-from hub.permissions import allowed
+from hub.permissions import allowed, permits
 from hub.referrals.rules import current_rules
 from hub.vocabulary import Action, ItemEntryKind, Role, UserStatus
 from hub.web.dependencies import DB, log_actor, refused_as_not_found, require
@@ -63,7 +63,7 @@ def _members(db: Session, ids: list[int] | None = None) -> list[MemberOption]:
 
 
 def _index(db: Session, viewer: Viewer, **extra: object) -> IndexPage:
-    coordinator = viewer.role == Role.coordinator
+    coordinator = permits(viewer, Action.work_group_manage)
     return IndexPage(
         title="Work group",
         viewer=viewer,
@@ -103,7 +103,7 @@ def _meeting_page(
     except WorkGroupError as refused:
         raise HTTPException(status.HTTP_409_CONFLICT, str(refused)) from refused
     meeting = agenda.meeting
-    coordinator = viewer.role == Role.coordinator
+    coordinator = permits(viewer, Action.work_group_manage)
     proposals = None
     if coordinator and view == "agenda" and meeting.status.value == "draft":
         proposals = proposing.show_proposals(

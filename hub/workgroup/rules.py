@@ -11,14 +11,15 @@ from sqlmodel import Session
 from hub.accounts.sessions import Viewer
 from hub.audit.log import Actor, Event, append
 from hub.db import rollback_on_error
+from hub.permissions import authorize
 from hub.site import read_setting, write_setting
 from hub.vocabulary import (
+    Action,
     AgendaItemKind,
     Category,
     DismissalReason,
     MeetingStatus,
     Purpose,
-    Role,
     SecurityEventTag,
 )
 
@@ -159,8 +160,7 @@ def _missing_category() -> Category:
 
 
 def require_coordinator(viewer: Viewer) -> None:
-    if viewer.role != Role.coordinator:
-        raise WorkGroupError("only the coordinator can do this")
+    authorize(viewer, Action.work_group_manage, WorkGroupError("only the coordinator can do this"))
 
 
 def not_seen_days(db: Session) -> int:

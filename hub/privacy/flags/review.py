@@ -7,8 +7,9 @@ from sqlmodel import Session
 from hub.accounts.sessions import Viewer
 from hub.audit.log import Actor, Event, append
 from hub.db import rollback_on_error, utcnow
+from hub.permissions import authorize
 from hub.privacy.models import ReviewFlag
-from hub.vocabulary import FlagStatus, LogKind, LogOutcome, Role, SecurityEventTag
+from hub.vocabulary import Action, FlagStatus, LogKind, LogOutcome, SecurityEventTag
 
 MAX_NOTE = 2000
 
@@ -21,8 +22,7 @@ def review_flag(db: Session, viewer: Viewer, flag_id: int, note: str, actor: Act
     """Marks a flag reviewed with the reviewer's note, logged (privacy:flag:reviewed) in the
     same transaction, and commits. A privacy officer does not review a flag about themselves."""
     with rollback_on_error(db):
-        if viewer.role != Role.privacy_officer:
-            raise FlagError("Only a privacy officer reviews flags.")
+        authorize(viewer, Action.flags_review, FlagError("Only a privacy officer reviews flags."))
         flag = db.get(ReviewFlag, flag_id)
         if flag is None:
             raise FlagError("No such flag.")
