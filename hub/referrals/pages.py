@@ -41,6 +41,7 @@ class ReferralFormPage(Page):
     candidates: list[Candidate] = field(default_factory=list)
     screening: Screening | None = None
     error: str | None = None
+    screening_error: str | None = None  # the screening fragment's own (see ScreeningFragment)
 
 
 @dataclass

@@ -1,6 +1,7 @@
 """Rendering. A page's context is a typed object: a template sees what the route handed it,
 and client data only in the shape the policy layer returned."""
 
+from collections.abc import Iterator
 from contextvars import ContextVar
 from dataclasses import dataclass, field, fields
 from datetime import UTC, date, datetime, tzinfo
@@ -10,9 +11,11 @@ from typing import Any
 from fastapi import Request
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
+from jinja2 import Undefined
 
 from hub.accounts.kept_forms import KeptFormLine
 from hub.accounts.sessions import Viewer
+from hub.disclosure.record_view import WithheldCategory
 from hub.permissions import allowed
 from hub.settings import PROJECT_ROOT, get_settings
 from hub.vocabulary import HMIS_GENDER_LABELS, HMIS_RACE_ETHNICITY_LABELS
@@ -23,6 +26,49 @@ templates = Jinja2Templates(directory=str(PROJECT_ROOT / "templates"))
 # otherwise stat every template file (base, nav, partials) on every render: 5% of a worker's
 # time in the load test's profile (docs/load-test.md).
 templates.env.auto_reload = False
+
+
+class FieldUndefined(Undefined):
+    """A name the page did not hand over, or a field its object lacks, fails the render (as
+    Jinja's StrictUndefined does) rather than printing nothing: a typo must never read as an
+    empty (or withheld) field. A key missing from a form's dict of values or errors is only a
+    field not filled in, and reads as empty."""
+
+    def _strict(self) -> None:
+        if not isinstance(self._undefined_obj, dict):
+            self._fail_with_undefined_error()
+
+    def __str__(self) -> str:
+        self._strict()
+        return ""
+
+    def __bool__(self) -> bool:
+        self._strict()
+        return False
+
+    def __len__(self) -> int:
+        self._strict()
+        return 0
+
+    def __iter__(self) -> Iterator[Any]:
+        self._strict()
+        return iter(())
+
+    def __eq__(self, other: object) -> bool:
+        self._strict()
+        return type(self) is type(other)
+
+    def __ne__(self, other: object) -> bool:
+        return not self.__eq__(other)
+
+    def __contains__(self, item: object) -> bool:
+        self._strict()
+        return False
+
+    __hash__ = Undefined.__hash__
+
+
+templates.env.undefined = FieldUndefined
 templates.env.globals.update(htmx_url=HTMX_URL, htmx_integrity=HTMX_INTEGRITY, allowed=allowed)
 
 
@@ -44,6 +90,9 @@ def label(value: Enum | str | None) -> str:
 
 
 templates.env.filters["label"] = label
+# `{% if section is withheld %}`: asks the policy layer's answer itself, so a misspelt field
+# fails the render (StrictUndefined) instead of reading as "withheld".
+templates.env.tests["withheld"] = lambda value: isinstance(value, WithheldCategory)
 
 
 def hmis_labels(codes: list[int] | None, table: dict[int, str]) -> str:
