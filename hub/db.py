@@ -11,9 +11,9 @@ from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import JSON, DateTime, Engine, event, text
+from sqlalchemy import JSON, DateTime, Engine, Table, event, text
 from sqlalchemy.types import TypeDecorator
-from sqlmodel import Session, create_engine
+from sqlmodel import Session, SQLModel, create_engine
 
 from hub.settings import PROJECT_ROOT, get_settings
 
@@ -202,6 +202,12 @@ def try_transaction_lock(db: Session, lock_id: int) -> bool:
         text("SELECT pg_try_advisory_xact_lock(:lock_id)").bindparams(lock_id=lock_id)
     ).scalar()
     return bool(locked)
+
+
+def table_of(model: type[SQLModel]) -> Table:
+    """A table model's table, for Core statements (SQLModel does not type `__table__`)."""
+    table: Table = model.__table__  # type: ignore[attr-defined]
+    return table
 
 
 def ident(value: int | None) -> int:

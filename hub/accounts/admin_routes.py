@@ -2,7 +2,7 @@
 hub.accounts.administration (Scope); these routes only declare the action they need."""
 
 from collections.abc import Callable
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Form, HTTPException, Request, status
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -27,6 +27,7 @@ from hub.accounts.routes import browser_viewer
 from hub.accounts.rules import AccountError, NotPermitted
 from hub.accounts.sessions import Viewer
 from hub.audit.log import Actor
+from hub.db import ident
 from hub.disclosure import releases
 from hub.vocabulary import ROLES_BY_AGENCY_KIND, Action, AgencyKind, Role
 from hub.web.dependencies import DB, log_actor, require
@@ -57,7 +58,7 @@ def _agency_rows(db: Session, scope: Scope) -> list[AgencyRow]:
     return [AgencyRow.of(a, _roles(a.kind)) for a in administration.list_agencies(db, scope)]
 
 
-def _users_page(db: Session, viewer: Viewer, **extra: object) -> AdminUsersPage:
+def _users_page(db: Session, viewer: Viewer, **extra: Any) -> AdminUsersPage:
     scope = Scope.of(viewer)
     agencies = _agency_rows(db, scope)
     return AdminUsersPage(
@@ -67,7 +68,7 @@ def _users_page(db: Session, viewer: Viewer, **extra: object) -> AdminUsersPage:
         users=[UserRow.of(u, a) for u, a in administration.list_users(db, scope)],
         agencies=agencies,
         roles=sorted({r for a in agencies for r in a.roles}, key=lambda r: r.value),
-        **extra,  # type: ignore[arg-type]
+        **extra,
     )
 
 
@@ -122,19 +123,19 @@ def enrolment_url(request: Request, token: str) -> str:
     return str(request.base_url).rstrip("/") + rules.ENROLMENT_PATH + token
 
 
-def _user_page(db: Session, viewer: Viewer, user: User, **extra: object) -> AdminUserPage:
+def _user_page(db: Session, viewer: Viewer, user: User, **extra: Any) -> AdminUserPage:
     agency = rules.agency_of(db, user.agency_id)
-    pending = administration.pending_request(db, user.id)  # type: ignore[arg-type]
+    pending = administration.pending_request(db, ident(user.id))
     return AdminUserPage(
         title=f"User: {user.display_name}",
         viewer=viewer,
         csrf_token=viewer.csrf_token,
         user=UserRow.of(user, agency),
         roles=_roles(agency.kind),
-        live_sessions=len(own_access.active_sessions(db, user.id)),  # type: ignore[arg-type]
+        live_sessions=len(own_access.active_sessions(db, ident(user.id))),
         pending_kind=pending.kind if pending else None,
         pending_role=pending.role if pending else None,
-        **extra,  # type: ignore[arg-type]
+        **extra,
     )
 
 
@@ -266,7 +267,7 @@ for _path, _change, _message in _USER_CHANGES:
 # --- approvals: a second person grants new access ---------------------------------------------
 
 
-def _approvals_page(db: Session, viewer: Viewer, **extra: object) -> ApprovalsPage:
+def _approvals_page(db: Session, viewer: Viewer, **extra: Any) -> ApprovalsPage:
     rows = approvals.requests_for(db, approvals.Approver.of(viewer))
     names = rules.display_names(db, (r.requested_by_id for r, _, _ in rows if r.requested_by_id))
     return ApprovalsPage(
@@ -274,7 +275,7 @@ def _approvals_page(db: Session, viewer: Viewer, **extra: object) -> ApprovalsPa
         viewer=viewer,
         csrf_token=viewer.csrf_token,
         requests=[RequestRow.of(r, u, a, names) for r, u, a in rows],
-        **extra,  # type: ignore[arg-type]
+        **extra,
     )
 
 
@@ -315,7 +316,7 @@ def refuse(request: Request, db: DB, viewer: AccessApprover, request_id: RecordN
 # --- agencies ---------------------------------------------------------------------------------
 
 
-def _agencies_page(db: Session, viewer: Viewer, **extra: object) -> AdminAgenciesPage:
+def _agencies_page(db: Session, viewer: Viewer, **extra: Any) -> AdminAgenciesPage:
     scope = Scope.of(viewer)
     return AdminAgenciesPage(
         title="Agencies",
@@ -324,7 +325,7 @@ def _agencies_page(db: Session, viewer: Viewer, **extra: object) -> AdminAgencie
         agencies=_agency_rows(db, scope),
         kinds=list(AgencyKind),
         can_create=scope.all_agencies,
-        **extra,  # type: ignore[arg-type]
+        **extra,
     )
 
 
@@ -360,7 +361,7 @@ def create_agency(
     return RedirectResponse("/admin/agencies", status_code=status.HTTP_303_SEE_OTHER)
 
 
-def _agency_page(db: Session, viewer: Viewer, agency_id: int, **extra: object) -> AdminAgencyPage:
+def _agency_page(db: Session, viewer: Viewer, agency_id: int, **extra: Any) -> AdminAgencyPage:
     agency = rules.agency_of(db, agency_id)
     return AdminAgencyPage(
         title=f"Agency: {agency.name}",
@@ -368,7 +369,7 @@ def _agency_page(db: Session, viewer: Viewer, agency_id: int, **extra: object) -
         csrf_token=viewer.csrf_token,
         agency=AgencyRow.of(agency, _roles(agency.kind)),
         can_mark_part2=Scope.of(viewer).all_agencies,
-        **extra,  # type: ignore[arg-type]
+        **extra,
     )
 
 
@@ -449,12 +450,12 @@ def set_part2_program(
 # --- the disclosure policy --------------------------------------------------------------------
 
 
-def _policy_page(db: Session, viewer: Viewer, **extra: object) -> AdminPolicyPage:
+def _policy_page(db: Session, viewer: Viewer, **extra: Any) -> AdminPolicyPage:
     history = releases.release_history(db)
     names = rules.display_names(db, (r.released_by_id for r in history if r.released_by_id))
     rows = [
         ReleaseRow(
-            id=r.id,  # type: ignore[arg-type]
+            id=ident(r.id),
             version=r.version,
             released_at=r.released_at,
             released_by="command line"
@@ -481,7 +482,7 @@ def _policy_page(db: Session, viewer: Viewer, **extra: object) -> AdminPolicyPag
         deployed_version=deployed.version,
         can_release=releases.may_release(viewer),
         releases=rows,
-        **extra,  # type: ignore[arg-type]
+        **extra,
     )
 
 

@@ -34,7 +34,7 @@ from hub.accounts.sessions import (
 )
 from hub.accounts.signing_in import disable_for, end_access, set_status, withdraw_requests
 from hub.audit.log import Actor
-from hub.db import utcnow
+from hub.db import ident, utcnow
 from hub.permissions import manages_own_agency_only, may_give, role_fits, speaks_for_every_agency
 from hub.vocabulary import (
     ROLES_BY_AGENCY_KIND,
@@ -143,7 +143,7 @@ def _open_request(
     pending request of the same account is withdrawn."""
     withdraw_requests(db, user)
     request = AccessRequest(
-        user_id=user.id,  # type: ignore[arg-type]
+        user_id=ident(user.id),
         kind=kind,
         role=role,
         role_before=user.role if kind == AccessRequestKind.role_change else None,
@@ -221,7 +221,7 @@ def create_user(
     if user_by_email(db, email) is not None:
         raise AccountError("An account with that e-mail address exists already.")
     user = User(
-        agency_id=agency.id,  # type: ignore[arg-type]
+        agency_id=ident(agency.id),
         email=email,
         display_name=display_name,
         role=role,

@@ -17,7 +17,7 @@ from hub.accounts.administration import OPERATOR
 from hub.accounts.models import Agency, User
 from hub.accounts.rules import OPERATOR_ROLE, AccountError
 from hub.audit.log import Actor
-from hub.db import get_session
+from hub.db import get_session, ident
 from hub.vocabulary import AgencyKind, Role, TokenScope
 
 users_app = typer.Typer(help="Manage user accounts.", no_args_is_help=True)
@@ -134,7 +134,7 @@ def approve_access(email: str = typer.Argument(..., help="The account's e-mail a
         pending = administration.pending_request(db, _user(db, email).id)  # type: ignore[arg-type]
         if pending is None:
             raise AccountError("the account has no access request waiting for approval")
-        return approvals.approve(db, actor, approvals.OPERATOR_APPROVER, pending.id)  # type: ignore[arg-type]
+        return approvals.approve(db, actor, approvals.OPERATOR_APPROVER, ident(pending.id))
 
     _run(work)
     typer.echo("Approved.")

@@ -36,7 +36,7 @@ from hub.accounts.sessions import (
 )
 from hub.audit.log import Actor
 from hub.crypto import key_ring
-from hub.db import utcnow
+from hub.db import ident, utcnow
 from hub.mail.services import mail_invitation
 from hub.vocabulary import (
     SecurityEventTag,
@@ -55,7 +55,7 @@ def issue_link(db: Session, actor: Actor, user: User) -> str:
     )
     token = new_token()
     link = EnrolmentLink(
-        user_id=user.id,  # type: ignore[arg-type]
+        user_id=ident(user.id),
         token_hash=hash_token(token),
         issued_by_id=actor.user_id,
         created_at=now,

@@ -13,7 +13,7 @@ from sqlmodel import Session, col, select
 from hub.accounts.models import KeptForm, User, UserSession
 from hub.accounts.sessions import hash_token, tokens_match
 from hub.audit.log import Actor, Event, append
-from hub.db import utcnow
+from hub.db import ident, utcnow
 from hub.vocabulary import LogKind, LogOutcome, SecurityEventTag, UserStatus
 
 KEEP_FOR = timedelta(hours=24)
@@ -92,7 +92,7 @@ def keep_form(
         return False
     erase_expired_kept_forms(db)
     kept = KeptForm(
-        user_id=user.id,  # type: ignore[arg-type]
+        user_id=ident(user.id),
         path=path,
         fields=json.dumps([[name, value] for name, value in typed]),
         kept_at=now,
@@ -136,10 +136,7 @@ def _live(db: Session, user_id: int) -> list[KeptForm]:
 
 def kept_forms_of(db: Session, user_id: int) -> list[KeptFormLine]:
     """The user's kept forms not yet sent or expired, newest first (no content)."""
-    return [
-        KeptFormLine(k.id, k.path, k.kept_at, k.expires_at)  # type: ignore[arg-type]
-        for k in _live(db, user_id)
-    ]
+    return [KeptFormLine(ident(k.id), k.path, k.kept_at, k.expires_at) for k in _live(db, user_id)]
 
 
 def _own(db: Session, user_id: int, kept_id: int) -> KeptForm:
@@ -152,7 +149,7 @@ def _own(db: Session, user_id: int, kept_id: int) -> KeptForm:
 def kept_form(db: Session, user_id: int, kept_id: int) -> KeptFormView:
     kept = _own(db, user_id, kept_id)
     pairs = [(str(name), str(value)) for name, value in json.loads(kept.fields)]
-    return KeptFormView(kept.id, kept.path, kept.kept_at, pairs)  # type: ignore[arg-type]
+    return KeptFormView(ident(kept.id), kept.path, kept.kept_at, pairs)
 
 
 def take_kept_form(db: Session, user_id: int, kept_id: int) -> str:

@@ -32,7 +32,7 @@ from hub.accounts.sessions import (
 from hub.accounts.signing_in import end_access, end_session, reauthenticate
 from hub.audit.log import Actor
 from hub.crypto import key_ring
-from hub.db import utcnow
+from hub.db import ident, utcnow
 from hub.mail.services import mail_security_alert
 from hub.settings import get_settings
 from hub.vocabulary import (
@@ -159,7 +159,7 @@ def create_api_token(
         raise AccountError(f"A token lasts between 1 and {API_TOKEN_MAX_DAYS} days.")
     token = new_token()
     row = ApiToken(
-        user_id=user.id,  # type: ignore[arg-type]
+        user_id=ident(user.id),
         name=name,
         token_hash=hash_token(token),
         expires_at=utcnow() + timedelta(days=days),

@@ -6,6 +6,7 @@ from datetime import datetime
 
 from hub.accounts.models import AccessRequest, Agency, ApiToken, User, UserSession
 from hub.accounts.second_factor import Enrolment
+from hub.db import ident
 from hub.identity.config import SignInButton
 from hub.vocabulary import (
     AccessRequestKind,
@@ -56,7 +57,7 @@ class SessionRow:
     @classmethod
     def of(cls, session: UserSession, current_id: int | None) -> "SessionRow":
         return cls(
-            id=session.id,  # type: ignore[arg-type]
+            id=ident(session.id),
             created_at=session.created_at,
             last_seen_at=session.last_seen_at,
             address=session.address,
@@ -77,7 +78,7 @@ class TokenRow:
     @classmethod
     def of(cls, token: ApiToken) -> "TokenRow":
         return cls(
-            id=token.id,  # type: ignore[arg-type]
+            id=ident(token.id),
             name=token.name,
             created_at=token.created_at,
             expires_at=token.expires_at,
@@ -115,12 +116,12 @@ class UserRow:
     @classmethod
     def of(cls, user: User, agency: Agency) -> "UserRow":
         return cls(
-            id=user.id,  # type: ignore[arg-type]
+            id=ident(user.id),
             email=user.email,
             display_name=user.display_name,
             role=user.role,
             status=user.status,
-            agency_id=agency.id,  # type: ignore[arg-type]
+            agency_id=ident(agency.id),
             agency_name=agency.name,
             mfa_enrolled=user.mfa_enrolled_at is not None,
             last_active_at=user.last_active_at,
@@ -140,7 +141,7 @@ class AgencyRow:
     @classmethod
     def of(cls, agency: Agency, roles: list[Role]) -> "AgencyRow":
         return cls(
-            id=agency.id,  # type: ignore[arg-type]
+            id=ident(agency.id),
             name=agency.name,
             kind=agency.kind,
             jurisdiction=agency.jurisdiction,
@@ -238,9 +239,9 @@ class RequestRow:
     ) -> "RequestRow":
         by = request.requested_by_id
         return cls(
-            id=request.id,  # type: ignore[arg-type]
+            id=ident(request.id),
             kind=request.kind,
-            account_id=user.id,  # type: ignore[arg-type]
+            account_id=ident(user.id),
             display_name=user.display_name,
             email=user.email,
             agency_name=agency.name,

@@ -1,7 +1,7 @@
 """Sign-in (password, then a second factor or its enrolment), sign-out and the account page.
 Thin: the rules are in hub.accounts (signing_in, second_factor, own_access, enrolment)."""
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Form, HTTPException, Request, status
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -329,7 +329,7 @@ def _own(db: Session, viewer: Viewer) -> tuple[User, UserSession]:
     return user, session
 
 
-def account_page(db: Session, viewer: Viewer, **extra: object) -> AccountPage:
+def account_page(db: Session, viewer: Viewer, **extra: Any) -> AccountPage:
     user, _ = _own(db, viewer)
     return AccountPage(
         title="Your account",
@@ -345,7 +345,7 @@ def account_page(db: Session, viewer: Viewer, **extra: object) -> AccountPage:
         ],
         tokens=[TokenRow.of(t) for t in own_access.api_tokens(db, viewer.user_id)],
         mail_delivery=delivery_of(db, viewer.user_id),
-        **extra,  # type: ignore[arg-type]
+        **extra,
     )
 
 

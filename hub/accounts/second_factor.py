@@ -31,7 +31,7 @@ from hub.accounts.rules import (
 )
 from hub.audit.log import Actor
 from hub.crypto import key_ring
-from hub.db import utcnow
+from hub.db import ident, utcnow
 from hub.vocabulary import (
     SecurityEventTag,
 )
@@ -121,7 +121,7 @@ def new_recovery_codes(db: Session, user: User) -> list[str]:
     codes = []
     for _ in range(RECOVERY_CODE_COUNT):
         raw = "".join(secrets.choice(RECOVERY_ALPHABET) for _ in range(12))
-        db.add(RecoveryCode(user_id=user.id, code_hash=hash_recovery_code(raw)))  # type: ignore[arg-type]
+        db.add(RecoveryCode(user_id=ident(user.id), code_hash=hash_recovery_code(raw)))
         codes.append(f"{raw[:4]}-{raw[4:8]}-{raw[8:]}")
     return codes
 

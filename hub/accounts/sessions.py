@@ -14,7 +14,7 @@ from sqlmodel import Session, col, select, update
 
 from hub.accounts.models import Agency, ApiToken, User, UserSession
 from hub.audit.log import Actor, Event, append
-from hub.db import utcnow
+from hub.db import ident, utcnow
 from hub.settings import get_settings
 from hub.vocabulary import AgencyKind, Role, SecurityEventTag, TokenScope, UserStatus
 
@@ -57,7 +57,7 @@ def start_session(
     now = utcnow()
     record = UserSession(
         token_hash=hash_token(token),
-        user_id=user.id,  # type: ignore[arg-type]
+        user_id=ident(user.id),
         mfa_passed=mfa_passed,
         csrf_token=secrets.token_urlsafe(24),
         created_at=now,
@@ -191,7 +191,7 @@ def viewer_for(
     return Viewer(
         user_id=user.id,
         role=user.role,
-        agency_id=agency.id,  # type: ignore[arg-type]
+        agency_id=ident(agency.id),
         agency_kind=agency.kind,
         display_name=user.display_name,
         session_id=record.id if record else None,

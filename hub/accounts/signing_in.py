@@ -50,7 +50,7 @@ from hub.accounts.sessions import (
 )
 from hub.audit.log import Actor
 from hub.crypto import key_ring
-from hub.db import utcnow
+from hub.db import ident, utcnow
 from hub.mail.services import mail_security_alert
 from hub.settings import get_settings
 from hub.vocabulary import (
@@ -363,7 +363,7 @@ def disable_inactive_accounts(db: Session, actor: Actor) -> list[int]:
     for user in users:
         if is_inactive(user, now):
             disable_for(db, actor, user, SecurityEventTag.user_disabled_inactive, "inactive")
-            disabled.append(int(user.id))  # type: ignore[arg-type]
+            disabled.append(int(ident(user.id)))
     db.commit()
     return disabled
 

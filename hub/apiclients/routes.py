@@ -3,7 +3,7 @@ decide the requests of others. Thin: parse, call hub.apiclients.services, render
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Form, HTTPException, Request, status
 from fastapi.responses import HTMLResponse, Response
@@ -17,6 +17,7 @@ from hub.apiclients import services, views
 from hub.apiclients.services import CLIENT_MAX_DAYS, ApiClientError
 from hub.apiclients.views import ClientRequestRow, ClientRow
 from hub.audit.log import Actor
+from hub.db import ident
 from hub.vocabulary import Action, ClientScope, Role
 from hub.web.dependencies import DB, log_actor, require
 from hub.web.params import Count, RecordNumber
@@ -79,12 +80,11 @@ def _agencies(db: Session, viewer: Viewer) -> list[AgencyChoice]:
     if not scope.all_agencies:
         query = query.where(col(Agency.id) == viewer.agency_id)
     return [
-        AgencyChoice(a.id, a.name, services.client_roles(a))  # type: ignore[arg-type]
-        for a in db.exec(query).all()
+        AgencyChoice(ident(a.id), a.name, services.client_roles(a)) for a in db.exec(query).all()
     ]
 
 
-def _page(db: Session, viewer: Viewer, **extra: object) -> ApiClientsPage:
+def _page(db: Session, viewer: Viewer, **extra: Any) -> ApiClientsPage:
     return ApiClientsPage(
         title="Agency systems (API clients)",
         viewer=viewer,
@@ -93,7 +93,7 @@ def _page(db: Session, viewer: Viewer, **extra: object) -> ApiClientsPage:
         requests=views.requests_for(db, viewer),
         agencies=_agencies(db, viewer),
         scopes=list(ClientScope),
-        **extra,  # type: ignore[arg-type]
+        **extra,
     )
 
 

@@ -25,7 +25,7 @@ from hub.accounts.rules import AccountError, record
 from hub.accounts.sessions import Viewer
 from hub.apiclients.models import ApiClient, ApiClientRequest, ApiClientToken
 from hub.audit.log import Actor
-from hub.db import utcnow
+from hub.db import ident, utcnow
 from hub.permissions import agency_system_may_act_as, agency_system_roles
 from hub.vocabulary import (
     AccessRequestKind,
@@ -100,7 +100,7 @@ def _open_request(
     """A request for a second person, replacing any older one still waiting; logged."""
     _withdraw_pending(db, client)
     pending = ApiClientRequest(
-        api_client_id=client.id,  # type: ignore[arg-type]
+        api_client_id=ident(client.id),
         kind=kind,
         scopes=scopes,
         requested_by_id=viewer.user_id,
@@ -160,7 +160,7 @@ def request_client(
     client_id = f"hubc-{secrets.token_hex(8)}"
     secret = secrets.token_urlsafe(32)
     service = User(
-        agency_id=agency.id,  # type: ignore[arg-type]
+        agency_id=ident(agency.id),
         email=f"{client_id}@api-clients.invalid",
         display_name=f"API client {name}"[:200],
         role=role,
@@ -174,9 +174,9 @@ def request_client(
         client_id=client_id,
         secret_hash=hash_secret(secret),
         name=name,
-        agency_id=agency.id,  # type: ignore[arg-type]
+        agency_id=ident(agency.id),
         role=role,
-        service_user_id=service.id,  # type: ignore[arg-type]
+        service_user_id=ident(service.id),
         expires_at=utcnow() + timedelta(days=days),
     )
     db.add(client)
@@ -360,7 +360,7 @@ def disable(db: Session, actor: Actor, viewer: Viewer, api_client_id: int) -> Ap
     db.add(client)
     _set_service_status(db, client, UserStatus.disabled)
     _withdraw_pending(db, client)
-    revoked = revoke_client_tokens(db, client.id, "client_disabled")  # type: ignore[arg-type]
+    revoked = revoke_client_tokens(db, ident(client.id), "client_disabled")
     record(
         db,
         actor,

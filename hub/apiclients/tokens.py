@@ -12,7 +12,7 @@ from hub.accounts.models import Agency, User
 from hub.accounts.sessions import Viewer, hash_token
 from hub.apiclients.models import ApiClient, ApiClientToken
 from hub.apiclients.services import scope_list, secret_matches
-from hub.db import utcnow
+from hub.db import ident, utcnow
 from hub.settings import get_settings
 from hub.vocabulary import ApiClientStatus, TokenScope, UserStatus
 
@@ -46,7 +46,7 @@ def store_token(db: Session, client: ApiClient, access_token: str, scopes: str) 
     """Keeps the token's hash; the caller logs and commits."""
     now = utcnow()
     row = ApiClientToken(
-        api_client_id=client.id,  # type: ignore[arg-type]
+        api_client_id=ident(client.id),
         token_hash=hash_token(access_token),
         scopes=scopes,
         issued_at=now,
@@ -87,9 +87,9 @@ def client_viewer(db: Session, access_token: str) -> Viewer | None:
     scopes = frozenset(scope_list(token.scopes)) & frozenset(scope_list(client.scopes))
     writes = any(scope.endswith(":write") for scope in scopes)
     return Viewer(
-        user_id=service.id,  # type: ignore[arg-type]
+        user_id=ident(service.id),
         role=client.role,
-        agency_id=agency.id,  # type: ignore[arg-type]
+        agency_id=ident(agency.id),
         agency_kind=agency.kind,
         display_name=service.display_name,
         token_scope=TokenScope.read_write if writes else TokenScope.read,

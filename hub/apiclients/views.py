@@ -11,6 +11,7 @@ from hub.accounts.models import Agency
 from hub.accounts.sessions import Viewer
 from hub.apiclients.models import ApiClient, ApiClientRequest
 from hub.apiclients.services import may_decide, scope_list
+from hub.db import ident
 from hub.vocabulary import AccessRequestStatus, ApiClientRequestKind, ApiClientStatus, Role
 
 
@@ -49,7 +50,7 @@ def clients_for(db: Session, viewer: Viewer) -> list[ClientRow]:
     rows = db.exec(query.order_by(col(ApiClient.id).desc())).all()
     return [
         ClientRow(
-            id=c.id,  # type: ignore[arg-type]
+            id=ident(c.id),
             client_id=c.client_id,
             name=c.name,
             agency_name=a.name,
@@ -73,7 +74,7 @@ def requests_for(db: Session, viewer: Viewer) -> list[ClientRequestRow]:
     ).all()
     return [
         ClientRequestRow(
-            id=r.id,  # type: ignore[arg-type]
+            id=ident(r.id),
             kind=r.kind,
             client_id=c.client_id,
             name=c.name,

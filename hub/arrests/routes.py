@@ -2,7 +2,7 @@
 same whether or not anyone matched); case management reconciles the reports no participant
 surely matched."""
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Form, Request, status
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -54,7 +54,7 @@ def report_arrest(
     return render(request, "arrests/new.html", page, status.HTTP_201_CREATED)
 
 
-def _reconcile_page(request: Request, db: DB, viewer: Viewer, **extra: object) -> ReconcilePage:
+def _reconcile_page(request: Request, db: DB, viewer: Viewer, **extra: Any) -> ReconcilePage:
     reports = services.arrests_to_reconcile(db, log_actor(request, viewer))
     known = disclose_identities(
         db,
@@ -71,7 +71,7 @@ def _reconcile_page(request: Request, db: DB, viewer: Viewer, **extra: object) -
             ReconcileRow(r, [(pid, known.identity(pid)) for pid in r.candidate_ids])
             for r in reports
         ],
-        **extra,  # type: ignore[arg-type]
+        **extra,
     )
 
 

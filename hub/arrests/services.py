@@ -21,7 +21,7 @@ from hub.audit.log import Actor
 from hub.charging.matters import open_new_arrest_matter
 from hub.charging.models import ChargingMatter
 from hub.clients.models import Person
-from hub.db import utcnow
+from hub.db import ident, utcnow
 from hub.notifications.services import notify, users_with_role
 from hub.referrals.checks import prosecuting_agency, security_event
 from hub.referrals.duplicates import find_possible_duplicates
@@ -190,7 +190,7 @@ def _open_matter(
         db,
         actor,
         person_id=person_id,
-        prosecuting_agency_id=office.id,  # type: ignore[arg-type]
+        prosecuting_agency_id=ident(office.id),
         offense_tracking_number=report.offense_tracking_number,
         offenses=[report.offense_code],
         arrested_at=report.arrested_at,
@@ -265,7 +265,7 @@ def record_arrest(
         {"arrest_report_id": report.id, "matter_id": report.matter_id},
     )
     db.commit()
-    return ArrestReceived(arrest_report_id=report.id, received_at=report.reported_at)  # type: ignore[arg-type]
+    return ArrestReceived(arrest_report_id=ident(report.id), received_at=report.reported_at)
 
 
 # --- reconciliation by case management --------------------------------------------------
@@ -298,7 +298,7 @@ def arrests_to_reconcile(db: Session, actor: Actor | None = None) -> list[Arrest
     )
     found = [
         ArrestToReconcile(
-            arrest_report_id=r.id,  # type: ignore[arg-type]
+            arrest_report_id=ident(r.id),
             reported_at=r.reported_at,
             first_name=r.first_name,
             last_name=r.last_name,

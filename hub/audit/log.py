@@ -18,7 +18,7 @@ from sqlalchemy import BigInteger, insert, text
 from sqlmodel import Session, select
 
 from hub.audit.models import LogEntry
-from hub.db import UTCDateTime, utcnow
+from hub.db import UTCDateTime, table_of, utcnow
 from hub.vocabulary import SecurityEventTag
 
 # Any constant will do: it names the one advisory lock that orders appends on PostgreSQL.
@@ -165,7 +165,7 @@ def append_many(db: Session, actor: Actor, events: list[Event]) -> list[LogEntry
     # One multi-row INSERT, not the ORM's unit of work: the entries are never changed after
     # this (the database refuses it), so the session need not track them, and every disclosing
     # request (an agenda: forty entries) pays for this while holding the log's lock.
-    log_table = LogEntry.__table__  # type: ignore[attr-defined]
+    log_table = table_of(LogEntry)
     db.execute(
         insert(log_table),
         [

@@ -16,7 +16,7 @@ from sqlmodel import Session
 
 from hub.audit.log import Actor, Event, append, canonical_json, timestamp
 from hub.audit.models import LogEntry, LogRetention
-from hub.db import utcnow
+from hub.db import table_of, utcnow
 from hub.settings import get_settings
 from hub.vocabulary import LogKind, LogOutcome, SecurityEventTag
 
@@ -67,7 +67,7 @@ def export_rows(
 ) -> Iterator[dict[str, Any]]:
     """Entries recorded on or after `since` and before the day after `until` (and meeting any
     further `conditions`, e.g. the privacy console's filters), streamed."""
-    table = LogEntry.__table__  # type: ignore[attr-defined]
+    table = table_of(LogEntry)
     query = (
         select(*(table.c[name] for name in EXPORT_FIELDS)).where(*conditions).order_by(table.c.seq)
     )
@@ -163,7 +163,7 @@ def erase_expired(db: Session, now: datetime | None = None) -> int:
         retention.erase_before = cutoff
         db.add(retention)
         db.flush()
-    table = LogEntry.__table__  # type: ignore[attr-defined]
+    table = table_of(LogEntry)
     erased = (
         db.connection()
         .execute(
@@ -197,7 +197,7 @@ def erase_expired(db: Session, now: datetime | None = None) -> int:
 
 # --- counts over time -------------------------------------------------------------------------
 
-_T = LogEntry.__table__  # type: ignore[attr-defined]
+_T = table_of(LogEntry)
 # A disclosure entry is disclosed or withheld (DisclosureOutcome); a security event succeeded,
 # failed or was denied: the outcome alone tells the three apart, on its (outcome, seq) index.
 _NOT_DISCLOSED = tuple(o.value for o in LogOutcome if o != LogOutcome.disclosed)

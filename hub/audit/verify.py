@@ -51,6 +51,7 @@ from hub.audit.merkle import (
 from hub.audit.models import LogEntry, LogTile, TreeHead
 from hub.audit.notes import NoteError, Verifier, open_checkpoint
 from hub.audit.tiles import TILE_WIDTH, TileBuilder
+from hub.db import table_of
 
 _BATCH = 20_000
 _CHUNK = 50_000
@@ -182,7 +183,7 @@ def _normal_time(stored: str) -> str:
 
 
 def _columns(dialect: str) -> list[ColumnElement[Any]]:
-    table = LogEntry.__table__  # type: ignore[attr-defined]
+    table = table_of(LogEntry)
     c = table.c
     if dialect == "postgresql":
         recorded: ColumnElement[Any] = func.to_char(
@@ -252,7 +253,7 @@ class _Head:
 
 
 def _heads(connection: Connection) -> list[_Head]:
-    table = TreeHead.__table__  # type: ignore[attr-defined]
+    table = table_of(TreeHead)
     rows = connection.execute(
         select(table.c.id, table.c.tree_size, table.c.root_hash, table.c.signed_note).order_by(
             table.c.tree_size, table.c.id
@@ -476,7 +477,7 @@ class _TileCheck:
         start, rows = self.windows.get(level, (-_TILE_WINDOW, {}))
         if not start <= index < start + _TILE_WINDOW:
             assert self.connection is not None
-            table = LogTile.__table__  # type: ignore[attr-defined]
+            table = table_of(LogTile)
             query = select(table.c.tile_index, table.c.width, table.c.hashes).where(
                 table.c.level == level,
                 table.c.tile_index >= index,
@@ -529,7 +530,7 @@ class _TileCheck:
 
 def _stored_tiles(connection: Connection) -> tuple[dict[int, int], int]:
     """The highest stored tile index of each level, and how many leaves the tiles cover."""
-    table = LogTile.__table__  # type: ignore[attr-defined]
+    table = table_of(LogTile)
     last = {
         int(level): int(index)
         for level, index in connection.execute(

@@ -31,7 +31,7 @@ from hub.audit.merkle import consistency_proof
 from hub.audit.models import LogEntry, TreeHead, WitnessCosignature
 from hub.audit.notes import NoteError, Verifier
 from hub.audit.tiles import TilesMissing
-from hub.db import get_engine, utcnow
+from hub.db import get_engine, ident, utcnow
 from hub.settings import Settings, get_settings
 from hub.vocabulary import LogKind, LogOutcome, SecurityEventTag
 from hub.witness.cosignature import open_cosignature, parse_cosigner_key
@@ -181,7 +181,7 @@ def witness_head(
         log.error("witness %s answered no cosignature by its key", witness.name)
         return None
     return WitnessCosignature(
-        tree_head_id=head.id,  # type: ignore[arg-type]
+        tree_head_id=ident(head.id),
         witness=cosignature.witness,
         key_id=cosignature.key_id,
         signature=cosignature.line,

@@ -16,6 +16,7 @@ from hub.charging.binding import Part2BindingRefused
 from hub.charging.checks import ChargingError
 from hub.charging.models import ChargingDecision, ChargingMatter
 from hub.charging.routes import CHARGING_PURPOSE, csv_response, decision_export, queue_rows
+from hub.db import ident
 from hub.disclosure.identities import IdentityList, disclose_identities
 from hub.disclosure.record_view import Identity, WithheldCategory
 from hub.vocabulary import Action, Category, DeadlineStatus, DecisionOutcome
@@ -159,8 +160,8 @@ def _decisions_out(
     corrected = deciding.superseded_by(db, ids)
     return [
         DecisionOut(
-            decision_id=d.id,  # type: ignore[arg-type]
-            matter_id=m.id,  # type: ignore[arg-type]
+            decision_id=ident(d.id),
+            matter_id=ident(m.id),
             person=_person(m.person_id, known.identity(m.person_id)),
             offense_tracking_number=m.offense_tracking_number,
             outcome=d.outcome,
@@ -168,7 +169,7 @@ def _decisions_out(
             note=d.note,
             decided_at=d.decided_at,
             supersedes_id=d.supersedes_id,
-            superseded_by=corrected.get(d.id),  # type: ignore[arg-type]
+            superseded_by=corrected.get(ident(d.id)),
             tree_head_id=d.tree_head_id,
             bound_disclosures=[BoundOut(**vars(b)) for b in bound[d.id]],  # type: ignore[index]
         )
@@ -215,7 +216,7 @@ def record_decision(
     except ChargingError as error:
         db.rollback()
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(error)) from error
-    decision_row, matter = deciding.decision_for(db, viewer, decision.id)  # type: ignore[arg-type]
+    decision_row, matter = deciding.decision_for(db, viewer, ident(decision.id))
     return _decisions_out(request, db, viewer, [(decision_row, matter)])[0]
 
 

@@ -117,7 +117,7 @@ def record_decision(
 
     head = tree_head_for_decision(db)
     decision = ChargingDecision(
-        matter_id=matter.id,  # type: ignore[arg-type]
+        matter_id=ident(matter.id),
         decided_by_id=prosecutor_viewer.user_id,
         outcome=outcome,
         reason_codes=reasons,
@@ -129,7 +129,7 @@ def record_decision(
     db.add(decision)
     db.flush()
     db.add_all(
-        DecisionDisclosure(decision_id=decision.id, log_seq=seq, material=seq in material)  # type: ignore[arg-type]
+        DecisionDisclosure(decision_id=ident(decision.id), log_seq=seq, material=seq in material)
         for seq in sorted(bound)
     )
     flag = flag_if_care_data(db, decision, matter, entries)

@@ -11,7 +11,7 @@ from hub.audit.models import LogEntry
 from hub.charging.checks import ChargingError
 from hub.charging.models import ChargingDecision, ChargingMatter, DecisionFlag
 from hub.clients.models import ClientAssignment
-from hub.db import utcnow
+from hub.db import ident, utcnow
 from hub.notifications.services import assignment_holders, notify, users_with_role
 from hub.permissions import authorize, permits
 from hub.referrals.checks import security_event
@@ -40,7 +40,7 @@ def flag_if_care_data(
         return None
     categories = sorted({c for e in named for c in e.categories if c in CARE_CATEGORIES})
     flag = DecisionFlag(
-        decision_id=decision.id,  # type: ignore[arg-type]
+        decision_id=ident(decision.id),
         person_id=matter.person_id,
         reason="A file decision rests on disclosures of "
         + ", ".join(categories)

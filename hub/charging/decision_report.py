@@ -63,7 +63,7 @@ def decision_report_items(
     standing = current_decisions(db, [m.id for m, _ in rows])  # type: ignore[misc]
     items = []
     for matter, agency_name in rows:
-        decision = standing.get(matter.id)  # type: ignore[arg-type]
+        decision = standing.get(ident(matter.id))
         if decision is None:
             continue
         decided_on = decision.decided_at.astimezone(rules.tz).date()

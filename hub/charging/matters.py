@@ -10,7 +10,7 @@ from hub.audit.log import Actor
 from hub.charging.checks import ChargingError
 from hub.charging.models import ChargingMatter
 from hub.clients.models import Person
-from hub.db import utcnow
+from hub.db import ident, utcnow
 from hub.notifications.services import agency_users, notify
 from hub.permissions import authorize
 from hub.referrals.checks import (
@@ -104,7 +104,7 @@ def record_new_arrest(
         db,
         actor,
         person_id=person_id,
-        prosecuting_agency_id=office.id,  # type: ignore[arg-type]
+        prosecuting_agency_id=ident(office.id),
         offense_tracking_number=arrest.offense_tracking_number,
         offenses=[o.code for o in offenses],
         arrested_at=arrest.arrested_at,

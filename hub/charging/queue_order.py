@@ -16,6 +16,7 @@ from sqlmodel import Session, col, select
 from hub.accounts.sessions import Viewer
 from hub.charging.checks import require_prosecutor
 from hub.charging.models import ChargingDecision, ChargingMatter
+from hub.db import ident
 from hub.referrals.intake_clock import clock_status, deadline_status
 from hub.referrals.models import Referral
 from hub.referrals.officer_feedback import current_decisions
@@ -238,13 +239,13 @@ def prosecutor_queue(
     standing = current_decisions(db, [m.id for m, _ in rows])  # type: ignore[misc]
     items = []
     for matter, referral in rows:
-        decision = standing.get(matter.id)  # type: ignore[arg-type]
+        decision = standing.get(ident(matter.id))
         if decision is not None and decision.outcome != DecisionOutcome.more_information:
             continue
         status = deadline_status(referral, today, tz=rules.tz) if referral else None
         items.append(
             QueueItem(
-                matter_id=matter.id,  # type: ignore[arg-type]
+                matter_id=ident(matter.id),
                 person_id=matter.person_id,
                 referral_id=matter.referral_id,
                 kind="referral" if referral else "new_arrest",

@@ -40,7 +40,7 @@ from hub.charging.pages import (
     MatterPage,
     QueueRow,
 )
-from hub.db import utcnow
+from hub.db import ident, utcnow
 from hub.disclosure.identities import allowed_persons, disclose_identities
 from hub.disclosure.policy import PersonNotFound
 from hub.disclosure.record import disclose_record
@@ -253,7 +253,7 @@ def correction_form(
         _, matter = deciding.decision_for(db, viewer, decision_id)
     except ChargingError as error:
         raise _not_found(request, db, viewer, error, decision_id=decision_id) from error
-    page = _form_page(request, db, viewer, matter.id, decision_id)  # type: ignore[arg-type]
+    page = _form_page(request, db, viewer, ident(matter.id), decision_id)
     return render(request, "charging/decide.html", page)
 
 

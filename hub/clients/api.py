@@ -36,7 +36,7 @@ from hub.clients.web import (
 from hub.consents import services as consents
 from hub.consents.models import Consent
 from hub.consents.services import ConsentError, ConsentForm, ConsentRefused
-from hub.db import utcnow
+from hub.db import ident, utcnow
 from hub.disclosure.notice import REDISCLOSURE_NOTICE
 from hub.disclosure.policy import PersonNotFound
 from hub.disclosure.record_search import SearchError, SearchQuery, disclose_search
@@ -373,7 +373,7 @@ def create_note(
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from None
     origin = written_in_part2_program(db, created)
     entry = NoteEntry(
-        id=created.id,  # type: ignore[arg-type]
+        id=ident(created.id),
         category=created.category,
         author_id=created.author_id,
         written_at=created.written_at,

@@ -9,6 +9,7 @@ from hub.accounts.names import Names
 from hub.clients.timeline import DeadlineTimeline
 from hub.consents.models import Consent
 from hub.consents.services import RecipientGroup, is_active, missing_elements
+from hub.db import ident
 from hub.disclosure.record_search import SearchHit
 from hub.disclosure.record_view import DisclosedRecord, NoteEntry, WithheldCategory
 from hub.vocabulary import AgencyKind, Category, ConsentKind, Purpose, WithheldReason
@@ -156,7 +157,7 @@ class ConsentRow:
         else:
             status = "expired"
         return cls(
-            id=consent.id,  # type: ignore[arg-type]
+            id=ident(consent.id),
             kind=consent.kind,
             discloser=agency_names.get(consent.discloser_agency_id, "?"),
             recipient=_recipient(consent, agency_names),

@@ -105,7 +105,7 @@ def _appoint(
 ) -> ClientAssignment:
     assignment = ClientAssignment(
         person_id=person_id,
-        user_id=defender.id,  # type: ignore[arg-type]
+        user_id=ident(defender.id),
         kind=AssignmentKind.defense,
         started_at=at,
     )
@@ -141,7 +141,11 @@ def appoint_defender(
         problems.append(("offense_tracking_number", "no matter has this number"))
     if defender is None:
         problems.append(("defender_email", "not an active defender of your office"))
-    if matter is not None and defender is not None and _open(db, matter.person_id, defender.id):  # type: ignore[arg-type]
+    if (
+        matter is not None
+        and defender is not None
+        and _open(db, matter.person_id, ident(defender.id))
+    ):
         problems.append(("defender_email", "already appointed to this client"))
     if problems or matter is None or defender is None:
         raise AppointmentRefused(problems)
@@ -193,8 +197,7 @@ def office_appointments(db: Session, appointer: Viewer) -> list[AppointmentLine]
         .order_by(col(ClientAssignment.started_at).desc(), col(ClientAssignment.id).desc())
     )
     return [
-        AppointmentLine(a.id, a.person_id, u.display_name, a.started_at)  # type: ignore[arg-type]
-        for a, u in rows
+        AppointmentLine(ident(a.id), a.person_id, u.display_name, a.started_at) for a, u in rows
     ]
 
 

@@ -12,6 +12,7 @@ from sqlmodel import Session, col, select
 from hub.accounts.sessions import Viewer
 from hub.charging.models import ChargingMatter, DecisionFlag
 from hub.clients.models import ClientAssignment
+from hub.db import ident
 from hub.hearings.models import CourtHearing
 from hub.hearings.services import local
 from hub.referrals.models import Referral
@@ -76,11 +77,11 @@ def defense_clients(db: Session, defender: Viewer, now: datetime, tz: tzinfo) ->
         upcoming[hearing.matter_id] = hearing  # the last written is the soonest
     matters: dict[int, list[MatterLine]] = defaultdict(list)
     for matter, referral in rows:
-        decision = standing.get(matter.id)  # type: ignore[arg-type]
-        soonest = upcoming.get(matter.id)  # type: ignore[arg-type]
+        decision = standing.get(ident(matter.id))
+        soonest = upcoming.get(ident(matter.id))
         matters[matter.person_id].append(
             MatterLine(
-                matter_id=matter.id,  # type: ignore[arg-type]
+                matter_id=ident(matter.id),
                 offense_tracking_number=matter.offense_tracking_number,
                 offenses=list(matter.offenses),
                 arrested_at=matter.arrested_at,

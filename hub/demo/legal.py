@@ -29,6 +29,7 @@ from hub.charging.deciding import record_decision
 from hub.charging.deputies import assign_deputy
 from hub.charging.models import ChargingDecision, ChargingMatter
 from hub.clients.models import ClientAssignment, Person
+from hub.db import ident
 from hub.defense.appointments import appoint_defender
 from hub.hearings.services import HearingDetails, set_hearing
 from hub.priors.services import PriorMatterIn, WarrantIn, record_entry
@@ -135,7 +136,9 @@ def _report_arrest(
         ).first()
         assert case_management is not None
         reconciler, reconciler_actor = _as(db, case_management)
-        report = reconcile_arrest(db, reconciler, report.id, person.id, reconciler_actor, now=now)  # type: ignore[arg-type]
+        report = reconcile_arrest(
+            db, reconciler, ident(report.id), ident(person.id), reconciler_actor, now=now
+        )
     matter = db.get(ChargingMatter, report.matter_id)
     assert matter is not None
     return matter
@@ -198,7 +201,7 @@ def _table_for_offices(db: Session, now: datetime, tz: object) -> None:
             at = datetime.combine(day, time(9 + i % 3, 30), tzinfo=tz).astimezone(UTC)  # type: ignore[arg-type]
             _court_date(db, matter, HearingKind.pretrial if i % 2 else HearingKind.arraignment, at)
             if i % 2 == 0:
-                assign_deputy(db, lead, matter.id, deputy.id, actor, now=now)  # type: ignore[arg-type]
+                assign_deputy(db, lead, ident(matter.id), ident(deputy.id), actor, now=now)
 
 
 def build_legal_day(db: Session, today: date) -> LegalDay | None:
@@ -267,7 +270,7 @@ def build_legal_day(db: Session, today: date) -> LegalDay | None:
     decision = record_decision(
         db,
         prosecutor,
-        filed.id,  # type: ignore[arg-type]
+        ident(filed.id),
         DecisionOutcome.file,
         ["harm-to-victim"],
         "A new offense with an identified victim, reported by another agency's officer.",
@@ -276,4 +279,4 @@ def build_legal_day(db: Session, today: date) -> LegalDay | None:
         rules=rules,
         now=now + timedelta(hours=1),
     )
-    return LegalDay(filed.id, queued.id, decision.id)  # type: ignore[arg-type]
+    return LegalDay(ident(filed.id), ident(queued.id), ident(decision.id))

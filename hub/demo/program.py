@@ -37,6 +37,7 @@ from hub.clients.models import (
 )
 from hub.consents.models import Consent
 from hub.crypto import key_ring
+from hub.db import table_of
 from hub.demo import phrases
 from hub.demo.caserecord import demo_contact_rows, re_engage
 from hub.demo.keeping import KeptEvent, keep_records, take_record
@@ -285,7 +286,7 @@ def build_demo(
 
 
 def _table(model: type[SQLModel]) -> Table:
-    return model.__table__  # type: ignore[attr-defined]
+    return table_of(model)
 
 
 def _insert(conn: Connection, model: type[SQLModel], rows: Sequence[dict[str, Any]]) -> None:

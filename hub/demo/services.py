@@ -15,7 +15,7 @@ from sqlalchemy.pool import NullPool
 from sqlmodel import Session
 
 from hub.crypto import generate_environment
-from hub.db import engine_for, migrate, utcnow
+from hub.db import engine_for, migrate, table_of, utcnow
 from hub.demo.legal import build_legal_day
 from hub.demo.program import DemoAccount, build_demo
 from hub.demo.scale import LOAD_ACCOUNTS_PER_ROLE
@@ -88,7 +88,7 @@ def demo_mark(url: str) -> DemoMark | None:
         return None
     mark: Any = None
     if "site_setting" in tables:
-        table = SiteSetting.__table__  # type: ignore[attr-defined]
+        table = table_of(SiteSetting)
         with engine.connect() as connection:
             mark = connection.execute(
                 select(table.c.value).where(table.c.key == DEMO_MARK)

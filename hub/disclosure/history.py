@@ -22,7 +22,7 @@ from sqlmodel import Session, col, select
 from hub.accounts.sessions import Viewer
 from hub.audit.log import Actor, Event, append_and_commit
 from hub.caserecord.models import ContactEntry, RecordChange
-from hub.db import rollback_on_error, utcnow
+from hub.db import ident, rollback_on_error, utcnow
 from hub.disclosure.notice import REDISCLOSURE_NOTICE
 from hub.disclosure.origin import TREATMENT_LIVING_SITUATIONS, part2_staff
 from hub.disclosure.policy import Decision, PersonNotFound, decide, gather_facts
@@ -138,7 +138,7 @@ def disclose_history(
         ).all()
         changes = [
             ChangeEntry(
-                id=r.id,  # type: ignore[arg-type]
+                id=ident(r.id),
                 section=r.section,
                 category=r.category,
                 version=r.version,

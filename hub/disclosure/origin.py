@@ -18,6 +18,7 @@ from sqlmodel import Session, SQLModel, col, select
 
 from hub.accounts.models import Agency, User
 from hub.clients.models import CaseNote, HealthRecord, HousingRecord, PersonContact, PlanGoal
+from hub.db import table_of
 from hub.vocabulary import Category, PlanDomain
 from hub.workgroup.models import ActionItem, DiscussionFlag, ItemEntry
 
@@ -52,7 +53,7 @@ def part2_staff() -> Any:
 
 def part2_origin(table: type[SQLModel]) -> ColumnElement[bool]:
     """True for the rows of `table` that are Part 2 data by their source (never NULL)."""
-    columns = table.__table__.c  # type: ignore[attr-defined]
+    columns = table_of(table).c
     recorder = columns[RECORDER[table.__tablename__]]  # type: ignore[index]
     labelled = and_(recorder.is_not(None), recorder.in_(part2_staff()))
     if table is HousingRecord:
@@ -75,7 +76,7 @@ def part2_persons(db: Session, table: type[SQLModel], person_ids: Collection[int
     """Which of these clients have a row of `table` that is Part 2 data (ids only, no words)."""
     if not person_ids:
         return set()
-    person = table.__table__.c.person_id  # type: ignore[attr-defined]
+    person = table_of(table).c.person_id
     rows = db.exec(select(person).where(person.in_(sorted(person_ids)), part2_origin(table)))
     return set(rows.all())
 
@@ -84,7 +85,7 @@ def part2_ids(db: Session, table: type[SQLModel], ids: Collection[int]) -> set[i
     """Which of these rows of `table` are Part 2 data by their source."""
     if not ids:
         return set()
-    id_col = table.__table__.c.id  # type: ignore[attr-defined]
+    id_col = table_of(table).c.id
     return set(db.exec(select(id_col).where(id_col.in_(sorted(ids)), part2_origin(table))).all())
 
 
@@ -135,7 +136,7 @@ def holds_part2(
     for category, table in SINGLE_ROW.items():
         if category not in categories:
             continue
-        row = table.__table__.c  # type: ignore[attr-defined]
+        row = table_of(table).c
         if db.exec(
             select(row.person_id).where(
                 row.person_id == person_id, row.updated_at <= recorded_at, part2_origin(table)

@@ -43,6 +43,7 @@ from hub.charging.models import ChargingMatter
 from hub.clients.models import ClientAssignment, Person
 from hub.consents.models import Consent
 from hub.consents.services import CONSENT_TERMS, is_active
+from hub.db import ident
 from hub.disclosure.models import BreakGlass, CourtOrder
 from hub.referrals.models import Referral
 from hub.settings import PROJECT_ROOT, get_settings
@@ -327,7 +328,7 @@ def gather_facts_many(
         if order.expires_on is None or order.expires_on >= today:
             orders[order.person_id].append(
                 CourtOrderFact(
-                    id=order.id,  # type: ignore[arg-type]
+                    id=ident(order.id),
                     categories=_known(Category, order.categories),
                     purposes=_known(Purpose, order.purposes),
                 )

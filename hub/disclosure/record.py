@@ -29,7 +29,7 @@ from hub.clients.models import (
     PlanGoal,
     TreatmentRecord,
 )
-from hub.db import rollback_on_error, utcnow
+from hub.db import ident, rollback_on_error, table_of, utcnow
 from hub.disclosure.field_map import FIELD_MAP, C
 from hub.disclosure.origin import allowed_rows, part2_origin, part2_persons
 from hub.disclosure.policy import (
@@ -87,7 +87,7 @@ _PARTICIPANT_STATUSES = frozenset(
 
 
 def _table(table: type[SQLModel]) -> Any:
-    return table.__table__  # type: ignore[attr-defined]
+    return table_of(table)
 
 
 def _columns(table: type[SQLModel], categories: set[Category]) -> list[Any]:
@@ -417,7 +417,7 @@ def _notes(db: Session, person_id: int, decision: Decision) -> tuple[NoteEntry, 
     ).all()
     return tuple(
         NoteEntry(
-            id=n.id,  # type: ignore[arg-type]
+            id=ident(n.id),
             category=n.category,
             author_id=n.author_id,
             written_at=n.written_at,

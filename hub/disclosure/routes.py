@@ -23,7 +23,7 @@ from hub.clients.pages import (
 from hub.clients.purposes import record_purpose
 from hub.clients.web import MAX_ID, read_record, refuse_nul
 from hub.consents.services import agencies_by_name
-from hub.db import record_number, utcnow
+from hub.db import ident, record_number, utcnow
 from hub.disclosure import services
 from hub.disclosure.services import CourtOrderForm, PrivacyActionError
 from hub.documents.files import FileRefused, read_limited
@@ -144,7 +144,7 @@ def _court_order_page(db: Session, viewer: Viewer, **fields: Any) -> CourtOrderP
     names = dict(agencies)
     awaiting = [
         AwaitingOrder(
-            id=o.id,  # type: ignore[arg-type]
+            id=ident(o.id),
             person_id=o.person_id,
             recipient=names.get(o.recipient_agency_id, "?"),
             court=o.court,

@@ -13,7 +13,7 @@ from hub.accounts.models import Agency
 from hub.accounts.sessions import Viewer
 from hub.audit.log import Actor, Event, append_and_commit, append_refusal
 from hub.clients.models import Person
-from hub.db import rollback_on_error, utcnow
+from hub.db import ident, rollback_on_error, utcnow
 from hub.disclosure.models import BreakGlass, CourtOrder, CourtOrderDocument
 from hub.notifications.services import notify, users_with_role
 from hub.settings import get_settings
@@ -145,7 +145,7 @@ def record_court_order(
         digest = hashlib.sha256(form.document).hexdigest()
         db.add(
             CourtOrderDocument(
-                court_order_id=order.id,  # type: ignore[arg-type]
+                court_order_id=ident(order.id),
                 content=base64.b64encode(form.document).decode(),
                 size_bytes=len(form.document),
                 sha256=digest,

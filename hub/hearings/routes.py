@@ -2,7 +2,7 @@
 prosecutor's office or of the defender's own clients. What shows of a client is the policy
 layer's answer (legal category), logged with the read."""
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Form, HTTPException, Request, status
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -58,7 +58,7 @@ def _details(db: Session, form: HearingForm) -> HearingDetails:
 
 
 def _matter_page(
-    request: Request, db: Session, viewer: Viewer, matter_id: int, **extra: object
+    request: Request, db: Session, viewer: Viewer, matter_id: int, **extra: Any
 ) -> MatterHearingsPage:
     """A matter's court dates, after the policy layer allowed its legal fields (logged)."""
     rules = current_rules(db)
@@ -91,7 +91,7 @@ def _matter_page(
         hearings=hearings,
         history=services.history_of(db, [h.hearing_id for h in hearings], rules.tz),
         timezone=rules.timezone,
-        **extra,  # type: ignore[arg-type]
+        **extra,
     )
 
 

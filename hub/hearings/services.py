@@ -17,7 +17,7 @@ from hub.accounts.sessions import Viewer
 from hub.audit.log import Actor
 from hub.charging.models import ChargingMatter
 from hub.clients.models import ClientAssignment
-from hub.db import utcnow
+from hub.db import ident, utcnow
 from hub.hearings.models import CourtHearing, CourtHearingChange
 from hub.notifications.services import agency_users, assignment_holders, notify
 from hub.permissions import allowed
@@ -137,7 +137,7 @@ def _log(
 def _history(db: Session, hearing: CourtHearing, change: HearingChange, by: int) -> None:
     db.add(
         CourtHearingChange(
-            hearing_id=hearing.id,  # type: ignore[arg-type]
+            hearing_id=ident(hearing.id),
             change=change,
             kind=hearing.kind,
             starts_at=hearing.starts_at,
@@ -173,7 +173,7 @@ def set_hearing(
     db.add(hearing)
     db.flush()
     _history(db, hearing, HearingChange.set, viewer.user_id)
-    _log(db, actor, SecurityEventTag.hearing_set, matter, hearing.id)  # type: ignore[arg-type]
+    _log(db, actor, SecurityEventTag.hearing_set, matter, ident(hearing.id))
     db.commit()
     return hearing
 
@@ -226,8 +226,8 @@ def cancel_hearing(
 
 def _item(hearing: CourtHearing, matter: ChargingMatter, tz: tzinfo) -> HearingItem:
     return HearingItem(
-        hearing_id=hearing.id,  # type: ignore[arg-type]
-        matter_id=matter.id,  # type: ignore[arg-type]
+        hearing_id=ident(hearing.id),
+        matter_id=ident(matter.id),
         person_id=matter.person_id,
         offense_tracking_number=matter.offense_tracking_number,
         kind=hearing.kind,

@@ -14,7 +14,7 @@ from hub.accounts.administration import OPERATOR
 from hub.accounts.cli import operator_actor
 from hub.accounts.models import Agency
 from hub.accounts.rules import AccountError
-from hub.db import get_session
+from hub.db import get_session, ident
 from hub.identity.config import (
     ProviderSettings,
     configure_provider,
@@ -62,7 +62,7 @@ def set_provider(
             trusted_acr=trusted_acr or None,
         )
         try:
-            provider = configure_provider(db, operator_actor(), OPERATOR, found.id, settings)  # type: ignore[arg-type]
+            provider = configure_provider(db, operator_actor(), OPERATOR, ident(found.id), settings)
         except AccountError as refused:
             typer.echo(f"error: {refused}", err=True)
             raise typer.Exit(1) from refused
@@ -76,7 +76,7 @@ def set_provider(
 def show_provider(agency: str = typer.Argument(..., help="The agency's name, exactly.")) -> None:
     """Show an agency's OpenID provider (never its secret)."""
     with _agency(agency) as (db, found):
-        provider = provider_of(db, found.id)  # type: ignore[arg-type]
+        provider = provider_of(db, ident(found.id))
         if provider is None:
             typer.echo(
                 f"{found.name} has no OpenID provider; set one with `hub agencies oidc set`."
@@ -97,7 +97,7 @@ def remove(agency: str = typer.Argument(..., help="The agency's name, exactly.")
     """Stop signing an agency's staff in through its provider (passwords stay)."""
     with _agency(agency) as (db, found):
         try:
-            remove_provider(db, operator_actor(), OPERATOR, found.id)  # type: ignore[arg-type]
+            remove_provider(db, operator_actor(), OPERATOR, ident(found.id))
         except AccountError as refused:
             typer.echo(f"error: {refused}", err=True)
             raise typer.Exit(1) from refused

@@ -25,7 +25,7 @@ from hub.accounts.sessions import end_all_sessions, hash_token, start_session
 from hub.accounts.signing_in import is_inactive, refuse_if_rate_limited
 from hub.audit.log import Actor
 from hub.crypto import key_ring
-from hub.db import utcnow
+from hub.db import ident, utcnow
 from hub.identity.config import client_secret, domains_of, provider_of
 from hub.identity.models import IdentityLink, IdentityProvider, OidcAuthorization, OidcSession
 from hub.identity.provider import (
@@ -205,7 +205,7 @@ def _linked_account(
         raise _fail(
             db, actor, provider.agency_id, f"account_{user.status.value}", account_id=user.id
         )
-    link = IdentityLink(user_id=user.id, issuer=issuer, subject=subject)  # type: ignore[arg-type]
+    link = IdentityLink(user_id=ident(user.id), issuer=issuer, subject=subject)
     db.add(link)
     db.flush()
     record(
@@ -305,8 +305,8 @@ def _open_session(
     sid = claims.get("sid")
     db.add(
         OidcSession(
-            user_id=user.id,  # type: ignore[arg-type]
-            session_id=session.id,  # type: ignore[arg-type]
+            user_id=ident(user.id),
+            session_id=ident(session.id),
             issuer=str(claims["iss"]),
             subject=str(claims["sub"]),
             sid=str(sid)[:255] if sid else None,

@@ -19,7 +19,7 @@ from zoneinfo import ZoneInfo
 from sqlmodel import Session, col, or_, select, update
 
 from hub.accounts.models import User
-from hub.db import utcnow
+from hub.db import ident, utcnow
 from hub.mail.models import MailPreference, OutboxMail
 from hub.referrals.rules import site_zone
 from hub.settings import get_settings
@@ -123,7 +123,7 @@ def next_digest_at(now: datetime, zone: ZoneInfo) -> datetime:
 def mail_notification(db: Session, user: User, now: datetime | None = None) -> None:
     """Tells the user by e-mail of a new notification, as their preference says: at once, in
     tomorrow's digest, or not at all."""
-    delivery = delivery_of(db, user.id)  # type: ignore[arg-type]
+    delivery = delivery_of(db, ident(user.id))
     if delivery == MailDelivery.off:
         return
     body = NOTIFICATION_BODY.format(url=link("/notifications"))

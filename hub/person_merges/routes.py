@@ -3,7 +3,7 @@ a second person (`GET /person-merges`), and confirm. Record numbers only: no cli
 shown here (the duplicate candidates are on the referral's page, through the policy layer)."""
 
 from dataclasses import dataclass, field
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Form, Request, status
 from fastapi.responses import HTMLResponse, Response
@@ -33,13 +33,13 @@ class MergesPage(Page):
     error: str | None = None
 
 
-def _page(request: Request, db: DB, viewer: Viewer, code: int = 200, **extra: object) -> Response:
+def _page(request: Request, db: DB, viewer: Viewer, code: int = 200, **extra: Any) -> Response:
     page = MergesPage(
         title="Merging records",
         viewer=viewer,
         csrf_token=viewer.csrf_token,
         pending=pending_merges(db),
-        **extra,  # type: ignore[arg-type]
+        **extra,
     )
     db.rollback()
     return render(request, "person_merges/merges.html", page, code)

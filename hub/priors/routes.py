@@ -3,7 +3,7 @@ imports them from the office's case system as CSV (hub.priors.services). They ar
 client record's legal section, through the policy layer like the rest of it."""
 
 from dataclasses import dataclass, field
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, File, Form, Request, UploadFile, status
 from fastapi.responses import HTMLResponse, Response
@@ -65,14 +65,14 @@ class PriorsPage(Page):
     report: ImportReport | None = None
 
 
-def _page(db: Session, viewer: Viewer, person_id: int, **extra: object) -> PriorsPage:
+def _page(db: Session, viewer: Viewer, person_id: int, **extra: Any) -> PriorsPage:
     return PriorsPage(
         title="Earlier matters and warrants",
         viewer=viewer,
         csrf_token=viewer.csrf_token,
         person_id=person_id,
         levels=list(current_rules(db).levels),
-        **extra,  # type: ignore[arg-type]
+        **extra,
     )
 
 
@@ -163,12 +163,12 @@ class ImportPage(Page):
     errors: list[str] = field(default_factory=list)
 
 
-def _import_page(viewer: Viewer, **extra: object) -> ImportPage:
+def _import_page(viewer: Viewer, **extra: Any) -> ImportPage:
     return ImportPage(
         title="Import earlier matters and warrants",
         viewer=viewer,
         csrf_token=viewer.csrf_token,
-        **extra,  # type: ignore[arg-type]
+        **extra,
     )
 
 

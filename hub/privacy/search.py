@@ -23,7 +23,7 @@ from sqlmodel.sql.expression import SelectOfScalar
 from hub.accounts.names import Names, names_for
 from hub.audit.models import LogEntry, lists_category
 from hub.clients.models import Person
-from hub.db import record_number
+from hub.db import record_number, table_of
 from hub.referrals.rules import site_zone
 from hub.vocabulary import (
     Category,
@@ -51,7 +51,7 @@ _BASIS = re.compile(
 # The participation yes/no is disclosed like a category (hub.disclosure.policy.PARTICIPATION).
 PARTICIPATION = "participation"
 
-_T = LogEntry.__table__  # type: ignore[attr-defined]
+_T = table_of(LogEntry)
 
 
 class FilterError(ValueError):

@@ -19,6 +19,7 @@ from fastapi.responses import JSONResponse, Response
 from pydantic import AwareDatetime, BaseModel, Field
 
 from hub.accounts.sessions import Viewer
+from hub.db import ident
 from hub.permissions import permits
 from hub.referrals import officer_feedback, opening
 from hub.referrals.checks import RECONCILIATION
@@ -281,7 +282,7 @@ def submit_referral(request: Request, db: DB, viewer: Referrer, body: ReferralIn
         log_person_refusal(request, db, viewer, error, Action.referrals_create)
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(error)) from error
     return ReferralCreated(
-        referral_id=referral.id,  # type: ignore[arg-type]
+        referral_id=ident(referral.id),
         person_id=referral.person_id,
         matter_id=matter_id,
         eligibility=EligibilityResult(referral.eligibility),

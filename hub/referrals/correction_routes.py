@@ -7,7 +7,7 @@ Routes are thin: hub.referrals.corrections decides, hub.disclosure decides what 
 referral a sergeant may see (and logs it).
 """
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Form, Request, status
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -39,7 +39,7 @@ def _overrides_page(
     viewer: Viewer,
     referral_id: int | None = None,
     page: int = 1,
-    **extra: object,
+    **extra: Any,
 ) -> OverridesPage:
     """One page of the agency's overrides (or the one asked for); only those are disclosed."""
     paging = None
@@ -88,7 +88,7 @@ def _overrides_page(
         exclusion_labels={e.code: e.label for e in rules.exclusions},
         single=referral_id is not None,
         paging=paging,
-        **extra,  # type: ignore[arg-type]
+        **extra,
     )
 
 

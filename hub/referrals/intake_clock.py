@@ -8,7 +8,7 @@ from sqlmodel import Session
 from hub.accounts.sessions import Viewer
 from hub.audit.log import Actor
 from hub.clients.models import Person
-from hub.db import utcnow
+from hub.db import ident, utcnow
 from hub.permissions import permits
 from hub.referrals.caseloads import assign, open_caseload, referral_for_intake
 from hub.referrals.checks import check_time, security_event
@@ -124,8 +124,8 @@ def record_screening(
         {"referral_id": referral.id},
         Purpose.case_management,
     )
-    if permits(case_manager, Action.caseload_hold) and not open_caseload(db, person.id):  # type: ignore[arg-type]
-        assign(db, person.id, case_manager.user_id, actor)  # type: ignore[arg-type]
+    if permits(case_manager, Action.caseload_hold) and not open_caseload(db, ident(person.id)):
+        assign(db, ident(person.id), case_manager.user_id, actor)
     db.commit()
     return referral
 
@@ -153,7 +153,7 @@ def record_intake(
     if any(len(s) > 200 for s in cleaned):
         raise ReferralError("name each service in at most 200 characters")
     assessment = IntakeAssessment(
-        referral_id=referral.id,  # type: ignore[arg-type]
+        referral_id=ident(referral.id),
         person_id=referral.person_id,
         assessed_by_id=case_manager.user_id,
         assessed_at=moment,

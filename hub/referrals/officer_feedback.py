@@ -143,7 +143,7 @@ def _with_status(db: Session, rows: list[tuple[Referral, str]]) -> list[OfficerR
         matter = matters.get(referral.id)
         charging = None
         if matter is not None:
-            decision = standing.get(matter.id)  # type: ignore[arg-type]
+            decision = standing.get(ident(matter.id))
             charging = (
                 _CHARGING_WORDS[decision.outcome.value] if decision else ChargingStatus.awaiting
             )

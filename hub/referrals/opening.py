@@ -10,7 +10,7 @@ from hub.accounts.sessions import Viewer
 from hub.audit.log import Actor
 from hub.charging.models import ChargingMatter
 from hub.clients.models import Person
-from hub.db import utcnow
+from hub.db import ident, utcnow
 from hub.notifications.services import CASE_MANAGEMENT_ROLES, agency_users, notify
 from hub.permissions import holds_site_role
 from hub.referrals.checks import (
@@ -89,7 +89,7 @@ def _open_referral(
     screening = screen(rules, offense_codes, answers, now.astimezone(rules.tz).date())
     override = accept_screening(screening, override_reason)
     referral = Referral(
-        person_id=person.id,  # type: ignore[arg-type]
+        person_id=ident(person.id),
         kind=kind,
         referred_at=now,
         referring_user_id=referrer.user_id,
@@ -191,9 +191,9 @@ def create_arrest_referral(
     matter = open_charging_matter(
         db,
         actor,
-        person_id=subject.id,  # type: ignore[arg-type]
+        person_id=ident(subject.id),
         referral_id=referral.id,
-        prosecuting_agency_id=office.id,  # type: ignore[arg-type]
+        prosecuting_agency_id=ident(office.id),
         offense_tracking_number=arrest.offense_tracking_number,
         offenses=[o.code for o in offenses],
         arrested_at=arrest.arrested_at,
@@ -280,7 +280,7 @@ def add_to_social_contact_list(
     if open_entry is not None:
         raise ReferralError("the person is already on the social contact list")
     entry = SocialContactEntry(
-        person_id=subject.id,  # type: ignore[arg-type]
+        person_id=ident(subject.id),
         added_by_id=officer.user_id,
         agency_id=officer.agency_id,
         offense_category=offense_category,
@@ -314,7 +314,7 @@ def social_contact_list(db: Session) -> list[SocialContactListItem]:
         .order_by(col(SocialContactEntry.added_at), col(SocialContactEntry.id))
     )
     return [
-        SocialContactListItem(e.id, e.person_id, e.offense_category, e.precinct, e.added_at)  # type: ignore[arg-type]
+        SocialContactListItem(ident(e.id), e.person_id, e.offense_category, e.precinct, e.added_at)
         for e in entries
     ]
 

@@ -149,7 +149,7 @@ def resolve_person(
     db.add(person)
     db.flush()
     for alias in aliases:
-        db.add(PersonAlias(person_id=person.id, name=alias))  # type: ignore[arg-type]
+        db.add(PersonAlias(person_id=ident(person.id), name=alias))
     if police and candidates:
         db.add(
             PersonReconciliation(

@@ -8,7 +8,7 @@ Routes are thin: services decide, hub.disclosure says who a person is (and logs 
 """
 
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Form, HTTPException, Path, Request, status
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -131,7 +131,7 @@ def _form_page(
     kind: str,
     form: ArrestForm | SocialContactForm,
     rules: SiteRules,
-    **extra: object,
+    **extra: Any,
 ) -> ReferralFormPage:
     title = "New arrest referral" if kind == "arrest" else "New social contact referral"
     return ReferralFormPage(
@@ -143,7 +143,7 @@ def _form_page(
         rules=rules,
         agencies=intake_list.case_management_agencies(db),
         screening=_try_screening(rules, form),
-        **extra,  # type: ignore[arg-type]
+        **extra,
     )
 
 
@@ -273,7 +273,7 @@ def _list_page(
     viewer: Viewer,
     purpose: Purpose,
     form: PersonFields | None = None,
-    **extra: object,
+    **extra: Any,
 ) -> SocialContactListPage:
     items = opening.social_contact_list(db)
     known = disclose_identities(
@@ -288,7 +288,7 @@ def _list_page(
         rules=current_rules(db),
         can_add=allowed(viewer.role, Action.social_contacts_add),
         can_refer=allowed(viewer.role, Action.community_refer),
-        **extra,  # type: ignore[arg-type]
+        **extra,
     )
 
 
@@ -383,7 +383,7 @@ def own_referral(
 
 
 def _feedback_page(
-    request: Request, db: Session, viewer: Viewer, referral_id: int, **extra: object
+    request: Request, db: Session, viewer: Viewer, referral_id: int, **extra: Any
 ) -> ReferralFeedbackPage:
     item = own_referral(request, db, viewer, referral_id)
     (row,) = feedback_rows(request, db, viewer, [item])
@@ -396,7 +396,7 @@ def _feedback_page(
         correction=correction_state(db, viewer, referral_id, utcnow()),
         agencies=intake_list.case_management_agencies(db),
         reasons=REASON_LABELS,
-        **extra,  # type: ignore[arg-type]
+        **extra,
     )
 
 
@@ -527,7 +527,7 @@ def intake_queue(
 
 
 def _intake_page(
-    request: Request, db: Session, viewer: Viewer, referral_id: int, **extra: object
+    request: Request, db: Session, viewer: Viewer, referral_id: int, **extra: Any
 ) -> IntakePage:
     try:
         referral = intake_list.intake_referral(db, viewer, referral_id)
@@ -562,7 +562,7 @@ def _intake_page(
         case_managers=intake_list.agency_case_managers(db, viewer.agency_id),
         can_assign_others=allowed(viewer.role, Action.caseload_approve),
         to_reconcile=[(pid, known.identity(pid)) for pid in candidates],
-        **extra,  # type: ignore[arg-type]
+        **extra,
     )
 
 
@@ -669,7 +669,7 @@ def assign_caseload(
 
 
 def _caseload_requests_page(
-    request: Request, db: Session, viewer: Viewer, **extra: object
+    request: Request, db: Session, viewer: Viewer, **extra: Any
 ) -> CaseloadRequestsPage:
     pending = caseloads.pending_caseload_requests(db, viewer)
     names = dict(intake_list.agency_case_managers(db, viewer.agency_id))
@@ -696,7 +696,7 @@ def _caseload_requests_page(
         viewer=viewer,
         csrf_token=viewer.csrf_token,
         rows=rows,
-        **extra,  # type: ignore[arg-type]
+        **extra,
     )
 
 

@@ -3,7 +3,7 @@ group's use-case modules (schedule, proposing, agenda_edits, at_the_table, agend
 client read in hub.disclosure.items."""
 
 from datetime import date, datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Form, HTTPException, Query, Request, status
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -62,7 +62,7 @@ def _members(db: Session, ids: list[int] | None = None) -> list[MemberOption]:
     ]
 
 
-def _index(db: Session, viewer: Viewer, **extra: object) -> IndexPage:
+def _index(db: Session, viewer: Viewer, **extra: Any) -> IndexPage:
     coordinator = permits(viewer, Action.work_group_manage)
     return IndexPage(
         title="Work group",
@@ -74,7 +74,7 @@ def _index(db: Session, viewer: Viewer, **extra: object) -> IndexPage:
         not_seen_days=rules.not_seen_days(db),
         is_coordinator=coordinator,
         can_flag=allowed(viewer.role, Action.work_group_flag),
-        **extra,  # type: ignore[arg-type]
+        **extra,
     )
 
 
@@ -240,7 +240,7 @@ def create_meeting(
         db.rollback()
         page = _index(db, viewer, error=str(refused))
         return render(request, "workgroup/index.html", page, status.HTTP_400_BAD_REQUEST)
-    return _back(meeting.id)  # type: ignore[arg-type]
+    return _back(ident(meeting.id))
 
 
 @router.post("/series/{series_id}/next", response_class=HTMLResponse)
@@ -253,7 +253,7 @@ def next_in_series(
         db.rollback()
         page = _index(db, viewer, error=str(refused))
         return render(request, "workgroup/index.html", page, status.HTTP_400_BAD_REQUEST)
-    return _back(meeting.id)  # type: ignore[arg-type]
+    return _back(ident(meeting.id))
 
 
 @router.post("/settings", response_class=HTMLResponse)

@@ -7,7 +7,7 @@ from sqlmodel import Session, col
 from sqlmodel import select as select_entities
 
 from hub.audit.log import Actor, Event, append
-from hub.db import rollback_on_error, utcnow
+from hub.db import ident, rollback_on_error, utcnow
 from hub.notifications.services import notify, users_with_role
 from hub.privacy.flags import read_rules, security_rules
 from hub.privacy.flags.findings import LOG_TABLE, Finding, capped, log_rows
@@ -97,7 +97,7 @@ def _keep(db: Session, finding: Finding, now: datetime, run: FlagRun) -> None:
         open_flag.updated_at = now
         db.add(open_flag)
         db.flush()
-        run.updated.append(open_flag.id)  # type: ignore[arg-type]
+        run.updated.append(ident(open_flag.id))
         return
     flag = ReviewFlag(
         rule=finding.rule,
@@ -112,7 +112,7 @@ def _keep(db: Session, finding: Finding, now: datetime, run: FlagRun) -> None:
     )
     db.add(flag)
     db.flush()
-    run.created.append(flag.id)  # type: ignore[arg-type]
+    run.created.append(ident(flag.id))
 
 
 def compute_flags(db: Session, actor: Actor, days: int = 7, now: datetime | None = None) -> FlagRun:

@@ -9,11 +9,12 @@ from sqlalchemy import select
 from sqlmodel import Session
 
 from hub.audit.models import LogEntry
+from hub.db import table_of
 from hub.privacy.search import SeqRange
 from hub.vocabulary import FlagRule
 
 MAX_SEQS = 200  # a flag names at most this many entries (the first ones); its reason counts all
-LOG_TABLE = LogEntry.__table__  # type: ignore[attr-defined]
+LOG_TABLE = table_of(LogEntry)
 
 
 @dataclass
