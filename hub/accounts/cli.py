@@ -93,7 +93,7 @@ def add_user(
             email=email,
             display_name=name,
             role=role,
-            agency_id=_agency(db, agency).id,  # type: ignore[arg-type]
+            agency_id=ident(_agency(db, agency).id),
         )
 
     created = _run(work)
@@ -120,7 +120,7 @@ def enrolment_link(
     """A new enrolment link for a person who has not enrolled yet (the older one stops)."""
 
     def work(db: Session, actor: Actor) -> str:
-        return administration.issue_enrolment_link(db, actor, OPERATOR, _user(db, email).id)  # type: ignore[arg-type]
+        return administration.issue_enrolment_link(db, actor, OPERATOR, ident(_user(db, email).id))
 
     _echo_link(base_url, _run(work))
 
@@ -131,7 +131,7 @@ def approve_access(email: str = typer.Argument(..., help="The account's e-mail a
     of an agency, whom nobody in the hub can approve yet."""
 
     def work(db: Session, actor: Actor) -> object:
-        pending = administration.pending_request(db, _user(db, email).id)  # type: ignore[arg-type]
+        pending = administration.pending_request(db, ident(_user(db, email).id))
         if pending is None:
             raise AccountError("the account has no access request waiting for approval")
         return approvals.approve(db, actor, approvals.OPERATOR_APPROVER, ident(pending.id))
@@ -142,7 +142,7 @@ def approve_access(email: str = typer.Argument(..., help="The account's e-mail a
 
 def _user_command(email: str, act: Callable[[Session, Actor, int], object], done: str) -> None:
     def work(db: Session, actor: Actor) -> object:
-        return act(db, actor, _user(db, email).id)  # type: ignore[arg-type]
+        return act(db, actor, ident(_user(db, email).id))
 
     _run(work)
     typer.echo(done)

@@ -15,7 +15,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import BigInteger, insert, text
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from hub.audit.models import LogEntry
 from hub.db import UTCDateTime, table_of, utcnow
@@ -114,7 +114,7 @@ def _next_place(db: Session) -> tuple[int, datetime]:
     else:
         # On SQLite every transaction already holds the write lock (hub.db: BEGIN IMMEDIATE).
         last = db.exec(
-            select(LogEntry.seq, LogEntry.recorded_at).order_by(LogEntry.seq.desc()).limit(1)  # type: ignore[attr-defined]
+            select(LogEntry.seq, LogEntry.recorded_at).order_by(col(LogEntry.seq).desc()).limit(1)
         ).first()
     now = utcnow()
     if last is None or last[0] is None or last[1] is None:  # an empty log

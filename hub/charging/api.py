@@ -171,7 +171,7 @@ def _decisions_out(
             supersedes_id=d.supersedes_id,
             superseded_by=corrected.get(ident(d.id)),
             tree_head_id=d.tree_head_id,
-            bound_disclosures=[BoundOut(**vars(b)) for b in bound[d.id]],  # type: ignore[index]
+            bound_disclosures=[BoundOut(**vars(b)) for b in bound[ident(d.id)]],
         )
         for d, m in rows
         # The office's own decisions are legal data of its matters; the policy still decides.

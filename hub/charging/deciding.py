@@ -46,7 +46,7 @@ def _check_reasons(
 def _check_sequence(
     db: Session, matter: ChargingMatter, supersedes_id: int | None, note: str | None
 ) -> None:
-    standing = current_decisions(db, [matter.id]).get(matter.id)  # type: ignore[list-item,arg-type]
+    standing = current_decisions(db, [ident(matter.id)]).get(ident(matter.id))
     if supersedes_id is None:
         if standing is not None and standing.outcome != DecisionOutcome.more_information:
             raise ChargingError(

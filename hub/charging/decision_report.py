@@ -60,7 +60,7 @@ def decision_report_items(
             .where(ChargingMatter.prosecuting_agency_id == prosecutor.agency_id)
         )
     )
-    standing = current_decisions(db, [m.id for m, _ in rows])  # type: ignore[misc]
+    standing = current_decisions(db, [ident(m.id) for m, _ in rows])
     items = []
     for matter, agency_name in rows:
         decision = standing.get(ident(matter.id))

@@ -236,7 +236,7 @@ def prosecutor_queue(
     if matter_ids is not None:
         query = query.where(col(ChargingMatter.id).in_(sorted(matter_ids)))
     rows = list(db.exec(query))
-    standing = current_decisions(db, [m.id for m, _ in rows])  # type: ignore[misc]
+    standing = current_decisions(db, [ident(m.id) for m, _ in rows])
     items = []
     for matter, referral in rows:
         decision = standing.get(ident(matter.id))

@@ -310,7 +310,7 @@ def decision_page(
     except ChargingError as error:
         raise _not_found(request, db, viewer, error, decision_id=decision_id) from error
     _disclose_matter(request, db, viewer, matter)
-    standing = current_decisions(db, [matter.id]).get(matter.id)  # type: ignore[list-item,arg-type]
+    standing = current_decisions(db, [ident(matter.id)]).get(ident(matter.id))
     page = DecisionPage(
         title=f"Decision {decision_id}",
         viewer=viewer,

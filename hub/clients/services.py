@@ -7,7 +7,7 @@ from hub.accounts.sessions import Viewer
 from hub.audit.log import Actor, Event, append_and_commit
 from hub.caserecord.writing import WriteRefused, require_write, writable_categories
 from hub.clients.models import CaseNote
-from hub.db import rollback_on_error, utcnow
+from hub.db import ident, rollback_on_error, utcnow
 from hub.disclosure.origin import part2_ids
 from hub.disclosure.policy import Facts
 from hub.permissions import allowed
@@ -79,7 +79,7 @@ def add_case_note(
 def written_in_part2_program(db: Session, note: CaseNote) -> bool:
     """42 CFR 2.11: a note a Part 2 program's staff write is Part 2 data whatever its
     category."""
-    return bool(part2_ids(db, CaseNote, [note.id]))  # type: ignore[list-item]
+    return bool(part2_ids(db, CaseNote, [ident(note.id)]))
 
 
 def note_categories(

@@ -22,7 +22,7 @@ from sqlmodel import Session, SQLModel, col, select
 
 from hub.accounts.sessions import Viewer
 from hub.audit.log import Actor, Event, append_many
-from hub.db import rollback_on_error, utcnow
+from hub.db import rollback_on_error, table_of, utcnow
 from hub.disclosure.origin import part2_origin
 from hub.disclosure.policy import Decision, decide, gather_facts_many
 from hub.disclosure.record import (
@@ -144,9 +144,9 @@ def _attached_meta(
     """Ids, categories and whether a Part 2 program wrote it: enough to decide, no words read."""
     if not ids:
         return {}
-    id_col = table.id  # type: ignore[attr-defined]
+    columns = table_of(table).c
     rows = db.exec(
-        select(id_col, table.category, part2_origin(table)).where(col(id_col).in_(sorted(ids)))  # type: ignore[attr-defined]
+        select(columns.id, columns.category, part2_origin(table)).where(columns.id.in_(sorted(ids)))
     )
     return {row[0]: (row[1], bool(row[2])) for row in rows}
 
@@ -154,8 +154,7 @@ def _attached_meta(
 def _load(db: Session, table: type[SQLModel], ids: list[int]) -> dict[int, Any]:
     if not ids:
         return {}
-    id_col = table.id  # type: ignore[attr-defined]
-    rows: Any = db.exec(select(table).where(col(id_col).in_(ids)))
+    rows: Any = db.exec(select(table).where(table_of(table).c.id.in_(ids)))
     return {row.id: row for row in rows}
 
 

@@ -137,7 +137,7 @@ def _with_status(db: Session, rows: list[tuple[Referral, str]]) -> list[OfficerR
             )
         )
     }
-    standing = current_decisions(db, [m.id for m in matters.values()])  # type: ignore[misc]
+    standing = current_decisions(db, [ident(m.id) for m in matters.values()])
     result = []
     for referral, status in rows:
         matter = matters.get(referral.id)
