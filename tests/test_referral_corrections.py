@@ -32,6 +32,8 @@ def clock(moment: datetime):
     """The referral pages' and the corrections' now."""
     with (
         mock.patch("hub.referrals.routes.utcnow", return_value=moment),
+        mock.patch("hub.referrals.feedback_routes.utcnow", return_value=moment),
+        mock.patch("hub.referrals.intake_routes.utcnow", return_value=moment),
         mock.patch("hub.referrals.correction_routes.utcnow", return_value=moment),
     ):
         yield

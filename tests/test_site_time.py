@@ -31,7 +31,11 @@ UTC_TEXT = "2026-11-20 02:30"
 @contextmanager
 def clock(moment: datetime):
     """The referral pages' now."""
-    with mock.patch("hub.referrals.routes.utcnow", return_value=moment):
+    with (
+        mock.patch("hub.referrals.routes.utcnow", return_value=moment),
+        mock.patch("hub.referrals.feedback_routes.utcnow", return_value=moment),
+        mock.patch("hub.referrals.intake_routes.utcnow", return_value=moment),
+    ):
         yield
 
 

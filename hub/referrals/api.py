@@ -24,10 +24,11 @@ from hub.permissions import permits
 from hub.referrals import officer_feedback, opening
 from hub.referrals.checks import RECONCILIATION
 from hub.referrals.eligibility import PriorConviction, ReferralError, ScreeningAnswers
+from hub.referrals.feedback_routes import feedback_rows, own_referral
 from hub.referrals.forms import NONE_OF_THESE, PersonFields, choose_person, prior_involvement
 from hub.referrals.opening import ArrestDetails
 from hub.referrals.referred_person import PossibleDuplicate
-from hub.referrals.routes import feedback_rows, log_person_refusal, own_referral
+from hub.referrals.routes import log_person_refusal
 from hub.referrals.rules import current_rules
 from hub.settings import get_settings
 from hub.vocabulary import Action, EligibilityResult, PriorInvolvementKind, ProgramStatus

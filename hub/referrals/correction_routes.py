@@ -18,8 +18,8 @@ from hub.db import utcnow
 from hub.disclosure.identities import disclose_identities
 from hub.referrals import corrections, officer_feedback
 from hub.referrals.eligibility import ReferralError
+from hub.referrals.feedback_routes import feedback_refused
 from hub.referrals.pages import OverridesPage
-from hub.referrals.routes import feedback_refused
 from hub.referrals.rules import current_rules
 from hub.vocabulary import Action, Category, DisclosureTag, Purpose
 from hub.web.dependencies import DB, log_actor, refused_as_not_found, require

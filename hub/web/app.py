@@ -55,6 +55,8 @@ from hub.privacy import routes as privacy_console
 from hub.privacy.flag_rounds import run_flag_rounds
 from hub.referrals import api as referrals_api
 from hub.referrals import correction_routes as referral_corrections
+from hub.referrals import feedback_routes as referral_feedback
+from hub.referrals import intake_routes as referral_intake
 from hub.referrals import routes as referrals
 from hub.research import routes as research
 from hub.services_ledger import routes as services_ledger
@@ -148,9 +150,11 @@ def create_app() -> FastAPI:
     app.include_router(kept_forms.router)
     app.include_router(identity.router)
     app.include_router(accounts_admin.router)
-    # Before referrals: its /referrals/{id} would take /referrals/overrides.
+    # Before the referral pages: their /referrals/{id} would take /referrals/overrides.
     app.include_router(referral_corrections.router)
     app.include_router(referrals.router)
+    app.include_router(referral_feedback.router)
+    app.include_router(referral_intake.router)
     app.include_router(charging.router)
     app.include_router(charging_queue.router)
     app.include_router(priors.router)
