@@ -54,6 +54,7 @@ def measure(url: str, repeat: int) -> None:
     from hub.audit.log import Actor, Event, append
     from hub.audit.merkle import ListNodes, inclusion_proof
     from hub.audit.receipts import build_receipt
+    from hub.audit.tiles import full_tile_levels
     from hub.charging.binding import tree_head_for_decision
     from hub.db import engine_for
     from hub.privacy.accounting import verify_entries
@@ -77,6 +78,10 @@ def measure(url: str, repeat: int) -> None:
             assert not integrity.problems, integrity.problems
             db.rollback()
 
+        def cold_accounting() -> None:
+            full_tile_levels.cache_clear()
+            accounting()
+
         def binding() -> None:
             append(
                 db,
@@ -98,6 +103,7 @@ def measure(url: str, repeat: int) -> None:
             db.rollback()
 
         figures("receipt", timed(receipt, repeat))
+        figures(f"accounting, cold ({len(spread)} proven)", timed(cold_accounting, repeat))
         figures(f"accounting ({len(spread)} entries proven)", timed(accounting, repeat))
         figures("binding (append + checkpoint)", timed(binding, repeat))
         figures("before: receipt proof from leaves", timed(before, 1))
@@ -119,21 +125,26 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--entries", type=int, default=1_000_000)
     parser.add_argument("--postgres", action="store_true", help="also on PostgreSQL")
+    parser.add_argument("--only-postgres", action="store_true", help="on PostgreSQL alone")
     parser.add_argument("--url", help="measure this existing database instead of building one")
+    parser.add_argument("--build", action="store_true", help="first build the log into --url")
     parser.add_argument("--repeat", type=int, default=20)
     args = parser.parse_args()
     if args.url:
         os.environ["HUB_DATABASE_URL"] = args.url
         print(f"{args.url.split(':')[0]}:", flush=True)
+        if args.build:
+            build(args.url, args.entries)
         measure(args.url, args.repeat)
         return
-    with tempfile.TemporaryDirectory() as directory:
-        url = f"sqlite:///{Path(directory) / 'bench.db'}"
-        os.environ["HUB_DATABASE_URL"] = url
-        print("SQLite:", flush=True)
-        build(url, args.entries)
-        measure(url, args.repeat)
-    if args.postgres:
+    if not args.only_postgres:
+        with tempfile.TemporaryDirectory() as directory:
+            url = f"sqlite:///{Path(directory) / 'bench.db'}"
+            os.environ["HUB_DATABASE_URL"] = url
+            print("SQLite:", flush=True)
+            build(url, args.entries)
+            measure(url, args.repeat)
+    if args.postgres or args.only_postgres:
         with scratch_postgres() as url:
             print("PostgreSQL:", flush=True)
             build(url, args.entries)
