@@ -47,7 +47,7 @@ def figures(name: str, samples: list[float]) -> None:
     )
 
 
-def measure(url: str, repeat: int) -> None:
+def measure(url: str, repeat: int, before_too: bool = True) -> None:
     from sqlmodel import Session
 
     from hub.audit.checkpoint import latest_head, leaf_hashes
@@ -106,7 +106,8 @@ def measure(url: str, repeat: int) -> None:
         figures(f"accounting, cold ({len(spread)} proven)", timed(cold_accounting, repeat))
         figures(f"accounting ({len(spread)} entries proven)", timed(accounting, repeat))
         figures("binding (append + checkpoint)", timed(binding, repeat))
-        figures("before: receipt proof from leaves", timed(before, 1))
+        if before_too:
+            figures("before: receipt proof from leaves", timed(before, 1))
 
 
 def build(url: str, count: int) -> None:
@@ -129,13 +130,14 @@ def main() -> None:
     parser.add_argument("--url", help="measure this existing database instead of building one")
     parser.add_argument("--build", action="store_true", help="first build the log into --url")
     parser.add_argument("--repeat", type=int, default=20)
+    parser.add_argument("--no-before", action="store_true", help="skip the proof from every leaf")
     args = parser.parse_args()
     if args.url:
         os.environ["HUB_DATABASE_URL"] = args.url
         print(f"{args.url.split(':')[0]}:", flush=True)
         if args.build:
             build(args.url, args.entries)
-        measure(args.url, args.repeat)
+        measure(args.url, args.repeat, not args.no_before)
         return
     if not args.only_postgres:
         with tempfile.TemporaryDirectory() as directory:
@@ -143,12 +145,12 @@ def main() -> None:
             os.environ["HUB_DATABASE_URL"] = url
             print("SQLite:", flush=True)
             build(url, args.entries)
-            measure(url, args.repeat)
+            measure(url, args.repeat, not args.no_before)
     if args.postgres or args.only_postgres:
         with scratch_postgres() as url:
             print("PostgreSQL:", flush=True)
             build(url, args.entries)
-            measure(url, args.repeat)
+            measure(url, args.repeat, not args.no_before)
 
 
 if __name__ == "__main__":
