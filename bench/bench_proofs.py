@@ -21,7 +21,7 @@ HUB_LOG_SIGNING_KEY), then prints the median and worst of each:
 
 At 5,000,000 entries on PostgreSQL (shared 2-core machine, load average 4 to 6), medians of
 three interleaved runs, before -> after this commit's changes: receipt 12-15 -> 8-12 ms;
-accounting 542-710 -> cold 331-466, warm 150-228 ms; binding 12-41 -> 13-21 ms. See
+accounting 512-710 -> cold 331-466, warm 150-228 ms; binding 12-41 -> 13-21 ms. See
 docs/audit-log.md, "Tiles: proofs that cost their size".
 
     .venv/bin/python bench/bench_proofs.py [--entries N] [--postgres | --only-postgres]
