@@ -19,9 +19,9 @@ HUB_LOG_SIGNING_KEY), then prints the median and worst of each:
 - before: the same receipt's proof built from every leaf hash, as receipts did before tiles
   (--no-before skips it: 40 s at 5 M entries).
 
-At 5,000,000 entries on PostgreSQL (shared 2-core machine, load average 4 to 6), medians of
-three interleaved runs, before -> after this commit's changes: receipt 12-15 -> 8-12 ms;
-accounting 512-710 -> cold 331-466, warm 150-228 ms; binding 12-41 -> 13-21 ms. See
+At 5,000,000 entries on PostgreSQL (shared 2-core machine, load average 5 to 7), medians of
+three interleaved runs, before -> after: receipt 6.8-8.8 -> 5.4-6.4 ms; accounting 298-421 ->
+cold 194-269, warm 132-150 ms; binding 8.1-14.3 -> 7.9-12.0 ms. See
 docs/audit-log.md, "Tiles: proofs that cost their size".
 
     .venv/bin/python bench/bench_proofs.py [--entries N] [--postgres | --only-postgres]
