@@ -5,7 +5,10 @@ demo writes them) bulk-inserted into a fresh, migrated SQLite
 database (and a fresh PostgreSQL database with --postgres), signs a checkpoint every 100,000
 entries, then times verify_log and prints the figure.
 
-    /work/venv/bin/python bench/bench_audit_verify.py [--entries N] [--postgres]
+    .venv/bin/python bench/bench_audit_verify.py [--entries N] [--postgres] [--url URL]
+
+--url verifies an existing database instead (one bench_proofs.py --url URL --build made, with
+the same HUB_LOG_SIGNING_KEY).
 """
 
 import argparse
@@ -72,17 +75,18 @@ def make_rows(count: int, start: datetime):
         )
 
 
-def run(url: str, count: int, start: datetime) -> None:
+def run(url: str, count: int, start: datetime, build: bool = True) -> None:
     from hub.audit.checkpoint import verifier_key
     from hub.audit.notes import Verifier
     from hub.audit.verify import verify_log
     from hub.db import engine_for, migrate
 
-    migrate(url)
     engine = engine_for(url)
-    started = time.perf_counter()
-    write_entries(engine, make_rows(count, start), batch=CHECKPOINT_EVERY)
-    print(f"  generated and signed in {time.perf_counter() - started:.1f} s", flush=True)
+    if build:
+        migrate(url)
+        started = time.perf_counter()
+        write_entries(engine, make_rows(count, start), batch=CHECKPOINT_EVERY)
+        print(f"  generated and signed in {time.perf_counter() - started:.1f} s", flush=True)
     started = time.perf_counter()
     report = verify_log(engine, Verifier.parse(verifier_key()))
     elapsed = time.perf_counter() - started
@@ -97,8 +101,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--entries", type=int, default=1_000_000)
     parser.add_argument("--postgres", action="store_true", help="also on PostgreSQL")
+    parser.add_argument("--url", help="verify this existing database instead of building one")
     args = parser.parse_args()
     start = datetime.now(UTC) - timedelta(days=1)
+    if args.url:
+        os.environ["HUB_DATABASE_URL"] = args.url
+        print(f"{args.url.split(':')[0]}:", flush=True)
+        run(args.url, 0, start, build=False)
+        return
     with tempfile.TemporaryDirectory() as directory:
         path = Path(directory) / "bench.db"
         url = f"sqlite:///{path}"

@@ -12,6 +12,8 @@ from hub.audit.merkle import (
     ExtendedNodes,
     ListNodes,
     ProofError,
+    SharedPaths,
+    TreeNodes,
     consistency_proof,
     hash_leaf,
     inclusion_proof,
@@ -259,6 +261,36 @@ def test_proofs_round_trip_for_every_size_up_to_70():
             verify_inclusion(index, n, leaves[index], inclusion_proof(index, n, nodes), roots[n])
         for m in range(n + 1):
             verify_consistency(m, n, consistency_proof(m, n, nodes), roots[m], roots[n])
+
+
+def test_shared_paths_prove_what_each_audit_path_proves_in_any_order():
+    leaves = [hash_leaf(i.to_bytes(4, "big")) for i in range(70)]
+    wrong = hash_leaf(b"not logged")
+    for n in (1, 2, 5, 64, 70):
+        good = SharedPaths(n, TreeNodes(leaves[:n]), root(leaves[:n]))
+        # Middle first, then the ends, each leaf twice: climbs meet earlier ones anywhere.
+        for index in [*range(n // 2, n), *range(n // 2), *reversed(range(n))]:
+            good.check(index, leaves[index])
+            for other in {wrong, leaves[(index + 1) % n]} - {leaves[index]}:
+                with pytest.raises(ProofError):
+                    good.check(index, other)
+        with pytest.raises(ProofError):
+            good.check(n, leaves[0])
+    # A wrong root proves nothing, however many leaves were tried before.
+    forged = SharedPaths(70, TreeNodes(leaves), root(leaves[:69]))
+    for index in (0, 35, 69):
+        with pytest.raises(ProofError):
+            forged.check(index, leaves[index])
+    # A wrong node (a forged tile) fails the leaves under it and only them.
+    nodes = TreeNodes(leaves)
+    nodes.levels[3][2] = wrong  # the subtree [16, 24)
+    shared = SharedPaths(70, nodes, root(leaves))
+    shared.check(20, leaves[20])  # climbs through [16, 24), never asks for it
+    for index in (24, 31):  # the leaves whose audit paths hold it
+        with pytest.raises(ProofError):
+            shared.check(index, leaves[index])
+    for index in (0, 23, 32, 69):
+        shared.check(index, leaves[index])
 
 
 def test_a_consistency_proof_needs_only_the_older_compact_range_and_the_newer_leaves():

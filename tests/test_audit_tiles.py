@@ -189,6 +189,28 @@ def test_verify_names_a_stored_tile_that_does_not_match_the_leaves(db):
     ]
 
 
+def test_a_remembered_full_tile_never_vouches_for_a_forged_copy_nor_a_partial_one(db):
+    # Full tiles' inner hashes are kept between calls (tiles.full_tile_levels), by content.
+    add_many(db, 600)
+    signed(db)
+    tiles.full_tile_levels.cache_clear()
+    build_receipt(db, 550)  # its tiles at size 600: partial 0/2 and 1/0, never kept
+    assert tiles.full_tile_levels.cache_info().currsize == 0
+    build_receipt(db, 300)  # full tile 0/1
+    assert tiles.full_tile_levels.cache_info().currsize == 1
+    tile = db.exec(select(LogTile).where(LogTile.level == 0, LogTile.tile_index == 1)).one()
+    forged = tile.hashes[:-32] + bytes(32)  # entry 511's hash, not on entry 300's path
+    db.execute(
+        update(LogTile).where(LogTile.level == 0, LogTile.tile_index == 1).values(hashes=forged)
+    )
+    db.commit()
+    with pytest.raises(NoReceipt, match="cannot be proven"):
+        build_receipt(db, 300)
+    assert verify_entries(db, [300]).problems == [
+        "entry 300 is not in the signed tree as it stands"
+    ]
+
+
 def test_a_tlog_client_follows_the_log_over_http(db, client):
     def fetch(path: str) -> bytes:
         response = client.get(f"/log/{path}")

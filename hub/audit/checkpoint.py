@@ -44,6 +44,7 @@ log = logging.getLogger("hub.audit")
 _CHECKPOINT_LOCK_ID = 6963
 _PUSH_TIMEOUT_SECONDS = 5
 _PUSH_BATCH = 100
+_STREAM_ABOVE = 10_000  # leaf hashes held at once (640 kB)
 
 
 class CheckpointRefused(RuntimeError):
@@ -82,12 +83,16 @@ def verifier_key(settings: Settings | None = None) -> str:
 
 def leaf_hashes(db: Session, lo: int, hi: int) -> Iterator[bytes]:
     """Leaf hashes of entries lo..hi-1 in order; CheckpointRefused on a gap."""
-    rows = db.execute(
+    query = (
         select(LogEntry.seq, LogEntry.leaf_hash)
         .where(LogEntry.seq >= lo, LogEntry.seq < hi)
         .order_by(col(LogEntry.seq))
-        .execution_options(yield_per=10_000)
     )
+    # Streamed only when there are many: on PostgreSQL a stream is a server-side cursor, four
+    # round trips (DECLARE, FETCH, FETCH, CLOSE) where a checkpoint after one append needs one.
+    if hi - lo > _STREAM_ABOVE:
+        query = query.execution_options(yield_per=_STREAM_ABOVE)
+    rows = db.execute(query)
     expected = lo
     for seq, leaf in rows:
         if seq != expected:

@@ -179,6 +179,51 @@ def verify_inclusion(
         raise ProofError("the inclusion proof does not lead to the root")
 
 
+class SharedPaths:
+    """Checks many leaves of one tree against its root, each climbing only until it meets a
+    subtree that an earlier leaf's climb already led to the root: entries spread over a log
+    share the upper half of their paths. A climb that reaches the root hashes the audit path
+    (siblings from `node`) as verify_inclusion does; one that meets a proven subtree with the
+    same hash is proven by that subtree's path, since the hashes above it are the same."""
+
+    def __init__(self, size: int, node: NodeHash, root_hash: bytes) -> None:
+        self.size = size
+        self.node = node
+        self.root_hash = root_hash
+        self.proven: dict[tuple[int, int], bytes] = {}
+
+    def check(self, index: int, leaf: bytes) -> None:
+        """Raise ProofError unless `leaf` is at `index` in the tree."""
+        if not 0 <= index < self.size:
+            raise ProofError(f"leaf index {index} is outside a tree of size {self.size}")
+        _check_sizes([leaf])
+        # The subtrees holding the leaf, root first, and each one's sibling below it.
+        spans: list[tuple[int, int]] = []
+        lo, hi = 0, self.size
+        while hi - lo > 1:
+            spans.append((lo, hi))
+            k = split_point(hi - lo)
+            lo, hi = (lo, lo + k) if index < lo + k else (lo + k, hi)
+        climbed: list[tuple[tuple[int, int], bytes]] = []
+        node = leaf
+        for lo, hi in reversed(spans):
+            k = split_point(hi - lo)
+            if index < lo + k:
+                node = hash_children(node, self.node(lo + k, hi))
+            else:
+                node = hash_children(self.node(lo, lo + k), node)
+            known = self.proven.get((lo, hi))
+            if known is not None:
+                if known != node:
+                    raise ProofError("the inclusion proof does not lead to the root")
+                break
+            climbed.append(((lo, hi), node))
+        else:
+            if node != self.root_hash:
+                raise ProofError("the inclusion proof does not lead to the root")
+        self.proven.update(climbed)
+
+
 # --- consistency (RFC 9162 2.1.4) -------------------------------------------------------------
 
 

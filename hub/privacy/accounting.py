@@ -38,7 +38,7 @@ from hub.audit.log import (
     personal_digest,
     personal_part,
 )
-from hub.audit.merkle import ProofError, inclusion_proof, verify_inclusion
+from hub.audit.merkle import ProofError, SharedPaths
 from hub.audit.models import LogEntry
 from hub.audit.notes import NoteError, open_checkpoint
 from hub.audit.tiles import TilesMissing
@@ -208,7 +208,13 @@ def verify_entries(db: Session, seqs: Sequence[int]) -> Integrity:
             [f"the checkpoint's signature does not verify: {exc}"], missing,
         )  # fmt: skip
     covered = sorted(s for s in set(seqs) if s < signed.tree_size)
-    nodes = proof_nodes(db, signed.tree_size, covered) if covered else None
+    # Each entry's RFC 9162 audit path, from the stored tiles, hashed up to the signed root;
+    # entries spread over the log share the upper part of their paths, hashed once.
+    paths = (
+        SharedPaths(signed.tree_size, proof_nodes(db, signed.tree_size, covered), signed.root_hash)
+        if covered
+        else None
+    )
     entries = {
         entry.seq: entry
         for at in range(0, len(covered), _ENTRIES_PER_QUERY)
@@ -228,10 +234,9 @@ def verify_entries(db: Session, seqs: Sequence[int]) -> Integrity:
         leaf = leaf_hash(leaf_data(entry))
         if leaf != entry.leaf_hash:
             problems.append(f"entry {seq}: its fields do not match its leaf hash")
-        assert nodes is not None
+        assert paths is not None
         try:
-            proof = inclusion_proof(seq, signed.tree_size, nodes)
-            verify_inclusion(seq, signed.tree_size, bytes.fromhex(leaf), proof, signed.root_hash)
+            paths.check(seq, bytes.fromhex(leaf))
         except ProofError:
             problems.append(f"entry {seq} is not in the signed tree as it stands")
         except TilesMissing:
