@@ -2,7 +2,7 @@
 consents as a case manager records them, and the disclosure-log entries a prosecutor received."""
 
 import re
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlmodel import Session, col, select
@@ -10,6 +10,7 @@ from sqlmodel import Session, col, select
 from hub.audit.log import Actor
 from hub.audit.models import LogEntry
 from hub.consents.services import ConsentForm, create_consent
+from hub.db import utcnow
 from hub.disclosure.identities import names_person
 from hub.referrals.models import Referral
 from hub.referrals.rules import default_rules
@@ -68,7 +69,7 @@ def consent_2_35(db: Session, case_manager: Any, person_id: int, office_id: int)
             right_to_revoke="Not before final disposition of the charges.",
             signed_by="The client",
             signature_on_file=True,
-            signed_on=date.today(),
+            signed_on=utcnow().date(),  # the set clock's day, where a test sets one
             expiry_event="final disposition of the charges",
             irrevocable_until="final disposition of the charges",
         ),

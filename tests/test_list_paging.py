@@ -14,11 +14,20 @@ from hub.audit.models import LogEntry
 from hub.charging.deciding import record_decision
 from hub.charging.queue_order import queue_keys, urgency
 from hub.clients.models import ClientAssignment
+from hub.db import clock_at
 from hub.vocabulary import DisclosureTag
 from hub.web.paging import PAGE_SIZE
 from tests.referral_pages import consent_2_35
 
 BAD_PAGES = ["0", "-1", "abc", "1.5", "100001", ""]
+# A Wednesday, 11:00 at the site: every list is built and read on this clock, never the wall's.
+NOW = datetime(2026, 11, 18, 19, 0, tzinfo=UTC)
+
+
+@pytest.fixture(autouse=True)
+def set_clock():
+    with clock_at(NOW):
+        yield
 
 
 def list_entries(db, user):
@@ -59,7 +68,7 @@ def assert_bad_pages_refused(client, db, path):
 
 
 def _arrests(world, count):
-    now = datetime.now(UTC)
+    now = NOW
     return [world.arrest(arrested_at=now - timedelta(days=i % 7, hours=1))[1] for i in range(count)]
 
 
@@ -134,7 +143,7 @@ def test_the_charging_queue_api_pages_too(world, api, db):
 def test_the_queue_orders_a_withheld_clock_as_met_before_it_pages(world, sign_in, db):
     """A missed deadline goes first only where the prosecutor may see the clock (2.35 consent);
     a withheld one is ordered as if met, among the ripe matters by oldest arrest."""
-    now = datetime.now(UTC)
+    now = NOW
     long_ago = now - timedelta(days=40)
     missed_seen, missed_withheld = (
         world.arrest(now=long_ago, arrested_at=long_ago - timedelta(hours=1))[1] for _ in range(2)
@@ -161,7 +170,7 @@ def test_a_queue_with_clocks_withheld_from_some_persons_pages_like_the_whole_ord
     """The queue decides persons only as far as a page needs (queue_order.queue_page_keys); each
     page and the count are still those of the whole queue ordered by the policy's answer for
     every person: missed clocks the prosecutor may see first, withheld ones among the ripe."""
-    now = datetime.now(UTC)
+    now = NOW
     long_ago = now - timedelta(days=40)
     missed = [
         world.arrest(now=long_ago, arrested_at=long_ago - timedelta(hours=1, minutes=i))[1]
@@ -173,7 +182,7 @@ def test_a_queue_with_clocks_withheld_from_some_persons_pages_like_the_whole_ord
     seen = {m.person_id for m in (missed + pending)[::3]}
     for person_id in sorted(seen):
         consent_2_35(db, case_manager, person_id, office)
-    today = datetime.now(UTC).astimezone(world.rules.tz).date()
+    today = NOW.astimezone(world.rules.tz).date()
     keys = queue_keys(db, world.viewer("county_prosecutor"), today, rules=world.rules)
     db.commit()
     ripe = urgency(None)
@@ -210,7 +219,7 @@ def test_a_queue_with_clocks_withheld_from_some_persons_pages_like_the_whole_ord
 
 
 def test_the_intake_queue_pages_missed_first_and_logs_only_the_page(world, sign_in, db):
-    now = datetime.now(UTC)
+    now = NOW
     missed = [
         world.arrest(now=now - timedelta(days=40 + i), arrested_at=now - timedelta(days=40 + i))[0]
         for i in range(5)
@@ -302,7 +311,7 @@ def test_an_intake_page_is_the_same_window_of_the_whole_queue_whatever_its_mix(w
 
 
 def test_the_officers_referrals_page_newest_first_and_log_only_the_page(world, sign_in, db):
-    now = datetime.now(UTC)
+    now = NOW
     referrals = [
         world.arrest(now=now - timedelta(hours=i), arrested_at=now - timedelta(hours=i + 1))[0]
         for i in range(PAGE_SIZE + 4)
@@ -340,7 +349,7 @@ def _next_link(response):
 def test_the_officers_referral_api_pages_by_id_and_logs_only_the_page(world, api, db):
     """Keyset paging, newest recorded first: every referral exactly once, another officer's
     never, and a referral recorded while the system pages through does not shift the rest."""
-    now = datetime.now(UTC)
+    now = NOW
     # Recorded in id order with their referral times shuffled: the API's order is the id's.
     arrested = now - timedelta(days=5)
     mine = [
