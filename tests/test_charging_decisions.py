@@ -264,9 +264,18 @@ def test_decisions_refuse_update_and_delete_through_the_orm_and_the_database(wor
     assert db.exec(select(func.count()).select_from(DecisionDisclosure)).one() == 1
 
 
+def standing_outcome(world, matter):
+    """The outcome kept on the matter (migration 0011que's trigger), read from the database."""
+    return world.db.exec(
+        select(ChargingMatter.standing_outcome).where(ChargingMatter.id == matter.id)
+    ).one()
+
+
 def test_corrections_supersede_in_one_chain(world):
     _, matter = world.arrest()
+    assert standing_outcome(world, matter) is None
     first = decide(world, matter, "decline")
+    assert standing_outcome(world, matter) == DecisionOutcome.decline
     with pytest.raises(ChargingError, match="a decision stands"):
         decide(world, matter, "divert", ["engaged-in-services"])
     with pytest.raises(ChargingError, match="what the correction corrects"):
@@ -274,8 +283,10 @@ def test_corrections_supersede_in_one_chain(world):
     second = decide(
         world, matter, "divert", ["correction"], note="entered in error", supersedes_id=first.id
     )
+    assert standing_outcome(world, matter) == DecisionOutcome.divert
     with pytest.raises(ChargingError, match="already superseded"):
         decide(world, matter, "file", ["correction"], note="again", supersedes_id=first.id)
+    assert standing_outcome(world, matter) == DecisionOutcome.divert
     third = decide(
         world,
         matter,
@@ -284,6 +295,7 @@ def test_corrections_supersede_in_one_chain(world):
         note="divert was the wrong box",
         supersedes_id=second.id,
     )
+    assert standing_outcome(world, matter) == DecisionOutcome.decline
     chain = decision_chain(world.db, matter.id)
     assert [(d.id, d.supersedes_id) for d in chain] == [
         (first.id, None),
@@ -298,8 +310,10 @@ def test_corrections_supersede_in_one_chain(world):
 def test_more_information_is_followed_by_a_decision_not_a_correction(world):
     _, matter = world.arrest()
     decide(world, matter, "more_information", ["awaiting-work-group"])
+    assert standing_outcome(world, matter) == DecisionOutcome.more_information
     filed = decide(world, matter, "file", ["intake-not-completed"])
     assert filed.supersedes_id is None
+    assert standing_outcome(world, matter) == DecisionOutcome.file
 
 
 @pytest.mark.parametrize(

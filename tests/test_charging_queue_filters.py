@@ -17,6 +17,7 @@ from hub.charging.deputies import assign_deputy
 from hub.charging.models import ChargingDecision, MatterDeputy
 from hub.referrals.opening import intake_due_on
 from hub.vocabulary import DisclosureTag, SecurityEventTag
+from hub.web.paging import PAGE_SIZE
 from tests.referral_pages import consent_2_35
 from tests.signing_in import logged
 
@@ -244,6 +245,24 @@ def test_the_api_queue_shows_the_due_date_with_the_referral(world, queue, api, d
     assert withheld["intake_due_on"] == due.isoformat()
 
 
+def test_the_api_queue_gives_the_rows_of_the_page_in_its_order(world, queue, sign_in, api, db):
+    """Both cut the queue with queue_sql.cut_office_queue: the same rows, page by page, in the
+    same order (a missed clock the office may see first, a withheld one placed as ripe)."""
+    office = world.agencies["county_prosecutor"].id
+    for n in range(48):  # a second page, clocks running, missed and withheld
+        arrested = NOW - timedelta(days=n % 20 + 1, hours=n)
+        _, matter = world.arrest(now=arrested + timedelta(hours=1), arrested_at=arrested)
+        if n % 3 == 0:
+            consent_2_35(db, world.viewer("case_manager"), matter.person_id, office)
+    prosecutor = sign_in(user=world.users["county_prosecutor"])
+    client = api(world.users["county_prosecutor"])
+    with mock.patch("hub.charging.routes.utcnow", return_value=NOW):
+        pages = [rows(prosecutor.client.get(f"/charging?page={n}")) for n in (1, 2)]
+        answers = [client.get(f"/api/v1/charging/queue?page={n}").json() for n in (1, 2)]
+    assert [len(p) for p in pages] == [PAGE_SIZE, 3]
+    assert [[q["matter_id"] for q in a] for a in answers] == [list(p) for p in pages]
+
+
 def test_the_office_filter_names_the_prosecutors_own_office_and_no_other(world, queue, sign_in, db):
     prosecutor = sign_in(user=world.users["county_prosecutor"])
     own, other = world.agencies["county_prosecutor"], world.agencies["city_attorney"]
@@ -272,6 +291,6 @@ def test_a_policy_sql_cannot_state_orders_filters_and_counts_the_same(world, que
         return pages, counts(fragment)
 
     in_sql = seen()
-    with mock.patch("hub.charging.queue_routes.clause_in_force", return_value=None):
+    with mock.patch("hub.charging.queue_sql.clause_in_force", return_value=None):
         assert seen() == in_sql
     assert in_sql[1]["not_shared"] == 3 and in_sql[0][1]

@@ -12,6 +12,8 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 import pytest
+from alembic import command
+from sqlmodel import select
 
 from hub.charging import queue_order
 from hub.charging.models import ChargingDecision, ChargingMatter, MatterDeputy
@@ -26,10 +28,11 @@ from hub.charging.queue import (
 )
 from hub.charging.queue_sql import office_queue
 from hub.consents.models import Consent
-from hub.db import clock_at
+from hub.db import alembic_config, clock_at
 from hub.disclosure.grants_sql import clause_in_force
 from hub.disclosure.identities import allowed_persons
 from hub.disclosure.models import CourtOrder
+from hub.referrals.officer_feedback import current_decisions
 from hub.vocabulary import Category, ConsentKind, DecisionOutcome, Purpose, ReferralKind
 
 # Just after the Pacific clocks went back (1 November 2026); 23:30 on 2 November there.
@@ -168,6 +171,9 @@ def office(world, db, factories):
         elif kind == 5:  # a decision corrected into a request for more information
             first = _decide(world, matter.id, DecisionOutcome.decline)
             _decide(world, matter.id, DecisionOutcome.more_information, supersedes_id=first)
+        elif kind == 6:  # more information asked, then a decision (not a correction)
+            _decide(world, matter.id, DecisionOutcome.more_information)
+            _decide(world, matter.id, DecisionOutcome.decline)
     db.commit()
     return today
 
@@ -228,6 +234,28 @@ def test_the_queue_in_sql_is_the_queue_the_policy_decided_in_python(world, db, o
     # The queue holds every state, the withheld clocks ("not shared") among them.
     assert seen == set(QueueState)
     assert len(keys) > 2 * SIZE
+
+
+def _standing(db: Any) -> dict[int, DecisionOutcome | None]:
+    return dict(db.exec(select(ChargingMatter.id, ChargingMatter.standing_outcome)).all())
+
+
+def test_each_matter_keeps_its_newest_decisions_outcome_and_the_migration_fills_it(
+    world, db, office
+):
+    """The SQL cut reads the standing outcome kept on the matter; the Python cut walks the
+    decisions. Kept by the trigger as the decisions went in, and filled by migration 0011que
+    from the decisions already there, it is the standing decision's outcome."""
+    matters = list(_standing(db))
+    expected = {m: None for m in matters} | {
+        m: d.outcome for m, d in current_decisions(db, matters).items()
+    }
+    assert set(expected.values()) == {None, *DecisionOutcome}
+    assert _standing(db) == expected
+    db.close()
+    command.downgrade(alembic_config(), "0010que")
+    command.upgrade(alembic_config(), "0011que")
+    assert _standing(db) == expected
 
 
 def test_without_a_state_asked_the_sql_reads_no_clock(world, db, office):

@@ -25,6 +25,17 @@ class ChargingMatter(SQLModel, table=True):
         # The policy's SQL condition asks, per row of the queue, whether the person has a
         # matter at the viewer's office (hub.disclosure.grants_sql, migration 0010que).
         Index("ix_charging_matter_person_office", "person_id", "prosecuting_agency_id"),
+        # The queue's read since migration 0011que: the office's matters awaiting a decision
+        # (no standing outcome, or more information asked), without the decided ones.
+        Index(
+            "ix_charging_matter_office_standing",
+            "prosecuting_agency_id",
+            "standing_outcome",
+            "arrested_at",
+            "id",
+            "person_id",
+            "referral_id",
+        ),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -38,6 +49,14 @@ class ChargingMatter(SQLModel, table=True):
     arrest_place: str | None = Field(default=None, max_length=200)
     court_date: date | None = Field(default=None)
     created_at: datetime = utc_field(default_factory=utcnow)
+    # The outcome of the newest decision on the matter (the standing one: a later decision
+    # supersedes, or follows a request for more information), None before the first. The
+    # database keeps it: a trigger sets it as each decision is inserted, in that transaction,
+    # whoever inserts (migration 0011que), so the queue filters by it instead of walking the
+    # decisions of every matter.
+    standing_outcome: DecisionOutcome | None = Field(
+        default=None, sa_column=enum_column(DecisionOutcome, nullable=True)
+    )
 
 
 class ChargingDecision(SQLModel, table=True):

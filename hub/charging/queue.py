@@ -129,11 +129,15 @@ class OfficeFacts:
         if wanted.outcome is not None:
             self.asked = self._asked(None)
 
-    def keys_of(self, keys: Collection[QueueKey]) -> list[OfficeKey]:
-        """The page's keys with their deputy and whether more information was asked."""
+    def keys_of(
+        self, keys: Collection[QueueKey], asked: Collection[int] | None = None
+    ) -> list[OfficeKey]:
+        """The page's keys with their deputy and whether more information was asked (`asked`:
+        the page's matters where it was, if the caller read it with the keys)."""
         ids = sorted(k.matter_id for k in keys)
         deputies = self.deputies if self.deputies is not None else self._deputies(ids)
-        asked = self.asked if self.asked is not None else self._asked(ids)
+        if asked is None:
+            asked = self.asked if self.asked is not None else self._asked(ids)
         return [OfficeKey(k, deputies.get(k.matter_id), k.matter_id in asked) for k in keys]
 
     def _deputies(self, ids: list[int] | None) -> dict[int, int]:

@@ -98,7 +98,8 @@ def _decided() -> Any:
 
 def awaiting_decision() -> Any:
     """A matter of the queue (with its referral outer-joined): no standing decision other than
-    asking for more information, and not withdrawn."""
+    asking for more information, and not withdrawn. Read from the decisions; the SQL cut reads
+    the standing outcome kept on the matter instead (queue_sql._awaiting)."""
     # A referral its officer withdrew as made in error leaves the queue with it.
     return and_(~_decided(), col(Referral.withdrawn_at).is_(None))
 

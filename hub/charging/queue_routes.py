@@ -14,27 +14,24 @@ from sqlmodel import Session
 
 from hub.accounts.models import Agency
 from hub.accounts.sessions import Viewer
-from hub.charging import checks, deputies, period, queue_order
+from hub.charging import checks, deputies, period
 from hub.charging.checks import ChargingError
 from hub.charging.deputies import Deputy
 from hub.charging.queue import (
-    OfficeFacts,
     OfficeKey,
     QueueCut,
     QueueFilter,
     QueueOutcome,
     QueueSort,
     QueueState,
-    cut_queue,
     page_matters,
     state_of,
 )
-from hub.charging.queue_sql import office_queue
+from hub.charging.queue_sql import cut_office_queue
 from hub.charts import STRIP_DAYS, deadline_strip
 from hub.db import utcnow
 from hub.disclosure.aggregates import log_aggregate
-from hub.disclosure.grants_sql import clause_in_force
-from hub.disclosure.identities import allowed_persons, disclose_identities
+from hub.disclosure.identities import disclose_identities
 from hub.disclosure.record_view import Identity, WithheldCategory
 from hub.referrals.rules import ReasonCode, SiteRules, current_rules
 from hub.vocabulary import Action, Category, DecisionOutcome, DisclosureTag, Purpose
@@ -48,7 +45,6 @@ router = APIRouter()
 Prosecutor = Annotated[Viewer, Depends(require(Action.charging_decide))]
 PeriodReader = Annotated[Viewer, Depends(require(Action.charging_period))]
 PURPOSE = Purpose.charging_decision
-ENGAGEMENT = Category.engagement  # the intake clock: 42 CFR 2.35
 MONTH = Annotated[
     str | None, Query(max_length=7, pattern=r"^\d{4}-(0[1-9]|1[0-2])$", description="YYYY-MM")
 ]
@@ -199,41 +195,16 @@ def _cut(
     count_states: bool,
     page_size: int = PAGE_SIZE,
 ) -> QueueCut:
-    rules = current_rules(db)
-    now = utcnow()
-    today = now.astimezone(rules.tz).date()
-    # The policy's answer on the intake clock, as a condition the queue's SQL reads for every
-    # person (hub.disclosure.grants_sql): ordered, filtered and counted in the database. Only
-    # where the clock is wanted beyond the page: the counts, a state, the urgency order.
-    wanted = filters.wanted()
-    needed = count_states or wanted.state is not None or wanted.sort == QueueSort.urgency
-    clause = clause_in_force(db, viewer, PURPOSE, ENGAGEMENT) if needed else None
-    offset = (filters.page - 1) * PAGE_SIZE
-    if clause is not None or not needed:
-        cut = office_queue(
-            db,
-            viewer,
-            today,
-            now,
-            wanted,
-            offset,
-            page_size,
-            clause,
-            rules=rules,
-            count_states=count_states,
-        )
-    else:
-        # A policy in force that SQL cannot state: its facts, for as few persons as the page
-        # needs (queue_order.queue_page_keys).
-        cut = cut_queue(
-            queue_order.queue_keys(db, viewer, today, rules=rules),
-            wanted,
-            offset,
-            page_size,
-            lambda persons: allowed_persons(db, viewer, persons, PURPOSE, ENGAGEMENT),
-            OfficeFacts(db, viewer.agency_id),
-            count_states=count_states,
-        )
+    cut = cut_office_queue(
+        db,
+        viewer,
+        utcnow(),
+        filters.wanted(),
+        (filters.page - 1) * PAGE_SIZE,
+        page_size,
+        rules=current_rules(db),
+        count_states=count_states,
+    )
     if count_states:
         # An aggregate of engagement: logged, naming no one.
         log_aggregate(

@@ -13,15 +13,14 @@ shared", never by its real state.
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Boolean, Date, String, and_, case, cast, func, null, type_coerce
+from sqlalchemy import Boolean, Date, String, and_, case, cast, func, null, or_, type_coerce
 from sqlalchemy import select as core_select
-from sqlalchemy.orm import aliased
 from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import Session, col
 
 from hub.accounts.sessions import Viewer
 from hub.charging.checks import require_prosecutor
-from hub.charging.models import ChargingDecision, ChargingMatter, MatterDeputy
+from hub.charging.models import ChargingMatter, MatterDeputy
 from hub.charging.queue import (
     OfficeFacts,
     QueueCut,
@@ -29,14 +28,16 @@ from hub.charging.queue import (
     QueueOutcome,
     QueueSort,
     QueueState,
+    cut_queue,
 )
-from hub.charging.queue_order import QueueKey, awaiting_decision
-from hub.disclosure.grants_sql import PersonClause
+from hub.charging.queue_order import QueueKey, queue_keys
+from hub.disclosure.grants_sql import PersonClause, clause_in_force
+from hub.disclosure.identities import allowed_persons
 from hub.referrals.models import Referral
 from hub.referrals.rules import SiteRules
 from hub.settings import get_settings
 from hub.site_clock import SiteClock
-from hub.vocabulary import DeadlineStatus, DecisionOutcome, Relationship
+from hub.vocabulary import Category, DeadlineStatus, DecisionOutcome, Purpose, Relationship
 
 # The default order's place of each state: missed first, then the ripe ones (met, a new
 # arrest, and a clock the policy withholds, placed as if met so the order gives nothing away),
@@ -107,28 +108,19 @@ def _deputy_filter(wanted: QueueFilter) -> list[ColumnElement[bool]]:
     return found
 
 
-# Made once, so that the query's compiled form is cached (see queue_order._decided).
-_STANDING = aliased(ChargingDecision)
-_SUPERSEDING = aliased(ChargingDecision)
-
-
-def _outcome_filter(wanted: QueueFilter) -> list[ColumnElement[bool]]:
-    """A standing request for more information (the decided matters have left the queue)."""
-    if wanted.outcome is None:
-        return []
-    standing, superseding = _STANDING, _SUPERSEDING
-    asked = (
-        core_select(col(standing.id))
-        .where(
-            col(standing.matter_id) == ChargingMatter.id,
-            col(standing.outcome) == DecisionOutcome.more_information,
-            ~core_select(col(superseding.id))
-            .where(col(superseding.supersedes_id) == standing.id)
-            .exists(),
-        )
-        .exists()
-    )
-    return [asked if wanted.outcome == QueueOutcome.more_information else ~asked]
+def _awaiting(wanted: QueueFilter) -> list[ColumnElement[bool]]:
+    """A matter of the queue, by its standing outcome (kept on the matter, migration
+    0011que): none yet, or more information asked; with the outcome filter, the one asked.
+    queue_order.awaiting_decision says the same from the decisions themselves."""
+    standing = col(ChargingMatter.standing_outcome)
+    asked = standing == DecisionOutcome.more_information
+    # A referral its officer withdrew as made in error leaves the queue with it.
+    found = [col(Referral.withdrawn_at).is_(None)]
+    if wanted.outcome == QueueOutcome.more_information:
+        return [asked, *found]
+    if wanted.outcome == QueueOutcome.awaiting:
+        return [standing.is_(None), *found]
+    return [or_(standing.is_(None), asked), *found]
 
 
 def office_queue(
@@ -176,15 +168,15 @@ def office_queue(
             col(Referral.referred_at).label("referred_at"),
             type_coerce(status, String).label("status"),
             type_coerce(shown, Boolean).label("shown"),
+            col(ChargingMatter.standing_outcome).label("standing"),
         )
         .join_from(
             ChargingMatter, Referral, col(Referral.id) == ChargingMatter.referral_id, isouter=True
         )
         .where(
             col(ChargingMatter.prosecuting_agency_id) == office_id,
-            awaiting_decision(),
+            *_awaiting(wanted),
             *_deputy_filter(wanted),
-            *_outcome_filter(wanted),
         )
         .cte("queue_rows")
         .prefix_with("MATERIALIZED")
@@ -214,6 +206,7 @@ def office_queue(
         order = [c.arrested_on, c.matter_id]
     else:
         order = [case((c.due_on.is_(None), 1), else_=0), c.due_on, c.matter_id]
+    matching = core_select(func.count()).select_from(rows).where(*where).correlate(None)
     page = db.execute(
         core_select(
             c.matter_id,
@@ -223,7 +216,10 @@ def office_queue(
             c.referred_at,
             c.status,
             c.shown,
-            func.count().over().label("total"),
+            c.standing,
+            # Counted apart, once: a window count (COUNT(*) OVER ()) made SQLite carry every
+            # row through the window before sorting, a fifth of the query (bench_queue.py).
+            matching.scalar_subquery().label("total"),
         )
         .where(*where)
         .order_by(*order)
@@ -233,7 +229,7 @@ def office_queue(
     if page or offset == 0:
         total = page[0].total if page else 0
     else:  # past the last page: the total alone
-        total = db.execute(core_select(func.count()).select_from(rows).where(*where)).scalar_one()
+        total = db.execute(matching).scalar_one()
     keys = [
         QueueKey(
             matter_id=row.matter_id,
@@ -246,4 +242,51 @@ def office_queue(
         )
         for row in page
     ]
-    return QueueCut(keys=OfficeFacts(db, office_id).keys_of(keys), total=total, counts=counts)
+    more_asked = {r.matter_id for r in page if r.standing == DecisionOutcome.more_information}
+    return QueueCut(
+        keys=OfficeFacts(db, office_id).keys_of(keys, more_asked), total=total, counts=counts
+    )
+
+
+def cut_office_queue(
+    db: Session,
+    prosecutor: Viewer,
+    now: datetime,
+    wanted: QueueFilter,
+    offset: int,
+    size: int,
+    *,
+    rules: SiteRules,
+    count_states: bool = False,
+) -> QueueCut:
+    """The office's queue as the page and the API cut it (office_queue's answer), with the
+    policy's answer on each person's intake clock (engagement: a 42 CFR 2.35 consent or a court
+    order) as hub.disclosure.grants_sql's condition; where the policy in force needs more than
+    SQL can state, the Python cut, deciding as few persons as the page needs
+    (queue_order.queue_page_keys). Discloses and logs nothing: the caller discloses the page."""
+    today = now.astimezone(rules.tz).date()
+    needed = count_states or wanted.state is not None or wanted.sort == QueueSort.urgency
+    purpose, engagement = Purpose.charging_decision, Category.engagement
+    clause = clause_in_force(db, prosecutor, purpose, engagement) if needed else None
+    if clause is not None or not needed:
+        return office_queue(
+            db,
+            prosecutor,
+            today,
+            now,
+            wanted,
+            offset,
+            size,
+            clause,
+            rules=rules,
+            count_states=count_states,
+        )
+    return cut_queue(
+        queue_keys(db, prosecutor, today, rules=rules),
+        wanted,
+        offset,
+        size,
+        lambda persons: allowed_persons(db, prosecutor, persons, purpose, engagement),
+        OfficeFacts(db, prosecutor.agency_id),
+        count_states=count_states,
+    )

@@ -40,8 +40,10 @@ from hub.charging.pages import (
     MatterPage,
     QueueRow,
 )
+from hub.charging.queue import QueueFilter
+from hub.charging.queue_sql import cut_office_queue
 from hub.db import ident, utcnow
-from hub.disclosure.identities import allowed_persons, disclose_identities
+from hub.disclosure.identities import disclose_identities
 from hub.disclosure.policy import PersonNotFound
 from hub.disclosure.record import disclose_record
 from hub.permissions import allowed
@@ -50,7 +52,7 @@ from hub.referrals.opening import intake_due_on
 from hub.referrals.rules import current_rules
 from hub.vocabulary import Action, Category, DecisionOutcome, DisclosureTag, FlagStatus, Purpose
 from hub.web.dependencies import DB, log_actor, refused_as_not_found, require
-from hub.web.paging import PageNumber, Paging
+from hub.web.paging import PAGE_SIZE, PageNumber, Paging
 from hub.web.params import LogSeq, RecordNumber
 from hub.web.templating import render
 
@@ -118,19 +120,16 @@ def queue_rows(
     """One page of the prosecutor's queue, most urgent first, each row with who the person is
     and which of its columns the policy lets this prosecutor see. A row whose intake clock is
     withheld is ordered as if its deadline were met, so that the order gives nothing away: the
-    queue is ordered by keys (queue_order.queue_page_keys: the policy decides, nothing disclosed,
-    only as many persons as it takes to place the page), and only the page's persons are
-    disclosed and logged."""
+    queue is cut as the queue page cuts it without filters (queue_sql.cut_office_queue: the
+    policy decides, nothing disclosed), and only the page's persons are disclosed and logged."""
     rules = current_rules(db)
-    today = utcnow().astimezone(rules.tz).date()
-    keys = queue_order.queue_keys(db, viewer, today, rules=rules)
-    paging = Paging(number, len(keys))
-    shown = queue_order.queue_page_keys(
-        keys,
-        paging.offset,
-        paging.size,
-        lambda persons: allowed_persons(db, viewer, persons, CHARGING_PURPOSE, Category.engagement),
+    now = utcnow()
+    cut = cut_office_queue(
+        db, viewer, now, QueueFilter(), (number - 1) * PAGE_SIZE, PAGE_SIZE, rules=rules
     )
+    paging = Paging(number, cut.total)
+    shown = [k.key for k in cut.keys]
+    today = now.astimezone(rules.tz).date()
     items = {
         i.matter_id: i
         for i in queue_order.prosecutor_queue(
