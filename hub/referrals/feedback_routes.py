@@ -19,21 +19,11 @@ from hub.permissions import allowed
 from hub.referrals import intake_list, officer_feedback
 from hub.referrals.corrections import REASON_LABELS, correction_state
 from hub.referrals.eligibility import ReferralError
-from hub.referrals.forms import (
-    parse_local_time,
-)
+from hub.referrals.forms import parse_local_time
 from hub.referrals.intake_routes import intake_page
 from hub.referrals.opening import ArrestDetails
-from hub.referrals.pages import (
-    FeedbackRow,
-    MyReferralsPage,
-    ReferralFeedbackPage,
-)
-from hub.referrals.routes import (
-    POLICE_PURPOSE,
-    Officer,
-    Referrer,
-)
+from hub.referrals.pages import FeedbackRow, MyReferralsPage, ReferralFeedbackPage
+from hub.referrals.routes import POLICE_PURPOSE, Officer, Referrer
 from hub.referrals.rules import current_rules
 from hub.vocabulary import Action, Category
 from hub.web.dependencies import DB, CurrentViewer, log_actor, refused_as_not_found

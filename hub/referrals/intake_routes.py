@@ -20,11 +20,7 @@ from hub.disclosure.record import disclose_record
 from hub.permissions import allowed
 from hub.referrals import caseloads, intake_clock, intake_list, opening
 from hub.referrals.eligibility import ReferralError
-from hub.referrals.forms import (
-    ScreeningFields,
-    parse_local_time,
-    screening_answers,
-)
+from hub.referrals.forms import ScreeningFields, parse_local_time, screening_answers
 from hub.referrals.pages import (
     CaseloadRequestRow,
     CaseloadRequestsPage,

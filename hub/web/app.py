@@ -50,6 +50,8 @@ from hub.person_merges import routes as person_merges
 from hub.plans import api as plans_api
 from hub.plans import routes as plans
 from hub.priors import routes as priors
+from hub.privacy import accounting_routes as privacy_accounting
+from hub.privacy import flag_routes as privacy_flags
 from hub.privacy import picker_routes as privacy_picker
 from hub.privacy import routes as privacy_console
 from hub.privacy.flag_rounds import run_flag_rounds
@@ -170,6 +172,8 @@ def create_app() -> FastAPI:
     app.include_router(privacy_actions.router)
     app.include_router(workgroup.router)
     app.include_router(privacy_console.router)
+    app.include_router(privacy_accounting.router)
+    app.include_router(privacy_flags.router)
     app.include_router(privacy_picker.router)
     app.include_router(log_tiles.router)
     app.include_router(research.router)
