@@ -6,7 +6,9 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse
+from sqlmodel import Session
 
+from hub.accounts.sessions import Viewer
 from hub.privacy.accounting import AccountingError, default_period, generate_accounting
 from hub.privacy.letter import letter_sections
 from hub.privacy.pages import AccountingFormPage, AccountingPage
@@ -19,13 +21,11 @@ from hub.web.templating import render
 router = APIRouter(prefix="/privacy")
 
 
-@router.get("/clients/{person_id}/accounting", response_class=HTMLResponse)
-def accounting_form(
-    request: Request, viewer: Officer, db: DB, person_id: RecordNumber
-) -> HTMLResponse:
-    person_on_file(db, person_id)
+def _form_page(
+    db: Session, viewer: Viewer, person_id: int, error: str | None = None
+) -> AccountingFormPage:
     today, hipaa_since, part2_since = default_period(db)
-    page = page_of(
+    page: AccountingFormPage = page_of(
         AccountingFormPage,
         viewer,
         f"Accounting of disclosures, client record {person_id}",
@@ -33,8 +33,17 @@ def accounting_form(
         today=today,
         hipaa_since=hipaa_since,
         part2_since=part2_since,
+        error=error,
     )
-    return render(request, "privacy/accounting_form.html", page)
+    return page
+
+
+@router.get("/clients/{person_id}/accounting", response_class=HTMLResponse)
+def accounting_form(
+    request: Request, viewer: Officer, db: DB, person_id: RecordNumber
+) -> HTMLResponse:
+    person_on_file(db, person_id)
+    return render(request, "privacy/accounting_form.html", _form_page(db, viewer, person_id))
 
 
 @router.post("/clients/{person_id}/accounting", response_class=HTMLResponse)
@@ -62,17 +71,7 @@ def accounting(
         )
     except (AccountingError, ValueError) as exc:
         message = str(exc) if isinstance(exc, AccountingError) else "Dates are YYYY-MM-DD."
-        today, hipaa_since, part2_since = default_period(db)
-        page = page_of(
-            AccountingFormPage,
-            viewer,
-            f"Accounting of disclosures, client record {person_id}",
-            person_id=person_id,
-            today=today,
-            hipaa_since=hipaa_since,
-            part2_since=part2_since,
-            error=message,
-        )
+        page = _form_page(db, viewer, person_id, error=message)
         return render(request, "privacy/accounting_form.html", page, 422)
     lines = [line for section in report.sections for line in section.lines]
     names = names_for(
