@@ -75,6 +75,8 @@ from hub.web.dependencies import (
 from hub.web.readable import ReadableForms, readable_input
 from hub.web.security import SecurityHeaders
 from hub.web.templating import Page, render
+from hub.workgroup import item_routes as workgroup_items
+from hub.workgroup import meeting_routes as workgroup_meetings
 from hub.workgroup import routes as workgroup
 
 log = logging.getLogger("hub")
@@ -171,6 +173,8 @@ def create_app() -> FastAPI:
     app.include_router(caserecord_api.router)
     app.include_router(privacy_actions.router)
     app.include_router(workgroup.router)
+    app.include_router(workgroup_meetings.router)
+    app.include_router(workgroup_items.router)
     app.include_router(privacy_console.router)
     app.include_router(privacy_accounting.router)
     app.include_router(privacy_flags.router)
