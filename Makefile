@@ -21,7 +21,7 @@ lint: $(VENV)/python ## ruff check and ruff format --check
 	$(VENV)/ruff check hub tests bench migrations
 	$(VENV)/ruff format --check hub tests bench
 
-typecheck: $(VENV)/python ## mypy on hub/
+typecheck: $(VENV)/python ## mypy on hub/ and tests/
 	$(VENV)/mypy
 
 bench: $(VENV)/python ## Short run of scale, load, crash and two-instance propagation (bench/short.py, ~4 min)

@@ -164,7 +164,7 @@ def _admin_execute(statement: str) -> None:
     import psycopg
 
     with psycopg.connect(POSTGRES_ADMIN_URL, autocommit=True) as conn:
-        conn.execute(statement)  # type: ignore[arg-type]  # names below are ours, not input
+        conn.execute(statement)  # names below are ours, not input
 
 
 def postgres_url(name: str) -> str:

@@ -25,6 +25,7 @@ import pyotp
 from sqlmodel import Session, col, select
 
 from bench.hubserver import PROJECT_ROOT
+from hub.db import ident
 
 _CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 # The grant the variant policy lacks: defenders read everyone's legal section for the defense.
@@ -95,7 +96,7 @@ def make_world(session: Session) -> World:
         created_by_id=author.id,
     )
     return World(
-        person_id=person.id,
+        person_id=ident(person.id),
         consent_id=consent.id,
         case_management_agency_id=agencies[AgencyKind.case_management].id,
         defense_agency_id=agencies[AgencyKind.defense].id,

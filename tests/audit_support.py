@@ -8,7 +8,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import text
+from sqlalchemy import Engine, text
 from sqlmodel import Session
 
 from hub.audit.checkpoint import sign_checkpoint, verifier_key
@@ -22,12 +22,26 @@ from hub.audit.log import (
     personal_digest,
     timestamp,
 )
+from hub.audit.models import LogEntry
 from hub.audit.notes import Verifier
 from hub.audit.verify import Report, verify_log
 from hub.settings import PROJECT_ROOT
 from hub.vocabulary import Category, LogKind, LogOutcome, Purpose, Role
 
 RECEIPT_TOOL = PROJECT_ROOT / "tools" / "verify_receipt.py"
+
+
+def engine_of(db: Session) -> Engine:
+    """The engine a test's session is bound to (the fixtures bind sessions to engines)."""
+    bind = db.get_bind()
+    assert isinstance(bind, Engine)
+    return bind
+
+
+def detail_of(entry: LogEntry) -> dict[str, Any]:
+    """An entry's detail, which every entry a test looks into carries."""
+    assert entry.detail is not None, f"log entry {entry.seq} has no detail"
+    return entry.detail
 
 
 def disclosure(n: int) -> tuple[Actor, Event]:
@@ -62,7 +76,7 @@ def add_entries(db: Session, count: int, heads_every: int | None = None) -> None
 
 
 def verify(db: Session) -> Report:
-    return verify_log(db.get_bind(), Verifier.parse(verifier_key()))  # type: ignore[arg-type]
+    return verify_log(engine_of(db), Verifier.parse(verifier_key()))
 
 
 def drop_triggers(db: Session) -> None:
@@ -85,8 +99,6 @@ def drop_triggers(db: Session) -> None:
 
 
 def row(db: Session, seq: int) -> dict[str, Any]:
-    from hub.audit.models import LogEntry
-
     db.expire_all()
     entry = db.get(LogEntry, seq)
     assert entry is not None

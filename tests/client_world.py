@@ -24,6 +24,7 @@ from hub.audit.models import LogEntry
 from hub.clients.purposes import RECORD_PURPOSE
 from hub.settings import get_settings
 from hub.vocabulary import Category, Purpose, Role, SecurityEventTag, TokenScope
+from tests.audit_support import engine_of
 from tests.conftest import reset_caches
 from tests.fixtures.policy_world import CONSENT_STATES, Case, World, expected_categories
 
@@ -97,7 +98,7 @@ def expected(role: Role, related: bool, consent: str) -> set[Category]:
 
 @pytest.fixture(scope="module")
 def served(world: World) -> Iterator[Served]:
-    url = world.session.get_bind().url.render_as_string(hide_password=False)  # type: ignore[union-attr]
+    url = engine_of(world.session).url.render_as_string(hide_password=False)
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("HUB_DATABASE_URL", url)
         reset_caches()

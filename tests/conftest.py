@@ -20,7 +20,10 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
+import psycopg
 import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
 
 from hub.crypto import generate_environment
 
@@ -71,8 +74,8 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 @pytest.hookimpl(optionalhook=True)
-def pytest_configure_node(node: object) -> None:  # pytest-xdist: hand the run id to workers
-    node.workerinput["hub_run_id"] = node.config.stash[_RUN_ID]  # type: ignore[attr-defined]
+def pytest_configure_node(node: Any) -> None:  # pytest-xdist's WorkerController (untyped)
+    node.workerinput["hub_run_id"] = node.config.stash[_RUN_ID]
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -149,9 +152,7 @@ def reset_caches() -> None:
     forget_all()  # figures kept per database URL and data version (hub.equity.kept)
 
 
-def _admin_connection() -> object:
-    import psycopg
-
+def _admin_connection() -> psycopg.Connection[Any]:
     url = POSTGRES_URL.replace("postgresql+psycopg://", "postgresql://")
     return psycopg.connect(f"{url}/postgres", autocommit=True, connect_timeout=3)
 
@@ -178,7 +179,7 @@ class PostgresServer:
         self._drops: list[Future[None]] = []
 
     def create(self, name: str, template: str | None = None) -> str:
-        with _admin_connection() as conn:  # type: ignore[attr-defined]
+        with _admin_connection() as conn:
             suffix = f" TEMPLATE {template}" if template else ""
             conn.execute(f'CREATE DATABASE "{name}"{suffix}')
             # A test's database outlives no crash, so its commits need not wait for the disk.
@@ -202,7 +203,7 @@ class PostgresServer:
         return name
 
     def drop(self, name: str) -> None:
-        with _admin_connection() as conn:  # type: ignore[attr-defined]
+        with _admin_connection() as conn:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         with self._lock:
             if name in self.created:
@@ -217,7 +218,8 @@ class PostgresServer:
         with self._lock:
             spares, self._spare = list(self._spare.values()), {}
             drops = list(self._drops)
-        for waiting in [*spares, *drops]:
+        waiting_for: list[Future[Any]] = [*spares, *drops]
+        for waiting in waiting_for:
             waiting.exception()  # wait; a failed one leaves its name for the loop below
         self._making.shutdown(wait=True)
         self._dropping.shutdown(wait=True)
@@ -228,7 +230,7 @@ class PostgresServer:
 @pytest.fixture(scope="session")
 def postgres_server(pytestconfig: pytest.Config) -> Iterator[PostgresServer]:
     try:
-        _admin_connection().close()  # type: ignore[attr-defined]
+        _admin_connection().close()
     except Exception as exc:
         missing(f"PostgreSQL is not reachable at {POSTGRES_URL} ({type(exc).__name__})")
     worker = str(getattr(pytestconfig, "workerinput", {}).get("workerid", "main"))
@@ -243,17 +245,17 @@ def _drop_run_databases(run_id: str) -> None:
         conn = _admin_connection()
     except Exception:
         return  # no server, so nothing was made there
-    with conn:  # type: ignore[attr-defined]
+    with conn:
         names = [
             row[0]
-            for row in conn.execute(  # type: ignore[attr-defined]
+            for row in conn.execute(
                 "SELECT datname FROM pg_database WHERE datname LIKE %s",
                 (f"hub\\_test\\_{run_id}\\_%",),
             )
         ]
         # Per-test copies first: a template cannot be dropped while a copy is being made.
         for name in sorted(names, key=lambda n: n.endswith("_template")):
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')  # type: ignore[attr-defined]
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def _migrate(url: str) -> None:
@@ -339,16 +341,14 @@ def db(database_url: str) -> Iterator[object]:
 
 
 @pytest.fixture
-def app(database_url: str) -> object:
+def app(database_url: str) -> FastAPI:
     from hub.web.app import create_app
 
     return create_app()
 
 
 @pytest.fixture
-def client(app: object) -> Iterator[object]:
+def client(app: FastAPI) -> Iterator[TestClient]:
     """An anonymous browser-like client over HTTPS (the session cookie is __Host-, Secure)."""
-    from fastapi.testclient import TestClient
-
-    with TestClient(app, base_url="https://testserver") as test_client:  # type: ignore[arg-type]
+    with TestClient(app, base_url="https://testserver") as test_client:
         yield test_client

@@ -7,6 +7,7 @@ from types import SimpleNamespace
 import factory
 import pyotp
 from argon2 import PasswordHasher
+from factory.builder import Resolver
 from sqlmodel import Session
 
 from hub.accounts.models import Agency, User
@@ -24,6 +25,7 @@ from hub.clients.models import (
 )
 from hub.consents.models import Consent
 from hub.crypto import key_ring
+from hub.db import ident
 from hub.referrals.models import Referral
 from hub.vocabulary import (
     ROLES_BY_AGENCY_KIND,
@@ -64,6 +66,12 @@ class AgencyFactory(_Base):
     kind = AgencyKind.case_management
 
 
+def _agency_id(user: Resolver) -> int:
+    """The agency given, else a new one of the kind the user's role works in."""
+    agency = user.agency or AgencyFactory.create(kind=agency_kind_for(user.role))
+    return ident(agency.id)
+
+
 class UserFactory(_Base):
     """An active user with a password (PASSWORD) and a confirmed TOTP second factor."""
 
@@ -82,10 +90,7 @@ class UserFactory(_Base):
     totp_secret_sealed = factory.LazyAttribute(lambda o: key_ring().seal(o.totp_secret))
     mfa_enrolled_at = factory.LazyFunction(lambda: dt.datetime.now(dt.UTC))
 
-    @factory.lazy_attribute
-    def agency_id(self) -> int:
-        agency = self.agency or AgencyFactory(kind=agency_kind_for(self.role))
-        return int(agency.id)
+    agency_id = factory.LazyAttribute(_agency_id)
 
 
 def _utcnow() -> dt.datetime:
@@ -175,7 +180,8 @@ _FACTORIES = {
 
 def bind(session: Session) -> SimpleNamespace:
     for factory_class in _FACTORIES.values():
-        factory_class._meta.sqlalchemy_session = session
+        # factory_boy declares its options at run time; its types know only the base class's.
+        factory_class._meta.sqlalchemy_session = session  # type: ignore[attr-defined]
     return SimpleNamespace(**_FACTORIES)
 
 
@@ -195,20 +201,21 @@ def full_client(
 ) -> Person:
     """A client with data in every category and one case note per category, so that a test
     can see exactly which categories a read disclosed."""
-    person = PersonFactory()
-    PersonAliasFactory(person_id=person.id)
-    referral = ReferralFactory(
-        person_id=person.id,
+    person: Person = PersonFactory.create()
+    person_id = ident(person.id)
+    PersonAliasFactory.create(person_id=person_id)
+    referral: Referral = ReferralFactory.create(
+        person_id=person_id,
         referring_user=referring_user,
         case_management_agency_id=case_management_agency_id,
         forwarded_to_agency_id=prosecuting_agency_id if forwarded else None,
     )
     now = _utcnow()
     matter = ChargingMatter(
-        person_id=person.id,
+        person_id=person_id,
         referral_id=referral.id,
         prosecuting_agency_id=prosecuting_agency_id,
-        offense_tracking_number=f"OTN-{person.id}-{now.timestamp()}",
+        offense_tracking_number=f"OTN-{person_id}-{now.timestamp()}",
         offenses=["VUCSA-possession"],
         arrested_at=now,
         court_date=dt.date.today() + dt.timedelta(days=60),
@@ -218,20 +225,20 @@ def full_client(
     session.add_all(
         [
             ChargingDecision(
-                matter_id=matter.id,
-                decided_by_id=note_author.id,
+                matter_id=ident(matter.id),
+                decided_by_id=ident(note_author.id),
                 outcome=DecisionOutcome.divert,
                 reason_codes=["diversion"],
             ),
-            PersonContact(person_id=person.id, phone="555-0100", staying_at="Shelter on 3rd"),
-            PlanGoal(person_id=person.id, goal="Get an ID card", services="ID clinic"),
-            HousingRecord(person_id=person.id, living_situation=116, waitlist="Housing first"),
-            HealthRecord(person_id=person.id, mental_health="Anxiety", physical_health="Asthma"),
-            TreatmentRecord(person_id=person.id, program="Outpatient MOUD", notes="Buprenorphine"),
+            PersonContact(person_id=person_id, phone="555-0100", staying_at="Shelter on 3rd"),
+            PlanGoal(person_id=person_id, goal="Get an ID card", services="ID clinic"),
+            HousingRecord(person_id=person_id, living_situation=116, waitlist="Housing first"),
+            HealthRecord(person_id=person_id, mental_health="Anxiety", physical_health="Asthma"),
+            TreatmentRecord(person_id=person_id, program="Outpatient MOUD", notes="Buprenorphine"),
             *(
                 CaseNote(
-                    person_id=person.id,
-                    author_id=note_author.id,
+                    person_id=person_id,
+                    author_id=ident(note_author.id),
                     category=category,
                     body=f"A note about {category.value}",
                 )

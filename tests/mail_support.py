@@ -37,7 +37,7 @@ class MailServer:
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         self.received.append(
             Received(
-                message=message_from_bytes(envelope.content, policy=policy.default),  # type: ignore[arg-type]
+                message=message_from_bytes(envelope.content, policy=policy.default),
                 recipients=list(envelope.rcpt_tos),
                 over_tls=session.ssl is not None,
                 logged_in=session.authenticated,

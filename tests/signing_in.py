@@ -11,6 +11,7 @@ from sqlmodel import Session, col, select
 from hub.accounts.models import User
 from hub.audit.models import LogEntry
 from tests.factories import PASSWORD, totp_secret_of
+from tests.fixtures.markup import first_group
 
 _CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 
@@ -99,7 +100,7 @@ def enrol_through_link(client: TestClient, path: str, password: str = PASSWORD) 
     authenticator it shows. Returns the response and the TOTP secret."""
     page = client.get(path)
     assert page.status_code == 200, page.text
-    secret = _SETUP_KEY.search(page.text).group(1).replace(" ", "")  # type: ignore[union-attr]
+    secret = first_group(_SETUP_KEY, page.text).replace(" ", "")
     response = client.post(
         path,
         data={

@@ -24,6 +24,8 @@ from hub.vocabulary import (
     SecurityEventTag,
     UserStatus,
 )
+from tests.audit_support import detail_of
+from tests.fixtures.markup import first_group
 from tests.signing_in import (
     code_for,
     csrf_of,
@@ -141,7 +143,7 @@ def test_the_creator_gets_a_link_never_a_password_and_a_supervisor_opens_the_acc
     assert fresh(db, user).status == UserStatus.active
     entry = logged(db, SecurityEventTag.access_approved, account_id=user.id)[0]
     assert entry.actor_user_id == evergreen_supervisor.user.id
-    assert entry.detail["requested_by_id"] == evergreen_admin.user.id
+    assert detail_of(entry)["requested_by_id"] == evergreen_admin.user.id
 
     # Only now, and only with the password the person chose.
     client.cookies.clear()
@@ -323,7 +325,7 @@ def test_a_refused_enrolment_changes_nothing_and_keeps_the_link(
     path = link_in(_create(evergreen_admin, evergreen, Role.case_manager))
     user = _account(db, "new@evergreen-hrs.example")
     page = client.get(path)
-    secret = re.search(r'aria-label="Setup key">([A-Z2-7 ]+)<', page.text).group(1)
+    secret = first_group(r'aria-label="Setup key">([A-Z2-7 ]+)<', page.text)
     right = pyotp.TOTP(secret.replace(" ", "")).now()
     refused = client.post(
         path,

@@ -20,6 +20,7 @@ from hub.vocabulary import (
     UserStatus,
 )
 from hub.web.dependencies import require
+from tests.audit_support import detail_of
 from tests.signing_in import enrol_through_link, fresh, link_in, logged, submit_password
 
 CLIENT_DATA_ACTIONS = [a for a in Action if a.value.startswith(("clients:", "privacy:"))]
@@ -284,7 +285,10 @@ def test_role_change_fits_the_agency_and_ends_sessions(
     assert fresh(db, officer).role == Role.sergeant
     assert officer_session.client.get("/", follow_redirects=False).status_code == 303
     entry = logged(db, SecurityEventTag.user_changed, account_id=officer.id)[0]
-    assert entry.detail["role_before"] == "officer" and entry.detail["role_after"] == "sergeant"
+    assert (
+        detail_of(entry)["role_before"] == "officer"
+        and detail_of(entry)["role_after"] == "sergeant"
+    )
     assert entry.actor_user_id == sergeant.user.id and entry.actor_role == "sergeant"
     asked = logged(db, SecurityEventTag.access_requested, account_id=officer.id)[0]
     assert asked.actor_user_id == police_admin.user.id and asked.actor_role == "admin"
@@ -330,7 +334,7 @@ def test_end_a_users_sessions(db, factories, sign_in, police, police_admin):
     db.commit()
     assert reasons == ["ended_by_admin", "ended_by_admin"]
     entry = logged(db, SecurityEventTag.session_ended_by_admin, account_id=officer.id)[0]
-    assert entry.detail["sessions_ended"] == 2
+    assert detail_of(entry)["sessions_ended"] == 2
 
 
 def test_release_refuses_an_account_that_is_not_locked(factories, police, police_admin):

@@ -3,10 +3,13 @@ turn, in arrival order, and are answered, not refused (hub.web.admission)."""
 
 import asyncio
 
+import pytest
+from sqlalchemy.pool import QueuePool
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse
 from starlette.routing import Route
+from starlette.types import Message, Scope
 
 from hub.web.admission import AdmissionLimit
 from tests.event_loop import run_to_completion
@@ -29,7 +32,7 @@ def _counting_app(limit: int) -> tuple[AdmissionLimit, dict[str, int], list[int]
 
 async def _get(app: AdmissionLimit, n: int) -> int:
     """One GET straight through ASGI; its status code."""
-    scope = {
+    scope: Scope = {
         "type": "http",
         "method": "GET",
         "path": "/",
@@ -40,16 +43,16 @@ async def _get(app: AdmissionLimit, n: int) -> int:
         "server": ("hub.test", 80),
         "http_version": "1.1",
     }
-    sent: list[dict[str, object]] = []
+    sent: list[Message] = []
 
-    async def receive() -> dict[str, object]:
+    async def receive() -> Message:
         return {"type": "http.request", "body": b"", "more_body": False}
 
-    async def send(message: dict[str, object]) -> None:
+    async def send(message: Message) -> None:
         sent.append(message)
 
-    await app(scope, receive, send)  # type: ignore[arg-type]
-    return int(sent[0]["status"])  # type: ignore[call-overload]
+    await app(scope, receive, send)
+    return int(sent[0]["status"])
 
 
 def _ask_at_once(app: AdmissionLimit, count: int) -> list[int]:
@@ -75,12 +78,14 @@ def test_waiting_requests_are_taken_in_arrival_order() -> None:
     assert started == list(range(6))
 
 
-def test_the_app_applies_the_configured_limit(monkeypatch: object, database_url: str) -> None:
+def test_the_app_applies_the_configured_limit(
+    monkeypatch: pytest.MonkeyPatch, database_url: str
+) -> None:
     from hub.settings import get_settings
     from hub.web.app import create_app
 
     get_settings.cache_clear()
-    monkeypatch.setenv("HUB_CONCURRENT_REQUESTS", "3")  # type: ignore[attr-defined]
+    monkeypatch.setenv("HUB_CONCURRENT_REQUESTS", "3")
     app = create_app()
     limits = [m.kwargs["limit"] for m in app.user_middleware if m.cls is AdmissionLimit]
     assert limits == [3]
@@ -101,6 +106,7 @@ def test_a_cancelled_request_still_returns_its_database_connection(database_url:
 
     get_settings.cache_clear()
     pool = get_engine().pool
+    assert isinstance(pool, QueuePool)
 
     async def request_cancelled_while_closing() -> None:
         async with anyio.create_task_group() as group:
@@ -114,4 +120,4 @@ def test_a_cancelled_request_still_returns_its_database_connection(database_url:
             group.start_soon(request)
 
     run_to_completion(request_cancelled_while_closing())
-    assert pool.checkedout() == 0  # type: ignore[attr-defined]
+    assert pool.checkedout() == 0

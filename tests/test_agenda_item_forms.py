@@ -7,7 +7,9 @@ import re
 
 import pytest
 
+from hub.db import ident
 from hub.workgroup import agenda_edits, schedule
+from tests.fixtures.markup import first_group
 from tests.workgroup_support import agenda_items, seat_the_table
 
 
@@ -38,7 +40,7 @@ def test_the_forms_are_folded_and_choose_nothing_for_the_coordinator(table, sign
                 chunk,
             ), summary
         assert "<details open" not in chunk
-        assignee = re.search(r'name="assignee_id" required>(.*?)</select>', chunk, re.S)[1]
+        assignee = first_group(r'name="assignee_id" required>(.*?)</select>', chunk, re.S)
         assert assignee.lstrip().startswith('<option value="">choose a member</option>')
         assert " selected" not in assignee
 
@@ -50,7 +52,7 @@ def test_the_prosecutor_chooses_the_outcome_and_sees_only_its_reasons(table, sig
     decided = {i: c for i, c in item_markup(page).items() if "decision-form" in c}
     assert decided, "the prosecutor's office's matters carry a decision form"
     item_id, chunk = next(iter(decided.items()))
-    outcomes = re.search(r"<legend>Charging decision</legend>(.*?)</fieldset>", chunk, re.S)[1]
+    outcomes = first_group(r"<legend>Charging decision</legend>(.*?)</fieldset>", chunk, re.S)
     assert 'type="radio"' in outcomes and " checked" not in outcomes
     assert f'<fieldset id="reasons-item-{item_id}">' in chunk
     assert "Choose a decision first" in chunk
@@ -69,29 +71,31 @@ def test_items_are_titled_by_why_and_whom_and_a_second_item_shows_no_second_reco
 ):
     table = seat_the_table(world, publish=False)
     coordinator, actor = world.viewer("coordinator"), world.actor("coordinator")
-    first = next(i for i in agenda_items(db, table.meeting.id) if i.person_id == table.consented)
+    first = next(
+        i for i in agenda_items(db, ident(table.meeting.id)) if i.person_id == table.consented
+    )
     # A second item on the same client, added by hand.
     second = agenda_edits.add_manual_item(
         db,
         coordinator,
-        table.meeting.id,
+        ident(table.meeting.id),
         actor,
         person_id=table.consented,
         category="housing",
         text="Voucher interview moved",
     )
-    schedule.publish(db, coordinator, table.meeting.id, actor)
+    schedule.publish(db, coordinator, ident(table.meeting.id), actor)
     page = sign_in(user=world.users["case_manager"]).client.get(
         f"/work-group/meetings/{table.meeting.id}"
     )
     items = item_markup(page.text)
     # "New referral · <name>": the case manager may see who the client is.
-    title = re.search(r"<h3>(.*?)</h3>", items[first.id], re.S)[1]
-    name = re.search(
+    title = first_group(r"<h3>(.*?)</h3>", items[ident(first.id)], re.S)
+    name = first_group(
         r'data-category="identity" data-state="disclosed">identity</dt>\s*<dd>([^,<]+)',
-        items[first.id],
-    )[1].strip()
+        items[ident(first.id)],
+    ).strip()
     assert title.endswith(f"· {name}")
-    assert 'class="record"' in items[first.id]
-    assert 'class="record"' not in items[second.id]
-    assert f'href="#item-{first.id}"' in items[second.id]
+    assert 'class="record"' in items[ident(first.id)]
+    assert 'class="record"' not in items[ident(second.id)]
+    assert f'href="#item-{first.id}"' in items[ident(second.id)]

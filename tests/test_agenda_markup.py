@@ -8,6 +8,7 @@ from datetime import date
 import pytest
 from sqlmodel import func, select
 
+from hub.db import ident
 from hub.vocabulary import Category, SecurityEventTag
 from hub.workgroup import proposing
 from hub.workgroup.models import ItemEntry, MeetingInvitee
@@ -27,7 +28,9 @@ from tests.workgroup_support import (
 def table(world):
     table = seat_the_table(world)
     # officer2 is invited too: they referred neither client, so may see neither.
-    world.db.add(MeetingInvitee(meeting_id=table.meeting.id, user_id=world.users["officer2"].id))
+    world.db.add(
+        MeetingInvitee(meeting_id=ident(table.meeting.id), user_id=world.users["officer2"].id)
+    )
     world.db.commit()
     return table
 
@@ -73,7 +76,7 @@ def test_proposals_carry_an_opaque_key(world, sign_in, db):
     added = proposing.add_proposed_items(
         db,
         world.viewer("coordinator"),
-        meeting.id,
+        ident(meeting.id),
         [token],
         world.actor("coordinator"),
         date.today(),
@@ -89,12 +92,12 @@ def test_the_live_version_rises_only_for_what_this_member_receives(table, sign_i
     item = next(i for i in agenda_items(db, table.meeting.id) if i.person_id is not None)
     before = last_seq(db)
     # A note in a category the officer may not see: their agenda has not changed.
-    coordinator_note(world, item.id, Category.legal, "Plea offer withdrawn")
+    coordinator_note(world, ident(item.id), Category.legal, "Plea offer withdrawn")
     quiet = officer.client.get(f"{url}/live", params={"since": version})
     assert quiet.status_code == 204 and quiet.text == ""
     assert item_reads(db, world.users["officer"].id, before) == []  # nothing disclosed
     # A note they may see: the fragment comes, with a new version.
-    coordinator_note(world, item.id, Category.referral, "Came in with outreach")
+    coordinator_note(world, ident(item.id), Category.referral, "Came in with outreach")
     fresh = officer.client.get(f"{url}/live", params={"since": version})
     assert fresh.status_code == 200 and "Came in with outreach" in fresh.text
     assert "Plea offer withdrawn" not in fresh.text

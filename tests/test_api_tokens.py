@@ -16,6 +16,7 @@ from hub.accounts.own_access import create_api_token
 from hub.audit.log import Actor
 from hub.db import utcnow
 from hub.vocabulary import AccessRequestStatus, AgencyKind, Role, SecurityEventTag, TokenScope
+from tests.audit_support import detail_of
 from tests.signing_in import PASSWORD, logged, submit_password
 
 MISSING_CLIENT = "/api/v1/clients/999999"
@@ -76,7 +77,7 @@ def test_a_password_change_revokes_every_token(db, sign_in, bearer):
     assert not _works(api)
     assert [t.revoked_reason for t in _tokens(db, manager.user)] == ["password_changed"]
     entry = logged(db, SecurityEventTag.password_changed, account_id=manager.user.id)[0]
-    assert entry.detail["tokens_revoked"] == 1
+    assert detail_of(entry)["tokens_revoked"] == 1
 
 
 @pytest.mark.parametrize(
@@ -137,7 +138,7 @@ def test_a_read_only_token_is_refused_on_writes_and_logged(db, factories, bearer
     assert refused.status_code == 403
     assert "only read" in refused.json()["detail"]
     (entry,) = logged(db, SecurityEventTag.access_denied, action="api:write")
-    assert entry.actor_user_id == manager.id and entry.detail["token_scope"] == "read"
+    assert entry.actor_user_id == manager.id and detail_of(entry)["token_scope"] == "read"
     # The same request with a read-and-write token passes the door (the client is unknown).
     writer = bearer(manager, TokenScope.read_write)
     written = writer.post(

@@ -35,6 +35,7 @@ from hub.vocabulary import (
     SecurityEventTag,
     TokenScope,
 )
+from tests.audit_support import detail_of
 from tests.signing_in import logged
 
 NOW = datetime(2026, 12, 3, 18, 0, tzinfo=UTC)
@@ -362,7 +363,7 @@ def test_the_reconcile_page_and_a_typed_id_refused_and_logged(world, participant
     page = supervisor.client.get("/arrests/to-reconcile")
     assert page.status_code == 200 and f"/arrests/{received.arrest_report_id}/" in page.text
     [read] = logged(world.db, SecurityEventTag.arrest_reports_read)
-    assert read.detail["arrest_report_ids"] == [received.arrest_report_id]
+    assert detail_of(read)["arrest_report_ids"] == [received.arrest_report_id]
     refused = supervisor.post(
         f"/arrests/{received.arrest_report_id}/reconcile", data={"person_id": "999999"}
     )

@@ -81,6 +81,7 @@ def test_a_head_is_signed_over_every_entry_and_only_when_there_are_new_ones(db):
     add_entries(db, 5)
     head = sign_checkpoint(db)
     db.commit()
+    assert head is not None
     assert head.tree_size == 5
     signed = open_checkpoint(head.signed_note, Verifier.parse(verifier_key()))
     assert signed.origin == get_settings().log_origin
@@ -89,6 +90,7 @@ def test_a_head_is_signed_over_every_entry_and_only_when_there_are_new_ones(db):
     add_entries(db, 3)
     second = sign_checkpoint(db)
     db.commit()
+    assert second is not None
     assert second.tree_size == 8
     report = verify(db)
     assert report.ok
@@ -134,6 +136,7 @@ def test_the_periodic_round_signs_when_there_is_something_new_and_pushes(db, tmp
     assert checkpoint_round() is None
     add_entries(db, 3)
     head = checkpoint_round()
+    assert head is not None
     assert head.tree_size == 3
     assert checkpoint_round() is None  # nothing new: no head
     assert len(db.exec(select(TreeHead)).all()) == 1
@@ -229,15 +232,18 @@ def test_a_head_two_workers_push_at_once_is_marked_once_without_a_refusal(db):
     add_entries(db, 2)
     head = sign_checkpoint(db)
     db.commit()
+    assert head is not None
     refused = refused_changes(db.connection())
     db.commit()
     with Session(db.get_bind(), expire_on_commit=False) as other:
         seen_by_other = other.get(TreeHead, head.id)
         other.commit()
+        assert seen_by_other is not None
         assert seen_by_other.pushed_at is None
         assert mark_pushed(db, head) is True
         assert mark_pushed(other, seen_by_other) is False
     db.expire_all()
-    assert db.get(TreeHead, head.id).pushed_at is not None
+    pushed_head = db.get(TreeHead, head.id)
+    assert pushed_head is not None and pushed_head.pushed_at is not None
     assert refused_changes(db.connection()) == refused
     db.commit()

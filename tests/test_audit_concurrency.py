@@ -7,7 +7,7 @@ import sys
 
 import pytest
 from sqlalchemy import func
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 import hub.audit.log
 from hub.audit.checkpoint import sign_checkpoint
@@ -48,15 +48,18 @@ def test_two_processes_append_one_gapless_log(db, database_url):
         for _ in range(2)
     ]
     for writer in writers:
+        assert writer.stdin is not None
         writer.stdin.write("go\n")
         writer.stdin.flush()
     for writer in writers:
+        assert writer.stdin is not None
         writer.stdin.close()
         assert writer.wait(timeout=120) == 0
-    seqs = db.exec(select(LogEntry.seq).order_by(LogEntry.seq)).all()
+    seqs = db.exec(select(LogEntry.seq).order_by(col(LogEntry.seq))).all()
     assert seqs == list(range(400))
     head = sign_checkpoint(db)
     db.commit()
+    assert head is not None
     assert head.tree_size == 400
     report = verify(db)
     assert report.ok, report.problems

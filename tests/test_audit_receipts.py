@@ -96,6 +96,7 @@ def test_consistency_with_an_older_checkpoint(db, tmp_path):
     add_entries(db, 3)
     older = sign_checkpoint(db)
     db.commit()
+    assert older is not None
     add_entries(db, 4)
     sign_checkpoint(db)
     db.commit()

@@ -6,7 +6,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
-from sqlmodel import select
+from sqlmodel import col, select
 from typer.testing import CliRunner
 
 import hub.audit.log
@@ -40,7 +40,7 @@ def test_only_entries_past_retention_are_erased_and_the_log_still_verifies(aged_
     assert erase_expired(db) == 3
     db.commit()
     db.expire_all()
-    entries = db.exec(select(LogEntry).order_by(LogEntry.seq)).all()
+    entries = db.exec(select(LogEntry).order_by(col(LogEntry.seq))).all()
     erased = [e for e in entries if e.erased_at is not None]
     assert [e.seq for e in erased] == [0, 1, 2]
     for entry in erased:

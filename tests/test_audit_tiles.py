@@ -5,10 +5,12 @@ the log and check that it only grew."""
 
 import hashlib
 import json
+from collections.abc import Iterator
+from typing import cast
 
 import pytest
 from sqlalchemy import delete, event, text, update
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 from typer.testing import CliRunner
 
 from hub.audit import checkpoint, tiles
@@ -93,7 +95,7 @@ def test_proofs_from_tiles_are_the_proofs_from_leaves_and_read_tiles_once(monkey
     for size in (70_000, 65_537, 1_000):  # smaller trees read the same tiles' first hashes
         indices = [0, 255, 256, 40_000 % size, size - 1]
         reference = TreeNodes(hashes[:size])
-        nodes = tiles.TileNodes(None)  # type: ignore[arg-type]
+        nodes = tiles.TileNodes(cast(Session, None))  # read_tiles above reads no database
         nodes.prefetch(size, indices)
         reads.clear()
         for index in indices:
@@ -169,9 +171,11 @@ def test_verify_names_a_stored_tile_that_does_not_match_the_leaves(db):
     tile = db.exec(select(LogTile).where(LogTile.level == 0, LogTile.tile_index == 1)).one()
     forged = bytes(32) + tile.hashes[32:]
     db.execute(
-        update(LogTile).where(LogTile.level == 0, LogTile.tile_index == 1).values(hashes=forged)
+        update(LogTile)
+        .where(col(LogTile.level) == 0, col(LogTile.tile_index) == 1)
+        .values(hashes=forged)
     )
-    db.execute(delete(LogTile).where(LogTile.level == 0, LogTile.tile_index == 0))
+    db.execute(delete(LogTile).where(col(LogTile.level) == 0, col(LogTile.tile_index) == 0))
     db.commit()
     report = verify(db)
     assert [str(p) for p in report.problems] == [
@@ -201,7 +205,9 @@ def test_a_remembered_full_tile_never_vouches_for_a_forged_copy_nor_a_partial_on
     tile = db.exec(select(LogTile).where(LogTile.level == 0, LogTile.tile_index == 1)).one()
     forged = tile.hashes[:-32] + bytes(32)  # entry 511's hash, not on entry 300's path
     db.execute(
-        update(LogTile).where(LogTile.level == 0, LogTile.tile_index == 1).values(hashes=forged)
+        update(LogTile)
+        .where(col(LogTile.level) == 0, col(LogTile.tile_index) == 1)
+        .values(hashes=forged)
     )
     db.commit()
     with pytest.raises(NoReceipt, match="cannot be proven"):
@@ -269,7 +275,7 @@ def test_a_forged_partial_tile_is_rebuilt_at_the_next_checkpoint(db, caplog):
     signed(db)
     db.execute(
         update(LogTile)
-        .where(LogTile.level == 0, LogTile.tile_index == 1)
+        .where(col(LogTile.level) == 0, col(LogTile.tile_index) == 1)
         .values(hashes=bytes(44 * 32))
     )
     db.commit()
@@ -294,9 +300,12 @@ def test_a_head_kept_without_its_compact_range_is_extended_from_the_tiles(db, mo
     add_many(db, 5, 600)
     ranges: list[tuple[int, int]] = []
     read = checkpoint.leaf_hashes
-    monkeypatch.setattr(
-        checkpoint, "leaf_hashes", lambda db, lo, hi: ranges.append((lo, hi)) or read(db, lo, hi)
-    )
+
+    def reading(db: Session, lo: int, hi: int) -> Iterator[bytes]:
+        ranges.append((lo, hi))
+        return read(db, lo, hi)
+
+    monkeypatch.setattr(checkpoint, "leaf_hashes", reading)
     assert signed(db) == 605
     assert ranges == [(600, 605)]
 

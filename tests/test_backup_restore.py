@@ -107,7 +107,9 @@ def test_backup_under_load_restores_and_verifies(database_url, pushed, empty_dat
     # The manifest names the keys; it holds none of them.
     manifest_text = (backup / "manifest.json").read_text()
     manifest = json.loads(manifest_text)
-    assert manifest["data_key_ids"] == [get_settings().data_keys.get_secret_value().split(":")[0]]
+    data_keys = get_settings().data_keys
+    assert data_keys is not None
+    assert manifest["data_key_ids"] == [data_keys.get_secret_value().split(":")[0]]
     assert manifest["checkpoints"] == [
         {"file": f"{signed}.checkpoint", "sha256": manifest["checkpoints"][0]["sha256"]}
     ]

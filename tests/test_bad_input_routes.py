@@ -58,7 +58,7 @@ values = st.one_of(
     st.sampled_from(ODD_TEXT),
     st.integers().map(str),
     # Any text a URL or form can carry as UTF-8 (lone surrogates cannot be encoded at all).
-    st.text(st.characters(exclude_categories=("Cs",)), max_size=40),
+    st.text(st.characters(exclude_categories=["Cs"]), max_size=40),
 )
 
 

@@ -6,7 +6,7 @@ import re
 from datetime import date, timedelta
 
 import pytest
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from hub.audit.models import LogEntry
 from hub.caserecord.models import ContactEntry, RecordChange
@@ -94,7 +94,7 @@ def test_a_case_manager_keeps_housing_and_a_stale_save_is_a_conflict(db, sign_in
         follow_redirects=False,
     )
     assert again.status_code == 303
-    changes = _all(db, select(RecordChange).order_by(RecordChange.version))
+    changes = _all(db, select(RecordChange).order_by(col(RecordChange.version)))
     assert [c.version for c in changes] == [1, 2]
     events = _all(db, select(LogEntry).where(LogEntry.tag == SecurityEventTag.record_changed.value))
     assert len(events) == 2

@@ -24,6 +24,7 @@ from hub.caserecord.writing import (
 from hub.clients.models import CaseNote
 from hub.clients.services import NoteError, add_case_note, note_categories
 from hub.crypto import EncryptedText
+from hub.db import table_of
 from hub.disclosure.history import disclose_history
 from hub.disclosure.policy import POLICY_DIR, PolicyError
 from hub.permissions import allowed
@@ -185,14 +186,14 @@ def test_record_section_change_keeps_the_history_and_refuses_a_stale_version(db,
         save(1, "Cedar", "Oak")
     db.rollback()
     assert (stale.value.based_on, stale.value.current) == (1, 2)
-    changes = db.exec(select(RecordChange).order_by(RecordChange.version)).all()
+    changes = db.exec(select(RecordChange).order_by(col(RecordChange.version))).all()
     assert [c.version for c in changes] == [1, 2]
     assert json.loads(changes[1].previous) == {"waitlist": "Cedar"}
     assert json.loads(changes[1].saved) == {"waitlist": "Birch"}
     # Sealed at rest: the column holds no plain text.
     raw = db.connection().exec_driver_sql("SELECT saved FROM record_change").all()
     assert all("Birch" not in row[0] and "Cedar" not in row[0] for row in raw)
-    assert isinstance(RecordChange.__table__.c.saved.type, EncryptedText)
+    assert isinstance(table_of(RecordChange).c.saved.type, EncryptedText)
     events = db.exec(
         select(LogEntry).where(LogEntry.tag == SecurityEventTag.record_changed.value)
     ).all()

@@ -7,7 +7,7 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
-from sqlmodel import func, select
+from sqlmodel import col, func, select
 
 from hub.audit.checkpoint import signer
 from hub.audit.log import Event, append
@@ -34,6 +34,7 @@ from hub.charging.models import (
 )
 from hub.charging.queue_order import prosecutor_queue
 from hub.clients.models import ClientAssignment
+from hub.db import ident
 from hub.disclosure.models import CourtOrder
 from hub.notifications.models import Notification
 from hub.referrals.eligibility import ReferralError
@@ -173,7 +174,7 @@ def test_the_queue_is_sorted_by_urgency_and_holds_only_undecided_matters(world):
         (m_pending.id, DeadlineStatus.pending),
     ]
     by_id = {i.matter_id: i for i in queue}
-    assert by_id[new_arrest.id].kind == "new_arrest"
+    assert by_id[ident(new_arrest.id)].kind == "new_arrest"
     assert by_id[m_pending.id].standing_outcome == DecisionOutcome.more_information
     assert by_id[m_missed.id].offense_tracking_number == m_missed.offense_tracking_number
     assert by_id[m_missed.id].days_since_arrest == 40
@@ -362,7 +363,7 @@ def test_a_decision_binds_exactly_what_this_prosecutor_received_since_the_referr
     bound = world.db.exec(
         select(DecisionDisclosure.log_seq, DecisionDisclosure.material)
         .where(DecisionDisclosure.decision_id == decision.id)
-        .order_by(DecisionDisclosure.log_seq)
+        .order_by(col(DecisionDisclosure.log_seq))
     ).all()
     assert [tuple(b) for b in bound] == [(mine[0], False), (mine[1], True)]
     event = world.db.exec(

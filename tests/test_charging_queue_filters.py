@@ -18,6 +18,7 @@ from hub.charging.models import ChargingDecision, MatterDeputy
 from hub.referrals.opening import intake_due_on
 from hub.vocabulary import DisclosureTag, SecurityEventTag
 from hub.web.paging import PAGE_SIZE
+from tests.fixtures.markup import first_group
 from tests.referral_pages import consent_2_35
 from tests.signing_in import logged
 
@@ -188,7 +189,7 @@ def test_the_decide_form_checks_no_outcome_and_offers_only_its_reasons(world, qu
     prosecutor = sign_in(user=world.users["county_prosecutor"])
     matter = queue["pending_withheld"]
     form = prosecutor.client.get(f"/charging/matters/{matter.id}/decide").text
-    assert " checked" not in re.search(r"<legend>Decision</legend>(.*?)</fieldset>", form, re.S)[1]
+    assert " checked" not in first_group(r"<legend>Decision</legend>(.*?)</fieldset>", form, re.S)
     # The matter's facts beside the form, the due date among them.
     due = intake_due_on(world.referrals["pending_withheld"][0].referred_at, world.rules)
     assert matter.offense_tracking_number in form and due.isoformat() in form
@@ -210,7 +211,7 @@ def test_the_decide_form_checks_no_outcome_and_offers_only_its_reasons(world, qu
     )
     assert refused.status_code == 400 and "does not support" in refused.text
     # Shown again with the chosen outcome, and only its reasons.
-    chosen = re.search(r'<fieldset id="reasons">(.*?)</fieldset>', refused.text, re.S)[1]
+    chosen = first_group(r'<fieldset id="reasons">(.*?)</fieldset>', refused.text, re.S)
     assert 'value="harm-to-victim"' in chosen and "insufficient-evidence" not in chosen
     decided = db.exec(select(ChargingDecision).where(ChargingDecision.matter_id == matter.id))
     assert decided.all() == []

@@ -1,19 +1,22 @@
 """With CI=true a PostgreSQL or browser item that did not run fails the run: skipped for want
 of a service, or marked xfail(run=False). An xfail that ran is left to xfail_strict."""
 
+from collections.abc import Mapping
+from typing import Literal
+
 import pytest
 
 from tests.conftest import _skipped_for_a_service
 
 
-def report(keywords: dict[str, int], *, wasxfail: str | None = None) -> pytest.TestReport:
+def report(keywords: Mapping[str, Literal[1]], *, wasxfail: str | None = None) -> pytest.TestReport:
     longrepr = ("tests/test_x.py", 1, "Skipped: some reason")
     made = pytest.TestReport(
         "tests/test_x.py::test_x", ("tests/test_x.py", 1, "test_x"), keywords, "skipped",
         longrepr, "setup",
     )  # fmt: skip
     if wasxfail is not None:
-        made.wasxfail = wasxfail  # type: ignore[attr-defined]
+        made.wasxfail = wasxfail
     return made
 
 

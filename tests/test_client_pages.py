@@ -31,7 +31,8 @@ def _check_logged(served, role, person_id, before, categories):
     entry = served.last_entry()
     assert entry is not None and entry.seq == before.seq + 1, "the read wrote no log entry"
     assert entry.tag == DisclosureTag.client_record_read.value
-    assert entry.purpose == route_purpose(role).value
+    purpose = route_purpose(role)
+    assert purpose is not None and entry.purpose == purpose.value
     assert entry.person_id == person_id
     assert entry.actor_user_id == served.world.viewers[role].user_id
     assert set(entry.categories) == {c.value for c in categories}

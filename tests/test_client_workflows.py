@@ -195,8 +195,8 @@ def test_the_note_form_preselects_no_category_and_a_missing_one_is_refused(db, p
     url = f"/clients/{program.person.id}/notes"
     form = re.search(r'<select id="note-category"[^>]*>.*?</select>', me.client.get(url).text, re.S)
     assert form and " required" in form.group(0) and "selected" not in form.group(0)
-    first = re.search(r"<option[^>]*>[^<]*</option>", form.group(0)).group(0)
-    assert first == '<option value="">Choose a category</option>'
+    first = re.search(r"<option[^>]*>[^<]*</option>", form.group(0))
+    assert first and first.group(0) == '<option value="">Choose a category</option>'
 
     def notes_now():
         count = len(db.exec(select(CaseNote).where(CaseNote.author_id == me.user.id)).all())
@@ -325,8 +325,8 @@ def test_consent_is_recorded_listed_printed_and_revoked(app, db, program, sign_i
 
     printed = me.client.get(f"/clients/{pid}/consents/{consent.id}/print")
     assert printed.status_code == 200
-    for element in range(1, 10):
-        assert f"2.31(a)({element})" in printed.text
+    for number in range(1, 10):
+        assert f"2.31(a)({number})" in printed.text
     assert "The client" in printed.text and "@media print" not in printed.text
 
     # The prosecutor's office now sees plan and housing for the charging decision.

@@ -10,6 +10,7 @@ from sqlmodel import col, func, select
 
 from hub.audit.models import LogEntry
 from hub.clients.models import ClientAssignment
+from hub.db import ident
 from hub.defense.appointments import (
     AppointmentImport,
     AppointmentRefused,
@@ -65,12 +66,12 @@ def test_the_office_appoints_and_ends_an_appointment(world, office):
             world.actor("defense_admin"),
         )
     assert [f for f, _ in refused.value.problems] == ["offense_tracking_number", "defender_email"]
-    ended = end_appointment(world.db, admin, made.id, world.actor("defense_admin"))
+    ended = end_appointment(world.db, admin, ident(made.id), world.actor("defense_admin"))
     assert ended.ended_at is not None
     assert logged(world.db, SecurityEventTag.defender_appointed)
     assert logged(world.db, SecurityEventTag.defender_appointment_ended)
     with pytest.raises(AppointmentRefused):
-        end_appointment(world.db, admin, made.id, world.actor("defense_admin"))
+        end_appointment(world.db, admin, ident(made.id), world.actor("defense_admin"))
 
 
 def test_only_a_defender_office_appoints(world, office):

@@ -10,6 +10,7 @@ from hub.charging.deciding import record_decision
 from hub.charging.defense_decisions import defense_decisions
 from hub.charging.models import ChargingDecision
 from hub.clients.models import ClientAssignment
+from hub.db import ident
 from hub.defense.services import defense_clients
 from hub.hearings.services import HearingDetails, set_hearing
 from hub.vocabulary import AssignmentKind, DecisionOutcome, HearingKind, Role
@@ -118,7 +119,7 @@ def test_decisions_are_newest_first_by_date_and_say_when_nothing_reached_the_pro
     for decision in (later, earlier):
         world.db.add(decision)
         world.db.commit()
-    assert later.id < earlier.id
+    assert ident(later.id) < ident(earlier.id)
     items = defense_decisions(world.db, world.viewer("defender"))
     assert [i.decision_id for i in items] == [later.id, earlier.id]
     page = sign_in(user=world.users["defender"]).client.get("/defense").text

@@ -9,13 +9,13 @@ import secrets
 import stat
 from collections import Counter
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
 import pyotp
 import pytest
-from click.testing import Result
 from sqlalchemy import inspect as sa_inspect
 from sqlmodel import Session, SQLModel, func, select
 from typer.testing import CliRunner
@@ -381,20 +381,31 @@ def empty_database_url(
     get_engine().dispose()
 
 
+@dataclass
+class DemoRun:
+    """What `hub demo` exited with and printed, and the servers it would have started."""
+
+    exit_code: int
+    stdout: str
+    stderr: str
+    output: str
+    served: list[dict[str, Any]]
+
+
 @pytest.fixture
-def run_demo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[..., Result]]:
+def run_demo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[..., DemoRun]]:
     """Runs `hub demo ARGS` in a scratch directory, without serving; undoes what it set."""
     monkeypatch.chdir(tmp_path)
     served: list[dict[str, Any]] = []
     monkeypatch.setattr("uvicorn.run", lambda app, **kwargs: served.append({"app": app, **kwargs}))
     saved = os.environ.get("HUB_COOKIE_SECURE")
 
-    def run(*args: str) -> Result:
+    def run(*args: str) -> DemoRun:
         get_engine().dispose()  # the command clears the cached engines: close their connections
         result = CliRunner().invoke(cli, ["demo", *args])
-        result.served = list(served)  # type: ignore[attr-defined]
+        ran = DemoRun(result.exit_code, result.stdout, result.stderr, result.output, list(served))
         served.clear()
-        return result
+        return ran
 
     yield run
     if saved is None:
@@ -445,6 +456,7 @@ def test_accounts_json_builds_the_demo_and_lists_every_role(empty_database_url, 
     first = json.loads(other.stdout)[0]
     with Session(get_engine()) as session:
         user = session.exec(select(User).where(User.email == first["email"])).one()
+        assert user.totp_secret_sealed is not None
         assert key_ring().open(user.totp_secret_sealed) == first["totp_secret"]
         assert read_setting(session, "demo")["seed"] == 7
 
@@ -509,7 +521,7 @@ def test_demo_environment_writes_its_secrets_once_and_reuses_them(tmp_path, monk
     for name in names:
         monkeypatch.delenv(name)
     path = demo_environment(tmp_path)
-    assert path == tmp_path / "hub-demo.env"
+    assert path is not None and path == tmp_path / "hub-demo.env"
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
     first = {name: os.environ[name] for name in names}
     assert all(first.values())

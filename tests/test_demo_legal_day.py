@@ -22,6 +22,7 @@ from hub.priors.models import PriorMatter, Warrant
 from hub.referrals.models import Referral
 from hub.referrals.rules import current_rules
 from hub.vocabulary import DecisionOutcome, Role, SecurityEventTag
+from tests.audit_support import detail_of
 
 TODAY = date(2026, 3, 3)
 
@@ -46,7 +47,8 @@ def test_the_legal_day_shows_on_the_queue_calendar_defense_pages_and_period(data
             ).first()
             assert referral is not None and report.has_victim
             assert report.reporting_agency_id != referral.referring_agency_id
-            assert db.get(User, report.reported_by_id).role == Role.officer  # type: ignore[union-attr]
+            reporter = db.get(User, report.reported_by_id)
+            assert reporter is not None and reporter.role == Role.officer
 
         # The queued one awaits the office's decision as a new arrest.
         prosecutor = db.exec(
@@ -62,13 +64,15 @@ def test_the_legal_day_shows_on_the_queue_calendar_defense_pages_and_period(data
 
         # The defender appointed by the supervisor has both clients, with their court dates.
         appointed = {
-            e.person_id: e.detail["defender_id"]
+            e.person_id: detail_of(e)["defender_id"]
             for e in db.exec(
                 select(LogEntry).where(LogEntry.tag == SecurityEventTag.defender_appointed.value)
             )
         }
         assert set(appointed) == {filed.person_id, queued.person_id}
-        defender = viewer_for(db, db.get(User, appointed[queued.person_id]))  # type: ignore[arg-type]
+        defender_user = db.get(User, appointed[queued.person_id])
+        assert defender_user is not None
+        defender = viewer_for(db, defender_user)
         noon = datetime.combine(TODAY, time(12, 0), tzinfo=rules.tz)
         clients = {c.person_id: c for c in defense_clients(db, defender, noon, rules.tz)}
         line = next(m for m in clients[queued.person_id].matters if m.matter_id == queued.id)
@@ -86,8 +90,10 @@ def test_the_legal_day_shows_on_the_queue_calendar_defense_pages_and_period(data
             DecisionOutcome.file,
             ["harm-to-victim"],
         )
-        filer = viewer_for(db, db.get(User, decision.decided_by_id))  # type: ignore[arg-type]
-        report = period_report(
+        filer_user = db.get(User, decision.decided_by_id)
+        assert filer_user is not None
+        filer = viewer_for(db, filer_user)
+        period = period_report(
             db,
             filer,
             filed.prosecuting_agency_id,
@@ -96,5 +102,5 @@ def test_the_legal_day_shows_on_the_queue_calendar_defense_pages_and_period(data
             rules=rules,
             form="page",
         )
-        assert report.by_outcome[DecisionOutcome.file] >= 1
-        assert any(r.code == "harm-to-victim" and r.count >= 1 for r in report.by_reason)
+        assert period.by_outcome[DecisionOutcome.file] >= 1
+        assert any(r.code == "harm-to-victim" and r.count >= 1 for r in period.by_reason)

@@ -4,18 +4,25 @@ tests/test_policy_matrix.py."""
 
 import pytest
 from sqlalchemy import MetaData
-from sqlmodel import SQLModel, select
+from sqlmodel import SQLModel, col, select
 
 from hub.accounts.sessions import viewer_for
 from hub.audit import log as audit_log
 from hub.audit.models import LogEntry
 from hub.clients.models import CaseNote
+from hub.db import table_of
 from hub.disclosure.field_map import FIELD_MAP, OUTSIDE_RECORD, ROW_CATEGORY
 from hub.disclosure.notice import REDISCLOSURE_NOTICE
 from hub.disclosure.policy import PersonNotFound, load_policy
 from hub.disclosure.record import disclose_record
 from hub.disclosure.record_search import SearchError, SearchQuery, disclose_search
-from hub.disclosure.record_view import WithheldCategory
+from hub.disclosure.record_view import (
+    Contact,
+    Identity,
+    Legal,
+    Treatment,
+    WithheldCategory,
+)
 from hub.models import metadata
 from hub.vocabulary import Category, Purpose, Role, WithheldReason
 from tests.factories import full_client
@@ -24,7 +31,7 @@ from tests.fixtures.small_program import ACTOR
 
 def entries(db):
     db.rollback()
-    return db.exec(select(LogEntry).order_by(LogEntry.seq)).all()
+    return db.exec(select(LogEntry).order_by(col(LogEntry.seq))).all()
 
 
 def test_case_manager_reads_the_whole_record_and_the_read_is_logged(db, program):
@@ -32,9 +39,13 @@ def test_case_manager_reads_the_whole_record_and_the_read_is_logged(db, program)
     record = disclose_record(db, viewer, program.person.id, Purpose.case_management, ACTOR)
 
     assert record.withheld == []
+    assert isinstance(record.identity, Identity)
     assert record.identity.last_name == program.person.last_name
+    assert isinstance(record.contact, Contact)
     assert record.contact.phone == "555-0100"
+    assert isinstance(record.treatment, Treatment)
     assert record.treatment.entries[0].program == "Outpatient MOUD"
+    assert isinstance(record.legal, Legal)
     assert record.legal.matters[0].decisions[0].outcome == "divert"
     assert {n.category for n in record.notes} == set(Category)
     assert record.part2 is True and record.notice == REDISCLOSURE_NOTICE
@@ -71,7 +82,9 @@ def test_withheld_categories_are_removed_not_blanked(db, program):
         Category.engagement,
     ]
     assert record.treatment == WithheldCategory(Category.treatment, WithheldReason.enforcement_rule)
+    assert isinstance(record.health, WithheldCategory)
     assert record.health.reason == WithheldReason.enforcement_rule
+    assert isinstance(record.contact, WithheldCategory)
     assert record.contact.reason == WithheldReason.deny_by_default
     assert {n.category for n in record.notes} <= {
         Category.identity,
@@ -304,5 +317,5 @@ def test_field_map_covers_every_field_of_every_client_table():
         for value in fields.values():
             assert isinstance(value, Category) or value is ROW_CATEGORY
     assert set(FIELD_MAP["case_note"].values()) == {ROW_CATEGORY}
-    assert "category" in {c.name for c in CaseNote.__table__.columns}
+    assert "category" in {c.name for c in table_of(CaseNote).columns}
     assert SQLModel.metadata is metadata

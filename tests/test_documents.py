@@ -22,6 +22,7 @@ from hub.vocabulary import (
     Role,
     SecurityEventTag,
 )
+from tests.audit_support import detail_of
 from tests.factories import ConsentFactory
 
 PDF = b"%PDF-1.7\n" + bytes(range(256)) * 8 + b"\n%%EOF\n"
@@ -130,9 +131,9 @@ def test_the_bytes_decide_the_type_and_a_download_is_an_attachment_that_is_logge
     read = _entries(world.db, DisclosureTag.document_read.value)[-1]
     assert read.kind == "disclosure" and read.person_id == world.person.id
     assert read.categories == [Category.identity.value]
-    assert read.detail["document_id"] == document.id
+    assert detail_of(read)["document_id"] == document.id
     attached = _entries(world.db, SecurityEventTag.document_attached.value)
-    assert [e.detail["document_id"] for e in attached] == [document.id]
+    assert [detail_of(e)["document_id"] for e in attached] == [document.id]
 
 
 def test_html_dressed_as_a_png_and_other_files_are_refused_with_every_error(world):

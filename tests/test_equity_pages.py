@@ -17,6 +17,7 @@ from hub.clients.models import Person, PersonAlias
 from hub.demo.program import DEFAULT_SEED, demo_accounts
 from hub.disclosure.aggregates import AGGREGATE_CATEGORIES
 from hub.vocabulary import DisclosureTag, Purpose, Role
+from tests.audit_support import detail_of
 from tests.fixtures.demo_copies import demo_database_url
 
 TODAY = date(2026, 11, 1)
@@ -120,7 +121,7 @@ def test_each_view_is_an_aggregate_disclosure_for_oversight(db, sign_in):
         assert entry.person_id is None
         assert entry.actor_user_id == member.user.id
         assert set(entry.categories) <= {c.value for c in AGGREGATE_CATEGORIES[Purpose.oversight]}
-        assert entry.detail["view"] == "equity_dashboard"
+        assert detail_of(entry)["view"] == "equity_dashboard"
 
 
 def test_charts_are_safe_svg_each_followed_by_its_data_table(db, sign_in):

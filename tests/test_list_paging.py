@@ -14,7 +14,7 @@ from hub.audit.models import LogEntry
 from hub.charging.deciding import record_decision
 from hub.charging.queue_order import queue_keys, urgency
 from hub.clients.models import ClientAssignment
-from hub.db import clock_at
+from hub.db import clock_at, ident
 from hub.vocabulary import DisclosureTag
 from hub.web.paging import PAGE_SIZE
 from tests.referral_pages import consent_2_35
@@ -90,7 +90,7 @@ def _decide(world, matter, outcome, reasons):
         world.actor("county_prosecutor"),
         rules=world.rules,
     )
-    return Decided(decision.id, matter.person_id)
+    return Decided(ident(decision.id), ident(matter.person_id))
 
 
 def test_the_charging_queue_pages_by_urgency_and_logs_only_the_page(world, sign_in, db):

@@ -12,7 +12,7 @@ from sqlmodel import col, select
 
 from hub.charging.matters import record_new_arrest
 from hub.clients.models import Person
-from hub.db import utcnow
+from hub.db import ident, utcnow
 from hub.referrals.opening import ArrestDetails
 from hub.vocabulary import (
     AgendaItemKind,
@@ -24,6 +24,7 @@ from hub.vocabulary import (
 from hub.workgroup import at_the_table, proposing, schedule
 from hub.workgroup.models import MeetingInvitee, ProposalDismissal, WorkGroupMeeting
 from hub.workgroup.rules import WorkGroupError
+from tests.audit_support import detail_of
 from tests.fixtures.referrals import World
 from tests.signing_in import logged
 from tests.workgroup_support import (
@@ -99,7 +100,7 @@ def tokens(chunk: str) -> list[str]:
 
 
 def proposal_reads(db, user_id: int, after: int) -> list:
-    return [r for r in item_reads(db, user_id, after) if r.detail["view"] == "proposal"]
+    return [r for r in item_reads(db, user_id, after) if detail_of(r)["view"] == "proposal"]
 
 
 # --- 1. groups, filter, add all -------------------------------------------------------------
@@ -264,8 +265,8 @@ def test_a_new_absence_or_a_new_arrest_is_proposed_again(draft, db):
     db.add(person)
     db.commit()
     _arrest(world, draft.person_id, "OTN-COURSE-2")
-    kinds = [p.kind for p in proposing.compute_proposals(db, draft.meeting, date.today())]
-    assert sorted(kinds) == sorted(
+    proposed = [p.kind for p in proposing.compute_proposals(db, draft.meeting, date.today())]
+    assert sorted(proposed) == sorted(
         [
             AgendaItemKind.new_referral,
             AgendaItemKind.flagged,
@@ -333,8 +334,8 @@ def test_attendance_and_the_recorder_are_in_the_minutes_and_the_print(table, sig
     )
     assert response.status_code == 303, response.text
     (event,) = logged(db, SecurityEventTag.attendance_recorded, meeting_id=table.meeting.id)
-    assert event.detail["attended"] == sorted(u.id for u in came)
-    assert event.detail["recorder_id"] == recorder.id
+    assert detail_of(event)["attended"] == sorted(u.id for u in came)
+    assert detail_of(event)["recorder_id"] == recorder.id
     attended = ", ".join(sorted(u.display_name for u in came))
     printed = sign_in(user=world.users["defender"]).client.get(f"{url}/print").text
     assert f"Attended: {attended}." in printed
@@ -387,7 +388,7 @@ def test_closing_early_or_with_items_undiscussed_asks_first_and_changes_nothing(
     url = f"/work-group/meetings/{table.meeting.id}"
     items = agenda_items(db, table.meeting.id)
     at_the_table.mark_discussed(
-        db, world.viewer("coordinator"), items[0].id, world.actor("coordinator")
+        db, world.viewer("coordinator"), ident(items[0].id), world.actor("coordinator")
     )
     undiscussed = len(items) - 1
     phrase = "1 item is" if undiscussed == 1 else f"{undiscussed} items are"
@@ -410,14 +411,16 @@ def test_closing_early_or_with_items_undiscussed_asks_first_and_changes_nothing(
     db.commit()
     assert table.meeting.status == MeetingStatus.held
     (event,) = logged(db, SecurityEventTag.meeting_held, meeting_id=table.meeting.id)
-    assert event.detail["undiscussed"] == undiscussed and event.detail["before_start"] is True
+    assert (
+        detail_of(event)["undiscussed"] == undiscussed and detail_of(event)["before_start"] is True
+    )
 
 
 def test_a_meeting_under_way_with_every_item_discussed_closes_at_once(table, db):
     world = table.world
     coordinator, actor = world.viewer("coordinator"), world.actor("coordinator")
     for item in agenda_items(db, table.meeting.id):
-        at_the_table.mark_discussed(db, coordinator, item.id, actor)
+        at_the_table.mark_discussed(db, coordinator, ident(item.id), actor)
     before = table.meeting.starts_at - timedelta(minutes=5)
     with pytest.raises(schedule.CloseNotConfirmed) as early:
         schedule.mark_held(db, coordinator, table.meeting.id, actor, now=before)
@@ -448,8 +451,8 @@ def test_a_held_meeting_of_a_series_offers_the_next_one(world, sign_in, db):
         actor,
     )
     for m in (meeting, one_off):
-        schedule.publish(db, coordinator, m.id, actor)
-        schedule.mark_held(db, coordinator, m.id, actor, confirmed=True)
+        schedule.publish(db, coordinator, ident(m.id), actor)
+        schedule.mark_held(db, coordinator, ident(m.id), actor, confirmed=True)
     page = sign_in(user=world.users["coordinator"])
     url = f"/work-group/meetings/{meeting.id}"
     html = page.client.get(url).text

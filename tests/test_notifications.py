@@ -3,10 +3,11 @@
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlmodel import select
+from sqlmodel import col, select
 
 from hub.charging.deciding import record_decision
 from hub.clients.models import Person
+from hub.db import ident
 from hub.notifications.models import Notification
 from hub.notifications.services import (
     TEXTS,
@@ -91,7 +92,7 @@ def test_the_deadline_sweep_is_idempotent_and_follows_the_clock(world):
             (n.user_id, n.kind.value, n.link)
             for n in db.exec(
                 select(Notification).where(
-                    Notification.kind.in_(
+                    col(Notification.kind).in_(
                         [NotificationKind.deadline_near, NotificationKind.deadline_missed]
                     )
                 )
@@ -119,12 +120,12 @@ def test_a_user_reads_only_their_own_notifications(world):
     [note] = notifications_for(world.db, cm.id)
     assert unread_count(world.db, cm.id) == 1
     with pytest.raises(NotificationError, match="no such notification"):
-        mark_read(world.db, world.users["case_manager2"].id, note.id)
+        mark_read(world.db, world.users["case_manager2"].id, ident(note.id))
     with pytest.raises(NotificationError, match="no such notification"):
         mark_read(world.db, cm.id, 10_000)
-    first = mark_read(world.db, cm.id, note.id).read_at
+    first = mark_read(world.db, cm.id, ident(note.id)).read_at
     assert first is not None
-    assert mark_read(world.db, cm.id, note.id).read_at == first
+    assert mark_read(world.db, cm.id, ident(note.id)).read_at == first
     assert unread_count(world.db, cm.id) == 0
     assert notifications_for(world.db, cm.id, unread_only=True) == []
     assert unread_count(world.db, world.users["case_manager2"].id) == 1

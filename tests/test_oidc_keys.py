@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 from joserfc import jwt
-from joserfc.jwk import KeySet, RSAKey
+from joserfc.jwk import Key, KeySet, RSAKey
 
 from hub.identity import provider
 
@@ -24,7 +24,9 @@ class Provider:
     """Serves a JWKS that the test changes, counting fetches, on a clock the test moves."""
 
     def __init__(self) -> None:
-        self.keys = [RSAKey.generate_key(2048, parameters={"kid": "one", "alg": "RS256"})]
+        self.keys: list[Key] = [
+            RSAKey.generate_key(2048, parameters={"kid": "one", "alg": "RS256"})
+        ]
         self.fetches = 0
         self.now = 1000.0
 

@@ -21,13 +21,14 @@ from hub.accounts.administration import OPERATOR, Scope
 from hub.accounts.models import Agency, User, UserSession
 from hub.accounts.rules import AccountError
 from hub.audit.log import Actor
-from hub.db import utcnow
+from hub.db import ident, utcnow
 from hub.identity import provider as oidc
 from hub.identity.config import ProviderSettings, configure_provider, secret_variable
 from hub.identity.models import IdentityLink, IdentityProvider, OidcAuthorization, OidcSession
 from hub.identity.services import AUTHORIZATION_MINUTES
 from hub.settings import get_settings
 from hub.vocabulary import AgencyKind, Role, SecurityEventTag
+from tests.audit_support import detail_of
 from tests.oidc_support import CLIENT_ID, CLIENT_SECRET, OpenIdProvider, start_provider
 from tests.oidc_support import through_provider as provider_redirects
 from tests.signing_in import code_for, csrf_of, fresh, logged, sign_in_for_real, submit_code
@@ -68,7 +69,7 @@ def configure(db: Session, agency: Agency, issuer: str, **changes: Any) -> Ident
         "allowed_domains": ["salish-prosecutor.example"],
     }
     settings = ProviderSettings(**{**fields, **changes})
-    return configure_provider(db, OPERATOR_ACTOR, OPERATOR, agency.id, settings)  # type: ignore[arg-type]
+    return configure_provider(db, OPERATOR_ACTOR, OPERATOR, ident(agency.id), settings)
 
 
 def start(client: TestClient, agency_id: int) -> Any:
@@ -349,7 +350,7 @@ def test_an_error_from_the_provider_is_refused_and_logged_as_its_code_only(db, c
     )
     assert refused.status_code == 401
     assert (
-        logged(db, SecurityEventTag.oidc_sign_in_failure, reason="provider_error")[0].detail[
+        detail_of(logged(db, SecurityEventTag.oidc_sign_in_failure, reason="provider_error")[0])[
             "error"
         ]
         == "access_deniedscript"

@@ -15,7 +15,7 @@ from types import SimpleNamespace
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlmodel import Session, func, select
+from sqlmodel import Session, col, func, select
 
 from hub.accounts.administration import Scope, set_part2_program
 from hub.accounts.models import Agency, User
@@ -34,6 +34,7 @@ from hub.clients.models import (
     PersonContact,
     PlanGoal,
 )
+from hub.db import ident
 from hub.disclosure.items import ItemRequest, disclose_items
 from hub.disclosure.notice import REDISCLOSURE_NOTICE
 from hub.disclosure.record import disclose_record
@@ -53,6 +54,7 @@ from hub.vocabulary import (
     WithheldReason,
 )
 from hub.workgroup.models import AgendaItem, ItemEntry, WorkGroupMeeting
+from tests.audit_support import detail_of
 from tests.fixtures.referrals import actor_of, viewer_of
 
 GOAL = "Try buprenorphine again, at my own pace."
@@ -80,7 +82,7 @@ class Program:
 
     def read(self, name: str, purpose: Purpose):
         return disclose_record(
-            self.db, self.viewer(name), self.person.id, purpose, self.actor(name)
+            self.db, self.viewer(name), ident(self.person.id), purpose, self.actor(name)
         )
 
     def consent(self, kind: ConsentKind, recipient: str, purposes: list[Purpose]) -> None:
@@ -94,7 +96,7 @@ class Program:
             self.db,
             self.actor("coordinator"),
             Scope.of(self.viewer("coordinator")),
-            self.agencies["treatment"].id,  # type: ignore[arg-type]
+            ident(self.agencies["treatment"].id),
             part2_program=on,
         )
 
@@ -219,11 +221,13 @@ def api(app, db: Session) -> Iterator:
 
 
 def _last_read(db: Session) -> LogEntry:
-    return db.exec(
+    entry = db.exec(
         select(LogEntry)
         .where(LogEntry.tag == "disclosure:client_record:read")
-        .order_by(LogEntry.seq.desc())  # type: ignore[attr-defined]
+        .order_by(col(LogEntry.seq).desc())
     ).first()
+    assert entry is not None
+    return entry
 
 
 # --- the finding: a general consent naming the prosecutor's office ---------------------------
@@ -248,9 +252,9 @@ def test_a_general_consent_does_not_release_a_part2_programs_data_to_the_prosecu
     assert body["notes"] == []
     assert body["part2"] is False
     entry = _last_read(program.db)
-    assert Category.housing.value in entry.detail["withheld"]
+    assert Category.housing.value in detail_of(entry)["withheld"]
     assert Category.treatment.value not in entry.categories
-    assert entry.detail["part2_origin"] == []
+    assert detail_of(entry)["part2_origin"] == []
 
 
 def test_a_general_consent_does_not_release_a_part2_programs_data_to_the_prosecutor_page(
@@ -281,7 +285,7 @@ def test_the_programs_own_case_manager_still_sees_it_labelled_with_the_notice(pr
     # The log records what was shown as treatment: the label travels with the disclosure.
     entry = _last_read(program.db)
     assert Category.treatment.value in entry.categories
-    assert entry.detail["part2_origin"] == ["contact", "plan", "housing"]
+    assert detail_of(entry)["part2_origin"] == ["contact", "plan", "housing"]
 
 
 def test_the_programs_own_case_manager_sees_the_notice_on_the_page(program, sign_in):
@@ -357,7 +361,7 @@ def _decide(program: Program, material: list[int]) -> ChargingDecision:
     return record_decision(
         program.db,
         program.viewer("prosecutor"),
-        program.matter.id,  # type: ignore[arg-type]
+        ident(program.matter.id),
         "file",
         ["harm-to-victim"],
         None,
@@ -440,7 +444,7 @@ def test_only_the_program_office_marks_a_part2_program_and_it_is_logged(db, fact
             db,
             actor_of(admin),
             Scope.of(admin),
-            program.agencies["treatment"].id,  # type: ignore[arg-type]
+            ident(program.agencies["treatment"].id),
             part2_program=False,
         )
     assert db.get(Agency, program.agencies["treatment"].id).part2_program is False
@@ -465,7 +469,7 @@ def test_a_work_group_update_by_part2_staff_is_part2_data(program):
     program.db.add(meeting)
     program.db.flush()
     item = AgendaItem(
-        meeting_id=meeting.id,
+        meeting_id=ident(meeting.id),
         kind=AgendaItemKind.manual,
         person_id=program.person.id,
         added_by_id=coordinator,
@@ -473,7 +477,7 @@ def test_a_work_group_update_by_part2_staff_is_part2_data(program):
     program.db.add(item)
     program.db.flush()
     entry = ItemEntry(
-        item_id=item.id,
+        item_id=ident(item.id),
         person_id=program.person.id,
         kind=ItemEntryKind.update,
         category=Category.plan,
@@ -483,7 +487,7 @@ def test_a_work_group_update_by_part2_staff_is_part2_data(program):
     )
     program.db.add(entry)
     program.db.commit()
-    request = ItemRequest(key="1", person_id=program.person.id, entry_ids=[entry.id])
+    request = ItemRequest(key="1", person_id=program.person.id, entry_ids=[ident(entry.id)])
 
     def shown(name: str):
         (item,) = disclose_items(

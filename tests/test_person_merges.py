@@ -117,7 +117,7 @@ def test_a_merge_takes_a_second_person_and_moves_everything(world):
     db = world.db
     survivor, gone = world.on_file.id, world.duplicate.id
     for table in (Referral, CaseNote, Consent, PlanGoal, ClientAssignment, RecordChange):
-        rows = db.exec(select(table).where(table.person_id == gone)).all()  # type: ignore[attr-defined]
+        rows = db.exec(select(table).where(table.person_id == gone)).all()
         assert rows == [], table.__name__
     assert len(db.exec(select(Referral).where(Referral.person_id == survivor)).all()) == 2
     assert db.get(PlanGoal, goal).person_id == survivor

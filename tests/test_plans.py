@@ -20,6 +20,7 @@ from hub.audit.models import LogEntry
 from hub.caserecord.models import RecordChange
 from hub.caserecord.writing import WriteRefused
 from hub.clients.models import ClientAssignment, Person, PlanGoal
+from hub.db import ident
 from hub.disclosure.origin import holds_part2
 from hub.disclosure.plans import disclose_plan
 from hub.notifications.models import Notification
@@ -43,6 +44,7 @@ from hub.vocabulary import (
     StepStatus,
     TokenScope,
 )
+from tests.audit_support import detail_of
 from tests.factories import ConsentFactory
 from tests.fixtures.referrals import actor_of, viewer_of
 
@@ -66,11 +68,15 @@ class Program:
         return actor_of(self.viewer(name))
 
     def plan(self, name: str, purpose: Purpose):
-        return disclose_plan(self.db, self.viewer(name), self.person.id, purpose, self.actor(name))
+        return disclose_plan(
+            self.db, self.viewer(name), ident(self.person.id), purpose, self.actor(name)
+        )
 
     def goal(self, name: str, goal: str, domain: str) -> int:
         form = GoalForm(goal=goal, domain=domain, services="")
-        return add_goal(self.db, self.viewer(name), self.person.id, form, self.actor(name)).goal_id
+        return add_goal(
+            self.db, self.viewer(name), ident(self.person.id), form, self.actor(name)
+        ).goal_id
 
     def service(self, name: str, **fields: str) -> ServiceRecord:
         values = {"kind": "motel_stay", "provider": "Sea-Tac Motel", "funding_source": "lead"}
@@ -78,7 +84,7 @@ class Program:
         return record_service(
             self.db,
             self.viewer(name),
-            self.person.id,
+            ident(self.person.id),
             ServiceForm(**values),
             self.actor(name),
             TODAY,
@@ -173,7 +179,7 @@ def test_the_case_manager_keeps_goals_and_steps_and_each_change_is_logged(progra
         program.viewer("cm"),
         program.person.id,
         goal_id,
-        step.step_id,
+        ident(step.step_id),
         StepForm(status="done", on_date="2026-11-24"),
         program.actor("cm"),
         TODAY,
@@ -193,17 +199,17 @@ def test_the_case_manager_keeps_goals_and_steps_and_each_change_is_logged(progra
         ("Apply at the housing authority", StepStatus.done, date(2026, 11, 24))
     ]
     goal_events = _entries(program.db, SecurityEventTag.plan_goal_changed.value)
-    assert [e.detail["change"] for e in goal_events] == ["added", "changed"]
-    assert goal_events[1].detail["previous_status"] == "open"
+    assert [detail_of(e)["change"] for e in goal_events] == ["added", "changed"]
+    assert detail_of(goal_events[1])["previous_status"] == "open"
     step_events = _entries(program.db, SecurityEventTag.plan_step_changed.value)
-    assert [e.detail["change"] for e in step_events] == ["added", "changed"]
+    assert [detail_of(e)["change"] for e in step_events] == ["added", "changed"]
     # The words are client data: never in the log's detail.
     for entry in goal_events + step_events:
         assert HOUSING_GOAL not in str(entry.detail)
     read = _entries(program.db, DisclosureTag.client_plan_read.value)[-1]
     assert read.person_id == program.person.id
-    assert read.detail["plan_goals"] == [goal_id]
-    assert read.detail["plan_steps"] == [step.step_id]
+    assert detail_of(read)["plan_goals"] == [goal_id]
+    assert detail_of(read)["plan_steps"] == [step.step_id]
 
 
 def test_a_goal_is_never_failed_and_every_bad_field_is_named_at_once(program):
@@ -283,7 +289,7 @@ def test_only_case_management_on_the_caseload_writes_the_plan_and_refusals_are_l
             )
     refusals = _entries(program.db, SecurityEventTag.access_denied.value)
     assert len(refusals) == 8
-    assert all(r.detail["person_id"] == program.person.id for r in refusals)
+    assert all(detail_of(r)["person_id"] == program.person.id for r in refusals)
     assert program.db.exec(select(PlanGoal)).one().status == GoalStatus.open.value
 
 
@@ -315,13 +321,13 @@ def test_a_substance_use_goal_is_treatment_data_whoever_records_it(program):
     assert theirs.part2_withheld is not None
     assert theirs.notice is None
     entry = _entries(program.db, DisclosureTag.client_plan_read.value)[-1]
-    assert entry.detail["plan_goals"] == [housing]
+    assert detail_of(entry)["plan_goals"] == [housing]
     assert Category.treatment.value not in entry.categories
     # The referring officer sees no plan at all for a referral's purpose, and never this goal.
     officers = program.plan("officer", Purpose.referral)
     assert officers.goals is None or drugs not in [g.id for g in officers.goals]
     entry = _entries(program.db, DisclosureTag.client_plan_read.value)[-1]
-    assert drugs not in entry.detail["plan_goals"]
+    assert drugs not in detail_of(entry)["plan_goals"]
     assert Category.treatment.value not in entry.categories
 
 
@@ -329,7 +335,7 @@ def test_only_a_part2_programs_staff_write_a_substance_use_goal(program):
     with pytest.raises(WriteRefused):
         program.goal("cm", DRUG_GOAL, "substance_use")
     refusal = _entries(program.db, SecurityEventTag.access_denied.value)[-1]
-    assert refusal.detail["category"] == Category.treatment.value
+    assert detail_of(refusal)["category"] == Category.treatment.value
     assert program.db.exec(select(PlanGoal)).all() == []
     drugs = program.goal("p2_cm", DRUG_GOAL, "substance_use")
     change = program.db.exec(
@@ -389,7 +395,7 @@ def test_a_bridge_paid_after_the_clients_turn_came_is_flagged_as_displacement(pr
     # A later payment on the same list is flagged as it is recorded.
     december = program.service("cm", provided_on="2026-11-10", cost="300", **bridge)
     flags = _entries(program.db, SecurityEventTag.bridge_displacement.value)
-    assert [f.detail["service_id"] for f in flags] == [november.id, december.id]
+    assert [detail_of(f)["service_id"] for f in flags] == [november.id, december.id]
     notes = program.db.exec(
         select(Notification).where(Notification.kind == NotificationKind.bridge_displacement)
     ).all()
@@ -636,4 +642,4 @@ def test_the_client_may_reword_a_goal_and_the_history_keeps_the_old_words(progra
     ).first()
     assert HOUSING_GOAL in last.previous and "any neighbourhood" in last.saved
     event = _entries(program.db, SecurityEventTag.plan_goal_changed.value)[-1]
-    assert event.detail["fields"] == ["goal"] and HOUSING_GOAL not in str(event.detail)
+    assert detail_of(event)["fields"] == ["goal"] and HOUSING_GOAL not in str(event.detail)

@@ -8,6 +8,7 @@ import socket
 import threading
 import time
 import uuid
+from pathlib import Path
 
 import pytest
 from sqlalchemy import func, text
@@ -44,7 +45,7 @@ def release_rows(db: Session) -> list[PolicyRelease]:
     return rows
 
 
-def variant_version(tmp_path) -> tuple[object, str]:
+def variant_version(tmp_path: Path) -> tuple[Path, str]:
     directory = variant_policy(tmp_path / "variant")
     return directory, load_policy(directory).version
 
@@ -169,7 +170,7 @@ def test_a_release_is_never_changed_or_deleted(db, tmp_path):
         "DELETE FROM policy_release",
     ):
         with pytest.raises(DBAPIError):
-            db.exec(text(statement))  # type: ignore[call-overload]
+            db.exec(text(statement))
         db.rollback()
     assert len(release_rows(db)) == 1
 

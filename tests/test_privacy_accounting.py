@@ -17,7 +17,7 @@ from hub.privacy.accounting import (
     generate_accounting,
 )
 from hub.vocabulary import Role, SecurityEventTag
-from tests.audit_support import drop_triggers
+from tests.audit_support import detail_of, drop_triggers
 from tests.privacy_support import record_read, search_read
 from tests.signing_in import logged
 
@@ -152,6 +152,7 @@ def test_integrity_every_listed_entry_is_proven_against_a_fresh_checkpoint(db, o
     assert integrity.ok, integrity.problems
     assert integrity.checked == 6 and integrity.not_covered == 0
     assert integrity.tree_size is not None and integrity.tree_size > client_log["search"].seq
+    assert integrity.checkpoint is not None
     assert integrity.checkpoint.startswith("diversion-hub.example/log\n")
     assert integrity.verifier_key.startswith("diversion-hub.example/log+")
 
@@ -180,8 +181,11 @@ def test_generating_an_accounting_is_logged(db, officer, client_log, factories):
     assert entry.seq == report.log_seq
     assert entry.person_id == client_log["person"].id
     assert entry.actor_user_id == officer.user_id
-    assert entry.detail["hipaa"]["disclosures"] == 6 and entry.detail["part2"]["disclosures"] == 1
-    assert entry.detail["integrity_ok"] is True
+    assert (
+        detail_of(entry)["hipaa"]["disclosures"] == 6
+        and detail_of(entry)["part2"]["disclosures"] == 1
+    )
+    assert detail_of(entry)["integrity_ok"] is True
     cm = viewer_for(db, factories.User(role=Role.case_manager))
     with pytest.raises(AccountingError):
         generate_accounting(db, cm, client_log["person"].id, ACTOR)

@@ -13,6 +13,7 @@ from hub.audit.models import LogEntry
 from hub.privacy.flags.computing import compute_flags
 from hub.privacy.models import ReviewFlag
 from hub.vocabulary import DisclosureTag, Role, SecurityEventTag
+from tests.audit_support import detail_of
 from tests.privacy_support import actor, record_read, search_read
 from tests.signing_in import logged
 
@@ -109,9 +110,11 @@ def test_search_filters_by_post_and_pages_with_a_cursor(db, officer, data):
     assert shown == sorted(
         [e.seq for e in data["reads"]] + [data["reads"][-1].seq + 1], reverse=True
     )
-    (entry,) = [e for e in logged(db, SecurityEventTag.log_read) if e.detail["view"] == "search"]
-    assert entry.detail["filters"] == {"user_id": str(data["cm"].id), "kind": "disclosure"}
-    assert entry.detail["shown"] == 4
+    (entry,) = [
+        e for e in logged(db, SecurityEventTag.log_read) if detail_of(e)["view"] == "search"
+    ]
+    assert detail_of(entry)["filters"] == {"user_id": str(data["cm"].id), "kind": "disclosure"}
+    assert detail_of(entry)["shown"] == 4
     bad = officer.post("/privacy/log", data={"person_id": "Quarrington"})
     assert bad.status_code == 422 and "Quarrington" not in bad.text
 
@@ -133,8 +136,8 @@ def test_csv_and_jsonl_exports_are_filtered_streamed_and_logged(db, officer, dat
     assert [line["seq"] for line in lines[:3]] == [e.seq for e in data["reads"]]
     assert lines[0]["leaf_hash"] == data["reads"][0].leaf_hash
     exported = logged(db, SecurityEventTag.log_exported)
-    assert [e.detail["format"] for e in exported] == ["csv", "jsonl"]
-    assert exported[0].detail["filters"] == {"person_id": person_id}
+    assert [detail_of(e)["format"] for e in exported] == ["csv", "jsonl"]
+    assert detail_of(exported[0])["filters"] == {"person_id": person_id}
     assert exported[0].actor_user_id == officer.user.id
     assert officer.post("/privacy/log/export", data={"format": "xml"}).status_code == 422
 
@@ -155,7 +158,7 @@ def test_one_entry_as_fhir_audit_event_and_as_receipt_each_logged(db, officer, d
         and body["inclusion_proof"] is not None
     )
     (fhir_entry,) = logged(db, SecurityEventTag.log_exported, format="fhir_audit_event")
-    assert fhir_entry.detail["seq"] == seq
+    assert detail_of(fhir_entry)["seq"] == seq
     (receipt_entry,) = logged(db, SecurityEventTag.receipt_issued, seq=seq)
     assert receipt_entry.actor_user_id == officer.user.id
     assert officer.post("/privacy/log/999999/fhir").status_code == 404
@@ -184,7 +187,7 @@ def test_the_console_can_compute_flags_and_its_run_is_logged(db, officer, data):
     response = officer.post("/privacy/flags/compute", follow_redirects=False)
     assert response.status_code == 303
     (run,) = logged(db, SecurityEventTag.flags_computed)
-    assert run.actor_user_id == officer.user.id and run.detail["created"]
+    assert run.actor_user_id == officer.user.id and detail_of(run)["created"]
     assert "outside relationship" in officer.client.get("/privacy/flags").text
 
 

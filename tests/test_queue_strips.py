@@ -14,7 +14,9 @@ TODAY = date(2026, 11, 20)
 
 
 def diamond_x(svg: str) -> float:
-    return float(re.search(r'<path d="M([\d.]+) 2 ', svg)[1])
+    diamond = re.search(r'<path d="M([\d.]+) 2 ', svg)
+    assert diamond is not None
+    return float(diamond[1])
 
 
 def test_one_scale_for_every_row_with_far_days_at_its_edges():
@@ -52,7 +54,8 @@ def row(shows_clock: bool) -> IntakeRow:
 
 
 def test_a_row_draws_its_clock_only_where_the_policy_shows_it():
-    assert row(True).strip is not None and "<circle" in row(True).strip
+    strip = row(True).strip
+    assert strip is not None and "<circle" in strip
     assert row(False).strip is None
 
 

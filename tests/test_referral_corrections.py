@@ -20,6 +20,7 @@ from hub.referrals.models import Referral, ReferralCorrection
 from hub.referrals.referred_person import NewPerson
 from hub.vocabulary import SecurityEventTag
 from hub.workgroup import proposing
+from tests.audit_support import detail_of
 from tests.referral_pages import arrest_form, local_input, referral_id_from
 from tests.workgroup_support import meeting_tomorrow
 
@@ -73,7 +74,7 @@ def test_a_sergeant_approves_an_officers_override_from_its_linked_page(world, si
     db.refresh(row)
     assert row.override_approved_by_id == world.users["sergeant"].id
     logged = [e for e in _tags(db, before) if e.tag == SecurityEventTag.override_approved.value]
-    assert len(logged) == 1 and logged[0].detail["referral_id"] == referral.id
+    assert len(logged) == 1 and detail_of(logged[0])["referral_id"] == referral.id
     assert "Known to me" not in str(logged[0].detail)
     # Approved once: again is refused, with a clear message, and nothing changes.
     again = sergeant.post(f"/referrals/overrides/{referral.id}/approve", data={})
@@ -179,7 +180,7 @@ def test_an_officer_withdraws_a_referral_made_in_error_within_a_day(world, sign_
     db.refresh(row)
     assert row.withdrawn_by_id == world.users["officer"].id
     logged = [e for e in _tags(db, before) if e.tag == SecurityEventTag.referral_withdrawn.value]
-    assert [e.detail["reason"] for e in logged] == ["wrong_person"]
+    assert [detail_of(e)["reason"] for e in logged] == ["wrong_person"]
     assert all("Mixed up" not in str(e.detail) for e in _tags(db, before))
     # It leaves the intake queue and the prosecutor's charging queue.
     case_manager = sign_in(user=world.users["case_manager"])
@@ -244,7 +245,7 @@ def test_an_officer_corrects_the_agency_and_the_new_agency_sees_it(world, sign_i
     db.refresh(row)
     assert (row.precinct, row.case_management_agency_id) == ("East", harbor)
     logged = [e for e in _tags(db) if e.tag == SecurityEventTag.referral_corrected.value]
-    assert [e.detail["reason"] for e in logged] == ["wrong_agency"]
+    assert [detail_of(e)["reason"] for e in logged] == ["wrong_agency"]
     harbor_cm = sign_in(user=world.users["other_case_manager"])
     with clock(NOW + timedelta(hours=1)):
         assert f"/referrals/{referral_id}" in harbor_cm.client.get("/intake").text

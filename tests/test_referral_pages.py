@@ -4,7 +4,7 @@ clear error and changes nothing, and every name shown came through the policy la
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlmodel import func, select
+from sqlmodel import col, func, select
 
 from hub.accounts.models import UserSession
 from hub.audit.models import LogEntry
@@ -67,7 +67,7 @@ def test_writes_refuse_other_roles_and_change_nothing(sign_in, db, path):
     assert admin.post(path, data={}).status_code == 403
     # Nothing changed; the one new entry is the refusal itself.
     assert _count(db, LogEntry) == before + 1
-    newest = db.exec(select(LogEntry).order_by(LogEntry.seq.desc())).first()
+    newest = db.exec(select(LogEntry).order_by(col(LogEntry.seq).desc())).first()
     assert newest.tag == SecurityEventTag.access_denied.value and newest.person_id is None
 
 

@@ -284,11 +284,12 @@ def test_social_contact_referrals_need_the_prior_involvement_the_site_accepts(
             ChargingMatter.referral_id == known_referral.id
         )
     ).one()
-    person = {
+    people: dict[str, ExistingPerson | NewPerson] = {
         "known": ExistingPerson(known_referral.person_id),
         "stranger": ExistingPerson(stranger.id),
         "new": NewPerson("Newly", "Met", date(1990, 1, 1)),
-    }[who]
+    }
+    person = people[who]
     involvement = PriorInvolvement(
         PriorInvolvementKind(kind), reference.format(referral=known_referral.id, otn=otn)
     )

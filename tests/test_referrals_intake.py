@@ -6,9 +6,10 @@ from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
-from sqlmodel import select
+from sqlmodel import col, select
 
 from hub.clients.models import ClientAssignment, Person
+from hub.db import ident
 from hub.referrals.caseloads import assign_to_caseload
 from hub.referrals.eligibility import (
     PriorInvolvement,
@@ -174,7 +175,7 @@ def test_caseload_assignment_moves_the_client_and_keeps_history(world):
     rows = db.exec(
         select(ClientAssignment)
         .where(ClientAssignment.person_id == referral.person_id)
-        .order_by(ClientAssignment.id)
+        .order_by(col(ClientAssignment.id))
     ).all()
     assert [(r.user_id, r.ended_at is None) for r in rows] == [
         (world.users["case_manager"].id, False),
@@ -212,7 +213,7 @@ def test_the_social_contact_list_lets_others_make_the_connection(world):
         create_community_referral(
             db,
             world.viewer("officer"),
-            entry.id,
+            ident(entry.id),
             world.agencies["case_management"].id,
             ScreeningAnswers(),
             world.actor("officer"),
@@ -221,7 +222,7 @@ def test_the_social_contact_list_lets_others_make_the_connection(world):
     referral = create_community_referral(
         db,
         world.viewer("defender"),
-        entry.id,
+        ident(entry.id),
         world.agencies["case_management"].id,
         ScreeningAnswers(),
         world.actor("defender"),
@@ -238,7 +239,7 @@ def test_the_social_contact_list_lets_others_make_the_connection(world):
         create_community_referral(
             db,
             world.viewer("case_manager"),
-            entry.id,
+            ident(entry.id),
             world.agencies["case_management"].id,
             ScreeningAnswers(),
             world.actor("case_manager"),

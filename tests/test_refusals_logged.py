@@ -9,6 +9,7 @@ from hub.audit.models import LogEntry
 from hub.notifications.models import Notification
 from hub.referrals.eligibility import ScreeningAnswers
 from hub.vocabulary import DisclosureTag, Role, SecurityEventTag
+from tests.audit_support import detail_of
 from tests.referral_pages import decision_id_from
 from tests.signing_in import logged
 from tests.workgroup_support import seat_the_table
@@ -124,7 +125,7 @@ def test_a_csrf_failure_is_refused_and_logged_with_or_without_a_session(world, s
     assert forged.status_code == 403
     (signed_in,) = logged(db, DENIED, action="csrf", referral_id=referral.id)
     assert signed_in.actor_user_id == world.users["case_manager"].id
-    assert signed_in.detail["route"] == "/referrals/{referral_id}/screening"
+    assert detail_of(signed_in)["route"] == "/referrals/{referral_id}/screening"
     # No session at all: the sign-in form without its token.
     with TestClient(app, base_url="https://testserver") as anonymous:
         response = anonymous.post("/sign-in", data={"email": "a@b.example", "password": "x"})

@@ -12,11 +12,13 @@ from sqlmodel import col, select
 
 from hub.audit.models import LogEntry
 from hub.clients.models import TreatmentRecord
+from hub.db import ident
 from hub.privacy.accounting import generate_accounting
 from hub.research import deidentify
 from hub.research.exports import ExportRefused, ExportRequest, make_research_export
 from hub.research.services import ResearchError, confirm_protocol, record_protocol
 from hub.vocabulary import AgencyKind, DisclosureTag, Role, SecurityEventTag
+from tests.audit_support import detail_of
 from tests.research_support import (
     PLAIN_VARIABLES,
     TODAY,
@@ -74,19 +76,19 @@ def test_a_protocol_is_in_force_only_once_another_privacy_officer_confirms_it(db
     with pytest.raises(ExportRefused, match="second privacy officer"):
         export(db, world, protocol.id)
     with frozen(), pytest.raises(ResearchError, match="other than its recorder"):
-        confirm_protocol(db, recorder, protocol.id, actor_of(recorder))
+        confirm_protocol(db, recorder, ident(protocol.id), actor_of(recorder))
     refused = [
         e
         for e in logged(db, SecurityEventTag.access_denied)
-        if e.detail["action"] == "research_protocol:confirm_own"
+        if detail_of(e)["action"] == "research_protocol:confirm_own"
     ]
     assert len(refused) == 1
     coordinator = viewer(db, world.coordinator)
     with frozen(), pytest.raises(ResearchError, match="role"):
-        confirm_protocol(db, coordinator, protocol.id, actor_of(coordinator))
+        confirm_protocol(db, coordinator, ident(protocol.id), actor_of(coordinator))
     other = viewer(db, world.privacy2)
     with frozen():
-        confirm_protocol(db, other, protocol.id, actor_of(other))
+        confirm_protocol(db, other, ident(protocol.id), actor_of(other))
     assert logged(db, SecurityEventTag.research_protocol_recorded, protocol_id=protocol.id)
     assert logged(db, SecurityEventTag.research_protocol_confirmed, protocol_id=protocol.id)
 
@@ -184,7 +186,7 @@ def test_export_below_k_5_is_refused_with_its_report_unless_rows_are_suppressed(
     assert report is not None and report.k == 2 and report.small_classes == 1
     assert report.rows_in_small_classes == 2 and not report.passes
     entry = logged(db, SecurityEventTag.research_export_refused)[-1]
-    assert entry.detail["k_anonymity"]["k"] == 2
+    assert detail_of(entry)["k_anonymity"]["k"] == 2
     assert not disclosures(db)
 
     file = export(db, world, protocol.id, suppress=True)

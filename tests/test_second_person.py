@@ -11,6 +11,7 @@ from sqlmodel import col, select
 
 from hub.accounts.sessions import viewer_for
 from hub.clients.models import ClientAssignment
+from hub.db import ident
 from hub.disclosure.models import CourtOrder, CourtOrderDocument
 from hub.disclosure.policy import gather_facts
 from hub.disclosure.services import CourtOrderForm, confirm_court_order, record_court_order
@@ -21,10 +22,13 @@ from hub.vocabulary import (
     AgencyKind,
     AssignmentKind,
     CaseloadRequestStatus,
+    Category,
     NotificationKind,
+    Purpose,
     Role,
     SecurityEventTag,
 )
+from tests.audit_support import detail_of
 from tests.client_world import disclosed_in
 from tests.fixtures.small_program import ACTOR
 from tests.signing_in import logged
@@ -58,7 +62,9 @@ def upload(content=PDF, content_type="application/pdf"):
 
 
 def refusals(db, action):
-    return [e for e in logged(db, SecurityEventTag.access_denied) if e.detail["action"] == action]
+    return [
+        e for e in logged(db, SecurityEventTag.access_denied) if detail_of(e)["action"] == action
+    ]
 
 
 def orders(db):
@@ -187,8 +193,8 @@ def test_only_a_confirmed_unexpired_order_counts(db, program, factories):
     form = CourtOrderForm(
         person_id=program.person.id,
         recipient_agency_id=program.prosecution.id,
-        categories=["treatment"],
-        purposes=["charging_decision"],
+        categories=[Category.treatment],
+        purposes=[Purpose.charging_decision],
         court="Superior Court",
         order_reference="26-1-00001",
         rule="2.64",
@@ -207,7 +213,7 @@ def test_only_a_confirmed_unexpired_order_counts(db, program, factories):
         return gather_facts(db, prosecutor, program.person.id, moment).court_orders
 
     assert orders_on(datetime(2026, 3, 10, tzinfo=UTC)) == ()  # not confirmed
-    confirm_court_order(db, viewer_for(db, confirmer), order.id, actor)
+    confirm_court_order(db, viewer_for(db, confirmer), ident(order.id), actor)
     stored = db.get(CourtOrder, order.id)
     stored.confirmed_at = confirmed_at  # the clock, set: confirmed at noon on the 2nd
     db.add(stored)

@@ -14,6 +14,7 @@ from hub.db import utcnow
 from hub.settings import get_settings
 from hub.vocabulary import Role, SecurityEventTag, UserStatus
 from tests.factories import PASSWORD
+from tests.fixtures.markup import first_group
 from tests.fixtures.security_headers import assert_security_headers
 from tests.signing_in import csrf_of, fresh, logged, sign_in_for_real, submit_password
 
@@ -193,11 +194,12 @@ def test_api_token_is_shown_once_stored_hashed_and_revocable(db, sign_in):
         "/account/tokens", data={"name": "reporting", "days": "30"}, headers={"HX-Request": "true"}
     )
     assert response.status_code == 200
-    token = re.search(r'<code class="secret">([^<]+)</code>', response.text).group(1)
+    token = first_group(r'<code class="secret">([^<]+)</code>', response.text)
     row = db.exec(select(ApiToken)).one()
     db.commit()
     assert row.token_hash == hash_token(token) and token not in row.token_hash
-    assert load_api_token(db, token).id == user_session.user.id
+    loaded = load_api_token(db, token)
+    assert loaded is not None and loaded.id == user_session.user.id
     db.commit()
     assert token not in user_session.client.get("/account").text  # never shown again
     assert logged(db, SecurityEventTag.api_token_created, token_id=row.id)
@@ -255,7 +257,7 @@ def test_reenrolment_needs_the_password_and_a_code(db, sign_in):
     )
     assert started.headers["location"] == "/account/mfa"
     page = user_session.client.get("/account/mfa")
-    secret = re.search(r'<code class="secret"[^>]*>([A-Z2-7 ]+)</code>', page.text).group(1)
+    secret = first_group(r'<code class="secret"[^>]*>([A-Z2-7 ]+)</code>', page.text)
     assert fresh(db, user_session.user).totp_secret_sealed == old_secret  # old one still works
     done = user_session.post(
         "/account/mfa", data={"code": pyotp.TOTP(secret.replace(" ", "")).now()}

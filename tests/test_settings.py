@@ -13,7 +13,7 @@ from sqlmodel import Session
 
 from hub.clients.models import Person, PersonContact
 from hub.crypto import KeyRing, KeyRingError, generate_environment, new_data_key
-from hub.db import get_engine
+from hub.db import get_engine, ident
 from hub.settings import Settings
 from tests.conftest import run_hub
 
@@ -145,7 +145,7 @@ def test_encrypted_columns_store_ciphertext_only(db: Session):
     person = Person(first_name="Avery", last_name="Quinn")
     db.add(person)
     db.flush()
-    db.add(PersonContact(person_id=person.id, phone=phone, staying_at=staying_at))
+    db.add(PersonContact(person_id=ident(person.id), phone=phone, staying_at=staying_at))
     db.commit()
 
     with get_engine().connect() as connection:

@@ -15,6 +15,8 @@ from hub.accounts.sessions import hash_token
 from hub.db import utcnow
 from hub.settings import get_settings
 from hub.vocabulary import Role, SecurityEventTag, UserStatus
+from tests.audit_support import detail_of
+from tests.fixtures.markup import first_group
 from tests.signing_in import (
     code_for,
     csrf_of,
@@ -31,7 +33,7 @@ COOKIE = "__Host-hub_session"
 
 def _sessions_of(db, user):
     rows = db.exec(
-        select(UserSession).where(col(UserSession.user_id) == user.id).order_by(UserSession.id)
+        select(UserSession).where(col(UserSession.user_id) == user.id).order_by(col(UserSession.id))
     ).all()
     db.commit()
     return rows
@@ -111,7 +113,7 @@ def test_enrolment_then_a_recovery_code_works_once(client, db, factories):
     page = client.get("/sign-in/enrol")
     assert page.status_code == 200
     assert "<svg" in page.text and "<img" not in page.text  # inline QR, no external image
-    secret = re.search(r'<code class="secret"[^>]*>([A-Z2-7 ]+)</code>', page.text).group(1)
+    secret = first_group(r'<code class="secret"[^>]*>([A-Z2-7 ]+)</code>', page.text)
     secret = secret.replace(" ", "")
 
     import pyotp
@@ -138,7 +140,7 @@ def test_enrolment_then_a_recovery_code_works_once(client, db, factories):
     sign_out(client)
     assert sign_in_for_real(client, user, codes[3].upper()).status_code == 303
     assert client.get("/").status_code == 200
-    assert logged(db, SecurityEventTag.recovery_code_used)[0].detail["remaining"] == 9
+    assert detail_of(logged(db, SecurityEventTag.recovery_code_used)[0])["remaining"] == 9
 
     sign_out(client)
     again = sign_in_for_real(client, user, codes[3])
@@ -159,7 +161,7 @@ def test_one_message_for_unknown_address_wrong_password_and_locked_account(clien
     for answer in answers:
         assert answer.status_code == 401
         assert GENERIC_FAILURE in answer.text
-    reasons = [e.detail["reason"] for e in logged(db, SecurityEventTag.sign_in_failure)]
+    reasons = [detail_of(e)["reason"] for e in logged(db, SecurityEventTag.sign_in_failure)]
     assert reasons == ["unknown_account", "wrong_password", "account_locked", "account_disabled"]
 
 

@@ -11,7 +11,7 @@ import sys
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 from typer.testing import CliRunner
 
 from hub.audit.checkpoint import (
@@ -31,7 +31,7 @@ from hub.audit.verify import verify_log
 from hub.cli import app as cli
 from hub.settings import get_settings
 from hub.vocabulary import SecurityEventTag
-from tests.audit_support import RECEIPT_TOOL, add_entries
+from tests.audit_support import RECEIPT_TOOL, add_entries, engine_of
 from tests.signing_in import logged
 
 OLD = base64.b64encode(bytes([1]) * 32).decode()
@@ -63,10 +63,12 @@ def rotated(db: Session, settings_env, tmp_path):
     sign_checkpoint(db)
     db.commit()
     old_receipt = build_receipt(db, 2)
-    old_note = latest_head(db).signed_note
+    old_head = latest_head(db)
+    assert old_head is not None
+    old_note = old_head.signed_note
     db.commit()
     settings_env(log_signing_key=f"{NEW},{OLD}")
-    rotation = rotate_signing_key(db.get_bind(), Actor())
+    rotation = rotate_signing_key(engine_of(db), Actor())
     # The operator keeps only the new seed once the statement exists.
     settings_env(log_signing_key=NEW)
     add_entries(db, 4)
@@ -80,7 +82,7 @@ def test_old_and_new_checkpoints_verify_after_a_rotation(db, rotated, tmp_path):
     assert open_rotation(rotation.statement).new_key == _vkey(NEW)
     assert rotation.old_key == _vkey(OLD)
     assert rotation.tree_size == 5
-    heads = db.exec(select(TreeHead).order_by(TreeHead.tree_size)).all()
+    heads = db.exec(select(TreeHead).order_by(col(TreeHead.tree_size))).all()
     db.commit()
     assert [h.tree_size for h in heads] == [5, 10]
     # The old key signed the first head, the new key the one after the rotation.
@@ -129,6 +131,7 @@ def test_a_checkpoint_by_an_unannounced_key_is_refused(db, rotated, settings_env
     stranger = Signer.from_seed(get_settings().log_origin, STRANGER)
     head = latest_head(db)
     db.commit()
+    assert head is not None
     forged = stranger.sign(
         Checkpoint(stranger.name, head.tree_size, bytes.fromhex(head.root_hash)).text()
     )

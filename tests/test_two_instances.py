@@ -19,7 +19,7 @@ import httpx2
 import pytest
 from sqlalchemy import func
 from sqlalchemy.engine import make_url
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from bench.hubserver import HubServer, hub_environment, run_hub
 from bench.two_instances import (
@@ -184,7 +184,7 @@ def test_both_instances_take_requests_together_into_one_log(database_url, db, wo
         assert failures == []
         print(f"\n{sum(served)} record reads in 4 s over two instances ({served})")
         assert min(served) > 0
-        seqs = db.exec(select(LogEntry.seq).order_by(LogEntry.seq)).all()
+        seqs = db.exec(select(LogEntry.seq).order_by(col(LogEntry.seq))).all()
         db.commit()
         assert seqs == list(range(len(seqs))), "the log has a gap or a duplicate"
         assert len(seqs) >= before + sum(served)

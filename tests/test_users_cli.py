@@ -64,7 +64,10 @@ def test_agencies_add_and_users_add(db):
     assert logged(db, SecurityEventTag.enrolment_link_issued, account_id=user.id)
 
     # The person sets their own password and second factor through the link...
-    link, _ = enrolment.enrolment_link(db, token)
+    found = enrolment.enrolment_link(db, token)
+    assert found is not None
+    link, _ = found
+    assert link.pending_totp_sealed is not None
     secret = key_ring().open(link.pending_totp_sealed)
     password = "the sergeant's own passphrase"
     enrolment.complete_enrolment(
@@ -193,7 +196,8 @@ def test_token_is_printed_once_and_stored_hashed(db, factories):
     db.commit()
     assert row.token_hash == hash_token(token)
     assert timedelta(days=6) < row.expires_at - utcnow() <= timedelta(days=7)
-    assert load_api_token(db, token).id == user.id
+    loaded = load_api_token(db, token)
+    assert loaded is not None and loaded.id == user.id
     db.commit()
     assert logged(db, SecurityEventTag.api_token_created, token_id=row.id)
     assert hub("users", "token", user.email, "--name", "x", "--days", "0").exit_code == 1

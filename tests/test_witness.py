@@ -163,6 +163,7 @@ def test_hub_witness_serve_runs_as_its_own_process(tmp_path):
         stderr=subprocess.PIPE,
         text=True,
     )
+    assert process.stderr is not None
     try:
         started = process.stderr.readline()
         assert started.startswith(f"witness {made.output.strip()} on http://127.0.0.1:")

@@ -10,7 +10,7 @@ from sqlmodel import Session, col, select
 
 from hub.audit.models import LogEntry
 from hub.clients.models import HousingRecord, PlanGoal, TreatmentRecord
-from hub.db import utcnow
+from hub.db import ident, utcnow
 from hub.disclosure.policy import decide, gather_facts, load_policy
 from hub.vocabulary import (
     AssignmentKind,
@@ -90,14 +90,21 @@ def seat_the_table(world: World, *, publish: bool = True) -> Table:
         recipient_agency_id=office,
         created_by_id=world.users["case_manager"].id,
     )
-    invitees = [world.users[name].id for name in (*MEMBERS, prosecutor)]
+    invitees = [ident(world.users[name].id) for name in (*MEMBERS, prosecutor)]
     meeting = meeting_tomorrow(world, invitees)
     keys = [p.key for p in proposing.compute_proposals(db, meeting, date.today())]
     proposing.add_proposed_items(
-        db, world.viewer("coordinator"), meeting.id, keys, world.actor("coordinator"), date.today()
+        db,
+        world.viewer("coordinator"),
+        ident(meeting.id),
+        keys,
+        world.actor("coordinator"),
+        date.today(),
     )
     if publish:
-        schedule.publish(db, world.viewer("coordinator"), meeting.id, world.actor("coordinator"))
+        schedule.publish(
+            db, world.viewer("coordinator"), ident(meeting.id), world.actor("coordinator")
+        )
     return Table(world, meeting, referral.person_id, other_referral.person_id, prosecutor)
 
 

@@ -6,6 +6,7 @@ work group's agenda shows each change to each member only as the disclosure poli
 import pyotp
 import pytest
 
+from hub.db import ident
 from hub.vocabulary import Category, ConsentKind, Purpose
 from tests.factories import PASSWORD, totp_secret_of
 from tests.fixtures.browser import sign_in
@@ -106,7 +107,7 @@ def test_the_morning_reaches_the_agenda_only_as_the_policy_allows(
         recipient_agency_id=world.users[table.prosecutor].agency_id,
         created_by_id=world.users["case_manager"].id,
     )
-    items = [i for i in agenda_items(db, table.meeting.id) if i.person_id == person_id]
+    items = [i for i in agenda_items(db, ident(table.meeting.id)) if i.person_id == person_id]
     assert items
     url = f"/work-group/meetings/{table.meeting.id}"
 

@@ -13,6 +13,7 @@ from hub.audit.models import LogEntry
 from hub.charging.models import ChargingMatter
 from hub.vocabulary import SecurityEventTag
 from tests.factories import PASSWORD, totp_secret_of
+from tests.fixtures.markup import first_group
 from tests.referral_pages import consent_2_35, local_input, received
 
 pytestmark = pytest.mark.browser
@@ -63,7 +64,7 @@ def test_referral_intake_and_decision_in_the_browser(page, live_server, world, d
     page.get_by_role("button", name="Refer").click()
     page.wait_for_url(re.compile(r".*/referrals/\d+\?created=1$"))
     assert "Ottilie Brannagh" in page.content()
-    referral_id = int(re.search(r"/referrals/(\d+)", page.url).group(1))
+    referral_id = int(first_group(r"/referrals/(\d+)", page.url))
     _sign_out(page)
 
     # The case manager's intake, within the deadline.

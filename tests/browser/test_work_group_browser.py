@@ -10,7 +10,7 @@ from datetime import timedelta
 import pytest
 from sqlmodel import Session, col, select
 
-from hub.db import get_engine, utcnow
+from hub.db import get_engine, ident, utcnow
 from hub.vocabulary import AgendaItemKind, Category, ItemEntryKind, MeetingStatus
 from hub.workgroup import at_the_table, schedule
 from hub.workgroup.models import WorkGroupMeeting
@@ -72,7 +72,7 @@ def test_a_work_group_meeting_end_to_end(page, live_server, world, browser_log, 
     page.wait_for_url(f"**{url}")
     assert page.locator("#agenda-live").get_attribute("data-status") == "published"
     check_fit("published agenda")
-    agenda = agenda_items(db, meeting.id)
+    agenda = agenda_items(db, ident(meeting.id))
     consented = next(i for i in agenda if i.person_id == table.consented)
     other = next(i for i in agenda if i.person_id == table.other)
     sign_out(page)
@@ -122,7 +122,7 @@ def test_a_work_group_meeting_end_to_end(page, live_server, world, browser_log, 
         at_the_table.add_entry(
             coordinator_desk,
             world.viewer("coordinator"),
-            consented.id,
+            ident(consented.id),
             ItemEntryKind.note,
             Category.legal,
             "Decline noted by the group",
