@@ -94,6 +94,9 @@ FIELD_MAP: dict[str, dict[str, Category | RowCategory]] = {
             "arrest_place",
             "court_date",
             "created_at",
+            # The newest decision's outcome, kept by a trigger (migration 0011que): legal, as
+            # the decisions it repeats.
+            "standing_outcome",
         )
     },
     "charging_decision": {
