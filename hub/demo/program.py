@@ -17,7 +17,7 @@ from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
 from faker import Faker
-from sqlalchemy import Connection, Engine, Table, insert
+from sqlalchemy import Connection, Engine, insert
 from sqlmodel import Session, SQLModel
 
 from hub.accounts.models import Agency, User
@@ -285,13 +285,9 @@ def build_demo(
     return accounts
 
 
-def _table(model: type[SQLModel]) -> Table:
-    return table_of(model)
-
-
 def _insert(conn: Connection, model: type[SQLModel], rows: Sequence[dict[str, Any]]) -> None:
     if rows:
-        conn.execute(insert(_table(model)), list(rows))
+        conn.execute(insert(table_of(model)), list(rows))
 
 
 def _insert_returning(
@@ -300,7 +296,7 @@ def _insert_returning(
     """Insert many rows and return their new ids in the order of the rows."""
     if not rows:
         return []
-    table = _table(model)
+    table = table_of(model)
     statement = insert(table).returning(table.c.id, sort_by_parameter_order=True)
     return [row[0] for row in conn.execute(statement, list(rows))]
 

@@ -40,6 +40,7 @@ from hub.audit.log import canonical_json
 from hub.charging.models import ChargingMatter
 from hub.clients.models import CaseNote, ClientAssignment, TreatmentRecord
 from hub.crypto import key_ring
+from hub.db import table_of
 from hub.demo.program import (
     HISTORY_DAYS,
     DemoAccount,
@@ -47,7 +48,6 @@ from hub.demo.program import (
     _insert,
     _insert_returning,
     _password_hash,
-    _table,
     demo_accounts,
     demo_password,
     demo_totp_secret,
@@ -123,7 +123,7 @@ def scale_accounts(seed: int) -> list[DemoAccount]:
 
 
 def _insert_load_accounts(conn: Connection, seed: int, today: date) -> None:
-    users = _table(User)
+    users = table_of(User)
     source_rows = {
         row.email: row
         for row in conn.execute(
@@ -163,7 +163,7 @@ def _insert_load_accounts(conn: Connection, seed: int, today: date) -> None:
             }
         )
     ids = _insert_returning(conn, User, rows)
-    invitees = _table(MeetingInvitee)
+    invitees = table_of(MeetingInvitee)
     meetings_of: dict[int, list[int]] = defaultdict(list)
     for meeting_id, user_id in conn.execute(select(invitees.c.meeting_id, invitees.c.user_id)):
         meetings_of[user_id].append(meeting_id)
@@ -188,9 +188,9 @@ def _insert_agendas(db: Session, seed: int, today: date) -> None:
     from hub.workgroup.proposing import Proposal, awaiting_matter, compute_proposals
 
     conn = db.connection()
-    meetings = _table(WorkGroupMeeting)
-    referrals = _table(Referral)
-    matters = _table(ChargingMatter)
+    meetings = table_of(WorkGroupMeeting)
+    referrals = table_of(Referral)
+    matters = table_of(ChargingMatter)
     rows = list(
         conn.execute(
             select(
@@ -278,8 +278,8 @@ def _insert_agendas(db: Session, seed: int, today: date) -> None:
     members = [
         user_id
         for (user_id,) in db.connection().execute(
-            select(_table(MeetingInvitee).c.user_id).where(
-                _table(MeetingInvitee).c.meeting_id == meeting.id
+            select(table_of(MeetingInvitee).c.user_id).where(
+                table_of(MeetingInvitee).c.meeting_id == meeting.id
             )
         )
         if user_id != meeting.created_by_id
@@ -407,8 +407,8 @@ class _World:
 
 
 def _world(conn: Connection, seed: int) -> _World:
-    users = _table(User)
-    agencies = _table(Agency)
+    users = table_of(User)
+    agencies = table_of(Agency)
     kinds = {r[0]: AgencyKind(r[1]) for r in conn.execute(select(agencies.c.id, agencies.c.kind))}
     staff: dict[Role, list[_Staffer]] = defaultdict(list)
     by_id: dict[int, _Staffer] = {}
@@ -426,8 +426,8 @@ def _world(conn: Connection, seed: int) -> _World:
         for role, members in staff.items()
         if role in _READS
     }
-    referrals = _table(Referral)
-    assignments = _table(ClientAssignment)
+    referrals = table_of(Referral)
+    assignments = table_of(ClientAssignment)
     assigned: dict[int, list[int]] = defaultdict(list)
     for person_id, user_id in conn.execute(select(assignments.c.person_id, assignments.c.user_id)):
         assigned[person_id].append(user_id)
@@ -452,7 +452,7 @@ def _world(conn: Connection, seed: int) -> _World:
         for member in readers.values():
             member.clients.append(person_id)
             member.since.append(referred_at)
-    notes_table = _table(CaseNote)
+    notes_table = table_of(CaseNote)
     notes: dict[int, list[tuple[datetime, int, str]]] = defaultdict(list)
     for person_id, written_at, note_id, category in conn.execute(
         select(
@@ -464,7 +464,7 @@ def _world(conn: Connection, seed: int) -> _World:
     ):
         notes[person_id].append((written_at, note_id, str(category)))
     treated = {
-        pid for (pid,) in conn.execute(select(_table(TreatmentRecord).c.person_id).distinct())
+        pid for (pid,) in conn.execute(select(table_of(TreatmentRecord).c.person_id).distinct())
     }
     return _World(
         staff=dict(staff),
@@ -620,7 +620,7 @@ def _log_rows(
 
 def _agenda_entries(conn: Connection, seed: int, today: date) -> list[_Entry]:
     """The coordinator's entries for putting together and publishing the next agenda."""
-    meetings = _table(WorkGroupMeeting)
+    meetings = table_of(WorkGroupMeeting)
     meeting = conn.execute(
         select(meetings.c.id, meetings.c.created_by_id, meetings.c.published_at).where(
             meetings.c.status == MeetingStatus.published
@@ -628,7 +628,7 @@ def _agenda_entries(conn: Connection, seed: int, today: date) -> list[_Entry]:
     ).first()
     if meeting is None:
         return []
-    items = _table(AgendaItem)
+    items = table_of(AgendaItem)
     added = [
         i
         for (i,) in conn.execute(
@@ -636,11 +636,11 @@ def _agenda_entries(conn: Connection, seed: int, today: date) -> list[_Entry]:
         )
     ]
     notified = conn.execute(
-        select(_table(MeetingInvitee).c.user_id).where(
-            _table(MeetingInvitee).c.meeting_id == meeting.id
+        select(table_of(MeetingInvitee).c.user_id).where(
+            table_of(MeetingInvitee).c.meeting_id == meeting.id
         )
     ).all()
-    users = _table(User)
+    users = table_of(User)
     agency_id = conn.execute(
         select(users.c.agency_id).where(users.c.id == meeting.created_by_id)
     ).scalar_one()

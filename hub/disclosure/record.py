@@ -86,13 +86,9 @@ _PARTICIPANT_STATUSES = frozenset(
 )
 
 
-def _table(table: type[SQLModel]) -> Any:
-    return table_of(table)
-
-
 def _columns(table: type[SQLModel], categories: set[Category]) -> list[Any]:
-    columns = _table(table).c
-    fields = FIELD_MAP[_table(table).name]
+    columns = table_of(table).c
+    fields = FIELD_MAP[table_of(table).name]
     return [columns[name] for name, cat in fields.items() if cat in categories]
 
 
@@ -286,8 +282,8 @@ def _entries_by_person(
 ) -> dict[int, list[dict[str, Any]]]:
     """A table of several rows per client (plan goals, treatment entries), in id order. With
     `part2_allowed` the table is labelled by source: its Part 2 rows are read only if True."""
-    columns = _table(table).c
-    where = columns.person_id.in_(person_ids)
+    columns = table_of(table).c
+    where: ColumnElement[bool] = columns.person_id.in_(person_ids)
     label = None
     if part2_allowed is not None:
         where = and_(where, allowed_rows(table, part2_allowed))
@@ -302,9 +298,9 @@ def _single_many(
 ) -> dict[int, T | Segmented]:
     """A one-row category of each client; Segmented where its row is Part 2 data by its source
     and may not be shown (that row is not read)."""
-    (category,) = set(FIELD_MAP[_table(table).name].values())
+    (category,) = set(FIELD_MAP[table_of(table).name].values())
     assert isinstance(category, Category)
-    person = _table(table).c.person_id
+    person = table_of(table).c.person_id
     rows = _by_person(
         read_rows(
             db,
